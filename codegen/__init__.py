@@ -1,0 +1,33 @@
+"""TorchCanvas engine: graph JSON → validation and shape inference → readable PyTorch source.
+
+A pure Python library (no Django). The pipeline: :func:`load_graph` → :func:`validate` →
+:func:`generate` → :func:`package_zip`; :func:`build_reference` interprets a graph directly.
+"""
+
+from .analysis import Analysis, analyze
+from .api import Validation, generate, graph_hash, load_graph, package_zip, registry_json, validate
+from .diagnostics import CODES, Diagnostic, GraphError
+from .render import ENGINE_VERSION
+from .schema import Graph, Limits
+from .spec import NODE_SPECS
+
+__version__ = ENGINE_VERSION
+
+__all__ = [
+    "CODES",
+    "ENGINE_VERSION",
+    "NODE_SPECS",
+    "Analysis",
+    "Diagnostic",
+    "Graph",
+    "GraphError",
+    "Limits",
+    "Validation",
+    "analyze",
+    "generate",
+    "graph_hash",
+    "load_graph",
+    "package_zip",
+    "registry_json",
+    "validate",
+]

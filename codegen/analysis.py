@@ -1,0 +1,649 @@
+"""The validator: structure, parameters, topology and shape inference, as one pass over a graph.
+
+``analyze`` turns a parsed :class:`~codegen.schema.Graph` into an :class:`Analysis`: every node's
+checked parameters and inferred output type, a forward order, parameter counts, an activation
+memory estimate and the list of diagnostics. Rendering and the reference interpreter read the
+analysis; nothing downstream re-checks the graph.
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from . import nodes as _nodes  # noqa: F401  (registers the node types)
+from .diagnostics import ERROR, WARNING, Diagnostic, ShapeError
+from .dims import Sym
+from .ir import Call, Evaluator
+from .params import Bool, Choice, Float, Int, Param, ParamError
+from .schema import CompositeDef, Edge, Graph, GraphBody, Limits, Node
+from .spec import ALIASES, NODE_SPECS, EmitCtx, InferCtx, NodeSpec
+from .tensor import UNKNOWN, TensorType
+
+try:  # the built-in composite blocks register themselves on import
+    from . import blocks as _blocks  # noqa: F401
+except ImportError:  # pragma: no cover - during bootstrap only
+    _blocks = None
+
+BYTES_PER_VALUE = 4  # fp32 activations
+
+
+@dataclass
+class NodeInfo:
+    """What the analysis learned about one node."""
+
+    node: Node
+    index: int
+    spec: NodeSpec | None = None
+    composite: CompositeDef | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: list[Edge] = field(default_factory=list)  # incoming edges in argument order
+    out: TensorType | tuple[TensorType, ...] | None = None  # None: not inferred (an error upstream)
+    param_count: int | None = None
+    inner: Analysis | None = None  # a user composite instance, expanded with its concrete params
+    live: bool = True  # contributes to an output
+    valid: bool = True  # type and params are usable
+
+    @property
+    def id(self) -> str:
+        return self.node.id
+
+    @property
+    def type_name(self) -> str:
+        if self.spec is not None:
+            return self.spec.type
+        return self.composite.name if self.composite is not None else self.node.type
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.out) if isinstance(self.out, tuple) else 1
+
+    def output(self, index: int | None) -> TensorType | None:
+        if isinstance(self.out, tuple):
+            return self.out[index] if index is not None and index < len(self.out) else None
+        return self.out
+
+
+@dataclass
+class Analysis:
+    body: GraphBody
+    info: dict[str, NodeInfo]
+    order: list[str]  # live nodes in forward order (inputs first)
+    inputs: list[str]
+    outputs: list[str]
+    diagnostics: list[Diagnostic]
+    params_total: int | None = None
+    memory_bytes: int | None = None
+    composites: dict[str, CompositeDef] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == ERROR for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == ERROR]
+
+    def edge_type(self, edge: Edge) -> TensorType | None:
+        source = self.info.get(edge.source)
+        return source.output(edge.output) if source is not None else None
+
+    def input_types(self, node_id: str) -> list[TensorType | None]:
+        return [self.edge_type(e) for e in self.info[node_id].inputs]
+
+
+@dataclass
+class Scope:
+    """What a body is analysed against: the model, or a composite's inside."""
+
+    composites: dict[str, CompositeDef]
+    limits: Limits
+    input_types: dict[str, TensorType] = field(default_factory=dict)  # overrides for Input nodes
+    symbols: frozenset[str] | None = None  # composite class body: "$name" params become Sym
+    substitutions: dict[str, Any] | None = None  # composite instance: "$name" params become values
+    stack: tuple[str, ...] = ()  # composite names being expanded (recursion guard)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def all_type_names(composites: dict[str, CompositeDef]) -> list[str]:
+    return sorted({*NODE_SPECS, *ALIASES, *composites})
+
+
+def did_you_mean(word: str, candidates: list[str]) -> str | None:
+    lowered = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
+
+
+def composite_params(definition: CompositeDef) -> tuple[Param, ...]:
+    """Turn a composite's parameter declarations into :class:`Param` objects."""
+    params: list[Param] = []
+    for decl in definition.params:
+        kind = decl.get("type", "int")
+        common = {"name": decl["name"], "doc": decl.get("doc", "") if isinstance(decl.get("doc"), str) else ""}
+        if "default" in decl:
+            common["default"] = decl["default"]
+        bounds = {k: decl[k] for k in ("min", "max") if isinstance(decl.get(k), (int, float)) and not isinstance(decl.get(k), bool)}
+        if kind == "float":
+            params.append(Float(**common, **bounds))
+        elif kind == "bool":
+            params.append(Bool(**common))
+        elif kind == "choice":
+            choices = tuple(c for c in decl.get("choices", []) if isinstance(c, str))
+            params.append(Choice(**common, choices=choices))
+        else:
+            params.append(Int(**common, **bounds))
+    return tuple(params)
+
+
+class _BodyAnalyzer:
+    def __init__(self, body: GraphBody, scope: Scope):
+        self.body = body
+        self.scope = scope
+        self.diagnostics: list[Diagnostic] = []
+        self.info: dict[str, NodeInfo] = {}
+
+    # -- reporting -------------------------------------------------------------------------
+    def report(self, code: str, message: str, severity: str = ERROR, node: str | None = None,
+               edge: tuple[str, str] | None = None, path: str | None = None, suggestion: dict[str, Any] | None = None) -> None:
+        if path and self.body.path:
+            path = f"{self.body.path}.{path}"
+        self.diagnostics.append(Diagnostic(code, message, severity, node, edge, path, suggestion))
+
+    # -- passes ----------------------------------------------------------------------------
+    def run(self) -> Analysis:
+        self.resolve_nodes()
+        self.resolve_edges()
+        inputs, outputs = self.resolve_interface()
+        order = self.topological_order()
+        self.mark_live(outputs)
+        if order is not None:
+            for node_id in order:
+                self.infer_node(self.info[node_id])
+        forward = [n for n in (order or []) if self.info[n].live]
+        analysis = Analysis(self.body, self.info, forward, inputs, outputs, self.diagnostics,
+                            composites=self.scope.composites)
+        self.count(analysis)
+        return analysis
+
+    def resolve_nodes(self) -> None:
+        composites = self.scope.composites
+        for index, node in enumerate(self.body.nodes):
+            if node.id in self.info:
+                self.report("DUPLICATE_ID", f"two nodes have the id `{node.id}`", node=node.id, path=f"nodes[{index}].id")
+                continue
+            info = NodeInfo(node, index)
+            self.info[node.id] = info
+            spec = NODE_SPECS.get(node.type) or NODE_SPECS.get(ALIASES.get(node.type, ""))
+            if spec is not None:
+                info.spec = spec
+                declared = spec.params
+            elif node.type in composites:
+                info.composite = composites[node.type]
+                declared = composite_params(info.composite)
+            else:
+                guess = did_you_mean(node.type, all_type_names(composites))
+                hint = f"; did you mean `{guess}`?" if guess else ""
+                self.report("UNKNOWN_TYPE", f"unknown node type {node.type!r}{hint}", node=node.id, path=f"nodes[{index}].type",
+                            suggestion={"action": "set_type", "node": node.id, "type": guess} if guess else None)
+                info.valid = False
+                continue
+            info.params = self.resolve_params(info, declared)
+
+    def resolve_params(self, info: NodeInfo, declared: tuple[Param, ...]) -> dict[str, Any]:
+        node = info.node
+        names = [p.name for p in declared]
+        raw = dict(node.params)
+        if info.spec is not None and info.spec.type == "Input" and node.id in self.scope.input_types:
+            raw.pop("shape", None)
+        for key in raw:
+            if key not in names:
+                guess = did_you_mean(key, names)
+                hint = f"; did you mean `{guess}`?" if guess else f" ({info.type_name} takes: {', '.join(names) or 'no parameters'})"
+                self.report("UNKNOWN_PARAM", f"{info.type_name} has no parameter {key!r}{hint}", node=node.id,
+                            path=f"nodes[{info.index}].params.{key}",
+                            suggestion={"action": "rename_param", "node": node.id, "param": key, "to": guess} if guess else None)
+                info.valid = False
+        params: dict[str, Any] = {}
+        for param in declared:
+            path = f"nodes[{info.index}].params.{param.name}"
+            if param.name not in raw:
+                if param.required:
+                    self.report("MISSING_PARAM", f"{info.type_name} needs `{param.name}` ({param.doc.rstrip('.')})",
+                                node=node.id, path=path)
+                    info.valid = False
+                    continue
+                params[param.name] = param.default
+                continue
+            value = raw[param.name]
+            if self.scope.substitutions is not None and isinstance(value, str) and value.startswith("$"):
+                value = self.substitute(value, info, path)
+                if value is _INVALID:
+                    continue
+            try:
+                params[param.name] = param.coerce(value, self.scope.symbols)
+            except ParamError as exc:
+                full = f"{self.body.path}.{path}" if self.body.path else path
+                self.report(exc.code, f"{full}: {exc}", node=node.id, path=path)
+                info.valid = False
+        return params
+
+    def substitute(self, text: str, info: NodeInfo, path: str) -> Any:
+        """Replace ``"$name"`` (or ``"$a // $b"``) by the composite instance's concrete value."""
+        from .dims import parse_sym
+
+        values = self.scope.substitutions or {}
+        try:
+            expr = parse_sym(text, frozenset(values))
+        except ValueError as exc:
+            self.report("COMPOSITE", str(exc), node=info.id, path=path)
+            info.valid = False
+            return _INVALID
+        if isinstance(expr, int):
+            return expr
+        try:
+            return eval(compile(expr.text, "<param>", "eval"), {"__builtins__": {}}, dict(values))  # noqa: S307
+        except Exception as exc:  # a checked expression of + - * // over declared values only
+            self.report("COMPOSITE", f"{text!r} cannot be evaluated: {exc}", node=info.id, path=path)
+            info.valid = False
+            return _INVALID
+
+    def resolve_edges(self) -> None:
+        seen: set[tuple[str, int | None, str, str | None]] = set()
+        for index, edge in enumerate(self.body.edges):
+            path = f"edges[{index}]"
+            missing = [n for n in (edge.source, edge.target) if n not in self.info]
+            if missing:
+                self.report("DANGLING_EDGE", f"edge {edge.source} → {edge.target} names unknown node `{missing[0]}`",
+                            edge=edge.pair, path=path,
+                            suggestion={"action": "remove_edge", "edge": [edge.source, edge.target]})
+                continue
+            if edge.source == edge.target:
+                self.report("SELF_LOOP", f"edge connects `{edge.source}` to itself", node=edge.source, edge=edge.pair, path=path,
+                            suggestion={"action": "remove_edge", "edge": [edge.source, edge.target]})
+                continue
+            key = (edge.source, edge.output, edge.target, edge.port)
+            if key in seen:
+                self.report("DUPLICATE_EDGE", f"edge {edge.source} → {edge.target} appears twice", WARNING, node=edge.target,
+                            edge=edge.pair, path=path)
+            seen.add(key)
+            self.info[edge.target].inputs.append(edge)
+        for info in self.info.values():
+            self.order_ports(info)
+
+    def order_ports(self, info: NodeInfo) -> None:
+        """Put incoming edges in argument order: named ports first by position, then edge order."""
+        spec = info.spec
+        if spec is None or not info.inputs:
+            return
+        if spec.variadic:
+            for edge in info.inputs:
+                if edge.port is not None and not edge.port.isdigit():
+                    self.report("BAD_PORT", f"{spec.type} inputs are ordered by edge order or a number, not {edge.port!r}",
+                                node=info.id, edge=edge.pair)
+            info.inputs.sort(key=lambda e: int(e.port) if e.port is not None and e.port.isdigit() else 1_000_000)
+            return
+        named = [e for e in info.inputs if e.port is not None]
+        for edge in named:
+            if edge.port not in spec.ports:
+                self.report("BAD_PORT", f"{spec.type} has no input port {edge.port!r} (ports: {', '.join(spec.ports)})",
+                            node=info.id, edge=edge.pair)
+                info.valid = False
+        if len({e.port for e in named}) != len(named):
+            self.report("BAD_PORT", "two edges feed the same port", node=info.id)
+            info.valid = False
+        if not info.valid:
+            return
+        slots: list[Edge | None] = [None] * len(spec.ports)
+        for edge in named:
+            slots[spec.ports.index(edge.port)] = edge
+        rest = iter(e for e in info.inputs if e.port is None)
+        info.inputs = [slot if slot is not None else next(rest, None) for slot in slots]  # type: ignore[misc]
+        info.inputs = [e for e in info.inputs if e is not None] + list(rest)
+
+    def resolve_interface(self) -> tuple[list[str], list[str]]:
+        body = self.body
+        inputs: list[str] = []
+        for index, name in enumerate(body.inputs):
+            info = self.info.get(name)
+            if info is None or (info.spec is not None and info.spec.type != "Input") or info.composite is not None:
+                what = "no such node" if info is None else f"`{name}` is a {info.type_name}, not an Input"
+                self.report("UNKNOWN_INPUT", f"inputs[{index}] names `{name}`: {what}", node=name if info else None,
+                            path=f"inputs[{index}]")
+            elif name not in inputs:
+                inputs.append(name)
+        for info in self.info.values():
+            if info.spec is not None and info.spec.type == "Input":
+                if info.inputs:
+                    self.report("INPUT_HAS_EDGES", f"Input `{info.id}` cannot have incoming edges", node=info.id)
+                    info.valid = False
+                if info.id not in inputs:
+                    self.report("UNDECLARED_INPUT", f"Input `{info.id}` is not listed in `inputs`; it is used as one", WARNING,
+                                node=info.id, suggestion={"action": "add_input", "node": info.id})
+                    inputs.append(info.id)
+        if not inputs:
+            self.report("NO_INPUTS", "the graph has no Input node", suggestion={"action": "add_node", "type": "Input"})
+        outputs: list[str] = []
+        for index, name in enumerate(body.outputs):
+            info = self.info.get(name)
+            if info is None:
+                self.report("UNKNOWN_OUTPUT", f"outputs[{index}] names `{name}`, which is not a node", path=f"outputs[{index}]")
+            elif name not in outputs:
+                outputs.append(name)
+        if not outputs and self.info:
+            sinks = [i.id for i in self.info.values() if not any(e.source == i.id for e in body.edges) and i.inputs]
+            self.report("NO_OUTPUTS", "the graph declares no outputs",
+                        suggestion={"action": "set_outputs", "outputs": sinks} if sinks else None)
+        for info in self.info.values():
+            if info.spec is None or info.spec.type == "Input":
+                continue
+            low, high = info.spec.arity
+            count = len(info.inputs)
+            if count < low or (high is not None and count > high):
+                if high is None:
+                    need = f"at least {low} inputs"
+                elif low == high:
+                    need = f"exactly {low} input{'s' if low != 1 else ''}"
+                else:
+                    need = f"{low} to {high} inputs"
+                self.report("ARITY", f"{info.type_name} needs {need}, has {count}", node=info.id)
+                info.valid = False
+        for info in self.info.values():
+            if info.composite is not None and len(info.inputs) != 1:
+                self.report("ARITY", f"block {info.type_name} needs exactly 1 input, has {len(info.inputs)}", node=info.id)
+                info.valid = False
+        return inputs, outputs
+
+    def topological_order(self) -> list[str] | None:
+        """Kahn's algorithm; ties broken by position in the document, so forward() reads as drawn."""
+        indegree = {node_id: 0 for node_id in self.info}
+        consumers: dict[str, list[str]] = {node_id: [] for node_id in self.info}
+        for info in self.info.values():
+            for edge in info.inputs:
+                indegree[info.id] += 1
+                consumers[edge.source].append(info.id)
+        ready = [(info.index, info.id) for info in self.info.values() if indegree[info.id] == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            _, node_id = heapq.heappop(ready)
+            order.append(node_id)
+            for consumer in consumers[node_id]:
+                indegree[consumer] -= 1
+                if indegree[consumer] == 0:
+                    heapq.heappush(ready, (self.info[consumer].index, consumer))
+        if len(order) == len(self.info):
+            return order
+        cycle = self.find_cycle({n for n, d in indegree.items() if d > 0})
+        shown = " → ".join([*cycle, cycle[0]])
+        self.report("CYCLE", f"the graph has a cycle: {shown}", node=cycle[0], edge=(cycle[-1], cycle[0]),
+                    suggestion={"action": "remove_edge", "edge": [cycle[-1], cycle[0]]})
+        return None
+
+    def find_cycle(self, remaining: set[str]) -> list[str]:
+        """Walk backwards along edges inside the cyclic remainder until a node repeats."""
+        start = min(remaining, key=lambda n: self.info[n].index)
+        path: list[str] = []
+        position: dict[str, int] = {}
+        current = start
+        while current not in position:
+            position[current] = len(path)
+            path.append(current)
+            current = next(e.source for e in self.info[current].inputs if e.source in remaining)
+        cycle = path[position[current]:]
+        cycle.reverse()
+        return cycle
+
+    def mark_live(self, outputs: list[str]) -> None:
+        live: set[str] = set()
+        stack = list(outputs)
+        while stack:
+            node_id = stack.pop()
+            if node_id in live or node_id not in self.info:
+                continue
+            live.add(node_id)
+            stack.extend(e.source for e in self.info[node_id].inputs)
+        edges_of = {n: 0 for n in self.info}
+        for edge in self.body.edges:
+            for end in (edge.source, edge.target):
+                if end in edges_of:
+                    edges_of[end] += 1
+        for info in self.info.values():
+            is_input = info.spec is not None and info.spec.type == "Input"
+            info.live = info.id in live or is_input
+            if edges_of[info.id] == 0 and len(self.info) > 1 and not (is_input and info.id in outputs):
+                self.report("UNCONNECTED", f"`{info.id}` is not connected to anything", WARNING, node=info.id,
+                            suggestion={"action": "remove_node", "node": info.id})
+            elif info.id not in live and outputs:
+                what = "Input is not used by any output" if is_input else "does not lead to any output; it is left out of the code"
+                self.report("DEAD_NODE", f"`{info.id}` {what}", WARNING, node=info.id,
+                            suggestion={"action": "remove_node", "node": info.id})
+
+    # -- shape inference -------------------------------------------------------------------
+    def infer_node(self, info: NodeInfo) -> None:
+        if not info.valid:
+            return
+        if info.spec is not None and info.spec.type == "Input":
+            override = self.scope.input_types.get(info.id)
+            info.out = override if override is not None else self.call_rule(info, [])
+            return
+        types = [self.edge_type(edge) for edge in info.inputs]
+        if any(t is None for t in types):
+            return  # an upstream problem was already reported
+        for edge, source in zip(info.inputs, (self.info[e.source] for e in info.inputs)):
+            count = source.num_outputs if source.out is not None else 1
+            if count > 1 and edge.output is None:
+                self.report("BAD_PORT", f"`{source.id}` has {count} outputs: connect from `{source.id}:0` … `{source.id}:{count - 1}`",
+                            node=info.id, edge=edge.pair)
+                return
+            if edge.output is not None and edge.output >= count:
+                self.report("BAD_PORT", f"`{source.id}` has no output {edge.output} (it has {count})", node=info.id, edge=edge.pair)
+                return
+        if info.node.disabled:
+            info.out = types[0]
+            if len(types) != 1:
+                self.report("ARITY", "a disabled node passes its first input through; the others are ignored", WARNING,
+                            node=info.id)
+            return
+        if info.composite is not None:
+            self.infer_composite(info, types[0])
+            return
+        info.out = self.call_rule(info, types)  # type: ignore[arg-type]
+
+    def edge_type(self, edge: Edge) -> TensorType | None:
+        source = self.info.get(edge.source)
+        if source is None or source.out is None:
+            return None
+        if isinstance(source.out, tuple):
+            return source.out[edge.output] if edge.output is not None and edge.output < len(source.out) else None
+        return source.out if edge.output in (None, 0) else None
+
+    def call_rule(self, info: NodeInfo, types: list[TensorType]) -> TensorType | tuple[TensorType, ...] | None:
+        assert info.spec is not None
+        ctx = InferCtx(info.id, info.params, types, [e.source for e in info.inputs])
+        try:
+            out = info.spec.infer(ctx)
+        except ShapeError as exc:
+            self.shape_report(info, exc, ERROR)
+            out = None
+        except (TypeError, ArithmeticError) as exc:
+            if self.scope.symbols is None:
+                raise
+            # Inside a composite class body some rules cannot reason about symbolic sizes.
+            self.report("NEEDS_SHAPE", f"size cannot be expressed from the block's parameters ({exc})", node=info.id)
+            out = None
+        for warning in ctx.warnings:
+            self.shape_report(info, warning, WARNING)
+        return out
+
+    def shape_report(self, info: NodeInfo, exc: ShapeError, severity: str) -> None:
+        edge = None
+        if exc.edge_index is not None and exc.edge_index < len(info.inputs):
+            edge = info.inputs[exc.edge_index].pair
+        self.report(exc.code, exc.message, severity, node=info.id, edge=edge, suggestion=exc.suggestion)
+
+    def infer_composite(self, info: NodeInfo, input_type: TensorType) -> None:
+        definition = info.composite
+        assert definition is not None
+        if definition.name in self.scope.stack:
+            chain = " → ".join([*self.scope.stack, definition.name])
+            self.report("COMPOSITE_RECURSION", f"block {definition.name} contains itself: {chain}", node=info.id)
+            return
+        if len(self.scope.stack) >= self.scope.limits.max_composite_depth:
+            self.report("LIMIT", f"blocks are nested deeper than {self.scope.limits.max_composite_depth} levels", node=info.id)
+            return
+        if self.scope.symbols is not None and any(isinstance(v, Sym) for v in info.params.values()):
+            # A block inside a block class: its output is only known per instance.
+            values = None
+        else:
+            values = info.params
+        inner = analyze_composite(definition, self.scope, input_type, values)
+        info.inner = inner
+        for diagnostic in inner.errors:
+            where = f" at `{diagnostic.node}`" if diagnostic.node else ""
+            self.report(diagnostic.code, f"inside block {definition.name}{where}: {diagnostic.message}", node=info.id)
+        if inner.ok and inner.outputs:
+            info.out = inner.info[inner.outputs[0]].out
+
+    # -- counting --------------------------------------------------------------------------
+    def count(self, analysis: Analysis) -> None:
+        total: int | None = 0
+        memory: int | None = 0
+        for node_id in analysis.order:
+            info = self.info[node_id]
+            if info.out is None:
+                total = memory = None
+                continue
+            info.param_count = node_param_count(analysis, info)
+            total = None if total is None or info.param_count is None else total + info.param_count
+            outs = info.out if isinstance(info.out, tuple) else (info.out,)
+            for out in outs:
+                numel = out.numel()
+                memory = None if memory is None or numel is None else memory + numel * BYTES_PER_VALUE
+        analysis.params_total = total if analysis.order else None
+        analysis.memory_bytes = memory if analysis.order else None
+        limits = self.scope.limits
+        if total is not None and total > limits.max_params:
+            self.report("BUDGET", f"{total:,} parameters exceed the budget of {limits.max_params:,}")
+        if memory is not None and memory > limits.max_memory_bytes:
+            self.report("BUDGET", f"about {memory / 2**30:.1f} GiB of activations per sample exceed the budget of "
+                                  f"{limits.max_memory_bytes / 2**30:.1f} GiB")
+
+
+_INVALID = object()
+
+
+def node_param_count(analysis: Analysis, info: NodeInfo) -> int | None:
+    """Learnable parameters of one node, counted on the meta device (no memory is allocated)."""
+    if info.spec is not None and info.spec.type == "Input" or info.node.disabled:
+        return 0
+    if info.inner is not None:
+        return info.inner.params_total
+    if info.spec is None:
+        return None
+    code = info.spec.emit(emit_context(analysis, info, "m", ["x"] * len(info.inputs)))
+    if code.init is None:
+        return 0
+    return count_call_parameters(code.init)
+
+
+def emit_context(analysis: Analysis, info: NodeInfo, name: str, inputs: list[Any], outputs: tuple[str, ...] | None = None,
+                 new_temp=lambda hint: hint) -> EmitCtx:
+    from .ir import Ref
+
+    in_types = [t if t is not None else UNKNOWN for t in analysis.input_types(info.id)]
+    outs = outputs if outputs is not None else tuple(f"out{i}" for i in range(info.num_outputs))
+    return EmitCtx(name, info.params, in_types, info.out, [Ref(i) if isinstance(i, str) else i for i in inputs], outs, new_temp)
+
+
+@lru_cache(maxsize=4096)
+def count_call_parameters(init: Call) -> int | None:
+    import torch
+
+    from .interpreter import base_namespaces
+
+    try:
+        with torch.device("meta"):
+            module = Evaluator(base_namespaces()).eval(init)
+    except TypeError:
+        return None  # symbolic arguments: counted per instance instead
+    if any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in module.parameters()):
+        return None
+    return sum(p.numel() for p in module.parameters())
+
+
+def analyze_body(body: GraphBody, scope: Scope) -> Analysis:
+    return _BodyAnalyzer(body, scope).run()
+
+
+def analyze_composite(definition: CompositeDef, scope: Scope, input_type: TensorType,
+                      values: dict[str, Any] | None) -> Analysis:
+    """Analyse a block's inside: with concrete ``values`` (an instance) or symbolically (its class)."""
+    inner_inputs = definition.body.inputs
+    names = frozenset(p["name"] for p in definition.params if isinstance(p.get("name"), str))
+    inner_scope = Scope(
+        composites=scope.composites,
+        limits=scope.limits,
+        input_types={inner_inputs[0]: input_type} if len(inner_inputs) == 1 else {},
+        symbols=names if values is None else None,
+        substitutions=values if values is not None else None,
+        stack=(*scope.stack, definition.name),
+    )
+    analysis = analyze_body(definition.body, inner_scope)
+    if len(definition.body.inputs) != 1 or len(definition.body.outputs) != 1:
+        analysis.diagnostics.append(Diagnostic(
+            "COMPOSITE", f"block {definition.name} must have exactly one input and one output "
+                         f"(has {len(definition.body.inputs)} and {len(definition.body.outputs)})"))
+    return analysis
+
+
+def analyze(graph: Graph, input_shapes: dict[str, list[int]] | None = None, limits: Limits | None = None) -> Analysis:
+    """Validate ``graph`` and infer every tensor type; see :class:`Analysis`."""
+    limits = limits or Limits()
+    overrides: dict[str, TensorType] = {}
+    extra: list[Diagnostic] = []
+    for name, shape in (input_shapes or {}).items():
+        node = graph.body.by_id.get(name)
+        if node is None:
+            extra.append(Diagnostic("UNKNOWN_INPUT", f"input shape given for `{name}`, which is not a node"))
+            continue
+        spec = NODE_SPECS["Input"]
+        try:
+            params = {p.name: p.default for p in spec.params}
+            params.update({k: v for k, v in node.params.items() if k in params})
+            params["shape"] = spec.param("shape").coerce(list(shape))  # type: ignore[union-attr]
+            for p in spec.params:
+                params[p.name] = p.coerce(params[p.name]) if p.name != "shape" else params["shape"]
+        except ParamError as exc:
+            extra.append(Diagnostic(exc.code, f"input shape for `{name}`: {exc}", node=name))
+            continue
+        overrides[name] = spec.infer(InferCtx(name, params, []))  # type: ignore[arg-type]
+    scope = Scope(graph.composites, limits, overrides)
+    analysis = analyze_body(graph.body, scope)
+    analysis.diagnostics[:0] = extra
+    for definition in graph.composites.values():
+        check_composite_definition(definition, analysis)
+    return analysis
+
+
+def check_composite_definition(definition: CompositeDef, analysis: Analysis) -> None:
+    body = definition.body
+    if len(body.inputs) != 1 or len(body.outputs) != 1:
+        analysis.diagnostics.append(Diagnostic(
+            "COMPOSITE", f"block {definition.name} must have exactly one input and one output "
+                         f"(has {len(body.inputs)} and {len(body.outputs)})", path=body.path))
+    names = [p.get("name") for p in definition.params]
+    if len(set(names)) != len(names):
+        analysis.diagnostics.append(Diagnostic("COMPOSITE", f"block {definition.name} declares a parameter twice", path=body.path))
+    for param in composite_params(definition):
+        if not param.required:
+            try:
+                param.coerce(param.default)
+            except ParamError as exc:
+                analysis.diagnostics.append(Diagnostic(
+                    "COMPOSITE", f"block {definition.name}: default of `{param.name}` {exc}", path=body.path))

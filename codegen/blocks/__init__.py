@@ -1,0 +1,52 @@
+"""Built-in composite ("paper") blocks: real ``nn.Module`` classes and their node declarations.
+
+Importing this package registers every block in ``NODE_SPECS``. ``BLOCK_CLASSES`` maps each class
+name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` requires), so that
+a spec's ``block_class`` and ``requires`` resolve to source that generated code can carry.
+"""
+
+from __future__ import annotations
+
+from . import specs
+from .library import (
+    Bottleneck,
+    DenseLayer,
+    InceptionBlock,
+    MBConv,
+    ResidualBlock,
+    SEBlock,
+    SqueezeExcitation,
+    TransformerEncoderBlock,
+    VGGBlock,
+)
+
+BLOCK_CLASSES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        SEBlock,
+        ResidualBlock,
+        Bottleneck,
+        VGGBlock,
+        InceptionBlock,
+        DenseLayer,
+        SqueezeExcitation,
+        MBConv,
+        TransformerEncoderBlock,
+    )
+}
+
+BLOCK_SPECS = specs.SPECS
+
+__all__ = [
+    "BLOCK_CLASSES",
+    "BLOCK_SPECS",
+    "Bottleneck",
+    "DenseLayer",
+    "InceptionBlock",
+    "MBConv",
+    "ResidualBlock",
+    "SEBlock",
+    "SqueezeExcitation",
+    "TransformerEncoderBlock",
+    "VGGBlock",
+]

@@ -1,0 +1,335 @@
+"""The built-in composite ("paper") blocks as plain ``nn.Module`` classes.
+
+Generated code carries the source of every block it uses, copied from here with
+``inspect.getsource``. Each class is therefore self-contained: it refers only to ``torch``, ``nn``
+(``torch.nn``), ``F`` (``torch.nn.functional``), builtins and the library classes named in its
+node declaration's ``requires``. No module-level helpers or constants, on purpose.
+
+Submodule names are ``state_dict`` keys: they follow torchvision where a torchvision twin exists,
+so weights can be compared or copied, and they do not change between releases.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class SEBlock(nn.Module):
+    """Squeeze-and-excitation: reweights channels by a gate computed from their global average.
+
+    GAP → Linear(C → C // r) → ReLU → Linear(C // r → C) → Sigmoid → scale × input. Works on
+    (B, C, T), (B, C, H, W) and (B, C, D, H, W) alike.
+
+    Hu, Shen and Sun, "Squeeze-and-Excitation Networks", CVPR 2018. https://arxiv.org/abs/1709.01507
+    """
+
+    def __init__(self, channels: int, reduction: int = 16) -> None:
+        super().__init__()
+        hidden = channels // reduction
+        if hidden < 1:
+            raise ValueError(f"channels // reduction must be at least 1, got {channels} // {reduction}")
+        self.fc1 = nn.Linear(channels, hidden)
+        self.relu = nn.ReLU(inplace=True)
+        self.fc2 = nn.Linear(hidden, channels)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Squeeze: one average per channel over every spatial position.
+        scale = x.flatten(2).mean(dim=2)
+        scale = self.sigmoid(self.fc2(self.relu(self.fc1(scale))))
+        # Excite: broadcast the per-channel gate back over the spatial axes.
+        return x * scale.view(*scale.shape, *([1] * (x.dim() - 2)))
+
+
+class ResidualBlock(nn.Module):
+    """The basic two-convolution residual block of ResNet-18/34 (torchvision's ``BasicBlock``).
+
+    Conv(k, stride) → BN → ReLU → Conv(k) → BN, plus the input (through a 1×1 convolution and BN when
+    the channels or the resolution change), then ReLU.
+
+    He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
+    https://arxiv.org/abs/1512.03385
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> None:
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd so both paths keep the same size, got {kernel_size}")
+        padding = kernel_size // 2
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size, 1, padding, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = self.shortcut(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + identity)
+
+
+class Bottleneck(nn.Module):
+    """The 1×1 → 3×3 → 1×1 residual block of ResNet-50/101/152 (torchvision's ``Bottleneck``).
+
+    The inner width is ``out_channels // expansion``; the stride sits on the 3×3 convolution
+    (ResNet v1.5, as in torchvision). A 1×1 projection shortcut is used when the shape changes.
+
+    He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
+    https://arxiv.org/abs/1512.03385
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, expansion: int = 4) -> None:
+        super().__init__()
+        width = out_channels // expansion
+        if width < 1:
+            raise ValueError(f"out_channels // expansion must be at least 1, got {out_channels} // {expansion}")
+        self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = self.shortcut(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + identity)
+
+
+class VGGBlock(nn.Module):
+    """A VGG stage: ``convs`` same-padded convolutions with ReLU (and optional LRN), then max pooling.
+
+    The first convolution maps to ``c1`` channels, the others to ``c2``. With ``in_channels=None``
+    the first convolution is lazy and takes its input channels from the first batch it sees.
+
+    Simonyan and Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    ICLR 2015. https://arxiv.org/abs/1409.1556
+    """
+
+    def __init__(
+        self,
+        in_channels: int | None,
+        c1: int,
+        c2: int,
+        k: int = 3,
+        pool: bool = True,
+        lrn: bool = False,
+        convs: int = 2,
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for i in range(convs):
+            out_channels = c1 if i == 0 else c2
+            if channels is None:
+                layers.append(nn.LazyConv2d(out_channels, k, padding=k // 2))
+            else:
+                layers.append(nn.Conv2d(channels, out_channels, k, padding=k // 2))
+            layers.append(nn.ReLU(inplace=True))
+            if lrn:
+                # The setting of Krizhevsky et al. (2012), which VGG's A-LRN configuration reuses.
+                layers.append(nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0))
+            channels = out_channels
+        self.layers = nn.Sequential(*layers)
+        self.pool = nn.MaxPool2d(2, 2) if pool else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.layers(x))
+
+
+class InceptionBlock(nn.Module):
+    """The GoogLeNet (Inception v1) module: four parallel branches concatenated on channels.
+
+    1×1 | 1×1 → 3×3 | 1×1 → 5×5 | 3×3 max pool → 1×1, each convolution followed by ReLU. The output
+    has ``c1 + c3 + c5 + pool_proj`` channels and the input's height and width.
+
+    Szegedy et al., "Going Deeper with Convolutions", CVPR 2015. https://arxiv.org/abs/1409.4842
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        c1: int,
+        c3_reduce: int,
+        c3: int,
+        c5_reduce: int,
+        c5: int,
+        pool_proj: int,
+    ) -> None:
+        super().__init__()
+        self.branch1 = nn.Sequential(
+            nn.Conv2d(in_channels, c1, 1),
+            nn.ReLU(inplace=True),
+        )
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(in_channels, c3_reduce, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c3_reduce, c3, 3, padding=1),
+            nn.ReLU(inplace=True),
+        )
+        self.branch3 = nn.Sequential(
+            nn.Conv2d(in_channels, c5_reduce, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c5_reduce, c5, 5, padding=2),
+            nn.ReLU(inplace=True),
+        )
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1),
+            nn.Conv2d(in_channels, pool_proj, 1),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
+
+
+class DenseLayer(nn.Module):
+    """One DenseNet-BC layer: BN → ReLU → 1×1 → BN → ReLU → 3×3, its output appended to its input.
+
+    The output has ``in_channels + growth_rate`` channels; ``bn_size * growth_rate`` is the width
+    of the 1×1 bottleneck. Submodule names match torchvision's ``_DenseLayer``.
+
+    Huang, Liu, van der Maaten and Weinberger, "Densely Connected Convolutional Networks",
+    CVPR 2017. https://arxiv.org/abs/1608.06993
+    """
+
+    def __init__(self, in_channels: int, growth_rate: int = 32, bn_size: int = 4, drop_rate: float = 0.0) -> None:
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(in_channels)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.conv1 = nn.Conv2d(in_channels, bn_size * growth_rate, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(bn_size * growth_rate)
+        self.relu2 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(bn_size * growth_rate, growth_rate, 3, padding=1, bias=False)
+        self.dropout = nn.Dropout(drop_rate) if drop_rate > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        new = self.conv1(self.relu1(self.norm1(x)))
+        new = self.conv2(self.relu2(self.norm2(new)))
+        return torch.cat([x, self.dropout(new)], dim=1)
+
+
+class SqueezeExcitation(nn.Module):
+    """The squeeze-and-excitation gate inside MBConv: GAP → 1×1 → SiLU → 1×1 → Sigmoid → scale.
+
+    Hu, Shen and Sun, "Squeeze-and-Excitation Networks", CVPR 2018, in the form EfficientNet uses.
+    https://arxiv.org/abs/1709.01507
+    """
+
+    def __init__(self, channels: int, squeeze_channels: int) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
+        self.activation = nn.SiLU(inplace=True)
+        self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return x * scale
+
+
+class MBConv(nn.Module):
+    """The inverted residual block of MobileNetV2 and EfficientNet, with squeeze-and-excitation.
+
+    1×1 expansion (skipped when ``expand_ratio`` is 1) → k×k depthwise (stride here) → SE gate
+    (skipped when ``se_ratio`` is 0; its width is relative to the block's input channels) → 1×1
+    linear projection, each convolution with BN and all but the last with SiLU. The input is added
+    back when the stride is 1 and the channels do not change.
+
+    Tan and Le, "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", ICML 2019.
+    https://arxiv.org/abs/1905.11946 (after Sandler et al., "MobileNetV2", CVPR 2018)
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        expand_ratio: int = 4,
+        kernel_size: int = 3,
+        stride: int = 1,
+        se_ratio: float = 0.25,
+    ) -> None:
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        hidden = in_channels * expand_ratio
+        if expand_ratio != 1:
+            self.expand = nn.Sequential(
+                nn.Conv2d(in_channels, hidden, 1, bias=False),
+                nn.BatchNorm2d(hidden),
+                nn.SiLU(inplace=True),
+            )
+        else:
+            self.expand = nn.Identity()
+        self.depthwise = nn.Sequential(
+            nn.Conv2d(hidden, hidden, kernel_size, stride, kernel_size // 2, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.SiLU(inplace=True),
+        )
+        if se_ratio > 0:
+            self.se = SqueezeExcitation(hidden, max(1, int(in_channels * se_ratio)))
+        else:
+            self.se = nn.Identity()
+        self.project = nn.Sequential(
+            nn.Conv2d(hidden, out_channels, 1, bias=False),
+            nn.BatchNorm2d(out_channels),
+        )
+        self.use_residual = stride == 1 and in_channels == out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.project(self.se(self.depthwise(self.expand(x))))
+        if self.use_residual:
+            out = out + x
+        return out
+
+
+class TransformerEncoderBlock(nn.Module):
+    """A pre-norm Transformer encoder block over (B, T, E), as in the Vision Transformer.
+
+    x + Dropout(Attention(LayerNorm(x))), then x + MLP(LayerNorm(x)) with a GELU hidden layer of
+    ``int(dim * mlp_ratio)`` units.
+
+    Vaswani et al., "Attention Is All You Need", NeurIPS 2017. https://arxiv.org/abs/1706.03762
+    Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021. https://arxiv.org/abs/2010.11929
+    """
+
+    def __init__(self, dim: int, num_heads: int = 8, mlp_ratio: float = 4.0, dropout: float = 0.0) -> None:
+        super().__init__()
+        hidden = int(dim * mlp_ratio)
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, num_heads, dropout=dropout, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, dim),
+            nn.Dropout(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm1(x)
+        h, _ = self.attn(h, h, h, need_weights=False)
+        x = x + self.dropout(h)
+        return x + self.mlp(self.norm2(x))

@@ -1,0 +1,345 @@
+"""Node declarations for the built-in composite blocks: parameters, shape rules and render rules.
+
+A block node renders as one constructor call of its class from :mod:`codegen.blocks.library`,
+input channels first and positional, required parameters positional, and the rest as keywords
+left out when they equal the declared default (which is also the class's default). Shape rules
+are arithmetic only: they never build the module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnostics import insert_node, set_param
+from ..dims import Dim, Sym, add, is_known
+from ..ir import call, kw_unless
+from ..nodes._common import check_divisible
+from ..nodes.recurrent import sequence_input
+from ..params import Bool, Float, Int, Param
+from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
+from ..tensor import SEQUENCE, TensorType
+from .library import (
+    Bottleneck,
+    DenseLayer,
+    InceptionBlock,
+    MBConv,
+    ResidualBlock,
+    SEBlock,
+    TransformerEncoderBlock,
+    VGGBlock,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces of the shape rules
+
+
+def channels_first_input(ctx: InferCtx, what: str, ranks: tuple[int, ...] = (4,), lazy: bool = False) -> TensorType:
+    """Input 0 as (B, C, ...), with its channel count known unless the block can go ``lazy``."""
+    x = ctx.input(0, ranks=ranks)
+    if x.layout == SEQUENCE:
+        raise ctx.fail(
+            "LAYOUT",
+            f"{what} reads channels on axis 1 but receives {x.describe()}; insert Permute_BTH_to_BCT",
+            insert_node("Permute_BTH_to_BCT", ctx.edge(0)),
+            edge_index=0,
+        )
+    if not lazy and x.features is None:
+        raise ctx.fail(
+            "NEEDS_SHAPE", f"cannot infer {what}'s input channels without input shapes: set `shape` on the Input node"
+        )
+    return x
+
+
+def require_odd_kernel(ctx: InferCtx, kernel: Any, name: str = "kernel_size") -> None:
+    if is_known(kernel) and kernel % 2 == 0:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"{name} must be odd so that padding {name} // 2 keeps the size, got {kernel}",
+            set_param(ctx.node, name, kernel + 1),
+        )
+
+
+def strided(size: Dim, stride: Any) -> Dim:
+    """Output size of a same-padded odd kernel (or a 1×1 kernel) at ``stride``: ceil(size / stride)."""
+    return (size - 1) // stride + 1 if is_known(size, stride) else None
+
+
+def spatial(x: TensorType) -> tuple[Dim, ...]:
+    return x.dims[1:] if x.dims else (None, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape rules
+
+
+def infer_se(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "SEBlock", ranks=(3, 4, 5))
+    channels, reduction = x.features, ctx.params["reduction"]
+    if is_known(channels, reduction) and channels // reduction < 1:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"reduction {reduction} leaves no hidden units for {channels} channels; use a reduction ≤ {channels}",
+            set_param(ctx.node, "reduction", channels),
+        )
+    return x
+
+
+def infer_residual(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "ResidualBlock")
+    p = ctx.params
+    require_odd_kernel(ctx, p["kernel_size"])
+    return x.with_dims((p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x))))
+
+
+def infer_bottleneck(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "Bottleneck")
+    p = ctx.params
+    out, expansion = p["out_channels"], p["expansion"]
+    if is_known(out, expansion) and out // expansion < 1:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"out_channels {out} leaves no inner width at expansion {expansion}; use out_channels ≥ {expansion}",
+            set_param(ctx.node, "out_channels", expansion),
+        )
+    return x.with_dims((out, *(strided(size, p["stride"]) for size in spatial(x))))
+
+
+def infer_vgg(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "VGGBlock", lazy=True)
+    p = ctx.params
+    kernel, convs, pool = p["k"], p["convs"], p["pool"]
+    if is_known(convs):
+        channels = p["c1"] if convs == 1 else p["c2"]
+    else:
+        channels = p["c1"] if p["c1"] == p["c2"] else None
+    # Padding k // 2 keeps the size for odd kernels and adds one per convolution for even ones.
+    if is_known(kernel) and kernel % 2:
+        growth: Dim = 0
+    else:
+        growth = convs if is_known(kernel, convs) else None
+    sizes: list[Dim] = []
+    for axis, size in zip(("height", "width"), spatial(x)):
+        if growth != 0:
+            size = add(size, growth)
+        if isinstance(pool, Sym) or (pool and not is_known(size)):
+            size = None
+        elif pool:
+            if size < 2:
+                raise ctx.fail(
+                    "IMPOSSIBLE_OUTPUT",
+                    f"2×2 max pooling needs a {axis} of at least 2 after the convolutions, got {size}",
+                    set_param(ctx.node, "pool", False),
+                )
+            size //= 2
+        sizes.append(size)
+    return x.with_dims((channels, *sizes))
+
+
+def infer_inception(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "InceptionBlock")
+    p = ctx.params
+    channels = add(add(add(p["c1"], p["c3"]), p["c5"]), p["pool_proj"])
+    return x.with_dims((channels, *spatial(x)))
+
+
+def infer_dense_layer(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "DenseLayer")
+    return x.with_dims((add(x.features, ctx.params["growth_rate"]), *spatial(x)))
+
+
+def infer_mbconv(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "MBConv")
+    p = ctx.params
+    require_odd_kernel(ctx, p["kernel_size"])
+    return x.with_dims((p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x))))
+
+
+def infer_transformer(ctx: InferCtx) -> TensorType:
+    x = sequence_input(ctx, "TransformerEncoderBlock")
+    p = ctx.params
+    dim, heads, ratio = x.features, p["num_heads"], p["mlp_ratio"]
+    check_divisible(ctx, dim, heads, f"embedding size {dim} is not divisible by num_heads={heads}")
+    if is_known(dim) and isinstance(ratio, float) and int(dim * ratio) < 1:
+        raise ctx.fail("PARAM_RANGE", f"mlp_ratio {ratio} leaves the MLP no hidden units for embedding size {dim}")
+    return x
+
+
+# ---------------------------------------------------------------------------------------------
+# Render rule, shared: ``Block(in_channels, *required, **non_default)``
+
+
+def render(cls: type, params: tuple[Param, ...], positional: tuple[str, ...]):
+    """Render rule calling ``cls`` with the input size first, then ``positional`` params, then keywords."""
+    keywords = tuple(param for param in params if param.name not in positional)
+
+    def emit(ctx: EmitCtx) -> NodeCode:
+        p = ctx.params
+        args = (ctx.in_features(), *(p[name] for name in positional))
+        kwargs = {param.name: kw_unless(p[param.name], param.default) for param in keywords}
+        return apply_module(ctx, call(cls.__name__, *args, **kwargs))
+
+    return emit
+
+
+def block(
+    cls: type,
+    doc: str,
+    infer: Any,
+    params: tuple[Param, ...],
+    paper: str,
+    positional: tuple[str, ...] = (),
+    summary: tuple[str, ...] = (),
+    requires: tuple[str, ...] = (),
+) -> NodeSpec:
+    return NodeSpec(
+        cls.__name__,
+        "block",
+        doc,
+        infer,
+        render(cls, params, positional),
+        params=params,
+        summary=summary,
+        paper=paper,
+        composite=True,
+        block_class=cls,
+        requires=requires,
+    )
+
+
+def _channels(name: str, doc: str, default: Any = None) -> Int:
+    if default is None:
+        return Int(name, min=1, max=1_000_000, doc=doc)
+    return Int(name, default=default, min=1, max=1_000_000, doc=doc)
+
+
+_STRIDE = Int("stride", default=1, min=1, max=64, doc="Stride of the block; 2 halves height and width.")
+_KERNEL = Int("kernel_size", default=3, min=1, max=31, doc="Odd kernel size; padding kernel_size // 2 keeps the size.")
+
+SE_PARAMS = (
+    Int("reduction", default=16, min=1, max=100_000, doc="Reduction ratio r: the gate's MLP is C → C // r → C."),
+)
+
+RESIDUAL_PARAMS = (_channels("out_channels", "Output channels."), _KERNEL, _STRIDE)
+
+BOTTLENECK_PARAMS = (
+    _channels("out_channels", "Output channels; the inner width is out_channels // expansion."),
+    _STRIDE,
+    Int("expansion", default=4, min=1, max=1024, doc="Ratio of output channels to the inner width."),
+)
+
+VGG_PARAMS = (
+    _channels("c1", "Output channels of the first convolution."),
+    _channels("c2", "Output channels of the other convolutions."),
+    Int("k", default=3, min=1, max=31, doc="Kernel size of every convolution (padding k // 2)."),
+    Bool("pool", default=True, doc="End with 2×2 max pooling (halves height and width)."),
+    Bool("lrn", default=False, doc="Local response normalisation after each ReLU (VGG's A-LRN)."),
+    Int("convs", default=2, min=1, max=16, doc="Number of convolutions (VGG-16 uses 2, 2, 3, 3, 3)."),
+)
+
+INCEPTION_PARAMS = (  # defaults: GoogLeNet's inception (3a)
+    _channels("c1", "Output channels of the 1×1 branch.", 64),
+    _channels("c3_reduce", "1×1 reduction before the 3×3 convolution.", 96),
+    _channels("c3", "Output channels of the 3×3 branch.", 128),
+    _channels("c5_reduce", "1×1 reduction before the 5×5 convolution.", 16),
+    _channels("c5", "Output channels of the 5×5 branch.", 32),
+    _channels("pool_proj", "Output channels of the 1×1 projection after max pooling.", 32),
+)
+
+DENSE_LAYER_PARAMS = (
+    _channels("growth_rate", "Channels the layer adds to its input (k in the paper).", 32),
+    Int("bn_size", default=4, min=1, max=64, doc="Width of the 1×1 bottleneck, in multiples of growth_rate."),
+    Float("drop_rate", default=0.0, min=0.0, max=1.0, max_exclusive=True, doc="Dropout on the new features."),
+)
+
+MBCONV_PARAMS = (
+    _channels("out_channels", "Output channels."),
+    Int("expand_ratio", default=4, min=1, max=64, doc="Width of the depthwise stage, in multiples of the input."),
+    _KERNEL,
+    _STRIDE,
+    Float("se_ratio", default=0.25, min=0.0, max=1.0, doc="Squeeze-excitation width relative to the input; 0 = none."),
+)
+
+TRANSFORMER_PARAMS = (
+    Int("num_heads", default=8, min=1, max=1024, doc="Attention heads; must divide the embedding size."),
+    Float("mlp_ratio", default=4.0, min=0.0, max=64.0, doc="Hidden size of the MLP relative to the embedding size."),
+    Float("dropout", default=0.0, min=0.0, max=1.0, max_exclusive=True, doc="Dropout on attention and MLP outputs."),
+)
+
+SPECS = (
+    block(
+        SEBlock,
+        "Squeeze-and-excitation: rescales each channel by a learned gate; (B, C, ...) in and out.",
+        infer_se,
+        SE_PARAMS,
+        "Hu, Shen and Sun, Squeeze-and-Excitation Networks, CVPR 2018 (arXiv:1709.01507)",
+        summary=("reduction",),
+    ),
+    block(
+        ResidualBlock,
+        "ResNet basic block: two k×k Conv-BN with an identity or 1×1 projection shortcut, over (B, C, H, W).",
+        infer_residual,
+        RESIDUAL_PARAMS,
+        "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)",
+        positional=("out_channels",),
+        summary=("out_channels", "stride"),
+    ),
+    block(
+        Bottleneck,
+        "ResNet bottleneck block: 1×1 → 3×3 → 1×1 Conv-BN with a shortcut, over (B, C, H, W).",
+        infer_bottleneck,
+        BOTTLENECK_PARAMS,
+        "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)",
+        positional=("out_channels",),
+        summary=("out_channels", "stride"),
+    ),
+    block(
+        VGGBlock,
+        "VGG stage: same-padded Conv-ReLU layers, optional LRN, then 2×2 max pooling; input channels may be unknown.",
+        infer_vgg,
+        VGG_PARAMS,
+        "Simonyan and Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, ICLR 2015 "
+        "(arXiv:1409.1556)",
+        positional=("c1", "c2"),
+        summary=("c1", "c2", "convs"),
+    ),
+    block(
+        InceptionBlock,
+        "GoogLeNet inception module: 1×1, 3×3, 5×5 and pooling branches concatenated on channels.",
+        infer_inception,
+        INCEPTION_PARAMS,
+        "Szegedy et al., Going Deeper with Convolutions, CVPR 2015 (arXiv:1409.4842)",
+        positional=tuple(param.name for param in INCEPTION_PARAMS),
+        summary=("c1", "c3", "c5", "pool_proj"),
+    ),
+    block(
+        DenseLayer,
+        "DenseNet layer: BN-ReLU-1×1-BN-ReLU-3×3, concatenated to its input (C + growth_rate channels).",
+        infer_dense_layer,
+        DENSE_LAYER_PARAMS,
+        "Huang, Liu, van der Maaten and Weinberger, Densely Connected Convolutional Networks, CVPR 2017 "
+        "(arXiv:1608.06993)",
+        summary=("growth_rate",),
+    ),
+    block(
+        MBConv,
+        "Inverted residual (MobileNetV2/EfficientNet): expand, depthwise, squeeze-excite, project, over (B, C, H, W).",
+        infer_mbconv,
+        MBCONV_PARAMS,
+        "Tan and Le, EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks, ICML 2019 "
+        "(arXiv:1905.11946)",
+        positional=("out_channels",),
+        summary=("out_channels", "expand_ratio", "stride"),
+        requires=("SqueezeExcitation",),
+    ),
+    block(
+        TransformerEncoderBlock,
+        "Pre-norm Transformer encoder block (ViT): self-attention and a GELU MLP with residuals, over (B, T, E).",
+        infer_transformer,
+        TRANSFORMER_PARAMS,
+        "Vaswani et al., Attention Is All You Need, NeurIPS 2017 (arXiv:1706.03762); Dosovitskiy et al., "
+        "An Image is Worth 16x16 Words, ICLR 2021 (arXiv:2010.11929)",
+        summary=("num_heads", "mlp_ratio"),
+    ),
+)
+
+register(*SPECS)

@@ -1,0 +1,219 @@
+"""A tiny expression language for what a node contributes to a module.
+
+Each node type describes its submodule constructor and its forward computation once, in these terms.
+:mod:`codegen.render` prints them as Python source; :mod:`codegen.interpreter` evaluates them directly.
+Both back ends therefore follow one description, and the equivalence tests check the printing,
+naming and wiring that turn it into a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from .dims import Sym
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A local variable in ``forward`` (or a constructor parameter inside a composite class)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SelfAttr:
+    """``self.<name>``: the node's registered submodule."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """``fn(*args, **kwargs)``; ``fn`` is a dotted name from :data:`NAMESPACES` or an expression."""
+
+    fn: Union[str, "Expr"]
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Method:
+    """``obj.name(*args, **kwargs)``."""
+
+    obj: Any
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Item:
+    """``obj[index]``; slices are written as :class:`Slice`."""
+
+    obj: Any
+    index: Any
+
+
+@dataclass(frozen=True)
+class Slice:
+    start: int | None = None
+    stop: int | None = None
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # one of + * -
+    left: Any
+    right: Any
+
+
+@dataclass(frozen=True)
+class ListOf:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Assign:
+    """``a, b = value``; a target of ``"_"`` discards."""
+
+    targets: tuple[str, ...]
+    value: Any
+
+
+Expr = Union[Ref, SelfAttr, Call, Method, Item, BinOp, ListOf]
+
+
+def call(fn: str | Expr, *args: Any, **kwargs: Any) -> Call:
+    """Build a :class:`Call`, dropping keyword arguments whose value is the sentinel ``DEFAULT``."""
+    return Call(fn, tuple(args), tuple((k, v) for k, v in kwargs.items() if v is not DEFAULT))
+
+
+def method(obj: Any, name: str, *args: Any, **kwargs: Any) -> Method:
+    return Method(obj, name, tuple(args), tuple((k, v) for k, v in kwargs.items() if v is not DEFAULT))
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+# Keyword arguments equal to PyTorch's own default are left out of generated code, as a person would.
+DEFAULT = _Default()
+
+
+def kw_unless(value: Any, default: Any) -> Any:
+    """``value``, or :data:`DEFAULT` (omitted) when it equals PyTorch's default."""
+    return DEFAULT if value == default and type(value) is type(default) else value
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing
+
+
+def render_expr(expr: Any) -> str:
+    """Python source for an expression or literal. Literals only ever come from checked values."""
+    if isinstance(expr, Ref):
+        return expr.name
+    if isinstance(expr, SelfAttr):
+        return f"self.{expr.name}"
+    if isinstance(expr, Sym):
+        return expr.text
+    if isinstance(expr, Call):
+        fn = expr.fn if isinstance(expr.fn, str) else render_expr(expr.fn)
+        return f"{fn}({_render_arguments(expr.args, expr.kwargs)})"
+    if isinstance(expr, Method):
+        return f"{_render_operand(expr.obj)}.{expr.name}({_render_arguments(expr.args, expr.kwargs)})"
+    if isinstance(expr, Item):
+        index = expr.index if isinstance(expr.index, tuple) else (expr.index,)
+        return f"{_render_operand(expr.obj)}[{', '.join(_render_index(i) for i in index)}]"
+    if isinstance(expr, BinOp):
+        return f"{_render_operand(expr.left)} {expr.op} {_render_operand(expr.right)}"
+    if isinstance(expr, ListOf):
+        return "[" + ", ".join(render_expr(i) for i in expr.items) + "]"
+    if isinstance(expr, tuple):
+        inner = ", ".join(render_expr(i) for i in expr)
+        return f"({inner},)" if len(expr) == 1 else f"({inner})"
+    if isinstance(expr, float):
+        return repr(expr)
+    if expr is None or isinstance(expr, (bool, int, str)):
+        return repr(expr).replace("'", '"') if isinstance(expr, str) and '"' not in expr else repr(expr)
+    raise TypeError(f"cannot render {expr!r}")
+
+
+def _render_operand(expr: Any) -> str:
+    text = render_expr(expr)
+    return f"({text})" if isinstance(expr, BinOp) or (isinstance(expr, Sym) and expr.prec < 3) else text
+
+
+def _render_index(index: Any) -> str:
+    if isinstance(index, Slice):
+        return f"{'' if index.start is None else index.start}:{'' if index.stop is None else index.stop}"
+    return render_expr(index)
+
+
+def _render_arguments(args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]) -> str:
+    parts = [render_expr(a) for a in args] + [f"{k}={render_expr(v)}" for k, v in kwargs]
+    return ", ".join(parts)
+
+
+def render_assign(stmt: Assign) -> str:
+    return f"{', '.join(stmt.targets)} = {render_expr(stmt.value)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+class Evaluator:
+    """Evaluates expressions against local variables, a module's submodules and fixed namespaces."""
+
+    def __init__(self, namespaces: dict[str, Any], module: Any = None, local: dict[str, Any] | None = None):
+        self.namespaces = namespaces
+        self.module = module
+        self.local = local if local is not None else {}
+
+    def run(self, stmt: Assign) -> None:
+        value = self.eval(stmt.value)
+        if len(stmt.targets) == 1:
+            self.local[stmt.targets[0]] = value
+            return
+        values = tuple(value)
+        if len(values) != len(stmt.targets):
+            raise ValueError(f"expected {len(stmt.targets)} values, got {len(values)}")
+        for target, item in zip(stmt.targets, values):
+            if target != "_":
+                self.local[target] = item
+
+    def eval(self, expr: Any) -> Any:
+        if isinstance(expr, Ref):
+            return self.local[expr.name]
+        if isinstance(expr, SelfAttr):
+            return getattr(self.module, expr.name)
+        if isinstance(expr, Call):
+            fn = self.resolve(expr.fn) if isinstance(expr.fn, str) else self.eval(expr.fn)
+            return fn(*(self.eval(a) for a in expr.args), **{k: self.eval(v) for k, v in expr.kwargs})
+        if isinstance(expr, Method):
+            fn = getattr(self.eval(expr.obj), expr.name)
+            return fn(*(self.eval(a) for a in expr.args), **{k: self.eval(v) for k, v in expr.kwargs})
+        if isinstance(expr, Item):
+            index = expr.index if isinstance(expr.index, tuple) else (expr.index,)
+            key = tuple(slice(i.start, i.stop) if isinstance(i, Slice) else self.eval(i) for i in index)
+            return self.eval(expr.obj)[key if len(key) > 1 else key[0]]
+        if isinstance(expr, BinOp):
+            left, right = self.eval(expr.left), self.eval(expr.right)
+            return {"+": lambda: left + right, "*": lambda: left * right, "-": lambda: left - right}[expr.op]()
+        if isinstance(expr, ListOf):
+            return [self.eval(i) for i in expr.items]
+        if isinstance(expr, tuple):
+            return tuple(self.eval(i) for i in expr)
+        if isinstance(expr, Sym):
+            raise TypeError(f"symbolic value {expr.text} reached evaluation")
+        return expr
+
+    def resolve(self, dotted: str) -> Any:
+        head, _, rest = dotted.partition(".")
+        value = self.namespaces[head]
+        for part in rest.split(".") if rest else ():
+            value = getattr(value, part)
+        return value

@@ -1,0 +1,80 @@
+"""Identifiers for generated code, after torch.fx's ``_Namespace``.
+
+Node ids are arbitrary user text. Every name that reaches generated source goes through a
+:class:`Namespace`: ASCII, a valid identifier, never a keyword, builtin or ``nn.Module`` attribute,
+de-duplicated with ``_1``, ``_2``, and the same key always gets the same name.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+import unicodedata
+
+import torch.nn as nn
+
+_RESERVED = frozenset(
+    set(keyword.kwlist)
+    | set(keyword.softkwlist)
+    | set(dir(builtins))
+    | set(dir(nn.Module))
+    | {"self", "torch", "nn", "F", "x", "super"}
+)
+_INVALID = re.compile(r"[^0-9a-zA-Z_]+")
+
+
+def sanitize(text: str, fallback: str = "node") -> str:
+    """A lower_snake ASCII identifier close to ``text`` (not yet checked for clashes)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    ascii_text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", ascii_text)
+    name = _INVALID.sub("_", ascii_text).strip("_").lower()
+    name = re.sub(r"_+", "_", name)[:48].rstrip("_")
+    if not name:
+        name = fallback
+    if name[0].isdigit():
+        name = f"{fallback}_{name}"
+    return name
+
+
+def class_name(text: str, fallback: str = "Model") -> str:
+    """A CamelCase class name; an identifier that is already CamelCase is kept as it is."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    if ascii_text.isidentifier() and ascii_text[:1].isupper() and "_" not in ascii_text and not keyword.iskeyword(ascii_text):
+        name = ascii_text[:64]
+    else:
+        parts = [p for p in _INVALID.split(ascii_text.replace("_", " ")) if p]
+        name = "".join(p[:1].upper() + p[1:] for p in " ".join(parts).split())[:64]
+    if not name or not name[0].isalpha():
+        name = fallback + name
+    if name in _RESERVED or keyword.iskeyword(name) or hasattr(builtins, name):
+        name += "Model"
+    return name
+
+
+class Namespace:
+    """Hands out unique, safe identifiers; asking again for the same key returns the same name."""
+
+    def __init__(self, reserved: frozenset[str] | set[str] = frozenset()):
+        self._used: set[str] = set(_RESERVED) | set(reserved)
+        self._names: dict[object, str] = {}
+
+    def name(self, key: object, hint: str, fallback: str = "node") -> str:
+        if key in self._names:
+            return self._names[key]
+        name = self.fresh(sanitize(hint, fallback))
+        self._names[key] = name
+        return name
+
+    def fresh(self, base: str) -> str:
+        """A new name from an already-sanitised base, never handed out before."""
+        name = base
+        counter = 1
+        while name in self._used:
+            name = f"{base}_{counter}"
+            counter += 1
+        self._used.add(name)
+        return name
+
+    def claim(self, name: str) -> None:
+        self._used.add(name)

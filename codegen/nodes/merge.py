@@ -1,0 +1,146 @@
+"""Merging several tensors (Concat, Add, Mul) and splitting one into several (Split, Chunk)."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from ..dims import Dim, add, is_known, same
+from ..ir import BinOp, ListOf, call
+from ..params import Int, IntList
+from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
+from ..tensor import TensorType
+
+
+def _known_rank_inputs(ctx: InferCtx) -> list[tuple[int, TensorType]]:
+    types = [(i, ctx.input(i)) for i in range(len(ctx.inputs))]
+    ranked = [(i, t) for i, t in types if t.rank_known]
+    ranks = {t.rank for _, t in ranked}
+    if len(ranks) > 1:
+        shown = ", ".join(f"{ctx.sources[i]}: {t.describe()}" for i, t in ranked)
+        raise ctx.fail("MERGE", f"inputs must have equal rank; got {shown}")
+    return ranked
+
+
+def infer_concat(ctx: InferCtx) -> TensorType:
+    ranked = _known_rank_inputs(ctx)
+    if not ranked:
+        return ctx.inputs[0]
+    first = ranked[0][1]
+    dim = ctx.params["dim"]
+    index = dim + first.rank if dim < 0 else dim
+    if not 1 <= index < first.rank:
+        raise ctx.fail("PARAM_RANGE", f"dim={dim} is not a non-batch axis of {first.describe()}")
+    axis = index - 1
+    for i, t in ranked[1:]:
+        for a, (p, q) in enumerate(zip(first.dims, t.dims)):
+            if a != axis and same(p, q) is False:
+                raise ctx.fail("MERGE", f"Concat along dim {dim} needs equal sizes on every other axis; "
+                               f"axis {a + 1} is {p} from `{ctx.sources[ranked[0][0]]}` but {q} from `{ctx.sources[i]}`",
+                               edge_index=i)
+    if len(ranked) < len(ctx.inputs):
+        total: Dim = None
+    else:
+        total = reduce(add, (t.dims[axis] for _, t in ranked))
+    dims = tuple(total if a == axis else _merge_dim(t.dims[a] for _, t in ranked) for a in range(len(first.dims)))
+    return first.with_dims(dims)
+
+
+def _merge_dim(values) -> Dim:
+    """The known value among equal-size axes (they were checked not to differ)."""
+    values = list(values)
+    return next((v for v in values if is_known(v)), values[0])
+
+
+def emit_concat(ctx: EmitCtx) -> NodeCode:
+    return functional(ctx, call("torch.cat", ListOf(tuple(ctx.inputs)), dim=ctx.params["dim"]))
+
+
+def _infer_elementwise(name: str, broadcast: bool):
+    def infer(ctx: InferCtx) -> TensorType:
+        ranked = _known_rank_inputs(ctx)
+        if not ranked:
+            return ctx.inputs[0]
+        first_index, first = ranked[0]
+        dims = list(first.dims)
+        for i, t in ranked[1:]:
+            for a, q in enumerate(t.dims):
+                p = dims[a]
+                if same(p, q) is not False:
+                    dims[a] = _merge_dim((p, q))
+                elif broadcast and (p == 1 or q == 1):
+                    dims[a] = q if p == 1 else p
+                else:
+                    rule = "identical shapes or size 1 on differing axes" if broadcast else "identical shapes"
+                    raise ctx.fail("MERGE", f"{name} needs {rule}: `{ctx.sources[first_index]}` gives "
+                                   f"{first.describe()}, `{ctx.sources[i]}` gives {t.describe()}", edge_index=i)
+        return first.with_dims(tuple(dims))
+
+    return infer
+
+
+def _emit_binary(op: str):
+    def emit(ctx: EmitCtx) -> NodeCode:
+        return functional(ctx, reduce(lambda left, right: BinOp(op, left, right), ctx.inputs))
+
+    return emit
+
+
+def infer_chunk(ctx: InferCtx) -> tuple[TensorType, ...]:
+    x = ctx.input(0)
+    chunks, dim = ctx.params["chunks"], ctx.params["dim"]
+    if not x.rank_known:
+        return (x,) * chunks
+    index = dim + x.rank if dim < 0 else dim
+    if not 1 <= index < x.rank:
+        raise ctx.fail("PARAM_RANGE", f"dim={dim} is not a non-batch axis of {x.describe()}")
+    size = x.dims[index - 1]
+    if not is_known(size):
+        raise ctx.fail("NEEDS_SHAPE", f"Chunk needs the size of axis {dim} to know how many pieces it makes")
+    if size % chunks:
+        raise ctx.fail("SHAPE", f"axis {dim} of size {size} does not split into {chunks} equal chunks")
+    piece = x.with_dims(tuple(size // chunks if a == index - 1 else d for a, d in enumerate(x.dims)))
+    return (piece,) * chunks
+
+
+def emit_chunk(ctx: EmitCtx) -> NodeCode:
+    return functional(ctx, call("torch.chunk", ctx.x, ctx.params["chunks"], dim=ctx.params["dim"]))
+
+
+def infer_split(ctx: InferCtx) -> tuple[TensorType, ...]:
+    x = ctx.input(0)
+    sections, dim = ctx.params["sections"], ctx.params["dim"]
+    if not x.rank_known:
+        return (x,) * len(sections)
+    index = dim + x.rank if dim < 0 else dim
+    if not 1 <= index < x.rank:
+        raise ctx.fail("PARAM_RANGE", f"dim={dim} is not a non-batch axis of {x.describe()}")
+    size = x.dims[index - 1]
+    if is_known(size) and sum(sections) != size:
+        raise ctx.fail("SHAPE", f"sections {list(sections)} add up to {sum(sections)}, but axis {dim} has size {size}")
+    return tuple(x.with_dims(tuple(s if a == index - 1 else d for a, d in enumerate(x.dims))) for s in sections)
+
+
+def emit_split(ctx: EmitCtx) -> NodeCode:
+    return functional(ctx, call("torch.split", ctx.x, list(ctx.params["sections"]), dim=ctx.params["dim"]))
+
+
+_MERGE_DIM = Int("dim", default=1, min=-5, max=5, doc="Axis to concatenate along (1 = channels).")
+
+register(
+    NodeSpec("Concat", "merge", "Concatenates inputs along `dim`; every other axis must match.", infer_concat, emit_concat,
+             params=(_MERGE_DIM,), variadic=True, min_inputs=2, aliases=("Cat",), summary=("dim",)),
+    NodeSpec("Add", "merge", "Element-wise sum of inputs of identical shape (residual connections).",
+             _infer_elementwise("Add", False), _emit_binary("+"), variadic=True, min_inputs=2, aliases=("Sum",)),
+    NodeSpec("Mul", "merge", "Element-wise product; size-1 axes broadcast (gating, squeeze-and-excitation scaling).",
+             _infer_elementwise("Mul", True), _emit_binary("*"), variadic=True, min_inputs=2, aliases=("Multiply",)),
+    NodeSpec("Chunk", "merge", "Splits into `chunks` equal pieces along `dim`; connect from `node:0`, `node:1`, ….",
+             infer_chunk, emit_chunk,
+             params=(Int("chunks", default=2, min=2, max=64, doc="Number of equal pieces."),
+                     Int("dim", default=1, min=-5, max=5, doc="Axis to split.")),
+             outputs=lambda p: p["chunks"] if isinstance(p.get("chunks"), int) else 2, summary=("chunks", "dim")),
+    NodeSpec("Split", "merge", "Splits along `dim` into pieces of the given sizes; connect from `node:0`, `node:1`, ….",
+             infer_split, emit_split,
+             params=(IntList("sections", min=1, max=1_000_000, min_length=2, max_length=64, doc="Size of each piece."),
+                     Int("dim", default=1, min=-5, max=5, doc="Axis to split.")),
+             outputs=lambda p: len(p["sections"]) if isinstance(p.get("sections"), tuple) else 2, summary=("sections", "dim")),
+)

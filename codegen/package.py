@@ -1,0 +1,235 @@
+"""Assembling rendered classes into files: a package (``__init__.py``, ``blocks.py``, ``model.py``,
+``train.py``) or a single module, and ZIP archives of either."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from .render import INDENT, Rendered, header, render_expr, safe_text, wrap_call
+from .schema import Graph
+
+PACKAGE = "package"
+SINGLE_FILE = "file"
+
+
+def _imports(sources: list[str], relative_blocks: list[str] | None = None) -> list[str]:
+    """Only the imports the code below uses (ruff's F401 would flag any other)."""
+    text = "\n".join(sources)
+    lines = []
+    if "torch." in text:
+        lines.append("import torch")
+    if "F." in text.replace("nn.F", ""):
+        lines.append("import torch.nn.functional as F")
+    if "nn." in text:
+        lines.append("from torch import nn")
+    if relative_blocks:
+        lines += ["", *_from_import(".blocks", relative_blocks)]
+    return lines
+
+
+def _from_import(module: str, names: list[str]) -> list[str]:
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= 88:
+        return [line]
+    return [f"from {module} import (", *(f"{INDENT}{n}," for n in names), ")"]
+
+
+def _join_classes(classes: list[list[str]]) -> list[str]:
+    lines: list[str] = []
+    for source in classes:
+        if lines:
+            lines += ["", ""]
+        lines += source
+    return lines
+
+
+def helpers_source(r: Rendered) -> list[str]:
+    """``INPUT_SHAPES``, ``example_inputs()`` and ``build_model()`` for the rendered model."""
+    names = [r.arg_names[i] for i in r.input_shapes]
+    shapes = ", ".join(f'"{n}": {render_expr(s)}' for n, s in zip(names, r.input_shapes.values()))
+    lines = [
+        "# Sizes of each input without the batch axis; None where the graph left them open.",
+        *_wrap_assign("INPUT_SHAPES: dict[str, tuple[int, ...] | None]", "{" + shapes + "}"),
+        "",
+        "",
+        *wrap_call("", "def example_inputs", ["batch_size: int = 2", "shapes: dict[str, tuple[int, ...]] | None = None"],
+                   " -> tuple[torch.Tensor, ...]:"),
+        f'{INDENT}"""Random inputs shaped as the model expects (``shapes`` overrides ``INPUT_SHAPES``)."""',
+        f"{INDENT}sizes = {{**INPUT_SHAPES, **(shapes or {{}})}}",
+        f"{INDENT}missing = [name for name, shape in sizes.items() if shape is None]",
+        f"{INDENT}if missing:",
+        f'{INDENT * 2}raise ValueError(f"give the shape of input(s) {{missing}} via shapes=...")',
+    ]
+    tensors = []
+    for name, (dtype, vocab) in zip(names, r.input_dtypes.values()):
+        if dtype == "int64":
+            tensors.append(f'torch.randint(0, {vocab or 2}, (batch_size, *sizes["{name}"]))')
+        else:
+            tensors.append(f'torch.randn(batch_size, *sizes["{name}"])')
+    returned = f"{INDENT}return ({', '.join(tensors)}{',' if len(tensors) == 1 else ''})"
+    if len(returned) <= 88:
+        lines.append(returned)
+    else:
+        lines += [f"{INDENT}return (", *(f"{INDENT * 2}{t}," for t in tensors), f"{INDENT})"]
+    lines += [
+        "",
+        "",
+        *wrap_call("", "def build_model", ["shapes: dict[str, tuple[int, ...]] | None = None"], f" -> {r.model_class}:"),
+    ]
+    if r.lazy:
+        lines += [
+            f'{INDENT}"""A ready-to-train ``{r.model_class}``; one dry forward pass sizes its lazy layers."""',
+            f"{INDENT}model = {r.model_class}()",
+            f"{INDENT}model.eval()",
+            f"{INDENT}with torch.no_grad():",
+            f"{INDENT * 2}model(*example_inputs(1, shapes))",
+            f"{INDENT}return model.train()",
+        ]
+    else:
+        lines += [
+            f'{INDENT}"""A ready-to-train ``{r.model_class}`` (``shapes`` is accepted for symmetry with lazy models)."""',
+            f"{INDENT}del shapes",
+            f"{INDENT}return {r.model_class}()",
+        ]
+    return lines
+
+
+def _wrap_assign(target: str, value: str) -> list[str]:
+    line = f"{target} = {value}"
+    if len(line) <= 88:
+        return [line]
+    inner = value[1:-1]
+    if len(INDENT + inner) <= 88:
+        return [f"{target} = {{", f"{INDENT}{inner}", "}"]
+    return [f"{target} = {{", *(f"{INDENT}{item.strip()}," for item in inner.split(", \"") if item), "}"]
+
+
+def train_source(r: Rendered, import_line: str | None) -> list[str]:
+    """The smoke-training loop: the canonical PyTorch loop, on random data."""
+    classify = r.output is not None and r.output.rank == 2
+    target = (
+        "target = torch.randint(0, output.shape[1], (args.batch_size,), device=device)"
+        if classify
+        else "target = torch.randn_like(output)"
+    )
+    loss = "nn.CrossEntropyLoss()" if classify else "nn.MSELoss()"
+    lines = []
+    if import_line:
+        lines += ["import argparse", "import time", "", "import torch", "from torch import nn", "", import_line, "", ""]
+    lines += [
+        "def parse_shape(text: str) -> tuple[str, tuple[int, ...]]:",
+        f'{INDENT}"""``x=9,256`` → ("x", (9, 256))."""',
+        f'{INDENT}name, _, sizes = text.partition("=")',
+        f'{INDENT}return name, tuple(int(s) for s in sizes.split(","))',
+        "",
+        "",
+        "def main(argv: list[str] | None = None) -> float:",
+        f'{INDENT}"""Train on random batches and return the last loss."""',
+        f'{INDENT}parser = argparse.ArgumentParser(description="Smoke-train {r.model_class} on random data.")',
+        f'{INDENT}parser.add_argument("--steps", type=int, default=10)',
+        f'{INDENT}parser.add_argument("--batch-size", type=int, default=8)',
+        f'{INDENT}parser.add_argument("--lr", type=float, default=1e-3)',
+        f'{INDENT}parser.add_argument("--seed", type=int, default=0)',
+        f'{INDENT}parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")',
+        f'{INDENT}parser.add_argument("--shape", type=parse_shape, action="append", default=[], help="e.g. x=9,256")',
+        f"{INDENT}args = parser.parse_args(argv)",
+        "",
+        f"{INDENT}torch.manual_seed(args.seed)",
+        f"{INDENT}device = torch.device(args.device)",
+        f"{INDENT}shapes = dict(args.shape)",
+        f"{INDENT}model = build_model(shapes).to(device)",
+        f"{INDENT}optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)",
+        f"{INDENT}loss_fn = {loss}",
+        f"{INDENT}print(f\"{r.model_class}: {{sum(p.numel() for p in model.parameters()):,}} parameters on {{device}}\")",
+        "",
+        f"{INDENT}start = time.perf_counter()",
+        f"{INDENT}for step in range(1, args.steps + 1):",
+        f"{INDENT * 2}inputs = [t.to(device) for t in example_inputs(args.batch_size, shapes)]",
+        f"{INDENT * 2}output = model(*inputs)",
+        f"{INDENT * 2}{target}",
+        f"{INDENT * 2}loss = loss_fn(output, target)",
+        f"{INDENT * 2}optimizer.zero_grad(set_to_none=True)",
+        f"{INDENT * 2}loss.backward()",
+        f"{INDENT * 2}optimizer.step()",
+        f'{INDENT * 2}print(f"step {{step}}/{{args.steps}}  loss {{loss.item():.4f}}")',
+        f"{INDENT}elapsed = time.perf_counter() - start",
+        f"{INDENT}rate = args.steps * args.batch_size / elapsed",
+        f'{INDENT}print(f"{{args.steps}} steps in {{elapsed:.2f}}s ({{rate:.1f}} samples/s)")',
+        f"{INDENT}return loss.item()",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        f"{INDENT}main()",
+    ]
+    return lines
+
+
+def _docstring(text: str) -> str:
+    return f'"""{text}"""'
+
+
+def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: bool) -> dict[str, str]:
+    title = safe_text(graph.name or r.model_class, 80)
+    helpers = helpers_source(r)
+    if layout == SINGLE_FILE:
+        body = _join_classes([*r.blocks, r.model]) + ["", ""] + helpers
+        if with_train:
+            body += ["", ""] + train_source(r, None)
+        std = ["import argparse", "import time", ""] if with_train else []
+        imports = std + _imports(body + (["torch.", "nn."] if with_train else []))
+        text = header(graph, "PyTorch model") + [_docstring(f"{title}: a PyTorch model designed in TorchCanvas."), ""]
+        return {f"{name}.py": _finish(text + imports + ["", ""] + body)}
+
+    files: dict[str, str] = {}
+    block_names = r.uses_blocks
+    blocks_body = _join_classes(r.blocks)
+    blocks_text = header(graph, "Composite blocks") + [_docstring(f"Composite blocks used by {r.model_class}."), ""]
+    if blocks_body:
+        blocks_text += _imports(blocks_body) + ["", ""] + blocks_body
+    else:
+        blocks_text[-1:] = ["", "# This model uses no composite blocks."]
+    files[f"{name}/blocks.py"] = _finish(blocks_text)
+
+    model_body = r.model + ["", ""] + helpers
+    model_text = header(graph, "The model") + [_docstring(f"{title}: the model."), ""]
+    model_text += _imports(model_body, block_names) + ["", ""] + model_body
+    files[f"{name}/model.py"] = _finish(model_text)
+
+    exported = ["INPUT_SHAPES", r.model_class, "build_model", "example_inputs"]
+    init_text = header(graph, "Package entry point") + [_docstring(f"{title}: a PyTorch model package generated by TorchCanvas."), ""]
+    init_text += _from_import(".model", exported) + [""]
+    init_text += _wrap_list("__all__", exported)
+    files[f"{name}/__init__.py"] = _finish(init_text)
+    if with_train:
+        train_text = header(graph, "Smoke training") + [
+            _docstring(f"Smoke-train {r.model_class} on random data: ``python -m {name}.train --steps 10``."),
+            "",
+        ]
+        train_text += train_source(r, "from .model import build_model, example_inputs")
+        files[f"{name}/train.py"] = _finish(train_text)
+    return files
+
+
+def _wrap_list(target: str, names: list[str]) -> list[str]:
+    quoted = [f'"{n}"' for n in names]
+    line = f"{target} = [{', '.join(quoted)}]"
+    if len(line) <= 88:
+        return [line]
+    return [f"{target} = [", *(f"{INDENT}{q}," for q in quoted), "]"]
+
+
+def _finish(lines: list[str]) -> str:
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def zip_files(files: dict[str, str]) -> bytes:
+    """A deterministic ZIP archive (fixed timestamps, sorted entries) of generated files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(files):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[path])
+    return buffer.getvalue()

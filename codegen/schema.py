@@ -1,0 +1,284 @@
+"""The graph document (v0.2): parsing and structural checks of its JSON shape.
+
+Parsing only checks the *shape* of the document and collects every problem with its JSON path
+(``nodes[3].id: expected string, got 7``). Whether node types, params and wiring make sense is the
+validator's job (:mod:`codegen.analysis`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .diagnostics import Diagnostic, GraphError
+
+SUPPORTED_VERSIONS = ("0.2",)
+GRAPH_KEYS = {"version", "metadata", "nodes", "edges", "inputs", "outputs", "composites"}
+NODE_KEYS = {"id", "type", "params", "disabled", "label", "ui"}
+COMPOSITE_KEYS = {"params", "nodes", "edges", "inputs", "outputs", "doc", "category"}
+COMPOSITE_PARAM_KEYS = {"name", "type", "default", "min", "max", "choices", "doc"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size caps for one document. The web layer sets them from settings; the CLI uses the defaults."""
+
+    max_nodes: int = 5000
+    max_edges: int = 20000
+    max_id_length: int = 100
+    max_composites: int = 200
+    max_composite_depth: int = 8
+    max_params: int = 2_000_000_000  # learnable parameters of the whole model
+    max_memory_bytes: int = 64 * 2**30  # estimated activation memory at batch size 1, fp32
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    type: str
+    params: dict[str, Any]
+    disabled: bool = False
+    label: str | None = None
+    ui: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    port: str | None = None  # target port name, when the edge names one
+    output: int | None = None  # source output index for multi-output nodes (written "split:1")
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.source, self.target)
+
+
+@dataclass
+class GraphBody:
+    """Nodes, edges, inputs and outputs: a model, or the inside of a composite block."""
+
+    nodes: list[Node]
+    edges: list[Edge]
+    inputs: list[str]
+    outputs: list[str]
+    path: str = ""  # JSON path prefix of this body ("" for the model, "composites.SE" for a block)
+
+    def __post_init__(self) -> None:
+        self.by_id: dict[str, Node] = {}
+        for node in self.nodes:
+            self.by_id.setdefault(node.id, node)
+
+
+@dataclass
+class CompositeDef:
+    """A user-defined composite block: a sub-graph with declared parameters (``"$name"`` references)."""
+
+    name: str
+    params: list[dict[str, Any]]
+    body: GraphBody
+    doc: str = ""
+    category: str = "block"
+
+
+@dataclass
+class Graph:
+    body: GraphBody
+    version: str = "0.2"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    composites: dict[str, CompositeDef] = field(default_factory=dict)
+    document: dict[str, Any] = field(default_factory=dict)  # the parsed JSON, for hashing and export
+
+    @property
+    def nodes(self) -> list[Node]:
+        return self.body.nodes
+
+    @property
+    def edges(self) -> list[Edge]:
+        return self.body.edges
+
+    @property
+    def inputs(self) -> list[str]:
+        return self.body.inputs
+
+    @property
+    def outputs(self) -> list[str]:
+        return self.body.outputs
+
+    @property
+    def name(self) -> str:
+        name = self.metadata.get("name")
+        return name if isinstance(name, str) else ""
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return json.dumps(shown, ensure_ascii=False)
+    return {int: "int", float: "float", list: "list", dict: "object"}.get(type(value), type(value).__name__)
+
+
+class _Parser:
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.problems: list[Diagnostic] = []
+
+    def problem(self, path: str, message: str, code: str = "PARSE") -> None:
+        self.problems.append(Diagnostic(code, f"{path}: {message}" if path else message, path=path or None))
+
+    def expect(self, value: Any, kind: type, path: str, what: str) -> bool:
+        # bool is an int subclass in Python; JSON true is never a valid count or id.
+        if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+            return True
+        self.problem(path, f"expected {what}, got {describe(value)}")
+        return False
+
+    def unknown_keys(self, data: dict[str, Any], allowed: set[str], path: str) -> None:
+        for key in sorted(set(data) - allowed, key=str):
+            self.problem(f"{path}.{key}" if path else key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+    def graph(self, data: Any) -> Graph:
+        if not self.expect(data, dict, "", "a JSON object with nodes, edges, inputs and outputs"):
+            raise GraphError(self.problems)
+        self.unknown_keys(data, GRAPH_KEYS, "")
+        version = data.get("version", "0.2")
+        if version not in SUPPORTED_VERSIONS:
+            self.problem("version", f"unsupported version {describe(version)}; this engine reads {', '.join(SUPPORTED_VERSIONS)}")
+        metadata = data.get("metadata", {})
+        if not self.expect(metadata, dict, "metadata", "object"):
+            metadata = {}
+        body = self.body(data, "")
+        composites: dict[str, CompositeDef] = {}
+        raw = data.get("composites", {})
+        if self.expect(raw, dict, "composites", "object mapping block names to definitions"):
+            if len(raw) > self.limits.max_composites:
+                self.problem("composites", f"{len(raw)} composite blocks exceed the limit of {self.limits.max_composites}", "LIMIT")
+            for name, definition in raw.items():
+                composite = self.composite(name, definition)
+                if composite is not None:
+                    composites[name] = composite
+        if self.problems:
+            raise GraphError(self.problems)
+        return Graph(body, str(version), metadata, composites, data)
+
+    def composite(self, name: str, data: Any) -> CompositeDef | None:
+        path = f"composites.{name}"
+        if not name.isidentifier() or not name.isascii() or not name[:1].isupper():
+            self.problem(path, "block names must be ASCII identifiers starting with a capital letter (e.g. MyBlock)")
+            return None
+        if not self.expect(data, dict, path, "object"):
+            return None
+        self.unknown_keys(data, COMPOSITE_KEYS, path)
+        params = data.get("params", [])
+        if not self.expect(params, list, f"{path}.params", "list of parameter declarations"):
+            params = []
+        for index, param in enumerate(params):
+            where = f"{path}.params[{index}]"
+            if self.expect(param, dict, where, "object"):
+                self.unknown_keys(param, COMPOSITE_PARAM_KEYS, where)
+                pname = param.get("name")
+                if not (isinstance(pname, str) and pname.isidentifier() and pname.isascii()):
+                    self.problem(f"{where}.name", f"expected an ASCII identifier, got {describe(pname)}")
+                if param.get("type", "int") not in ("int", "float", "bool", "choice"):
+                    self.problem(f"{where}.type", "expected one of int, float, bool, choice")
+        doc = data.get("doc", "")
+        category = data.get("category", "block")
+        return CompositeDef(name, [p for p in params if isinstance(p, dict)], self.body(data, path),
+                            doc if isinstance(doc, str) else "", category if isinstance(category, str) else "block")
+
+    def body(self, data: dict[str, Any], prefix: str) -> GraphBody:
+        at = (lambda key: f"{prefix}.{key}") if prefix else (lambda key: key)
+        nodes_raw = data.get("nodes")
+        nodes: list[Node] = []
+        if self.expect(nodes_raw, list, at("nodes"), "list of nodes"):
+            if len(nodes_raw) > self.limits.max_nodes:
+                self.problem(at("nodes"), f"{len(nodes_raw)} nodes exceed the limit of {self.limits.max_nodes}", "LIMIT")
+                nodes_raw = []
+            for index, raw in enumerate(nodes_raw):
+                node = self.node(raw, f"{at('nodes')}[{index}]")
+                if node is not None:
+                    nodes.append(node)
+        edges_raw = data.get("edges", [])
+        edges: list[Edge] = []
+        if self.expect(edges_raw, list, at("edges"), "list of [source, target] pairs"):
+            if len(edges_raw) > self.limits.max_edges:
+                self.problem(at("edges"), f"{len(edges_raw)} edges exceed the limit of {self.limits.max_edges}", "LIMIT")
+                edges_raw = []
+            ids = {n.id for n in nodes}
+            for index, raw in enumerate(edges_raw):
+                edge = self.edge(raw, f"{at('edges')}[{index}]", ids)
+                if edge is not None:
+                    edges.append(edge)
+        inputs = self.names(data.get("inputs", []), at("inputs"))
+        outputs = self.names(data.get("outputs", []), at("outputs"))
+        return GraphBody(nodes, edges, inputs, outputs, prefix)
+
+    def node(self, raw: Any, path: str) -> Node | None:
+        if not self.expect(raw, dict, path, "object with id, type and params"):
+            return None
+        self.unknown_keys(raw, NODE_KEYS, path)
+        ok = self.expect(raw.get("id"), str, f"{path}.id", "string")
+        ok = self.expect(raw.get("type"), str, f"{path}.type", "string") and ok
+        params = raw.get("params", {})
+        if params is None:
+            params = {}
+        ok = self.expect(params, dict, f"{path}.params", "object") and ok
+        disabled = raw.get("disabled", False)
+        ok = self.expect(disabled, bool, f"{path}.disabled", "bool") and ok
+        label = raw.get("label")
+        if label is not None:
+            ok = self.expect(label, str, f"{path}.label", "string") and ok
+        ui = raw.get("ui")
+        if ui is not None:
+            ok = self.expect(ui, dict, f"{path}.ui", "object") and ok
+        if not ok:
+            return None
+        node_id = raw["id"]
+        if not node_id or len(node_id) > self.limits.max_id_length or any(ord(c) < 32 or ord(c) == 127 for c in node_id):
+            self.problem(f"{path}.id", f"ids must be 1 to {self.limits.max_id_length} characters without control characters",
+                         "BAD_ID")
+            return None
+        return Node(node_id, raw["type"], dict(params), disabled, label, ui)
+
+    def edge(self, raw: Any, path: str, ids: set[str]) -> Edge | None:
+        if not isinstance(raw, list) or len(raw) not in (2, 3) or not all(isinstance(v, str) for v in raw):
+            self.problem(path, f"expected [source, target] or [source, target, port] of strings, got {describe(raw)}")
+            return None
+        source, target = raw[0], raw[1]
+        output = None
+        if source not in ids and ":" in source:
+            head, _, tail = source.rpartition(":")
+            if head in ids and tail.isdigit() and len(tail) <= 3:
+                source, output = head, int(tail)
+        return Edge(source, target, raw[2] if len(raw) == 3 else None, output)
+
+    def names(self, raw: Any, path: str) -> list[str]:
+        if not self.expect(raw, list, path, "list of node ids"):
+            return []
+        names = []
+        for index, value in enumerate(raw):
+            if self.expect(value, str, f"{path}[{index}]", "node id string"):
+                names.append(value)
+        return names
+
+
+def parse_graph(data: Any, limits: Limits | None = None) -> Graph:
+    """Parse a graph document (a dict, or JSON text/bytes) or raise :class:`GraphError`."""
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GraphError([Diagnostic("PARSE", "the document is not UTF-8 text")]) from None
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise GraphError([Diagnostic("PARSE", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from None
+        except RecursionError:
+            raise GraphError([Diagnostic("PARSE", "the document is nested too deeply")]) from None
+    return _Parser(limits or Limits()).graph(data)

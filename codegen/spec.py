@@ -1,0 +1,206 @@
+"""Node type declarations (``NodeSpec``) and the registry every other part reads: ``NODE_SPECS``.
+
+A node type is declared once: category, parameters, input ports, shape rule, render rule and
+palette metadata. The shape rule (``infer``) maps input tensor types to output types and raises
+:class:`~codegen.diagnostics.ShapeError` for what cannot work; the render rule (``emit``) describes
+the submodule constructor and the forward computation in :mod:`codegen.ir` terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .diagnostics import ShapeError
+from .dims import Dim, Sym
+from .ir import Assign, Call, Ref, SelfAttr
+from .params import Param
+from .tensor import UNKNOWN, TensorType, unknown_of_rank
+
+RANK_NAMES = {2: "(B, F)", 3: "(B, C, T)", 4: "(B, C, H, W)", 5: "(B, C, D, H, W)"}
+
+
+@dataclass
+class InferCtx:
+    """What a shape rule sees: the node, its checked params and its input types in port order."""
+
+    node: str
+    params: dict[str, Any]
+    inputs: list[TensorType]
+    sources: list[str] = field(default_factory=list)  # the node each input comes from
+    warnings: list[ShapeError] = field(default_factory=list)
+
+    def input(self, index: int = 0, *, ranks: tuple[int, ...] | None = None, dtype: str | None = "float32") -> TensorType:
+        """Input ``index``, checked against the accepted ``ranks``; unknown rank assumes the first."""
+        t = self.inputs[index]
+        if dtype is not None and t.dtype != dtype:
+            what = "integer token ids" if t.dtype == "int64" else "floating-point values"
+            raise ShapeError("DTYPE", f"receives {what}; it needs {dtype} (add an Embedding first for tokens)", edge_index=index)
+        if ranks is None:
+            return t
+        if not t.rank_known:
+            return unknown_of_rank(ranks[0]) if len(ranks) == 1 else t
+        if t.rank not in ranks:
+            wanted = " or ".join(f"rank {r} {RANK_NAMES.get(r, '')}".rstrip() for r in ranks)
+            raise ShapeError("RANK", f"expects {wanted}, got {t.describe()}", edge_index=index)
+        return t
+
+    def fail(self, code: str, message: str, suggestion: dict[str, Any] | None = None, edge_index: int | None = None) -> ShapeError:
+        return ShapeError(code, message, suggestion, edge_index)
+
+    def warn(self, code: str, message: str, suggestion: dict[str, Any] | None = None, edge_index: int | None = None) -> None:
+        self.warnings.append(ShapeError(code, message, suggestion, edge_index))
+
+    def edge(self, index: int = 0) -> tuple[str, str]:
+        return (self.sources[index], self.node) if index < len(self.sources) else ("", self.node)
+
+
+@dataclass
+class EmitCtx:
+    """What a render rule sees: names already chosen, checked params and inferred types."""
+
+    name: str  # the submodule attribute (``self.<name>``)
+    params: dict[str, Any]
+    in_types: list[TensorType]
+    out_type: TensorType | tuple[TensorType, ...]
+    inputs: list[Any]  # expressions for the inputs, in port order
+    outputs: tuple[str, ...]  # variable names to assign, one per output
+    new_temp: Callable[[str], str]
+
+    @property
+    def module(self) -> SelfAttr:
+        return SelfAttr(self.name)
+
+    @property
+    def x(self) -> Any:
+        return self.inputs[0]
+
+    @property
+    def out(self) -> str:
+        return self.outputs[0]
+
+    def in_features(self, index: int = 0) -> Dim:
+        return self.in_types[index].features
+
+    def temp(self, hint: str) -> Ref:
+        return Ref(self.new_temp(hint))
+
+    def assign(self, value: Any) -> Assign:
+        return Assign(self.outputs, value)
+
+
+@dataclass(frozen=True)
+class NodeCode:
+    """A node's contribution: an optional submodule constructor and forward statements."""
+
+    init: Call | None
+    body: tuple[Assign, ...]
+
+
+def apply_module(ctx: EmitCtx, init: Call) -> NodeCode:
+    """The common case: ``self.name = init`` and ``out = self.name(*inputs)``."""
+    return NodeCode(init, (ctx.assign(Call(ctx.module, tuple(ctx.inputs))),))
+
+
+def functional(ctx: EmitCtx, value: Any) -> NodeCode:
+    """A node without a submodule: ``out = value``."""
+    return NodeCode(None, (ctx.assign(value),))
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    type: str
+    category: str
+    doc: str
+    infer: Callable[[InferCtx], TensorType | tuple[TensorType, ...]]
+    emit: Callable[[EmitCtx], NodeCode]
+    params: tuple[Param, ...] = ()
+    ports: tuple[str, ...] = ("x",)
+    variadic: bool = False  # any number (≥ min_inputs) of inputs, in edge order
+    min_inputs: int = 1
+    outputs: Callable[[dict[str, Any]], int] | int = 1
+    aliases: tuple[str, ...] = ()
+    summary: tuple[str, ...] = ()  # params shown on the node face in the canvas
+    color: str = ""
+    paper: str = ""  # citation, for composite blocks
+    composite: bool = False
+    block_class: type | None = None  # built-in block: the nn.Module class whose source is emitted
+    requires: tuple[str, ...] = ()  # other block classes that class's source refers to
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def num_outputs(self, params: dict[str, Any]) -> int:
+        return self.outputs(params) if callable(self.outputs) else self.outputs
+
+    @property
+    def arity(self) -> tuple[int, int | None]:
+        """(minimum, maximum) number of incoming edges; ``None`` for no maximum."""
+        if self.type == "Input":
+            return (0, 0)
+        if self.variadic:
+            return (self.min_inputs, None)
+        return (len(self.ports), len(self.ports))
+
+    def to_json(self) -> dict[str, Any]:
+        outputs = self.outputs if isinstance(self.outputs, int) else "param"
+        data = {
+            "type": self.type,
+            "category": self.category,
+            "doc": self.doc,
+            "params": [p.schema() for p in self.params],
+            "ports": list(self.ports),
+            "variadic": self.variadic,
+            "min_inputs": self.arity[0],
+            "max_inputs": self.arity[1],
+            "outputs": outputs,
+            "aliases": list(self.aliases),
+            "summary": list(self.summary),
+            "color": self.color or CATEGORY_COLORS.get(self.category, "#64748b"),
+            "composite": self.composite,
+        }
+        if self.paper:
+            data["paper"] = self.paper
+        return data
+
+
+CATEGORY_COLORS = {
+    "io": "#0ea5e9",
+    "linear": "#6366f1",
+    "conv": "#8b5cf6",
+    "norm": "#14b8a6",
+    "activation": "#f59e0b",
+    "dropout": "#94a3b8",
+    "pool": "#22c55e",
+    "reshape": "#64748b",
+    "merge": "#ef4444",
+    "recurrent": "#ec4899",
+    "attention": "#d946ef",
+    "sampling": "#84cc16",
+    "embedding": "#0891b2",
+    "block": "#f97316",
+}
+
+NODE_SPECS: dict[str, NodeSpec] = {}
+ALIASES: dict[str, str] = {}
+
+
+def register(*specs: NodeSpec) -> None:
+    for spec in specs:
+        assert spec.type not in NODE_SPECS and spec.type not in ALIASES, spec.type
+        NODE_SPECS[spec.type] = spec
+        for alias in spec.aliases:
+            assert alias not in NODE_SPECS and alias not in ALIASES, alias
+            ALIASES[alias] = spec.type
+
+
+def lookup(node_type: str) -> NodeSpec | None:
+    """The spec for a type name or one of its aliases (``Conv`` → ``Conv2d``)."""
+    return NODE_SPECS.get(node_type) or NODE_SPECS.get(ALIASES.get(node_type, ""))
+
+
+def sym_or(value: Any) -> bool:
+    return isinstance(value, Sym)
+
+
+__all__ = ["UNKNOWN", "InferCtx", "EmitCtx", "NodeCode", "NodeSpec", "NODE_SPECS", "register", "lookup"]
