@@ -128,7 +128,11 @@ def composite_params(definition: CompositeDef) -> tuple[Param, ...]:
         common = {"name": decl["name"], "doc": decl.get("doc", "") if isinstance(decl.get("doc"), str) else ""}
         if "default" in decl:
             common["default"] = decl["default"]
-        bounds = {k: decl[k] for k in ("min", "max") if isinstance(decl.get(k), (int, float)) and not isinstance(decl.get(k), bool)}
+        bounds = {
+            k: decl[k]
+            for k in ("min", "max")
+            if isinstance(decl.get(k), (int, float)) and not isinstance(decl.get(k), bool)
+        }
         if kind == "float":
             params.append(Float(**common, **bounds))
         elif kind == "bool":
@@ -149,8 +153,16 @@ class _BodyAnalyzer:
         self.info: dict[str, NodeInfo] = {}
 
     # -- reporting -------------------------------------------------------------------------
-    def report(self, code: str, message: str, severity: str = ERROR, node: str | None = None,
-               edge: tuple[str, str] | None = None, path: str | None = None, suggestion: dict[str, Any] | None = None) -> None:
+    def report(
+        self,
+        code: str,
+        message: str,
+        severity: str = ERROR,
+        node: str | None = None,
+        edge: tuple[str, str] | None = None,
+        path: str | None = None,
+        suggestion: dict[str, Any] | None = None,
+    ) -> None:
         if path and self.body.path:
             path = f"{self.body.path}.{path}"
         self.diagnostics.append(Diagnostic(code, message, severity, node, edge, path, suggestion))
@@ -166,8 +178,9 @@ class _BodyAnalyzer:
             for node_id in order:
                 self.infer_node(self.info[node_id])
         forward = [n for n in (order or []) if self.info[n].live]
-        analysis = Analysis(self.body, self.info, forward, inputs, outputs, self.diagnostics,
-                            composites=self.scope.composites)
+        analysis = Analysis(
+            self.body, self.info, forward, inputs, outputs, self.diagnostics, composites=self.scope.composites
+        )
         self.count(analysis)
         return analysis
 
@@ -175,7 +188,9 @@ class _BodyAnalyzer:
         composites = self.scope.composites
         for index, node in enumerate(self.body.nodes):
             if node.id in self.info:
-                self.report("DUPLICATE_ID", f"two nodes have the id `{node.id}`", node=node.id, path=f"nodes[{index}].id")
+                self.report(
+                    "DUPLICATE_ID", f"two nodes have the id `{node.id}`", node=node.id, path=f"nodes[{index}].id"
+                )
                 continue
             info = NodeInfo(node, index)
             self.info[node.id] = info
@@ -189,8 +204,13 @@ class _BodyAnalyzer:
             else:
                 guess = did_you_mean(node.type, all_type_names(composites))
                 hint = f"; did you mean `{guess}`?" if guess else ""
-                self.report("UNKNOWN_TYPE", f"unknown node type {node.type!r}{hint}", node=node.id, path=f"nodes[{index}].type",
-                            suggestion={"action": "set_type", "node": node.id, "type": guess} if guess else None)
+                self.report(
+                    "UNKNOWN_TYPE",
+                    f"unknown node type {node.type!r}{hint}",
+                    node=node.id,
+                    path=f"nodes[{index}].type",
+                    suggestion={"action": "set_type", "node": node.id, "type": guess} if guess else None,
+                )
                 info.valid = False
                 continue
             info.params = self.resolve_params(info, declared)
@@ -204,18 +224,32 @@ class _BodyAnalyzer:
         for key in raw:
             if key not in names:
                 guess = did_you_mean(key, names)
-                hint = f"; did you mean `{guess}`?" if guess else f" ({info.type_name} takes: {', '.join(names) or 'no parameters'})"
-                self.report("UNKNOWN_PARAM", f"{info.type_name} has no parameter {key!r}{hint}", node=node.id,
-                            path=f"nodes[{info.index}].params.{key}",
-                            suggestion={"action": "rename_param", "node": node.id, "param": key, "to": guess} if guess else None)
+                hint = (
+                    f"; did you mean `{guess}`?"
+                    if guess
+                    else f" ({info.type_name} takes: {', '.join(names) or 'no parameters'})"
+                )
+                self.report(
+                    "UNKNOWN_PARAM",
+                    f"{info.type_name} has no parameter {key!r}{hint}",
+                    node=node.id,
+                    path=f"nodes[{info.index}].params.{key}",
+                    suggestion={"action": "rename_param", "node": node.id, "param": key, "to": guess}
+                    if guess
+                    else None,
+                )
                 info.valid = False
         params: dict[str, Any] = {}
         for param in declared:
             path = f"nodes[{info.index}].params.{param.name}"
             if param.name not in raw:
                 if param.required:
-                    self.report("MISSING_PARAM", f"{info.type_name} needs `{param.name}` ({param.doc.rstrip('.')})",
-                                node=node.id, path=path)
+                    self.report(
+                        "MISSING_PARAM",
+                        f"{info.type_name} needs `{param.name}` ({param.doc.rstrip('.')})",
+                        node=node.id,
+                        path=path,
+                    )
                     info.valid = False
                     continue
                 params[param.name] = param.default
@@ -259,18 +293,34 @@ class _BodyAnalyzer:
             path = f"edges[{index}]"
             missing = [n for n in (edge.source, edge.target) if n not in self.info]
             if missing:
-                self.report("DANGLING_EDGE", f"edge {edge.source} → {edge.target} names unknown node `{missing[0]}`",
-                            edge=edge.pair, path=path,
-                            suggestion={"action": "remove_edge", "edge": [edge.source, edge.target]})
+                self.report(
+                    "DANGLING_EDGE",
+                    f"edge {edge.source} → {edge.target} names unknown node `{missing[0]}`",
+                    edge=edge.pair,
+                    path=path,
+                    suggestion={"action": "remove_edge", "edge": [edge.source, edge.target]},
+                )
                 continue
             if edge.source == edge.target:
-                self.report("SELF_LOOP", f"edge connects `{edge.source}` to itself", node=edge.source, edge=edge.pair, path=path,
-                            suggestion={"action": "remove_edge", "edge": [edge.source, edge.target]})
+                self.report(
+                    "SELF_LOOP",
+                    f"edge connects `{edge.source}` to itself",
+                    node=edge.source,
+                    edge=edge.pair,
+                    path=path,
+                    suggestion={"action": "remove_edge", "edge": [edge.source, edge.target]},
+                )
                 continue
             key = (edge.source, edge.output, edge.target, edge.port)
             if key in seen:
-                self.report("DUPLICATE_EDGE", f"edge {edge.source} → {edge.target} appears twice", WARNING, node=edge.target,
-                            edge=edge.pair, path=path)
+                self.report(
+                    "DUPLICATE_EDGE",
+                    f"edge {edge.source} → {edge.target} appears twice",
+                    WARNING,
+                    node=edge.target,
+                    edge=edge.pair,
+                    path=path,
+                )
             seen.add(key)
             self.info[edge.target].inputs.append(edge)
         for info in self.info.values():
@@ -284,15 +334,23 @@ class _BodyAnalyzer:
         if spec.variadic:
             for edge in info.inputs:
                 if edge.port is not None and not edge.port.isdigit():
-                    self.report("BAD_PORT", f"{spec.type} inputs are ordered by edge order or a number, not {edge.port!r}",
-                                node=info.id, edge=edge.pair)
+                    self.report(
+                        "BAD_PORT",
+                        f"{spec.type} inputs are ordered by edge order or a number, not {edge.port!r}",
+                        node=info.id,
+                        edge=edge.pair,
+                    )
             info.inputs.sort(key=lambda e: int(e.port) if e.port is not None and e.port.isdigit() else 1_000_000)
             return
         named = [e for e in info.inputs if e.port is not None]
         for edge in named:
             if edge.port not in spec.ports:
-                self.report("BAD_PORT", f"{spec.type} has no input port {edge.port!r} (ports: {', '.join(spec.ports)})",
-                            node=info.id, edge=edge.pair)
+                self.report(
+                    "BAD_PORT",
+                    f"{spec.type} has no input port {edge.port!r} (ports: {', '.join(spec.ports)})",
+                    node=info.id,
+                    edge=edge.pair,
+                )
                 info.valid = False
         if len({e.port for e in named}) != len(named):
             self.report("BAD_PORT", "two edges feed the same port", node=info.id)
@@ -313,8 +371,12 @@ class _BodyAnalyzer:
             info = self.info.get(name)
             if info is None or (info.spec is not None and info.spec.type != "Input") or info.composite is not None:
                 what = "no such node" if info is None else f"`{name}` is a {info.type_name}, not an Input"
-                self.report("UNKNOWN_INPUT", f"inputs[{index}] names `{name}`: {what}", node=name if info else None,
-                            path=f"inputs[{index}]")
+                self.report(
+                    "UNKNOWN_INPUT",
+                    f"inputs[{index}] names `{name}`: {what}",
+                    node=name if info else None,
+                    path=f"inputs[{index}]",
+                )
             elif name not in inputs:
                 inputs.append(name)
         for info in self.info.values():
@@ -323,8 +385,13 @@ class _BodyAnalyzer:
                     self.report("INPUT_HAS_EDGES", f"Input `{info.id}` cannot have incoming edges", node=info.id)
                     info.valid = False
                 if info.id not in inputs:
-                    self.report("UNDECLARED_INPUT", f"Input `{info.id}` is not listed in `inputs`; it is used as one", WARNING,
-                                node=info.id, suggestion={"action": "add_input", "node": info.id})
+                    self.report(
+                        "UNDECLARED_INPUT",
+                        f"Input `{info.id}` is not listed in `inputs`; it is used as one",
+                        WARNING,
+                        node=info.id,
+                        suggestion={"action": "add_input", "node": info.id},
+                    )
                     inputs.append(info.id)
         if not inputs:
             self.report("NO_INPUTS", "the graph has no Input node", suggestion={"action": "add_node", "type": "Input"})
@@ -332,13 +399,18 @@ class _BodyAnalyzer:
         for index, name in enumerate(body.outputs):
             info = self.info.get(name)
             if info is None:
-                self.report("UNKNOWN_OUTPUT", f"outputs[{index}] names `{name}`, which is not a node", path=f"outputs[{index}]")
+                self.report(
+                    "UNKNOWN_OUTPUT", f"outputs[{index}] names `{name}`, which is not a node", path=f"outputs[{index}]"
+                )
             elif name not in outputs:
                 outputs.append(name)
         if not outputs and self.info:
             sinks = [i.id for i in self.info.values() if not any(e.source == i.id for e in body.edges) and i.inputs]
-            self.report("NO_OUTPUTS", "the graph declares no outputs",
-                        suggestion={"action": "set_outputs", "outputs": sinks} if sinks else None)
+            self.report(
+                "NO_OUTPUTS",
+                "the graph declares no outputs",
+                suggestion={"action": "set_outputs", "outputs": sinks} if sinks else None,
+            )
         for info in self.info.values():
             if info.spec is None or info.spec.type == "Input":
                 continue
@@ -355,7 +427,9 @@ class _BodyAnalyzer:
                 info.valid = False
         for info in self.info.values():
             if info.composite is not None and len(info.inputs) != 1:
-                self.report("ARITY", f"block {info.type_name} needs exactly 1 input, has {len(info.inputs)}", node=info.id)
+                self.report(
+                    "ARITY", f"block {info.type_name} needs exactly 1 input, has {len(info.inputs)}", node=info.id
+                )
                 info.valid = False
         return inputs, outputs
 
@@ -381,8 +455,13 @@ class _BodyAnalyzer:
             return order
         cycle = self.find_cycle({n for n, d in indegree.items() if d > 0})
         shown = " → ".join([*cycle, cycle[0]])
-        self.report("CYCLE", f"the graph has a cycle: {shown}", node=cycle[0], edge=(cycle[-1], cycle[0]),
-                    suggestion={"action": "remove_edge", "edge": [cycle[-1], cycle[0]]})
+        self.report(
+            "CYCLE",
+            f"the graph has a cycle: {shown}",
+            node=cycle[0],
+            edge=(cycle[-1], cycle[0]),
+            suggestion={"action": "remove_edge", "edge": [cycle[-1], cycle[0]]},
+        )
         return None
 
     def find_cycle(self, remaining: set[str]) -> list[str]:
@@ -395,7 +474,7 @@ class _BodyAnalyzer:
             position[current] = len(path)
             path.append(current)
             current = next(e.source for e in self.info[current].inputs if e.source in remaining)
-        cycle = path[position[current]:]
+        cycle = path[position[current] :]
         cycle.reverse()
         return cycle
 
@@ -417,12 +496,26 @@ class _BodyAnalyzer:
             is_input = info.spec is not None and info.spec.type == "Input"
             info.live = info.id in live or is_input
             if edges_of[info.id] == 0 and len(self.info) > 1 and not (is_input and info.id in outputs):
-                self.report("UNCONNECTED", f"`{info.id}` is not connected to anything", WARNING, node=info.id,
-                            suggestion={"action": "remove_node", "node": info.id})
+                self.report(
+                    "UNCONNECTED",
+                    f"`{info.id}` is not connected to anything",
+                    WARNING,
+                    node=info.id,
+                    suggestion={"action": "remove_node", "node": info.id},
+                )
             elif info.id not in live and outputs:
-                what = "Input is not used by any output" if is_input else "does not lead to any output; it is left out of the code"
-                self.report("DEAD_NODE", f"`{info.id}` {what}", WARNING, node=info.id,
-                            suggestion={"action": "remove_node", "node": info.id})
+                what = (
+                    "Input is not used by any output"
+                    if is_input
+                    else "does not lead to any output; it is left out of the code"
+                )
+                self.report(
+                    "DEAD_NODE",
+                    f"`{info.id}` {what}",
+                    WARNING,
+                    node=info.id,
+                    suggestion={"action": "remove_node", "node": info.id},
+                )
 
     # -- shape inference -------------------------------------------------------------------
     def infer_node(self, info: NodeInfo) -> None:
@@ -438,17 +531,30 @@ class _BodyAnalyzer:
         for edge, source in zip(info.inputs, (self.info[e.source] for e in info.inputs)):
             count = source.num_outputs if source.out is not None else 1
             if count > 1 and edge.output is None:
-                self.report("BAD_PORT", f"`{source.id}` has {count} outputs: connect from `{source.id}:0` … `{source.id}:{count - 1}`",
-                            node=info.id, edge=edge.pair)
+                self.report(
+                    "BAD_PORT",
+                    f"`{source.id}` has {count} outputs: connect from `{source.id}:0` … `{source.id}:{count - 1}`",
+                    node=info.id,
+                    edge=edge.pair,
+                )
                 return
             if edge.output is not None and edge.output >= count:
-                self.report("BAD_PORT", f"`{source.id}` has no output {edge.output} (it has {count})", node=info.id, edge=edge.pair)
+                self.report(
+                    "BAD_PORT",
+                    f"`{source.id}` has no output {edge.output} (it has {count})",
+                    node=info.id,
+                    edge=edge.pair,
+                )
                 return
         if info.node.disabled:
             info.out = types[0]
             if len(types) != 1:
-                self.report("ARITY", "a disabled node passes its first input through; the others are ignored", WARNING,
-                            node=info.id)
+                self.report(
+                    "ARITY",
+                    "a disabled node passes its first input through; the others are ignored",
+                    WARNING,
+                    node=info.id,
+                )
             return
         if info.composite is not None:
             self.infer_composite(info, types[0])
@@ -495,7 +601,9 @@ class _BodyAnalyzer:
             self.report("COMPOSITE_RECURSION", f"block {definition.name} contains itself: {chain}", node=info.id)
             return
         if len(self.scope.stack) >= self.scope.limits.max_composite_depth:
-            self.report("LIMIT", f"blocks are nested deeper than {self.scope.limits.max_composite_depth} levels", node=info.id)
+            self.report(
+                "LIMIT", f"blocks are nested deeper than {self.scope.limits.max_composite_depth} levels", node=info.id
+            )
             return
         if self.scope.symbols is not None and any(isinstance(v, Sym) for v in info.params.values()):
             # A block inside a block class: its output is only known per instance.
@@ -531,8 +639,11 @@ class _BodyAnalyzer:
         if total is not None and total > limits.max_params:
             self.report("BUDGET", f"{total:,} parameters exceed the budget of {limits.max_params:,}")
         if memory is not None and memory > limits.max_memory_bytes:
-            self.report("BUDGET", f"about {memory / 2**30:.1f} GiB of activations per sample exceed the budget of "
-                                  f"{limits.max_memory_bytes / 2**30:.1f} GiB")
+            self.report(
+                "BUDGET",
+                f"about {memory / 2**30:.1f} GiB of activations per sample exceed the budget of "
+                f"{limits.max_memory_bytes / 2**30:.1f} GiB",
+            )
 
 
 _INVALID = object()
@@ -552,13 +663,21 @@ def node_param_count(analysis: Analysis, info: NodeInfo) -> int | None:
     return count_call_parameters(code.init)
 
 
-def emit_context(analysis: Analysis, info: NodeInfo, name: str, inputs: list[Any], outputs: tuple[str, ...] | None = None,
-                 new_temp=lambda hint: hint) -> EmitCtx:
+def emit_context(
+    analysis: Analysis,
+    info: NodeInfo,
+    name: str,
+    inputs: list[Any],
+    outputs: tuple[str, ...] | None = None,
+    new_temp=lambda hint: hint,
+) -> EmitCtx:
     from .ir import Ref
 
     in_types = [t if t is not None else UNKNOWN for t in analysis.input_types(info.id)]
     outs = outputs if outputs is not None else tuple(f"out{i}" for i in range(info.num_outputs))
-    return EmitCtx(name, info.params, in_types, info.out, [Ref(i) if isinstance(i, str) else i for i in inputs], outs, new_temp)
+    return EmitCtx(
+        name, info.params, in_types, info.out, [Ref(i) if isinstance(i, str) else i for i in inputs], outs, new_temp
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -581,8 +700,9 @@ def analyze_body(body: GraphBody, scope: Scope) -> Analysis:
     return _BodyAnalyzer(body, scope).run()
 
 
-def analyze_composite(definition: CompositeDef, scope: Scope, input_type: TensorType,
-                      values: dict[str, Any] | None) -> Analysis:
+def analyze_composite(
+    definition: CompositeDef, scope: Scope, input_type: TensorType, values: dict[str, Any] | None
+) -> Analysis:
     """Analyse a block's inside: with concrete ``values`` (an instance) or symbolically (its class)."""
     inner_inputs = definition.body.inputs
     names = frozenset(p["name"] for p in definition.params if isinstance(p.get("name"), str))
@@ -594,12 +714,7 @@ def analyze_composite(definition: CompositeDef, scope: Scope, input_type: Tensor
         substitutions=values if values is not None else None,
         stack=(*scope.stack, definition.name),
     )
-    analysis = analyze_body(definition.body, inner_scope)
-    if len(definition.body.inputs) != 1 or len(definition.body.outputs) != 1:
-        analysis.diagnostics.append(Diagnostic(
-            "COMPOSITE", f"block {definition.name} must have exactly one input and one output "
-                         f"(has {len(definition.body.inputs)} and {len(definition.body.outputs)})"))
-    return analysis
+    return analyze_body(definition.body, inner_scope)
 
 
 def analyze(graph: Graph, input_shapes: dict[str, list[int]] | None = None, limits: Limits | None = None) -> Analysis:
@@ -634,16 +749,45 @@ def analyze(graph: Graph, input_shapes: dict[str, list[int]] | None = None, limi
 def check_composite_definition(definition: CompositeDef, analysis: Analysis) -> None:
     body = definition.body
     if len(body.inputs) != 1 or len(body.outputs) != 1:
-        analysis.diagnostics.append(Diagnostic(
-            "COMPOSITE", f"block {definition.name} must have exactly one input and one output "
-                         f"(has {len(body.inputs)} and {len(body.outputs)})", path=body.path))
+        analysis.diagnostics.append(
+            Diagnostic(
+                "COMPOSITE",
+                f"block {definition.name} must have exactly one input and one output "
+                f"(has {len(body.inputs)} and {len(body.outputs)})",
+                path=body.path,
+            )
+        )
+    if definition.name in NODE_SPECS or definition.name in ALIASES or definition.name in _block_class_names():
+        analysis.diagnostics.append(
+            Diagnostic(
+                "COMPOSITE", f"block name {definition.name} is taken by a built-in type; rename it", path=body.path
+            )
+        )
     names = [p.get("name") for p in definition.params]
+    for reserved in ("in_channels", "in_features"):
+        if reserved in names:
+            analysis.diagnostics.append(
+                Diagnostic(
+                    "COMPOSITE",
+                    f"block {definition.name}: `{reserved}` is passed automatically from the input; do not declare it",
+                    path=body.path,
+                )
+            )
     if len(set(names)) != len(names):
-        analysis.diagnostics.append(Diagnostic("COMPOSITE", f"block {definition.name} declares a parameter twice", path=body.path))
+        analysis.diagnostics.append(
+            Diagnostic("COMPOSITE", f"block {definition.name} declares a parameter twice", path=body.path)
+        )
     for param in composite_params(definition):
         if not param.required:
             try:
                 param.coerce(param.default)
             except ParamError as exc:
-                analysis.diagnostics.append(Diagnostic(
-                    "COMPOSITE", f"block {definition.name}: default of `{param.name}` {exc}", path=body.path))
+                analysis.diagnostics.append(
+                    Diagnostic("COMPOSITE", f"block {definition.name}: default of `{param.name}` {exc}", path=body.path)
+                )
+
+
+def _block_class_names() -> set[str]:
+    from .blocks import BLOCK_CLASSES
+
+    return set(BLOCK_CLASSES)

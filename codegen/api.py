@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +18,23 @@ from .spec import CATEGORY_COLORS, NODE_SPECS
 from .tensor import TensorType
 
 _PACKAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+@contextmanager
+def _without_gc_pauses() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a graph is processed.
+
+    Analysis allocates many small, acyclic objects; with the collector on, its generational passes
+    grew validation time per node by ~1.5x between 1,000 and 10,000 nodes. Reference counting frees
+    everything here, and the collector resumes (and catches up) as soon as the call returns.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def load_graph(data: Graph | dict[str, Any] | str | bytes, *, limits: Limits | None = None) -> Graph:
@@ -57,7 +77,13 @@ class Validation:
             for edge in info.inputs:
                 t = self.analysis.edge_type(edge)
                 source = edge.source if edge.output is None else f"{edge.source}:{edge.output}"
-                rows.append({"source": source, "target": edge.target, "shape": t.to_json() if isinstance(t, TensorType) else None})
+                rows.append(
+                    {
+                        "source": source,
+                        "target": edge.target,
+                        "shape": t.to_json() if isinstance(t, TensorType) else None,
+                    }
+                )
         return rows
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,17 +102,26 @@ class Validation:
         }
 
 
-def validate(graph: Graph | dict[str, Any] | str | bytes, *, input_shapes: dict[str, list[int]] | None = None,
-             limits: Limits | None = None) -> Validation:
+def validate(
+    graph: Graph | dict[str, Any] | str | bytes,
+    *,
+    input_shapes: dict[str, list[int]] | None = None,
+    limits: Limits | None = None,
+) -> Validation:
     """Check everything generation would need; parse errors come back as diagnostics, not exceptions."""
+    with _without_gc_pauses():
+        return _validate(graph, input_shapes, limits)
+
+
+def _validate(graph, input_shapes, limits) -> Validation:
     try:
         parsed = load_graph(graph, limits=limits)
     except GraphError as exc:
         return Validation(_empty_analysis(), list(exc.diagnostics))
     analysis = analyze(parsed, input_shapes, limits)
     diagnostics = list(analysis.diagnostics)
-    if analysis.ok:
-        try:  # composite classes are analysed symbolically only when rendered
+    if analysis.ok and parsed.composites:
+        try:  # user composite classes are analysed symbolically only when rendered
             Renderer(parsed, analysis, "Model", limits).render()
         except GraphError as exc:
             diagnostics.extend(exc.diagnostics)
@@ -99,25 +134,33 @@ def _empty_analysis() -> Analysis:
     return Analysis(GraphBody([], [], [], []), {}, [], [], [], [])
 
 
-def generate(graph: Graph | dict[str, Any] | str | bytes, *, name: str = "Model", layout: str = PACKAGE,
-             with_train: bool = False, input_shapes: dict[str, list[int]] | None = None,
-             limits: Limits | None = None) -> dict[str, str]:
+def generate(
+    graph: Graph | dict[str, Any] | str | bytes,
+    *,
+    name: str = "Model",
+    layout: str = PACKAGE,
+    with_train: bool = False,
+    input_shapes: dict[str, list[int]] | None = None,
+    limits: Limits | None = None,
+) -> dict[str, str]:
     """Generate PyTorch source files ``{path: text}``; raises :class:`GraphError` if the graph has errors.
 
     ``layout="package"`` gives ``<name>/{__init__,blocks,model}.py`` (and ``train.py`` with ``with_train``);
     ``layout="file"`` gives one ``<name>.py``.
     """
     if not _PACKAGE_NAME.match(name):
-        raise GraphError([Diagnostic("PARSE", f"package name {name!r} must be a Python identifier (letters, digits, _)")])
+        raise GraphError(
+            [Diagnostic("PARSE", f"package name {name!r} must be a Python identifier (letters, digits, _)")]
+        )
     if layout not in (PACKAGE, SINGLE_FILE):
         raise GraphError([Diagnostic("PARSE", f'layout must be "{PACKAGE}" or "{SINGLE_FILE}", got {layout!r}')])
-    parsed = load_graph(graph, limits=limits)
-    analysis = analyze(parsed, input_shapes, limits)
-    if not analysis.ok:
-        raise GraphError(analysis.errors)
-    model_name = parsed.name or name
-    rendered = Renderer(parsed, analysis, model_name, limits).render()
-    return build_files(parsed, rendered, name, layout, with_train)
+    with _without_gc_pauses():
+        parsed = load_graph(graph, limits=limits)
+        analysis = analyze(parsed, input_shapes, limits)
+        if not analysis.ok:
+            raise GraphError(analysis.errors)
+        rendered = Renderer(parsed, analysis, parsed.name or name, limits).render()
+        return build_files(parsed, rendered, name, layout, with_train)
 
 
 def package_zip(files: dict[str, str]) -> bytes:

@@ -62,8 +62,13 @@ def print_diagnostics(diagnostics, stream) -> None:
 def cmd_validate(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen validate", description="Validate a graph JSON file.")
     parser.add_argument("graph", help="graph JSON file, or - for standard input")
-    parser.add_argument("--input-shape", type=parse_input_shape, action="append", default=[],
-                        help="input sizes without the batch axis: 9,256 or NAME=9,256 (repeatable)")
+    parser.add_argument(
+        "--input-shape",
+        type=parse_input_shape,
+        action="append",
+        default=[],
+        help="input sizes without the batch axis: 9,256 or NAME=9,256 (repeatable)",
+    )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     args = parser.parse_args(argv)
     graph = read_graph(args.graph)
@@ -90,13 +95,23 @@ def cmd_generate(argv: list[str]) -> int:
     parser.add_argument("--with-train", action="store_true", help="also write train.py, a smoke-training script")
     parser.add_argument("--single-file", action="store_true", help="write one NAME.py instead of a package")
     parser.add_argument("--zip", action="store_true", help="write NAME.zip instead of loose files")
-    parser.add_argument("--input-shape", type=parse_input_shape, action="append", default=[],
-                        help="input sizes without the batch axis: 9,256 or NAME=9,256 (repeatable)")
+    parser.add_argument(
+        "--input-shape",
+        type=parse_input_shape,
+        action="append",
+        default=[],
+        help="input sizes without the batch axis: 9,256 or NAME=9,256 (repeatable)",
+    )
     args = parser.parse_args(argv)
     graph = read_graph(args.graph)
     try:
-        files = generate(graph, name=args.name, layout=SINGLE_FILE if args.single_file else PACKAGE,
-                         with_train=args.with_train, input_shapes=resolve_shapes(graph, args.input_shape))
+        files = generate(
+            graph,
+            name=args.name,
+            layout=SINGLE_FILE if args.single_file else PACKAGE,
+            with_train=args.with_train,
+            input_shapes=resolve_shapes(graph, args.input_shape),
+        )
     except GraphError as exc:
         print_diagnostics(exc.diagnostics, sys.stderr)
         return 1
@@ -118,7 +133,9 @@ def cmd_generate(argv: list[str]) -> int:
 def cmd_templates(argv: list[str]) -> int:
     from .templates import list_templates, load_template
 
-    parser = argparse.ArgumentParser(prog="python -m codegen templates", description="List or print built-in templates.")
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen templates", description="List or print built-in templates."
+    )
     parser.add_argument("name", nargs="?", help="print this template's graph JSON")
     args = parser.parse_args(argv)
     if args.name:

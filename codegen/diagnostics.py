@@ -89,7 +89,9 @@ class GraphError(Exception):
 class ShapeError(Exception):
     """Raised by a shape rule; the validator turns it into a diagnostic naming the node."""
 
-    def __init__(self, code: str, message: str, suggestion: dict[str, Any] | None = None, edge_index: int | None = None):
+    def __init__(
+        self, code: str, message: str, suggestion: dict[str, Any] | None = None, edge_index: int | None = None
+    ):
         assert code in CODES, code
         self.code = code
         self.message = message

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Union
 
 # Operator precedence for parenthesising rendered expressions (higher binds tighter).
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "//": 2, "atom": 3}
@@ -65,8 +64,8 @@ def _wrap(value: object, prec: int, right_side: bool) -> str:
     return repr(value)
 
 
-Dim = Union[int, Sym, None]
-DimLike = Union[int, Sym]
+Dim = int | Sym | None
+DimLike = int | Sym
 
 _ALLOWED_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//"}
 
@@ -99,8 +98,9 @@ def _sym_from_ast(node: ast.AST, text: str, names: frozenset[str]) -> Sym | int:
         op = _ALLOWED_BINOPS[type(node.op)]
         if isinstance(left, int) and isinstance(right, int):
             raise ValueError(f"{text!r}: write the constant instead of an expression of constants")
-        return {"+": lambda a, b: a + b, "-": lambda a, b: a - b,
-                "*": lambda a, b: a * b, "//": lambda a, b: a // b}[op](left, right)
+        return {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "//": lambda a, b: a // b}[
+            op
+        ](left, right)
     raise ValueError(f"{text!r} may only use parameter names, integers and + - * //")
 
 

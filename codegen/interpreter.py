@@ -85,7 +85,9 @@ def composite_module(analysis: Analysis, info: NodeInfo, limits: Limits | None) 
     feature_axis = -1 if len(in_type.dims) == 1 or in_type.layout == SEQUENCE else 0
     dims[feature_axis] = in_type.features
     scope = Scope(analysis.composites, limits or Limits())
-    inner = analyze_composite(info.composite, scope, TensorType(tuple(dims), in_type.layout, in_type.dtype), info.params)
+    inner = analyze_composite(
+        info.composite, scope, TensorType(tuple(dims), in_type.layout, in_type.dtype), info.params
+    )
     if not inner.ok:
         raise ValueError(f"block {info.composite.name} at `{info.id}`: {inner.errors[0].message}")
     return GraphModule(inner, limits)

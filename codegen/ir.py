@@ -9,7 +9,7 @@ naming and wiring that turn it into a file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .dims import Sym
 
@@ -32,7 +32,7 @@ class SelfAttr:
 class Call:
     """``fn(*args, **kwargs)``; ``fn`` is a dotted name from :data:`NAMESPACES` or an expression."""
 
-    fn: Union[str, "Expr"]
+    fn: str | Expr
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
 
@@ -81,7 +81,7 @@ class Assign:
     value: Any
 
 
-Expr = Union[Ref, SelfAttr, Call, Method, Item, BinOp, ListOf]
+Expr = Ref | SelfAttr | Call | Method | Item | BinOp | ListOf
 
 
 def call(fn: str | Expr, *args: Any, **kwargs: Any) -> Call:

@@ -40,7 +40,12 @@ def sanitize(text: str, fallback: str = "node") -> str:
 def class_name(text: str, fallback: str = "Model") -> str:
     """A CamelCase class name; an identifier that is already CamelCase is kept as it is."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    if ascii_text.isidentifier() and ascii_text[:1].isupper() and "_" not in ascii_text and not keyword.iskeyword(ascii_text):
+    if (
+        ascii_text.isidentifier()
+        and ascii_text[:1].isupper()
+        and "_" not in ascii_text
+        and not keyword.iskeyword(ascii_text)
+    ):
         name = ascii_text[:64]
     else:
         parts = [p for p in _INVALID.split(ascii_text.replace("_", " ")) if p]

@@ -190,7 +190,9 @@ class Padding(Ints):
     def _coerce(self, value: Any) -> Any:
         if isinstance(value, str):
             if value not in ("same", "valid"):
-                raise ParamError("PARAM_RANGE", f'must be an int, a list of ints, "same" or "valid"; got {_type_name(value)}')
+                raise ParamError(
+                    "PARAM_RANGE", f'must be an int, a list of ints, "same" or "valid"; got {_type_name(value)}'
+                )
             return value
         return super()._coerce(value)
 
@@ -207,7 +209,9 @@ class IntList(Param):
         if not isinstance(value, list) or not all(_strict_int(v) for v in value):
             raise self._expected(value, "list of ints")
         if not self.min_length <= len(value) <= self.max_length:
-            raise ParamError("PARAM_RANGE", f"must have {self.min_length} to {self.max_length} entries, got {len(value)}")
+            raise ParamError(
+                "PARAM_RANGE", f"must have {self.min_length} to {self.max_length} entries, got {len(value)}"
+            )
         for item in value:
             self._check_range(item)
         return tuple(value)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import Analysis, NodeInfo, Scope, analyze_composite, composite_params, emit_context
+from .blocks import BLOCK_CLASSES
 from .diagnostics import Diagnostic, GraphError
 from .dims import Sym
 from .ir import Assign, Call, Ref, SelfAttr, render_expr
@@ -122,8 +123,15 @@ def attribute_names(analysis: Analysis, names: Namespace | None = None) -> dict[
     }
 
 
-def render_class(name: str, analysis: Analysis, *, doc: list[str], init_params: list[str],
-                 composites: dict[str, CompositeClass], input_symbol: str | None = None) -> ClassSource:
+def render_class(
+    name: str,
+    analysis: Analysis,
+    *,
+    doc: list[str],
+    init_params: list[str],
+    composites: dict[str, CompositeClass],
+    input_symbol: str | None = None,
+) -> ClassSource:
     """Source lines of ``class <name>(nn.Module)`` for a body analysed concretely or symbolically."""
     names = Namespace()
     attr = attribute_names(analysis, names)
@@ -172,8 +180,9 @@ def render_class(name: str, analysis: Analysis, *, doc: list[str], init_params: 
             state.var[(node_id, k)] = out_name
         input_refs = [Ref(state.input_expr(info, k)) for k in range(len(info.inputs))]
         if info.composite is not None:
-            code_init, body = _composite_call(info, analysis, composites[info.composite.name], attr[node_id], input_refs,
-                                              out_names)
+            code_init, body = _composite_call(
+                info, analysis, composites[info.composite.name], attr[node_id], input_refs, out_names
+            )
             source.uses.add(info.composite.name)
         else:
             ctx = emit_context(analysis, info, attr[node_id], input_refs, out_names, names.fresh)
@@ -188,7 +197,9 @@ def render_class(name: str, analysis: Analysis, *, doc: list[str], init_params: 
         comment = "" if _symbolic(info.out) else shape_comment(info.out)
         for k, stmt in enumerate(body):
             is_last = k == len(body) - 1
-            forward_lines.extend(render_statement(INDENT * 2, ", ".join(stmt.targets), stmt.value, comment if is_last else ""))
+            forward_lines.extend(
+                render_statement(INDENT * 2, ", ".join(stmt.targets), stmt.value, comment if is_last else "")
+            )
 
     returns = [state.var[(o, 0)] for o in analysis.outputs]
     forward_lines.append(f"{INDENT * 2}return {', '.join(returns)}")
@@ -211,7 +222,9 @@ def render_class(name: str, analysis: Analysis, *, doc: list[str], init_params: 
     arg_names = ["x"] if len(inputs) == 1 else [state.var[(i, 0)] for i in inputs]
     source.arg_names = dict(zip(inputs, arg_names))
     annotation = "torch.Tensor" if len(returns) == 1 else "tuple[torch.Tensor, ...]"
-    lines.extend(wrap_call(INDENT, "def forward", ["self", *(f"{a}: torch.Tensor" for a in arg_names)], f" -> {annotation}:"))
+    lines.extend(
+        wrap_call(INDENT, "def forward", ["self", *(f"{a}: torch.Tensor" for a in arg_names)], f" -> {annotation}:")
+    )
     lines.extend(forward_lines)
     source.lines = lines
     return source
@@ -227,8 +240,9 @@ def _mentions(expr: Any, symbol: str) -> bool:
     return re.search(rf"\b{symbol}\b", render_expr(expr)) is not None
 
 
-def _composite_call(info: NodeInfo, analysis: Analysis, block: CompositeClass, attr: str, inputs: list[Any],
-                    outputs: tuple[str, ...]) -> tuple[Call, tuple[Assign, ...]]:
+def _composite_call(
+    info: NodeInfo, analysis: Analysis, block: CompositeClass, attr: str, inputs: list[Any], outputs: tuple[str, ...]
+) -> tuple[Call, tuple[Assign, ...]]:
     """``self.blk = MyBlock(64, c=128)`` and ``x = self.blk(x)`` for a user composite instance."""
     in_type = analysis.edge_type(info.inputs[0])
     args = [in_type.features] if block.needs_input_size and in_type is not None else []
@@ -276,6 +290,8 @@ class Renderer:
         self.analysis = analysis
         self.limits = limits or Limits()
         self.model_class = class_name(model_name)
+        if self.model_class in graph.composites or self.model_class in BLOCK_CLASSES:
+            self.model_class += "Model"  # a block class of the same name sits in the same file
         self.composites: dict[str, CompositeClass] = {}
         self.block_sources: dict[str, list[str]] = {}
         self.order: list[str] = []  # block classes in dependency order
@@ -296,7 +312,9 @@ class Renderer:
             return
         signatures = {_input_signature(a.edge_type(i.inputs[0])) for a, i in instances}
         if len(signatures) != 1:
-            raise GraphError([Diagnostic("COMPOSITE", f"block {name} is used with inputs of different ranks or layouts")])
+            raise GraphError(
+                [Diagnostic("COMPOSITE", f"block {name} is used with inputs of different ranks or layouts")]
+            )
         rank, layout = signatures.pop()
         symbol = "in_features" if rank == 2 or layout == SEQUENCE else "in_channels"
         dims: list[Any] = [None] * (rank - 1)
@@ -310,8 +328,9 @@ class Renderer:
         required = [f"{p.name}: {_ANNOTATIONS[p.kind]}" for p in params if p.required]
         optional = [f"{p.name}: {_ANNOTATIONS[p.kind]} = {render_expr(p.default)}" for p in params if not p.required]
         doc = [safe_text(definition.doc or f"{name}: a composite block designed in TorchCanvas.")]
-        rendered = render_class(name, body, doc=doc, init_params=[*required, *optional], composites=self.composites,
-                                input_symbol=symbol)
+        rendered = render_class(
+            name, body, doc=doc, init_params=[*required, *optional], composites=self.composites, input_symbol=symbol
+        )
         self.composites[name] = CompositeClass(name, params, rendered.needs_input_size)
         self.block_sources[name] = rendered.lines
         self.order.append(name)
@@ -343,20 +362,37 @@ class Renderer:
             shapes[input_id] = tuple(t.dims) if t.concrete else None  # type: ignore[arg-type]
             dtypes[input_id] = (t.dtype, self.vocab_size(input_id) if t.dtype == "int64" else None)
         output = analysis.info[analysis.outputs[0]].out if len(analysis.outputs) == 1 else None
-        model = render_class(self.model_class, analysis, doc=self.model_doc(), init_params=[], composites=self.composites)
-        lazy = any("nn.Lazy" in line for name in [None, *self.order]
-                   for line in (model.lines if name is None else self.block_sources[name]))
+        model = render_class(
+            self.model_class, analysis, doc=self.model_doc(), init_params=[], composites=self.composites
+        )
+        lazy = any(
+            "nn.Lazy" in line
+            for name in [None, *self.order]
+            for line in (model.lines if name is None else self.block_sources[name])
+        )
         blocks = [self.block_sources[name] for name in self.order]
-        return Rendered(self.model_class, blocks, model.lines, list(self.order), shapes, model.arg_names, dtypes,
-                        output if isinstance(output, TensorType) else None, lazy)
+        return Rendered(
+            self.model_class,
+            blocks,
+            model.lines,
+            list(self.order),
+            shapes,
+            model.arg_names,
+            dtypes,
+            output if isinstance(output, TensorType) else None,
+            lazy,
+        )
 
     def vocab_size(self, input_id: str) -> int | None:
         """Token ids for smoke runs are drawn below this: the Input's vocab_size, or its Embedding's size."""
         info = self.analysis.info[input_id]
         if info.params.get("vocab_size"):
             return info.params["vocab_size"]
-        sizes = [i.params["num_embeddings"] for i in self.analysis.info.values()
-                 if i.spec is not None and i.spec.type == "Embedding" and any(e.source == input_id for e in i.inputs)]
+        sizes = [
+            i.params["num_embeddings"]
+            for i in self.analysis.info.values()
+            if i.spec is not None and i.spec.type == "Embedding" and any(e.source == input_id for e in i.inputs)
+        ]
         return min(sizes) if sizes else None
 
     def model_doc(self) -> list[str]:
@@ -387,4 +423,3 @@ def _describe(t: Any) -> str:
     if not isinstance(t, TensorType) or t.dims is None:
         return "(shape inferred at run time)"
     return shape_comment(t)[2:]
-

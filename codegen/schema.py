@@ -148,7 +148,9 @@ class _Parser:
         self.unknown_keys(data, GRAPH_KEYS, "")
         version = data.get("version", "0.2")
         if version not in SUPPORTED_VERSIONS:
-            self.problem("version", f"unsupported version {describe(version)}; this engine reads {', '.join(SUPPORTED_VERSIONS)}")
+            self.problem(
+                "version", f"unsupported version {describe(version)}; this engine reads {', '.join(SUPPORTED_VERSIONS)}"
+            )
         metadata = data.get("metadata", {})
         if not self.expect(metadata, dict, "metadata", "object"):
             metadata = {}
@@ -157,7 +159,11 @@ class _Parser:
         raw = data.get("composites", {})
         if self.expect(raw, dict, "composites", "object mapping block names to definitions"):
             if len(raw) > self.limits.max_composites:
-                self.problem("composites", f"{len(raw)} composite blocks exceed the limit of {self.limits.max_composites}", "LIMIT")
+                self.problem(
+                    "composites",
+                    f"{len(raw)} composite blocks exceed the limit of {self.limits.max_composites}",
+                    "LIMIT",
+                )
             for name, definition in raw.items():
                 composite = self.composite(name, definition)
                 if composite is not None:
@@ -188,8 +194,13 @@ class _Parser:
                     self.problem(f"{where}.type", "expected one of int, float, bool, choice")
         doc = data.get("doc", "")
         category = data.get("category", "block")
-        return CompositeDef(name, [p for p in params if isinstance(p, dict)], self.body(data, path),
-                            doc if isinstance(doc, str) else "", category if isinstance(category, str) else "block")
+        return CompositeDef(
+            name,
+            [p for p in params if isinstance(p, dict)],
+            self.body(data, path),
+            doc if isinstance(doc, str) else "",
+            category if isinstance(category, str) else "block",
+        )
 
     def body(self, data: dict[str, Any], prefix: str) -> GraphBody:
         at = (lambda key: f"{prefix}.{key}") if prefix else (lambda key: key)
@@ -197,7 +208,9 @@ class _Parser:
         nodes: list[Node] = []
         if self.expect(nodes_raw, list, at("nodes"), "list of nodes"):
             if len(nodes_raw) > self.limits.max_nodes:
-                self.problem(at("nodes"), f"{len(nodes_raw)} nodes exceed the limit of {self.limits.max_nodes}", "LIMIT")
+                self.problem(
+                    at("nodes"), f"{len(nodes_raw)} nodes exceed the limit of {self.limits.max_nodes}", "LIMIT"
+                )
                 nodes_raw = []
             for index, raw in enumerate(nodes_raw):
                 node = self.node(raw, f"{at('nodes')}[{index}]")
@@ -207,7 +220,9 @@ class _Parser:
         edges: list[Edge] = []
         if self.expect(edges_raw, list, at("edges"), "list of [source, target] pairs"):
             if len(edges_raw) > self.limits.max_edges:
-                self.problem(at("edges"), f"{len(edges_raw)} edges exceed the limit of {self.limits.max_edges}", "LIMIT")
+                self.problem(
+                    at("edges"), f"{len(edges_raw)} edges exceed the limit of {self.limits.max_edges}", "LIMIT"
+                )
                 edges_raw = []
             ids = {n.id for n in nodes}
             for index, raw in enumerate(edges_raw):
@@ -239,9 +254,16 @@ class _Parser:
         if not ok:
             return None
         node_id = raw["id"]
-        if not node_id or len(node_id) > self.limits.max_id_length or any(ord(c) < 32 or ord(c) == 127 for c in node_id):
-            self.problem(f"{path}.id", f"ids must be 1 to {self.limits.max_id_length} characters without control characters",
-                         "BAD_ID")
+        if (
+            not node_id
+            or len(node_id) > self.limits.max_id_length
+            or any(ord(c) < 32 or ord(c) == 127 for c in node_id)
+        ):
+            self.problem(
+                f"{path}.id",
+                f"ids must be 1 to {self.limits.max_id_length} characters without control characters",
+                "BAD_ID",
+            )
             return None
         return Node(node_id, raw["type"], dict(params), disabled, label, ui)
 
@@ -278,7 +300,9 @@ def parse_graph(data: Any, limits: Limits | None = None) -> Graph:
         try:
             data = json.loads(data)
         except json.JSONDecodeError as exc:
-            raise GraphError([Diagnostic("PARSE", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from None
+            raise GraphError(
+                [Diagnostic("PARSE", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
+            ) from None
         except RecursionError:
             raise GraphError([Diagnostic("PARSE", "the document is nested too deeply")]) from None
     return _Parser(limits or Limits()).graph(data)

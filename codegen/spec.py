@@ -8,8 +8,9 @@ the submodule constructor and the forward computation in :mod:`codegen.ir` terms
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .diagnostics import ShapeError
 from .dims import Dim, Sym
@@ -30,12 +31,16 @@ class InferCtx:
     sources: list[str] = field(default_factory=list)  # the node each input comes from
     warnings: list[ShapeError] = field(default_factory=list)
 
-    def input(self, index: int = 0, *, ranks: tuple[int, ...] | None = None, dtype: str | None = "float32") -> TensorType:
+    def input(
+        self, index: int = 0, *, ranks: tuple[int, ...] | None = None, dtype: str | None = "float32"
+    ) -> TensorType:
         """Input ``index``, checked against the accepted ``ranks``; unknown rank assumes the first."""
         t = self.inputs[index]
         if dtype is not None and t.dtype != dtype:
             what = "integer token ids" if t.dtype == "int64" else "floating-point values"
-            raise ShapeError("DTYPE", f"receives {what}; it needs {dtype} (add an Embedding first for tokens)", edge_index=index)
+            raise ShapeError(
+                "DTYPE", f"receives {what}; it needs {dtype} (add an Embedding first for tokens)", edge_index=index
+            )
         if ranks is None:
             return t
         if not t.rank_known:
@@ -45,10 +50,14 @@ class InferCtx:
             raise ShapeError("RANK", f"expects {wanted}, got {t.describe()}", edge_index=index)
         return t
 
-    def fail(self, code: str, message: str, suggestion: dict[str, Any] | None = None, edge_index: int | None = None) -> ShapeError:
+    def fail(
+        self, code: str, message: str, suggestion: dict[str, Any] | None = None, edge_index: int | None = None
+    ) -> ShapeError:
         return ShapeError(code, message, suggestion, edge_index)
 
-    def warn(self, code: str, message: str, suggestion: dict[str, Any] | None = None, edge_index: int | None = None) -> None:
+    def warn(
+        self, code: str, message: str, suggestion: dict[str, Any] | None = None, edge_index: int | None = None
+    ) -> None:
         self.warnings.append(ShapeError(code, message, suggestion, edge_index))
 
     def edge(self, index: int = 0) -> tuple[str, str]:

@@ -28,7 +28,9 @@ class Step:
     seconds: float  # wall time of this step
 
 
-def loss_and_targets(output: torch.Tensor, num_classes: int | None) -> tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]:
+def loss_and_targets(
+    output: torch.Tensor, num_classes: int | None
+) -> tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]:
     """Cross-entropy over class logits (B, K); mean squared error against noise for any other output."""
     if output.dim() == 2 and output.dtype.is_floating_point and output.shape[1] > 1:
         classes = output.shape[1]
@@ -40,8 +42,15 @@ def loss_and_targets(output: torch.Tensor, num_classes: int | None) -> tuple[nn.
     return nn.MSELoss(), lambda out: torch.randn_like(out)
 
 
-def train_steps(model: nn.Module, make_inputs: Callable[[], tuple[torch.Tensor, ...]], steps: int, *,
-                epochs: int = 1, lr: float = 1e-3, num_classes: int | None = None) -> Iterator[Step]:
+def train_steps(
+    model: nn.Module,
+    make_inputs: Callable[[], tuple[torch.Tensor, ...]],
+    steps: int,
+    *,
+    epochs: int = 1,
+    lr: float = 1e-3,
+    num_classes: int | None = None,
+) -> Iterator[Step]:
     """Forward, backward and AdamW steps on fresh random batches; yields one :class:`Step` per step."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     model.train()
@@ -113,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
 
         start = time.perf_counter()
         last = None
-        for step in train_steps(model, make_inputs, args.steps_per_epoch, epochs=args.epochs, lr=args.lr,
-                                num_classes=args.num_classes):
+        for step in train_steps(
+            model, make_inputs, args.steps_per_epoch, epochs=args.epochs, lr=args.lr, num_classes=args.num_classes
+        ):
             print(f"epoch {step.epoch} step {step.index}/{args.epochs * args.steps_per_epoch}  loss {step.loss:.4f}")
             if not math.isfinite(step.loss):
                 print(f"error: loss became {step.loss} at step {step.index}", file=sys.stderr)

@@ -10,8 +10,16 @@ from ..spec import EmitCtx, InferCtx, NodeCode, apply_module
 from ..tensor import TensorType
 
 
-def window_out(ctx: InferCtx, size: Dim, kernel: Any, stride: Any, padding: Any, dilation: Any = 1,
-               ceil_mode: bool = False, axis_name: str = "input") -> Dim:
+def window_out(
+    ctx: InferCtx,
+    size: Dim,
+    kernel: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    axis_name: str = "input",
+) -> Dim:
     """Output length of a convolution or pooling window along one axis (PyTorch's formula)."""
     if not is_known(size, kernel, stride, dilation) or not isinstance(padding, int):
         return None

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from ..dims import Dim, is_known
-from ..ir import call, kw_unless
-from ..params import Bool, Int, Ints, Padding
+from ..ir import kw_unless
+from ..params import Bool, Int, Ints, Padding, as_tuple
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, register
 from ..tensor import TensorType
 from ._common import check_divisible, sized_module, spatial_names, window_out
-from ..params import as_tuple
 
 
 def _conv_params(nd: int, transposed: bool) -> tuple:
-    padding = Ints("padding", default=0, length=nd, min=0, max=10_000, doc="Zero padding per side.") if transposed else Padding(
-        "padding", default=0, length=nd, min=0, max=10_000, doc='Zero padding per side, or "same" / "valid".'
+    padding = (
+        Ints("padding", default=0, length=nd, min=0, max=10_000, doc="Zero padding per side.")
+        if transposed
+        else Padding(
+            "padding", default=0, length=nd, min=0, max=10_000, doc='Zero padding per side, or "same" / "valid".'
+        )
     )
     params = (
         Int("out_channels", doc="Output channels.", min=1, max=1_000_000),
@@ -25,7 +28,16 @@ def _conv_params(nd: int, transposed: bool) -> tuple:
         Bool("bias", default=True, doc="Learn an additive bias."),
     )
     if transposed:
-        params += (Ints("output_padding", default=0, length=nd, min=0, max=10_000, doc="Extra size added to one side of the output."),)
+        params += (
+            Ints(
+                "output_padding",
+                default=0,
+                length=nd,
+                min=0,
+                max=10_000,
+                doc="Extra size added to one side of the output.",
+            ),
+        )
     return params
 
 
@@ -34,8 +46,15 @@ def _infer_conv(nd: int, transposed: bool):
         x = ctx.input(0, ranks=(nd + 2,))
         p = ctx.params
         channels = x.features
-        check_divisible(ctx, channels, p["groups"], f"input channels {channels} are not divisible by groups={p['groups']}")
-        check_divisible(ctx, p["out_channels"], p["groups"], f"out_channels {p['out_channels']} is not divisible by groups={p['groups']}")
+        check_divisible(
+            ctx, channels, p["groups"], f"input channels {channels} are not divisible by groups={p['groups']}"
+        )
+        check_divisible(
+            ctx,
+            p["out_channels"],
+            p["groups"],
+            f"out_channels {p['out_channels']} is not divisible by groups={p['groups']}",
+        )
         kernel, stride, dilation = (as_tuple(p[k], nd) for k in ("kernel_size", "stride", "dilation"))
         padding = p["padding"]
         if padding == "same" and any(s != 1 for s in stride):
@@ -78,8 +97,15 @@ def _emit_conv(nd: int, transposed: bool):
         }
         if transposed:
             kwargs["output_padding"] = kw_unless(p["output_padding"], 0)
-        return sized_module(ctx, f"{kind}{nd}d", ctx.in_features(), p["out_channels"], lazy=f"Lazy{kind}{nd}d",
-                            kernel_size=p["kernel_size"], **kwargs)
+        return sized_module(
+            ctx,
+            f"{kind}{nd}d",
+            ctx.in_features(),
+            p["out_channels"],
+            lazy=f"Lazy{kind}{nd}d",
+            kernel_size=p["kernel_size"],
+            **kwargs,
+        )
 
     return emit
 

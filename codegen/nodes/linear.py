@@ -35,7 +35,9 @@ def infer_linear(ctx: InferCtx) -> TensorType:
 
 def emit_linear(ctx: EmitCtx) -> NodeCode:
     bias = kw_unless(ctx.params["bias"], True)
-    return sized_module(ctx, "Linear", ctx.in_types[0].size(-1), ctx.params["out_features"], lazy="LazyLinear", bias=bias)
+    return sized_module(
+        ctx, "Linear", ctx.in_types[0].size(-1), ctx.params["out_features"], lazy="LazyLinear", bias=bias
+    )
 
 
 def infer_bilinear(ctx: InferCtx) -> TensorType:
@@ -43,15 +45,23 @@ def infer_bilinear(ctx: InferCtx) -> TensorType:
     for index, t in enumerate((a, b)):
         if t.rank_known and t.size(-1) is None:
             raise ctx.fail("NEEDS_SHAPE", "cannot infer Bilinear input sizes without input shapes", edge_index=index)
-    if a.rank_known and b.rank_known and (a.rank != b.rank or any(same(p, q) is False for p, q in zip(a.dims[:-1], b.dims[:-1]))):
-        raise ctx.fail("MERGE", f"Bilinear inputs must agree on every axis but the last: {a.describe()} vs {b.describe()}")
+    if (
+        a.rank_known
+        and b.rank_known
+        and (a.rank != b.rank or any(same(p, q) is False for p, q in zip(a.dims[:-1], b.dims[:-1])))
+    ):
+        raise ctx.fail(
+            "MERGE", f"Bilinear inputs must agree on every axis but the last: {a.describe()} vs {b.describe()}"
+        )
     base = a if a.rank_known else b
     return base.with_dims(None if not base.rank_known else (*base.dims[:-1], ctx.params["out_features"]))
 
 
 def emit_bilinear(ctx: EmitCtx) -> NodeCode:
     a, b = ctx.in_types
-    init = call("nn.Bilinear", a.size(-1), b.size(-1), ctx.params["out_features"], bias=kw_unless(ctx.params["bias"], True))
+    init = call(
+        "nn.Bilinear", a.size(-1), b.size(-1), ctx.params["out_features"], bias=kw_unless(ctx.params["bias"], True)
+    )
     return apply_module(ctx, init)
 
 

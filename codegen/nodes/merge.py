@@ -34,9 +34,12 @@ def infer_concat(ctx: InferCtx) -> TensorType:
     for i, t in ranked[1:]:
         for a, (p, q) in enumerate(zip(first.dims, t.dims)):
             if a != axis and same(p, q) is False:
-                raise ctx.fail("MERGE", f"Concat along dim {dim} needs equal sizes on every other axis; "
-                               f"axis {a + 1} is {p} from `{ctx.sources[ranked[0][0]]}` but {q} from `{ctx.sources[i]}`",
-                               edge_index=i)
+                raise ctx.fail(
+                    "MERGE",
+                    f"Concat along dim {dim} needs equal sizes on every other axis; "
+                    f"axis {a + 1} is {p} from `{ctx.sources[ranked[0][0]]}` but {q} from `{ctx.sources[i]}`",
+                    edge_index=i,
+                )
     if len(ranked) < len(ctx.inputs):
         total: Dim = None
     else:
@@ -71,8 +74,12 @@ def _infer_elementwise(name: str, broadcast: bool):
                     dims[a] = q if p == 1 else p
                 else:
                     rule = "identical shapes or size 1 on differing axes" if broadcast else "identical shapes"
-                    raise ctx.fail("MERGE", f"{name} needs {rule}: `{ctx.sources[first_index]}` gives "
-                                   f"{first.describe()}, `{ctx.sources[i]}` gives {t.describe()}", edge_index=i)
+                    raise ctx.fail(
+                        "MERGE",
+                        f"{name} needs {rule}: `{ctx.sources[first_index]}` gives "
+                        f"{first.describe()}, `{ctx.sources[i]}` gives {t.describe()}",
+                        edge_index=i,
+                    )
         return first.with_dims(tuple(dims))
 
     return infer
@@ -127,20 +134,62 @@ def emit_split(ctx: EmitCtx) -> NodeCode:
 _MERGE_DIM = Int("dim", default=1, min=-5, max=5, doc="Axis to concatenate along (1 = channels).")
 
 register(
-    NodeSpec("Concat", "merge", "Concatenates inputs along `dim`; every other axis must match.", infer_concat, emit_concat,
-             params=(_MERGE_DIM,), variadic=True, min_inputs=2, aliases=("Cat",), summary=("dim",)),
-    NodeSpec("Add", "merge", "Element-wise sum of inputs of identical shape (residual connections).",
-             _infer_elementwise("Add", False), _emit_binary("+"), variadic=True, min_inputs=2, aliases=("Sum",)),
-    NodeSpec("Mul", "merge", "Element-wise product; size-1 axes broadcast (gating, squeeze-and-excitation scaling).",
-             _infer_elementwise("Mul", True), _emit_binary("*"), variadic=True, min_inputs=2, aliases=("Multiply",)),
-    NodeSpec("Chunk", "merge", "Splits into `chunks` equal pieces along `dim`; connect from `node:0`, `node:1`, ….",
-             infer_chunk, emit_chunk,
-             params=(Int("chunks", default=2, min=2, max=64, doc="Number of equal pieces."),
-                     Int("dim", default=1, min=-5, max=5, doc="Axis to split.")),
-             outputs=lambda p: p["chunks"] if isinstance(p.get("chunks"), int) else 2, summary=("chunks", "dim")),
-    NodeSpec("Split", "merge", "Splits along `dim` into pieces of the given sizes; connect from `node:0`, `node:1`, ….",
-             infer_split, emit_split,
-             params=(IntList("sections", min=1, max=1_000_000, min_length=2, max_length=64, doc="Size of each piece."),
-                     Int("dim", default=1, min=-5, max=5, doc="Axis to split.")),
-             outputs=lambda p: len(p["sections"]) if isinstance(p.get("sections"), tuple) else 2, summary=("sections", "dim")),
+    NodeSpec(
+        "Concat",
+        "merge",
+        "Concatenates inputs along `dim`; every other axis must match.",
+        infer_concat,
+        emit_concat,
+        params=(_MERGE_DIM,),
+        variadic=True,
+        min_inputs=2,
+        aliases=("Cat",),
+        summary=("dim",),
+    ),
+    NodeSpec(
+        "Add",
+        "merge",
+        "Element-wise sum of inputs of identical shape (residual connections).",
+        _infer_elementwise("Add", False),
+        _emit_binary("+"),
+        variadic=True,
+        min_inputs=2,
+        aliases=("Sum",),
+    ),
+    NodeSpec(
+        "Mul",
+        "merge",
+        "Element-wise product; size-1 axes broadcast (gating, squeeze-and-excitation scaling).",
+        _infer_elementwise("Mul", True),
+        _emit_binary("*"),
+        variadic=True,
+        min_inputs=2,
+        aliases=("Multiply",),
+    ),
+    NodeSpec(
+        "Chunk",
+        "merge",
+        "Splits into `chunks` equal pieces along `dim`; connect from `node:0`, `node:1`, ….",
+        infer_chunk,
+        emit_chunk,
+        params=(
+            Int("chunks", default=2, min=2, max=64, doc="Number of equal pieces."),
+            Int("dim", default=1, min=-5, max=5, doc="Axis to split."),
+        ),
+        outputs=lambda p: p["chunks"] if isinstance(p.get("chunks"), int) else 2,
+        summary=("chunks", "dim"),
+    ),
+    NodeSpec(
+        "Split",
+        "merge",
+        "Splits along `dim` into pieces of the given sizes; connect from `node:0`, `node:1`, ….",
+        infer_split,
+        emit_split,
+        params=(
+            IntList("sections", min=1, max=1_000_000, min_length=2, max_length=64, doc="Size of each piece."),
+            Int("dim", default=1, min=-5, max=5, doc="Axis to split."),
+        ),
+        outputs=lambda p: len(p["sections"]) if isinstance(p.get("sections"), tuple) else 2,
+        summary=("sections", "dim"),
+    ),
 )

@@ -23,9 +23,15 @@ def _infer_channel_norm(ranks: tuple[int, ...]):
 def _emit_batchnorm(nd: int):
     def emit(ctx: EmitCtx) -> NodeCode:
         p = ctx.params
-        return sized_module(ctx, f"BatchNorm{nd}d", ctx.in_features(), lazy=f"LazyBatchNorm{nd}d",
-                            eps=kw_unless(p["eps"], 1e-5), momentum=kw_unless(p["momentum"], 0.1),
-                            affine=kw_unless(p["affine"], True))
+        return sized_module(
+            ctx,
+            f"BatchNorm{nd}d",
+            ctx.in_features(),
+            lazy=f"LazyBatchNorm{nd}d",
+            eps=kw_unless(p["eps"], 1e-5),
+            momentum=kw_unless(p["momentum"], 0.1),
+            affine=kw_unless(p["affine"], True),
+        )
 
     return emit
 
@@ -33,8 +39,14 @@ def _emit_batchnorm(nd: int):
 def _emit_instancenorm(nd: int):
     def emit(ctx: EmitCtx) -> NodeCode:
         p = ctx.params
-        return sized_module(ctx, f"InstanceNorm{nd}d", ctx.in_features(), lazy=f"LazyInstanceNorm{nd}d",
-                            eps=kw_unless(p["eps"], 1e-5), affine=kw_unless(p["affine"], False))
+        return sized_module(
+            ctx,
+            f"InstanceNorm{nd}d",
+            ctx.in_features(),
+            lazy=f"LazyInstanceNorm{nd}d",
+            eps=kw_unless(p["eps"], 1e-5),
+            affine=kw_unless(p["affine"], False),
+        )
 
     return emit
 
@@ -42,14 +54,19 @@ def _emit_instancenorm(nd: int):
 def infer_layernorm(ctx: InferCtx) -> TensorType:
     x = ctx.input(0)
     if x.rank_known and x.dims[-1] is None:
-        raise ctx.fail("NEEDS_SHAPE", "cannot infer LayerNorm's normalized size without input shapes: set `shape` on the Input node")
+        raise ctx.fail(
+            "NEEDS_SHAPE",
+            "cannot infer LayerNorm's normalized size without input shapes: set `shape` on the Input node",
+        )
     return x
 
 
 def emit_layernorm(ctx: EmitCtx) -> NodeCode:
     p = ctx.params
     size = ctx.in_types[0].size(-1)
-    init = call("nn.LayerNorm", size, eps=kw_unless(p["eps"], 1e-5), elementwise_affine=kw_unless(p["elementwise_affine"], True))
+    init = call(
+        "nn.LayerNorm", size, eps=kw_unless(p["eps"], 1e-5), elementwise_affine=kw_unless(p["elementwise_affine"], True)
+    )
     return apply_module(ctx, init)
 
 
@@ -63,35 +80,92 @@ def infer_groupnorm(ctx: InferCtx) -> TensorType:
 
 def emit_groupnorm(ctx: EmitCtx) -> NodeCode:
     p = ctx.params
-    init = call("nn.GroupNorm", p["num_groups"], ctx.in_features(), eps=kw_unless(p["eps"], 1e-5), affine=kw_unless(p["affine"], True))
+    init = call(
+        "nn.GroupNorm",
+        p["num_groups"],
+        ctx.in_features(),
+        eps=kw_unless(p["eps"], 1e-5),
+        affine=kw_unless(p["affine"], True),
+    )
     return apply_module(ctx, init)
 
 
 def emit_lrn(ctx: EmitCtx) -> NodeCode:
     p = ctx.params
-    init = call("nn.LocalResponseNorm", p["size"], alpha=kw_unless(p["alpha"], 1e-4), beta=kw_unless(p["beta"], 0.75), k=kw_unless(p["k"], 1.0))
+    init = call(
+        "nn.LocalResponseNorm",
+        p["size"],
+        alpha=kw_unless(p["alpha"], 1e-4),
+        beta=kw_unless(p["beta"], 0.75),
+        k=kw_unless(p["k"], 1.0),
+    )
     return apply_module(ctx, init)
 
 
 register(
-    NodeSpec("BatchNorm1d", "norm", "Batch normalisation over (B, C) or (B, C, T).", _infer_channel_norm((2, 3)),
-             _emit_batchnorm(1), params=(_EPS, _MOMENTUM, _AFFINE)),
-    NodeSpec("BatchNorm2d", "norm", "Batch normalisation over (B, C, H, W).", _infer_channel_norm((4,)),
-             _emit_batchnorm(2), params=(_EPS, _MOMENTUM, _AFFINE), aliases=("BN",)),
-    NodeSpec("LayerNorm", "norm", "Layer normalisation over the last axis.", infer_layernorm, emit_layernorm,
-             params=(_EPS, Bool("elementwise_affine", default=True, doc="Learn a scale and shift."))),
-    NodeSpec("GroupNorm", "norm", "Group normalisation: channels split into groups, each normalised.", infer_groupnorm,
-             emit_groupnorm, params=(Int("num_groups", default=32, min=1, max=100_000, doc="Channel groups."), _EPS, _AFFINE),
-             summary=("num_groups",)),
-    NodeSpec("InstanceNorm1d", "norm", "Instance normalisation over (B, C, T).", _infer_channel_norm((3,)),
-             _emit_instancenorm(1), params=(_EPS, Bool("affine", default=False, doc="Learn a per-channel scale and shift."))),
-    NodeSpec("InstanceNorm2d", "norm", "Instance normalisation over (B, C, H, W).", _infer_channel_norm((4,)),
-             _emit_instancenorm(2), params=(_EPS, Bool("affine", default=False, doc="Learn a per-channel scale and shift."))),
-    NodeSpec("LocalResponseNorm", "norm", "Local response normalisation across neighbouring channels (AlexNet).",
-             _infer_channel_norm((3, 4, 5)), emit_lrn,
-             params=(Int("size", default=5, min=1, max=10_000, doc="Neighbouring channels."),
-                     Float("alpha", default=1e-4, min=0.0, doc="Scale."),
-                     Float("beta", default=0.75, min=0.0, doc="Exponent."),
-                     Float("k", default=1.0, min=0.0, doc="Additive constant.")),
-             aliases=("LRN",), summary=("size",)),
+    NodeSpec(
+        "BatchNorm1d",
+        "norm",
+        "Batch normalisation over (B, C) or (B, C, T).",
+        _infer_channel_norm((2, 3)),
+        _emit_batchnorm(1),
+        params=(_EPS, _MOMENTUM, _AFFINE),
+    ),
+    NodeSpec(
+        "BatchNorm2d",
+        "norm",
+        "Batch normalisation over (B, C, H, W).",
+        _infer_channel_norm((4,)),
+        _emit_batchnorm(2),
+        params=(_EPS, _MOMENTUM, _AFFINE),
+        aliases=("BN",),
+    ),
+    NodeSpec(
+        "LayerNorm",
+        "norm",
+        "Layer normalisation over the last axis.",
+        infer_layernorm,
+        emit_layernorm,
+        params=(_EPS, Bool("elementwise_affine", default=True, doc="Learn a scale and shift.")),
+    ),
+    NodeSpec(
+        "GroupNorm",
+        "norm",
+        "Group normalisation: channels split into groups, each normalised.",
+        infer_groupnorm,
+        emit_groupnorm,
+        params=(Int("num_groups", default=32, min=1, max=100_000, doc="Channel groups."), _EPS, _AFFINE),
+        summary=("num_groups",),
+    ),
+    NodeSpec(
+        "InstanceNorm1d",
+        "norm",
+        "Instance normalisation over (B, C, T).",
+        _infer_channel_norm((3,)),
+        _emit_instancenorm(1),
+        params=(_EPS, Bool("affine", default=False, doc="Learn a per-channel scale and shift.")),
+    ),
+    NodeSpec(
+        "InstanceNorm2d",
+        "norm",
+        "Instance normalisation over (B, C, H, W).",
+        _infer_channel_norm((4,)),
+        _emit_instancenorm(2),
+        params=(_EPS, Bool("affine", default=False, doc="Learn a per-channel scale and shift.")),
+    ),
+    NodeSpec(
+        "LocalResponseNorm",
+        "norm",
+        "Local response normalisation across neighbouring channels (AlexNet).",
+        _infer_channel_norm((3, 4, 5)),
+        emit_lrn,
+        params=(
+            Int("size", default=5, min=1, max=10_000, doc="Neighbouring channels."),
+            Float("alpha", default=1e-4, min=0.0, doc="Scale."),
+            Float("beta", default=0.75, min=0.0, doc="Exponent."),
+            Float("k", default=1.0, min=0.0, doc="Additive constant."),
+        ),
+        aliases=("LRN",),
+        summary=("size",),
+    ),
 )

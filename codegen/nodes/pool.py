@@ -23,8 +23,17 @@ def _infer_window(nd: int):
         sizes: list[Dim] = []
         for axis in range(nd):
             size = x.dims[axis + 1] if x.dims else None
-            sizes.append(window_out(ctx, size, kernel[axis], stride[axis], padding[axis], ceil_mode=p["ceil_mode"],
-                                    axis_name=f"input {spatial_names(nd)[axis]}"))
+            sizes.append(
+                window_out(
+                    ctx,
+                    size,
+                    kernel[axis],
+                    stride[axis],
+                    padding[axis],
+                    ceil_mode=p["ceil_mode"],
+                    axis_name=f"input {spatial_names(nd)[axis]}",
+                )
+            )
         return x.with_dims((x.dims[0] if x.dims else None, *sizes))
 
     return infer
@@ -33,8 +42,11 @@ def _infer_window(nd: int):
 def _emit_window(cls: str):
     def emit(ctx: EmitCtx) -> NodeCode:
         p = ctx.params
-        kwargs = {"stride": kw_unless(p["stride"], None), "padding": kw_unless(p["padding"], 0),
-                  "ceil_mode": kw_unless(p["ceil_mode"], False)}
+        kwargs = {
+            "stride": kw_unless(p["stride"], None),
+            "padding": kw_unless(p["padding"], 0),
+            "ceil_mode": kw_unless(p["ceil_mode"], False),
+        }
         return apply_module(ctx, call(f"nn.{cls}", p["kernel_size"], **kwargs))
 
     return emit
@@ -43,7 +55,15 @@ def _emit_window(cls: str):
 def _window_params(nd: int) -> tuple:
     return (
         Ints("kernel_size", default=2, length=nd, min=1, max=10_000, doc="Window size."),
-        Ints("stride", default=None, optional=True, length=nd, min=1, max=10_000, doc="Step; defaults to the kernel size."),
+        Ints(
+            "stride",
+            default=None,
+            optional=True,
+            length=nd,
+            min=1,
+            max=10_000,
+            doc="Step; defaults to the kernel size.",
+        ),
         Ints("padding", default=0, length=nd, min=0, max=10_000, doc="Implicit padding per side."),
         Bool("ceil_mode", default=False, doc="Round the output size up instead of down."),
     )
@@ -86,22 +106,45 @@ def emit_global(ctx: EmitCtx) -> NodeCode:
 
 def _pool_spec(kind: str, nd: int) -> NodeSpec:
     cls = f"{kind}Pool{nd}d"
-    return NodeSpec(cls, "pool", f"{'Max' if kind == 'Max' else 'Average'} over sliding windows.",
-                    _infer_window(nd), _emit_window(cls), params=_window_params(nd), summary=("kernel_size", "stride"))
+    return NodeSpec(
+        cls,
+        "pool",
+        f"{'Max' if kind == 'Max' else 'Average'} over sliding windows.",
+        _infer_window(nd),
+        _emit_window(cls),
+        params=_window_params(nd),
+        summary=("kernel_size", "stride"),
+    )
 
 
 def _adaptive_spec(kind: str, nd: int) -> NodeSpec:
     cls = f"Adaptive{kind}Pool{nd}d"
-    return NodeSpec(cls, "pool", f"{'Max' if kind == 'Max' else 'Average'} pooling to a fixed output size.",
-                    _infer_adaptive(nd), _emit_adaptive(cls),
-                    params=(Ints("output_size", default=1, length=nd, min=1, max=100_000, doc="Output size per spatial axis."),),
-                    summary=("output_size",))
+    return NodeSpec(
+        cls,
+        "pool",
+        f"{'Max' if kind == 'Max' else 'Average'} pooling to a fixed output size.",
+        _infer_adaptive(nd),
+        _emit_adaptive(cls),
+        params=(Ints("output_size", default=1, length=nd, min=1, max=100_000, doc="Output size per spatial axis."),),
+        summary=("output_size",),
+    )
 
 
 register(
-    _pool_spec("Max", 1), _pool_spec("Max", 2), _pool_spec("Avg", 1), _pool_spec("Avg", 2),
-    _adaptive_spec("Avg", 1), _adaptive_spec("Avg", 2), _adaptive_spec("Max", 1), _adaptive_spec("Max", 2),
-    NodeSpec("GlobalAvgPool", "pool",
-             "Mean over every spatial axis: (B, C, …) → (B, C); over time for sequences (B, T, H) → (B, H).",
-             infer_global, emit_global, aliases=("GAP",)),
+    _pool_spec("Max", 1),
+    _pool_spec("Max", 2),
+    _pool_spec("Avg", 1),
+    _pool_spec("Avg", 2),
+    _adaptive_spec("Avg", 1),
+    _adaptive_spec("Avg", 2),
+    _adaptive_spec("Max", 1),
+    _adaptive_spec("Max", 2),
+    NodeSpec(
+        "GlobalAvgPool",
+        "pool",
+        "Mean over every spatial axis: (B, C, …) → (B, C); over time for sequences (B, T, H) → (B, H).",
+        infer_global,
+        emit_global,
+        aliases=("GAP",),
+    ),
 )

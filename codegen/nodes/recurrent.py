@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ..diagnostics import insert_node
+from ..dims import mul
 from ..ir import Assign, Item, ListOf, call, kw_unless
 from ..params import Bool, Choice, Float, Int
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, register
 from ..tensor import CHANNELS_FIRST, SEQUENCE, TensorType
-from ..dims import mul
 
 
 def sequence_input(ctx: InferCtx, what: str) -> TensorType:
@@ -21,7 +21,9 @@ def sequence_input(ctx: InferCtx, what: str) -> TensorType:
             edge_index=0,
         )
     if x.rank_known and x.dims[-1] is None:
-        raise ctx.fail("NEEDS_SHAPE", f"cannot infer {what}'s input size without input shapes: set `shape` on the Input node")
+        raise ctx.fail(
+            "NEEDS_SHAPE", f"cannot infer {what}'s input size without input shapes: set `shape` on the Input node"
+        )
     return x
 
 
@@ -89,16 +91,41 @@ def emit_gru_block(ctx: EmitCtx) -> NodeCode:
 
 
 register(
-    NodeSpec("GRU", "recurrent", "Gated recurrent unit over (B, T, H); outputs the whole sequence (B, T, H·dirs).",
-             _infer_rnn("GRU"), _emit_sequence("GRU"), params=_rnn_params(), summary=("hidden_size", "num_layers")),
-    NodeSpec("LSTM", "recurrent", "Long short-term memory over (B, T, H); outputs the whole sequence (B, T, H·dirs).",
-             _infer_rnn("LSTM"), _emit_sequence("LSTM"), params=_rnn_params(), summary=("hidden_size", "num_layers")),
-    NodeSpec("RNN", "recurrent", "Elman RNN over (B, T, H); outputs the whole sequence (B, T, H·dirs).",
-             _infer_rnn("RNN"), _emit_sequence("RNN"), params=_rnn_params(with_nonlinearity=True),
-             summary=("hidden_size", "num_layers")),
-    NodeSpec("GRUBlock", "recurrent",
-             "GRU with a choice of output: `last` gives the final hidden state (B, H·dirs), `seq` the sequence.",
-             _infer_rnn("GRUBlock"), emit_gru_block,
-             params=_rnn_params() + (Choice("out", default="last", choices=("last", "seq"), doc="Final state or full sequence."),),
-             summary=("hidden_size", "out")),
+    NodeSpec(
+        "GRU",
+        "recurrent",
+        "Gated recurrent unit over (B, T, H); outputs the whole sequence (B, T, H·dirs).",
+        _infer_rnn("GRU"),
+        _emit_sequence("GRU"),
+        params=_rnn_params(),
+        summary=("hidden_size", "num_layers"),
+    ),
+    NodeSpec(
+        "LSTM",
+        "recurrent",
+        "Long short-term memory over (B, T, H); outputs the whole sequence (B, T, H·dirs).",
+        _infer_rnn("LSTM"),
+        _emit_sequence("LSTM"),
+        params=_rnn_params(),
+        summary=("hidden_size", "num_layers"),
+    ),
+    NodeSpec(
+        "RNN",
+        "recurrent",
+        "Elman RNN over (B, T, H); outputs the whole sequence (B, T, H·dirs).",
+        _infer_rnn("RNN"),
+        _emit_sequence("RNN"),
+        params=_rnn_params(with_nonlinearity=True),
+        summary=("hidden_size", "num_layers"),
+    ),
+    NodeSpec(
+        "GRUBlock",
+        "recurrent",
+        "GRU with a choice of output: `last` gives the final hidden state (B, H·dirs), `seq` the sequence.",
+        _infer_rnn("GRUBlock"),
+        emit_gru_block,
+        params=_rnn_params()
+        + (Choice("out", default="last", choices=("last", "seq"), doc="Final state or full sequence."),),
+        summary=("hidden_size", "out"),
+    ),
 )

@@ -28,7 +28,9 @@ def emit_upsample(ctx: EmitCtx) -> NodeCode:
     p = ctx.params
     scale = int(p["scale_factor"]) if float(p["scale_factor"]).is_integer() else p["scale_factor"]
     align = p["align_corners"] if p["mode"] in ("linear", "bilinear", "bicubic", "trilinear") else None
-    init = call("nn.Upsample", scale_factor=scale, mode=kw_unless(p["mode"], "nearest"), align_corners=kw_unless(align, None))
+    init = call(
+        "nn.Upsample", scale_factor=scale, mode=kw_unless(p["mode"], "nearest"), align_corners=kw_unless(align, None)
+    )
     return apply_module(ctx, init)
 
 
@@ -39,7 +41,9 @@ def infer_pixel_shuffle(ctx: InferCtx) -> TensorType:
     if not x.rank_known:
         return x
     c, h, w = x.dims
-    return x.with_dims((c // (r * r) if c is not None else None, h * r if is_known(h) else None, w * r if is_known(w) else None))
+    return x.with_dims(
+        (c // (r * r) if c is not None else None, h * r if is_known(h) else None, w * r if is_known(w) else None)
+    )
 
 
 def emit_pixel_shuffle(ctx: EmitCtx) -> NodeCode:
@@ -51,7 +55,7 @@ def infer_zero_pad(ctx: InferCtx) -> TensorType:
     if not x.rank_known:
         return x
     left, right, top, bottom = as_tuple(ctx.params["padding"], 4)
-    c, h, w = (x.dims if x.rank == 4 else (None, *x.dims))
+    c, h, w = x.dims if x.rank == 4 else (None, *x.dims)
     dims = (h + top + bottom if is_known(h) else None, w + left + right if is_known(w) else None)
     return x.with_dims((c, *dims) if x.rank == 4 else dims)
 
@@ -61,16 +65,35 @@ def emit_zero_pad(ctx: EmitCtx) -> NodeCode:
 
 
 register(
-    NodeSpec("Upsample", "sampling", "Upsamples spatial axes by `scale_factor` (nearest, linear, bilinear, …).",
-             infer_upsample, emit_upsample,
-             params=(Float("scale_factor", default=2.0, min=0.01, max=64.0, doc="Multiplier for each spatial size."),
-                     Choice("mode", default="nearest", choices=tuple(_MODE_RANKS), doc="Interpolation."),
-                     Bool("align_corners", default=False, doc="Align corner pixels (interpolating modes).")),
-             summary=("scale_factor", "mode")),
-    NodeSpec("PixelShuffle", "sampling", "(B, C·r², H, W) → (B, C, H·r, W·r) (sub-pixel convolution).",
-             infer_pixel_shuffle, emit_pixel_shuffle,
-             params=(Int("upscale_factor", default=2, min=1, max=64, doc="Upscaling factor r."),), summary=("upscale_factor",)),
-    NodeSpec("ZeroPad2d", "sampling", "Pads (B, C, H, W) with zeros: an int, or [left, right, top, bottom].",
-             infer_zero_pad, emit_zero_pad,
-             params=(Ints("padding", default=1, length=4, min=0, max=100_000, doc="Padding per side."),), summary=("padding",)),
+    NodeSpec(
+        "Upsample",
+        "sampling",
+        "Upsamples spatial axes by `scale_factor` (nearest, linear, bilinear, …).",
+        infer_upsample,
+        emit_upsample,
+        params=(
+            Float("scale_factor", default=2.0, min=0.01, max=64.0, doc="Multiplier for each spatial size."),
+            Choice("mode", default="nearest", choices=tuple(_MODE_RANKS), doc="Interpolation."),
+            Bool("align_corners", default=False, doc="Align corner pixels (interpolating modes)."),
+        ),
+        summary=("scale_factor", "mode"),
+    ),
+    NodeSpec(
+        "PixelShuffle",
+        "sampling",
+        "(B, C·r², H, W) → (B, C, H·r, W·r) (sub-pixel convolution).",
+        infer_pixel_shuffle,
+        emit_pixel_shuffle,
+        params=(Int("upscale_factor", default=2, min=1, max=64, doc="Upscaling factor r."),),
+        summary=("upscale_factor",),
+    ),
+    NodeSpec(
+        "ZeroPad2d",
+        "sampling",
+        "Pads (B, C, H, W) with zeros: an int, or [left, right, top, bottom].",
+        infer_zero_pad,
+        emit_zero_pad,
+        params=(Ints("padding", default=1, length=4, min=0, max=100_000, doc="Padding per side."),),
+        summary=("padding",),
+    ),
 )

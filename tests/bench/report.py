@@ -1,0 +1,30 @@
+"""Writes benchmark results into docs/benchmarks.md, one section per benchmark module."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from pathlib import Path
+
+import torch
+
+DEFAULT_REPORT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+TITLE = "# Benchmarks\n\nWritten by `make bench` (tests/bench/). Each section is replaced when its benchmark runs again.\n"
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, torch {torch.__version__}"
+
+
+def write_section(key: str, markdown: str) -> Path:
+    """Replace (or append) the section ``key`` of the report with ``markdown``."""
+    path = Path(os.environ.get("TORCHCANVAS_BENCH_REPORT", DEFAULT_REPORT))
+    text = path.read_text(encoding="utf-8") if path.exists() else TITLE
+    begin, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
