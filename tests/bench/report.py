@@ -10,7 +10,9 @@ from pathlib import Path
 import torch
 
 DEFAULT_REPORT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
-TITLE = "# Benchmarks\n\nWritten by `make bench` (tests/bench/). Each section is replaced when its benchmark runs again.\n"
+TITLE = (
+    "# Benchmarks\n\nWritten by `make bench` (tests/bench/). Each section is replaced when its benchmark runs again.\n"
+)
 
 
 def machine() -> str:

@@ -36,8 +36,13 @@ def chain(n: int) -> dict:
         kind = {"type": "Linear", "params": {"out_features": FEATURES}} if i % 2 else {"type": "ReLU", "params": {}}
         nodes.append({"id": f"n{i}", **kind})
     ids = [node["id"] for node in nodes]
-    return {"version": "0.2", "nodes": nodes, "edges": [[a, b] for a, b in zip(ids, ids[1:])], "inputs": ["inp"],
-            "outputs": [ids[-1]]}
+    return {
+        "version": "0.2",
+        "nodes": nodes,
+        "edges": [[a, b] for a, b in zip(ids, ids[1:])],
+        "inputs": ["inp"],
+        "outputs": [ids[-1]],
+    }
 
 
 def branchy(n: int) -> dict:
@@ -77,7 +82,7 @@ def median_seconds(fn, repeat: int) -> float:
 
 def generated_module(graph: dict, tmp_path, tag: str) -> torch.nn.Module:
     files = codegen.generate(graph, name=f"bench_{tag}", layout="file", limits=LIMITS)
-    (path, source), = files.items()
+    ((path, source),) = files.items()
     target = tmp_path / path
     target.write_text(source)
     spec = importlib.util.spec_from_file_location(f"bench_{tag}", target)
@@ -126,9 +131,7 @@ def test_engine_speed_against_torch_fx(tmp_path):
             f"| {both / fx:.2f} | {both * 1e6 / n:.1f} |"
         )
     per_1k = {(s, n): (v + g) / n * 1_000 for s, n, v, g, _ in rows}
-    scaling = ", ".join(
-        f"{s}: {per_1k[(s, 10_000)] / per_1k[(s, 1_000)]:.2f}×" for s in ("chain", "branchy")
-    )
+    scaling = ", ".join(f"{s}: {per_1k[(s, 10_000)] / per_1k[(s, 1_000)]:.2f}×" for s in ("chain", "branchy"))
     worst_1k = max(v + g for s, n, v, g, _ in rows if n == 1_000)
     lines += [
         "",

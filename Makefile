@@ -1,0 +1,73 @@
+# TorchCanvas. The two commands: `make run` (serve the site) and `make test` (run the suite).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Where `make run` serves; change on the command line: `make run HOST=0.0.0.0 PORT=9000`.
+HOST = 127.0.0.1
+PORT = 8000
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k registry -x"`.
+PYTEST_ARGS ?=
+# The suite runs again on PostgreSQL (the tests that touch the database) when this is non-empty:
+# DATABASE_URL_TEST_PG=postgres://... names the server; CI=true alone uses the local one.
+PG_TEST_URL := $(or $(DATABASE_URL_TEST_PG),$(if $(filter-out 0 false,$(CI)),postgres://postgres@127.0.0.1:5432/torchcanvas))
+
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help install frontend run test lint format bench
+
+help:
+	@echo "make run    serve TorchCanvas on http://$(HOST):$(PORT)/ (make run HOST=... PORT=... to change)"
+	@echo "make test   run the test suite (SQLite; then PostgreSQL too when CI or DATABASE_URL_TEST_PG is set)"
+	@echo "make lint   ruff check + ruff format --check"
+	@echo "make format ruff format + ruff check --fix"
+	@echo "make bench  run the benchmarks (tests/bench) and write docs/benchmarks.md"
+
+install: $(STAMP)
+
+# The lock (constraints.txt) pins everything, torch included (the CPU build), so installs are repeatable.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+# Hook for the canvas island (issue 5): build frontend/ with Vite into static/ here. Nothing to build yet.
+frontend: install
+
+run: install frontend
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_demo_user
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo
+	@echo "  TorchCanvas is starting on  http://$(HOST):$(PORT)/"
+	@echo "  Log in with                 demo / demo"
+	@echo "  API docs                    http://$(HOST):$(PORT)/api/docs/"
+	@echo "  Stop with Ctrl-C."
+	@echo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PYTEST) -q $(PYTEST_ARGS)
+ifneq ($(PG_TEST_URL),)
+	@echo "--- the database tests again, on PostgreSQL ($(PG_TEST_URL))"
+	DATABASE_URL='$(PG_TEST_URL)' $(PYTEST) -q --db-only $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: no database tests selected
+endif
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The benchmarks write their report to $TORCHCANVAS_BENCH_REPORT.
+bench: install
+	@if [ -d tests/bench ]; then \
+		TORCHCANVAS_BENCH_REPORT=docs/benchmarks.md $(PYTEST) -q -m bench tests/bench; \
+	else \
+		echo "No benchmarks yet (tests/bench/ does not exist)."; \
+	fi

@@ -1,0 +1,465 @@
+"""The built-in paper blocks: real modules agree with their shape rules, render rules and param counts."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import textwrap
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from codegen.blocks import BLOCK_CLASSES, BLOCK_SPECS
+from codegen.diagnostics import ShapeError
+from codegen.dims import Sym
+from codegen.ir import Evaluator, Ref, render_expr
+from codegen.params import ParamError
+from codegen.spec import NODE_SPECS, EmitCtx, InferCtx, NodeCode
+from codegen.tensor import SEQUENCE, UNKNOWN, TensorType, tensor
+
+EXAMPLES = settings(max_examples=10, deadline=None, derandomize=True)
+
+
+def full_params(block: str, **given: Any) -> dict[str, Any]:
+    """Every param of ``block``: defaults overridden by ``given``, each checked by its declaration."""
+    spec = NODE_SPECS[block]
+    values = {p.name: p.default for p in spec.params if not p.required} | given
+    return {name: spec.param(name).coerce(value) for name, value in values.items()}
+
+
+def infer(block: str, params: dict[str, Any], x: TensorType) -> TensorType:
+    return NODE_SPECS[block].infer(InferCtx(node="b", params=params, inputs=[x], sources=["x"]))
+
+
+def render(block: str, params: dict[str, Any], x: TensorType) -> NodeCode:
+    ctx = EmitCtx(
+        name="block",
+        params=params,
+        in_types=[x],
+        out_type=infer(block, params, x),
+        inputs=[Ref("x")],
+        outputs=("y",),
+        new_temp=lambda hint: hint,
+    )
+    return NODE_SPECS[block].emit(ctx)
+
+
+def build(block: str, params: dict[str, Any], x: TensorType) -> tuple[nn.Module, NodeCode]:
+    """The module the render rule describes, made by evaluating its constructor call."""
+    code = render(block, params, x)
+    return Evaluator(dict(BLOCK_CLASSES)).eval(code.init), code
+
+
+def run(code: NodeCode, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The forward statements of the render rule, evaluated against ``module``."""
+    holder = nn.Module()
+    holder.block = module
+    evaluator = Evaluator(dict(BLOCK_CLASSES), module=holder, local={"x": x})
+    for stmt in code.body:
+        evaluator.run(stmt)
+    return evaluator.local["y"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Random configurations: (params, input type); sizes small enough for a quick CPU forward.
+
+sizes = st.integers(1, 9)
+
+
+@st.composite
+def se_cases(draw):
+    channels = draw(st.integers(1, 24))
+    spatial = draw(st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    return {"reduction": draw(st.integers(1, channels))}, tensor(channels, *spatial)
+
+
+@st.composite
+def residual_cases(draw):
+    params = {
+        "out_channels": draw(st.integers(1, 8)),
+        "kernel_size": draw(st.sampled_from([1, 3, 5])),
+        "stride": draw(st.integers(1, 3)),
+    }
+    return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
+
+
+@st.composite
+def bottleneck_cases(draw):
+    expansion = draw(st.integers(1, 4))
+    params = {
+        "out_channels": draw(st.integers(expansion, 16)),
+        "stride": draw(st.integers(1, 3)),
+        "expansion": expansion,
+    }
+    return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
+
+
+@st.composite
+def vgg_cases(draw):
+    params = {
+        "c1": draw(st.integers(1, 6)),
+        "c2": draw(st.integers(1, 6)),
+        "k": draw(st.integers(1, 5)),
+        "pool": draw(st.booleans()),
+        "lrn": draw(st.booleans()),
+        "convs": draw(st.integers(1, 3)),
+    }
+    channels = draw(st.none() | st.integers(1, 4))  # None: the first convolution goes lazy
+    return params, tensor(channels, draw(st.integers(2, 9)), draw(st.integers(2, 9)))
+
+
+@st.composite
+def inception_cases(draw):
+    names = ("c1", "c3_reduce", "c3", "c5_reduce", "c5", "pool_proj")
+    return {name: draw(st.integers(1, 5)) for name in names}, tensor(draw(st.integers(1, 6)), draw(sizes), draw(sizes))
+
+
+@st.composite
+def dense_layer_cases(draw):
+    params = {
+        "growth_rate": draw(st.integers(1, 6)),
+        "bn_size": draw(st.integers(1, 4)),
+        "drop_rate": draw(st.sampled_from([0.0, 0.2])),
+    }
+    return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
+
+
+@st.composite
+def mbconv_cases(draw):
+    params = {
+        "out_channels": draw(st.integers(1, 8)),
+        "expand_ratio": draw(st.integers(1, 4)),
+        "kernel_size": draw(st.sampled_from([1, 3, 5])),
+        "stride": draw(st.integers(1, 3)),
+        "se_ratio": draw(st.sampled_from([0.0, 0.25, 0.5, 1.0])),
+    }
+    return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
+
+
+@st.composite
+def transformer_cases(draw):
+    heads = draw(st.integers(1, 4))
+    params = {
+        "num_heads": heads,
+        "mlp_ratio": draw(st.sampled_from([1.0, 1.5, 2.0, 4.0])),
+        "dropout": draw(st.sampled_from([0.0, 0.1])),
+    }
+    return params, tensor(draw(st.integers(1, 6)), heads * draw(st.integers(1, 6)), layout=SEQUENCE)
+
+
+CASES = {
+    "SEBlock": se_cases(),
+    "ResidualBlock": residual_cases(),
+    "Bottleneck": bottleneck_cases(),
+    "VGGBlock": vgg_cases(),
+    "InceptionBlock": inception_cases(),
+    "DenseLayer": dense_layer_cases(),
+    "MBConv": mbconv_cases(),
+    "TransformerEncoderBlock": transformer_cases(),
+}
+
+
+def test_every_block_spec_has_random_cases_here():
+    assert set(CASES) == {spec.type for spec in BLOCK_SPECS}
+
+
+@pytest.mark.parametrize("block", sorted(CASES))
+@EXAMPLES
+@given(data=st.data())
+def test_a_real_forward_and_backward_match_the_shape_rule(block, data):
+    given_params, x_type = data.draw(CASES[block])
+    params = full_params(block, **given_params)
+    expected = infer(block, params, x_type)
+    module, code = build(block, params, x_type)
+    x = torch.randn(2, *(3 if d is None else d for d in x_type.dims), requires_grad=True)
+
+    y = run(code, module, x)
+    y.square().mean().backward()
+
+    assert tuple(y.shape[1:]) == expected.dims
+    assert expected.layout == x_type.layout
+    assert x.grad is not None
+    assert all(p.grad is not None for p in module.parameters())
+
+
+@pytest.mark.parametrize("block", sorted(CASES))
+def test_spec_defaults_are_the_class_defaults_and_name_its_parameters(block):
+    spec = NODE_SPECS[block]
+    signature = list(inspect.signature(spec.block_class).parameters.values())
+    assert [p.name for p in signature[1:]] == [p.name for p in spec.params]
+    for declared, real in zip(spec.params, signature[1:]):
+        if real.default is not inspect.Parameter.empty:
+            assert declared.default == real.default and type(declared.default) is type(real.default)
+    assert spec.category == "block" and spec.composite and spec.paper
+    assert spec.block_class is BLOCK_CLASSES[block]
+
+
+def test_every_class_has_a_docstring_citing_its_paper():
+    for cls in BLOCK_CLASSES.values():
+        assert "arxiv.org/abs/" in cls.__doc__, cls.__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# Render rules
+
+
+@pytest.mark.parametrize(
+    ("block", "params", "x", "source"),
+    [
+        ("SEBlock", {}, tensor(64, 32, 32), "SEBlock(64)"),
+        ("SEBlock", {"reduction": 4}, tensor(64, 100), "SEBlock(64, reduction=4)"),
+        ("ResidualBlock", {"out_channels": 128, "stride": 2}, tensor(64, 56, 56), "ResidualBlock(64, 128, stride=2)"),
+        ("Bottleneck", {"out_channels": 256}, tensor(64, 56, 56), "Bottleneck(64, 256)"),
+        ("VGGBlock", {"c1": 64, "c2": 64, "k": 3, "pool": True}, UNKNOWN, "VGGBlock(None, 64, 64)"),
+        ("VGGBlock", {"c1": 256, "c2": 256, "convs": 3}, tensor(128, 56, 56), "VGGBlock(128, 256, 256, convs=3)"),
+        ("InceptionBlock", {}, tensor(192, 28, 28), "InceptionBlock(192, 64, 96, 128, 16, 32, 32)"),
+        ("DenseLayer", {"drop_rate": 0.2}, tensor(64, 8, 8), "DenseLayer(64, drop_rate=0.2)"),
+        (
+            "MBConv",
+            {"out_channels": 24, "expand_ratio": 6, "kernel_size": 5, "stride": 2},
+            tensor(16, 64, 64),
+            "MBConv(16, 24, expand_ratio=6, kernel_size=5, stride=2)",
+        ),
+        (
+            "TransformerEncoderBlock",
+            {"num_heads": 4},
+            tensor(197, 64, layout=SEQUENCE),
+            "TransformerEncoderBlock(64, num_heads=4)",
+        ),
+    ],
+)
+def test_the_render_rule_calls_the_class_leaving_defaults_out(block, params, x, source):
+    code = render(block, full_params(block, **params), x)
+    assert render_expr(code.init) == source
+    assert [render_expr(stmt.value) for stmt in code.body] == ["self.block(x)"]
+
+
+def test_symbolic_sizes_render_as_expressions():
+    params = {"reduction": Sym("reduction")}
+    assert (
+        render_expr(render("SEBlock", params, tensor(Sym("channels"), 8)).init)
+        == "SEBlock(channels, reduction=reduction)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape rules: symbolic and unknown sizes, seed graphs, impossible configurations
+
+
+def symbolic(block: str) -> dict[str, Any]:
+    """Every int param as a symbol of its own name; the other params at their defaults."""
+    params = full_params(block, **{p.name: 1 for p in NODE_SPECS[block].params if p.required})
+    return {name: Sym(name) if type(value) is int else value for name, value in params.items()}
+
+
+@pytest.mark.parametrize("block", sorted(CASES))
+def test_shape_rules_accept_symbolic_params_and_sizes(block):
+    layout = SEQUENCE if block == "TransformerEncoderBlock" else None
+    x = tensor(Sym("n"), Sym("channels"), layout=layout) if layout else tensor(Sym("channels"), 32, Sym("w"))
+    out = infer(block, symbolic(block), x)
+    assert out.rank == x.rank
+
+
+def test_symbolic_channel_counts_come_out_as_expressions():
+    x = tensor(Sym("channels"), 8, 8)
+    assert str(infer("InceptionBlock", symbolic("InceptionBlock"), x).dims[0]) == "c1 + c3 + c5 + pool_proj"
+    assert str(infer("DenseLayer", symbolic("DenseLayer"), x).dims[0]) == "channels + growth_rate"
+    assert infer("ResidualBlock", symbolic("ResidualBlock"), x).dims == (Sym("out_channels"), None, None)
+
+
+def test_the_seed_vgg_graph_goes_lazy_without_an_input_shape():
+    x = UNKNOWN
+    for c in (64, 128, 256, 512, 512):
+        x = infer("VGGBlock", full_params("VGGBlock", c1=c, c2=c, k=3, pool=True), x)
+    assert x.dims == (512, None, None)
+
+
+def test_vgg16_stages_take_224_pixels_down_to_7():
+    x = tensor(3, 224, 224)
+    for c, convs in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
+        x = infer("VGGBlock", full_params("VGGBlock", c1=c, c2=c, convs=convs), x)
+    assert x.dims == (512, 7, 7)
+
+
+IMPOSSIBLE = [
+    pytest.param("SEBlock", {"reduction": 16}, tensor(8, 4, 4), "PARAM_RANGE", id="se-reduction-above-channels"),
+    pytest.param("SEBlock", {}, UNKNOWN, "NEEDS_SHAPE", id="se-without-input-shape"),
+    pytest.param("SEBlock", {}, tensor(64), "RANK", id="se-on-flat-features"),
+    pytest.param("SEBlock", {}, tensor(10, 64, layout=SEQUENCE), "LAYOUT", id="se-on-a-sequence"),
+    pytest.param("SEBlock", {}, TensorType((10,), dtype="int64"), "DTYPE", id="se-on-token-ids"),
+    pytest.param(
+        "ResidualBlock", {"out_channels": 8, "kernel_size": 4}, tensor(8, 8, 8), "PARAM_RANGE", id="even-kernel"
+    ),
+    pytest.param("ResidualBlock", {"out_channels": 8}, tensor(8, 8), "RANK", id="residual-on-1d"),
+    pytest.param(
+        "ResidualBlock", {"out_channels": 8}, tensor(None, 8, 8), "NEEDS_SHAPE", id="residual-unknown-channels"
+    ),
+    pytest.param("Bottleneck", {"out_channels": 2}, tensor(8, 8, 8), "PARAM_RANGE", id="bottleneck-without-width"),
+    pytest.param("VGGBlock", {"c1": 8, "c2": 8}, tensor(3, 1, 8), "IMPOSSIBLE_OUTPUT", id="vgg-pool-on-height-1"),
+    pytest.param("InceptionBlock", {}, tensor(None, 8, 8), "NEEDS_SHAPE", id="inception-unknown-channels"),
+    pytest.param("DenseLayer", {}, UNKNOWN, "NEEDS_SHAPE", id="dense-layer-without-input-shape"),
+    pytest.param("MBConv", {"out_channels": 8, "kernel_size": 2}, tensor(8, 8, 8), "PARAM_RANGE", id="mbconv-even"),
+    pytest.param("TransformerEncoderBlock", {}, tensor(10, 30, layout=SEQUENCE), "SHAPE", id="heads-not-dividing"),
+    pytest.param("TransformerEncoderBlock", {}, tensor(64, 10), "LAYOUT", id="transformer-on-channels-first"),
+    pytest.param("TransformerEncoderBlock", {}, tensor(None, layout=SEQUENCE), "RANK", id="transformer-on-flat"),
+    pytest.param(
+        "TransformerEncoderBlock", {"mlp_ratio": 0.01}, tensor(4, 8, layout=SEQUENCE), "PARAM_RANGE", id="empty-mlp"
+    ),
+]
+
+
+@pytest.mark.parametrize(("block", "params", "x", "code"), IMPOSSIBLE)
+def test_impossible_configurations_raise_the_right_code(block, params, x, code):
+    with pytest.raises(ShapeError) as error:
+        infer(block, full_params(block, **params), x)
+    assert error.value.code == code
+
+
+def test_an_se_reduction_too_large_suggests_one_that_fits():
+    with pytest.raises(ShapeError) as error:
+        infer("SEBlock", full_params("SEBlock"), tensor(8, 4, 4))
+    assert error.value.message == "reduction 16 leaves no hidden units for 8 channels; use a reduction ≤ 8"
+    assert error.value.suggestion == {"action": "set_param", "node": "b", "param": "reduction", "value": 8}
+
+
+@pytest.mark.parametrize(
+    ("block", "name", "value"),
+    [
+        ("SEBlock", "reduction", 0),
+        ("ResidualBlock", "stride", 0),
+        ("VGGBlock", "c1", 0),
+        ("DenseLayer", "drop_rate", 1.0),
+        ("MBConv", "se_ratio", 1.5),
+        ("TransformerEncoderBlock", "dropout", -0.1),
+    ],
+)
+def test_declared_ranges_reject_values_outside_them(block, name, value):
+    with pytest.raises(ParamError) as error:
+        NODE_SPECS[block].param(name).coerce(value)
+    assert error.value.code == "PARAM_RANGE"
+
+
+# ---------------------------------------------------------------------------------------------
+# The classes themselves
+
+
+def count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def resnet(block: type, depths: tuple[int, ...], widths: tuple[int, ...]) -> nn.Module:
+    """A torchvision-layout ResNet: stem, stages of ``block`` (each but the first starting strided), head."""
+    layers: list[nn.Module] = [
+        nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2, 1),
+    ]
+    channels = 64
+    for stage, (depth, width) in enumerate(zip(depths, widths)):
+        for i in range(depth):
+            layers.append(block(channels, width, stride=2 if i == 0 and stage > 0 else 1))
+            channels = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 1000)]
+    return nn.Sequential(*layers)
+
+
+def test_resnet18_from_residual_blocks_has_torchvisions_11689512_params():
+    with torch.device("meta"):
+        model = resnet(BLOCK_CLASSES["ResidualBlock"], (2, 2, 2, 2), (64, 128, 256, 512))
+    assert count(model) == 11_689_512
+
+
+def test_resnet50_from_bottlenecks_has_torchvisions_25557032_params():
+    with torch.device("meta"):
+        model = resnet(BLOCK_CLASSES["Bottleneck"], (3, 4, 6, 3), (256, 512, 1024, 2048))
+    assert count(model) == 25_557_032
+
+
+def test_a_vgg_block_without_input_channels_is_lazy_until_its_first_forward():
+    block = BLOCK_CLASSES["VGGBlock"](None, 8, 8)
+    assert isinstance(block.layers[0], nn.LazyConv2d)
+
+    y = block(torch.randn(2, 3, 16, 16))
+
+    assert y.shape == (2, 8, 8, 8)
+    assert count(block) == (3 * 9 * 8 + 8) + (8 * 9 * 8 + 8)
+
+
+def test_optional_parts_become_identities():
+    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 64).shortcut, nn.Identity)
+    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 128).shortcut, nn.Sequential)
+    assert isinstance(BLOCK_CLASSES["VGGBlock"](3, 8, 8, pool=False).pool, nn.Identity)
+    assert isinstance(BLOCK_CLASSES["DenseLayer"](8).dropout, nn.Identity)
+    assert isinstance(BLOCK_CLASSES["MBConv"](8, 8, expand_ratio=1, se_ratio=0.0).expand, nn.Identity)
+    assert isinstance(BLOCK_CLASSES["MBConv"](8, 8, se_ratio=0.0).se, nn.Identity)
+
+
+def test_the_residual_block_keeps_torchvisions_state_dict_layout():
+    keys = set(BLOCK_CLASSES["ResidualBlock"](64, 128, stride=2).state_dict())
+    torchvision_keys = {
+        f"{layer}.{name}"
+        for layer in ("bn1", "bn2", "downsample.1")
+        for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    } | {"conv1.weight", "conv2.weight", "downsample.0.weight"}
+    assert keys == {key.replace("downsample", "shortcut") for key in torchvision_keys}
+
+
+def test_bad_constructor_arguments_raise_value_errors():
+    with pytest.raises(ValueError, match="channels // reduction"):
+        BLOCK_CLASSES["SEBlock"](8, 16)
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        BLOCK_CLASSES["ResidualBlock"](8, 8, kernel_size=2)
+
+
+EXAMPLE_ARGS = {
+    "SEBlock": ((8, 2), (8, 5, 5)),
+    "ResidualBlock": ((4, 8, 3, 2), (4, 9, 9)),
+    "Bottleneck": ((4, 8, 2), (4, 9, 9)),
+    "VGGBlock": ((None, 4, 4, 3, True, True, 3), (3, 8, 8)),
+    "InceptionBlock": ((4, 2, 2, 3, 2, 3, 2), (4, 6, 6)),
+    "DenseLayer": ((4, 4, 2, 0.1), (4, 6, 6)),
+    "SqueezeExcitation": ((8, 2), (8, 4, 4)),
+    "MBConv": ((8, 8, 4, 3, 1, 0.25), (8, 6, 6)),
+    "TransformerEncoderBlock": ((8, 2, 2.0, 0.1), (5, 8)),
+}
+
+
+def requires_of(name: str) -> tuple[str, ...]:
+    spec = NODE_SPECS.get(name)
+    return spec.requires if spec is not None and spec.block_class is BLOCK_CLASSES[name] else ()
+
+
+def free_names(source: str) -> set[str]:
+    """Names a class body reads without binding them (a coarse, scope-blind approximation)."""
+    tree = ast.parse(source)
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return loaded - bound - set(dir(builtins))
+
+
+def test_every_class_has_example_arguments_here():
+    assert set(EXAMPLE_ARGS) == set(BLOCK_CLASSES)
+
+
+@pytest.mark.parametrize("name", sorted(BLOCK_CLASSES))
+def test_each_class_source_stands_alone_with_torch_nn_f_and_its_requires(name):
+    source = textwrap.dedent(inspect.getsource(BLOCK_CLASSES[name]))
+    requires = requires_of(name)
+    assert free_names(source) <= {"torch", "nn", "F", *requires}
+    assert {n for n in free_names(source) if n in BLOCK_CLASSES} == set(requires)
+
+    namespace: dict[str, Any] = {"torch": torch, "nn": nn, "F": F, **{r: BLOCK_CLASSES[r] for r in requires}}
+    exec(compile(source, f"<{name}>", "exec"), namespace)
+    args, shape = EXAMPLE_ARGS[name]
+    module = namespace[name](*args)
+    y = module(torch.randn(2, *shape))
+    y.sum().backward()
+    assert type(module) is not BLOCK_CLASSES[name] and y.shape[0] == 2

@@ -1,0 +1,86 @@
+"""API plumbing shared by every app: the capped JSON parser and the exception handler.
+
+Contract: every error under ``/api/`` is a JSON object with a ``detail`` sentence, never an HTML page.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger("torchcanvas.api")
+
+
+class RequestTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
+
+
+def body_limit_message(size: int | None, limit: int) -> str:
+    if size is None:
+        return f"The request body is larger than the limit of {limit} bytes."
+    return f"The request body is {size} bytes; the limit is {limit} bytes."
+
+
+class CappedJSONParser(JSONParser):
+    """JSON parser that refuses bodies over ``TORCHCANVAS_LIMITS["max_body_bytes"]`` before decoding them."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
+        request = (parser_context or {}).get("request")
+        declared = _content_length(request)
+        if declared is not None and declared > limit:
+            raise RequestTooLarge(body_limit_message(declared, limit))
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise RequestTooLarge(body_limit_message(None, limit))
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the document nests too deeply.") from None
+
+
+def _content_length(request) -> int | None:
+    if request is None:
+        return None
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) or None
+    except ValueError:
+        return None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's handler, plus: validation errors get a ``detail`` summary, unexpected errors a JSON 500."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        view = context.get("view")
+        logger.error("Unhandled error in %s", type(view).__name__, exc_info=exc)
+        set_rollback()
+        return Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    if isinstance(exc, ValidationError) and not (isinstance(response.data, dict) and "detail" in response.data):
+        response.data = {"detail": _summary(response.data), "errors": response.data}
+    return response
+
+
+def _summary(errors: Any, field: str | None = None) -> str:
+    """The first message in a DRF error structure, prefixed by the field it concerns."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if key == "non_field_errors":
+                return _summary(value, field)
+            return _summary(value, f"{field}.{key}" if field else str(key))
+    elif isinstance(errors, list) and errors:
+        return _summary(errors[0], field)
+    elif errors:
+        return f"{field}: {errors}" if field else str(errors)
+    return "Invalid request."
