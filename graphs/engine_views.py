@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -24,6 +21,7 @@ from graphs.serializers import (
     ValidateRequestSerializer,
     ValidationResultSerializer,
 )
+from graphs.services import engine_limits
 
 DEMO_GRAPH = {
     "version": "0.2",
@@ -47,12 +45,6 @@ GRAPH_ERRORS = {
     413: OpenApiResponse(ErrorSerializer, description="The request body is over the size limit."),
     415: OpenApiResponse(ErrorSerializer, description="The body is not JSON."),
 }
-
-
-def engine_limits() -> codegen.Limits:
-    """The engine's limits, from ``settings.TORCHCANVAS_LIMITS`` (keys the engine does not know are skipped)."""
-    known = {field.name for field in dataclasses.fields(codegen.Limits)}
-    return codegen.Limits(**{key: value for key, value in settings.TORCHCANVAS_LIMITS.items() if key in known})
 
 
 def graph_error_response(error: codegen.GraphError) -> Response:

@@ -1,4 +1,4 @@
-"""Request and response shapes of the engine API (validate, codegen, export)."""
+"""Request and response shapes of the API: the engine endpoints, then graphs, versions, teams and blocks."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import keyword
 import re
 import sys
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -124,3 +125,337 @@ class ValidationResultSerializer(serializers.Serializer):
 
 class CodegenResponseSerializer(serializers.Serializer):
     files = serializers.DictField(child=serializers.CharField(), help_text="Source text by relative path.")
+
+
+# --- the platform: graphs, versions, teams, composite blocks ------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know (or may not write), listing them, so typos never pass silently."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = [name for name, field in self.fields.items() if not field.read_only]
+            unknown = sorted((str(key) for key in data if key not in writable), key=str)
+            if unknown:
+                raise serializers.ValidationError(
+                    {
+                        "non_field_errors": [
+                            f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(writable) or 'none'}."
+                        ]
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "nullable": True, "description": "The slug of one of your teams."})
+class TeamSlugField(serializers.SlugRelatedField):
+    """A team named by slug, among the requesting user's teams only (others do not exist, as far as it says)."""
+
+    default_error_messages = {
+        "does_not_exist": "No team {value} among your teams.",
+        "invalid": "Expected a team slug.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("slug_field", "slug")
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        from graphs.permissions import visible_teams
+
+        return visible_teams(getattr(self.context.get("request"), "user", None))
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > 80:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+VISIBILITIES = ["private", "team", "public"]
+ROLES = ["viewer", "editor", "admin"]
+
+
+class VersionSummarySerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    valid = serializers.BooleanField(help_text="No validation errors when it was saved.")
+    error_count = serializers.IntegerField()
+    warning_count = serializers.IntegerField()
+    params_total = serializers.IntegerField(allow_null=True)
+
+
+class VersionSerializer(serializers.Serializer):
+    """One saved version, without its document (history lists)."""
+
+    number = serializers.IntegerField()
+    parent = serializers.IntegerField(source="parent.number", allow_null=True, default=None)
+    author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    content_hash = serializers.CharField(help_text="sha256 of the canonical JSON of the document.")
+    valid = serializers.BooleanField(help_text="No validation errors when it was saved.")
+    error_count = serializers.IntegerField()
+    warning_count = serializers.IntegerField()
+    params_total = serializers.IntegerField(allow_null=True)
+
+
+class VersionDetailSerializer(VersionSerializer):
+    document = serializers.JSONField(help_text="The full graph document (library blocks embedded).")
+
+
+class VersionCreateSerializer(StrictSerializer):
+    document = serializers.DictField(help_text="The graph document (JSON v0.2).")
+    base = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The number of the version this edit started from."
+    )
+    message = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class VersionCreatedSerializer(VersionSerializer):
+    created = serializers.BooleanField(help_text="False when the document was identical to the head.")
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    head = VersionSerializer(help_text="The current head.")
+    diff = serializers.DictField(help_text="What changed between your base version and the head.")
+
+
+class GraphSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    owner = serializers.CharField(source="owner.username")
+    team = serializers.CharField(source="team.slug", allow_null=True, default=None)
+    visibility = serializers.ChoiceField(choices=VISIBILITIES)
+    tags = serializers.SerializerMethodField()
+    head = VersionSummarySerializer(allow_null=True)
+    forked_from = serializers.SerializerMethodField()
+    can_edit = serializers.SerializerMethodField()
+    can_admin = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def _access(self, graph):
+        from graphs.permissions import graph_access
+
+        return graph_access(self.context["request"].user, graph)
+
+    def get_tags(self, graph) -> list[str]:
+        return [tag.name for tag in graph.tags.all()]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {"graph": {"type": "integer"}, "version": {"type": "integer"}},
+            "description": "The version this graph was forked from, when you may see it.",
+        }
+    )
+    def get_forked_from(self, graph):
+        source = graph.forked_from
+        if source is None:
+            return None
+        from graphs.permissions import graph_access
+
+        if not graph_access(self.context["request"].user, source.graph):
+            return None
+        return {"graph": source.graph_id, "version": source.number}
+
+    def get_can_edit(self, graph) -> bool:
+        return self._access(graph).edit
+
+    def get_can_admin(self, graph) -> bool:
+        return self._access(graph).admin
+
+
+class GraphCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=40), max_length=10, required=False, default=list
+    )
+    team = TeamSlugField()
+    visibility = serializers.ChoiceField(choices=VISIBILITIES, default="private")
+    document = serializers.DictField(required=False, help_text="The first version (default: an empty graph).")
+    message = serializers.CharField(required=False, allow_blank=True, max_length=500, default="Created")
+
+
+class GraphUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=120, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    tags = serializers.ListField(child=serializers.CharField(max_length=40), max_length=10, required=False)
+    team = TeamSlugField()
+    visibility = serializers.ChoiceField(choices=VISIBILITIES, required=False)
+
+
+class ForkSerializer(StrictSerializer):
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, help_text="Default: the head.")
+    name = serializers.CharField(max_length=120, required=False)
+    team = TeamSlugField()
+    visibility = serializers.ChoiceField(choices=VISIBILITIES, default="private")
+
+
+class RestoreSerializer(StrictSerializer):
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The version to copy as the new head."
+    )
+    message = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class ImportSerializer(StrictSerializer):
+    file = serializers.FileField(required=False, help_text="A seed-format graph JSON file (multipart upload).")
+    document = serializers.JSONField(
+        required=False, help_text="The graph: a JSON object, or the text of a graph file as a string."
+    )
+    name = serializers.CharField(max_length=120, required=False, help_text="Default: the file's metadata.name.")
+    team = TeamSlugField()
+    visibility = serializers.ChoiceField(choices=VISIBILITIES, default="private")
+
+    def validate(self, attrs):
+        if ("file" in attrs) == ("document" in attrs):
+            raise serializers.ValidationError("Send either file (an upload) or document, not both or neither.")
+        return attrs
+
+
+class FromTemplateSerializer(StrictSerializer):
+    template = serializers.CharField(max_length=64, help_text="A template name from GET /api/templates/.")
+    name = serializers.CharField(max_length=120, required=False)
+    team = TeamSlugField()
+    visibility = serializers.ChoiceField(choices=VISIBILITIES, default="private")
+
+
+class TemplateSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    node_count = serializers.IntegerField()
+    edge_count = serializers.IntegerField()
+
+
+class DiffSerializer(serializers.Serializer):
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    diff = serializers.DictField(
+        help_text="nodes (added, removed, changed, moved), edges (added, removed), inputs, outputs, "
+        "composites, metadata, identical, counts."
+    )
+    source_diff = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text="With source=1: unified diff of the generated single-file source (null when a side has errors).",
+    )
+
+
+class TeamSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    role = serializers.ChoiceField(choices=ROLES, help_text="Your role in the team.")
+    member_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class TeamCreateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=80)
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=ROLES)
+    joined_at = serializers.DateTimeField()
+
+
+class RoleSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=ROLES)
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    token = serializers.CharField()
+    accept_url = serializers.SerializerMethodField()
+    team = serializers.CharField(source="team.slug")
+    role = serializers.ChoiceField(choices=ROLES)
+    created_by = serializers.CharField(source="created_by.username")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    usable = serializers.BooleanField()
+    revoked = serializers.BooleanField()
+    accepted_by = serializers.CharField(source="accepted_by.username", allow_null=True, default=None)
+
+    def get_accept_url(self, invitation) -> str:
+        path = f"/api/invitations/{invitation.token}/accept/"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class InvitationCreateSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=ROLES, default="editor")
+
+
+class CompositeVersionSerializer(serializers.Serializer):
+    block = serializers.IntegerField(source="block_id")
+    name = serializers.CharField(source="block.name")
+    number = serializers.IntegerField()
+    author = serializers.CharField(source="author.username", allow_null=True, default=None)
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    content_hash = serializers.CharField()
+
+
+class CompositeVersionDetailSerializer(CompositeVersionSerializer):
+    definition = serializers.JSONField(help_text="The block: params, nodes, edges, inputs, outputs, doc.")
+    reference = serializers.SerializerMethodField()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": "Put this under metadata.library.<Name> of a graph to use this version.",
+            "properties": {"block": {"type": "integer"}, "version": {"type": "integer"}},
+        }
+    )
+    def get_reference(self, version):
+        return {"block": version.block_id, "version": version.number}
+
+
+class CompositeVersionCreatedSerializer(CompositeVersionDetailSerializer):
+    created = serializers.BooleanField(help_text="False when the definition was identical to the head.")
+
+
+class CompositeBlockSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    library = serializers.CharField(help_text='"user:<username>" or "team:<slug>".')
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+    team = serializers.CharField(source="team.slug", allow_null=True, default=None)
+    description = serializers.CharField()
+    head = serializers.IntegerField(source="head.number", allow_null=True, default=None)
+    can_publish = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_can_publish(self, block) -> bool:
+        from graphs.permissions import composite_access
+
+        return composite_access(self.context["request"].user, block).edit
+
+
+class PublishSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=64, help_text="CamelCase block name, e.g. ConvBNReLU.")
+    definition = serializers.DictField(help_text="params, nodes, edges, inputs, outputs (and optional doc).")
+    team = TeamSlugField(help_text="Publish to this team's library (default: your personal one).")
+    message = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class BuiltinBlockSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    category = serializers.CharField()
+    doc = serializers.CharField()
+    params = serializers.ListField(child=serializers.DictField())
+    paper = serializers.CharField(required=False)

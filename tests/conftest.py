@@ -45,6 +45,22 @@ def pytest_collection_modifyitems(config, items):
     items[:] = selected
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test in a database file (in this run's temporary folder) instead of pytest-django's
+    shared-cache memory database, like the site itself does.
+
+    Threads in the concurrency tests each open their own connection; a shared-cache memory database
+    answers their competing transactions with "database table is locked" at once, where a file waits
+    for the lock (``timeout`` in settings) as production does.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+
+
 def _forget_throttle_counters():
     # Throttle counters live in the cache. Only ever clear a process-local one, never a shared Redis.
     cache = caches["default"]

@@ -142,7 +142,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en-us"
@@ -186,6 +186,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("TORCHCANVAS_THROTTLE_ANON", "600/min"),
         "user": env_rate("TORCHCANVAS_THROTTLE_USER", "3000/min"),
+        # POST /api/auth/token/ (password in, token out): slow enough to make guessing passwords pointless.
+        "auth": env_rate("TORCHCANVAS_THROTTLE_AUTH", "20/min"),
     },
     "EXCEPTION_HANDLER": "torchcanvas_site.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -107,10 +107,10 @@ def test_engine_speed_against_torch_fx(tmp_path):
             for n in SIZES:
                 graph = build(n)
                 repeat = 7 if n <= 1_000 else 3
-                validate = median_seconds(lambda: codegen.validate(graph, limits=LIMITS), repeat)
-                generate = median_seconds(lambda: codegen.generate(graph, name="m", limits=LIMITS), repeat)
+                validate = median_seconds(lambda graph=graph: codegen.validate(graph, limits=LIMITS), repeat)
+                generate = median_seconds(lambda graph=graph: codegen.generate(graph, name="m", limits=LIMITS), repeat)
                 module = generated_module(graph, tmp_path, f"{shape_name}_{n}")
-                fx = median_seconds(lambda: fx_baseline(module), repeat)
+                fx = median_seconds(lambda module=module: fx_baseline(module), repeat)
                 rows.append((shape_name, n, validate, generate, fx))
     finally:
         sys.setrecursionlimit(old_limit)

@@ -31,7 +31,7 @@ def test_a_user_can_log_in_and_out(client, django_user_model, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     django_user_model.objects.create(username="alice", password=make_password("s3cret-pass"))
     response = client.post("/accounts/login/", {"username": "alice", "password": "s3cret-pass"})
-    assert response.status_code == 302 and response.url == "/"
+    assert response.status_code == 302 and response.url == "/dashboard/"
     assert "alice" in client.get("/").content.decode()
     assert client.post("/accounts/logout/").status_code == 302
     assert 'href="/accounts/login/"' in client.get("/").content.decode()

@@ -1,0 +1,729 @@
+"""The platform API: graphs and their versions, teams and invitations, composite block libraries.
+
+Views stay thin: they parse input with a serializer, call :mod:`graphs.services`, and render the
+result. Every queryset starts from :mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``,
+the user's teams), so an object the user may not see answers 404 exactly like one that does not exist;
+one they may see but not change answers 403 (from the services).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import unicodedata
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, Subquery
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+import codegen
+from codegen.templates import list_templates
+from graphs import services
+from graphs.diff import diff_documents, source_diff
+from graphs.engine_views import JSONOnlyNegotiation, graph_error_response
+from graphs.models import CompositeVersion, Graph, GraphVersion, Invitation, Membership
+from graphs.permissions import visible_composites, visible_graphs, visible_teams
+from graphs.serializers import (
+    SHADOWED_MODULES,
+    BuiltinBlockSerializer,
+    CompositeBlockSerializer,
+    CompositeVersionCreatedSerializer,
+    CompositeVersionDetailSerializer,
+    CompositeVersionSerializer,
+    ConflictSerializer,
+    DiffSerializer,
+    ErrorSerializer,
+    ForkSerializer,
+    FromTemplateSerializer,
+    GraphCreateSerializer,
+    GraphErrorSerializer,
+    GraphSerializer,
+    GraphUpdateSerializer,
+    ImportSerializer,
+    InvitationCreateSerializer,
+    InvitationSerializer,
+    MemberSerializer,
+    PublishSerializer,
+    RestoreSerializer,
+    RoleSerializer,
+    TeamCreateSerializer,
+    TeamSerializer,
+    TemplateSerializer,
+    VersionCreatedSerializer,
+    VersionCreateSerializer,
+    VersionDetailSerializer,
+    VersionSerializer,
+)
+from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, body_limit_message
+
+ID = r"[0-9]{1,18}"
+NUMBER = r"[0-9]{1,9}"
+SLUG = r"[-a-zA-Z0-9_]{1,80}"
+USERNAME = r"[\w.@+-]{1,150}"
+
+ERRORS = {
+    400: OpenApiResponse(GraphErrorSerializer, description="Bad input; `detail` says why."),
+    403: OpenApiResponse(ErrorSerializer, description="You may see this but not change it."),
+    404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
+}
+READ_ERRORS = {404: ERRORS[404]}
+
+
+class CappedMultiPartParser(MultiPartParser):
+    """Multipart uploads (graph files), refused from their ``Content-Length`` when over the body cap."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
+        request = (parser_context or {}).get("request")
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            raise RequestTooLarge(body_limit_message(declared, limit))
+        return super().parse(stream, media_type, parser_context)
+
+
+def my_teams(user):
+    """The user's teams, each with ``member_count`` and the user's ``role``."""
+    mine = Membership.objects.filter(user=user)
+    return (
+        visible_teams(user)
+        .annotate(
+            member_count=Count("memberships"),
+            role=Subquery(mine.filter(team=OuterRef("pk")).values("role")[:1]),
+        )
+        .order_by("name", "pk")
+    )
+
+
+class Pages(PageNumberPagination):
+    """``?page=N`` (20 per page; ``?page_size=`` up to 100)."""
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ServiceErrors:
+    """Turns :class:`services.ServiceError` into 400 and :class:`services.StaleVersion` into 409."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.ServiceError):
+            data = {"detail": exc.message}
+            if exc.diagnostics:
+                data["diagnostics"] = exc.diagnostics
+            return Response(data, status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(exc, services.StaleVersion):
+            data = {"detail": str(exc), "head": VersionSerializer(exc.head).data, "diff": exc.diff}
+            return Response(data, status=status.HTTP_409_CONFLICT)
+        return super().handle_exception(exc)
+
+
+def _valid(serializer_class, data, request, **kwargs):
+    serializer = serializer_class(data=data, context={"request": request}, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class CompositeFilters(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=64)
+    team = serializers.CharField(required=False, max_length=80)
+
+
+class QueryFilters(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=120, help_text="Search in names.")
+    tag = serializers.CharField(required=False, max_length=40)
+    owner = serializers.CharField(required=False, max_length=150, help_text="Owner's username.")
+    team = serializers.CharField(required=False, max_length=80, help_text="Team slug.")
+    visibility = serializers.ChoiceField(choices=["private", "team", "public"], required=False)
+
+
+def _filters(request) -> dict:
+    data = {key: request.query_params.get(key) for key in QueryFilters().fields if key in request.query_params}
+    return _valid(QueryFilters, data, request)
+
+
+def package_name(name: str) -> str:
+    """A Python package name for exported code, from a graph's display name (``"My net!"`` → ``my_net``)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ident = re.sub(r"[^A-Za-z0-9]+", "_", ascii_name).strip("_").lower()[:58] or "model"
+    if ident[0].isdigit():
+        ident = f"model_{ident}"
+    if keyword.iskeyword(ident) or ident in SHADOWED_MODULES:
+        ident = f"{ident}_model"
+    return ident
+
+
+# --- graphs -------------------------------------------------------------------------------------
+
+GRAPH_FILTERS = [
+    OpenApiParameter("q", str, description="Search in names (case-insensitive)."),
+    OpenApiParameter("tag", str, description="Only graphs with this tag."),
+    OpenApiParameter("owner", str, description="Only graphs of this user (username)."),
+    OpenApiParameter("team", str, description="Only graphs of this team (slug)."),
+    OpenApiParameter("visibility", str, enum=["private", "team", "public"]),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Graphs you may see",
+        parameters=GRAPH_FILTERS,
+        responses={200: GraphSerializer(many=True), 400: ERRORS[400]},
+    ),
+    retrieve=extend_schema(summary="One graph", responses={200: GraphSerializer, **READ_ERRORS}),
+    create=extend_schema(
+        summary="Create a graph (and its version 1)",
+        request=GraphCreateSerializer,
+        responses={201: GraphSerializer, 400: ERRORS[400]},
+    ),
+    partial_update=extend_schema(
+        summary="Rename, describe, tag (editors); change visibility or team (owner, team admins)",
+        request=GraphUpdateSerializer,
+        responses={200: GraphSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(summary="Delete a graph and its history", responses={204: None, **ERRORS}),
+)
+class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    pagination_class = Pages
+    serializer_class = GraphSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        graphs = visible_graphs(self.request.user).select_related("owner", "team", "head__author", "forked_from__graph")
+        graphs = graphs.prefetch_related("tags")
+        if self.action != "list":
+            return graphs
+        filters = _filters(self.request)
+        if "q" in filters:
+            graphs = graphs.filter(name__icontains=filters["q"])
+        if "tag" in filters:
+            graphs = graphs.filter(tags__name=filters["tag"].strip().lower())
+        if "owner" in filters:
+            graphs = graphs.filter(owner__username=filters["owner"])
+        if "team" in filters:
+            graphs = graphs.filter(team__slug=filters["team"])
+        if "visibility" in filters:
+            graphs = graphs.filter(visibility=filters["visibility"])
+        return graphs
+
+    def create(self, request, *args, **kwargs):
+        data = _valid(GraphCreateSerializer, request.data, request)
+        graph = services.create_graph(
+            request.user,
+            name=data["name"],
+            document=data.get("document", services.EMPTY_DOCUMENT),
+            description=data["description"],
+            tags=data["tags"],
+            team=data.get("team"),
+            visibility=data["visibility"],
+            message=data["message"],
+        )
+        return self._graph_response(graph, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        graph = self.get_object()
+        fields = _valid(GraphUpdateSerializer, request.data, request)
+        services.update_graph(graph, request.user, **fields)
+        return self._graph_response(graph)
+
+    def destroy(self, request, *args, **kwargs):
+        services.delete_graph(self.get_object(), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _graph_response(self, graph, code=status.HTTP_200_OK) -> Response:
+        fresh = (
+            Graph.objects.filter(pk=graph.pk)
+            .select_related("owner", "team", "head__author", "forked_from__graph")
+            .prefetch_related("tags")
+        )
+        return Response(GraphSerializer(fresh.get(), context=self.get_serializer_context()).data, status=code)
+
+    # versions
+
+    def _version(self, graph, number) -> GraphVersion:
+        return get_object_or_404(graph.versions.select_related("author", "parent"), number=int(number))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="A graph's history, newest first (paginated)",
+        responses={200: VersionSerializer(many=True), **READ_ERRORS},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Save a new version",
+        description="`base` is the version the edit started from. When the head has moved since, nothing is "
+        "saved and the answer is 409 with the head and the diff from `base` to it. A document identical to the "
+        "head creates nothing (200, `created: false`).",
+        request=VersionCreateSerializer,
+        responses={
+            201: VersionCreatedSerializer,
+            200: VersionCreatedSerializer,
+            409: OpenApiResponse(ConflictSerializer, description="The base version is stale."),
+            **ERRORS,
+        },
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=Pages)
+    def versions(self, request, pk=None):
+        graph = self.get_object()
+        if request.method == "POST":
+            data = _valid(VersionCreateSerializer, request.data, request)
+            version, created = services.save_version(
+                graph, request.user, data["document"], base=data["base"], message=data["message"]
+            )
+            body = {**VersionSerializer(version).data, "created": created}
+            return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        versions = graph.versions.select_related("author", "parent").order_by("-number")
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+
+    @extend_schema(summary="One version, with its document", responses={200: VersionDetailSerializer, **READ_ERRORS})
+    @action(detail=True, methods=["get"], url_path=rf"versions/(?P<number>{NUMBER})", pagination_class=None)
+    def version(self, request, pk=None, number=None):
+        return Response(VersionDetailSerializer(self._version(self.get_object(), number)).data)
+
+    @extend_schema(
+        summary="Download a version: graph JSON, one .py file, or a ZIP package",
+        parameters=[
+            OpenApiParameter("format", str, enum=["json", "py", "zip"], description="Default: json."),
+            OpenApiParameter("with_train", bool, description="Add the smoke-training script (py and zip)."),
+        ],
+        responses={
+            (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="The graph document."),
+            (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="<name>.py"),
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>.zip"),
+            400: OpenApiResponse(GraphErrorSerializer, description="The version has errors; nothing to generate."),
+            404: ERRORS[404],
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=rf"versions/(?P<number>{NUMBER})/export",
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=JSONOnlyNegotiation,  # ?format= names the download, not a renderer
+        pagination_class=None,
+    )
+    def export(self, request, pk=None, number=None):
+        graph = self.get_object()
+        version = self._version(graph, number)
+        kind = request.query_params.get("format", "json")
+        with_train = request.query_params.get("with_train", "").lower() in ("1", "true", "yes")
+        name = package_name(graph.name)
+        stem = f"{name}_v{version.number}"
+        if kind == "json":
+            body = JSONRenderer().render(version.document)
+            return _download(body, "application/json", f"{stem}.json")
+        if kind not in ("py", "zip"):
+            raise ValidationError({"format": ["Expected json, py or zip."]})
+        try:
+            files = codegen.generate(
+                version.document,
+                name=name,
+                layout="file" if kind == "py" else "package",
+                with_train=with_train,
+                limits=services.engine_limits(),
+            )
+        except codegen.GraphError as error:
+            return graph_error_response(error)
+        if kind == "py":
+            return _download(next(iter(files.values())).encode(), "text/x-python; charset=utf-8", f"{name}.py")
+        return _download(codegen.package_zip(files), "application/zip", f"{stem}.zip")
+
+    @extend_schema(
+        summary="What changed between two versions",
+        parameters=[
+            OpenApiParameter("from", int, required=True, description="Version number (older side)."),
+            OpenApiParameter("to", int, required=True, description="Version number (newer side)."),
+            OpenApiParameter("source", bool, description="Also diff the generated source."),
+        ],
+        responses={200: DiffSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def diff(self, request, pk=None):
+        graph = self.get_object()
+        numbers = {}
+        for key in ("from", "to"):
+            raw = request.query_params.get(key, "")
+            if not re.fullmatch(NUMBER, raw):
+                raise ValidationError({key: ["Expected a version number."]})
+            numbers[key] = int(raw)
+        versions = {v.number: v for v in graph.versions.filter(number__in=numbers.values())}
+        for number in numbers.values():
+            if number not in versions:
+                return Response({"detail": f"Version {number} does not exist."}, status=status.HTTP_404_NOT_FOUND)
+        old, new = versions[numbers["from"]], versions[numbers["to"]]
+        body = {
+            "from_version": old.number,
+            "to_version": new.number,
+            "diff": diff_documents(old.document, new.document),
+        }
+        if request.query_params.get("source", "").lower() in ("1", "true", "yes"):
+            body["source_diff"] = source_diff(
+                old.document,
+                new.document,
+                from_label=f"v{old.number}",
+                to_label=f"v{new.number}",
+                limits=services.engine_limits(),
+            )
+        return Response(body)
+
+    @extend_schema(
+        summary="Copy a version (the head by default) into a new graph of yours",
+        request=ForkSerializer,
+        responses={201: GraphSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def fork(self, request, pk=None):
+        graph = self.get_object()
+        data = _valid(ForkSerializer, request.data, request)
+        fork = services.fork_graph(
+            graph,
+            request.user,
+            version=data.get("version"),
+            name=data.get("name"),
+            team=data.get("team"),
+            visibility=data["visibility"],
+        )
+        return self._graph_response(fork, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Make an old version the head again (as a new version)",
+        request=RestoreSerializer,
+        responses={201: VersionSerializer, 200: VersionSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        graph = self.get_object()
+        data = _valid(RestoreSerializer, request.data, request)
+        head_before = graph.head_id
+        version = services.restore_version(graph, request.user, data["version"], message=data["message"])
+        created = version.pk != head_before
+        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED if created else 200)
+
+    @extend_schema(
+        summary="Import a graph JSON file as a new graph",
+        description="Send the file as a multipart upload (`file`), or its content as `document` in JSON.",
+        request={"multipart/form-data": ImportSerializer, "application/json": ImportSerializer},
+        responses={201: GraphSerializer, 400: ERRORS[400]},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[CappedJSONParser, CappedMultiPartParser],
+    )
+    def import_(self, request):
+        data = _valid(ImportSerializer, request.data, request)
+        if "file" in data:
+            upload = data["file"]
+            raw = upload.read(settings.TORCHCANVAS_LIMITS["max_body_bytes"] + 1)
+        else:
+            raw = data["document"]
+        graph = services.import_graph(
+            request.user, raw, name=data.get("name"), team=data.get("team"), visibility=data["visibility"]
+        )
+        return self._graph_response(graph, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="A new graph from a built-in template",
+        request=FromTemplateSerializer,
+        responses={201: GraphSerializer, 400: ERRORS[400]},
+    )
+    @action(detail=False, methods=["post"], url_path="from-template")
+    def from_template(self, request):
+        data = _valid(FromTemplateSerializer, request.data, request)
+        graph = services.graph_from_template(
+            request.user, data["template"], name=data.get("name"), team=data.get("team"), visibility=data["visibility"]
+        )
+        return self._graph_response(graph, status.HTTP_201_CREATED)
+
+
+def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    return HttpResponse(
+        body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+class TemplateListView(APIView):
+    """The engine's built-in templates (open to everyone)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="templates_list", summary="Built-in templates", responses=TemplateSerializer(many=True))
+    def get(self, request):
+        return Response(TemplateSerializer(list_templates(), many=True).data)
+
+
+# --- teams --------------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your teams", responses=TeamSerializer(many=True)),
+    retrieve=extend_schema(summary="One of your teams", responses={200: TeamSerializer, **READ_ERRORS}),
+    create=extend_schema(
+        summary="Create a team (you become its admin)",
+        request=TeamCreateSerializer,
+        responses={201: TeamSerializer, 400: ERRORS[400]},
+    ),
+)
+class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    pagination_class = Pages
+    serializer_class = TeamSerializer
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+
+    def get_queryset(self):
+        return my_teams(self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        data = _valid(TeamCreateSerializer, request.data, request)
+        team = services.create_team(request.user, data["name"])
+        return Response(TeamSerializer(self.get_queryset().get(pk=team.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Members and their roles", responses={200: MemberSerializer(many=True), **READ_ERRORS})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def members(self, request, slug=None):
+        team = self.get_object()
+        memberships = team.memberships.select_related("user").order_by("user__username")
+        return Response(MemberSerializer(memberships, many=True).data)
+
+    def _member(self, team, username):
+        return get_object_or_404(team.memberships.select_related("user"), user__username=username).user
+
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change a member's role (admins; the last admin stays admin)",
+        request=RoleSerializer,
+        responses={200: MemberSerializer, **ERRORS},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove a member (admins), or yourself",
+        request=None,
+        responses={204: None, **ERRORS},
+    )
+    @action(detail=True, methods=["patch", "delete"], url_path=rf"members/(?P<username>{USERNAME})")
+    def member(self, request, slug=None, username=None):
+        team = self.get_object()
+        member = self._member(team, username)
+        if request.method == "DELETE":
+            services.remove_member(team, request.user, member)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = _valid(RoleSerializer, request.data, request)
+        membership = services.set_role(team, request.user, member, data["role"])
+        return Response(MemberSerializer(membership).data)
+
+    @extend_schema(summary="Leave the team (not its last admin)", request=None, responses={204: None, **ERRORS})
+    @action(detail=True, methods=["post"])
+    def leave(self, request, slug=None):
+        services.leave_team(self.get_object(), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The team's invitations (admins)",
+        responses={200: InvitationSerializer(many=True), **ERRORS},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Create an invitation link (admins)",
+        request=InvitationCreateSerializer,
+        responses={201: InvitationSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def invitations(self, request, slug=None):
+        team = self.get_object()
+        if request.method == "POST":
+            data = _valid(InvitationCreateSerializer, request.data, request)
+            invitation = services.invite(team, request.user, data["role"])
+            return Response(
+                InvitationSerializer(invitation, context={"request": request}).data, status=status.HTTP_201_CREATED
+            )
+        if team.role != "admin":
+            services.require(services.team_access(request.user, team), "admin", "team", "see its invitations")
+        invitations = team.invitations.select_related("team", "created_by", "accepted_by")
+        return Response(InvitationSerializer(invitations, many=True, context={"request": request}).data)
+
+    @extend_schema(summary="Revoke an invitation (admins)", request=None, responses={204: None, **ERRORS})
+    @action(detail=True, methods=["delete"], url_path=rf"invitations/(?P<invitation_id>{ID})")
+    def invitation(self, request, slug=None, invitation_id=None):
+        team = self.get_object()
+        if team.role != "admin":  # before the look-up, so non-admins learn nothing about invitation ids
+            services.require(services.team_access(request.user, team), "admin", "team", "revoke invitations")
+        invitation = get_object_or_404(Invitation, pk=int(invitation_id), team=team)
+        services.revoke_invitation(team, request.user, invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AcceptInvitationView(ServiceErrors, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="invitations_accept",
+        summary="Join a team with an invitation link",
+        request=None,
+        responses={200: TeamSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+    )
+    def post(self, request, token: str):
+        membership = services.accept_invitation(token, request.user)
+        team = my_teams(request.user).get(pk=membership.team_id)
+        return Response(TeamSerializer(team).data)
+
+
+# --- composite blocks ---------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Blocks in your personal library and your teams' libraries",
+        parameters=[
+            OpenApiParameter("q", str, description="Search in names."),
+            OpenApiParameter("team", str, description="Only this team's library (slug)."),
+            OpenApiParameter("mine", bool, description="Only your personal library."),
+        ],
+        responses={200: CompositeBlockSerializer(many=True), 400: ERRORS[400]},
+    ),
+    retrieve=extend_schema(summary="One block", responses={200: CompositeBlockSerializer, **READ_ERRORS}),
+    create=extend_schema(
+        summary="Publish a block (new, or the next version of the library's block of that name)",
+        request=PublishSerializer,
+        responses={201: CompositeVersionCreatedSerializer, 200: CompositeVersionCreatedSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a block (graphs keep their embedded copies)", responses={204: None, **ERRORS}
+    ),
+)
+class CompositeViewSet(
+    ServiceErrors,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [IsAuthenticated]
+    pagination_class = Pages
+    serializer_class = CompositeBlockSerializer
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        blocks = visible_composites(self.request.user).select_related("owner", "team", "head")
+        if self.action != "list":
+            return blocks
+        params = self.request.query_params
+        filters = _valid(CompositeFilters, {key: params[key] for key in ("q", "team") if key in params}, self.request)
+        if "q" in filters:
+            blocks = blocks.filter(name__icontains=filters["q"])
+        if "team" in filters:
+            blocks = blocks.filter(team__slug=filters["team"])
+        if params.get("mine", "").lower() in ("1", "true", "yes"):
+            blocks = blocks.filter(owner=self.request.user)
+        return blocks
+
+    def create(self, request, *args, **kwargs):
+        data = _valid(PublishSerializer, request.data, request)
+        version, created = services.publish_composite_version(
+            request.user,
+            name=data["name"],
+            definition=data["definition"],
+            team=data.get("team"),
+            message=data["message"],
+            description=data["description"],
+        )
+        version = CompositeVersion.objects.select_related("block", "author").get(pk=version.pk)
+        body = {**CompositeVersionDetailSerializer(version).data, "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def destroy(self, request, *args, **kwargs):
+        services.delete_composite(self.get_object(), request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="A block's versions, newest first",
+        responses={200: CompositeVersionSerializer(many=True), **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        block = self.get_object()
+        versions = block.versions.select_related("block", "author").order_by("-number")
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(CompositeVersionSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="One version of a block, with its definition",
+        responses={200: CompositeVersionDetailSerializer, **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"], url_path=rf"versions/(?P<number>{NUMBER})", pagination_class=None)
+    def version(self, request, pk=None, number=None):
+        block = self.get_object()
+        version = get_object_or_404(block.versions.select_related("block", "author"), number=int(number))
+        return Response(CompositeVersionDetailSerializer(version).data)
+
+    @extend_schema(
+        summary="The engine's built-in blocks (SEBlock, ResidualBlock, …)",
+        responses=BuiltinBlockSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def builtins(self, request):
+        return Response(BuiltinBlockSerializer(services.builtin_blocks(), many=True).data)
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+
+class TokenView(ObtainAuthToken):
+    """Trade a username and password for the API token that scripts send as ``Authorization: Token <key>``."""
+
+    parser_classes = [CappedJSONParser, FormParser]
+    renderer_classes = [JSONRenderer]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_token",
+        summary="Obtain your API token",
+        request=inline_serializer(
+            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            400: ERRORS[400],
+        },
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+__all__ = [
+    "AcceptInvitationView",
+    "CompositeViewSet",
+    "GraphViewSet",
+    "TeamViewSet",
+    "TemplateListView",
+    "TokenView",
+]

@@ -1,0 +1,117 @@
+"""/api/composites/: personal and team block libraries, versions, built-ins, and use in a graph."""
+
+import copy
+
+from graphs import services
+from graphs.models import CompositeBlock
+
+BLOCK = {
+    "params": [{"name": "c", "type": "int", "default": 16}],
+    "nodes": [
+        {"id": "in", "type": "Input"},
+        {"id": "conv", "type": "Conv2d", "params": {"out_channels": "$c", "kernel_size": 3, "padding": 1}},
+        {"id": "act", "type": "ReLU"},
+    ],
+    "edges": [["in", "conv"], ["conv", "act"]],
+    "inputs": ["in"],
+    "outputs": ["act"],
+}
+
+
+def publish(client, name="ConvReLU", definition=BLOCK, **extra):
+    return client.post("/api/composites/", {"name": name, "definition": definition, **extra})
+
+
+def test_publishing_a_new_block(alice_api):
+    response = publish(alice_api, message="first", description="Conv then ReLU.")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["name"], body["number"], body["created"], body["message"]) == ("ConvReLU", 1, True, "first")
+    assert body["reference"] == {"block": body["block"], "version": 1}
+    assert body["definition"] == BLOCK
+
+
+def test_publishing_the_same_definition_answers_200(alice_api):
+    publish(alice_api)
+    response = publish(alice_api)
+    assert response.status_code == 200 and response.json()["created"] is False
+
+
+def test_publishing_a_changed_definition_adds_a_version(alice_api):
+    publish(alice_api)
+    changed = copy.deepcopy(BLOCK)
+    changed["nodes"][2]["type"] = "GELU"
+    assert publish(alice_api, definition=changed).json()["number"] == 2
+    block = CompositeBlock.objects.get()
+    body = alice_api.get(f"/api/composites/{block.pk}/versions/").json()
+    assert [v["number"] for v in body["results"]] == [2, 1]
+    assert alice_api.get(f"/api/composites/{block.pk}/versions/1/").json()["definition"] == BLOCK
+
+
+def test_the_library_lists_your_blocks_and_your_teams(alice_api, bob_api, charlie_api, team):
+    publish(alice_api, name="Mine")
+    publish(bob_api, name="Shared", team="vision-lab")
+    publish(charlie_api, name="Theirs")
+    body = alice_api.get("/api/composites/").json()
+    assert sorted((b["name"], b["library"], b["can_publish"]) for b in body["results"]) == [
+        ("Mine", "user:alice", True),
+        ("Shared", "team:vision-lab", True),
+    ]
+    assert [b["name"] for b in alice_api.get("/api/composites/", {"mine": "1"}).json()["results"]] == ["Mine"]
+    assert [b["name"] for b in alice_api.get("/api/composites/", {"team": "vision-lab"}).json()["results"]] == [
+        "Shared"
+    ]
+
+
+def test_a_personal_block_is_a_404_for_others(alice_api, bob_api):
+    block_id = publish(alice_api).json()["block"]
+    assert bob_api.get(f"/api/composites/{block_id}/").status_code == 404
+    assert bob_api.get(f"/api/composites/{block_id}/versions/1/").status_code == 404
+
+
+def test_built_in_blocks_are_listed_alongside(alice_api):
+    body = alice_api.get("/api/composites/builtins/").json()
+    se = next(b for b in body if b["type"] == "SEBlock")
+    assert se["params"][0]["name"] == "reduction" and "Squeeze" in se["paper"]
+
+
+def test_a_bad_definition_is_a_400_with_diagnostics(alice_api):
+    broken = copy.deepcopy(BLOCK)
+    broken["nodes"][2]["type"] = "Nope"
+    response = publish(alice_api, definition=broken)
+    assert response.status_code == 400
+    assert response.json()["diagnostics"][0]["code"] == "UNKNOWN_TYPE"
+
+
+def test_a_team_block_published_by_one_member_is_used_by_another(alice_api, bob_api, team):
+    block_id = publish(alice_api, name="TeamConv", team="vision-lab").json()["block"]
+    document = {
+        "version": "0.2",
+        "metadata": {"library": {"TeamConv": {"block": block_id, "version": 1}}},
+        "nodes": [
+            {"id": "img", "type": "Input", "params": {"shape": [3, 16, 16]}},
+            {"id": "b", "type": "TeamConv", "params": {"c": 4}},
+        ],
+        "edges": [["img", "b"]],
+        "inputs": ["img"],
+        "outputs": ["b"],
+    }
+    response = bob_api.post("/api/graphs/", {"name": "Uses TeamConv", "document": document})
+    assert response.status_code == 201, response.json()
+    assert response.json()["head"]["valid"] is True
+    graph_id = response.json()["id"]
+    stored = bob_api.get(f"/api/graphs/{graph_id}/versions/1/").json()["document"]
+    assert stored["composites"]["TeamConv"] == BLOCK
+
+
+def test_deleting_a_block_is_for_its_owner_or_a_team_admin(alice_api, bob_api, team):
+    block_id = publish(bob_api, name="TeamConv", team="vision-lab").json()["block"]
+    assert bob_api.delete(f"/api/composites/{block_id}/").status_code == 403
+    assert alice_api.delete(f"/api/composites/{block_id}/").status_code == 204
+    assert not CompositeBlock.objects.exists()
+
+
+def test_outsiders_cannot_publish_to_a_team(charlie_api, team):
+    response = publish(charlie_api, team="vision-lab")
+    assert response.status_code == 400 and response.json()["detail"] == "team: No team vision-lab among your teams."
+    assert services.builtin_blocks()  # the built-ins stay whatever happens

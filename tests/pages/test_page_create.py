@@ -1,0 +1,77 @@
+"""New graphs: empty, from a template (gallery), from an imported JSON file."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from graphs.models import Graph
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_gallery_shows_every_template_with_its_size(client):
+    html = client.get("/templates/").content.decode()
+    assert "ResNet18" in html and "11.7M" in html and "VGG16" in html
+    assert "Log in to use it" in html
+
+
+def test_using_a_template_creates_a_graph_and_opens_it(alice_client, alice):
+    response = alice_client.post("/templates/resnet18/use/", {"name": "", "visibility": "private"})
+    graph = Graph.objects.get(owner=alice)
+    assert response.status_code == 302 and response.url == f"/graphs/{graph.pk}/"
+    assert graph.name == "ResNet18" and graph.head.params_total == 11689512
+    assert alice_client.post("/templates/nope/use/", {"visibility": "private"}).status_code == 404
+
+
+def test_a_new_empty_graph(alice_client, alice, team):
+    response = alice_client.post(
+        "/graphs/new/", {"name": "Blank", "description": "", "visibility": "team", "team": team.pk}
+    )
+    graph = Graph.objects.get(owner=alice)
+    assert response.url == f"/graphs/{graph.pk}/"
+    assert (graph.team, graph.visibility, graph.head.valid) == (team, "team", True)
+
+
+def test_the_new_graph_form_offers_only_my_teams(charlie_client, team):
+    html = charlie_client.get("/graphs/new/").content.decode()
+    assert "Lab" not in html
+    response = charlie_client.post("/graphs/new/", {"name": "Sneaky", "visibility": "team", "team": team.pk})
+    assert response.status_code == 200 and "Select a valid choice." in response.content.decode()
+
+
+def test_importing_a_pasted_document(alice_client, alice, demo_graph):
+    demo_graph["metadata"] = {"name": "Pasted CMI", "tags": ["sensors"]}
+    response = alice_client.post("/graphs/import/", {"text": json.dumps(demo_graph), "visibility": "private"})
+    graph = Graph.objects.get(owner=alice)
+    assert response.url == f"/graphs/{graph.pk}/"
+    assert graph.name == "Pasted CMI" and graph.head.message == "Imported"
+
+
+def test_importing_an_uploaded_file(alice_client, alice, demo_graph):
+    upload = SimpleUploadedFile("graph.json", json.dumps(demo_graph).encode(), content_type="application/json")
+    response = alice_client.post("/graphs/import/", {"file": upload, "name": "Uploaded", "visibility": "private"})
+    assert response.status_code == 302
+    assert Graph.objects.get(owner=alice).name == "Uploaded"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"text": "{not json"}, "The file is not valid JSON"),
+        ({"text": "[1, 2]"}, "The file must hold one JSON object"),
+        ({"text": '{"version": "0.2", "nodes": 5}'}, "The graph cannot be saved"),
+        ({}, "Upload a JSON file or paste a graph document."),
+    ],
+)
+def test_a_bad_import_is_an_inline_error_and_saves_nothing(alice_client, data, message):
+    response = alice_client.post("/graphs/import/", {**data, "visibility": "private"})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Graph.objects.exists()
+
+
+def test_a_binary_upload_is_refused(alice_client):
+    upload = SimpleUploadedFile("graph.json", b"\xff\xfe\x00garbage")
+    response = alice_client.post("/graphs/import/", {"file": upload, "visibility": "private"})
+    assert "not UTF-8 text" in response.content.decode()
