@@ -16,11 +16,10 @@ from typing import Any
 
 from . import nodes as _nodes  # noqa: F401  (registers the node types)
 from .diagnostics import ERROR, WARNING, Diagnostic, ShapeError
-from .dims import Sym
 from .ir import Call, Evaluator
 from .params import Bool, Choice, Float, Int, Param, ParamError
 from .schema import CompositeDef, Edge, Graph, GraphBody, Limits, Node
-from .spec import ALIASES, NODE_SPECS, EmitCtx, InferCtx, NodeSpec
+from .spec import ALIASES, NODE_SPECS, EmitCtx, InferCtx, NodeSpec, lookup
 from .tensor import UNKNOWN, TensorType
 
 try:  # the built-in composite blocks register themselves on import
@@ -111,11 +110,14 @@ class Scope:
 
 
 def all_type_names(composites: dict[str, CompositeDef]) -> list[str]:
-    return sorted({*NODE_SPECS, *ALIASES, *composites})
+    """Type names, canonical ones first so that a suggestion never prefers an alias."""
+    return [*sorted({*NODE_SPECS, *composites}), *sorted(set(ALIASES) - set(NODE_SPECS))]
 
 
 def did_you_mean(word: str, candidates: list[str]) -> str | None:
-    lowered = {c.lower(): c for c in candidates}
+    lowered: dict[str, str] = {}
+    for candidate in candidates:
+        lowered.setdefault(candidate.lower(), candidate)
     match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
 
@@ -177,6 +179,16 @@ class _BodyAnalyzer:
         if order is not None:
             for node_id in order:
                 self.infer_node(self.info[node_id])
+        for index, name in enumerate(outputs):
+            out = self.info[name].out
+            if isinstance(out, tuple):  # forward() returns one tensor per listed output
+                self.report(
+                    "BAD_PORT",
+                    f"outputs[{index}] names `{name}`, which has {len(out)} outputs; "
+                    f"list nodes fed from `{name}:0` … `{name}:{len(out) - 1}` instead",
+                    node=name,
+                    path=f"outputs[{index}]",
+                )
         forward = [n for n in (order or []) if self.info[n].live]
         analysis = Analysis(
             self.body, self.info, forward, inputs, outputs, self.diagnostics, composites=self.scope.composites
@@ -244,9 +256,10 @@ class _BodyAnalyzer:
             path = f"nodes[{info.index}].params.{param.name}"
             if param.name not in raw:
                 if param.required:
+                    doc = f" ({param.doc.rstrip('.')})" if param.doc else ""
                     self.report(
                         "MISSING_PARAM",
-                        f"{info.type_name} needs `{param.name}` ({param.doc.rstrip('.')})",
+                        f"{info.type_name} needs `{param.name}`{doc}",
                         node=node.id,
                         path=path,
                     )
@@ -411,8 +424,12 @@ class _BodyAnalyzer:
                 "the graph declares no outputs",
                 suggestion={"action": "set_outputs", "outputs": sinks} if sinks else None,
             )
+        connected = {end for edge in body.edges for end in (edge.source, edge.target)}
         for info in self.info.values():
             if info.spec is None or info.spec.type == "Input":
+                continue
+            if info.id not in connected and len(self.info) > 1:
+                info.valid = False  # UNCONNECTED (a warning) says it all; the node is left out
                 continue
             low, high = info.spec.arity
             count = len(info.inputs)
@@ -426,7 +443,9 @@ class _BodyAnalyzer:
                 self.report("ARITY", f"{info.type_name} needs {need}, has {count}", node=info.id)
                 info.valid = False
         for info in self.info.values():
-            if info.composite is not None and len(info.inputs) != 1:
+            if info.composite is not None and info.id not in connected and len(self.info) > 1:
+                info.valid = False
+            elif info.composite is not None and len(info.inputs) != 1:
                 self.report(
                     "ARITY", f"block {info.type_name} needs exactly 1 input, has {len(info.inputs)}", node=info.id
                 )
@@ -476,7 +495,8 @@ class _BodyAnalyzer:
             current = next(e.source for e in self.info[current].inputs if e.source in remaining)
         cycle = path[position[current] :]
         cycle.reverse()
-        return cycle
+        first = min(range(len(cycle)), key=lambda i: self.info[cycle[i]].index)
+        return cycle[first:] + cycle[:first]
 
     def mark_live(self, outputs: list[str]) -> None:
         live: set[str] = set()
@@ -525,11 +545,10 @@ class _BodyAnalyzer:
             override = self.scope.input_types.get(info.id)
             info.out = override if override is not None else self.call_rule(info, [])
             return
-        types = [self.edge_type(edge) for edge in info.inputs]
-        if any(t is None for t in types):
-            return  # an upstream problem was already reported
         for edge, source in zip(info.inputs, (self.info[e.source] for e in info.inputs)):
-            count = source.num_outputs if source.out is not None else 1
+            if source.out is None:
+                return  # an upstream problem was already reported
+            count = source.num_outputs
             if count > 1 and edge.output is None:
                 self.report(
                     "BAD_PORT",
@@ -546,6 +565,7 @@ class _BodyAnalyzer:
                     edge=edge.pair,
                 )
                 return
+        types = [self.edge_type(edge) for edge in info.inputs]
         if info.node.disabled:
             info.out = types[0]
             if len(types) != 1:
@@ -605,12 +625,9 @@ class _BodyAnalyzer:
                 "LIMIT", f"blocks are nested deeper than {self.scope.limits.max_composite_depth} levels", node=info.id
             )
             return
-        if self.scope.symbols is not None and any(isinstance(v, Sym) for v in info.params.values()):
-            # A block inside a block class: its output is only known per instance.
-            values = None
-        else:
-            values = info.params
-        inner = analyze_composite(definition, self.scope, input_type, values)
+        # Inside a block class, values may be symbolic (``c * 2``): substituting them keeps the inner
+        # block's sizes in terms of the outer class's parameters.
+        inner = analyze_composite(definition, self.scope, input_type, info.params)
         info.inner = inner
         for diagnostic in inner.errors:
             where = f" at `{diagnostic.node}`" if diagnostic.node else ""
@@ -641,12 +658,19 @@ class _BodyAnalyzer:
         if memory is not None and memory > limits.max_memory_bytes:
             self.report(
                 "BUDGET",
-                f"about {memory / 2**30:.1f} GiB of activations per sample exceed the budget of "
-                f"{limits.max_memory_bytes / 2**30:.1f} GiB",
+                f"about {_size(memory)} of activations per sample exceed the budget of {_size(limits.max_memory_bytes)}",
             )
 
 
 _INVALID = object()
+
+
+def _size(count: int) -> str:
+    """Bytes for people: ``1.5 GiB``, ``12.0 KiB``, ``900 bytes``."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count:,} bytes"
 
 
 def node_param_count(analysis: Analysis, info: NodeInfo) -> int | None:
@@ -724,10 +748,11 @@ def analyze(graph: Graph, input_shapes: dict[str, list[int]] | None = None, limi
     extra: list[Diagnostic] = []
     for name, shape in (input_shapes or {}).items():
         node = graph.body.by_id.get(name)
-        if node is None:
-            extra.append(Diagnostic("UNKNOWN_INPUT", f"input shape given for `{name}`, which is not a node"))
-            continue
         spec = NODE_SPECS["Input"]
+        if node is None or lookup(node.type) is not spec:
+            what = "which is not a node" if node is None else f"a {node.type}, not an Input"
+            extra.append(Diagnostic("UNKNOWN_INPUT", f"input shape given for `{name}`, {what}"))
+            continue
         try:
             params = {p.name: p.default for p in spec.params}
             params.update({k: v for k, v in node.params.items() if k in params})

@@ -116,17 +116,21 @@ def cmd_generate(argv: list[str]) -> int:
         print_diagnostics(exc.diagnostics, sys.stderr)
         return 1
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if args.zip:
-        target = out / f"{args.name}.zip"
-        target.write_bytes(package_zip(files))
-        print(f"wrote {target}")
-        return 0
-    for path, text in files.items():
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-        print(f"wrote {target}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if args.zip:
+            target = out / f"{args.name}.zip"
+            target.write_bytes(package_zip(files))
+            print(f"wrote {target}")
+            return 0
+        for path, text in files.items():
+            target = out / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            print(f"wrote {target}")
+    except OSError as exc:  # --out names a file, or a folder we may not write to
+        print(f"error: cannot write to {exc.filename or args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -60,14 +60,20 @@ class GraphModule(nn.Module):
                 self.add_module(attrs[node_id], Evaluator(namespaces).eval(code.init))
             self._program.extend(code.body)
         self._results = [variables[(o, 0)] for o in self._outputs]
+        self.variables = variables  # (node id, output index) -> local name, for tests that trace values
         self._namespaces = namespaces
 
     def forward(self, *args: torch.Tensor) -> Any:
+        local = self.trace(*args)
+        results = [local[name] for name in self._results]
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def trace(self, *args: torch.Tensor) -> dict[str, Any]:
+        """Run the program and return every local value by name (see :attr:`variables`)."""
         evaluator = Evaluator(self._namespaces, self, dict(zip(self._input_vars, args)))
         for statement in self._program:
             evaluator.run(statement)
-        results = [evaluator.local[name] for name in self._results]
-        return results[0] if len(results) == 1 else tuple(results)
+        return evaluator.local
 
 
 def _call_submodule(attr: str, inputs: list[Ref]):
@@ -80,14 +86,16 @@ def composite_module(analysis: Analysis, info: NodeInfo, limits: Limits | None) 
     """A user block instance, sized from what its class knows: input channels, not spatial sizes."""
     assert info.composite is not None
     in_type = analysis.edge_type(info.inputs[0])
-    assert in_type is not None and in_type.dims is not None
-    dims: list[Any] = [None] * len(in_type.dims)
-    feature_axis = -1 if len(in_type.dims) == 1 or in_type.layout == SEQUENCE else 0
-    dims[feature_axis] = in_type.features
+    assert in_type is not None
+    if in_type.dims is None:  # as the rendered class: analysed for an input of unknown rank
+        class_input = TensorType(None, None, in_type.dtype)
+    else:
+        dims: list[Any] = [None] * len(in_type.dims)
+        feature_axis = -1 if len(in_type.dims) == 1 or in_type.layout == SEQUENCE else 0
+        dims[feature_axis] = in_type.features
+        class_input = TensorType(tuple(dims), in_type.layout, in_type.dtype)
     scope = Scope(analysis.composites, limits or Limits())
-    inner = analyze_composite(
-        info.composite, scope, TensorType(tuple(dims), in_type.layout, in_type.dtype), info.params
-    )
+    inner = analyze_composite(info.composite, scope, class_input, info.params)
     if not inner.ok:
         raise ValueError(f"block {info.composite.name} at `{info.id}`: {inner.errors[0].message}")
     return GraphModule(inner, limits)

@@ -128,17 +128,38 @@ def render_expr(expr: Any) -> str:
         index = expr.index if isinstance(expr.index, tuple) else (expr.index,)
         return f"{_render_operand(expr.obj)}[{', '.join(_render_index(i) for i in index)}]"
     if isinstance(expr, BinOp):
-        return f"{_render_operand(expr.left)} {expr.op} {_render_operand(expr.right)}"
+        # Left-associative: `a + b + c` for (a + b) + c; parentheses only where precedence needs them.
+        left = render_expr(expr.left)
+        if isinstance(expr.left, BinOp) and _PRECEDENCE[expr.left.op] < _PRECEDENCE[expr.op]:
+            left = f"({left})"
+        right = render_expr(expr.right)
+        if isinstance(expr.right, BinOp) and _PRECEDENCE[expr.right.op] <= _PRECEDENCE[expr.op]:
+            right = f"({right})"
+        if isinstance(expr.left, Sym) and expr.left.prec < 3:
+            left = f"({left})"
+        if isinstance(expr.right, Sym) and expr.right.prec < 3:
+            right = f"({right})"
+        return f"{left} {expr.op} {right}"
     if isinstance(expr, ListOf):
         return "[" + ", ".join(render_expr(i) for i in expr.items) + "]"
     if isinstance(expr, tuple):
         inner = ", ".join(render_expr(i) for i in expr)
         return f"({inner},)" if len(expr) == 1 else f"({inner})"
+    if isinstance(expr, list):  # a literal list of checked values (Split's sections)
+        return "[" + ", ".join(render_expr(i) for i in expr) + "]"
     if isinstance(expr, float):
         return repr(expr)
-    if expr is None or isinstance(expr, (bool, int, str)):
-        return repr(expr).replace("'", '"') if isinstance(expr, str) and '"' not in expr else repr(expr)
+    if isinstance(expr, str):
+        # Double quotes as ruff format prefers, but only by swapping the delimiters of a repr whose
+        # content holds no quote at all: the text itself is never edited (it may be user text).
+        text = repr(expr)
+        return f'"{text[1:-1]}"' if text[0] == "'" and "'" not in expr and '"' not in expr else text
+    if expr is None or isinstance(expr, (bool, int)):
+        return repr(expr)
     raise TypeError(f"cannot render {expr!r}")
+
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2}
 
 
 def _render_operand(expr: Any) -> str:
@@ -207,6 +228,8 @@ class Evaluator:
             return [self.eval(i) for i in expr.items]
         if isinstance(expr, tuple):
             return tuple(self.eval(i) for i in expr)
+        if isinstance(expr, list):
+            return [self.eval(i) for i in expr]
         if isinstance(expr, Sym):
             raise TypeError(f"symbolic value {expr.text} reached evaluation")
         return expr

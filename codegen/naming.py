@@ -19,6 +19,7 @@ _RESERVED = frozenset(
     | set(keyword.softkwlist)
     | set(dir(builtins))
     | set(dir(nn.Module))
+    | set(vars(nn.Module()))  # instance attributes too: a submodule named `training` breaks .eval()
     | {"self", "torch", "nn", "F", "x", "super"}
 )
 _INVALID = re.compile(r"[^0-9a-zA-Z_]+")

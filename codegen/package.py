@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import ast
 import io
+import re
 import zipfile
 
 from .render import INDENT, Rendered, header, render_expr, safe_text, wrap_call
@@ -14,21 +16,41 @@ SINGLE_FILE = "file"
 
 
 def _imports(sources: list[str], relative_blocks: list[str] | None = None) -> list[str]:
-    """Only the imports the code below uses (ruff's F401 would flag any other)."""
-    text = "\n".join(sources)
+    """Only the imports the code below uses (ruff's F401 would flag any other).
+
+    Names are read from the parsed code, not its text, so that user text in docstrings and
+    comments ("see F. Chollet") never adds an import.
+    """
+    used = {node.id for node in ast.walk(ast.parse("\n".join(sources))) if isinstance(node, ast.Name)}
     lines = []
-    if "torch." in text:
+    if "torch" in used:
         lines.append("import torch")
-    if "F." in text.replace("nn.F", ""):
+    if "F" in used:
         lines.append("import torch.nn.functional as F")
-    if "nn." in text:
+    if "nn" in used:
         lines.append("from torch import nn")
     if relative_blocks:
         lines += ["", *_from_import(".blocks", relative_blocks)]
     return lines
 
 
+def isort_key(name: str) -> tuple[int, list[str | int], str]:
+    """The order of names in ``from m import a, B, C`` and ``__all__`` under ruff's default isort.
+
+    Constants first, then classes, then everything else; natural, case-insensitive order within each.
+    """
+    if len(name) > 1 and name.upper() == name and name.lower() != name:
+        kind = 0
+    elif name[:1].isupper():
+        kind = 1
+    else:
+        kind = 2
+    natural = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower())]
+    return (kind, natural, name)
+
+
 def _from_import(module: str, names: list[str]) -> list[str]:
+    names = sorted(names, key=isort_key)
     line = f"from {module} import {', '.join(names)}"
     if len(line) <= 88:
         return [line]
@@ -47,10 +69,10 @@ def _join_classes(classes: list[list[str]]) -> list[str]:
 def helpers_source(r: Rendered) -> list[str]:
     """``INPUT_SHAPES``, ``example_inputs()`` and ``build_model()`` for the rendered model."""
     names = [r.arg_names[i] for i in r.input_shapes]
-    shapes = ", ".join(f'"{n}": {render_expr(s)}' for n, s in zip(names, r.input_shapes.values()))
+    shapes = [f'"{n}": {render_expr(s)}' for n, s in zip(names, r.input_shapes.values())]
     lines = [
         "# Sizes of each input without the batch axis; None where the graph left them open.",
-        *_wrap_assign("INPUT_SHAPES: dict[str, tuple[int, ...] | None]", "{" + shapes + "}"),
+        *_wrap_dict("INPUT_SHAPES: dict[str, tuple[int, ...] | None]", shapes),
         "",
         "",
         *wrap_call(
@@ -65,17 +87,21 @@ def helpers_source(r: Rendered) -> list[str]:
         f"{INDENT}if missing:",
         f'{INDENT * 2}raise ValueError(f"give the shape of input(s) {{missing}} via shapes=...")',
     ]
-    tensors = []
+    calls: list[tuple[str, list[str]]] = []
     for name, (dtype, vocab) in zip(names, r.input_dtypes.values()):
         if dtype == "int64":
-            tensors.append(f'torch.randint(0, {vocab or 2}, (batch_size, *sizes["{name}"]))')
+            calls.append(("torch.randint", ["0", str(vocab or 2), f'(batch_size, *sizes["{name}"])']))
         else:
-            tensors.append(f'torch.randn(batch_size, *sizes["{name}"])')
+            calls.append(("torch.randn", ["batch_size", f'*sizes["{name}"]']))
+    tensors = [f"{fn}({', '.join(args)})" for fn, args in calls]
     returned = f"{INDENT}return ({', '.join(tensors)}{',' if len(tensors) == 1 else ''})"
     if len(returned) <= 88:
         lines.append(returned)
     else:
-        lines += [f"{INDENT}return (", *(f"{INDENT * 2}{t}," for t in tensors), f"{INDENT})"]
+        lines.append(f"{INDENT}return (")
+        for fn, args in calls:
+            lines += wrap_call(INDENT * 2, fn, args, ",")
+        lines.append(f"{INDENT})")
     lines += [
         "",
         "",
@@ -101,14 +127,12 @@ def helpers_source(r: Rendered) -> list[str]:
     return lines
 
 
-def _wrap_assign(target: str, value: str) -> list[str]:
-    line = f"{target} = {value}"
+def _wrap_dict(target: str, items: list[str]) -> list[str]:
+    """A dict display on one line, or (as ruff format does for collections) one item per line."""
+    line = f"{target} = {{{', '.join(items)}}}"
     if len(line) <= 88:
         return [line]
-    inner = value[1:-1]
-    if len(INDENT + inner) <= 88:
-        return [f"{target} = {{", f"{INDENT}{inner}", "}"]
-    return [f"{target} = {{", *(f"{INDENT}{item.strip()}," for item in inner.split(', "') if item), "}"]
+    return [f"{target} = {{", *(f"{INDENT}{item}," for item in items), "}"]
 
 
 def train_source(r: Rendered, import_line: str | None) -> list[str]:
@@ -132,13 +156,19 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         "",
         "def main(argv: list[str] | None = None) -> float:",
         f'{INDENT}"""Train on random batches and return the last loss."""',
-        f'{INDENT}parser = argparse.ArgumentParser(description="Smoke-train {r.model_class} on random data.")',
+        *wrap_call(
+            INDENT, "parser = argparse.ArgumentParser", [f'description="Smoke-train {r.model_class} on random data."']
+        ),
         f'{INDENT}parser.add_argument("--steps", type=int, default=10)',
         f'{INDENT}parser.add_argument("--batch-size", type=int, default=8)',
         f'{INDENT}parser.add_argument("--lr", type=float, default=1e-3)',
         f'{INDENT}parser.add_argument("--seed", type=int, default=0)',
-        f'{INDENT}parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")',
-        f'{INDENT}parser.add_argument("--shape", type=parse_shape, action="append", default=[], help="e.g. x=9,256")',
+        f"{INDENT}parser.add_argument(",
+        f'{INDENT * 2}"--device", default="cuda" if torch.cuda.is_available() else "cpu"',
+        f"{INDENT})",
+        f"{INDENT}parser.add_argument(",
+        f'{INDENT * 2}"--shape", type=parse_shape, action="append", default=[], help="e.g. x=9,256"',
+        f"{INDENT})",
         f"{INDENT}args = parser.parse_args(argv)",
         "",
         f"{INDENT}torch.manual_seed(args.seed)",
@@ -147,7 +177,11 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         f"{INDENT}model = build_model(shapes).to(device)",
         f"{INDENT}optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)",
         f"{INDENT}loss_fn = {loss}",
-        f'{INDENT}print(f"{r.model_class}: {{sum(p.numel() for p in model.parameters()):,}} parameters on {{device}}")',
+        *wrap_call(
+            INDENT,
+            "print",
+            [f'f"{r.model_class}: {{sum(p.numel() for p in model.parameters()):,}} parameters on {{device}}"'],
+        ),
         "",
         f"{INDENT}start = time.perf_counter()",
         f"{INDENT}for step in range(1, args.steps + 1):",
@@ -183,14 +217,20 @@ def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: b
         if with_train:
             body += ["", ""] + train_source(r, None)
         std = ["import argparse", "import time", ""] if with_train else []
-        imports = std + _imports(body + (["torch.", "nn."] if with_train else []))
-        text = header(graph, "PyTorch model") + [_docstring(f"{title}: a PyTorch model designed in TorchCanvas."), ""]
+        imports = std + _imports(body)
+        text = header(graph, "PyTorch model", r.source_hash) + [
+            _docstring(f"{title}: a PyTorch model designed in TorchCanvas."),
+            "",
+        ]
         return {f"{name}.py": _finish(text + imports + ["", ""] + body)}
 
     files: dict[str, str] = {}
     block_names = r.uses_blocks
     blocks_body = _join_classes(r.blocks)
-    blocks_text = header(graph, "Composite blocks") + [_docstring(f"Composite blocks used by {r.model_class}."), ""]
+    blocks_text = header(graph, "Composite blocks", r.source_hash) + [
+        _docstring(f"Composite blocks used by {r.model_class}."),
+        "",
+    ]
     if blocks_body:
         blocks_text += _imports(blocks_body) + ["", ""] + blocks_body
     else:
@@ -198,12 +238,12 @@ def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: b
     files[f"{name}/blocks.py"] = _finish(blocks_text)
 
     model_body = r.model + ["", ""] + helpers
-    model_text = header(graph, "The model") + [_docstring(f"{title}: the model."), ""]
+    model_text = header(graph, "The model", r.source_hash) + [_docstring(f"{title}: the model."), ""]
     model_text += _imports(model_body, block_names) + ["", ""] + model_body
     files[f"{name}/model.py"] = _finish(model_text)
 
-    exported = ["INPUT_SHAPES", r.model_class, "build_model", "example_inputs"]
-    init_text = header(graph, "Package entry point") + [
+    exported = sorted(["INPUT_SHAPES", r.model_class, "build_model", "example_inputs"], key=isort_key)
+    init_text = header(graph, "Package entry point", r.source_hash) + [
         _docstring(f"{title}: a PyTorch model package generated by TorchCanvas."),
         "",
     ]
@@ -211,7 +251,7 @@ def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: b
     init_text += _wrap_list("__all__", exported)
     files[f"{name}/__init__.py"] = _finish(init_text)
     if with_train:
-        train_text = header(graph, "Smoke training") + [
+        train_text = header(graph, "Smoke training", r.source_hash) + [
             _docstring(f"Smoke-train {r.model_class} on random data: ``python -m {name}.train --steps 10``."),
             "",
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from .analysis import Analysis, NodeInfo, Scope, analyze_composite, composite_pa
 from .blocks import BLOCK_CLASSES
 from .diagnostics import Diagnostic, GraphError
 from .dims import Sym
-from .ir import Assign, Call, Ref, SelfAttr, render_expr
+from .ir import Assign, BinOp, Call, ListOf, Method, Ref, SelfAttr, render_expr
 from .naming import Namespace, class_name
 from .params import Param
 from .schema import CompositeDef, Graph, Limits
@@ -30,15 +31,25 @@ INDENT = "    "
 
 
 def safe_text(text: str, limit: int = 200) -> str:
-    """User text as it may appear inside a comment or docstring: one line, JSON-escaped ASCII."""
-    return json.dumps(text[:limit], ensure_ascii=True)[1:-1].replace("'''", "\\'\\'\\'")
+    """User text as it may appear inside a comment or docstring: one line of ASCII with Python escapes.
+
+    Quotes, backslashes and control characters are escaped as JSON escapes them; other non-ASCII
+    characters become ``\\xNN``/``\\uNNNN``/``\\UNNNNNNNN``, which a docstring decodes back to the same
+    character (JSON's surrogate pairs would decode to two lone surrogates, which crash on output).
+    """
+    text = text[:limit].encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
+    escaped = json.dumps(text, ensure_ascii=False)[1:-1].encode("ascii", "backslashreplace").decode("ascii")
+    return escaped.replace("'''", "\\'\\'\\'")
 
 
 def graph_hash(document: dict[str, Any]) -> str:
     """The content hash of a graph document (canonical JSON, sha256)."""
     import hashlib
 
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:  # free-form metadata nested about as deep as the JSON parser allows
+        raise GraphError([Diagnostic("PARSE", "the document is nested too deeply")]) from None
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -46,29 +57,132 @@ def graph_hash(document: dict[str, Any]) -> str:
 # Line formatting
 
 
+def _fits(line: str) -> bool:
+    return len(line) <= LINE_LENGTH
+
+
 def wrap_call(indent: str, head: str, args: list[str], tail: str = "") -> list[str]:
-    """``head(args)tail`` as one line, or split the way ruff format splits a call that is too long."""
+    """``head(args)tail`` as one line, or split the way ruff format splits it.
+
+    A ``def`` with a single parameter is split one parameter per line with a trailing comma; a call
+    with a single argument keeps it on its own line, whatever its length.
+    """
     line = f"{indent}{head}({', '.join(args)}){tail}"
-    if len(line) <= LINE_LENGTH:
+    if _fits(line):
         return [line]
     inner = indent + INDENT
     hugged = f"{inner}{', '.join(args)}"
-    if len(hugged) <= LINE_LENGTH:
+    is_def = head.startswith("def ")
+    if (_fits(hugged) and not (is_def and len(args) == 1)) or (len(args) == 1 and not is_def):
         return [f"{indent}{head}(", hugged, f"{indent}){tail}"]
     return [f"{indent}{head}(", *(f"{inner}{a}," for a in args), f"{indent}){tail}"]
 
 
+def _arguments(expr: Call | Method) -> list[tuple[str, Any]]:
+    return [("", a) for a in expr.args] + [(f"{k}=", v) for k, v in expr.kwargs]
+
+
+def _callee(expr: Call | Method) -> str:
+    """Everything before the opening parenthesis of a call."""
+    if isinstance(expr, Method):
+        return f"{_operand(expr.obj)}.{expr.name}"
+    return expr.fn if isinstance(expr.fn, str) else render_expr(expr.fn)
+
+
+def _operand(expr: Any) -> str:
+    text = render_expr(expr)
+    return f"({text})" if isinstance(expr, BinOp) else text
+
+
+def format_expr(indent: str, prefix: str, expr: Any, suffix: str) -> list[str]:
+    """``prefix + expr + suffix`` starting at ``indent``, split at brackets as ruff format would."""
+    flat = f"{indent}{prefix}{render_expr(expr)}{suffix}"
+    if _fits(flat):
+        return [flat]
+    chain = _call_chain(expr)
+    if chain:
+        call = next((c for c in chain if _fits(f"{indent}{prefix}{_callee(c)}(")), chain[-1])
+        return _split_at(indent, prefix, expr, call, suffix)
+    if isinstance(expr, (ListOf, list, tuple)) and len(expr.items if isinstance(expr, ListOf) else expr) > 0:
+        items = expr.items if isinstance(expr, ListOf) else expr
+        opening, closing = ("(", ")") if isinstance(expr, tuple) else ("[", "]")
+        body = _format_items(indent + INDENT, [("", i) for i in items], collection=True)
+        return [f"{indent}{prefix}{opening}", *body, f"{indent}{closing}{suffix}"]
+    return [flat]
+
+
+def _format_items(indent: str, items: list[tuple[str, Any]], *, collection: bool) -> list[str]:
+    """Call arguments (hugged on one line when they fit) or collection items (always one per line)."""
+    if not collection:
+        hugged = indent + ", ".join(f"{k}{render_expr(v)}" for k, v in items)
+        if _fits(hugged):
+            return [hugged]
+        if len(items) == 1:
+            return format_expr(indent, items[0][0], items[0][1], "")
+    lines: list[str] = []
+    for key, value in items:
+        lines += format_expr(indent, key, value, ",")
+    return lines
+
+
+def _binop_chain(expr: BinOp) -> list[str]:
+    """``a + b + c`` as ``["a", "+ b", "+ c"]``: the operands of a chain of one operator."""
+    if isinstance(expr.left, BinOp) and expr.left.op == expr.op:
+        head = _binop_chain(expr.left)
+    else:
+        head = [_operand(expr.left)]
+    return [*head, f"{expr.op} {_operand(expr.right)}"]
+
+
+def _call_chain(expr: Any) -> list[Call | Method]:
+    """The calls with arguments in ``a.f(x).g(y)``, the last one first: where the line may split."""
+    chain: list[Call | Method] = []
+    while isinstance(expr, (Call, Method)):
+        if expr.args or expr.kwargs:
+            chain.append(expr)
+        expr = expr.obj if isinstance(expr, Method) else None
+    return chain
+
+
+def _split_at(indent: str, prefix: str, value: Any, call: Call | Method, suffix: str = "") -> list[str]:
+    """Split ``value`` at the parentheses of ``call``, one of the calls in its chain (a prefix of it)."""
+    rest = render_expr(value)[len(render_expr(call)) :]
+    body = _format_items(indent + INDENT, _arguments(call), collection=False)
+    return [f"{indent}{prefix}{_callee(call)}(", *body, f"{indent}){rest}{suffix}"]
+
+
 def render_statement(indent: str, targets: str, value: Any, comment: str = "") -> list[str]:
-    """``targets = value`` with an optional trailing comment that is dropped if it would not fit."""
+    """``targets = value``, split as ruff format splits it; a trailing comment is dropped if it does not fit.
+
+    In ruff's order of preference: split at the parentheses of a call in the value (the last one
+    whose opening line fits); wrap the value in parentheses; split a tuple of targets one per line.
+    """
     text = render_expr(value)
-    line = f"{indent}{targets} = {text}"
-    if comment and len(line) + 2 + len(comment) <= LINE_LENGTH:
+    prefix = f"{targets} = "
+    line = f"{indent}{prefix}{text}"
+    if comment and _fits(f"{line}  {comment}"):
         return [f"{line}  {comment}"]
-    if len(line) <= LINE_LENGTH or not isinstance(value, Call):
+    if _fits(line):
         return [line]
-    fn = value.fn if isinstance(value.fn, str) else render_expr(value.fn)
-    args = [render_expr(a) for a in value.args] + [f"{k}={render_expr(v)}" for k, v in value.kwargs]
-    return wrap_call(indent, f"{targets} = {fn}", args)
+    chain = _call_chain(value)
+    for call in chain:
+        if _fits(f"{indent}{prefix}{_callee(call)}("):
+            return _split_at(indent, prefix, value, call)
+    inner = indent + INDENT
+    if _fits(f"{indent}{prefix}("):
+        if _fits(f"{inner}{text}"):
+            return [f"{indent}{prefix}(", f"{inner}{text}", f"{indent})"]
+        if any(_fits(f"{inner}{_callee(call)}(") for call in chain):
+            return [f"{indent}{prefix}(", *format_expr(inner, "", value, ""), f"{indent})"]
+        if isinstance(value, BinOp):
+            return [f"{indent}{prefix}(", *(f"{inner}{part}" for part in _binop_chain(value)), f"{indent})"]
+    if ", " in targets:
+        return [f"{indent}(", *(f"{inner}{t}," for t in targets.split(", ")), *render_statement(indent, ")", value)]
+    if chain:
+        return _split_at(indent, prefix, value, chain[-1])
+    if isinstance(value, BinOp):
+        return [f"{indent}{prefix}(", *(f"{inner}{part}" for part in _binop_chain(value)), f"{indent})"]
+    return [line]
 
 
 def shape_comment(t: Any) -> str:
@@ -127,7 +241,7 @@ def render_class(
     name: str,
     analysis: Analysis,
     *,
-    doc: list[str],
+    doc: list[str] | Callable[[dict[str, str]], list[str]],
     init_params: list[str],
     composites: dict[str, CompositeClass],
     input_symbol: str | None = None,
@@ -143,11 +257,9 @@ def render_class(
     inputs = analysis.inputs
     if len(inputs) == 1:
         state.var[(inputs[0], 0)] = "x"
-        holder = inputs[0]
     else:
         for input_id in inputs:
             state.var[(input_id, 0)] = names.name(("node", input_id), input_id)
-        holder = None
 
     position = {node_id: i for i, node_id in enumerate(analysis.order)}
     consumers: dict[str, list[int]] = {n: [] for n in analysis.order}
@@ -157,6 +269,14 @@ def render_class(
     end = len(analysis.order)
     for output in analysis.outputs:
         consumers.setdefault(output, []).append(end)
+    # Outputs of multi-output nodes that something reads; the others are unpacked into `_`.
+    read = {(o, 0) for o in analysis.outputs}
+    for node_id in analysis.order:
+        node_inputs = analysis.info[node_id].inputs
+        for edge in node_inputs[:1] if analysis.info[node_id].node.disabled else node_inputs:
+            read.add((edge.source, edge.output or 0))
+    # Positions of the nodes still to read the value now held in `x` (disabled nodes alias it).
+    x_readers = list(consumers[inputs[0]]) if len(inputs) == 1 else []
 
     for node_id in analysis.order:
         info = analysis.info[node_id]
@@ -165,17 +285,18 @@ def render_class(
         i = position[node_id]
         if info.node.disabled:
             state.var[(node_id, 0)] = state.input_expr(info, 0)
+            if state.var[(node_id, 0)] == "x":
+                x_readers += consumers[node_id]
             forward_lines.append(f"{INDENT * 2}# {safe_text(info.id, 60)} is disabled (ablation): identity")
             continue
         outs = info.num_outputs
-        uses_x = holder is None or all(p <= i for p in consumers.get(holder, []))
-        if outs == 1 and consumers[node_id] == [i + 1] and uses_x:
+        if outs == 1 and consumers[node_id] == [i + 1] and all(p <= i for p in x_readers):
             out_names: tuple[str, ...] = ("x",)
-            holder = node_id
+            x_readers = [i + 1]
         elif outs == 1:
             out_names = (attr[node_id],)
         else:
-            out_names = tuple(names.fresh(f"{attr[node_id]}_{k}") for k in range(outs))
+            out_names = tuple(names.fresh(f"{attr[node_id]}_{k}") if (node_id, k) in read else "_" for k in range(outs))
         for k, out_name in enumerate(out_names):
             state.var[(node_id, k)] = out_name
         input_refs = [Ref(state.input_expr(info, k)) for k in range(len(info.inputs))]
@@ -204,6 +325,10 @@ def render_class(
     returns = [state.var[(o, 0)] for o in analysis.outputs]
     forward_lines.append(f"{INDENT * 2}return {', '.join(returns)}")
 
+    arg_names = ["x"] if len(inputs) == 1 else [state.var[(i, 0)] for i in inputs]
+    source.arg_names = dict(zip(inputs, arg_names))
+    if callable(doc):
+        doc = doc(source.arg_names)
     lines = [f"class {name}(nn.Module):"]
     lines.append(f'{INDENT}"""{doc[0]}')
     if len(doc) > 1:
@@ -219,8 +344,6 @@ def render_class(
     lines.append(f"{INDENT * 2}super().__init__()")
     lines.extend(init_lines)
     lines.append("")
-    arg_names = ["x"] if len(inputs) == 1 else [state.var[(i, 0)] for i in inputs]
-    source.arg_names = dict(zip(inputs, arg_names))
     annotation = "torch.Tensor" if len(returns) == 1 else "tuple[torch.Tensor, ...]"
     lines.extend(
         wrap_call(INDENT, "def forward", ["self", *(f"{a}: torch.Tensor" for a in arg_names)], f" -> {annotation}:")
@@ -263,20 +386,21 @@ class Rendered:
     model_class: str
     blocks: list[list[str]]  # block class sources, in dependency order
     model: list[str]  # the model class
-    uses_blocks: list[str]
+    uses_blocks: list[str]  # block classes the model class itself refers to
     input_shapes: dict[str, tuple[int, ...] | None]
     arg_names: dict[str, str]
     input_dtypes: dict[str, tuple[str, int | None]]
     output: TensorType | None
     lazy: bool
+    source_hash: str = ""  # of the graph document, computed once for every file's header
 
 
-def header(graph: Graph, what: str) -> list[str]:
+def header(graph: Graph, what: str, source_hash: str | None = None) -> list[str]:
     name = safe_text(graph.name or "untitled", 80)
     return [
         f"# {what}",
         f'# Generated by TorchCanvas codegen {ENGINE_VERSION} from graph "{name}".',
-        f"# Source graph sha256: {graph_hash(graph.document)}",
+        f"# Source graph sha256: {source_hash or graph_hash(graph.document)}",
     ]
 
 
@@ -290,6 +414,7 @@ class Renderer:
         self.analysis = analysis
         self.limits = limits or Limits()
         self.model_class = class_name(model_name)
+        self.source_hash = graph_hash(graph.document)  # here, so that validate() reports what generate() would
         if self.model_class in graph.composites or self.model_class in BLOCK_CLASSES:
             self.model_class += "Model"  # a block class of the same name sits in the same file
         self.composites: dict[str, CompositeClass] = {}
@@ -299,10 +424,12 @@ class Renderer:
     def add_builtin(self, type_name: str) -> None:
         if type_name in self.block_sources:
             return
-        spec = NODE_SPECS[type_name]
-        for dependency in spec.requires:
+        # Helper classes a block requires (MBConv's SqueezeExcitation) have no node spec of their own.
+        spec = NODE_SPECS.get(type_name)
+        for dependency in spec.requires if spec is not None else ():
             self.add_builtin(dependency)
-        source = textwrap.dedent(inspect.getsource(spec.block_class)).rstrip().splitlines()  # type: ignore[arg-type]
+        block_class = spec.block_class if spec is not None else BLOCK_CLASSES[type_name]
+        source = textwrap.dedent(inspect.getsource(block_class)).rstrip().splitlines()  # type: ignore[arg-type]
         self.block_sources[type_name] = source
         self.order.append(type_name)
 
@@ -310,6 +437,7 @@ class Renderer:
         name = definition.name
         if name in self.block_sources:
             return
+        _check_composite_names(definition)
         signatures = {_input_signature(a.edge_type(i.inputs[0])) for a, i in instances}
         if len(signatures) != 1:
             raise GraphError(
@@ -317,10 +445,14 @@ class Renderer:
             )
         rank, layout = signatures.pop()
         symbol = "in_features" if rank == 2 or layout == SEQUENCE else "in_channels"
-        dims: list[Any] = [None] * (rank - 1)
-        dims[-1 if symbol == "in_features" else 0] = Sym(symbol)
+        if rank is None:  # only ever fed tensors of unknown rank: the class sizes itself lazily
+            input_type = TensorType(None)
+        else:
+            dims: list[Any] = [None] * (rank - 1)
+            dims[-1 if symbol == "in_features" else 0] = Sym(symbol)
+            input_type = TensorType(tuple(dims), layout)
         scope = Scope(self.graph.composites, self.limits)
-        body = analyze_composite(definition, scope, TensorType(tuple(dims), layout), None)
+        body = analyze_composite(definition, scope, input_type, None)
         if not body.ok:
             raise GraphError([Diagnostic(d.code, f"in block {name}: {d.message}", node=d.node) for d in body.errors])
         self.collect(body)
@@ -331,6 +463,20 @@ class Renderer:
         rendered = render_class(
             name, body, doc=doc, init_params=[*required, *optional], composites=self.composites, input_symbol=symbol
         )
+        if rendered.needs_input_size:  # the class takes its input size: every instance must know it
+            for analysis, info in instances:
+                in_type = analysis.edge_type(info.inputs[0])
+                if in_type is None or in_type.features is None:
+                    raise GraphError(
+                        [
+                            Diagnostic(
+                                "NEEDS_SHAPE",
+                                f"block {name} needs its input's {symbol.replace('_', ' ')}, which cannot be "
+                                "inferred without input shapes: set `shape` on the Input node",
+                                node=info.id,
+                            )
+                        ]
+                    )
         self.composites[name] = CompositeClass(name, params, rendered.needs_input_size)
         self.block_sources[name] = rendered.lines
         self.order.append(name)
@@ -362,9 +508,7 @@ class Renderer:
             shapes[input_id] = tuple(t.dims) if t.concrete else None  # type: ignore[arg-type]
             dtypes[input_id] = (t.dtype, self.vocab_size(input_id) if t.dtype == "int64" else None)
         output = analysis.info[analysis.outputs[0]].out if len(analysis.outputs) == 1 else None
-        model = render_class(
-            self.model_class, analysis, doc=self.model_doc(), init_params=[], composites=self.composites
-        )
+        model = render_class(self.model_class, analysis, doc=self.model_doc, init_params=[], composites=self.composites)
         lazy = any(
             "nn.Lazy" in line
             for name in [None, *self.order]
@@ -375,12 +519,13 @@ class Renderer:
             self.model_class,
             blocks,
             model.lines,
-            list(self.order),
+            [name for name in self.order if name in model.uses],  # what model.py imports from blocks.py
             shapes,
             model.arg_names,
             dtypes,
             output if isinstance(output, TensorType) else None,
             lazy,
+            self.source_hash,
         )
 
     def vocab_size(self, input_id: str) -> int | None:
@@ -395,14 +540,17 @@ class Renderer:
         ]
         return min(sizes) if sizes else None
 
-    def model_doc(self) -> list[str]:
+    def model_doc(self, arg_names: dict[str, str]) -> list[str]:
         title = safe_text(self.graph.name or self.model_class, 80)
         doc = [f"{title}, designed in TorchCanvas."]
         description = self.graph.metadata.get("description")
         if isinstance(description, str) and description.strip():
-            doc += ["", safe_text(description.strip(), 300)]
+            text = " ".join(description.split())
+            if len(text) > 300:
+                text = text[:300].rsplit(" ", 1)[0] + " ..."
+            doc += ["", *textwrap.wrap(safe_text(text, 400), 80, break_long_words=False, break_on_hyphens=False)]
         info = self.analysis.info
-        ins = [f"``{safe_text(i, 40)}`` {_describe(info[i].out)}" for i in self.analysis.inputs]
+        ins = [f"``{arg_names[i]}`` {_describe(info[i].out)}" for i in self.analysis.inputs]
         outs = [f"``{safe_text(o, 40)}`` {_describe(info[o].out)}" for o in self.analysis.outputs]
         doc += ["", "Inputs: " + "; ".join(ins) + ".", "Outputs: " + "; ".join(outs) + "."]
         if self.analysis.params_total is not None:
@@ -412,10 +560,34 @@ class Renderer:
 
 _ANNOTATIONS = {"int": "int", "float": "float", "bool": "bool", "choice": "str"}
 
+# Names generated modules define or import at top level, and names a class body calls: a user block
+# class or constructor parameter of the same name would shadow them (or not even parse).
+_MODULE_NAMES = frozenset({"F", "nn", "torch", "INPUT_SHAPES", "build_model", "example_inputs", "main", "parse_shape"})
+_BODY_NAMES = frozenset({"self", "super", "nn", "torch", "F", "in_channels", "in_features"})
 
-def _input_signature(t: TensorType | None) -> tuple[int, str | None]:
+
+def _check_composite_names(definition: CompositeDef) -> None:
+    """A block's class name and parameter names become Python names: refuse those that would break the file."""
+    import builtins
+    import keyword
+
+    name = definition.name
+    problems = []
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name) or name in _MODULE_NAMES:
+        problems.append(f"block name `{name}` is a Python keyword or a name generated code relies on; rename the block")
+    elif name in BLOCK_CLASSES:
+        problems.append(f"block name `{name}` is the name of a built-in block class; rename the block")
+    for param in definition.params:
+        pname = param.get("name")
+        if isinstance(pname, str) and (keyword.iskeyword(pname) or pname in _BODY_NAMES or pname in BLOCK_CLASSES):
+            problems.append(f"block {name}: parameter name `{pname}` is reserved in generated code; rename it")
+    if problems:
+        raise GraphError([Diagnostic("COMPOSITE", message, path=definition.body.path or None) for message in problems])
+
+
+def _input_signature(t: TensorType | None) -> tuple[int | None, str | None]:
     if t is None or t.rank is None:
-        return (4, None)
+        return (None, None)
     return (t.rank, t.layout if t.rank == 3 else None)
 
 

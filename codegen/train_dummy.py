@@ -77,9 +77,14 @@ def input_shapes(package, args: argparse.Namespace) -> dict[str, tuple[int, ...]
     """Shapes from --C/--T/--H/--W for a single-input model; ``None`` keeps the package's own."""
     sizes = [s for s in (args.C, args.T) if s is not None] if args.H is None else [args.C, args.H, args.W]
     if not any(s is not None for s in (args.C, args.T, args.H, args.W)):
+        missing = [name for name, shape in package.INPUT_SHAPES.items() if shape is None]
+        if missing:
+            raise ValueError(
+                f"the graph leaves the size of input(s) {missing} open: give --C and --T (or --C, --H, --W)"
+            )
         return None
-    if args.H is not None and (args.C is None or args.W is None):
-        raise ValueError("--H needs --C and --W")
+    if (args.H is None) != (args.W is None) or (args.H is not None and args.C is None):
+        raise ValueError("--H and --W go together, with --C")
     names = list(package.INPUT_SHAPES)
     if len(names) != 1:
         raise ValueError(f"the model has inputs {names}; --C/--T/--H/--W describe a single input")

@@ -28,7 +28,9 @@ class SEBlock(nn.Module):
         super().__init__()
         hidden = channels // reduction
         if hidden < 1:
-            raise ValueError(f"channels // reduction must be at least 1, got {channels} // {reduction}")
+            raise ValueError(
+                f"channels // reduction must be at least 1, got {channels} // {reduction}"
+            )
         self.fc1 = nn.Linear(channels, hidden)
         self.relu = nn.ReLU(inplace=True)
         self.fc2 = nn.Linear(hidden, channels)
@@ -52,15 +54,23 @@ class ResidualBlock(nn.Module):
     https://arxiv.org/abs/1512.03385
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1
+    ) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd so both paths keep the same size, got {kernel_size}")
+            raise ValueError(
+                f"kernel_size must be odd so both paths keep the same size, got {kernel_size}"
+            )
         padding = kernel_size // 2
-        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False)
+        self.conv1 = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride, padding, bias=False
+        )
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size, 1, padding, bias=False)
+        self.conv2 = nn.Conv2d(
+            out_channels, out_channels, kernel_size, 1, padding, bias=False
+        )
         self.bn2 = nn.BatchNorm2d(out_channels)
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
@@ -87,11 +97,15 @@ class Bottleneck(nn.Module):
     https://arxiv.org/abs/1512.03385
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, expansion: int = 4) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int = 1, expansion: int = 4
+    ) -> None:
         super().__init__()
         width = out_channels // expansion
         if width < 1:
-            raise ValueError(f"out_channels // expansion must be at least 1, got {out_channels} // {expansion}")
+            raise ValueError(
+                f"out_channels // expansion must be at least 1, got {out_channels} // {expansion}"
+            )
         self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
@@ -199,7 +213,9 @@ class InceptionBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
+        return torch.cat(
+            [self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1
+        )
 
 
 class DenseLayer(nn.Module):
@@ -212,14 +228,22 @@ class DenseLayer(nn.Module):
     CVPR 2017. https://arxiv.org/abs/1608.06993
     """
 
-    def __init__(self, in_channels: int, growth_rate: int = 32, bn_size: int = 4, drop_rate: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        growth_rate: int = 32,
+        bn_size: int = 4,
+        drop_rate: float = 0.0,
+    ) -> None:
         super().__init__()
         self.norm1 = nn.BatchNorm2d(in_channels)
         self.relu1 = nn.ReLU(inplace=True)
         self.conv1 = nn.Conv2d(in_channels, bn_size * growth_rate, 1, bias=False)
         self.norm2 = nn.BatchNorm2d(bn_size * growth_rate)
         self.relu2 = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv2d(bn_size * growth_rate, growth_rate, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(
+            bn_size * growth_rate, growth_rate, 3, padding=1, bias=False
+        )
         self.dropout = nn.Dropout(drop_rate) if drop_rate > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -244,7 +268,9 @@ class SqueezeExcitation(nn.Module):
         self.scale_activation = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        scale = self.scale_activation(
+            self.fc2(self.activation(self.fc1(self.avgpool(x))))
+        )
         return x * scale
 
 
@@ -282,7 +308,15 @@ class MBConv(nn.Module):
         else:
             self.expand = nn.Identity()
         self.depthwise = nn.Sequential(
-            nn.Conv2d(hidden, hidden, kernel_size, stride, kernel_size // 2, groups=hidden, bias=False),
+            nn.Conv2d(
+                hidden,
+                hidden,
+                kernel_size,
+                stride,
+                kernel_size // 2,
+                groups=hidden,
+                bias=False,
+            ),
             nn.BatchNorm2d(hidden),
             nn.SiLU(inplace=True),
         )
@@ -313,11 +347,15 @@ class TransformerEncoderBlock(nn.Module):
     Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021. https://arxiv.org/abs/2010.11929
     """
 
-    def __init__(self, dim: int, num_heads: int = 8, mlp_ratio: float = 4.0, dropout: float = 0.0) -> None:
+    def __init__(
+        self, dim: int, num_heads: int = 8, mlp_ratio: float = 4.0, dropout: float = 0.0
+    ) -> None:
         super().__init__()
         hidden = int(dim * mlp_ratio)
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(dim, num_heads, dropout=dropout, batch_first=True)
+        self.attn = nn.MultiheadAttention(
+            dim, num_heads, dropout=dropout, batch_first=True
+        )
         self.dropout = nn.Dropout(dropout)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(

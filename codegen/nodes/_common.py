@@ -25,15 +25,16 @@ def window_out(
         return None
     effective = dilation * (kernel - 1) + 1
     padded = size + 2 * padding
-    if effective > padded:
-        raise ctx.fail(
-            "IMPOSSIBLE_OUTPUT",
-            f"kernel {effective} is larger than the padded {axis_name} {padded} at `{ctx.node}`",
-        )
     numerator = padded - effective
     out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
+    # With ceil_mode a last window may overhang the padded end, so compare the count, not the sizes.
+    if out < 1:
+        raise ctx.fail(
+            "IMPOSSIBLE_OUTPUT",
+            f"kernel {effective} is larger than the padded {axis_name} {padded} at `{ctx.node}`",
+        )
     return out
 
 
@@ -43,7 +44,7 @@ def spatial_names(nd: int) -> tuple[str, ...]:
 
 def require_features(ctx: InferCtx, t: TensorType, what: str) -> None:
     """Raise NEEDS_SHAPE when a layer without a Lazy variant cannot know its input size."""
-    if t.rank_known and t.features is None:
+    if not t.rank_known or t.features is None:
         raise ctx.fail("NEEDS_SHAPE", f"cannot infer {what} without input shapes: set `shape` on the Input node")
 
 

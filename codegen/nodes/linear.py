@@ -43,7 +43,7 @@ def emit_linear(ctx: EmitCtx) -> NodeCode:
 def infer_bilinear(ctx: InferCtx) -> TensorType:
     a, b = ctx.input(0, ranks=(2, 3)), ctx.input(1, ranks=(2, 3))
     for index, t in enumerate((a, b)):
-        if t.rank_known and t.size(-1) is None:
+        if not t.rank_known or t.size(-1) is None:  # there is no LazyBilinear
             raise ctx.fail("NEEDS_SHAPE", "cannot infer Bilinear input sizes without input shapes", edge_index=index)
     if (
         a.rank_known

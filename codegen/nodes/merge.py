@@ -68,10 +68,10 @@ def _infer_elementwise(name: str, broadcast: bool):
         for i, t in ranked[1:]:
             for a, q in enumerate(t.dims):
                 p = dims[a]
-                if same(p, q) is not False:
+                if broadcast and (p == 1 or q == 1) and same(p, q) is not True:
+                    dims[a] = q if p == 1 else p  # a size-1 axis takes the other size, known or not
+                elif same(p, q) is not False:
                     dims[a] = _merge_dim((p, q))
-                elif broadcast and (p == 1 or q == 1):
-                    dims[a] = q if p == 1 else p
                 else:
                     rule = "identical shapes or size 1 on differing axes" if broadcast else "identical shapes"
                     raise ctx.fail(
@@ -80,6 +80,8 @@ def _infer_elementwise(name: str, broadcast: bool):
                         f"{first.describe()}, `{ctx.sources[i]}` gives {t.describe()}",
                         edge_index=i,
                     )
+        if broadcast and len(ranked) < len(ctx.inputs):
+            dims = [None if d == 1 else d for d in dims]  # an input of unknown shape may broadcast them
         return first.with_dims(tuple(dims))
 
     return infer

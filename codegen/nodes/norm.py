@@ -53,7 +53,7 @@ def _emit_instancenorm(nd: int):
 
 def infer_layernorm(ctx: InferCtx) -> TensorType:
     x = ctx.input(0)
-    if x.rank_known and x.dims[-1] is None:
+    if not x.rank_known or x.dims[-1] is None:
         raise ctx.fail(
             "NEEDS_SHAPE",
             "cannot infer LayerNorm's normalized size without input shapes: set `shape` on the Input node",

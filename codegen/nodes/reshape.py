@@ -20,8 +20,8 @@ def _axis(ctx: InferCtx, x: TensorType, dim: int, name: str = "dim", extra: int 
 
 def infer_flatten(ctx: InferCtx) -> TensorType:
     x = ctx.input(0)
-    if not x.rank_known:
-        return x.with_dims((None,))
+    if not x.rank_known:  # only flattening everything past the batch axis gives a known rank
+        return x.with_dims((None,)) if (ctx.params["start_dim"], ctx.params["end_dim"]) == (1, -1) else x
     start = _axis(ctx, x, ctx.params["start_dim"], "start_dim")
     end = _axis(ctx, x, ctx.params["end_dim"], "end_dim")
     if end < start:

@@ -21,6 +21,9 @@ def infer_upsample(ctx: InferCtx) -> TensorType:
         return x
     scale = ctx.params["scale_factor"]
     spatial = tuple(math.floor(d * scale) if is_known(d) else None for d in x.dims[1:])
+    if 0 in spatial:
+        size = next(d for d, s in zip(x.dims[1:], spatial) if s == 0)
+        raise ctx.fail("IMPOSSIBLE_OUTPUT", f"scale_factor {scale} shrinks a size of {size} to 0 at `{ctx.node}`")
     return x.with_dims((x.dims[0], *spatial))
 
 
