@@ -76,6 +76,7 @@ class Analysis:
     diagnostics: list[Diagnostic]
     params_total: int | None = None
     memory_bytes: int | None = None
+    expanded_nodes: int = 0  # layers once every block is expanded (Inputs excluded)
     composites: dict[str, CompositeDef] = field(default_factory=dict)
 
     @property
@@ -104,6 +105,9 @@ class Scope:
     symbols: frozenset[str] | None = None  # composite class body: "$name" params become Sym
     substitutions: dict[str, Any] | None = None  # composite instance: "$name" params become values
     stack: tuple[str, ...] = ()  # composite names being expanded (recursion guard)
+    # Block instances with the same definition, input type and values share one expansion, so nested
+    # blocks cost one analysis per distinct use instead of fan-out ** depth.
+    expansions: dict[tuple[Any, ...], Analysis] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -112,6 +116,11 @@ class Scope:
 def all_type_names(composites: dict[str, CompositeDef]) -> list[str]:
     """Type names, canonical ones first so that a suggestion never prefers an alias."""
     return [*sorted({*NODE_SPECS, *composites}), *sorted(set(ALIASES) - set(NODE_SPECS))]
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """``repr`` of user text, shortened: messages must stay readable whatever was sent."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def did_you_mean(word: str, candidates: list[str]) -> str | None:
@@ -218,7 +227,7 @@ class _BodyAnalyzer:
                 hint = f"; did you mean `{guess}`?" if guess else ""
                 self.report(
                     "UNKNOWN_TYPE",
-                    f"unknown node type {node.type!r}{hint}",
+                    f"unknown node type {_shown(node.type)}{hint}",
                     node=node.id,
                     path=f"nodes[{index}].type",
                     suggestion={"action": "set_type", "node": node.id, "type": guess} if guess else None,
@@ -243,7 +252,7 @@ class _BodyAnalyzer:
                 )
                 self.report(
                     "UNKNOWN_PARAM",
-                    f"{info.type_name} has no parameter {key!r}{hint}",
+                    f"{info.type_name} has no parameter {_shown(key)}{hint}",
                     node=node.id,
                     path=f"nodes[{info.index}].params.{key}",
                     suggestion={"action": "rename_param", "node": node.id, "param": key, "to": guess}
@@ -641,6 +650,8 @@ class _BodyAnalyzer:
         memory: int | None = 0
         for node_id in analysis.order:
             info = self.info[node_id]
+            is_input = info.spec is not None and info.spec.type == "Input"
+            analysis.expanded_nodes += info.inner.expanded_nodes if info.inner is not None else int(not is_input)
             if info.out is None:
                 total = memory = None
                 continue
@@ -728,6 +739,11 @@ def analyze_composite(
     definition: CompositeDef, scope: Scope, input_type: TensorType, values: dict[str, Any] | None
 ) -> Analysis:
     """Analyse a block's inside: with concrete ``values`` (an instance) or symbolically (its class)."""
+    frozen = None if values is None else tuple(sorted((k, _hashable(v)) for k, v in values.items()))
+    key = (definition.name, input_type, frozen, scope.stack)
+    cached = scope.expansions.get(key)
+    if cached is not None:
+        return cached
     inner_inputs = definition.body.inputs
     names = frozenset(p["name"] for p in definition.params if isinstance(p.get("name"), str))
     inner_scope = Scope(
@@ -737,8 +753,14 @@ def analyze_composite(
         symbols=names if values is None else None,
         substitutions=values if values is not None else None,
         stack=(*scope.stack, definition.name),
+        expansions=scope.expansions,
     )
-    return analyze_body(definition.body, inner_scope)
+    analysis = scope.expansions[key] = analyze_body(definition.body, inner_scope)
+    return analysis
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
 
 
 def analyze(graph: Graph, input_shapes: dict[str, list[int]] | None = None, limits: Limits | None = None) -> Analysis:
@@ -765,6 +787,14 @@ def analyze(graph: Graph, input_shapes: dict[str, list[int]] | None = None, limi
         overrides[name] = spec.infer(InferCtx(name, params, []))  # type: ignore[arg-type]
     scope = Scope(graph.composites, limits, overrides)
     analysis = analyze_body(graph.body, scope)
+    if analysis.expanded_nodes > limits.max_expanded_nodes:
+        analysis.diagnostics.append(
+            Diagnostic(
+                "LIMIT",
+                f"with every block expanded the model has {analysis.expanded_nodes:,} layers, "
+                f"over the limit of {limits.max_expanded_nodes:,}",
+            )
+        )
     analysis.diagnostics[:0] = extra
     for definition in graph.composites.values():
         check_composite_definition(definition, analysis)

@@ -439,6 +439,8 @@ class Renderer:
             return
         _check_composite_names(definition)
         signatures = {_input_signature(a.edge_type(i.inputs[0])) for a, i in instances}
+        if (None, None) in signatures:  # one use of unknown rank: a class that sizes itself lazily serves all
+            signatures = {(None, None)}
         if len(signatures) != 1:
             raise GraphError(
                 [Diagnostic("COMPOSITE", f"block {name} is used with inputs of different ranks or layouts")]

@@ -29,6 +29,7 @@ class Limits:
     max_id_length: int = 100
     max_composites: int = 200
     max_composite_depth: int = 8
+    max_expanded_nodes: int = 100_000  # layers once every composite block is expanded
     max_params: int = 2_000_000_000  # learnable parameters of the whole model
     max_memory_bytes: int = 64 * 2**30  # estimated activation memory at batch size 1, fp32
 
@@ -305,4 +306,6 @@ def parse_graph(data: Any, limits: Limits | None = None) -> Graph:
             ) from None
         except RecursionError:
             raise GraphError([Diagnostic("PARSE", "the document is nested too deeply")]) from None
+        except ValueError as exc:  # e.g. an integer over Python's 4,300-digit conversion limit
+            raise GraphError([Diagnostic("PARSE", f"invalid JSON: {str(exc)[:120]}")]) from None
     return _Parser(limits or Limits()).graph(data)

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diagnostics import ShapeError
+from .diagnostics import ShapeError, insert_node
 from .dims import Dim, Sym
 from .ir import Assign, Call, Ref, SelfAttr
 from .params import Param
-from .tensor import UNKNOWN, TensorType, unknown_of_rank
+from .tensor import SEQUENCE, UNKNOWN, TensorType, unknown_of_rank
 
 RANK_NAMES = {2: "(B, F)", 3: "(B, C, T)", 4: "(B, C, H, W)", 5: "(B, C, D, H, W)"}
 
@@ -32,9 +32,18 @@ class InferCtx:
     warnings: list[ShapeError] = field(default_factory=list)
 
     def input(
-        self, index: int = 0, *, ranks: tuple[int, ...] | None = None, dtype: str | None = "float32"
+        self,
+        index: int = 0,
+        *,
+        ranks: tuple[int, ...] | None = None,
+        dtype: str | None = "float32",
+        channels_first: bool = False,
     ) -> TensorType:
-        """Input ``index``, checked against the accepted ``ranks``; unknown rank assumes the first."""
+        """Input ``index``, checked against the accepted ``ranks``; unknown rank assumes the first.
+
+        ``channels_first``: the layer reads channels on axis 1, so a (B, T, H) sequence is refused with a
+        suggestion to permute it (PyTorch would read T as the channels and fail, or silently mix time steps).
+        """
         t = self.inputs[index]
         if dtype is not None and t.dtype != dtype:
             what = "integer token ids" if t.dtype == "int64" else "floating-point values"
@@ -48,6 +57,13 @@ class InferCtx:
         if t.rank not in ranks:
             wanted = " or ".join(f"rank {r} {RANK_NAMES.get(r, '')}".rstrip() for r in ranks)
             raise ShapeError("RANK", f"expects {wanted}, got {t.describe()}", edge_index=index)
+        if channels_first and t.rank == 3 and t.layout == SEQUENCE:
+            raise ShapeError(
+                "LAYOUT",
+                f"expects channels first (B, C, T) but receives {t.describe()}; insert Permute_BTH_to_BCT",
+                insert_node("Permute_BTH_to_BCT", self.edge(index)),
+                edge_index=index,
+            )
         return t
 
     def fail(

@@ -33,7 +33,9 @@ from .library import (
 # Shared pieces of the shape rules
 
 
-def channels_first_input(ctx: InferCtx, what: str, ranks: tuple[int, ...] = (4,), lazy: bool = False) -> TensorType:
+def channels_first_input(
+    ctx: InferCtx, what: str, ranks: tuple[int, ...] = (4,), lazy: bool = False
+) -> TensorType:
     """Input 0 as (B, C, ...), with its channel count known unless the block can go ``lazy``."""
     x = ctx.input(0, ranks=ranks)
     if x.layout == SEQUENCE:
@@ -45,7 +47,8 @@ def channels_first_input(ctx: InferCtx, what: str, ranks: tuple[int, ...] = (4,)
         )
     if not lazy and x.features is None:
         raise ctx.fail(
-            "NEEDS_SHAPE", f"cannot infer {what}'s input channels without input shapes: set `shape` on the Input node"
+            "NEEDS_SHAPE",
+            f"cannot infer {what}'s input channels without input shapes: set `shape` on the Input node",
         )
     return x
 
@@ -88,7 +91,9 @@ def infer_residual(ctx: InferCtx) -> TensorType:
     x = channels_first_input(ctx, "ResidualBlock")
     p = ctx.params
     require_odd_kernel(ctx, p["kernel_size"])
-    return x.with_dims((p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x))))
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
 
 
 def infer_bottleneck(ctx: InferCtx) -> TensorType:
@@ -151,16 +156,23 @@ def infer_mbconv(ctx: InferCtx) -> TensorType:
     x = channels_first_input(ctx, "MBConv")
     p = ctx.params
     require_odd_kernel(ctx, p["kernel_size"])
-    return x.with_dims((p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x))))
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
 
 
 def infer_transformer(ctx: InferCtx) -> TensorType:
     x = sequence_input(ctx, "TransformerEncoderBlock")
     p = ctx.params
     dim, heads, ratio = x.features, p["num_heads"], p["mlp_ratio"]
-    check_divisible(ctx, dim, heads, f"embedding size {dim} is not divisible by num_heads={heads}")
+    check_divisible(
+        ctx, dim, heads, f"embedding size {dim} is not divisible by num_heads={heads}"
+    )
     if is_known(dim) and isinstance(ratio, float) and int(dim * ratio) < 1:
-        raise ctx.fail("PARAM_RANGE", f"mlp_ratio {ratio} leaves the MLP no hidden units for embedding size {dim}")
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"mlp_ratio {ratio} leaves the MLP no hidden units for embedding size {dim}",
+        )
     return x
 
 
@@ -175,7 +187,9 @@ def render(cls: type, params: tuple[Param, ...], positional: tuple[str, ...]):
     def emit(ctx: EmitCtx) -> NodeCode:
         p = ctx.params
         args = (ctx.in_features(), *(p[name] for name in positional))
-        kwargs = {param.name: kw_unless(p[param.name], param.default) for param in keywords}
+        kwargs = {
+            param.name: kw_unless(p[param.name], param.default) for param in keywords
+        }
         return apply_module(ctx, call(cls.__name__, *args, **kwargs))
 
     return emit
@@ -212,28 +226,72 @@ def _channels(name: str, doc: str, default: Any = None) -> Int:
     return Int(name, default=default, min=1, max=1_000_000, doc=doc)
 
 
-_STRIDE = Int("stride", default=1, min=1, max=64, doc="Stride of the block; 2 halves height and width.")
-_KERNEL = Int("kernel_size", default=3, min=1, max=31, doc="Odd kernel size; padding kernel_size // 2 keeps the size.")
+_STRIDE = Int(
+    "stride",
+    default=1,
+    min=1,
+    max=64,
+    doc="Stride of the block; 2 halves height and width.",
+)
+_KERNEL = Int(
+    "kernel_size",
+    default=3,
+    min=1,
+    max=31,
+    doc="Odd kernel size; padding kernel_size // 2 keeps the size.",
+)
 
 SE_PARAMS = (
-    Int("reduction", default=16, min=1, max=100_000, doc="Reduction ratio r: the gate's MLP is C → C // r → C."),
+    Int(
+        "reduction",
+        default=16,
+        min=1,
+        max=100_000,
+        doc="Reduction ratio r: the gate's MLP is C → C // r → C.",
+    ),
 )
 
 RESIDUAL_PARAMS = (_channels("out_channels", "Output channels."), _KERNEL, _STRIDE)
 
 BOTTLENECK_PARAMS = (
-    _channels("out_channels", "Output channels; the inner width is out_channels // expansion."),
+    _channels(
+        "out_channels", "Output channels; the inner width is out_channels // expansion."
+    ),
     _STRIDE,
-    Int("expansion", default=4, min=1, max=1024, doc="Ratio of output channels to the inner width."),
+    Int(
+        "expansion",
+        default=4,
+        min=1,
+        max=1024,
+        doc="Ratio of output channels to the inner width.",
+    ),
 )
 
 VGG_PARAMS = (
     _channels("c1", "Output channels of the first convolution."),
     _channels("c2", "Output channels of the other convolutions."),
-    Int("k", default=3, min=1, max=31, doc="Kernel size of every convolution (padding k // 2)."),
-    Bool("pool", default=True, doc="End with 2×2 max pooling (halves height and width)."),
-    Bool("lrn", default=False, doc="Local response normalisation after each ReLU (VGG's A-LRN)."),
-    Int("convs", default=2, min=1, max=16, doc="Number of convolutions (VGG-16 uses 2, 2, 3, 3, 3)."),
+    Int(
+        "k",
+        default=3,
+        min=1,
+        max=31,
+        doc="Kernel size of every convolution (padding k // 2).",
+    ),
+    Bool(
+        "pool", default=True, doc="End with 2×2 max pooling (halves height and width)."
+    ),
+    Bool(
+        "lrn",
+        default=False,
+        doc="Local response normalisation after each ReLU (VGG's A-LRN).",
+    ),
+    Int(
+        "convs",
+        default=2,
+        min=1,
+        max=16,
+        doc="Number of convolutions (VGG-16 uses 2, 2, 3, 3, 3).",
+    ),
 )
 
 INCEPTION_PARAMS = (  # defaults: GoogLeNet's inception (3a)
@@ -242,27 +300,75 @@ INCEPTION_PARAMS = (  # defaults: GoogLeNet's inception (3a)
     _channels("c3", "Output channels of the 3×3 branch.", 128),
     _channels("c5_reduce", "1×1 reduction before the 5×5 convolution.", 16),
     _channels("c5", "Output channels of the 5×5 branch.", 32),
-    _channels("pool_proj", "Output channels of the 1×1 projection after max pooling.", 32),
+    _channels(
+        "pool_proj", "Output channels of the 1×1 projection after max pooling.", 32
+    ),
 )
 
 DENSE_LAYER_PARAMS = (
-    _channels("growth_rate", "Channels the layer adds to its input (k in the paper).", 32),
-    Int("bn_size", default=4, min=1, max=64, doc="Width of the 1×1 bottleneck, in multiples of growth_rate."),
-    Float("drop_rate", default=0.0, min=0.0, max=1.0, max_exclusive=True, doc="Dropout on the new features."),
+    _channels(
+        "growth_rate", "Channels the layer adds to its input (k in the paper).", 32
+    ),
+    Int(
+        "bn_size",
+        default=4,
+        min=1,
+        max=64,
+        doc="Width of the 1×1 bottleneck, in multiples of growth_rate.",
+    ),
+    Float(
+        "drop_rate",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        max_exclusive=True,
+        doc="Dropout on the new features.",
+    ),
 )
 
 MBCONV_PARAMS = (
     _channels("out_channels", "Output channels."),
-    Int("expand_ratio", default=4, min=1, max=64, doc="Width of the depthwise stage, in multiples of the input."),
+    Int(
+        "expand_ratio",
+        default=4,
+        min=1,
+        max=64,
+        doc="Width of the depthwise stage, in multiples of the input.",
+    ),
     _KERNEL,
     _STRIDE,
-    Float("se_ratio", default=0.25, min=0.0, max=1.0, doc="Squeeze-excitation width relative to the input; 0 = none."),
+    Float(
+        "se_ratio",
+        default=0.25,
+        min=0.0,
+        max=1.0,
+        doc="Squeeze-excitation width relative to the input; 0 = none.",
+    ),
 )
 
 TRANSFORMER_PARAMS = (
-    Int("num_heads", default=8, min=1, max=1024, doc="Attention heads; must divide the embedding size."),
-    Float("mlp_ratio", default=4.0, min=0.0, max=64.0, doc="Hidden size of the MLP relative to the embedding size."),
-    Float("dropout", default=0.0, min=0.0, max=1.0, max_exclusive=True, doc="Dropout on attention and MLP outputs."),
+    Int(
+        "num_heads",
+        default=8,
+        min=1,
+        max=1024,
+        doc="Attention heads; must divide the embedding size.",
+    ),
+    Float(
+        "mlp_ratio",
+        default=4.0,
+        min=0.0,
+        max=64.0,
+        doc="Hidden size of the MLP relative to the embedding size.",
+    ),
+    Float(
+        "dropout",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        max_exclusive=True,
+        doc="Dropout on attention and MLP outputs.",
+    ),
 )
 
 SPECS = (

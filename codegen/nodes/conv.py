@@ -43,7 +43,7 @@ def _conv_params(nd: int, transposed: bool) -> tuple:
 
 def _infer_conv(nd: int, transposed: bool):
     def infer(ctx: InferCtx) -> TensorType:
-        x = ctx.input(0, ranks=(nd + 2,))
+        x = ctx.input(0, ranks=(nd + 2,), channels_first=True)
         p = ctx.params
         channels = x.features
         check_divisible(

@@ -11,6 +11,8 @@ def infer_input(ctx: InferCtx) -> TensorType:
     shape = ctx.params["shape"]
     dtype = ctx.params["dtype"]
     if shape is None:
+        if ctx.params["layout"] != "auto":  # a stated layout fixes the rank even without sizes
+            return tensor(None, None, layout=ctx.params["layout"], dtype=dtype)
         return TensorType(None, dtype=dtype)
     layout = SEQUENCE if ctx.params["layout"] == "BTH" or (dtype == "int64" and len(shape) == 1) else None
     return tensor(*shape, layout=layout, dtype=dtype)

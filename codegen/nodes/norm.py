@@ -15,7 +15,7 @@ _AFFINE = Bool("affine", default=True, doc="Learn a per-channel scale and shift.
 
 def _infer_channel_norm(ranks: tuple[int, ...]):
     def infer(ctx: InferCtx) -> TensorType:
-        return ctx.input(0, ranks=ranks)
+        return ctx.input(0, ranks=ranks, channels_first=True)
 
     return infer
 
@@ -71,7 +71,7 @@ def emit_layernorm(ctx: EmitCtx) -> NodeCode:
 
 
 def infer_groupnorm(ctx: InferCtx) -> TensorType:
-    x = ctx.input(0, ranks=(3, 4, 5))
+    x = ctx.input(0, ranks=(3, 4, 5), channels_first=True)
     require_features(ctx, x, "GroupNorm's channel count")
     groups = ctx.params["num_groups"]
     check_divisible(ctx, x.features, groups, f"{x.features} channels cannot be split into {groups} groups")

@@ -360,11 +360,6 @@ def chain_graph(kind: str, shape: list[int], *layers: tuple[str, dict]) -> Case:
     return Case(graph, None, [("inp", kind, tuple(shape), None)])
 
 
-CHANNELS_ON_A_SEQUENCE = pytest.mark.xfail(
-    strict=True,
-    reason="engine bug (codegen/nodes/norm.py, conv.py): a channels-first layer on a (B, T, H) sequence is "
-    "accepted and sized from H, but PyTorch reads channels on axis 1 (T): it fails at run time",
-)
 EDGE_CASES = {
     "transpose_then_gru": chain_graph("1d", [3, 5], ("Transpose", {}), ("GRU", {"hidden_size": 2})),
     "permute_then_lstm": chain_graph("1d", [3, 5], ("Permute", {"dims": [0, 2, 1]}), ("LSTM", {"hidden_size": 2})),
@@ -377,18 +372,10 @@ EDGE_CASES = {
     "chunk_on_time": chain_graph("1d", [3, 6], ("Chunk", {"chunks": 3, "dim": 2}), ("Identity", {})),
     "se_block_on_a_sequence": chain_graph("seq", [5, 3], ("SEBlock", {"reduction": 1})),
     "attention_on_channels_first": chain_graph("1d", [4, 5], ("MultiheadAttention", {"num_heads": 1})),
-    "batchnorm1d_on_a_sequence": pytest.param(
-        chain_graph("seq", [5, 3], ("BatchNorm1d", {})), marks=CHANNELS_ON_A_SEQUENCE
-    ),
-    "conv1d_on_a_sequence": pytest.param(
-        chain_graph("seq", [5, 3], ("Conv1d", {"out_channels": 2})), marks=CHANNELS_ON_A_SEQUENCE
-    ),
-    "groupnorm_on_a_sequence": pytest.param(
-        chain_graph("seq", [5, 3], ("GroupNorm", {"num_groups": 1})), marks=CHANNELS_ON_A_SEQUENCE
-    ),
-    "instancenorm_on_a_sequence": pytest.param(
-        chain_graph("seq", [5, 3], ("InstanceNorm1d", {"affine": True})), marks=CHANNELS_ON_A_SEQUENCE
-    ),
+    "batchnorm1d_on_a_sequence": chain_graph("seq", [5, 3], ("BatchNorm1d", {})),
+    "conv1d_on_a_sequence": chain_graph("seq", [5, 3], ("Conv1d", {"out_channels": 2})),
+    "groupnorm_on_a_sequence": chain_graph("seq", [5, 3], ("GroupNorm", {"num_groups": 1})),
+    "instancenorm_on_a_sequence": chain_graph("seq", [5, 3], ("InstanceNorm1d", {"affine": True})),
 }
 
 

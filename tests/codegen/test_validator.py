@@ -897,3 +897,28 @@ def test_every_code_is_documented_and_every_diagnostic_uses_one(chain, node):
     assert all(isinstance(text, str) and text.endswith(".") for text in CODES.values())
     document = chain(node("x", "Nope"), node("fc", "Linear", out_features=0))
     assert {d["code"] for d in diagnostics(document)} <= set(CODES)
+
+
+@pytest.mark.parametrize(
+    ("node_type", "params"),
+    [("Conv1d", {"out_channels": 2}), ("BatchNorm1d", {}), ("GroupNorm", {"num_groups": 1}), ("InstanceNorm1d", {})],
+)
+def test_it_suggests_a_permute_before_a_channels_first_layer_fed_a_sequence(node_type, params):
+    document = {
+        "nodes": [
+            {"id": "inp", "type": "Input", "params": {"shape": [5, 3], "layout": "BTH"}},
+            {"id": "layer", "type": node_type, "params": params},
+        ],
+        "edges": [["inp", "layer"]],
+        "inputs": ["inp"],
+        "outputs": ["layer"],
+    }
+    (diagnostic,) = codegen.validate(document).errors
+    assert diagnostic.to_dict() == {
+        "severity": "error",
+        "code": "LAYOUT",
+        "message": "expects channels first (B, C, T) but receives rank 3 BTH (B, 5, 3); insert Permute_BTH_to_BCT",
+        "node": "layer",
+        "edge": ["inp", "layer"],
+        "suggestion": {"action": "insert_node", "type": "Permute_BTH_to_BCT", "between": ["inp", "layer"]},
+    }
