@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..dims import floordiv, product
 from ..ir import call, kw_unless
 from ..params import Bool, Float, Int
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
@@ -75,6 +76,9 @@ def infer_groupnorm(ctx: InferCtx) -> TensorType:
     require_features(ctx, x, "GroupNorm's channel count")
     groups = ctx.params["num_groups"]
     check_divisible(ctx, x.features, groups, f"{x.features} channels cannot be split into {groups} groups")
+    per_group = product((floordiv(x.features, groups), *x.dims[1:])) if x.dims else None
+    if per_group == 1:
+        raise ctx.fail("SHAPE", f"each of the {groups} groups would normalise a single value; use fewer groups")
     return x
 
 

@@ -922,3 +922,21 @@ def test_it_suggests_a_permute_before_a_channels_first_layer_fed_a_sequence(node
         "edge": ["inp", "layer"],
         "suggestion": {"action": "insert_node", "type": "Permute_BTH_to_BCT", "between": ["inp", "layer"]},
     }
+
+
+def test_it_refuses_a_groupnorm_whose_groups_hold_a_single_value():
+    document = {
+        "nodes": [
+            {"id": "inp", "type": "Input", "params": {"shape": [4, 1]}},
+            {"id": "gn", "type": "GroupNorm", "params": {"num_groups": 4}},
+        ],
+        "edges": [["inp", "gn"]],
+        "inputs": ["inp"],
+        "outputs": ["gn"],
+    }
+    (diagnostic,) = codegen.validate(document).errors
+    assert (diagnostic.code, diagnostic.node, diagnostic.message) == (
+        "SHAPE",
+        "gn",
+        "each of the 4 groups would normalise a single value; use fewer groups",
+    )
