@@ -201,8 +201,8 @@ class Builder:
             params["shape"] = list(dims)
         node_id = self.add_node("inp", "Input", params, [])
         known = tuple(True for _ in dims) if mode != "lazy" else None
-        if kind == "tokens" and mode == "lazy":
-            known = None
+        if kind == "seq" and mode == "lazy":
+            known = (False, False)  # the stated BTH layout fixes the rank, not the sizes
         value = Value(node_id, kind, dims, known, node_id)
         self.features.add(f"input_{mode}")
         return value, (node_id, kind, dims, vocab)
