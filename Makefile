@@ -41,6 +41,8 @@ run: install frontend
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_demo_user
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@# Runs of the previous server (embedded mode runs them in-process) died with it: mark them failed.
+	$(BIN)/python manage.py sweep_runs --server-start
 	@echo
 	@echo "  TorchCanvas is starting on  http://$(HOST):$(PORT)/"
 	@echo "  Log in with                 demo / demo"

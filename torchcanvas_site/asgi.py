@@ -12,8 +12,10 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-# The apps' WebSocket routes join here (training.routing: /ws/runs/<id>/).
-websocket_urlpatterns: list = []
+from training.routing import websocket_urlpatterns as training_routes  # noqa: E402
+
+# The apps' WebSocket routes: /ws/runs/<id>/ (one run's events) and /ws/runs/ (the user's runs).
+websocket_urlpatterns = [*training_routes]
 
 application = ProtocolTypeRouter(
     {

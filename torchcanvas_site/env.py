@@ -61,6 +61,29 @@ def env_int(
     return number
 
 
+def env_float(
+    name: str,
+    default: float | None,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> float | None:
+    """A decimal number within ``[minimum, maximum]`` when those are given; ``default`` when unset."""
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number; got {value!r}.") from None
+    if number != number or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        low = "-inf" if minimum is None else f"{minimum:g}"
+        high = "inf" if maximum is None else f"{maximum:g}"
+        raise ImproperlyConfigured(f"{name} must be between {low} and {high}; got {value!r}.")
+    return number
+
+
 def env_list(name: str, default: Iterable[str] = (), *, environ: Mapping[str, str] | None = None) -> list[str]:
     """A comma-separated list; items are stripped and empty items dropped."""
     value = _raw(name, environ)

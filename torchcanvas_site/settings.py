@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from torchcanvas_site.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
+from torchcanvas_site.env import env_bool, env_choice, env_float, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -132,6 +132,69 @@ TORCHCANVAS_LIMITS = {
 }
 # Django's own cap on request bodies agrees with the API's, so no path accepts more than the engine would.
 DATA_UPLOAD_MAX_MEMORY_SIZE = TORCHCANVAS_LIMITS["max_body_bytes"]
+
+# --- runs (training/) and Celery ---------------------------------------------------------------
+
+# embedded: runs execute in a background thread of the web process (no broker; one process);
+# celery: runs are sent to Celery workers through Redis (queues "gpu" and "cpu").
+TORCHCANVAS_RUN_MODE = env_choice("TORCHCANVAS_RUN_MODE", "celery" if REDIS_URL else "embedded", {"embedded", "celery"})
+if TORCHCANVAS_RUN_MODE == "celery" and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "TORCHCANVAS_RUN_MODE=celery needs REDIS_URL: it is the broker, and workers send progress through "
+        "the Redis channel layer."
+    )
+
+_run_time_limit = env_int("TORCHCANVAS_RUN_TIME_LIMIT", 900, minimum=10)
+TORCHCANVAS_RUNS = {
+    # Caps, checked before a run is queued and again on the worker.
+    "max_steps": env_int("TORCHCANVAS_RUN_MAX_STEPS", 1000, minimum=1),
+    "max_batch_size": env_int("TORCHCANVAS_RUN_MAX_BATCH_SIZE", 512, minimum=1),
+    "max_params": env_int("TORCHCANVAS_RUN_MAX_PARAMS", 200_000_000, minimum=1),
+    "max_memory_bytes": env_int("TORCHCANVAS_RUN_MAX_MEMORY_MB", 24_576, minimum=1) * 2**20,
+    "time_limit_s": _run_time_limit,
+    "max_concurrent": env_int("TORCHCANVAS_RUN_MAX_CONCURRENT", 2, minimum=1),
+    # Liveness: a running run's worker writes a heartbeat; the sweeper acts on silent ones.
+    "heartbeat_interval_s": env_int("TORCHCANVAS_RUN_HEARTBEAT_INTERVAL", 10, minimum=1),
+    "heartbeat_timeout_s": env_int("TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT", 90, minimum=3),
+    "max_attempts": env_int("TORCHCANVAS_RUN_MAX_ATTEMPTS", 2, minimum=1),
+    "resend_after_s": env_int("TORCHCANVAS_RUN_RESEND_AFTER", 300, minimum=10),
+    "queue_timeout_s": env_int("TORCHCANVAS_RUN_QUEUE_TIMEOUT", 3600, minimum=60),
+    # Where device "auto" runs go in celery mode.
+    "auto_queue": env_choice("TORCHCANVAS_RUN_AUTO_QUEUE", "cpu", {"cpu", "gpu"}),
+    # The share of each GPU one worker process may allocate (None: all of it).
+    "gpu_memory_fraction": env_float("TORCHCANVAS_GPU_MEMORY_FRACTION", None, minimum=0.01, maximum=1.0),
+}
+if TORCHCANVAS_RUNS["heartbeat_timeout_s"] < 3 * TORCHCANVAS_RUNS["heartbeat_interval_s"]:
+    raise ImproperlyConfigured(
+        "TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT must be at least three heartbeat intervals "
+        f"(3 × TORCHCANVAS_RUN_HEARTBEAT_INTERVAL = {3 * TORCHCANVAS_RUNS['heartbeat_interval_s']} s)."
+    )
+
+# The runner stops at the run's own time limit; Celery's soft limit (an exception in the task) covers a
+# step that never returns, the hard limit (the process is killed) a task that ignores even that.
+RUN_SOFT_TIME_LIMIT_MARGIN_S = 60
+RUN_HARD_TIME_LIMIT_MARGIN_S = 120
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True  # the database holds every outcome
+CELERY_TASK_DEFAULT_QUEUE = "cpu"
+CELERY_TASK_ROUTES = {"training.tasks.*": {"queue": "cpu"}}  # execute_run is sent to "gpu" or "cpu" explicitly
+CELERY_TASK_ACKS_LATE = True  # a message is acknowledged after its task, so a lost worker's run is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a busy worker holds no second run another worker could start
+CELERY_TASK_SOFT_TIME_LIMIT = _run_time_limit + RUN_SOFT_TIME_LIMIT_MARGIN_S
+CELERY_TASK_TIME_LIMIT = _run_time_limit + RUN_HARD_TIME_LIMIT_MARGIN_S
+# Redis re-delivers an unacknowledged message after this long: more than the hard limit, or a run still
+# executing would be delivered to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sending happens in the web request: give up quickly when Redis is away (the sweeper sends again).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-runs": {"task": "training.tasks.sweep_runs", "schedule": 60.0, "options": {"expires": 55}},
+}
 
 # --- auth, i18n, static -------------------------------------------------------------------------
 

@@ -17,8 +17,10 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include("graphs.api_urls")),
+    path("api/", include("training.api_urls")),
     re_path(r"^api/(?P<path>.*)$", views.api_not_found),
     path("", include("graphs.urls")),
+    path("", include("training.urls")),
 ]
 
 handler400 = views.bad_request

@@ -1,1 +1,124 @@
-"""Models of the training app (runs and their events) arrive with the training issue."""
+"""Smoke runs of a graph version and the events they emit.
+
+The database is the source of truth: a run exists (``queued``) before its task is sent, moves only
+through the guarded transitions below (each a conditional UPDATE, so a message delivered twice
+executes once), and ends in exactly one terminal state.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+
+class Run(models.Model):
+    version = models.ForeignKey("graphs.GraphVersion", on_delete=models.CASCADE, related_name="runs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
+    config = models.JSONField(default=dict)  # batch_size, steps, optimizer, lr, loss, device, precision, seed
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    cancel_requested = models.BooleanField(default=False)
+    queue = models.CharField(max_length=20, blank=True)  # "gpu", "cpu" or "embedded"
+    attempts = models.PositiveIntegerField(default=0)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    queued_at = models.DateTimeField(default=timezone.now)  # entered "queued" (again, when re-queued)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)  # its task message was last sent
+
+    worker = models.CharField(max_length=200, blank=True)  # host name and pid
+    device = models.CharField(max_length=100, blank=True)  # "cpu", "cuda:0 (NVIDIA H100)"
+    torch_version = models.CharField(max_length=40, blank=True)
+    params_total = models.BigIntegerField(null=True, blank=True)
+    metrics = models.JSONField(default=dict)  # final: loss, samples_per_s, step_time_ms, peak_memory_bytes, …
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "status"])]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.version} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("run-detail", args=[self.pk])
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def group_name(self) -> str:
+        """The channel-layer group of this run's live events."""
+        return f"run.{self.pk}"
+
+    def transition(self, source: tuple[str, ...] | str, target: str, *, where: Q | None = None, **fields) -> bool:
+        """Move to ``target`` only from ``source`` (and only ``where`` that holds), atomically; False if another
+        process got there first."""
+        sources = (source,) if isinstance(source, str) else tuple(source)
+        now = timezone.now()
+        if target == Status.RUNNING:
+            fields.setdefault("started_at", now)
+            fields.setdefault("heartbeat_at", now)
+        if target in TERMINAL:
+            fields.setdefault("finished_at", now)
+        updated = Run.objects.filter(where or Q(), pk=self.pk, status__in=sources).update(status=target, **fields)
+        if updated:
+            self.status = target
+            for name, value in fields.items():
+                setattr(self, name, value)
+        return bool(updated)
+
+    def claim(self, worker: str, *, stale_before, lost_worker: str | None = None) -> bool:
+        """Start an execution attempt: from ``queued``, or by taking over a ``running`` run whose worker
+        stopped beating before ``stale_before`` (or is ``lost_worker``, known dead). One caller wins."""
+        now = timezone.now()
+        takeover = Q(status=Status.RUNNING, heartbeat_at__lt=stale_before)
+        if lost_worker:
+            takeover |= Q(status=Status.RUNNING, worker=lost_worker)
+        updated = Run.objects.filter(Q(status=Status.QUEUED) | takeover, pk=self.pk).update(
+            status=Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker,
+            attempts=F("attempts") + 1,
+        )
+        self.refresh_from_db()
+        return bool(updated)
+
+
+class RunEvent(models.Model):
+    """One message of the run's WebSocket protocol, persisted so late subscribers get the history."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10)  # status | progress | done | error
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="one_event_per_sequence_number")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}#{self.seq} {self.kind}"
+
+    def message(self) -> dict:
+        """The WebSocket message: ``{"type": kind, "seq": n, **payload}``."""
+        return {"type": self.kind, "seq": self.seq, **self.payload}

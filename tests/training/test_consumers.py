@@ -1,0 +1,204 @@
+"""The WebSocket streams, through the real ASGI application (origin check, session auth, routing).
+
+``/ws/runs/<id>/``: history first, then live events, each sequence number once; refused (closed before
+accept) for outsiders, anonymous visitors, foreign origins and runs that do not exist.
+``/ws/runs/``: the user's own runs, live.
+"""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from graphs import services
+from graphs.models import Role
+from torchcanvas_site.asgi import application
+from training.events import publish_event as publish
+from training.models import Run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 3
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def communicator(path: str, user=None, origin: str = "http://localhost") -> WebsocketCommunicator:
+    """A browser-like client: same-origin, logged in as ``user`` through a real session cookie.
+
+    Build it outside the event loop (logging in touches the database)."""
+    headers = [(b"origin", origin.encode()), (b"host", b"localhost")]
+    if user is not None:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_cookie(user)}".encode()))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+@pytest.fixture
+def team_graph(alice, bob, demo_graph):
+    """alice's graph, shared with her team where bob is a viewer."""
+    team = services.create_team(alice, "Lab")
+    services.accept_invitation(services.invite(team, alice, Role.VIEWER).token, bob)
+    return services.create_graph(alice, name="Shared CMI", document=demo_graph, team=team, visibility="team")
+
+
+@pytest.fixture
+def run(alice, team_graph):
+    return Run.objects.create(version=team_graph.head, user=alice, config={"steps": 3, "batch_size": 4})
+
+
+def progress(step: int, loss: float) -> dict:
+    return {"step": step, "total": 3, "epoch": 1, "loss": loss, "samples_per_s": 100.0, "elapsed_s": 0.1 * step}
+
+
+def test_the_owner_gets_the_history_then_live_events_in_order_each_once(alice, run):
+    publish(run, "status", {"status": "queued"})
+    publish(run, "status", {"status": "running"})
+    third = publish(run, "progress", progress(1, 2.5))
+
+    ws = communicator(f"/ws/runs/{run.pk}/", alice)
+
+    async def scenario():
+        connected, _ = await ws.connect()
+        assert connected
+        history = [await ws.receive_json_from(TIMEOUT) for _ in range(3)]
+        assert [m["seq"] for m in history] == [1, 2, 3]
+        assert history[0] == {"type": "status", "seq": 1, "status": "queued"}
+        assert history[2]["type"] == "progress" and history[2]["loss"] == 2.5
+
+        # An event persisted while the history was being read arrives live too: it is dropped.
+        await get_channel_layer().group_send(run.group_name, {"type": "run.event", "event": third.message()})
+        await database_sync_to_async(publish)(run, "progress", progress(2, 1.5))
+        await database_sync_to_async(publish)(run, "progress", progress(3, 0.9))
+        await database_sync_to_async(publish)(run, "done", {"metrics": {"loss": 0.9}})
+        await database_sync_to_async(publish)(run, "status", {"status": "succeeded"})
+        live = [await ws.receive_json_from(TIMEOUT) for _ in range(4)]
+        assert [m["seq"] for m in live] == [4, 5, 6, 7]
+        assert [m["type"] for m in live] == ["progress", "progress", "done", "status"]
+        assert live[2]["metrics"] == {"loss": 0.9}
+        assert await ws.receive_nothing(0.2)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_late_subscriber_gets_the_whole_history_of_a_finished_run(alice, run):
+    publish(run, "status", {"status": "running"})
+    for step in (1, 2, 3):
+        publish(run, "progress", progress(step, 3.0 / step))
+    publish(run, "error", {"message": "loss became NaN at step 4"})
+    publish(run, "status", {"status": "failed"})
+
+    ws = communicator(f"/ws/runs/{run.pk}/", alice)
+
+    async def scenario():
+        assert (await ws.connect())[0]
+        messages = [await ws.receive_json_from(TIMEOUT) for _ in range(6)]
+        assert [m["type"] for m in messages] == ["status", "progress", "progress", "progress", "error", "status"]
+        assert messages[4]["message"] == "loss became NaN at step 4"
+        assert await ws.receive_nothing(0.2)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_team_member_who_can_view_the_graph_may_subscribe(bob, run):
+    publish(run, "status", {"status": "queued"})
+
+    ws = communicator(f"/ws/runs/{run.pk}/", bob)
+
+    async def scenario():
+        assert (await ws.connect())[0]
+        assert (await ws.receive_json_from(TIMEOUT))["status"] == "queued"
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+@pytest.mark.parametrize("who", ["charlie", "anonymous"])
+def test_an_outsider_or_an_anonymous_visitor_is_refused(who, charlie, run):
+    publish(run, "status", {"status": "queued"})
+    ws = communicator(f"/ws/runs/{run.pk}/", charlie if who == "charlie" else None)
+
+    async def scenario():
+        connected, _ = await ws.connect()
+        assert not connected
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_foreign_origin_is_refused_even_for_the_owner(alice, run):
+    clients = [
+        communicator(path, alice, origin="https://evil.example") for path in (f"/ws/runs/{run.pk}/", "/ws/runs/")
+    ]
+
+    async def scenario():
+        for ws in clients:
+            connected, _ = await ws.connect()
+            assert not connected
+            await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_run_that_does_not_exist_is_refused_like_a_hidden_one(alice, run):
+    ws = communicator(f"/ws/runs/{run.pk + 1000}/", alice)
+
+    async def scenario():
+        assert not (await ws.connect())[0]
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_what_a_client_sends_is_ignored(alice, run):
+    ws = communicator(f"/ws/runs/{run.pk}/", alice)
+
+    async def scenario():
+        assert (await ws.connect())[0]
+        await ws.send_to(text_data="not json at all")
+        await ws.send_json_to({"type": "progress", "seq": 99})
+        assert await ws.receive_nothing(0.2)
+        await database_sync_to_async(publish)(run, "status", {"status": "running"})
+        assert (await ws.receive_json_from(TIMEOUT))["seq"] == 1  # still connected and listening
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_the_per_user_stream_carries_only_the_users_own_runs(alice, charlie, run):
+    update = {"id": run.pk, "status": "running", "graph": run.version.graph_id, "graph_name": "Shared CMI"}
+    update.update(version=1, step=2, total=3, loss=1.5)
+
+    mine = communicator("/ws/runs/", alice)
+    theirs = communicator("/ws/runs/", charlie)
+
+    async def scenario():
+        assert (await mine.connect())[0]
+        assert (await theirs.connect())[0]
+        await get_channel_layer().group_send(f"user.{alice.pk}", {"type": "user.run", "run": update})
+        assert await mine.receive_json_from(TIMEOUT) == {"type": "run", "run": update}
+        assert await theirs.receive_nothing(0.2)
+        await mine.disconnect()
+        await theirs.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_the_per_user_stream_refuses_anonymous_visitors():
+    ws = communicator("/ws/runs/")
+
+    async def scenario():
+        assert not (await ws.connect())[0]
+        await ws.disconnect()
+
+    async_to_sync(scenario)()

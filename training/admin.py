@@ -1,0 +1,25 @@
+"""Runs in the admin: visible and searchable, never edited (a run changes only through its transitions)."""
+
+from django.contrib import admin
+
+from graphs.admin import ReadOnlyAdmin
+from training.models import Run, RunEvent
+
+
+class RunEventInline(admin.TabularInline):
+    model = RunEvent
+    fields = ["seq", "kind", "payload", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    ordering = ["seq"]
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "version", "user", "status", "queue", "device", "attempts", "created_at", "finished_at"]
+    list_filter = ["status", "queue"]
+    search_fields = ["user__username", "version__graph__name", "worker", "error"]
+    list_select_related = ["version__graph", "user"]
+    inlines = [RunEventInline]

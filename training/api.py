@@ -1,0 +1,159 @@
+"""The runs API: queue a run of a graph version, list and read runs, cancel one, read its events.
+
+A run is visible to whoever may see its graph (:mod:`training.access`); anything else answers 404 like
+a run that does not exist. Refusals to queue are one sentence: 400 (config, caps, a version with
+errors) or 429 (too many runs queued or running).
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from graphs.api import ERRORS, ID, READ_ERRORS, Pages, _valid
+from graphs.models import Graph
+from graphs.permissions import visible_graphs
+from graphs.serializers import ErrorSerializer
+from training.access import may_cancel, visible_runs
+from training.dispatch import RunRefused, cancel_run, queue_run
+from training.listing import with_progress
+from training.models import Status
+from training.serializers import RunCreateSerializer, RunEventPageSerializer, RunSerializer
+
+EVENTS_PAGE = 200
+MAX_EVENTS_PAGE = 1000
+
+
+class RunFilters(serializers.Serializer):
+    graph = serializers.IntegerField(required=False, min_value=1)
+    version = serializers.IntegerField(required=False, min_value=1)
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    mine = serializers.BooleanField(required=False)
+
+
+class EventQuery(serializers.Serializer):
+    after = serializers.IntegerField(required=False, min_value=0, default=0)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_EVENTS_PAGE, default=EVENTS_PAGE)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Runs you may see (on graphs you may see)",
+        parameters=[
+            OpenApiParameter("graph", int, description="Only runs of this graph (id)."),
+            OpenApiParameter("version", int, description="Only runs of this version number (with `graph`)."),
+            OpenApiParameter("status", str, enum=[choice for choice, _ in Status.choices]),
+            OpenApiParameter("mine", bool, description="Only the runs you queued."),
+        ],
+        responses={200: RunSerializer(many=True), 400: ERRORS[400]},
+    ),
+    retrieve=extend_schema(summary="One run", responses={200: RunSerializer, **READ_ERRORS}),
+    create=extend_schema(
+        summary="Queue a smoke training of a graph version",
+        request=RunCreateSerializer,
+        responses={
+            201: RunSerializer,
+            400: ERRORS[400],
+            404: ERRORS[404],
+            429: OpenApiResponse(ErrorSerializer, description="You have as many runs queued or running as allowed."),
+        },
+    ),
+)
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    pagination_class = Pages
+    serializer_class = RunSerializer
+    lookup_value_regex = ID
+
+    def get_queryset(self):
+        runs = with_progress(visible_runs(self.request.user).select_related("version__graph", "user"))
+        if self.action != "list":
+            return runs
+        params = self.request.query_params
+        filters = _valid(RunFilters, {key: params[key] for key in RunFilters().fields if key in params}, self.request)
+        if "graph" in filters:
+            runs = runs.filter(version__graph_id=filters["graph"])
+        if "version" in filters:
+            runs = runs.filter(version__number=filters["version"])
+        if "status" in filters:
+            runs = runs.filter(status=filters["status"])
+        if filters.get("mine"):
+            runs = runs.filter(user=self.request.user)
+        return runs
+
+    def handle_exception(self, exc):
+        if isinstance(exc, RunRefused):
+            return Response({"detail": exc.message}, status=exc.status_code)
+        return super().handle_exception(exc)
+
+    def _response(self, run, code=status.HTTP_200_OK) -> Response:
+        fresh = with_progress(visible_runs(self.request.user).select_related("version__graph", "user")).get(pk=run.pk)
+        return Response(RunSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        data = _valid(RunCreateSerializer, request.data, request)
+        graph = get_object_or_404(visible_graphs(request.user).select_related("head"), pk=data["graph"])
+        version = _version(graph, data.get("version"))
+        run = queue_run(version, request.user, data.get("config"))
+        return self._response(run, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel a run",
+        description="A queued run is cancelled at once; a running one stops after its current step (its status "
+        "turns `cancelled` then). The person who queued it, and the graph's admins, may cancel it.",
+        request=None,
+        responses={
+            200: RunSerializer,
+            403: ERRORS[403],
+            404: ERRORS[404],
+            409: OpenApiResponse(ErrorSerializer, description="The run has already finished."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run = self.get_object()
+        if run.terminal and may_cancel(request.user, run):
+            return Response(
+                {"detail": f"Run {run.pk} has already {run.status}: there is nothing to cancel."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        cancel_run(run, request.user)  # 403 with its sentence for someone who may only look
+        return self._response(run)
+
+    @extend_schema(
+        summary="A run's events, in order (what its WebSocket sends)",
+        parameters=[
+            OpenApiParameter("after", int, description="Only events after this sequence number (default 0)."),
+            OpenApiParameter(
+                "limit", int, description=f"At most this many (default {EVENTS_PAGE}, up to {MAX_EVENTS_PAGE})."
+            ),
+        ],
+        responses={200: RunEventPageSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def events(self, request, pk=None):
+        run = self.get_object()
+        query = _valid(
+            EventQuery,
+            {key: request.query_params[key] for key in ("after", "limit") if key in request.query_params},
+            request,
+        )
+        events = list(run.events.filter(seq__gt=query["after"]).order_by("seq")[: query["limit"] + 1])
+        more = len(events) > query["limit"]
+        events = events[: query["limit"]]
+        next_url = None
+        if more:
+            next_url = request.build_absolute_uri(f"{request.path}?after={events[-1].seq}&limit={query['limit']}")
+        return Response({"results": [event.message() for event in events], "next": next_url})
+
+
+def _version(graph: Graph, number: int | None):
+    if number is None:
+        if graph.head is None:
+            raise RunRefused("This graph has no saved version to run.")
+        return graph.head
+    return get_object_or_404(graph.versions, number=number)

@@ -1,0 +1,168 @@
+"""A run's configuration: its fields, their defaults, and the caps every run must respect.
+
+Plain Python (no Django): the dispatcher checks a config with :func:`parse_config` before queueing, the
+worker checks it again before training (the caps may have changed in between), and the runner reads
+the resulting :class:`RunConfig`. Every refusal is one sentence naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+LOSSES = ("auto", "cross_entropy", "mse", "l1")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+MAX_INPUT_RANK = 8
+MAX_DIM_SIZE = 2**31 - 1
+MAX_SEED = 2**31 - 1
+MAX_LR = 10.0
+
+# What a config may leave out, and what a run then uses: small enough for a CPU, right for every template.
+DEFAULTS: dict[str, Any] = {
+    "batch_size": 8,
+    "steps": 30,  # per epoch
+    "epochs": 1,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "loss": "auto",  # cross-entropy for (B, classes) logits, MSE for any other output
+    "device": "auto",  # CUDA when the worker has it
+    "precision": "fp32",  # bf16/fp16: mixed precision, on CUDA only
+    "seed": 0,
+}
+OPTIONAL = ("time_limit_s", "input_shapes")
+FIELDS = (*DEFAULTS, *OPTIONAL)
+
+
+class ConfigError(ValueError):
+    """A config that cannot run, with one sentence saying why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Caps:
+    """Limits on one run (and on a user's runs), from ``settings.TORCHCANVAS_RUNS``."""
+
+    max_steps: int = 1000  # steps × epochs
+    max_batch_size: int = 512
+    max_params: int = 200_000_000  # VGG-16 has 138 M
+    max_memory_bytes: int = 24 * 2**30  # estimated: weights, gradients, optimizer state, activations
+    time_limit_s: int = 900  # the longest (and default) wall time of a run's training
+    max_concurrent: int = 2  # queued + running runs per user
+
+    @classmethod
+    def from_settings(cls, values: Mapping[str, Any]) -> Caps:
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__ if name in values})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    batch_size: int = DEFAULTS["batch_size"]
+    steps: int = DEFAULTS["steps"]
+    epochs: int = DEFAULTS["epochs"]
+    optimizer: str = DEFAULTS["optimizer"]
+    lr: float = DEFAULTS["lr"]
+    loss: str = DEFAULTS["loss"]
+    device: str = DEFAULTS["device"]
+    precision: str = DEFAULTS["precision"]
+    seed: int = DEFAULTS["seed"]
+    time_limit_s: int = Caps.time_limit_s
+    # Sizes of inputs without the batch axis, overriding (or supplying) the graph's own: {"inp": (9, 256)}.
+    input_shapes: dict[str, tuple[int, ...]] | None = field(default=None)
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps * self.epochs
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form (``Run.config``): every field explicit, so a run records what it used."""
+        data = asdict(self)
+        if self.input_shapes is None:
+            del data["input_shapes"]
+        else:
+            data["input_shapes"] = {name: list(shape) for name, shape in self.input_shapes.items()}
+        return data
+
+
+def parse_config(data: Any, caps: Caps | None = None) -> RunConfig:
+    """A checked :class:`RunConfig` from JSON-like ``data`` (missing fields take :data:`DEFAULTS`)."""
+    caps = caps or Caps()
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError('config: expected an object such as {"steps": 30, "batch_size": 8}.')
+    unknown = sorted(str(key) for key in data if key not in FIELDS)
+    if unknown:
+        raise ConfigError(f"Unknown config field(s): {', '.join(unknown)}. Allowed: {', '.join(FIELDS)}.")
+    value = {**DEFAULTS, **{key: data[key] for key in FIELDS if data.get(key) is not None}}
+
+    batch_size = _integer(value["batch_size"], "batch_size", 1, caps.max_batch_size)
+    steps = _integer(value["steps"], "steps", 1, caps.max_steps)
+    epochs = _integer(value["epochs"], "epochs", 1, caps.max_steps)
+    if steps * epochs > caps.max_steps:
+        raise ConfigError(f"steps × epochs is {steps * epochs}; the limit is {caps.max_steps} steps per run.")
+    return RunConfig(
+        batch_size=batch_size,
+        steps=steps,
+        epochs=epochs,
+        optimizer=_choice(value, "optimizer", OPTIMIZERS),
+        lr=_learning_rate(value["lr"]),
+        loss=_choice(value, "loss", LOSSES),
+        device=_choice(value, "device", DEVICES),
+        precision=_choice(value, "precision", PRECISIONS),
+        seed=_integer(value["seed"], "seed", 0, MAX_SEED),
+        time_limit_s=_integer(value.get("time_limit_s", caps.time_limit_s), "time_limit_s", 1, caps.time_limit_s),
+        input_shapes=_input_shapes(value.get("input_shapes")),
+    )
+
+
+def _integer(number: Any, name: str, low: int, high: int) -> int:
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ConfigError(f"{name}: expected a whole number, got {number!r}.")
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high} (got {number}).")
+    return number
+
+
+def _choice(value: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:
+    choice = value[name]
+    if not isinstance(choice, str) or choice.lower() not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {choice!r}).")
+    return choice.lower()
+
+
+def _learning_rate(lr: Any) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr):
+        raise ConfigError(f"lr: expected a number, got {lr!r}.")
+    if not 0 < lr <= MAX_LR:
+        raise ConfigError(f"lr must be above 0 and at most {MAX_LR:g} (got {lr!r}).")
+    return float(lr)
+
+
+def _input_shapes(shapes: Any) -> dict[str, tuple[int, ...]] | None:
+    if shapes is None:
+        return None
+    if not isinstance(shapes, Mapping) or not shapes:
+        raise ConfigError('input_shapes: expected an object such as {"inp": [9, 256]} (sizes without the batch).')
+    result = {}
+    for name, shape in shapes.items():
+        if (
+            not isinstance(shape, list | tuple)
+            or not 1 <= len(shape) <= MAX_INPUT_RANK
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= MAX_DIM_SIZE for s in shape)
+        ):
+            raise ConfigError(
+                f"input_shapes.{name}: expected 1 to {MAX_INPUT_RANK} positive sizes without the batch, "
+                f"such as [3, 32, 32]; got {shape!r}."
+            )
+        result[str(name)] = tuple(shape)
+    return result

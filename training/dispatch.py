@@ -1,0 +1,269 @@
+"""Queueing and cancelling runs, and sending them to whatever executes them.
+
+:func:`queue_run` checks everything before a run exists: the config and its caps, that the version
+still validates, the estimated size, the user's concurrent runs. It then creates the run (``queued``,
+with its first event) and, once that is committed, sends it:
+
+- **celery** mode (``REDIS_URL`` set, or ``TORCHCANVAS_RUN_MODE=celery``): the ``execute_run`` task on the
+  queue the run's device picks (``gpu`` or ``cpu``), with the run's soft and hard time limits;
+- **embedded** mode (the default): the same task function, executed by :class:`EmbeddedWorker`, one
+  daemon thread of this process that takes runs one at a time from an in-memory queue.
+
+The database stays the source of truth: if sending fails (Redis away), the run stays queued and the
+sweeper sends it again; a message delivered twice executes once (see :meth:`Run.claim`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import threading
+import time
+from typing import Any
+
+from asgiref.sync import SyncToAsync
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import connections, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from graphs.models import GraphVersion
+from graphs.permissions import graph_access
+from graphs.services import engine_limits
+from training import runner
+from training.access import may_cancel
+from training.config import Caps, ConfigError, RunConfig, parse_config
+from training.events import publish_event
+from training.models import ACTIVE, Run, Status
+
+logger = logging.getLogger("torchcanvas.training")
+
+EMBEDDED = "embedded"
+# When this process started: an embedded run queued before it belongs to a server that is gone.
+PROCESS_STARTED = timezone.now()
+
+
+class RunRefused(Exception):
+    """A run that will not be queued, with one sentence saying why (HTTP 400, or 429 for too many runs)."""
+
+    def __init__(self, message: str, status_code: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def caps() -> Caps:
+    return Caps.from_settings(settings.TORCHCANVAS_RUNS)
+
+
+def run_mode() -> str:
+    return settings.TORCHCANVAS_RUN_MODE
+
+
+def queue_for(config: RunConfig) -> str:
+    """``embedded`` in embedded mode; else ``cpu`` or ``gpu`` from the device (``auto``: the setting)."""
+    if run_mode() == EMBEDDED:
+        return EMBEDDED
+    if config.device == "auto":
+        return settings.TORCHCANVAS_RUNS["auto_queue"]
+    return "gpu" if config.device == "cuda" else "cpu"
+
+
+def check_run(version: GraphVersion, config: Any) -> RunConfig:
+    """The checked config of a run of ``version``, or :class:`RunRefused` saying what stops it."""
+    limits = caps()
+    try:
+        parsed = parse_config(config, limits)
+    except ConfigError as exc:
+        raise RunRefused(exc.message) from None
+    facts = runner.inspect_graph(version.document, parsed.input_shapes, engine_limits())
+    if facts.errors:
+        more = f" (and {len(facts.errors) - 1} more)" if len(facts.errors) > 1 else ""
+        raise RunRefused(f"Version {version.number} has errors, so it cannot run: {facts.errors[0]}{more}.")
+    problem = runner.preflight_problem(facts, parsed, limits)
+    if problem:
+        raise RunRefused(problem)
+    if parsed.device == "cuda" and run_mode() == EMBEDDED and not _has_cuda():
+        raise RunRefused(
+            "This server has no CUDA GPU, and runs execute on the server itself (embedded mode): "
+            "choose device auto or cpu."
+        )
+    return parsed
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def queue_run(version: GraphVersion, user, config: Any = None) -> Run:
+    """Queue a smoke run of ``version`` for ``user`` (who must be able to see its graph)."""
+    if not getattr(user, "is_authenticated", False) or not graph_access(user, version.graph):
+        raise Http404("No such graph version.")
+    parsed = check_run(version, config)
+    limit = caps().max_concurrent
+    with transaction.atomic():
+        # One user's concurrent requests queue one after another here, so the count below stays true.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+        active = Run.objects.filter(user=user, status__in=ACTIVE).count()
+        if active >= limit:
+            raise RunRefused(
+                f"You already have {active} run{'s' if active != 1 else ''} queued or running, the most allowed: "
+                "wait for one to finish, or cancel one.",
+                status_code=429,
+            )
+        run = Run.objects.create(version=version, user=user, config=parsed.to_dict(), queue=queue_for(parsed))
+        publish_event(run, "status", {"status": Status.QUEUED})
+        transaction.on_commit(lambda: send(run))
+    return run
+
+
+def cancel_run(run: Run, user) -> Run:
+    """Cancel ``run``: at once while queued; a running run stops after its current step. A finished run
+    is left as it is (check ``run.terminal`` for that)."""
+    if not graph_access(user, run.version.graph):
+        raise Http404("No such run.")
+    if not may_cancel(user, run):
+        raise PermissionDenied("Only the person who queued this run, or an admin of its graph, can cancel it.")
+    if run.transition(Status.QUEUED, Status.CANCELLED, cancel_requested=True):
+        publish_event(run, "status", {"status": Status.CANCELLED})
+    elif Run.objects.filter(pk=run.pk, status=Status.RUNNING).update(cancel_requested=True):
+        run.cancel_requested = True
+    else:
+        run.refresh_from_db()
+    return run
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+
+def send(run: Run) -> bool:
+    """Send ``run``'s task message to its executor; False when the broker could not take it (the sweeper
+    will try again)."""
+    if run.queue == EMBEDDED:
+        embedded_worker.submit(run.pk)
+    else:
+        from training.tasks import execute_run
+
+        time_limit = int(run.config.get("time_limit_s") or settings.TORCHCANVAS_RUNS["time_limit_s"])
+        try:
+            execute_run.apply_async(
+                args=[run.pk],
+                queue=run.queue,
+                soft_time_limit=time_limit + settings.RUN_SOFT_TIME_LIMIT_MARGIN_S,
+                time_limit=time_limit + settings.RUN_HARD_TIME_LIMIT_MARGIN_S,
+            )
+        except Exception:
+            logger.warning(
+                "Could not send run %s to the %s queue; the sweeper will retry", run.pk, run.queue, exc_info=True
+            )
+            return False
+    Run.objects.filter(pk=run.pk).update(dispatched_at=timezone.now())
+    return True
+
+
+# --- the embedded worker --------------------------------------------------------------------------
+
+
+class EmbeddedWorker:
+    """Executes runs in this process, one at a time, on a daemon thread started by the first run.
+
+    Between runs (every ``sweep_interval`` seconds when idle) it sweeps, and when it starts it fails the
+    embedded runs of a previous server process: they died with it. Progress is published from this
+    thread into the server's event loop (captured when the run was sent), since the in-memory channel
+    layer's queues belong to that loop.
+    """
+
+    sweep_interval = 60.0
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[int, asyncio.AbstractEventLoop | None] | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, run_id: int) -> None:
+        self._queue.put((run_id, _server_loop()))
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="torchcanvas-runs", daemon=True)
+                self._thread.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every submitted run has been executed (tests); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def stop(self, timeout: float = 30) -> None:
+        """Finish the current run, then end the thread (tests; a server just exits)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout)
+
+    def _work(self) -> None:
+        from training.sweeper import fail_orphaned_embedded_runs, sweep
+
+        try:
+            fail_orphaned_embedded_runs(PROCESS_STARTED)
+        except Exception:
+            logger.exception("Could not fail the embedded runs of a previous server process")
+        finally:
+            connections.close_all()
+        while True:
+            try:
+                item = self._queue.get(timeout=self.sweep_interval)
+            except queue.Empty:
+                try:
+                    sweep()
+                except Exception:
+                    logger.exception("Sweeping runs failed")
+                finally:
+                    connections.close_all()
+                continue
+            try:
+                if item is None:
+                    return
+                run_id, loop = item
+                self._execute(run_id, loop)
+            except Exception:
+                logger.exception("The embedded worker failed on run %s", item)
+            finally:
+                connections.close_all()  # this thread's connections; none stays open between runs
+                self._queue.task_done()
+
+    def _execute(self, run_id: int, loop: asyncio.AbstractEventLoop | None) -> None:
+        from training.tasks import execute_run
+
+        local = SyncToAsync.threadlocal
+        if loop is not None and loop.is_running():
+            # async_to_sync (the channel layer's group_send) then runs in the server's loop.
+            local.main_event_loop, local.main_event_loop_pid = loop, os.getpid()
+        try:
+            execute_run(run_id)  # the Celery task itself, called in this thread
+        finally:
+            local.__dict__.pop("main_event_loop", None)
+            local.__dict__.pop("main_event_loop_pid", None)
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop serving this request: the running one, or the one a sync view was called from."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
+        return getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return None
+
+
+embedded_worker = EmbeddedWorker()

@@ -1,0 +1,109 @@
+"""The run form: a smoke training's config, with the defaults of :mod:`training.config`.
+
+The form checks types and ranges so the browser can point at a field; the config rules and the caps
+(steps, batch size, parameters, concurrent runs) are the dispatcher's to enforce, and its sentence is
+shown above the form.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.core.validators import MaxValueValidator
+
+from training.config import DEFAULTS, MAX_INPUT_RANK, MAX_LR, MAX_SEED, Caps
+
+OPTIMIZERS = [("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD")]
+LOSSES = [
+    ("auto", "Auto (from the output)"),
+    ("cross_entropy", "Cross-entropy"),
+    ("mse", "MSE"),
+    ("l1", "L1"),
+]
+DEVICES = [("auto", "Auto (GPU if there is one)"), ("cpu", "CPU"), ("cuda", "CUDA GPU")]
+PRECISIONS = [("fp32", "fp32"), ("bf16", "bf16 (mixed, GPU)"), ("fp16", "fp16 (mixed, GPU)")]
+
+# The config keys the form sets, in the order a run's page lists them.
+CONFIG_FIELDS = ("batch_size", "steps", "epochs", "optimizer", "lr", "loss", "device", "precision", "seed")
+
+
+class RunConfigForm(forms.Form):
+    batch_size = forms.IntegerField(min_value=1, initial=DEFAULTS["batch_size"])
+    steps = forms.IntegerField(min_value=1, initial=DEFAULTS["steps"], help_text="per epoch")
+    optimizer = forms.ChoiceField(choices=OPTIMIZERS, initial=DEFAULTS["optimizer"])
+    lr = forms.FloatField(
+        label="Learning rate",
+        min_value=1e-12,
+        max_value=MAX_LR,
+        initial=DEFAULTS["lr"],
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    epochs = forms.IntegerField(min_value=1, initial=DEFAULTS["epochs"])
+    loss = forms.ChoiceField(choices=LOSSES, initial=DEFAULTS["loss"])
+    device = forms.ChoiceField(choices=DEVICES, initial=DEFAULTS["device"])
+    precision = forms.ChoiceField(
+        choices=PRECISIONS, initial=DEFAULTS["precision"], help_text="Mixed precision runs on a GPU only."
+    )
+    seed = forms.IntegerField(min_value=0, max_value=MAX_SEED, initial=DEFAULTS["seed"])
+
+    def __init__(self, *args, caps: Caps | None = None, open_inputs: list[str] | tuple = (), **kwargs):
+        """``open_inputs``: the graph's inputs without a shape; the run needs their sizes."""
+        super().__init__(*args, **kwargs)
+        caps = caps or Caps()
+        for name, high in (("batch_size", caps.max_batch_size), ("steps", caps.max_steps), ("epochs", caps.max_steps)):
+            field = self.fields[name]
+            field.max_value = high
+            field.validators.append(MaxValueValidator(high))
+            field.widget.attrs["max"] = high
+        self.shape_fields = {}
+        for index, input_id in enumerate(open_inputs):
+            name = f"shape_{index}"
+            self.fields[name] = forms.CharField(
+                label=f"Shape of {input_id}",
+                max_length=100,
+                help_text="sizes without the batch, e.g. 9, 256 or 3, 32, 32",
+                widget=forms.TextInput(attrs={"placeholder": "3, 32, 32", "inputmode": "numeric"}),
+            )
+            self.shape_fields[name] = input_id
+        # Shown first; the rest sit under "More options".
+        self.main_fields = ("batch_size", "steps", "optimizer", "lr", *self.shape_fields)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.shape_fields:
+            if name in cleaned:
+                try:
+                    cleaned[name] = parse_shape(cleaned[name])
+                except ValueError as exc:
+                    self.add_error(name, str(exc))
+        return cleaned
+
+    def config(self) -> dict:
+        """The cleaned values as a run config (call after ``is_valid()``)."""
+        config = {name: self.cleaned_data[name] for name in CONFIG_FIELDS}
+        if self.shape_fields:
+            config["input_shapes"] = {input_id: self.cleaned_data[name] for name, input_id in self.shape_fields.items()}
+        return config
+
+
+def parse_shape(text: str) -> list[int]:
+    """``"3, 32, 32"`` (or ``3x32x32``, ``[3, 32, 32]``) → ``[3, 32, 32]``."""
+    parts = [p for p in re.split(r"[\s,x×*()\[\]]+", text.strip().lower()) if p]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError("Give whole sizes separated by commas, such as 3, 32, 32.")
+    sizes = [int(p) for p in parts]
+    if len(sizes) > MAX_INPUT_RANK or min(sizes) < 1:
+        raise ValueError(f"Give 1 to {MAX_INPUT_RANK} sizes, each at least 1.")
+    return sizes
+
+
+def open_inputs(document: dict) -> list[str]:
+    """The document's inputs whose Input node has no shape (their sizes must come with the run)."""
+    nodes = {n.get("id"): n for n in document.get("nodes", []) if isinstance(n, dict)}
+    missing = []
+    for input_id in document.get("inputs", []):
+        params = (nodes.get(input_id) or {}).get("params") or {}
+        if not params.get("shape"):
+            missing.append(input_id)
+    return missing

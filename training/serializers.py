@@ -1,0 +1,132 @@
+"""Request and response shapes of the runs API."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from graphs.serializers import StrictSerializer
+from training.access import may_cancel
+from training.config import DEVICES, LOSSES, OPTIMIZERS, PRECISIONS
+from training.listing import total_steps
+from training.models import Status
+
+
+class RunConfigSerializer(serializers.Serializer):
+    """What a config may hold (documentation: :func:`training.config.parse_config` checks it)."""
+
+    batch_size = serializers.IntegerField(required=False, min_value=1, help_text="Default 8.")
+    steps = serializers.IntegerField(required=False, min_value=1, help_text="Steps per epoch. Default 30.")
+    epochs = serializers.IntegerField(required=False, min_value=1, help_text="Default 1.")
+    optimizer = serializers.ChoiceField(choices=OPTIMIZERS, required=False, help_text="Default adam.")
+    lr = serializers.FloatField(required=False, help_text="Learning rate, above 0 and at most 10. Default 0.001.")
+    loss = serializers.ChoiceField(
+        choices=LOSSES,
+        required=False,
+        help_text="Default auto: cross-entropy for (B, classes) outputs, MSE for any other.",
+    )
+    device = serializers.ChoiceField(
+        choices=DEVICES, required=False, help_text="Default auto: a GPU when the worker has one."
+    )
+    precision = serializers.ChoiceField(
+        choices=PRECISIONS, required=False, help_text="bf16/fp16: mixed precision, on CUDA only. Default fp32."
+    )
+    seed = serializers.IntegerField(required=False, min_value=0, help_text="Default 0.")
+    time_limit_s = serializers.IntegerField(
+        required=False, min_value=1, help_text="Wall-time limit of the training; default and maximum: the server's."
+    )
+    input_shapes = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField(min_value=1)),
+        required=False,
+        help_text='Sizes without the batch per Input node, e.g. {"inp": [9, 256]}: overrides or supplies the '
+        "graph's own.",
+    )
+
+
+class RunCreateSerializer(StrictSerializer):
+    graph = serializers.IntegerField(min_value=1, help_text="The graph's id.")
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The version number; default: the graph's head."
+    )
+    config = serializers.JSONField(
+        required=False, help_text="Run settings (see RunConfig); anything left out takes its default."
+    )
+
+    def validate_config(self, value):
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError('Expected an object such as {"steps": 30, "batch_size": 8}.')
+        return value
+
+
+class RunGraphSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="version.graph_id")
+    name = serializers.CharField(source="version.graph.name")
+
+
+class ProgressSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    total = serializers.IntegerField(allow_null=True)
+    loss = serializers.FloatField(allow_null=True)
+
+
+class RunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    graph = serializers.SerializerMethodField()
+    version = serializers.IntegerField(source="version.number")
+    user = serializers.CharField(source="user.username")
+    status = serializers.ChoiceField(choices=Status.choices)
+    config = serializers.JSONField(help_text="Every setting the run uses, defaults included.")
+    queue = serializers.CharField(help_text="gpu, cpu or embedded.")
+    attempts = serializers.IntegerField(help_text="Executions started (more than 1 after a lost worker).")
+    cancel_requested = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    worker = serializers.CharField(help_text="host:pid of the worker that executed it.")
+    device = serializers.CharField(help_text='e.g. "cpu", "cuda:0 (NVIDIA H100 80GB HBM3)".')
+    torch_version = serializers.CharField()
+    params_total = serializers.IntegerField(allow_null=True)
+    progress = serializers.SerializerMethodField()
+    metrics = serializers.JSONField(
+        help_text="When finished: loss, first_loss, samples_per_s, step_time_ms, peak_memory_bytes, grad_norm, "
+        "loss_curve ([[step, loss], …]), …"
+    )
+    error = serializers.CharField(help_text="Why it failed, in one sentence.")
+    can_cancel = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="The run's page.")
+
+    @extend_schema_field(RunGraphSerializer)
+    def get_graph(self, run) -> dict:
+        return RunGraphSerializer(run).data
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, run) -> dict:
+        latest = getattr(run, "latest", None) or {}
+        total = latest.get("total") or total_steps(run.config)
+        step = total if run.status == Status.SUCCEEDED and total else latest.get("step", 0)
+        return {"step": step, "total": total, "loss": latest.get("loss")}
+
+    def get_can_cancel(self, run) -> bool:
+        request = self.context.get("request")
+        return not run.terminal and request is not None and may_cancel(request.user, run)
+
+    def get_url(self, run) -> str:
+        return run.get_absolute_url()
+
+
+class RunEventSerializer(serializers.Serializer):
+    """One message of the WebSocket protocol: status, progress, done or error."""
+
+    type = serializers.ChoiceField(choices=["status", "progress", "done", "error"])
+    seq = serializers.IntegerField(help_text="1, 2, 3… per run.")
+    status = serializers.CharField(required=False, help_text="status events")
+    step = serializers.IntegerField(required=False, help_text="progress events (also total, epoch, …)")
+    loss = serializers.FloatField(required=False, help_text="progress events")
+    metrics = serializers.DictField(required=False, help_text="done events")
+    message = serializers.CharField(required=False, help_text="error events")
+
+
+class RunEventPageSerializer(serializers.Serializer):
+    results = RunEventSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The next page (`?after=<last seq>`), or null.")

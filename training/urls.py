@@ -1,0 +1,13 @@
+"""The run pages, included at the site root."""
+
+from django.urls import path
+
+from training import views
+
+urlpatterns = [
+    path("runs/", views.run_list, name="run-list"),
+    path("runs/compare/", views.run_compare, name="run-compare"),
+    path("runs/<int:pk>/", views.run_detail, name="run-detail"),
+    path("runs/<int:pk>/cancel/", views.run_cancel, name="run-cancel"),
+    path("graphs/<int:pk>/versions/<int:number>/run/", views.run_new, name="run-new"),
+]

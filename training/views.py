@@ -1,0 +1,240 @@
+"""The run pages: queue a run from a graph version, a run live, the runs list, compare runs.
+
+Like the graph pages, views look the object up, ask who may see it (:mod:`training.access`, built on
+:mod:`graphs.permissions`), call the dispatcher, render. A run the user may not see is a 404; the
+dispatcher's refusals (caps, invalid graph) become a message next to the form, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_http_methods, require_POST
+
+from graphs.models import Graph, GraphVersion
+from graphs.permissions import graph_access
+from training import dispatch
+from training.access import may_cancel, visible_run, visible_runs
+from training.forms import CONFIG_FIELDS, RunConfigForm, open_inputs
+from training.listing import loss_curve, run_rows, total_steps, with_progress
+from training.models import Run
+
+RUNS_PER_PAGE = 25
+MAX_COMPARED = 8
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _run(request: HttpRequest, pk: int) -> Run:
+    run = visible_run(request.user, pk)
+    if run is None:
+        raise Http404("There is no run here, or its graph is not shared with you.")
+    return run
+
+
+def _graph_version(request: HttpRequest, pk: int, number: int) -> tuple[Graph, GraphVersion]:
+    graph = Graph.objects.filter(pk=pk).first()
+    if graph is None or not graph_access(request.user, graph):
+        raise Http404("There is no graph here, or it is not shared with you.")
+    return graph, get_object_or_404(GraphVersion, graph=graph, number=number)
+
+
+def _metric_rows(run: Run) -> list[tuple[str, object, str]]:
+    """The metrics table: (label, value, format) with ``None`` for what is not known (yet)."""
+    m = run.metrics or {}
+    memory = {"cuda": "Peak memory (CUDA)", "rss": "Peak memory (process)"}.get(m.get("memory_kind"), "Peak memory")
+    return [
+        ("Worker", run.worker or None, "text"),
+        ("Device", run.device or None, "text"),
+        ("PyTorch", run.torch_version or None, "text"),
+        ("Parameters", run.params_total if run.params_total is not None else m.get("params_total"), "count"),
+        ("Samples / s", m.get("samples_per_s"), "rate"),
+        ("Step time (median)", m.get("step_time_ms"), "ms"),
+        ("First step", m.get("first_step_ms"), "ms"),
+        (memory, m.get("peak_memory_bytes"), "bytes"),
+        ("Gradient norm", m.get("grad_norm"), "float"),
+        ("First loss", m.get("first_loss"), "float"),
+        ("Final loss", m.get("loss"), "float"),
+        ("Lowest loss", m.get("min_loss"), "float"),
+        ("Training time", m.get("elapsed_s"), "s"),
+    ]
+
+
+def _summary_context(request: HttpRequest, run: Run) -> dict:
+    return {
+        "run": run,
+        "graph": run.version.graph,
+        "version": run.version,
+        "metric_rows": _metric_rows(run),
+        "config_rows": [(name, run.config.get(name, "—")) for name in CONFIG_FIELDS],
+        "can_cancel": not run.terminal and may_cancel(request.user, run),
+    }
+
+
+# --- queue a run -----------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def run_new(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The run form of one version: a full page, or the version page's panel when htmx posts it."""
+    graph, version = _graph_version(request, pk, number)
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    form = RunConfigForm(request.POST or None, caps=dispatch.caps(), open_inputs=open_inputs(version.document))
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = dispatch.queue_run(version, request.user, form.config())
+        except dispatch.RunRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            url = run.get_absolute_url()
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = url
+                return response
+            messages.success(request, f"Queued run {run.pk} of {graph.name} v{version.number}.")
+            return redirect(url)
+    context = {
+        "graph": graph,
+        "version": version,
+        "form": form,
+        "runs": run_rows(Run.objects.filter(version=version), limit=5),
+    }
+    template = "training/_run_panel.html" if request.htmx else "training/run_new.html"
+    response = TemplateResponse(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# --- one run ---------------------------------------------------------------------------------------
+
+
+@login_required
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run(request, pk)
+    context = _summary_context(request, run)
+    if request.htmx and request.htmx.target == "run-summary":
+        response = TemplateResponse(request, "training/_run_summary.html", context)
+    else:
+        context.update(
+            access=graph_access(request.user, run.version.graph),
+            events_url=reverse("api-run-events", args=[run.pk]),
+            ws_path=f"/ws/runs/{run.pk}/",
+            total=total_steps(run.config),
+        )
+        response = TemplateResponse(request, "training/run_detail.html", context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run(request, pk)
+    if not may_cancel(request.user, run):
+        raise PermissionDenied("Only the person who queued this run, or an admin of its graph, can cancel it.")
+    if run.terminal:
+        messages.info(request, f"Run {run.pk} has already {run.get_status_display().lower()}.")
+    else:
+        run = dispatch.cancel_run(run, request.user)
+    if request.htmx:
+        return TemplateResponse(request, "training/_run_summary.html", _summary_context(request, run))
+    if run.terminal:
+        messages.success(request, f"Run {run.pk} is {run.get_status_display().lower()}.")
+    else:
+        messages.success(request, f"Cancelling run {run.pk}: it stops after the current step.")
+    return redirect(run)
+
+
+# --- lists -----------------------------------------------------------------------------------------
+
+
+@login_required
+def run_list(request: HttpRequest) -> HttpResponse:
+    runs = visible_runs(request.user)
+    scope = request.GET.get("scope", "")
+    if scope == "mine":
+        runs = runs.filter(user=request.user)
+    graph = None
+    graph_id = request.GET.get("graph", "")
+    if graph_id.isdigit():
+        graph = Graph.objects.filter(pk=int(graph_id)).first()
+        if graph is None or not graph_access(request.user, graph):
+            raise Http404("There is no graph here, or it is not shared with you.")
+        runs = runs.filter(version__graph=graph)
+    status = request.GET.get("status", "")
+    if status in dict(Run._meta.get_field("status").choices):
+        runs = runs.filter(status=status)
+    rows = with_progress(runs.select_related("version", "version__graph", "user"))
+    page = Paginator(rows, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "scope": scope,
+        "graph": graph,
+        "status": status,
+        "statuses": Run._meta.get_field("status").choices,
+        "filtered": bool(scope or graph or status),
+    }
+    template = "training/_run_rows.html" if request.htmx and request.htmx.target == "run-rows" else None
+    response = TemplateResponse(request, template or "training/run_list.html", context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _ids(request: HttpRequest) -> list[int]:
+    ids: list[int] = []
+    for value in request.GET.getlist("ids"):
+        for part in value.split(","):
+            part = part.strip()
+            if part.isdigit() and int(part) not in ids:
+                ids.append(int(part))
+    return ids
+
+
+@login_required
+def run_compare(request: HttpRequest) -> HttpResponse:
+    ids = _ids(request)[:MAX_COMPARED]
+    found = {run.pk: run for run in run_rows(visible_runs(request.user).filter(pk__in=ids))}
+    if len(found) != len(ids):
+        raise Http404("One of these runs does not exist, or its graph is not shared with you.")
+    runs = [found[i] for i in ids]
+    # One row per config key and per metric, one column per run; rows whose values differ are marked.
+    config_rows = []
+    for name in CONFIG_FIELDS:
+        values = [run.config.get(name) for run in runs]
+        config_rows.append((name, values, len({json.dumps(v) for v in values}) > 1))
+    tables = [_metric_rows(run)[1:] for run in runs]  # all but the worker's host name
+    metric_rows = [
+        (label, fmt, [table[i][1] for table in tables]) for i, (label, _, fmt) in enumerate(tables[0] if runs else [])
+    ]
+    graphs = {run.version.graph_id for run in runs}
+    numbers = sorted({run.version.number for run in runs})
+    diff_url = None
+    if len(graphs) == 1 and len(numbers) > 1:
+        diff_url = f"{reverse('graph-diff', args=[runs[0].version.graph_id])}?from={numbers[0]}&to={numbers[-1]}"
+    context = {
+        "runs": runs,
+        "config_rows": config_rows,
+        "metric_rows": metric_rows,
+        "curves": [
+            {
+                "id": run.pk,
+                "label": f"#{run.pk} · {run.version.graph.name} v{run.version.number}",
+                "points": loss_curve(run),
+            }
+            for run in runs
+        ],
+        "diff_url": diff_url,
+        "max_compared": MAX_COMPARED,
+    }
+    return TemplateResponse(request, "training/run_compare.html", context)
