@@ -1,0 +1,183 @@
+"""The real stack, end to end: daphne + a Celery worker on PostgreSQL and Redis, and the embedded mode.
+
+A run of the ``hybridcmi`` template (5 steps, batch 2) is queued through the HTTP API with a token, and a
+WebSocket client logged in through the login form follows it on ``/ws/runs/<id>/``. The worker is
+SIGKILLed mid-run, Redis is restarted under a queued run; in every case the run must end, never stay
+"running" or "queued". See ``conftest.py`` for the processes and what is skipped when.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from stack_helpers import Stack, fresh_database, stack_env, wait_for
+
+websockets_sync = pytest.importorskip("websockets.sync.client", reason="the stack tests need `websockets` (dev extra)")
+
+pytestmark = pytest.mark.stack
+
+CONFIG = {"steps": 5, "batch_size": 2, "device": "cpu"}
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+def follow(stack: Stack, session: str, run_id: int, timeout: float = 90, until=None) -> list[dict]:
+    """The run's WebSocket messages (history, then live) until its terminal status, or ``until(message)``."""
+    messages: list[dict] = []
+    deadline = time.monotonic() + timeout
+    with websockets_sync.connect(
+        f"ws://127.0.0.1:{stack.port}/ws/runs/{run_id}/",
+        additional_headers={"Cookie": f"sessionid={session}"},
+        origin=stack.base,
+        open_timeout=15,
+    ) as ws:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                pytest.fail(f"Run {run_id}: no terminal status on the WebSocket within {timeout} s; got {messages}")
+            try:
+                message = json.loads(ws.recv(timeout=remaining))
+            except TimeoutError:
+                continue
+            messages.append(message)
+            if until is not None and until(message):
+                return messages
+            if message.get("type") == "status" and message.get("status") in TERMINAL:
+                return messages
+
+
+def assert_streamed_in_order(messages: list[dict], steps: int = CONFIG["steps"]) -> None:
+    seqs = [m["seq"] for m in messages]
+    assert seqs == sorted(set(seqs)), f"seq must increase strictly: {seqs}"
+    kinds = [(m["type"], m.get("status")) for m in messages]
+    statuses = [m["status"] for m in messages if m["type"] == "status"]
+    assert statuses[0] == "queued" and statuses[-1] == "succeeded", statuses
+    running = kinds.index(("status", "running"))
+    progress = [i for i, m in enumerate(messages) if m["type"] == "progress"]
+    done = kinds.index(("done", None))
+    assert progress, f"no progress event: {kinds}"
+    assert running < progress[0] and progress[-1] < done < len(messages) - 1, kinds
+    # Progress is reported at most every so often (the runner's tracker), always at the last step.
+    last_running = max(i for i in range(done) if kinds[i] == ("status", "running"))
+    steps_seen = [messages[i]["step"] for i in progress if i > last_running]
+    assert steps_seen == sorted(set(steps_seen)) and steps_seen[-1] == steps, steps_seen
+    assert messages[done]["metrics"]["loss"] is not None
+
+
+# --- the Celery stack (one database, web server and worker for the scenarios below) ---------------------
+
+
+@pytest.fixture(scope="module")
+def celery_stack(module_processes, postgres_server, shared_redis):
+    with fresh_database(postgres_server) as database:
+        stack = Stack(module_processes, stack_env(DATABASE_URL=database, REDIS_URL=shared_redis))
+        stack.manage("migrate", "--noinput")
+        stack.start_web(wait=False)
+        stack.start_worker()
+        stack.setup_user()
+        stack.wait_web()
+        stack.session = stack.login()
+        stack.graph = stack.graph_from_template("hybridcmi")
+        yield stack
+        module_processes.kill_all()  # before the database is dropped
+
+
+def test_celery_run_streams_status_progress_done_in_order(celery_stack):
+    stack = celery_stack
+    run = stack.queue_run(stack.graph["id"], CONFIG)
+    assert (run["status"], run["queue"]) == ("queued", "cpu")
+
+    messages = follow(stack, stack.session, run["id"])
+
+    assert_streamed_in_order(messages)
+    final = stack.run(run["id"])
+    assert final["status"] == "succeeded", final
+    assert final["progress"]["step"] == CONFIG["steps"]
+    assert final["metrics"]["loss"] is not None
+
+
+def test_worker_killed_mid_run_is_requeued_and_completes(celery_stack):
+    stack = celery_stack
+    # Kill the worker (and its pool child) outright at the run's first progress event: it is training. On a
+    # fast machine 5 steps may all be done by then; the run is then queued again with more steps.
+    for steps in (5, 40, 300):
+        if stack.worker is None or stack.worker.poll() is not None:
+            stack.start_worker()
+        run = stack.queue_run(stack.graph["id"], {**CONFIG, "steps": steps})
+        follow(stack, stack.session, run["id"], timeout=60, until=lambda m: m["type"] == "progress")
+        stack.kill_worker()
+        if stack.run(run["id"])["status"] == "running":
+            break
+    else:
+        pytest.fail("Every run finished before its worker could be killed")
+
+    stack.start_worker()  # boots while the heartbeat goes stale (TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT=3)
+    time.sleep(3.5)
+
+    def swept_or_ended():
+        if stack.run(run["id"])["status"] != "running":
+            return True
+        stack.manage("sweep_runs")  # what Celery beat does every minute
+        return stack.run(run["id"])["status"] != "running"
+
+    wait_for(swept_or_ended, 40, f"run {run['id']} to leave 'running' after its worker was killed", interval=1)
+    final = stack.wait_status(run["id"], TERMINAL, timeout=60)
+
+    assert final["status"] == "succeeded", final  # re-delivered to the new worker (attempt 2 of 2)
+    assert final["attempts"] == 2, final
+    assert final["progress"]["step"] == steps
+
+
+def test_redis_restarted_while_run_queued_still_completes(celery_stack, processes, private_redis):
+    # The same database and user, a web server and (later) a worker on a Redis of this test's own.
+    stack = Stack(processes, {**celery_stack.env, "REDIS_URL": private_redis.url})
+    stack.token = celery_stack.token
+    stack.start_web()
+    run = stack.queue_run(celery_stack.graph["id"], CONFIG)
+    assert run["status"] == "queued"
+
+    # No worker yet: the message waits in Redis, which is restarted without persistence and loses it.
+    private_redis.kill()
+    private_redis.start()
+    stack.start_worker()
+    assert stack.run(run["id"])["status"] == "queued"  # the web server still answers (its cache reconnects)
+
+    def resent_or_ended():
+        # The sweeper re-sends a queued run TORCHCANVAS_RUN_RESEND_AFTER (10 s, the least) after it was sent.
+        if stack.run(run["id"])["status"] != "queued":
+            return True
+        stack.manage("sweep_runs")
+        return stack.run(run["id"])["status"] != "queued"
+
+    wait_for(resent_or_ended, 60, f"run {run['id']} to be re-sent after Redis restarted", interval=2)
+    final = stack.wait_status(run["id"], TERMINAL, timeout=60)
+
+    # A clear failure would name its cause in `error`; with a worker present the run completes.
+    assert final["status"] == "succeeded", final
+    assert final["progress"]["step"] == CONFIG["steps"]
+
+
+# --- the embedded mode ----------------------------------------------------------------------------------
+
+
+def test_embedded_mode_runs_end_to_end(processes, tmp_path):
+    stack = Stack(
+        processes,
+        stack_env(DATABASE_URL=f"sqlite:///{tmp_path / 'stack.sqlite3'}", TORCHCANVAS_RUN_MODE="embedded"),
+    )
+    stack.manage("migrate", "--noinput")
+    stack.start_web(wait=False)
+    stack.setup_user()
+    stack.wait_web()
+    session = stack.login()
+    graph = stack.graph_from_template("hybridcmi")
+
+    run = stack.queue_run(graph["id"], CONFIG)
+    assert (run["status"], run["queue"]) == ("queued", "embedded")
+    messages = follow(stack, session, run["id"])
+
+    assert_streamed_in_order(messages)
+    final = stack.run(run["id"])
+    assert final["status"] == "succeeded", final
+    assert final["progress"]["step"] == CONFIG["steps"]
