@@ -51,6 +51,10 @@ class NodeInfo:
         return self.node.id
 
     @property
+    def is_input(self) -> bool:
+        return self.spec is not None and self.spec.type == "Input"
+
+    @property
     def type_name(self) -> str:
         if self.spec is not None:
             return self.spec.type
@@ -240,7 +244,7 @@ class _BodyAnalyzer:
         node = info.node
         names = [p.name for p in declared]
         raw = dict(node.params)
-        if info.spec is not None and info.spec.type == "Input" and node.id in self.scope.input_types:
+        if info.is_input and node.id in self.scope.input_types:
             raw.pop("shape", None)
         for key in raw:
             if key not in names:
@@ -402,7 +406,7 @@ class _BodyAnalyzer:
             elif name not in inputs:
                 inputs.append(name)
         for info in self.info.values():
-            if info.spec is not None and info.spec.type == "Input":
+            if info.is_input:
                 if info.inputs:
                     self.report("INPUT_HAS_EDGES", f"Input `{info.id}` cannot have incoming edges", node=info.id)
                     info.valid = False
@@ -522,7 +526,7 @@ class _BodyAnalyzer:
                 if end in edges_of:
                     edges_of[end] += 1
         for info in self.info.values():
-            is_input = info.spec is not None and info.spec.type == "Input"
+            is_input = info.is_input
             info.live = info.id in live or is_input
             if edges_of[info.id] == 0 and len(self.info) > 1 and not (is_input and info.id in outputs):
                 self.report(
@@ -550,7 +554,7 @@ class _BodyAnalyzer:
     def infer_node(self, info: NodeInfo) -> None:
         if not info.valid:
             return
-        if info.spec is not None and info.spec.type == "Input":
+        if info.is_input:
             override = self.scope.input_types.get(info.id)
             info.out = override if override is not None else self.call_rule(info, [])
             return
@@ -650,7 +654,7 @@ class _BodyAnalyzer:
         memory: int | None = 0
         for node_id in analysis.order:
             info = self.info[node_id]
-            is_input = info.spec is not None and info.spec.type == "Input"
+            is_input = info.is_input
             analysis.expanded_nodes += info.inner.expanded_nodes if info.inner is not None else int(not is_input)
             if info.out is None:
                 total = memory = None
@@ -686,7 +690,7 @@ def _size(count: int) -> str:
 
 def node_param_count(analysis: Analysis, info: NodeInfo) -> int | None:
     """Learnable parameters of one node, counted on the meta device (no memory is allocated)."""
-    if info.spec is not None and info.spec.type == "Input" or info.node.disabled:
+    if info.is_input or info.node.disabled:
         return 0
     if info.inner is not None:
         return info.inner.params_total

@@ -27,6 +27,16 @@ def parse_input_shape(text: str) -> tuple[str | None, list[int]]:
     return (name if sep else None), shape
 
 
+def add_input_shape_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input-shape",
+        type=parse_input_shape,
+        action="append",
+        default=[],
+        help="input sizes without the batch axis: 9,256 or NAME=9,256 (repeatable)",
+    )
+
+
 def read_graph(path: str) -> str | bytes:
     if path == "-":
         return sys.stdin.buffer.read()
@@ -62,13 +72,7 @@ def print_diagnostics(diagnostics, stream) -> None:
 def cmd_validate(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen validate", description="Validate a graph JSON file.")
     parser.add_argument("graph", help="graph JSON file, or - for standard input")
-    parser.add_argument(
-        "--input-shape",
-        type=parse_input_shape,
-        action="append",
-        default=[],
-        help="input sizes without the batch axis: 9,256 or NAME=9,256 (repeatable)",
-    )
+    add_input_shape_option(parser)
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     args = parser.parse_args(argv)
     graph = read_graph(args.graph)
@@ -95,13 +99,7 @@ def cmd_generate(argv: list[str]) -> int:
     parser.add_argument("--with-train", action="store_true", help="also write train.py, a smoke-training script")
     parser.add_argument("--single-file", action="store_true", help="write one NAME.py instead of a package")
     parser.add_argument("--zip", action="store_true", help="write NAME.zip instead of loose files")
-    parser.add_argument(
-        "--input-shape",
-        type=parse_input_shape,
-        action="append",
-        default=[],
-        help="input sizes without the batch axis: 9,256 or NAME=9,256 (repeatable)",
-    )
+    add_input_shape_option(parser)
     args = parser.parse_args(argv)
     graph = read_graph(args.graph)
     try:

@@ -233,7 +233,7 @@ def attribute_names(analysis: Analysis, names: Namespace | None = None) -> dict[
     return {
         node_id: names.name(("node", node_id), node_id)
         for node_id in analysis.order
-        if not (analysis.info[node_id].spec is not None and analysis.info[node_id].spec.type == "Input")
+        if not analysis.info[node_id].is_input
     }
 
 
@@ -280,7 +280,7 @@ def render_class(
 
     for node_id in analysis.order:
         info = analysis.info[node_id]
-        if info.spec is not None and info.spec.type == "Input":
+        if info.is_input:
             continue
         i = position[node_id]
         if info.node.disabled:
