@@ -34,8 +34,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-# Hook for the canvas island (issue 5): build frontend/ with Vite into static/ here. Nothing to build yet.
-frontend: install
+# The canvas island: frontend/ (React + React Flow) built by Vite into static/dist/. npm installs exactly
+# what package-lock.json says, again only when the lock changes; Vite rebuilds only when a source changed.
+NPM_STAMP := frontend/node_modules/.installed-stamp
+FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/vite.config.ts frontend/tsconfig.json
+CANVAS_BUNDLE := static/dist/canvas.js
+
+frontend: $(CANVAS_BUNDLE)
+
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "The canvas needs Node.js 20.19+ and npm (apt-get install nodejs npm)." >&2; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CANVAS_BUNDLE): $(NPM_STAMP) $(FRONTEND_SOURCES)
+	cd frontend && npm run --silent build -- --logLevel warn
+	@touch $@
 
 run: install frontend
 	$(BIN)/python manage.py migrate --noinput
@@ -51,16 +65,18 @@ run: install frontend
 	@echo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: install frontend
+	cd frontend && npm test --silent
 	$(PYTEST) -q $(PYTEST_ARGS)
 ifneq ($(PG_TEST_URL),)
 	@echo "--- the database tests again, on PostgreSQL ($(PG_TEST_URL))"
 	DATABASE_URL='$(PG_TEST_URL)' $(PYTEST) -q --db-only $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: no database tests selected
 endif
 
-lint: install
+lint: install $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd frontend && npm run --silent typecheck
 
 format: install
 	$(BIN)/ruff format .

@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -519,7 +520,27 @@ def graph_diff(request: HttpRequest, pk: int) -> HttpResponse:
 
 def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
     graph, access = _graph(request, pk)
-    return TemplateResponse(request, "graphs/graph_canvas.html", {"graph": graph, "access": access})
+    boot = {
+        "graphId": graph.pk,
+        "graphName": graph.name,
+        "headVersion": graph.head.number if graph.head else None,
+        "canEdit": bool(access.edit),
+        "csrfToken": get_token(request),
+        "urls": {
+            "registry": reverse("api-registry"),
+            "validate": reverse("api-validate"),
+            "codegen": reverse("api-codegen"),
+            "exportZip": reverse("api-export-zip"),
+            "graph": reverse("api-graph-detail", args=[graph.pk]),
+            "versions": reverse("api-graph-detail", args=[graph.pk]) + "versions/",
+            "composites": reverse("api-composite-list"),
+            "runs": reverse("api-run-list"),
+            "runsWs": "/ws/runs/",
+            "graphPage": graph.get_absolute_url(),
+        },
+    }
+    context = {"graph": graph, "access": access, "boot": boot}
+    return TemplateResponse(request, "graphs/graph_canvas.html", context)
 
 
 # --- templates -------------------------------------------------------------------------------------

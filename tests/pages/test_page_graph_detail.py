@@ -1,5 +1,8 @@
 """The graph page: header, inline rename, settings, validation, code preview, timeline, fork and restore."""
 
+import json
+import re
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +208,12 @@ def test_the_version_page_shows_that_version(alice_client, team_graph):
     assert alice_client.get(f"/graphs/{team_graph.pk}/versions/9/").status_code == 404
 
 
-def test_the_canvas_placeholder_is_reachable_for_viewers_only(alice_client, charlie_client, private_graph):
-    assert "The canvas is on its way" in alice_client.get(f"/graphs/{private_graph.pk}/canvas/").content.decode()
+def test_the_canvas_page_boots_the_island_for_viewers_only(alice_client, charlie_client, private_graph):
+    response = alice_client.get(f"/graphs/{private_graph.pk}/canvas/")
+    html = response.content.decode()
+    boot = json.loads(re.search(r'<script id="canvas-boot" type="application/json">(.*?)</script>', html).group(1))
+    assert boot["graphId"] == private_graph.pk and boot["canEdit"] is True
+    assert boot["headVersion"] == private_graph.head.number
+    assert boot["urls"]["versions"] == f"/api/graphs/{private_graph.pk}/versions/"
+    assert boot["urls"]["validate"] == "/api/validate/" and boot["csrfToken"]
     assert charlie_client.get(f"/graphs/{private_graph.pk}/canvas/").status_code == 404

@@ -1,0 +1,52 @@
+// Fetch helpers for the Django API: same-origin session cookie plus the CSRF token from the boot data.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken = "";
+
+export function setCsrfToken(token: string): void {
+  csrfToken = token;
+}
+
+/** JSON in, JSON out; a non-2xx answer throws ApiError carrying the parsed body (DRF's `detail` as message). */
+export async function apiJson<T>(url: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+  const response = await apiFetch(url, init);
+  const text = await response.text();
+  const body = text ? safeParse(text) : null;
+  if (!response.ok) {
+    const detail = body && typeof body === "object" && "detail" in body ? String((body as { detail: unknown }).detail) : "";
+    throw new ApiError(response.status, body, detail || `${response.status} ${response.statusText}`);
+  }
+  return body as T;
+}
+
+/** The raw Response (for downloads); adds credentials, CSRF and the JSON content type. */
+export function apiFetch(url: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<Response> {
+  const method = init.method ?? (init.body === undefined ? "GET" : "POST");
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken;
+  return fetch(url, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: init.signal,
+  });
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

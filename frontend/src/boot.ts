@@ -1,0 +1,27 @@
+// What the Django page hands the island (templates/graphs/graph_canvas.html, json_script "canvas-boot").
+export interface Boot {
+  graphId: number;
+  graphName: string;
+  /** Head version number, or null for a graph without versions. */
+  headVersion: number | null;
+  canEdit: boolean;
+  csrfToken: string;
+  urls: {
+    registry: string;
+    validate: string;
+    codegen: string;
+    exportZip: string;
+    graph: string; // /api/graphs/<id>/
+    versions: string; // /api/graphs/<id>/versions/
+    composites: string; // /api/composites/
+    runs: string; // /api/runs/
+    runsWs: string; // /ws/runs/ (append "<id>/")
+    graphPage: string; // the graph's page
+  };
+}
+
+export function readBoot(): Boot {
+  const el = document.getElementById("canvas-boot");
+  if (!el?.textContent) throw new Error("canvas-boot data is missing from the page");
+  return JSON.parse(el.textContent) as Boot;
+}

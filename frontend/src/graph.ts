@@ -1,0 +1,130 @@
+// The graph JSON contract (v0.2, ../shared/ARCHITECTURE.md and docs/engine.md) and the engine's answers,
+// as TypeScript types shared by every part of the canvas.
+
+export type ParamValue = number | string | boolean | null | ParamValue[];
+
+export interface GraphNode {
+  id: string;
+  type: string;
+  params?: Record<string, ParamValue>;
+  label?: string;
+  disabled?: boolean;
+  /** Canvas-only data (position); codegen ignores it. */
+  ui?: { x?: number; y?: number; [key: string]: unknown };
+}
+
+/** `[src, dst]` or `[src, dst, port]`; `src` may be `"split:1"` for a node's second output. */
+export type GraphEdge = [string, string] | [string, string, string];
+
+export interface CompositeParam {
+  name: string;
+  type: string;
+  default?: ParamValue;
+  min?: number;
+  max?: number;
+  doc?: string;
+}
+
+export interface CompositeDefinition {
+  doc?: string;
+  params?: CompositeParam[];
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  inputs: string[];
+  outputs: string[];
+}
+
+export interface GraphDoc {
+  version: "0.2";
+  metadata?: Record<string, unknown>;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  inputs: string[];
+  outputs: string[];
+  composites?: Record<string, CompositeDefinition>;
+}
+
+export type Severity = "error" | "warning";
+
+export interface Suggestion {
+  action:
+    | "insert_node"
+    | "set_param"
+    | "set_type"
+    | "rename_param"
+    | "remove_edge"
+    | "remove_node"
+    | "add_input"
+    | "set_outputs"
+    | string;
+  [key: string]: unknown;
+}
+
+export interface Diagnostic {
+  severity: Severity;
+  code: string;
+  message: string;
+  node?: string;
+  edge?: GraphEdge;
+  path?: string;
+  suggestion?: Suggestion;
+}
+
+/** POST /api/validate/ answer (see graphs/engine_views.py for every field). */
+export interface ValidateResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  shapes: Record<string, (number | string)[] | (number | string)[][] | null>;
+  params_total?: number | null;
+  [key: string]: unknown;
+}
+
+export interface ParamSpec {
+  name: string;
+  type: "int" | "float" | "bool" | "choice" | "ints" | "padding" | "int_list" | "str" | string;
+  doc?: string;
+  required?: boolean;
+  default?: ParamValue;
+  min?: number;
+  max?: number;
+  choices?: string[];
+  nullable?: boolean;
+  length?: number;
+  min_length?: number;
+  max_length?: number;
+}
+
+export interface NodeTypeSpec {
+  type: string;
+  category: string;
+  doc: string;
+  params: ParamSpec[];
+  ports: string[];
+  variadic: boolean;
+  min_inputs: number;
+  max_inputs: number | null;
+  outputs: number;
+  aliases: string[];
+  summary: string[];
+  color: string;
+  composite: boolean;
+}
+
+/** GET /api/registry/ answer. */
+export interface Registry {
+  engine_version: string;
+  graph_version: string;
+  categories: { name: string; color: string }[];
+  nodes: NodeTypeSpec[];
+  diagnostic_codes: Record<string, string> | unknown;
+}
+
+export function emptyGraph(): GraphDoc {
+  return {
+    version: "0.2",
+    nodes: [{ id: "input", type: "Input", params: {}, ui: { x: 0, y: 0 } }],
+    edges: [],
+    inputs: ["input"],
+    outputs: [],
+  };
+}

@@ -1,0 +1,16 @@
+// Entry of the canvas island: reads the boot data the Django template put in #canvas-boot and mounts <App>.
+import { StrictMode } from "react";
+import { createRoot } from "react-dom/client";
+import "@xyflow/react/dist/style.css";
+import "./canvas.css";
+import { App } from "./App";
+import { readBoot } from "./boot";
+
+const mount = document.getElementById("canvas-root");
+if (mount) {
+  createRoot(mount).render(
+    <StrictMode>
+      <App boot={readBoot()} />
+    </StrictMode>,
+  );
+}
