@@ -159,6 +159,7 @@
       if (!window.uPlot || !steps.length) return;
       if (!chart) chart = mountChart(chartBox, [{ label: "loss" }], [steps, losses], 300);
       else chart.setData([steps, losses]);
+      chartBox.dataset.points = String(steps.length); // how many points are drawn (read by the browser tests)
     }
 
     function addPoint(step, loss) {

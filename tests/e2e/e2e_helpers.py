@@ -1,0 +1,163 @@
+"""Helpers and fixtures of the browser tests (re-exported by ``conftest.py``; this module is importable).
+
+The site runs as ``make run`` serves it: one daphne process in the embedded mode (SQLite file, in-memory
+channel layer, in-process run worker), started once per session on a free port with its own database.
+Playwright drives Debian's Chromium (``/usr/bin/chromium``; Playwright's own browsers are never
+downloaded). Without that browser the tests are skipped, saying why, except in CI
+(``CI=true`` or ``TORCHCANVAS_E2E_REQUIRED=1``), where they fail: CI must prove them.
+
+Screenshots of key states go to ``test-artifacts/e2e/`` (or ``$TORCHCANVAS_E2E_ARTIFACTS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "stack"))
+
+from stack_helpers import Processes, Stack, stack_env  # noqa: E402 - after the path above
+
+CHROMIUM = os.environ.get("TORCHCANVAS_CHROMIUM", "/usr/bin/chromium")
+# Headless on a machine without a screen, a GPU or the internet (no background calls to Google's hosts).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("TORCHCANVAS_E2E_ARTIFACTS", ROOT / "test-artifacts" / "e2e"))
+BUNDLE = ROOT / "static" / "dist" / "canvas.js"
+PASSWORD = "e2e-password-1"
+USERS = ("alice", "bob")
+
+
+def browser_required() -> bool:
+    return os.environ.get("TORCHCANVAS_E2E_REQUIRED", "") == "1" or os.environ.get("CI", "") not in ("", "0", "false")
+
+
+def missing(reason: str):
+    if browser_required():
+        pytest.fail(f"{reason} (the browser tests are required in CI)")
+    pytest.skip(reason)
+
+
+class Site(Stack):
+    """The site in its embedded mode, with the users alice and bob (password ``PASSWORD``)."""
+
+    def create_users(self) -> None:
+        code = (
+            "from django.contrib.auth import get_user_model\n"
+            f"for name in {USERS!r}:\n"
+            f"    get_user_model().objects.create_user(name, name + '@example.com', {PASSWORD!r})\n"
+        )
+        self.manage("shell", "-c", code)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Site:
+    if not BUNDLE.exists():
+        pytest.fail(f"The canvas bundle {BUNDLE.relative_to(ROOT)} is missing: `make frontend` builds it")
+    folder = tmp_path_factory.mktemp("e2e-site")
+    processes = Processes(folder)
+    env = stack_env(
+        DATABASE_URL=f"sqlite:///{folder / 'site.sqlite3'}",
+        TORCHCANVAS_RUN_MODE="embedded",
+    )
+    site = Site(processes, env)
+    site.manage("migrate", "--noinput")
+    site.create_users()
+    site.start_web()
+    yield site
+    processes.kill_all()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("playwright is not installed (dev extra)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def login(browser, site, request):
+    """``login("alice")`` → a logged-in page in a fresh browser context (closed after the test)."""
+    contexts = []
+
+    def log_in(username: str):
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(site.url("/accounts/login/"))
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        return page
+
+    yield log_in
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shot(request):
+    """``shot(page, "name")`` keeps a screenshot under ARTIFACTS/<test name>/name.png."""
+    folder = ARTIFACTS / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        return path
+
+    return take
+
+
+def websocket_outcome(page, path: str, timeout_ms: int = 5000) -> dict:
+    """Open a WebSocket from ``page`` (its cookies, its origin) and report whether it opened and its messages."""
+    script = """([path, timeout]) => new Promise((resolve) => {
+        const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+        const ws = new WebSocket(url);
+        const result = {opened: false, closed: false, code: null, messages: []};
+        ws.onopen = () => { result.opened = true; };
+        ws.onmessage = (event) => result.messages.push(JSON.parse(event.data));
+        ws.onclose = (event) => { result.closed = true; result.code = event.code; resolve(result); };
+        setTimeout(() => { ws.close(); resolve(result); }, timeout);
+    })"""
+    return page.evaluate(script, [path, timeout_ms])
+
+
+def api(page, method: str, path: str, body=None) -> dict:
+    """A same-origin fetch from ``page`` (session cookie + CSRF from the cookie); returns status and JSON."""
+    script = """async ([method, path, body]) => {
+        const csrf = (document.cookie.match(/csrftoken=([^;]+)/) || [])[1] || "";
+        const response = await fetch(path, {method, credentials: "same-origin",
+            headers: {"Content-Type": "application/json", "X-CSRFToken": csrf},
+            body: body === null ? undefined : JSON.stringify(body)});
+        const text = await response.text();
+        let json = null; try { json = JSON.parse(text); } catch (e) {}
+        return {status: response.status, json};
+    }"""
+    return page.evaluate(script, [method, path, None if body is None else json.loads(json.dumps(body))])
