@@ -22,7 +22,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "stack"))
 
-from stack_helpers import Processes, Stack, stack_env  # noqa: E402 - after the path above
+from stack_helpers import (  # noqa: E402 - after the path above
+    PG_SERVER,
+    REDIS_HOST,
+    REDIS_PORT,
+    Processes,
+    Stack,
+    fresh_database,
+    redis_client,
+    stack_env,
+)
 
 CHROMIUM = os.environ.get("TORCHCANVAS_CHROMIUM", "/usr/bin/chromium")
 # Headless on a machine without a screen, a GPU or the internet (no background calls to Google's hosts).
@@ -40,6 +49,7 @@ ARTIFACTS = Path(os.environ.get("TORCHCANVAS_E2E_ARTIFACTS", ROOT / "test-artifa
 BUNDLE = ROOT / "static" / "dist" / "canvas.js"
 PASSWORD = "e2e-password-1"
 USERS = ("alice", "bob")
+REDIS_DB = int(os.environ.get("TORCHCANVAS_E2E_REDIS_DB", "13"))  # a spare database number, flushed
 
 
 def browser_required() -> bool:
@@ -67,22 +77,56 @@ class Site(Stack):
         return self.base + path
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory) -> Site:
+def start_site(folder: Path, **env: str) -> Site:
     if not BUNDLE.exists():
         pytest.fail(f"The canvas bundle {BUNDLE.relative_to(ROOT)} is missing: `make frontend` builds it")
-    folder = tmp_path_factory.mktemp("e2e-site")
-    processes = Processes(folder)
-    env = stack_env(
-        DATABASE_URL=f"sqlite:///{folder / 'site.sqlite3'}",
-        TORCHCANVAS_RUN_MODE="embedded",
-    )
-    site = Site(processes, env)
+    site = Site(Processes(folder), stack_env(**env))
     site.manage("migrate", "--noinput")
     site.create_users()
     site.start_web()
+    return site
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Site:
+    """The embedded mode, as `make run` serves it: SQLite, in-memory channel layer, in-process worker."""
+    folder = tmp_path_factory.mktemp("e2e-site")
+    site = start_site(folder, DATABASE_URL=f"sqlite:///{folder / 'site.sqlite3'}", TORCHCANVAS_RUN_MODE="embedded")
     yield site
-    processes.kill_all()
+    site.processes.kill_all()
+
+
+@pytest.fixture(scope="session")
+def celery_site(tmp_path_factory) -> Site:
+    """The production mode: PostgreSQL, Redis channel layer and broker, a separate Celery worker."""
+    redis = redis_client(REDIS_PORT, REDIS_DB)
+    try:
+        redis.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not here"
+        missing(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT} ({exc.__class__.__name__})")
+    redis.flushdb()
+    try:
+        database = fresh_database(PG_SERVER)
+        url = database.__enter__()
+    except Exception as exc:  # noqa: BLE001
+        missing(f"PostgreSQL is not reachable at {PG_SERVER} ({exc.__class__.__name__})")
+    site = start_site(
+        tmp_path_factory.mktemp("e2e-celery"),
+        DATABASE_URL=url,
+        REDIS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+    )
+    site.start_worker()
+    yield site
+    site.processes.kill_all()
+    database.__exit__(None, None, None)
+    redis.flushdb()
+    redis.close()
+
+
+@pytest.fixture(params=["embedded", "celery"])
+def any_site(request) -> Site:
+    """Each run scenario runs against both ways to run (../shared/ARCHITECTURE.md)."""
+    return request.getfixturevalue("site" if request.param == "embedded" else "celery_site")
 
 
 @pytest.fixture(scope="session")
@@ -100,16 +144,17 @@ def browser():
 
 
 @pytest.fixture
-def login(browser, site, request):
-    """``login("alice")`` → a logged-in page in a fresh browser context (closed after the test)."""
+def login(browser, site):
+    """``login("alice")`` → a logged-in page of ``site`` (or of ``on=``) in a fresh browser context."""
     contexts = []
 
-    def log_in(username: str):
+    def log_in(username: str, on: Site | None = None):
+        on = on or site
         context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.goto(site.url("/accounts/login/"))
+        page.goto(on.url("/accounts/login/"))
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", PASSWORD)
         page.click("form button[type=submit]")

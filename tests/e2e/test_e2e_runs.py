@@ -1,8 +1,8 @@
 """In a real browser: queue a smoke run of a template from its version page, watch it live, cancel one,
 and check that another user can neither see the run nor subscribe to it (issue 4's done-when).
 
-The site runs in the embedded mode (what `make run` serves); the same scenario on Redis + Celery is
-`tests/stack/test_stack_runs.py`.
+Each scenario runs twice: on the embedded mode (what `make run` serves) and on PostgreSQL + Redis with a
+separate Celery worker; the stack tests (`tests/stack/`) add worker crashes and Redis restarts.
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ def watch(page, until: tuple[str, ...], timeout: float = 90) -> dict:
     pytest.fail(f"the run page never showed {until}; it showed {seen}")
 
 
-def test_a_run_queued_from_a_version_page_streams_live_and_shows_its_metrics(login, site, shot):
-    alice = login("alice")
+def test_a_run_queued_from_a_version_page_streams_live_and_shows_its_metrics(login, any_site, shot):
+    site = any_site
+    alice = login("alice", on=site)
     graph_id = graph_from_template(alice, site, "hybridcmi")
     run_id = queue_from_version_page(alice, site, graph_id, steps=150)
 
@@ -83,8 +84,9 @@ def test_a_run_queued_from_a_version_page_streams_live_and_shows_its_metrics(log
     assert "Succeeded" in row.inner_text()
 
 
-def test_cancel_stops_a_live_run_and_an_outsider_can_neither_see_nor_subscribe(login, site, shot):
-    alice = login("alice")
+def test_cancel_stops_a_live_run_and_an_outsider_can_neither_see_nor_subscribe(login, any_site, shot):
+    site = any_site
+    alice = login("alice", on=site)
     graph_id = graph_from_template(alice, site, "hybridcmi")
     run_id = queue_from_version_page(alice, site, graph_id, steps=1000)
     alice.wait_for_function("() => Number(document.querySelector('[data-loss-chart]').dataset.points || 0) > 0")
@@ -100,7 +102,7 @@ def test_cancel_stops_a_live_run_and_an_outsider_can_neither_see_nor_subscribe(l
     own = websocket_outcome(alice, f"/ws/runs/{run_id}/", timeout_ms=3000)
     assert own["opened"] and any(m.get("status") == "cancelled" for m in own["messages"]), own
 
-    bob = login("bob")
+    bob = login("bob", on=site)
     response = bob.goto(site.url(f"/runs/{run_id}/"))
     assert response.status == 404
     shot(bob, "outsider-run-page")

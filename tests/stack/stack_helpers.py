@@ -103,7 +103,7 @@ def pg_database(postgres_server):
         yield url
 
 
-def _redis_client(port: int = REDIS_PORT, db: int = REDIS_DB):
+def redis_client(port: int = REDIS_PORT, db: int = REDIS_DB):
     import redis
 
     return redis.Redis(host=REDIS_HOST, port=port, db=db, socket_connect_timeout=1, socket_timeout=3)
@@ -112,7 +112,7 @@ def _redis_client(port: int = REDIS_PORT, db: int = REDIS_DB):
 @pytest.fixture(scope="module")
 def shared_redis():
     """The machine's Redis at a spare database number, flushed before and after."""
-    client = _redis_client()
+    client = redis_client()
     try:
         client.ping()
     except Exception as exc:  # noqa: BLE001
@@ -143,7 +143,7 @@ class PrivateRedis:
 
     def _pings(self) -> bool:
         try:
-            return bool(_redis_client(self.port, 0).ping())
+            return bool(redis_client(self.port, 0).ping())
         except Exception:  # noqa: BLE001
             return False
 
