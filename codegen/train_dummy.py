@@ -2,75 +2,29 @@
 
     python -m codegen.train_dummy --pkg generated.MyPkg --pkg-path . --C 9 --T 256 --num-classes 18 --epochs 1
 
-Imports the package, builds the model with ``build_model()``, and runs forward, backward and
-optimizer steps, printing the loss of every step and a summary. Exits 1 if the loss is not finite.
+Imports the package and trains the model of its ``build_model()`` with the project's one training loop,
+:func:`codegen.smoke.train_package` (forward, backward and AdamW steps by default), printing the loss of
+every step and a summary. Exits 1 with a one-line error if anything goes wrong (a loss that is not finite,
+a model that does not build, the wrong number of classes).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
-import torch
-from torch import nn
-
-
-@dataclass(frozen=True)
-class Step:
-    index: int  # 1-based over the whole run
-    epoch: int
-    loss: float
-    seconds: float  # wall time of this step
-
-
-def loss_and_targets(
-    output: torch.Tensor, num_classes: int | None
-) -> tuple[nn.Module, Callable[[torch.Tensor], torch.Tensor]]:
-    """Cross-entropy over class logits (B, K); mean squared error against noise for any other output."""
-    if output.dim() == 2 and output.dtype.is_floating_point and output.shape[1] > 1:
-        classes = output.shape[1]
-        if num_classes is not None and num_classes != classes:
-            raise ValueError(f"the model outputs {classes} classes but --num-classes is {num_classes}")
-        return nn.CrossEntropyLoss(), lambda out: torch.randint(0, classes, (out.shape[0],), device=out.device)
-    if num_classes is not None:
-        raise ValueError(f"--num-classes needs (B, classes) logits, but the model outputs {tuple(output.shape)}")
-    return nn.MSELoss(), lambda out: torch.randn_like(out)
-
-
-def train_steps(
-    model: nn.Module,
-    make_inputs: Callable[[], tuple[torch.Tensor, ...]],
-    steps: int,
-    *,
-    epochs: int = 1,
-    lr: float = 1e-3,
-    num_classes: int | None = None,
-) -> Iterator[Step]:
-    """Forward, backward and AdamW steps on fresh random batches; yields one :class:`Step` per step."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    model.train()
-    loss_fn: nn.Module | None = None
-    make_target: Callable[[torch.Tensor], torch.Tensor] | None = None
-    index = 0
-    for epoch in range(1, epochs + 1):
-        for _ in range(steps):
-            index += 1
-            start = time.perf_counter()
-            output = model(*make_inputs())
-            if isinstance(output, tuple):
-                output = output[0]
-            if loss_fn is None:
-                loss_fn, make_target = loss_and_targets(output, num_classes)
-            loss = loss_fn(output, make_target(output))  # type: ignore[misc]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            yield Step(index, epoch, loss.item(), time.perf_counter() - start)
+from codegen.smoke import (
+    LOSSES,
+    OPTIMIZERS,
+    PRECISIONS,
+    Progress,
+    RunFailed,
+    SmokeSettings,
+    Started,
+    select_backend,
+    train_package,
+)
 
 
 def input_shapes(package, args: argparse.Namespace) -> dict[str, tuple[int, ...]] | None:
@@ -104,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps-per-epoch", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
+    parser.add_argument("--loss", choices=LOSSES, default="auto", help="auto: cross-entropy for (B, classes), else MSE")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16/fp16: mixed precision on CUDA")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when there is a GPU), cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, args.pkg_path)
@@ -114,34 +71,43 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as exc:
         print(f"error: cannot import {args.pkg} from {args.pkg_path}: {exc}", file=sys.stderr)
         return 1
-    torch.manual_seed(args.seed)
-    device = torch.device(args.device)
+    settings = SmokeSettings(
+        batch_size=args.batch_size,
+        steps=args.steps_per_epoch,
+        epochs=args.epochs,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        loss=args.loss,
+        precision=args.precision,
+        seed=args.seed,
+        num_classes=args.num_classes,
+    )
+
+    def started(info: Started) -> None:
+        print(f"{info.model_name}: {info.params_total:,} parameters on {info.device}")
+
+    def progress(step: Progress) -> None:
+        print(f"epoch {step.epoch} step {step.step}/{step.total}  loss {step.loss:.4f}")
+
     try:
         shapes = input_shapes(package, args)
-        model = package.build_model(shapes).to(device)
-        params = sum(p.numel() for p in model.parameters())
-        print(f"{type(model).__name__}: {params:,} parameters on {device}")
-
-        def make_inputs() -> tuple[torch.Tensor, ...]:
-            return tuple(t.to(device) for t in package.example_inputs(args.batch_size, shapes))
-
-        start = time.perf_counter()
-        last = None
-        for step in train_steps(
-            model, make_inputs, args.steps_per_epoch, epochs=args.epochs, lr=args.lr, num_classes=args.num_classes
-        ):
-            print(f"epoch {step.epoch} step {step.index}/{args.epochs * args.steps_per_epoch}  loss {step.loss:.4f}")
-            if not math.isfinite(step.loss):
-                print(f"error: loss became {step.loss} at step {step.index}", file=sys.stderr)
-                return 1
-            last = step
-    except ValueError as exc:
+        metrics = train_package(
+            package,
+            settings,
+            backend=select_backend(args.device),
+            shapes=shapes,
+            on_start=started,
+            on_progress=progress,
+            progress_interval_s=0,  # every step
+        )
+    except (ValueError, RunFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    elapsed = time.perf_counter() - start
-    samples = args.epochs * args.steps_per_epoch * args.batch_size
-    final = f"{last.loss:.4f}" if last else "n/a"
-    print(f"done: {samples} samples in {elapsed:.2f}s ({samples / elapsed:.1f} samples/s), final loss {final}")
+    samples, elapsed = metrics["samples"], max(metrics["elapsed_s"], 1e-9)
+    print(
+        f"done: {samples} samples in {elapsed:.2f}s ({samples / elapsed:.1f} samples/s), "
+        f"final loss {metrics['loss']:.4f}"
+    )
     return 0
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from run_helpers import TINY, TWO_HEADS, FakeCuda, document
 
+from codegen import smoke
 from codegen.templates import load_template, template_names
 from training import runner
 from training.config import Caps, parse_config
@@ -124,7 +125,7 @@ def test_an_input_without_a_shape_needs_input_shapes(demo_graph):
 
 
 def test_a_loss_that_becomes_nan_stops_the_run_at_that_step(monkeypatch):
-    real = runner.loss_for
+    real = smoke.loss_for
 
     def poisoned(output, choice, name):
         loss = real(output, choice, name)
@@ -137,7 +138,7 @@ def test_a_loss_that_becomes_nan_stops_the_run_at_that_step(monkeypatch):
 
         return maybe_nan
 
-    monkeypatch.setattr(runner, "loss_for", poisoned)
+    monkeypatch.setattr(smoke, "loss_for", poisoned)
     progress = []
     with pytest.raises(RunFailed) as failure:
         train(document(TINY), config(steps=5), on_progress=progress.append, clock=FakeClock(1))
@@ -146,7 +147,7 @@ def test_a_loss_that_becomes_nan_stops_the_run_at_that_step(monkeypatch):
 
 
 def test_gradients_that_overflow_stop_an_fp32_run(monkeypatch):
-    monkeypatch.setattr(runner, "_total_norm", lambda parameters: torch.tensor(float("inf")))
+    monkeypatch.setattr(smoke, "total_grad_norm", lambda parameters: torch.tensor(float("inf")))
     with pytest.raises(RunFailed) as failure:
         train(document(TINY), config())
     assert failure.value.message == "gradient norm became inf at step 1"
@@ -157,7 +158,7 @@ def test_an_error_inside_a_step_names_the_step_and_the_exception(monkeypatch):
         def step(self, closure=None):
             raise RuntimeError("kaboom\nwith a long traceback-ish second line")
 
-    monkeypatch.setattr(runner, "make_optimizer", lambda name, parameters, lr: Exploding(parameters, lr=lr))
+    monkeypatch.setattr(smoke, "make_optimizer", lambda name, parameters, lr: Exploding(parameters, lr=lr))
     with pytest.raises(RunFailed) as failure:
         train(document(TINY), config())
     assert failure.value.message == "Training failed at step 1: RuntimeError: kaboom"
@@ -235,8 +236,8 @@ def test_cuda_out_of_memory_frees_the_memory_suggests_a_batch_and_the_next_run_w
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.1 GiB total)")
 
     gpu = FakeCuda()
-    real_optimizer = runner.make_optimizer
-    monkeypatch.setattr(runner, "make_optimizer", lambda name, parameters, lr: OutOfMemory(parameters, lr=lr))
+    real_optimizer = smoke.make_optimizer
+    monkeypatch.setattr(smoke, "make_optimizer", lambda name, parameters, lr: OutOfMemory(parameters, lr=lr))
     with pytest.raises(RunFailed) as failure:
         train(document(TINY), config(batch_size=256), cuda=gpu)
     assert failure.value.message == "CUDA out of memory at batch 256: try 64"
@@ -245,7 +246,7 @@ def test_cuda_out_of_memory_frees_the_memory_suggests_a_batch_and_the_next_run_w
         train(document(TINY), config(batch_size=1), cuda=gpu)
     assert failure.value.message == "CUDA out of memory at batch 1: the model does not fit in this device's memory"
 
-    monkeypatch.setattr(runner, "make_optimizer", real_optimizer)
+    monkeypatch.setattr(smoke, "make_optimizer", real_optimizer)
     assert train(document(TINY), config(), cuda=gpu)["steps"] == 2
 
 
@@ -254,7 +255,7 @@ def test_running_out_of_memory_on_the_cpu_says_so(monkeypatch):
         def step(self, closure=None):
             raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
 
-    monkeypatch.setattr(runner, "make_optimizer", lambda name, parameters, lr: OutOfMemory(parameters, lr=lr))
+    monkeypatch.setattr(smoke, "make_optimizer", lambda name, parameters, lr: OutOfMemory(parameters, lr=lr))
     with pytest.raises(RunFailed) as failure:
         train(document(TINY), config(batch_size=64))
     assert failure.value.message == "Out of memory on the CPU at batch 64: try 16"
@@ -286,13 +287,13 @@ def test_soft_time_limits_pass_through_untouched(monkeypatch):
     def hit_limit(name, parameters, lr):
         raise SoftLimit()
 
-    monkeypatch.setattr(runner, "make_optimizer", hit_limit)
+    monkeypatch.setattr(smoke, "make_optimizer", hit_limit)
     with pytest.raises(SoftLimit):
         train(document(TINY), config(), passthrough=(SoftLimit,))
 
 
 def test_long_runs_keep_a_thinned_loss_curve_ending_at_the_last_step(monkeypatch):
-    monkeypatch.setattr(runner, "MAX_CURVE_POINTS", 5)
+    monkeypatch.setattr(smoke, "MAX_CURVE_POINTS", 5)
     metrics = train(document(TINY), config(steps=12))
     steps = [point[0] for point in metrics["loss_curve"]]
     assert steps[0] == 1 and steps[-1] == 12 and len(steps) <= 6

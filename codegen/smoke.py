@@ -1,0 +1,642 @@
+"""The smoke-training loop: a generated package in, metrics out. No Django; the one training loop of the project.
+
+:func:`train_package` builds the model with the package's ``build_model()`` and trains it on random
+batches from its ``example_inputs()``: targets are derived from the outputs (cross-entropy over class
+scores, MSE or L1 otherwise), the optimizer, learning rate and precision come from :class:`SmokeSettings`.
+It reports progress through a callback (at most about ten times a second, always the first and last
+step), checks ``should_cancel`` and the time limit between steps, and turns every way a run can go wrong
+into :class:`RunFailed` with one sentence: "CUDA out of memory at batch 256: try 64",
+"loss became NaN at step 12", "Training failed at step 3: RuntimeError: …".
+
+Two callers: ``python -m codegen.train_dummy`` (a package on disk, one line per step) and the platform's
+worker (:mod:`training.runner`: a saved graph version, generated into a temporary folder). The
+``train.py`` written into exported packages is the user's own standalone copy and does not import this.
+
+Where the loop meets ``torch.cuda`` is one small seam, :class:`CudaBackend`, so that the GPU paths (mixed
+precision, the gradient scaler, peak memory, out-of-memory recovery) run on a CPU in tests.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# Progress callbacks come at most this often (plus the first and the last step); 0 reports every step.
+PROGRESS_INTERVAL_S = 0.1
+# The loss curve kept in the final metrics has at most this many points (evenly spaced, last included).
+MAX_CURVE_POINTS = 1000
+OPTIMIZERS = ("adam", "adamw", "sgd")
+LOSSES = ("auto", "cross_entropy", "mse", "l1")
+PRECISIONS = ("fp32", "bf16", "fp16")
+NO_GPU = "This run asks for a CUDA GPU, but this machine has none: choose device auto or cpu."
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class RunFailed(Exception):
+    """A run that cannot go on, with the sentence its user will read."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class RunCancelled(Exception):
+    """``should_cancel`` answered yes; ``steps`` steps were done."""
+
+    def __init__(self, steps: int):
+        super().__init__(f"cancelled after {steps} steps")
+        self.steps = steps
+
+
+@dataclass(frozen=True)
+class SmokeSettings:
+    """How to train: what a run's config says, in the loop's terms."""
+
+    batch_size: int = 8
+    steps: int = 4  # per epoch
+    epochs: int = 1
+    optimizer: str = "adamw"  # one of OPTIMIZERS
+    lr: float = 1e-3
+    loss: str = "auto"  # one of LOSSES: auto is cross-entropy for (B, classes) scores, MSE for any other output
+    precision: str = "fp32"  # bf16/fp16: mixed precision, on CUDA only (fp32 elsewhere)
+    seed: int | None = 0  # None: leave torch's random state as it is
+    time_limit_s: float | None = None  # wall time of the whole call, checked between steps
+    max_params: int | None = None  # refuse larger models once built
+    num_classes: int | None = None  # the first output must be (B, num_classes, …) class scores
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps * self.epochs
+
+
+@dataclass(frozen=True)
+class Started:
+    """What is known once the model is built, before the first step."""
+
+    device: str  # "cpu", "cuda:0 (NVIDIA H100 80GB HBM3)"
+    torch_version: str
+    params_total: int
+    precision: str  # what the run really uses: mixed precision needs CUDA
+    total_steps: int
+    model_name: str = ""  # the model's class name
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int
+    total: int
+    epoch: int
+    loss: float
+    samples_per_s: float  # since the previous report
+    elapsed_s: float  # since training started
+    step_time_ms: float  # the mean over the steps since the previous report
+    grad_norm: float | None  # None when not finite (an fp16 step the scaler skipped)
+    memory_bytes: int | None  # peak so far: CUDA allocations, or the process's resident memory
+
+    def payload(self) -> dict[str, Any]:
+        """The WebSocket ``progress`` message, without its ``type``."""
+        return {
+            "step": self.step,
+            "total": self.total,
+            "epoch": self.epoch,
+            "loss": self.loss,
+            "samples_per_s": round(self.samples_per_s, 2),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "step_time_ms": round(self.step_time_ms, 3),
+            "grad_norm": self.grad_norm,
+            "memory_bytes": self.memory_bytes,
+        }
+
+
+# --- where the loop meets the device ------------------------------------------------------------
+
+
+class CpuBackend:
+    """Training on the CPU: fp32, peak memory as the process's peak resident set size."""
+
+    is_cuda = False
+    memory_kind = "rss"
+    out_of_memory = "Out of memory on the CPU"
+
+    def __init__(self) -> None:
+        self.device = torch.device("cpu")
+
+    def label(self) -> str:
+        return "cpu"
+
+    def prepare(self) -> None:
+        _reset_peak_rss()
+
+    def autocast(self, dtype: torch.dtype) -> AbstractContextManager:
+        return nullcontext()
+
+    def grad_scaler(self) -> torch.amp.GradScaler | None:
+        return None
+
+    def supports_bf16(self) -> bool:
+        return True
+
+    def peak_memory(self) -> int | None:
+        return _peak_rss()
+
+    def free_memory(self) -> None:
+        gc.collect()
+
+    def is_oom(self, exc: BaseException) -> bool:
+        text = str(exc)
+        return isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text.lower()
+
+
+class CudaBackend:
+    """Training on a CUDA GPU. Tests subclass it to walk the GPU paths on a CPU (see the module doc)."""
+
+    is_cuda = True
+    memory_kind = "cuda"
+    out_of_memory = "CUDA out of memory"
+    _fraction_set: set[int] = set()  # per process: torch applies the fraction to the caching allocator
+
+    def __init__(self, index: int = 0, memory_fraction: float | None = None) -> None:
+        self.index = index
+        self.memory_fraction = memory_fraction
+        self.device = torch.device("cuda", index)
+
+    def available(self) -> bool:
+        return torch.cuda.is_available() and self.index < torch.cuda.device_count()
+
+    def label(self) -> str:
+        return f"cuda:{self.index} ({torch.cuda.get_device_name(self.index)})"
+
+    def prepare(self) -> None:
+        if self.memory_fraction is not None and self.index not in CudaBackend._fraction_set:
+            torch.cuda.set_per_process_memory_fraction(self.memory_fraction, self.index)
+            CudaBackend._fraction_set.add(self.index)
+        torch.cuda.reset_peak_memory_stats(self.device)
+
+    def autocast(self, dtype: torch.dtype) -> AbstractContextManager:
+        return torch.autocast("cuda", dtype=dtype)
+
+    def grad_scaler(self) -> torch.amp.GradScaler | None:
+        return torch.amp.GradScaler("cuda")
+
+    def supports_bf16(self) -> bool:
+        return torch.cuda.is_bf16_supported()
+
+    def peak_memory(self) -> int | None:
+        return int(torch.cuda.max_memory_allocated(self.device))
+
+    def free_memory(self) -> None:
+        """Give cached blocks back, so that the next run in this process starts from an empty GPU."""
+        gc.collect()
+        torch.cuda.empty_cache()
+
+    def is_oom(self, exc: BaseException) -> bool:
+        return isinstance(exc, torch.OutOfMemoryError) or "CUDA out of memory" in str(exc)
+
+
+Backend = CpuBackend | CudaBackend
+
+
+def select_backend(device: str = "auto", cuda: CudaBackend | None = None, *, no_gpu: str = NO_GPU) -> Backend:
+    """``cpu``; ``cuda`` or ``cuda:N`` (:class:`RunFailed` with ``no_gpu`` without that GPU); ``auto``: CUDA
+    when this process has a GPU, else the CPU. ``cuda`` stands for the GPU backend to use (tests pass a fake)."""
+    if device == "cpu":
+        return CpuBackend()
+    if device.startswith("cuda:") and device[5:].isdigit():
+        cuda = cuda or CudaBackend(int(device[5:]))
+    elif device not in ("auto", "cuda"):
+        raise RunFailed(f"Unknown device {device!r}: choose auto, cpu, cuda or cuda:N.")
+    cuda = cuda or CudaBackend()
+    if cuda.available():
+        return cuda
+    if device != "auto":
+        raise RunFailed(no_gpu)
+    return CpuBackend()
+
+
+def _reset_peak_rss() -> None:
+    """Start the process's peak-RSS counter afresh (Linux: ``echo 5 > /proc/self/clear_refs``)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass  # not Linux, or not allowed: the peak is then the process's, not the run's
+
+
+def _peak_rss() -> int | None:
+    """The process's peak resident set size in bytes, from ``/proc`` (no psutil needed)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+    except (ImportError, OSError):
+        return None
+
+
+# --- losses, targets and optimizers -------------------------------------------------------------
+
+
+def no_classes_message(name: str, shape: Sequence[Any]) -> str:
+    """Why cross-entropy cannot train output ``name`` of ``shape`` (batch axis included, e.g. ``["B", 1]``)."""
+    shown = "(" + ", ".join(str(size) for size in shape) + ")"
+    return f"Cross-entropy needs class scores (B, classes, …) but output {name} is {shown}: choose mse or l1."
+
+
+def loss_for(output: torch.Tensor, choice: str, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The loss of one output against fresh random targets shaped by it.
+
+    ``auto``: cross-entropy for (B, classes) scores, MSE for every other output. Cross-entropy draws
+    class indices (its class count is the output's second axis: the last Linear's ``out_features``);
+    MSE and L1 draw targets from a standard normal.
+    """
+    if not output.is_floating_point():
+        raise RunFailed(f"Output {name} holds {output.dtype} values, not floats: there is nothing to train against.")
+    if choice == "auto":
+        choice = "cross_entropy" if output.dim() == 2 and output.shape[1] > 1 else "mse"
+    if choice == "cross_entropy":
+        if output.dim() < 2 or output.shape[1] < 2:
+            raise RunFailed(no_classes_message(name, ["B", *output.shape[1:]]))
+        classes = output.shape[1]
+
+        def cross_entropy(out: torch.Tensor) -> torch.Tensor:
+            target = torch.randint(0, classes, (out.shape[0], *out.shape[2:]), device=out.device)
+            return F.cross_entropy(out.float(), target)
+
+        return cross_entropy
+    if choice not in ("mse", "l1"):
+        raise RunFailed(f"Unknown loss {choice!r}: choose one of {', '.join(LOSSES)}.")
+    loss = F.mse_loss if choice == "mse" else F.l1_loss
+    return lambda out: loss(out.float(), torch.randn(out.shape, device=out.device))
+
+
+def check_classes(output: torch.Tensor, name: str, expected: int) -> None:
+    """Refuse an output that is not ``(B, expected, …)`` class scores (``SmokeSettings.num_classes``)."""
+    if output.is_floating_point() and output.dim() >= 2 and output.shape[1] > 1:
+        if output.shape[1] != expected:
+            raise RunFailed(f"Output {name} has {output.shape[1]} classes, but {expected} were expected.")
+        return
+    shown = "(" + ", ".join(str(size) for size in ["B", *output.shape[1:]]) + ")"
+    raise RunFailed(f"{expected} classes were expected, but output {name} is {shown}: not (B, classes) scores.")
+
+
+def make_optimizer(name: str, parameters: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, momentum=0.9)
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr)
+    if name == "adamw":
+        return torch.optim.AdamW(parameters, lr=lr)
+    raise RunFailed(f"Unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}.")
+
+
+def total_grad_norm(parameters: list[nn.Parameter]) -> torch.Tensor:
+    """The 2-norm of all gradients together, on their device (no synchronisation)."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.nn.utils.get_total_norm(grads)
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tracker:
+    """Step times and losses, and when the last progress report went out."""
+
+    batch_size: int
+    started: float
+    interval_s: float
+    losses: list[float] = field(default_factory=list)
+    step_times: list[float] = field(default_factory=list)
+    reported_at: float = -math.inf
+    reported_step: int = 0
+    skipped_steps: int = 0
+    grad_norm: float | None = None
+    epoch: int = 1
+
+    def record(self, seconds: float, loss: float, grad_norm: float | None, epoch: int) -> None:
+        self.step_times.append(seconds)
+        self.losses.append(loss)
+        self.grad_norm = grad_norm
+        self.epoch = epoch
+
+    def due(self, step: int, total: int, now: float) -> bool:
+        return step == 1 or step == total or now - self.reported_at >= self.interval_s
+
+    def progress(self, total: int, now: float, backend: Backend) -> Progress:
+        """The report of the last step, with rates over the steps since the previous report."""
+        window = self.step_times[self.reported_step :]
+        return Progress(
+            step=len(self.losses),
+            total=total,
+            epoch=self.epoch,
+            loss=self.losses[-1],
+            samples_per_s=len(window) * self.batch_size / max(sum(window), 1e-9),
+            elapsed_s=now - self.started,
+            step_time_ms=1000 * sum(window) / len(window),
+            grad_norm=self.grad_norm,
+            memory_bytes=backend.peak_memory(),
+        )
+
+    def reported(self, now: float) -> None:
+        self.reported_at = now
+        self.reported_step = len(self.losses)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _describe(value: float) -> str:
+    return "NaN" if math.isnan(value) else "inf" if value > 0 else "-inf"
+
+
+@dataclass
+class _Context:
+    """One call of :func:`train_package`: what every part of the loop needs."""
+
+    settings: SmokeSettings
+    backend: Backend
+    precision: str
+    deadline: float
+    clock: Callable[[], float]
+    passthrough: tuple[type[BaseException], ...]
+    shapes: dict[str, tuple[int, ...]] | None
+    output_names: list[str] | None
+    progress_interval_s: float
+    on_start: Callable[[Started], None] | None
+    on_progress: Callable[[Progress], None] | None
+    should_cancel: Callable[[], bool] | None
+
+    def reraise(self, exc: Exception) -> bool:
+        """Exceptions that are not the model's failures: ours, the caller's, and out-of-memory."""
+        return isinstance(exc, (RunFailed, RunCancelled, *self.passthrough)) or self.backend.is_oom(exc)
+
+
+def train_package(
+    package: ModuleType | Any,
+    settings: SmokeSettings,
+    *,
+    backend: Backend | None = None,
+    shapes: Mapping[str, Sequence[int]] | None = None,
+    output_names: Sequence[str] | None = None,
+    on_start: Callable[[Started], None] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    progress_interval_s: float = PROGRESS_INTERVAL_S,
+    clock: Callable[[], float] = time.perf_counter,
+    started_at: float | None = None,
+    passthrough: tuple[type[BaseException], ...] = (),
+) -> dict[str, Any]:
+    """Train the model of a generated ``package`` for ``settings.total_steps`` steps; return the final metrics.
+
+    ``package`` is anything with the generated ``build_model(shapes)`` and ``example_inputs(batch, shapes)``;
+    ``shapes`` (input sizes without the batch) goes to both. ``backend`` defaults to
+    ``select_backend("auto")``. ``output_names`` name the outputs in messages (``#0``, ``#1`` otherwise).
+    ``on_progress`` is called at most every ``progress_interval_s`` seconds (0: every step), always for the
+    first and the last step, and for the last completed one when the run stops early. The time limit counts
+    from ``started_at`` (a reading of ``clock``; default: now).
+
+    Raises :class:`RunFailed` (with the user's sentence) or :class:`RunCancelled`. Exceptions of the
+    ``passthrough`` types (a worker's soft time limit) propagate untouched.
+    """
+    start = clock() if started_at is None else started_at
+    if settings.batch_size < 1 or settings.steps < 1 or settings.epochs < 1:
+        raise RunFailed(
+            f"Nothing to train: batch size, steps and epochs must be at least 1 "
+            f"(got {settings.batch_size}, {settings.steps}, {settings.epochs})."
+        )
+    backend = backend or select_backend("auto")
+    precision = settings.precision if backend.is_cuda else "fp32"
+    if precision not in PRECISIONS:
+        raise RunFailed(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
+    if precision == "bf16" and not backend.supports_bf16():
+        raise RunFailed("This GPU does not support bf16: choose fp16 or fp32.")
+    limit = settings.time_limit_s
+    context = _Context(
+        settings=settings,
+        backend=backend,
+        precision=precision,
+        deadline=math.inf if limit is None else start + limit,
+        clock=clock,
+        passthrough=passthrough,
+        shapes={name: tuple(shape) for name, shape in shapes.items()} if shapes else None,
+        output_names=list(output_names) if output_names is not None else None,
+        progress_interval_s=progress_interval_s,
+        on_start=on_start,
+        on_progress=on_progress,
+        should_cancel=should_cancel,
+    )
+
+    out_of_memory = False
+    try:
+        if settings.seed is not None:
+            torch.manual_seed(settings.seed)
+        backend.prepare()
+        try:
+            return _train(package, context)
+        except Exception as exc:
+            if not backend.is_oom(exc) or isinstance(exc, (RunFailed, RunCancelled, *passthrough)):
+                raise
+            out_of_memory = True  # handled below, once no frame holds the run's tensors any more
+    finally:
+        if backend.is_cuda:
+            backend.free_memory()  # so that the next run in this process starts with an empty cache
+    assert out_of_memory
+    backend.free_memory()
+    batch = settings.batch_size
+    advice = f"try {max(1, batch // 4)}" if batch > 1 else "the model does not fit in this device's memory"
+    raise RunFailed(f"{backend.out_of_memory} at batch {batch}: {advice}")
+
+
+def _build(package: Any, run: _Context) -> nn.Module:
+    try:
+        model = package.build_model(run.shapes) if run.shapes else package.build_model()
+        return model.to(run.backend.device)
+    except Exception as exc:
+        if run.reraise(exc):
+            raise
+        raise RunFailed(f"Building the model failed: {describe_exception(exc)}") from exc
+
+
+def _train(package: Any, run: _Context) -> dict[str, Any]:
+    settings, backend = run.settings, run.backend
+    model = _build(package, run)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    params_total = sum(p.numel() for p in model.parameters())
+    if not parameters:
+        raise RunFailed("This model has no trainable parameters: there is nothing to train.")
+    if settings.max_params is not None and params_total > settings.max_params:
+        raise RunFailed(f"This model has {params_total:,} parameters; runs are limited to {settings.max_params:,}.")
+    model.train()
+    optimizer = make_optimizer(settings.optimizer, parameters, settings.lr)
+    scaler = backend.grad_scaler() if run.precision == "fp16" else None
+    dtype = _DTYPES.get(run.precision)
+    total = settings.total_steps
+    batch_size = settings.batch_size
+    if run.on_start is not None:
+        label = backend.label()
+        run.on_start(Started(label, torch.__version__, params_total, run.precision, total, type(model).__name__))
+
+    def make_inputs() -> list[torch.Tensor]:
+        batch = package.example_inputs(batch_size, run.shapes) if run.shapes else package.example_inputs(batch_size)
+        return [t.to(backend.device, non_blocking=True) for t in batch]
+
+    loss_fns: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
+    tracker = _Tracker(batch_size, run.clock(), run.progress_interval_s)
+    step = 0
+    try:
+        for epoch in range(1, settings.epochs + 1):
+            for _ in range(settings.steps):
+                if run.should_cancel is not None and run.should_cancel():
+                    raise RunCancelled(step)
+                if run.clock() > run.deadline:
+                    raise RunFailed(f"Time limit of {settings.time_limit_s:g} s reached after {step} of {total} steps.")
+                step += 1
+                begin = run.clock()
+                try:
+                    inputs = make_inputs()
+                    with backend.autocast(dtype) if dtype is not None else nullcontext():
+                        outputs = model(*inputs)
+                    outputs = tuple(outputs) if isinstance(outputs, tuple | list) else (outputs,)
+                    if loss_fns is None:
+                        loss_fns = _losses(outputs, run)
+                    loss = sum(fn(out) for fn, out in zip(loss_fns, outputs))
+                    optimizer.zero_grad(set_to_none=True)
+                    if scaler is not None:
+                        scaler.scale(loss).backward()
+                        scaler.unscale_(optimizer)
+                    else:
+                        loss.backward()
+                    # Both numbers in one device-to-host copy: the only synchronisation of a step.
+                    norm = total_grad_norm(parameters).float().to(loss.device)
+                    loss_value, norm_value = torch.stack([loss.detach().float(), norm]).tolist()
+                    if not math.isfinite(loss_value):
+                        raise RunFailed(f"loss became {_describe(loss_value)} at step {step}")
+                    if scaler is not None:
+                        scale = scaler.get_scale()
+                        scaler.step(optimizer)  # skips the update when the gradients overflowed
+                        scaler.update()
+                        tracker.skipped_steps += int(scaler.get_scale() < scale)
+                    elif not math.isfinite(norm_value):
+                        raise RunFailed(f"gradient norm became {_describe(norm_value)} at step {step}")
+                    else:
+                        optimizer.step()
+                except Exception as exc:
+                    if run.reraise(exc):
+                        raise
+                    raise RunFailed(_step_failure(exc, step, batch_size)) from exc
+                now = run.clock()
+                tracker.record(now - begin, loss_value, _finite(norm_value), epoch)
+                if run.on_progress is not None and tracker.due(step, total, now):
+                    run.on_progress(tracker.progress(total, now, backend))
+                    tracker.reported(run.clock())
+    except (RunFailed, RunCancelled):
+        # The last completed step may not have been reported yet (throttling): the user sees where it stopped.
+        if run.on_progress is not None and 0 < tracker.reported_step < len(tracker.losses):
+            run.on_progress(tracker.progress(total, run.clock(), backend))
+        raise
+    return _metrics(tracker, settings, backend, run.precision, params_total, run.clock())
+
+
+def _losses(outputs: tuple[torch.Tensor, ...], run: _Context) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+    """One loss per output, chosen from the first batch's outputs."""
+    names = run.output_names
+    if names is None or len(names) != len(outputs):
+        names = [f"#{i}" for i in range(len(outputs))]
+    if run.settings.num_classes is not None:
+        check_classes(outputs[0], names[0], run.settings.num_classes)
+    return [loss_for(out, run.settings.loss, name) for out, name in zip(outputs, names)]
+
+
+def _metrics(
+    tracker: _Tracker,
+    settings: SmokeSettings,
+    backend: Backend,
+    precision: str,
+    params_total: int,
+    now: float,
+) -> dict[str, Any]:
+    times = tracker.step_times
+    steady = times[1:] or times  # the first step pays for warm-up (allocations, kernel selection)
+    losses = tracker.losses
+    stride = max(1, math.ceil(len(losses) / MAX_CURVE_POINTS))
+    curve = [[i + 1, losses[i]] for i in range(0, len(losses), stride)]
+    if curve[-1][0] != len(losses):
+        curve.append([len(losses), losses[-1]])
+    return {
+        "loss": losses[-1],
+        "first_loss": losses[0],
+        "min_loss": min(losses),
+        "steps": len(losses),
+        "samples": len(losses) * settings.batch_size,
+        "samples_per_s": round(len(steady) * settings.batch_size / max(sum(steady), 1e-9), 2),
+        "step_time_ms": round(1000 * statistics.median(steady), 3),
+        "first_step_ms": round(1000 * times[0], 3),
+        "elapsed_s": round(now - tracker.started, 3),
+        "grad_norm": tracker.grad_norm,
+        "peak_memory_bytes": backend.peak_memory(),
+        "memory_kind": backend.memory_kind,
+        "params_total": params_total,
+        "precision": precision,
+        "skipped_steps": tracker.skipped_steps,
+        "loss_curve": curve,
+    }
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``"RuntimeError: <its first line>"``, at most 300 characters of it."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = text[:300] + ("…" if len(text) > 300 else "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _step_failure(exc: Exception, step: int, batch_size: int) -> str:
+    if isinstance(exc, ValueError) and "Expected more than 1 value per channel" in str(exc):
+        return (
+            f"Batch normalisation needs more than one value per channel while training, and gets one at batch "
+            f"{batch_size}: use a batch size of 2 or more."
+        )
+    return f"Training failed at step {step}: {describe_exception(exc)}"
+
+
+__all__ = [
+    "MAX_CURVE_POINTS",
+    "PROGRESS_INTERVAL_S",
+    "Backend",
+    "CpuBackend",
+    "CudaBackend",
+    "Progress",
+    "RunCancelled",
+    "RunFailed",
+    "SmokeSettings",
+    "Started",
+    "check_classes",
+    "describe_exception",
+    "loss_for",
+    "make_optimizer",
+    "no_classes_message",
+    "select_backend",
+    "total_grad_norm",
+    "train_package",
+]
