@@ -40,6 +40,7 @@ MAX_CURVE_POINTS = 1000
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LOSSES = ("auto", "cross_entropy", "mse", "l1")
 PRECISIONS = ("fp32", "bf16", "fp16")
+DATA_MODES = ("fixed", "random")
 NO_GPU = "This run asks for a CUDA GPU, but this machine has none: choose device auto or cpu."
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -71,6 +72,9 @@ class SmokeSettings:
     lr: float = 1e-3
     loss: str = "auto"  # one of LOSSES: auto is cross-entropy for (B, classes) scores, MSE for any other output
     precision: str = "fp32"  # bf16/fp16: mixed precision, on CUDA only (fp32 elsewhere)
+    # "fixed": one batch (inputs and targets) drawn once and trained on at every step, so the loss falls when
+    # gradients reach the weights; "random": a fresh batch every step (the loss stays at chance level).
+    data: str = "random"
     seed: int | None = 0  # None: leave torch's random state as it is
     time_limit_s: float | None = None  # wall time of the whole call, checked between steps
     max_params: int | None = None  # refuse larger models once built
@@ -261,8 +265,10 @@ def no_classes_message(name: str, shape: Sequence[Any]) -> str:
     return f"Cross-entropy needs class scores (B, classes, …) but output {name} is {shown}: choose mse or l1."
 
 
-def loss_for(output: torch.Tensor, choice: str, name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The loss of one output against fresh random targets shaped by it.
+def loss_for(
+    output: torch.Tensor, choice: str, name: str, fixed: bool = False
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The loss of one output against random targets shaped by it: fresh at every call, or drawn once (``fixed``).
 
     ``auto``: cross-entropy for (B, classes) scores, MSE for every other output. Cross-entropy draws
     class indices (its class count is the output's second axis: the last Linear's ``out_features``);
@@ -277,15 +283,28 @@ def loss_for(output: torch.Tensor, choice: str, name: str) -> Callable[[torch.Te
             raise RunFailed(no_classes_message(name, ["B", *output.shape[1:]]))
         classes = output.shape[1]
 
-        def cross_entropy(out: torch.Tensor) -> torch.Tensor:
-            target = torch.randint(0, classes, (out.shape[0], *out.shape[2:]), device=out.device)
-            return F.cross_entropy(out.float(), target)
+        def draw(out: torch.Tensor) -> torch.Tensor:
+            return torch.randint(0, classes, (out.shape[0], *out.shape[2:]), device=out.device)
 
-        return cross_entropy
-    if choice not in ("mse", "l1"):
+        loss = F.cross_entropy
+    elif choice in ("mse", "l1"):
+
+        def draw(out: torch.Tensor) -> torch.Tensor:
+            return torch.randn(out.shape, device=out.device)
+
+        loss = F.mse_loss if choice == "mse" else F.l1_loss
+    else:
         raise RunFailed(f"Unknown loss {choice!r}: choose one of {', '.join(LOSSES)}.")
-    loss = F.mse_loss if choice == "mse" else F.l1_loss
-    return lambda out: loss(out.float(), torch.randn(out.shape, device=out.device))
+    targets: list[torch.Tensor] = []
+
+    def against_targets(out: torch.Tensor) -> torch.Tensor:
+        if not fixed:
+            return loss(out.float(), draw(out))
+        if not targets:
+            targets.append(draw(out))
+        return loss(out.float(), targets[0])
+
+    return against_targets
 
 
 def check_classes(output: torch.Tensor, name: str, expected: int) -> None:
@@ -498,9 +517,16 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
         label = backend.label()
         run.on_start(Started(label, torch.__version__, params_total, run.precision, total, type(model).__name__))
 
+    fixed_batch: list[torch.Tensor] = []
+
     def make_inputs() -> list[torch.Tensor]:
+        if fixed_batch:
+            return fixed_batch
         batch = package.example_inputs(batch_size, run.shapes) if run.shapes else package.example_inputs(batch_size)
-        return [t.to(backend.device, non_blocking=True) for t in batch]
+        batch = [t.to(backend.device, non_blocking=True) for t in batch]
+        if settings.data == "fixed":
+            fixed_batch.extend(batch)
+        return batch
 
     loss_fns: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
     tracker = _Tracker(batch_size, run.clock(), run.progress_interval_s)
@@ -566,7 +592,8 @@ def _losses(outputs: tuple[torch.Tensor, ...], run: _Context) -> list[Callable[[
         names = [f"#{i}" for i in range(len(outputs))]
     if run.settings.num_classes is not None:
         check_classes(outputs[0], names[0], run.settings.num_classes)
-    return [loss_for(out, run.settings.loss, name) for out, name in zip(outputs, names)]
+    fixed = run.settings.data == "fixed"
+    return [loss_for(out, run.settings.loss, name, fixed) for out, name in zip(outputs, names)]
 
 
 def _metrics(

@@ -15,6 +15,7 @@ import importlib
 import sys
 
 from codegen.smoke import (
+    DATA_MODES,
     LOSSES,
     OPTIMIZERS,
     PRECISIONS,
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="adamw")
     parser.add_argument("--loss", choices=LOSSES, default="auto", help="auto: cross-entropy for (B, classes), else MSE")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="bf16/fp16: mixed precision on CUDA")
+    parser.add_argument(
+        "--data", choices=DATA_MODES, default="random", help="random: a fresh batch per step; fixed: one batch, learnt"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is a GPU), cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
@@ -79,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         lr=args.lr,
         loss=args.loss,
         precision=args.precision,
+        data=args.data,
         seed=args.seed,
         num_classes=args.num_classes,
     )

@@ -16,6 +16,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 LOSSES = ("auto", "cross_entropy", "mse", "l1")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16", "fp16")
+DATA_MODES = ("fixed", "random")
 
 MAX_INPUT_RANK = 8
 MAX_DIM_SIZE = 2**31 - 1
@@ -32,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "loss": "auto",  # cross-entropy for (B, classes) logits, MSE for any other output
     "device": "auto",  # CUDA when the worker has it
     "precision": "fp32",  # bf16/fp16: mixed precision, on CUDA only
+    # fixed: one batch trained on at every step, so the loss visibly falls when the model can learn;
+    # random: a fresh batch per step (throughput; the loss stays at chance level).
+    "data": "fixed",
     "seed": 0,
 }
 OPTIONAL = ("time_limit_s", "input_shapes")
@@ -72,6 +76,7 @@ class RunConfig:
     loss: str = DEFAULTS["loss"]
     device: str = DEFAULTS["device"]
     precision: str = DEFAULTS["precision"]
+    data: str = DEFAULTS["data"]
     seed: int = DEFAULTS["seed"]
     time_limit_s: int = Caps.time_limit_s
     # Sizes of inputs without the batch axis, overriding (or supplying) the graph's own: {"inp": (9, 256)}.
@@ -117,6 +122,7 @@ def parse_config(data: Any, caps: Caps | None = None) -> RunConfig:
         loss=_choice(value, "loss", LOSSES),
         device=_choice(value, "device", DEVICES),
         precision=_choice(value, "precision", PRECISIONS),
+        data=_choice(value, "data", DATA_MODES),
         seed=_integer(value["seed"], "seed", 0, MAX_SEED),
         time_limit_s=_integer(value.get("time_limit_s", caps.time_limit_s), "time_limit_s", 1, caps.time_limit_s),
         input_shapes=_input_shapes(value.get("input_shapes")),

@@ -23,9 +23,10 @@ LOSSES = [
 ]
 DEVICES = [("auto", "Auto (GPU if there is one)"), ("cpu", "CPU"), ("cuda", "CUDA GPU")]
 PRECISIONS = [("fp32", "fp32"), ("bf16", "bf16 (mixed, GPU)"), ("fp16", "fp16 (mixed, GPU)")]
+DATA_MODES = [("fixed", "One fixed batch (the loss should fall)"), ("random", "A fresh random batch each step")]
 
 # The config keys the form sets, in the order a run's page lists them.
-CONFIG_FIELDS = ("batch_size", "steps", "epochs", "optimizer", "lr", "loss", "device", "precision", "seed")
+CONFIG_FIELDS = ("batch_size", "steps", "epochs", "optimizer", "lr", "loss", "data", "device", "precision", "seed")
 
 
 class RunConfigForm(forms.Form):
@@ -41,6 +42,11 @@ class RunConfigForm(forms.Form):
     )
     epochs = forms.IntegerField(min_value=1, initial=DEFAULTS["epochs"])
     loss = forms.ChoiceField(choices=LOSSES, initial=DEFAULTS["loss"])
+    data = forms.ChoiceField(
+        choices=DATA_MODES,
+        initial=DEFAULTS["data"],
+        help_text="Learning one batch by heart shows that gradients reach every layer.",
+    )
     device = forms.ChoiceField(choices=DEVICES, initial=DEFAULTS["device"])
     precision = forms.ChoiceField(
         choices=PRECISIONS, initial=DEFAULTS["precision"], help_text="Mixed precision runs on a GPU only."

@@ -147,6 +147,7 @@ def loop_settings(config: RunConfig, caps: Caps) -> SmokeSettings:
         lr=config.lr,
         loss=config.loss,
         precision=config.precision,
+        data=config.data,
         seed=config.seed,
         time_limit_s=config.time_limit_s,
         max_params=caps.max_params,

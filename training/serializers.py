@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from graphs.serializers import StrictSerializer
 from training.access import may_cancel
-from training.config import DEVICES, LOSSES, OPTIMIZERS, PRECISIONS
+from training.config import DATA_MODES, DEVICES, LOSSES, OPTIMIZERS, PRECISIONS
 from training.listing import total_steps
 from training.models import Status
 
@@ -30,6 +30,12 @@ class RunConfigSerializer(serializers.Serializer):
     )
     precision = serializers.ChoiceField(
         choices=PRECISIONS, required=False, help_text="bf16/fp16: mixed precision, on CUDA only. Default fp32."
+    )
+    data = serializers.ChoiceField(
+        choices=DATA_MODES,
+        required=False,
+        help_text="fixed: one batch trained on at every step (the loss falls when the model learns); random: a "
+        "fresh batch each step. Default fixed.",
     )
     seed = serializers.IntegerField(required=False, min_value=0, help_text="Default 0.")
     time_limit_s = serializers.IntegerField(

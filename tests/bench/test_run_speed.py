@@ -99,7 +99,13 @@ def train_py_loop(package, steps: int, batch_size: int, lr: float, seed: int) ->
 def measure_overhead(tmp_path: Path) -> dict:
     document = template("hybridcmi")
     config = RunConfig(
-        batch_size=OVERHEAD_BATCH, steps=OVERHEAD_STEPS, optimizer="adamw", lr=1e-3, device="cpu", seed=0
+        batch_size=OVERHEAD_BATCH,
+        steps=OVERHEAD_STEPS,
+        optimizer="adamw",
+        lr=1e-3,
+        device="cpu",
+        seed=0,
+        data="random",  # like train.py: a fresh batch every step
     )
     package = import_generated(document, tmp_path, "bench_hybridcmi")
     try:

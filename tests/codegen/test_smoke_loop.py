@@ -114,6 +114,22 @@ def test_the_same_seed_gives_the_same_losses(generated):
     assert first["loss_curve"] == second["loss_curve"]
 
 
+def test_a_fixed_batch_is_learnt_while_fresh_random_batches_stay_at_chance(generated):
+    fixed = train_package(generated.tiny, settings(data="fixed", steps=60, batch_size=8, lr=0.05), backend=cpu())
+    random = train_package(generated.tiny, settings(data="random", steps=60, batch_size=8, lr=0.05), backend=cpu())
+    assert fixed["loss"] < 0.2 * fixed["first_loss"], fixed["loss_curve"]
+    assert random["loss"] > 0.5 * random["first_loss"], random["loss_curve"]
+
+
+def test_fixed_targets_are_drawn_once_and_random_targets_at_every_call():
+    torch.manual_seed(0)
+    scores = torch.randn(64, 5)  # not uniform: cross-entropy then depends on which classes are the targets
+    for loss in ("cross_entropy", "mse", "l1"):
+        fixed, fresh = smoke.loss_for(scores, loss, "fc", fixed=True), smoke.loss_for(scores, loss, "fc")
+        assert fixed(scores).item() == fixed(scores).item(), loss
+        assert fresh(scores).item() != fresh(scores).item(), loss
+
+
 def test_shapes_size_an_open_input_and_each_output_gets_its_loss(generated):
     name = next(iter(generated.two_heads.INPUT_SHAPES))
     with pytest.raises(RunFailed, match="^Building the model failed: ValueError: give the shape"):

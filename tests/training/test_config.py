@@ -44,7 +44,7 @@ def test_input_shapes_are_stored_as_lists():
         (
             {"stepz": 3},
             "Unknown config field(s): stepz. Allowed: batch_size, steps, epochs, optimizer, lr, loss, "
-            "device, precision, seed, time_limit_s, input_shapes.",
+            "device, precision, data, seed, time_limit_s, input_shapes.",
         ),
         ({"batch_size": "8"}, "batch_size: expected a whole number, got '8'."),
         ({"batch_size": True}, "batch_size: expected a whole number, got True."),
@@ -55,6 +55,7 @@ def test_input_shapes_are_stored_as_lists():
         ({"lr": float("nan")}, "lr: expected a number, got nan."),
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda (got 'tpu')."),
         ({"precision": "int8"}, "precision must be one of fp32, bf16, fp16 (got 'int8')."),
+        ({"data": "real"}, "data must be one of fixed, random (got 'real')."),
         ({"seed": -1}, "seed must be between 0 and 2147483647 (got -1)."),
         ({"time_limit_s": 10_000}, "time_limit_s must be between 1 and 900 (got 10000)."),
         (

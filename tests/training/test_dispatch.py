@@ -50,6 +50,7 @@ def test_a_queued_run_stores_its_full_config_and_a_first_event(tiny_graph, alice
         "loss": "auto",
         "device": "auto",
         "precision": "fp32",
+        "data": "fixed",
         "seed": 0,
         "time_limit_s": 900,
     }

@@ -127,8 +127,8 @@ def test_an_input_without_a_shape_needs_input_shapes(demo_graph):
 def test_a_loss_that_becomes_nan_stops_the_run_at_that_step(monkeypatch):
     real = smoke.loss_for
 
-    def poisoned(output, choice, name):
-        loss = real(output, choice, name)
+    def poisoned(output, choice, name, fixed=False):
+        loss = real(output, choice, name, fixed)
         calls = []
 
         def maybe_nan(out):
