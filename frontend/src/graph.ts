@@ -87,6 +87,8 @@ export interface ParamSpec {
   default?: ParamValue;
   min?: number;
   max?: number;
+  /** `max` itself is out of range (e.g. dropout p < 1). */
+  max_exclusive?: boolean;
   choices?: string[];
   nullable?: boolean;
   length?: number;
@@ -103,11 +105,14 @@ export interface NodeTypeSpec {
   variadic: boolean;
   min_inputs: number;
   max_inputs: number | null;
-  outputs: number;
+  /** A fixed count, or "param" when the params decide it (Chunk `chunks`, Split `sections`). */
+  outputs: number | "param";
   aliases: string[];
   summary: string[];
   color: string;
   composite: boolean;
+  /** The paper a built-in block comes from. */
+  paper?: string;
 }
 
 /** GET /api/registry/ answer. */

@@ -269,10 +269,6 @@ def test_run_speed(tmp_path):
         f"| generated | {resnet['generated_ms']:.2f} |",
         f"| hand-written (baseline) | {resnet['hand_ms']:.2f} |",
         f"| ratio | {resnet['ratio']:.3f} ({'met' if resnet['ratio'] <= 1.02 else 'NOT met'}) |",
-        "",
-        "### Enqueue → first progress event",
-        "",
-        "Not measured in this run (needs the real stack on loopback with a warm worker).",
     ]
     path = write_section("runs", "\n".join(lines))
     print("\n".join(lines))

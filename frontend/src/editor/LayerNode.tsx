@@ -1,0 +1,126 @@
+// One node on the canvas: a header in the category's colour (type, badge), id/label, key params, output
+// shape and parameter count from the last validation; input handles in argument order, output handles
+// per output. Memoised: React Flow re-renders it only when its node object changes (see FlowBuilder).
+import { Handle, type NodeProps, Position, useUpdateNodeInternals } from "@xyflow/react";
+import { type CSSProperties, memo, useEffect, useMemo, useRef } from "react";
+import { type CanvasNode, sourceHandleIds, targetHandleIds } from "../lib/convert";
+import { shortValue } from "../lib/format";
+
+function spread(i: number, n: number): string {
+  return `${((i + 1) / (n + 1)) * 100}%`;
+}
+
+export const LayerNode = memo(function LayerNode({ id, data, selected }: NodeProps<CanvasNode>) {
+  const { node, info, inCount, outCount, dir } = data;
+  const horizontal = dir === "LR";
+  const targets = useMemo(() => targetHandleIds(info, inCount), [info, inCount]);
+  const sources = useMemo(() => sourceHandleIds(outCount), [outCount]);
+  const summary = useMemo(() => {
+    const params = node.params ?? {};
+    return info.summary
+      .map((name) => {
+        const spec = info.params.find((p) => p.name === name);
+        const set = Object.prototype.hasOwnProperty.call(params, name);
+        const value = set ? params[name] : spec?.default;
+        if (!set && (value === undefined || value === null)) return spec?.required ? { name, text: "?", missing: true, isDefault: false } : null;
+        return { name, text: shortValue(value), missing: false, isDefault: !set };
+      })
+      .filter((x): x is { name: string; text: string; missing: boolean; isDefault: boolean } => x !== null);
+  }, [node.params, info]);
+
+  // Handles appear and disappear (variadic inputs, Chunk outputs, layout direction): tell React Flow.
+  const updateInternals = useUpdateNodeInternals();
+  const handleKey = `${targets.length}/${sources.length}/${dir}`;
+  const lastKey = useRef(handleKey);
+  useEffect(() => {
+    if (lastKey.current !== handleKey) {
+      lastKey.current = handleKey;
+      updateInternals(id);
+    }
+  }, [handleKey, id, updateInternals]);
+
+  const labelled = info.variadic || info.ports.length > 1;
+  const classes = ["cv-node"];
+  if (selected) classes.push("cv-node--selected");
+  if (node.disabled) classes.push("cv-node--disabled");
+  if (data.errors) classes.push("cv-node--error");
+  else if (data.warnings) classes.push("cv-node--warning");
+  if (info.unknown) classes.push("cv-node--unknown");
+
+  return (
+    <div className={classes.join(" ")} style={{ "--cv-cat": info.color } as CSSProperties} data-testid={`node-${id}`}>
+      {targets.map((handle, i) => (
+        <Handle
+          key={handle}
+          id={handle}
+          type="target"
+          position={horizontal ? Position.Left : Position.Top}
+          style={horizontal ? { top: spread(i, targets.length) } : { left: spread(i, targets.length) }}
+          className={info.variadic && i === targets.length - 1 ? "cv-handle cv-handle--free" : "cv-handle"}
+          isConnectable={!data.readOnly}
+        >
+          {labelled ? <span className="cv-handle-label">{info.variadic ? (i === targets.length - 1 ? "+" : i) : handle}</span> : null}
+        </Handle>
+      ))}
+      <div className="cv-node-head">
+        <span className="cv-node-type" title={info.doc}>
+          {info.type}
+        </span>
+        {data.errors || data.warnings ? (
+          <span
+            className={`cv-badge cv-badge--${data.errors ? "error" : "warning"}`}
+            data-testid="node-badge"
+            data-severity={data.errors ? "error" : "warning"}
+            title={data.problem}
+          >
+            {data.errors ? `✕ ${data.errors}` : `! ${data.warnings}`}
+          </span>
+        ) : null}
+      </div>
+      <div className="cv-node-body">
+        <div className="cv-node-name">
+          {node.label ? (
+            <>
+              <strong>{node.label}</strong> <span className="cv-muted">{id}</span>
+            </>
+          ) : (
+            <span>{id}</span>
+          )}
+          {data.isInput ? <span className="cv-tag cv-tag--io">input</span> : null}
+          {data.isOutput ? <span className="cv-tag cv-tag--io">output</span> : null}
+          {node.disabled ? <span className="cv-tag">disabled</span> : null}
+        </div>
+        {summary.length ? (
+          <div className="cv-node-params">
+            {summary.map((s) => (
+              <span key={s.name} className={s.missing ? "cv-param cv-param--missing" : s.isDefault ? "cv-param cv-param--default" : "cv-param"}>
+                {s.name} <b>{s.text}</b>
+              </span>
+            ))}
+          </div>
+        ) : null}
+        {data.shape || data.paramCount ? (
+          <div className="cv-node-foot">
+            <span className="cv-shape" data-testid="node-shape">
+              {data.shape}
+            </span>
+            {data.paramCount && data.paramCount !== "0" ? <span className="cv-count" title="learnable parameters">{data.paramCount} params</span> : null}
+          </div>
+        ) : null}
+      </div>
+      {sources.map((handle, i) => (
+        <Handle
+          key={handle}
+          id={handle}
+          type="source"
+          position={horizontal ? Position.Right : Position.Bottom}
+          style={horizontal ? { top: spread(i, sources.length) } : { left: spread(i, sources.length) }}
+          className="cv-handle"
+          isConnectable={!data.readOnly}
+        >
+          {sources.length > 1 ? <span className="cv-handle-label cv-handle-label--out">{i}</span> : null}
+        </Handle>
+      ))}
+    </div>
+  );
+});

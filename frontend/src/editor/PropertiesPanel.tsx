@@ -1,0 +1,287 @@
+// The properties of the selected node (id, label, params, disable, model output, input order, blocks), or
+// of the selection, or of the graph when nothing is selected.
+import { type ReactNode, useEffect, useState } from "react";
+import type { Diagnostic, GraphDoc, ParamValue, Suggestion, ValidateResult } from "../graph";
+import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam } from "../lib/docops";
+import { formatBytes, formatCount, formatValue, nodeShapeText } from "../lib/format";
+import { getNode, nodeIndex } from "../lib/graphutil";
+import { idProblem } from "../lib/ids";
+import type { SpecIndex } from "../lib/specs";
+import { canApply, describeSuggestion } from "../lib/suggestions";
+import { ParamField } from "./ParamField";
+import type { EditResult } from "./store";
+
+interface Props {
+  doc: GraphDoc;
+  specs: SpecIndex;
+  selected: string[];
+  validation: ValidateResult | null;
+  readOnly: boolean;
+  edit: (fn: (doc: GraphDoc) => EditResult, key?: string) => void;
+  seal: () => void;
+  onApplySuggestion: (s: Suggestion) => void;
+  onFocusNode: (id: string) => void;
+  onGroup: () => void;
+  onDelete: () => void;
+  onUngroup: (id: string) => void;
+  onLookInside: (type: string) => void;
+  canGroup: boolean;
+}
+
+export function PropertiesPanel(props: Props) {
+  const { doc, selected } = props;
+  if (selected.length === 1 && getNode(doc, selected[0])) return <NodeProperties {...props} id={selected[0]} />;
+  if (selected.length > 1) {
+    return (
+      <div className="cv-panel-body" data-testid="properties">
+        <h3>{selected.length} nodes selected</h3>
+        <p className="cv-muted cv-small">{selected.join(", ")}</p>
+        {!props.readOnly ? (
+          <div className="cv-row">
+            {props.canGroup ? (
+              <button type="button" className="cv-button" onClick={props.onGroup}>
+                Group as block
+              </button>
+            ) : null}
+            <button type="button" className="cv-button cv-button--danger" onClick={props.onDelete}>
+              Delete
+            </button>
+          </div>
+        ) : null}
+      </div>
+    );
+  }
+  return <GraphProperties {...props} />;
+}
+
+function GraphProperties({ doc, validation, onFocusNode }: Props) {
+  const errors = validation?.diagnostics.filter((d) => d.severity === "error").length ?? 0;
+  const warnings = (validation?.diagnostics.length ?? 0) - errors;
+  return (
+    <div className="cv-panel-body" data-testid="properties">
+      <h3>Graph</h3>
+      <dl className="cv-facts">
+        <dt>Nodes</dt>
+        <dd>{doc.nodes.length}</dd>
+        <dt>Edges</dt>
+        <dd>{doc.edges.length}</dd>
+        <dt>Parameters</dt>
+        <dd>{validation?.params_total != null ? `${formatCount(validation.params_total)} (${validation.params_total.toLocaleString()})` : "—"}</dd>
+        <dt>Activation memory</dt>
+        <dd>{formatBytes(validation?.memory_bytes as number | null | undefined) || "—"}</dd>
+        <dt>Problems</dt>
+        <dd>{validation ? `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}` : "…"}</dd>
+        <dt>Inputs</dt>
+        <dd>{doc.inputs.length ? doc.inputs.map((id) => <NodeLink key={id} id={id} onFocusNode={onFocusNode} />) : <span className="cv-muted">none</span>}</dd>
+        <dt>Outputs</dt>
+        <dd>{doc.outputs.length ? doc.outputs.map((id) => <NodeLink key={id} id={id} onFocusNode={onFocusNode} />) : <span className="cv-muted">none — tick “Model output” on a node</span>}</dd>
+      </dl>
+      <p className="cv-muted cv-small">
+        Select a node to edit it. Drag from the palette or double-click the canvas to add one; drag from an output handle to an input handle to connect.
+      </p>
+    </div>
+  );
+}
+
+function NodeLink({ id, onFocusNode }: { id: string; onFocusNode: (id: string) => void }) {
+  return (
+    <button type="button" className="cv-link" onClick={() => onFocusNode(id)}>
+      {id}
+    </button>
+  );
+}
+
+function NodeProperties(props: Props & { id: string }) {
+  const { doc, specs, id, validation, readOnly, edit, seal } = props;
+  const node = getNode(doc, id)!;
+  const info = specs.info(node.type, doc.composites);
+  const params = node.params ?? {};
+  const diagnostics = (validation?.diagnostics ?? []).filter((d) => d.node === id);
+  const paramErrors = new Map<string, string[]>();
+  const general: Diagnostic[] = [];
+  for (const d of diagnostics) {
+    const match = d.path ? /params\.([A-Za-z0-9_]+)$/.exec(d.path) : null;
+    if (match && info.params.some((p) => p.name === match[1])) {
+      if (d.code === "MISSING_PARAM") continue; // the field says "Required." itself
+      const list = paramErrors.get(match[1]) ?? [];
+      list.push(d.message.replace(/^.*?params\.[A-Za-z0-9_]+:\s*/, ""));
+      paramErrors.set(match[1], list);
+    } else general.push(d);
+  }
+  const known = new Set(info.params.map((p) => p.name));
+  const unknownParams = Object.keys(params).filter((k) => !known.has(k));
+  const shape = nodeShapeText(validation, id);
+  const count = (validation?.params as Record<string, number> | undefined)?.[id];
+  const inputs = info.variadic ? orderedInputs(doc, specs, id) : [];
+
+  return (
+    <div className="cv-panel-body" data-testid="properties">
+      <div className="cv-prop-head" style={{ borderColor: info.color }}>
+        <span className="cv-node-type-chip" style={{ background: info.color }}>
+          {info.type}
+        </span>
+        <span className="cv-muted cv-small">{info.unknown ? "unknown type" : info.category}</span>
+      </div>
+      <p className="cv-muted cv-small">{info.doc}</p>
+      {shape || count !== undefined ? (
+        <p className="cv-small">
+          {shape ? (
+            <>
+              out <code>{shape}</code>
+            </>
+          ) : null}
+          {count !== undefined ? <> · {count.toLocaleString()} params</> : null}
+        </p>
+      ) : null}
+
+      {general.length ? (
+        <ul className="cv-diag-list cv-diag-list--compact">
+          {general.map((d, i) => (
+            <li key={i} className={`cv-diag cv-diag--${d.severity}`}>
+              <span className="cv-diag-code">{d.code}</span> {d.message}
+              {d.suggestion && canApply(d.suggestion) && !readOnly ? (
+                <button type="button" className="cv-button cv-button--small" onClick={() => props.onApplySuggestion(d.suggestion!)} data-testid="apply-suggestion">
+                  {describeSuggestion(d.suggestion)}
+                </button>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+
+      <IdField key={`id-${id}`} doc={doc} id={id} readOnly={readOnly} onRename={(to) => edit((d) => ({ doc: renameNode(d, id, to), select: to }))} />
+      <div className="cv-field">
+        <label htmlFor="cv-node-label">label</label>
+        <input
+          id="cv-node-label"
+          className="cv-input"
+          value={node.label ?? ""}
+          placeholder="display name (optional)"
+          disabled={readOnly}
+          onChange={(e) => edit((d) => setLabel(d, id, e.target.value), `label:${id}`)}
+          onBlur={seal}
+          data-testid="node-label"
+        />
+      </div>
+      <div className="cv-checks">
+        <label className="cv-check">
+          <input type="checkbox" checked={doc.outputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, id, e.target.checked))} data-testid="node-output" />
+          Model output
+        </label>
+        {node.type === "Input" ? (
+          <label className="cv-check">
+            <input type="checkbox" checked={doc.inputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setInput(d, id, e.target.checked))} data-testid="node-input" />
+            Graph input
+          </label>
+        ) : null}
+        <label className="cv-check" title="Ablation: the node passes its first input through unchanged">
+          <input type="checkbox" checked={node.disabled === true} disabled={readOnly} onChange={(e) => edit((d) => setDisabled(d, id, e.target.checked))} data-testid="node-disabled" />
+          Disabled (identity)
+        </label>
+      </div>
+
+      {info.params.length ? <h4>Parameters</h4> : null}
+      {info.params.map((spec) => (
+        <ParamField
+          key={`${id}:${spec.name}`}
+          nodeId={id}
+          spec={spec}
+          value={params[spec.name]}
+          isSet={Object.prototype.hasOwnProperty.call(params, spec.name)}
+          readOnly={readOnly}
+          serverErrors={paramErrors.get(spec.name) ?? []}
+          onChange={(value: ParamValue | undefined) => edit((d) => setParam(d, id, spec.name, value), `param:${id}:${spec.name}`)}
+          onDone={seal}
+        />
+      ))}
+      {unknownParams.map((name) => (
+        <div className="cv-field" key={`unknown-${name}`}>
+          <label>
+            {name} <span className="cv-field-error">unknown param</span>
+          </label>
+          <div className="cv-row">
+            <code className="cv-grow">{formatValue(params[name])}</code>
+            {!readOnly ? (
+              <button type="button" className="cv-button cv-button--small" onClick={() => edit((d) => setParam(d, id, name, undefined))}>
+                Remove
+              </button>
+            ) : null}
+          </div>
+        </div>
+      ))}
+
+      {info.variadic ? (
+        <>
+          <h4>Inputs in argument order</h4>
+          {inputs.length === 0 ? <p className="cv-muted cv-small">Nothing connected yet.</p> : null}
+          <ol className="cv-arg-list" data-testid="input-order">
+            {inputs.map((edge, i) => (
+              <li key={`${edge[0]}-${i}`}>
+                <code>{edge[0]}</code>
+                {!readOnly ? (
+                  <span className="cv-arg-buttons">
+                    <button type="button" className="cv-icon-button" disabled={i === 0} onClick={() => edit((d) => reorderInputs(d, specs, id, i, i - 1))} aria-label={`Move ${edge[0]} up`}>
+                      ↑
+                    </button>
+                    <button type="button" className="cv-icon-button" disabled={i === inputs.length - 1} onClick={() => edit((d) => reorderInputs(d, specs, id, i, i + 1))} aria-label={`Move ${edge[0]} down`}>
+                      ↓
+                    </button>
+                  </span>
+                ) : null}
+              </li>
+            ))}
+          </ol>
+        </>
+      ) : null}
+
+      {info.userComposite ? (
+        <div className="cv-row cv-gap-top">
+          <button type="button" className="cv-button" onClick={() => props.onLookInside(node.type)} data-testid="look-inside">
+            Look inside
+          </button>
+          {!readOnly ? (
+            <button type="button" className="cv-button" onClick={() => props.onUngroup(id)} data-testid="ungroup">
+              Ungroup
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+      {!readOnly ? (
+        <div className="cv-row cv-gap-top">
+          <button type="button" className="cv-button cv-button--danger" onClick={props.onDelete} data-testid="delete-node">
+            Delete node
+          </button>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; readOnly: boolean; onRename: (to: string) => void }): ReactNode {
+  const [text, setText] = useState(id);
+  useEffect(() => setText(id), [id]);
+  const problem = text === id ? null : idProblem(text, nodeIndex(doc), id);
+  const commit = () => {
+    if (text !== id && !problem) onRename(text);
+    else if (problem) setText(id);
+  };
+  return (
+    <div className="cv-field">
+      <label htmlFor="cv-node-id">id</label>
+      <input
+        id="cv-node-id"
+        className={problem ? "cv-input cv-input--error" : "cv-input"}
+        value={text}
+        disabled={readOnly}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={commit}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") commit();
+          if (e.key === "Escape") setText(id);
+        }}
+        data-testid="node-id"
+      />
+      <div className="cv-field-help">{problem ? <div className="cv-field-error">{problem}</div> : <span className="cv-muted">Renaming updates every edge; press Enter.</span>}</div>
+    </div>
+  );
+}

@@ -1,0 +1,251 @@
+// The generated PyTorch source of the graph being edited: one file or the package, refreshed as the graph
+// changes (debounced, only while visible), with .py and .zip downloads made by the same engine endpoints.
+import { type JSX, useEffect, useMemo, useRef, useState } from "react";
+import { apiFetch, apiJson } from "../api";
+import type { Boot } from "../boot";
+import type { Diagnostic, GraphDoc } from "../graph";
+import { CodeView } from "./CodeView";
+import "./panels.css";
+import { useVisible } from "./useVisible";
+import { describeError, downloadBlob, errorDiagnostics, packageName } from "./util";
+
+type Layout = "file" | "package";
+
+interface Result {
+  key: string;
+  files?: Record<string, string>;
+  error?: string;
+  diagnostics?: Diagnostic[];
+}
+
+const DEBOUNCE_MS = 400;
+const PACKAGE_ORDER = ["__init__.py", "blocks.py", "model.py", "train.py"];
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function orderFiles(files: Record<string, string>): string[] {
+  const rank = (path: string) => {
+    const index = PACKAGE_ORDER.indexOf(basename(path));
+    return index < 0 ? PACKAGE_ORDER.length : index;
+  };
+  return Object.keys(files).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }): JSX.Element {
+  const { boot, graph } = props;
+  const root = useRef<HTMLDivElement>(null);
+  const visible = useVisible(root);
+  const [layout, setLayout] = useState<Layout>("file");
+  const [withTrain, setWithTrain] = useState(false);
+  const [selectedFile, setSelectedFile] = useState("model.py");
+  const [results, setResults] = useState<Partial<Record<Layout, Result>>>({});
+  const [loading, setLoading] = useState(false);
+  const [retry, setRetry] = useState(0);
+  const [downloading, setDownloading] = useState<"py" | "zip" | null>(null);
+  const [downloadError, setDownloadError] = useState<string | null>(null);
+
+  const pkg = packageName(props.name);
+  const graphJson = useMemo(() => JSON.stringify(graph), [graph]);
+  const request = (which: Layout) => ({ name: pkg, layout: which, with_train: which === "package" ? true : withTrain });
+  const keyFor = (which: Layout) => `${JSON.stringify(request(which))}\n${graphJson}`;
+  const key = keyFor(layout);
+  const result = results[layout];
+  const current = result?.key === key;
+
+  useEffect(() => {
+    if (!visible || current) return;
+    const controller = new AbortController();
+    const body = { graph: JSON.parse(graphJson) as GraphDoc, ...request(layout) };
+    // The first load of a layout starts at once; edits wait until typing pauses.
+    const timer = setTimeout(
+      async () => {
+        setLoading(true);
+        try {
+          const answer = await apiJson<{ files: Record<string, string> }>(boot.urls.codegen, { body, signal: controller.signal });
+          setResults((r) => ({ ...r, [layout]: { key, files: answer.files } }));
+        } catch (error) {
+          if (controller.signal.aborted) return;
+          setResults((r) => ({ ...r, [layout]: { key, error: describeError(error), diagnostics: errorDiagnostics(error) } }));
+        } finally {
+          if (!controller.signal.aborted) setLoading(false);
+        }
+      },
+      result ? DEBOUNCE_MS : 0,
+    );
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+      setLoading(false);
+    };
+    // `key` covers the graph, the layout and the options.
+  }, [key, visible, retry]);
+
+  useEffect(() => setDownloadError(null), [graphJson]);
+
+  const files = result?.files;
+  const paths = files ? orderFiles(files) : [];
+  const shownPath = layout === "file" ? paths[0] : paths.find((p) => basename(p) === selectedFile) ?? paths[0];
+  const code = files && shownPath ? files[shownPath] : "";
+  const hasGraphErrors = !!result?.error && current && (result.diagnostics?.length ?? 0) > 0;
+
+  async function downloadPy() {
+    setDownloadError(null);
+    setDownloading("py");
+    try {
+      let source: string | undefined;
+      const single = results.file;
+      if (single?.files && single.key === keyFor("file")) source = Object.values(single.files)[0];
+      if (source === undefined) {
+        const answer = await apiJson<{ files: Record<string, string> }>(boot.urls.codegen, {
+          body: { graph, ...request("file") },
+        });
+        source = Object.values(answer.files)[0] ?? "";
+      }
+      downloadBlob(new Blob([source], { type: "text/x-python;charset=utf-8" }), `${pkg}.py`);
+    } catch (error) {
+      setDownloadError(describeError(error));
+    } finally {
+      setDownloading(null);
+    }
+  }
+
+  async function downloadZip() {
+    setDownloadError(null);
+    setDownloading("zip");
+    try {
+      const response = await apiFetch(boot.urls.exportZip, { body: { graph, name: pkg, layout: "package", with_train: true } });
+      if (!response.ok) {
+        const text = await response.text();
+        let detail = `${response.status} ${response.statusText}`;
+        try {
+          const parsed = JSON.parse(text) as { detail?: unknown };
+          if (typeof parsed.detail === "string") detail = parsed.detail;
+        } catch {
+          // not JSON: keep the status line
+        }
+        throw new Error(detail);
+      }
+      downloadBlob(await response.blob(), `${pkg}.zip`);
+    } catch (error) {
+      setDownloadError(describeError(error));
+    } finally {
+      setDownloading(null);
+    }
+  }
+
+  const errorsOnly = (result?.diagnostics ?? []).filter((d) => d.severity === "error");
+
+  return (
+    <div ref={root} className="tc-panel tc-code-panel">
+      <div className="tc-tabs" role="tablist" aria-label="Code layout">
+        {(["file", "package"] as const).map((which) => (
+          <button
+            key={which}
+            type="button"
+            role="tab"
+            aria-selected={layout === which}
+            className={`tc-tab${layout === which ? " tc-tab-active" : ""}`}
+            data-testid={`code-tab-${which}`}
+            onClick={() => setLayout(which)}
+          >
+            {which === "file" ? "Single file" : "Package"}
+          </button>
+        ))}
+      </div>
+
+      <div className="tc-toolbar">
+        <span className="tc-muted tc-small tc-grow" title="Package and file names come from the graph name">
+          <code>{layout === "file" ? `${pkg}.py` : `${pkg}/`}</code>
+        </span>
+        <button
+          type="button"
+          className="tc-button tc-button-secondary tc-button-small"
+          data-testid="download-py"
+          disabled={downloading !== null || hasGraphErrors}
+          title={hasGraphErrors ? "Fix the graph's errors first" : `Download ${pkg}.py`}
+          onClick={downloadPy}
+        >
+          {downloading === "py" ? "Preparing…" : "Download .py"}
+        </button>
+        <button
+          type="button"
+          className="tc-button tc-button-small"
+          data-testid="download-zip"
+          disabled={downloading !== null || hasGraphErrors}
+          title={hasGraphErrors ? "Fix the graph's errors first" : `Download ${pkg}.zip: the package with train.py`}
+          onClick={downloadZip}
+        >
+          {downloading === "zip" ? "Preparing…" : "Download .zip"}
+        </button>
+      </div>
+
+      {layout === "file" && (
+        <label className="tc-check tc-small tc-muted">
+          <input type="checkbox" checked={withTrain} onChange={(e) => setWithTrain(e.target.checked)} data-testid="code-with-train" />
+          include the training loop (<code>python {pkg}.py --steps 10</code>)
+        </label>
+      )}
+      {layout === "package" && paths.length > 0 && (
+        <div className="tc-subtabs" role="tablist" aria-label="Package files">
+          {paths.map((path) => {
+            const file = basename(path);
+            const active = path === shownPath;
+            return (
+              <button
+                key={path}
+                type="button"
+                role="tab"
+                aria-selected={active}
+                className={`tc-subtab${active ? " tc-subtab-active" : ""}`}
+                data-testid={`code-tab-${file}`}
+                title={path}
+                onClick={() => setSelectedFile(file)}
+              >
+                {file}
+              </button>
+            );
+          })}
+        </div>
+      )}
+
+      {downloadError && (
+        <p className="tc-alert tc-alert-error" role="alert">
+          {downloadError}
+        </p>
+      )}
+      {loading && <p className="tc-muted tc-small tc-status-line">Generating…</p>}
+
+      {result?.error ? (
+        <div className="tc-alert tc-alert-error tc-code-error" role="status" data-testid="code-error">
+          <p>
+            <strong>{errorsOnly.length ? "No code while the graph has errors." : "The code could not be generated."}</strong>{" "}
+            {errorsOnly.length ? null : result.error}
+          </p>
+          {errorsOnly.length > 0 && (
+            <ul className="tc-diagnostics">
+              {errorsOnly.slice(0, 8).map((d, i) => (
+                <li key={i}>
+                  {d.node && <code>{d.node}</code>} {d.message}
+                </li>
+              ))}
+              {errorsOnly.length > 8 && <li>… and {errorsOnly.length - 8} more</li>}
+            </ul>
+          )}
+          {!errorsOnly.length && (
+            <button type="button" className="tc-button tc-button-secondary tc-button-small" onClick={() => setRetry((n) => n + 1)}>
+              Try again
+            </button>
+          )}
+        </div>
+      ) : files ? (
+        <CodeView value={code} language="python" testId="code-view" label={`Generated ${shownPath ?? "code"}`} />
+      ) : (
+        <div className="tc-code tc-code-empty" data-testid="code-view">
+          <p className="tc-muted tc-small">{visible ? "Generating…" : ""}</p>
+        </div>
+      )}
+    </div>
+  );
+}

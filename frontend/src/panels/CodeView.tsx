@@ -1,0 +1,41 @@
+// A read-only CodeMirror 6 view of some text (Python or JSON), kept in sync with `value`.
+import { json } from "@codemirror/lang-json";
+import { python } from "@codemirror/lang-python";
+import { EditorView, basicSetup } from "codemirror";
+import { useEffect, useRef } from "react";
+
+export function CodeView(props: { value: string; language: "python" | "json"; testId?: string; label: string }) {
+  const host = useRef<HTMLDivElement>(null);
+  const view = useRef<EditorView | null>(null);
+
+  useEffect(() => {
+    if (!host.current) return;
+    const editor = new EditorView({
+      doc: props.value,
+      parent: host.current,
+      extensions: [
+        basicSetup,
+        props.language === "python" ? python() : json(),
+        EditorView.editable.of(false),
+        EditorView.contentAttributes.of({ "aria-label": props.label, "aria-readonly": "true" }),
+      ],
+    });
+    view.current = editor;
+    return () => {
+      editor.destroy();
+      view.current = null;
+    };
+    // The editor is created once per language; `value` changes are applied below.
+  }, [props.language]);
+
+  useEffect(() => {
+    const editor = view.current;
+    if (!editor) return;
+    const current = editor.state.doc.toString();
+    if (current !== props.value) {
+      editor.dispatch({ changes: { from: 0, to: current.length, insert: props.value }, scrollIntoView: false });
+    }
+  }, [props.value]);
+
+  return <div ref={host} className="tc-code" data-testid={props.testId} />;
+}

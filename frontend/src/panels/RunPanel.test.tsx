@@ -1,0 +1,181 @@
+import "./testSetup";
+import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { RunPanel, buildConfig, openInputs } from "./RunPanel";
+import { fakeFetch, testBoot } from "./testBoot";
+
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  onopen: ((e: Event) => void) | null = null;
+  onmessage: ((e: MessageEvent) => void) | null = null;
+  onclose: ((e: CloseEvent) => void) | null = null;
+  onerror: ((e: Event) => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  close() {}
+  emit(message: object) {
+    act(() => this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(message) })));
+  }
+}
+
+function run(overrides: object = {}) {
+  return {
+    id: 41,
+    graph: { id: 12, name: "My net" },
+    version: 3,
+    user: "demo",
+    status: "queued",
+    config: {},
+    queue: "embedded",
+    cancel_requested: false,
+    created_at: "2026-01-01T00:00:00Z",
+    finished_at: null,
+    worker: "",
+    device: "",
+    torch_version: "",
+    params_total: null,
+    progress: { step: 0, total: 30, loss: null },
+    metrics: null,
+    error: "",
+    can_cancel: true,
+    url: "/runs/41/",
+    ...overrides,
+  };
+}
+
+const version3 = {
+  number: 3,
+  document: { version: "0.2", nodes: [{ id: "inp", type: "Input", params: { shape: [9, 256] } }], edges: [], inputs: ["inp"], outputs: [] },
+};
+
+beforeEach(() => {
+  FakeSocket.all = [];
+  vi.stubGlobal("WebSocket", FakeSocket);
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe("buildConfig", () => {
+  const form = { steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", precision: "fp32", seed: "0" };
+  it("turns the form into a config, with input shapes", () => {
+    expect(buildConfig({ ...form, steps: "5" }, { inp: "3, 32x32" })).toEqual({
+      config: { steps: 5, batch_size: 8, epochs: 1, seed: 0, lr: 0.001, optimizer: "adam", device: "auto", loss: "auto", precision: "fp32", input_shapes: { inp: [3, 32, 32] } },
+    });
+  });
+  it("names the first wrong field", () => {
+    expect(buildConfig({ ...form, steps: "0" }, {})).toEqual({ error: "Steps must be a whole number of at least 1." });
+    expect(buildConfig({ ...form, lr: "-1" }, {})).toEqual({ error: "The learning rate must be a number above 0 and at most 10." });
+    expect(buildConfig(form, { inp: "a, b" })).toEqual({ error: "Shape of inp: give 1 to 8 whole sizes without the batch, such as 3, 32, 32." });
+  });
+  it("finds inputs without a shape", () => {
+    expect(openInputs({ version: "0.2", nodes: [{ id: "a", type: "Input" }, { id: "b", type: "Input", params: { shape: [3] } }], edges: [], inputs: ["a", "b"], outputs: [] })).toEqual(["a"]);
+  });
+});
+
+describe("RunPanel", () => {
+  it("explains why it cannot run without a saved version, and warns about unsaved edits", async () => {
+    const { fetch } = fakeFetch({ "GET /api/runs/": () => ({ body: { count: 0, results: [] } }) });
+    vi.stubGlobal("fetch", fetch);
+    const { rerender } = render(<RunPanel boot={testBoot} version={null} dirty={false} />);
+    expect(screen.getByTestId("run-queue")).toHaveProperty("disabled", true);
+    expect(screen.getByTestId("run-no-version").textContent).toContain("save the graph first");
+    rerender(<RunPanel boot={testBoot} version={3} dirty />);
+    expect(screen.getByTestId("run-queue").textContent).toBe("Queue run of v3");
+    expect(screen.getByTestId("run-dirty").textContent).toContain("Unsaved edits are not included");
+    await waitFor(() => expect(screen.getByText("No runs yet.")).toBeTruthy());
+  });
+
+  it("queues a run, follows it live and shows the metrics", async () => {
+    const { fetch, calls } = fakeFetch({
+      "GET /api/runs/": () => ({ body: { count: 0, results: [] } }),
+      "GET /api/graphs/12/versions/3/": () => ({ body: version3 }),
+      "POST /api/runs/": () => ({ status: 201, body: run() }),
+      "GET /api/runs/41/": () => ({ body: run({ status: "succeeded", device: "cpu", can_cancel: false }) }),
+    });
+    vi.stubGlobal("fetch", fetch);
+    render(<RunPanel boot={testBoot} version={3} dirty={false} />);
+    fireEvent.change(screen.getByTestId("run-steps"), { target: { value: "5" } });
+    fireEvent.click(screen.getByTestId("run-queue"));
+    await waitFor(() => expect(FakeSocket.all).toHaveLength(1));
+    const post = calls.find((c) => c.method === "POST");
+    expect(post?.body).toMatchObject({ graph: 12, version: 3, config: { steps: 5, batch_size: 8, optimizer: "adam", lr: 0.001, device: "auto" } });
+    expect(FakeSocket.all[0].url).toBe("ws://localhost:3000/ws/runs/41/".replace("localhost:3000", window.location.host));
+    expect(screen.getByTestId("run-link").getAttribute("href")).toBe("/runs/41/");
+
+    const socket = FakeSocket.all[0];
+    act(() => socket.onopen?.(new Event("open")));
+    socket.emit({ type: "status", seq: 1, status: "queued" });
+    socket.emit({ type: "status", seq: 2, status: "running" });
+    socket.emit({ type: "progress", seq: 3, step: 2, total: 5, epoch: 1, loss: 1.25, samples_per_s: 321.5, elapsed_s: 0.4 });
+    socket.emit({ type: "progress", seq: 3, step: 2, total: 5, epoch: 1, loss: 1.25, samples_per_s: 321.5, elapsed_s: 0.4 });
+    expect(screen.getByTestId("run-status").textContent).toBe("Running");
+    expect(screen.getByTestId("run-progress").getAttribute("aria-valuenow")).toBe("2");
+    expect(screen.getByTestId("run-progress").getAttribute("aria-valuemax")).toBe("5");
+    expect(screen.getByTestId("run-samples").textContent).toBe("321.5");
+    expect(screen.getByTestId("run-chart").getAttribute("data-points")).toBe("1");
+    expect(screen.getByTestId("run-cancel")).toBeTruthy();
+
+    socket.emit({ type: "done", seq: 4, metrics: { loss: 0.5, first_loss: 1.5, samples_per_s: 400, loss_curve: [[1, 1.5], [5, 0.5]] } });
+    socket.emit({ type: "status", seq: 5, status: "succeeded" });
+    expect(screen.getByTestId("run-status").textContent).toBe("Succeeded");
+    expect(screen.getByTestId("run-progress").getAttribute("aria-valuenow")).toBe("5");
+    expect(screen.getByTestId("run-metrics").textContent).toContain("Final loss0.5");
+    expect(screen.queryByTestId("run-cancel")).toBeNull();
+    await waitFor(() => expect(screen.getByTestId("run-metrics").textContent).toContain("Devicecpu"));
+  });
+
+  it("shows why a run was refused, and why it failed", async () => {
+    let refuse = true;
+    const { fetch } = fakeFetch({
+      "GET /api/runs/": () => ({ body: [] }),
+      "GET /api/graphs/12/versions/3/": () => ({ body: version3 }),
+      "POST /api/runs/": () =>
+        refuse ? { status: 429, body: { detail: "You already have 2 runs queued or running, the most allowed." } } : { status: 201, body: run() },
+      "GET /api/runs/41/": () => ({ body: run({ status: "failed", error: "Training failed at step 1: boom", can_cancel: false }) }),
+    });
+    vi.stubGlobal("fetch", fetch);
+    render(<RunPanel boot={testBoot} version={3} dirty={false} />);
+    fireEvent.click(screen.getByTestId("run-queue"));
+    await waitFor(() => expect(screen.getByTestId("run-form-error").textContent).toBe("You already have 2 runs queued or running, the most allowed."));
+    refuse = false;
+    fireEvent.click(screen.getByTestId("run-queue"));
+    await waitFor(() => expect(FakeSocket.all).toHaveLength(1));
+    FakeSocket.all[0].emit({ type: "error", seq: 2, message: "Training failed at step 1: boom" });
+    FakeSocket.all[0].emit({ type: "status", seq: 3, status: "failed" });
+    expect(screen.getByTestId("run-error").textContent).toBe("Run failed: Training failed at step 1: boom");
+  });
+
+  it("cancels a run", async () => {
+    const { fetch, calls } = fakeFetch({
+      "GET /api/runs/": () => ({ body: { results: [run({ status: "running" })] } }),
+      "GET /api/graphs/12/versions/3/": () => ({ body: version3 }),
+      "POST /api/runs/41/cancel/": () => ({ body: run({ status: "running", cancel_requested: true }) }),
+    });
+    vi.stubGlobal("fetch", fetch);
+    render(<RunPanel boot={testBoot} version={3} dirty={false} />);
+    // Watch the running run from the recent list.
+    fireEvent.click(await screen.findByText("#41 · v3"));
+    FakeSocket.all[0].emit({ type: "status", seq: 1, status: "running" });
+    fireEvent.click(screen.getByTestId("run-cancel"));
+    await waitFor(() => expect(screen.getByText("Cancel requested: the run stops after its current step.")).toBeTruthy());
+    expect(calls.some((c) => c.method === "POST" && c.url === "/api/runs/41/cancel/")).toBe(true);
+  });
+
+  it("asks for the sizes of inputs without a shape", async () => {
+    const shapeless = { number: 3, document: { ...version3.document, nodes: [{ id: "inp", type: "Input", params: {} }] } };
+    const { fetch, calls } = fakeFetch({
+      "GET /api/runs/": () => ({ body: [] }),
+      "GET /api/graphs/12/versions/3/": () => ({ body: shapeless }),
+      "POST /api/runs/": () => ({ status: 201, body: run() }),
+    });
+    vi.stubGlobal("fetch", fetch);
+    render(<RunPanel boot={testBoot} version={3} dirty={false} />);
+    fireEvent.change(await screen.findByTestId("run-shape-inp"), { target: { value: "9, 256" } });
+    fireEvent.click(screen.getByTestId("run-queue"));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    expect(calls.find((c) => c.method === "POST")?.body).toMatchObject({ config: { input_shapes: { inp: [9, 256] } } });
+  });
+});

@@ -1,0 +1,490 @@
+// Queue a smoke training of a saved version and watch it live: status, progress, loss curve, metrics,
+// cancel; plus the graph's last runs. The server checks the config (training/config.py) and the caps.
+import { type FormEvent, type JSX, useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { ApiError, apiJson } from "../api";
+import type { Boot } from "../boot";
+import type { GraphDoc } from "../graph";
+import { LossChart } from "./LossChart";
+import "./panels.css";
+import { type RunMessage, RunStream, type RunStatus, type RunView, type StreamState, TERMINAL, applyRunMessage, emptyRunView } from "./runStream";
+import { describeError, formatBytes, formatNumber, formatSeconds, listResults, socketUrl } from "./util";
+
+/** GET/POST /api/runs/ answers (training/serializers.py RunSerializer). */
+export interface RunInfo {
+  id: number;
+  graph: { id: number; name: string };
+  version: number;
+  user: string;
+  status: RunStatus;
+  config: Record<string, unknown>;
+  queue: string;
+  cancel_requested: boolean;
+  created_at: string;
+  finished_at: string | null;
+  worker: string;
+  device: string;
+  torch_version: string;
+  params_total: number | null;
+  progress: { step: number; total: number | null; loss: number | null };
+  metrics: Record<string, unknown> | null;
+  error: string;
+  can_cancel: boolean;
+  url: string;
+}
+
+// training/config.py DEFAULTS (the server fills in whatever is left out, and checks everything).
+const DEFAULTS = { steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", precision: "fp32", seed: "0" };
+type Form = typeof DEFAULTS;
+
+const LABELS: Record<RunStatus, string> = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" };
+const BADGES: Record<RunStatus, string> = { queued: "muted", running: "accent", succeeded: "ok", failed: "error", cancelled: "warn" };
+const RECENT = 5;
+
+function parseShape(text: string): number[] | null {
+  const parts = text.trim().toLowerCase().split(/[\s,x×*()[\]]+/).filter(Boolean);
+  if (!parts.length || !parts.every((p) => /^\d+$/.test(p))) return null;
+  const sizes = parts.map(Number);
+  return sizes.length <= 8 && Math.min(...sizes) >= 1 ? sizes : null;
+}
+
+/** The inputs of a document whose Input node has no shape: a run needs their sizes (training/forms.py). */
+export function openInputs(document: GraphDoc): string[] {
+  const byId = new Map(document.nodes.map((n) => [n.id, n] as const));
+  return document.inputs.filter((id) => {
+    const shape = byId.get(id)?.params?.shape;
+    return !(Array.isArray(shape) && shape.length > 0);
+  });
+}
+
+/** The run config from the form, or a sentence naming the first field that is wrong. */
+export function buildConfig(form: Form, shapes: Record<string, string>): { config: Record<string, unknown> } | { error: string } {
+  const config: Record<string, unknown> = {};
+  const integer = (key: "steps" | "batch_size" | "epochs" | "seed", label: string, min: number) => {
+    const text = form[key].trim();
+    if (!text) return null;
+    if (!/^\d+$/.test(text) || Number(text) < min) return `${label} must be a whole number of at least ${min}.`;
+    config[key] = Number(text);
+    return null;
+  };
+  const problem =
+    integer("steps", "Steps", 1) ?? integer("batch_size", "Batch size", 1) ?? integer("epochs", "Epochs", 1) ?? integer("seed", "Seed", 0);
+  if (problem) return { error: problem };
+  const lr = form.lr.trim();
+  if (lr) {
+    const value = Number(lr);
+    if (!Number.isFinite(value) || value <= 0 || value > 10) return { error: "The learning rate must be a number above 0 and at most 10." };
+    config.lr = value;
+  }
+  for (const key of ["optimizer", "device", "loss", "precision"] as const) config[key] = form[key];
+  const entries = Object.entries(shapes);
+  if (entries.length) {
+    const parsed: Record<string, number[]> = {};
+    for (const [input, text] of entries) {
+      const shape = parseShape(text);
+      if (!shape) return { error: `Shape of ${input}: give 1 to 8 whole sizes without the batch, such as 3, 32, 32.` };
+      parsed[input] = shape;
+    }
+    config.input_shapes = parsed;
+  }
+  return { config };
+}
+
+function runsUrl(boot: Boot, path = ""): string {
+  const base = boot.urls.runs.endsWith("/") ? boot.urls.runs : `${boot.urls.runs}/`;
+  return `${base}${path}`;
+}
+
+function StatusBadge(props: { status: RunStatus | null; testId?: string }) {
+  if (!props.status) return <span className="tc-badge tc-badge-muted" data-testid={props.testId}>Connecting…</span>;
+  return (
+    <span className={`tc-badge tc-badge-${BADGES[props.status]}`} data-testid={props.testId} data-status={props.status}>
+      {LABELS[props.status]}
+    </span>
+  );
+}
+
+function metricRows(view: RunView, run: RunInfo | null): [string, string][] {
+  const m = view.metrics ?? run?.metrics ?? {};
+  const memory = m.memory_kind === "cuda" ? "Peak memory (CUDA)" : m.memory_kind === "rss" ? "Peak memory (process)" : "Peak memory";
+  const ms = (v: unknown) => (typeof v === "number" ? `${formatNumber(v)} ms` : "—");
+  const rows: [string, string][] = [
+    ["Device", run?.device || "—"],
+    ["Parameters", typeof (run?.params_total ?? m.params_total) === "number" ? Number(run?.params_total ?? m.params_total).toLocaleString("en") : "—"],
+    ["Samples / s", formatNumber(m.samples_per_s)],
+    ["Step time (median)", ms(m.step_time_ms)],
+    ["First step", ms(m.first_step_ms)],
+    [memory, formatBytes(m.peak_memory_bytes)],
+    ["Gradient norm", formatNumber(m.grad_norm)],
+    ["First loss", formatNumber(m.first_loss)],
+    ["Final loss", formatNumber(m.loss)],
+    ["Lowest loss", formatNumber(m.min_loss)],
+    ["Training time", formatSeconds(m.elapsed_s)],
+  ];
+  return rows;
+}
+
+export function RunPanel(props: { boot: Boot; version: number | null; dirty: boolean }): JSX.Element {
+  const { boot, version, dirty } = props;
+  const [form, setForm] = useState<Form>(DEFAULTS);
+  const [shapeInputs, setShapeInputs] = useState<string[]>([]);
+  const [shapes, setShapes] = useState<Record<string, string>>({});
+  const [queueing, setQueueing] = useState(false);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [run, setRun] = useState<RunInfo | null>(null);
+  const [view, dispatch] = useReducer((state: RunView, action: RunMessage | "reset") => (action === "reset" ? emptyRunView() : applyRunMessage(state, action)), undefined, emptyRunView);
+  const [connection, setConnection] = useState<{ state: StreamState; retryInMs?: number } | null>(null);
+  const [cancelling, setCancelling] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [recent, setRecent] = useState<RunInfo[] | null>(null);
+  const [recentError, setRecentError] = useState<string | null>(null);
+  const stream = useRef<RunStream | null>(null);
+
+  const loadRecent = useCallback(async () => {
+    try {
+      const body = await apiJson<unknown>(runsUrl(boot, `?graph=${boot.graphId}&page_size=${RECENT}`));
+      setRecent(listResults<RunInfo>(body).slice(0, RECENT));
+      setRecentError(null);
+    } catch (error) {
+      setRecentError(describeError(error));
+    }
+  }, [boot]);
+
+  useEffect(() => {
+    void loadRecent();
+  }, [loadRecent]);
+
+  // Inputs without a shape in the saved version need sizes for the run.
+  useEffect(() => {
+    if (version === null) {
+      setShapeInputs([]);
+      return;
+    }
+    const controller = new AbortController();
+    const base = boot.urls.versions.endsWith("/") ? boot.urls.versions : `${boot.urls.versions}/`;
+    apiJson<{ document: GraphDoc }>(`${base}${version}/`, { signal: controller.signal })
+      .then((answer) => setShapeInputs(openInputs(answer.document)))
+      .catch(() => {
+        if (!controller.signal.aborted) setShapeInputs([]); // the server says what is missing when queueing
+      });
+    return () => controller.abort();
+  }, [boot, version]);
+
+  const watch = useCallback(
+    (target: RunInfo) => {
+      stream.current?.stop();
+      dispatch("reset");
+      setRun(target);
+      setActionError(null);
+      setConnection({ state: "connecting" });
+      const base = boot.urls.runsWs.endsWith("/") ? boot.urls.runsWs : `${boot.urls.runsWs}/`;
+      const next = new RunStream({
+        url: socketUrl(`${base}${target.id}/`),
+        eventsUrl: runsUrl(boot, `${target.id}/events/`),
+        onMessage: (message) => dispatch(message),
+        onState: (state, retryInMs) => setConnection({ state, retryInMs }),
+      });
+      stream.current = next;
+      next.start();
+    },
+    [boot],
+  );
+
+  useEffect(() => () => stream.current?.stop(), []);
+
+  // When the run ends, read it once more (error sentence, device, metrics) and refresh the list.
+  const ended = view.status !== null && TERMINAL.includes(view.status);
+  const runId = run?.id;
+  useEffect(() => {
+    if (!ended || runId === undefined) return;
+    let live = true;
+    apiJson<RunInfo>(runsUrl(boot, `${runId}/`))
+      .then((fresh) => live && setRun(fresh))
+      .catch(() => undefined);
+    void loadRecent();
+    return () => {
+      live = false;
+    };
+  }, [ended, runId, boot, loadRecent]);
+
+  async function queue(event: FormEvent) {
+    event.preventDefault();
+    if (version === null || queueing) return;
+    const built = buildConfig(form, Object.fromEntries(shapeInputs.map((id) => [id, shapes[id] ?? ""])));
+    if ("error" in built) {
+      setFormError(built.error);
+      return;
+    }
+    setFormError(null);
+    setQueueing(true);
+    try {
+      const created = await apiJson<RunInfo>(runsUrl(boot), { body: { graph: boot.graphId, version, config: built.config } });
+      watch(created);
+      void loadRecent();
+    } catch (error) {
+      setFormError(
+        error instanceof ApiError && error.status === 429 ? describeError(error) : `The run was not queued: ${describeError(error)}`,
+      );
+    } finally {
+      setQueueing(false);
+    }
+  }
+
+  async function cancel() {
+    if (!run) return;
+    setCancelling(true);
+    setActionError(null);
+    try {
+      setRun(await apiJson<RunInfo>(runsUrl(boot, `${run.id}/cancel/`), { method: "POST" }));
+    } catch (error) {
+      setActionError(describeError(error));
+    } finally {
+      setCancelling(false);
+    }
+  }
+
+  const set = (key: keyof Form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [key]: e.target.value }));
+  const status = view.status ?? run?.status ?? null;
+  const total = view.total ?? run?.progress.total ?? null;
+  const step = status === "succeeded" && total ? total : view.step;
+  const percent = total ? Math.max(0, Math.min(100, (100 * step) / total)) : 0;
+  const failure = view.error ?? (run?.error || null);
+  const canCancel = !!run && !ended && run.can_cancel && !run.cancel_requested;
+
+  let progressText = total ? `step ${step} / ${total}` : "waiting for the first step";
+  if (total && !ended) {
+    if (view.epoch !== null) progressText += ` · epoch ${view.epoch}`;
+    if (view.elapsedS !== null) {
+      progressText += ` · ${formatSeconds(view.elapsedS)}`;
+      if (step > 0 && step < total) progressText += ` · about ${formatSeconds((view.elapsedS / step) * (total - step))} left`;
+    }
+  } else if (total && ended && status !== "succeeded") {
+    progressText = `${LABELS[status!].toLowerCase()} at step ${step} / ${total}`;
+  }
+
+  return (
+    <div className="tc-panel tc-run-panel">
+      <form className="tc-run-form" onSubmit={queue} noValidate>
+        <div className="tc-grid-2">
+          <label className="tc-field">
+            <span>Steps</span>
+            <input type="number" min={1} inputMode="numeric" value={form.steps} onChange={set("steps")} data-testid="run-steps" />
+          </label>
+          <label className="tc-field">
+            <span>Batch size</span>
+            <input type="number" min={1} inputMode="numeric" value={form.batch_size} onChange={set("batch_size")} data-testid="run-batch-size" />
+          </label>
+          <label className="tc-field">
+            <span>Optimizer</span>
+            <select value={form.optimizer} onChange={set("optimizer")} data-testid="run-optimizer">
+              <option value="adam">Adam</option>
+              <option value="adamw">AdamW</option>
+              <option value="sgd">SGD</option>
+            </select>
+          </label>
+          <label className="tc-field">
+            <span>Learning rate</span>
+            <input type="number" min={0} step="any" value={form.lr} onChange={set("lr")} data-testid="run-lr" />
+          </label>
+          <label className="tc-field tc-span-2">
+            <span>Device</span>
+            <select value={form.device} onChange={set("device")} data-testid="run-device">
+              <option value="auto">Auto (GPU if there is one)</option>
+              <option value="cpu">CPU</option>
+              <option value="cuda">CUDA GPU</option>
+            </select>
+          </label>
+          {shapeInputs.map((id) => (
+            <label className="tc-field tc-span-2" key={id}>
+              <span>
+                Shape of <code>{id}</code> <span className="tc-muted">(without the batch)</span>
+              </span>
+              <input
+                type="text"
+                inputMode="numeric"
+                placeholder="3, 32, 32"
+                value={shapes[id] ?? ""}
+                onChange={(e) => setShapes((s) => ({ ...s, [id]: e.target.value }))}
+                data-testid={`run-shape-${id}`}
+              />
+            </label>
+          ))}
+        </div>
+        <details className="tc-details">
+          <summary>More options</summary>
+          <div className="tc-grid-2">
+            <label className="tc-field">
+              <span>Epochs</span>
+              <input type="number" min={1} value={form.epochs} onChange={set("epochs")} />
+            </label>
+            <label className="tc-field">
+              <span>Seed</span>
+              <input type="number" min={0} value={form.seed} onChange={set("seed")} />
+            </label>
+            <label className="tc-field">
+              <span>Loss</span>
+              <select value={form.loss} onChange={set("loss")}>
+                <option value="auto">Auto (from the output)</option>
+                <option value="cross_entropy">Cross-entropy</option>
+                <option value="mse">MSE</option>
+                <option value="l1">L1</option>
+              </select>
+            </label>
+            <label className="tc-field">
+              <span>Precision</span>
+              <select value={form.precision} onChange={set("precision")}>
+                <option value="fp32">fp32</option>
+                <option value="bf16">bf16 (mixed, GPU)</option>
+                <option value="fp16">fp16 (mixed, GPU)</option>
+              </select>
+            </label>
+          </div>
+        </details>
+        {version === null ? (
+          <p className="tc-note" data-testid="run-no-version">
+            Runs train a saved version: save the graph first.
+          </p>
+        ) : (
+          dirty && (
+            <p className="tc-note tc-note-warn" data-testid="run-dirty">
+              Unsaved edits are not included — save first to run them.
+            </p>
+          )
+        )}
+        {formError && (
+          <p className="tc-alert tc-alert-error" role="alert" data-testid="run-form-error">
+            {formError}
+          </p>
+        )}
+        <button
+          type="submit"
+          className="tc-button tc-button-block"
+          data-testid="run-queue"
+          disabled={version === null || queueing}
+          title={version === null ? "Save the graph first: runs use a saved version" : undefined}
+        >
+          {queueing ? "Queueing…" : version === null ? "Queue run (no saved version)" : `Queue run of v${version}`}
+        </button>
+      </form>
+
+      {run && (
+        <section className="tc-run" aria-labelledby="tc-run-title" data-run-id={run.id}>
+          <div className="tc-run-head">
+            <h3 id="tc-run-title" className="tc-heading">
+              Run {run.id} <span className="tc-muted">· v{run.version}</span>
+            </h3>
+            <StatusBadge status={status} testId="run-status" />
+          </div>
+          <p className="tc-small tc-run-links">
+            <a href={run.url} data-testid="run-link" target="_blank" rel="noopener">
+              Open the run's page
+            </a>
+            {connection && <ConnectionNote connection={connection} ended={ended} />}
+          </p>
+          <div
+            className="tc-progress"
+            role="progressbar"
+            aria-label="Training progress"
+            aria-valuemin={0}
+            aria-valuemax={total ?? 0}
+            aria-valuenow={step}
+            data-testid="run-progress"
+            data-step={step}
+            data-total={total ?? ""}
+          >
+            <div className="tc-progress-fill" style={{ width: `${percent}%` }} />
+          </div>
+          <p className="tc-small tc-muted tc-progress-text">{progressText}</p>
+          <dl className="tc-stats">
+            <div>
+              <dt>Loss</dt>
+              <dd data-testid="run-loss">{formatNumber(view.loss ?? run.progress.loss)}</dd>
+            </div>
+            <div>
+              <dt>Samples/s</dt>
+              <dd data-testid="run-samples">{formatNumber(view.samplesPerS)}</dd>
+            </div>
+            <div>
+              <dt>Step</dt>
+              <dd>{view.stepTimeMs !== null ? `${formatNumber(view.stepTimeMs)} ms` : "—"}</dd>
+            </div>
+            <div>
+              <dt>Memory</dt>
+              <dd>{formatBytes(view.memoryBytes)}</dd>
+            </div>
+          </dl>
+          <LossChart key={run.id} steps={view.steps} losses={view.losses} />
+          {failure && status !== "succeeded" && (
+            <div className="tc-alert tc-alert-error" role="alert" data-testid="run-error">
+              <strong>{status === "cancelled" ? "Cancelled:" : "Run failed:"}</strong> {failure}
+            </div>
+          )}
+          {run.cancel_requested && !ended && <p className="tc-small tc-muted">Cancel requested: the run stops after its current step.</p>}
+          {actionError && (
+            <p className="tc-alert tc-alert-error" role="alert">
+              {actionError}
+            </p>
+          )}
+          {canCancel && (
+            <button type="button" className="tc-button tc-button-danger tc-button-small" data-testid="run-cancel" disabled={cancelling} onClick={cancel}>
+              {cancelling ? "Cancelling…" : "Cancel run"}
+            </button>
+          )}
+          {(view.metrics || (ended && run.metrics && Object.keys(run.metrics).length > 0)) && (
+            <table className="tc-table tc-metrics" data-testid="run-metrics">
+              <caption className="visually-hidden">Metrics</caption>
+              <tbody>
+                {metricRows(view, run).map(([label, value]) => (
+                  <tr key={label}>
+                    <th scope="row">{label}</th>
+                    <td>{value}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </section>
+      )}
+
+      <section className="tc-recent" aria-labelledby="tc-recent-title">
+        <div className="tc-run-head">
+          <h3 id="tc-recent-title" className="tc-heading">
+            Recent runs of this graph
+          </h3>
+          <button type="button" className="tc-button tc-button-ghost tc-button-small" onClick={() => void loadRecent()}>
+            Refresh
+          </button>
+        </div>
+        {recentError && <p className="tc-small tc-error-text">{recentError}</p>}
+        {recent && recent.length === 0 && <p className="tc-small tc-muted">No runs yet.</p>}
+        {recent && recent.length > 0 && (
+          <ul className="tc-run-list" data-testid="run-recent">
+            {recent.map((item) => (
+              <li key={item.id} className={item.id === run?.id ? "tc-current" : undefined}>
+                <button type="button" className="tc-linklike" onClick={() => watch(item)} title="Show this run here">
+                  #{item.id} · v{item.version}
+                </button>
+                <StatusBadge status={item.status} />
+                <span className="tc-small tc-muted">
+                  {item.progress.total ? `${item.progress.step}/${item.progress.total}` : ""}
+                  {typeof item.progress.loss === "number" ? ` · loss ${formatNumber(item.progress.loss)}` : ""}
+                </span>
+                <a href={item.url} className="tc-small" target="_blank" rel="noopener" aria-label={`Open run ${item.id}'s page`}>
+                  ↗
+                </a>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function ConnectionNote(props: { connection: { state: StreamState; retryInMs?: number }; ended: boolean }) {
+  const { state, retryInMs } = props.connection;
+  if (props.ended || state === "finished") return <span className="tc-conn tc-conn-done">finished</span>;
+  if (state === "live") return <span className="tc-conn tc-conn-live">● live</span>;
+  if (state === "gone") return <span className="tc-conn tc-conn-down">no longer visible to you</span>;
+  if (state === "down") return <span className="tc-conn tc-conn-down">reconnecting in {Math.round((retryInMs ?? 1000) / 1000)} s…</span>;
+  return <span className="tc-conn">connecting…</span>;
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { checkGraph, parseGraphJson } from "./jsonImport";
+import { packageName } from "./util";
+
+// tests/codegen/golden/seed_1d_demo/graph.json, verbatim: the seed's format has no "version".
+const SEED_1D = `{
+  "nodes": [
+    {"id":"inp","type":"Input","params":{}},
+    {"id":"conv","type":"Conv1d","params":{"out_channels":64,"kernel_size":5,"padding":"same"}},
+    {"id":"relu","type":"ReLU","params":{}},
+    {"id":"perm","type":"Permute_BCT_to_BTH","params":{}},
+    {"id":"gru","type":"GRUBlock","params":{"hidden_size":128,"out":"last"}},
+    {"id":"fc","type":"Linear","params":{"out_features":18}}
+  ],
+  "edges":[["inp","conv"],["conv","relu"],["relu","perm"],["perm","gru"],["gru","fc"]],
+  "inputs":["inp"],"outputs":["fc"]
+}`;
+
+const SEED_VGG = `{
+  "nodes": [
+    {"id":"inp","type":"Input","params":{}},
+    {"id":"b1","type":"VGGBlock","params":{"c1":64,"c2":64,"k":3,"pool":true}},
+    {"id":"flat","type":"Flatten","params":{}},
+    {"id":"fc3","type":"Linear","params":{"out_features":1000}}
+  ],
+  "edges": [["inp","b1"],["b1","flat"],["flat","fc3"]],
+  "inputs":["inp"],"outputs":["fc3"]
+}`;
+
+describe("parseGraphJson", () => {
+  it("loads the seed's documents unchanged (version 0.2 is the default)", () => {
+    const doc = parseGraphJson(SEED_1D);
+    const { version, ...rest } = doc;
+    expect(version).toBe("0.2");
+    expect(rest).toEqual(JSON.parse(SEED_1D));
+    const vgg = parseGraphJson(SEED_VGG);
+    expect(vgg.nodes[1].params).toEqual({ c1: 64, c2: 64, k: 3, pool: true });
+  });
+
+  it("keeps the compatible extensions: shapes, ports, split outputs, labels, ui, composites, metadata", () => {
+    const doc = {
+      version: "0.2",
+      metadata: { name: "x", tags: ["a"] },
+      nodes: [
+        { id: "inp", type: "Input", params: { shape: [3, 32, 32] }, ui: { x: 1, y: 2 } },
+        { id: "split", type: "Chunk", params: { chunks: 2 }, label: "Split", disabled: false },
+        { id: "bil", type: "Bilinear", params: { out_features: 4 } },
+        { id: "blk", type: "MyBlock" },
+      ],
+      edges: [
+        ["inp", "split"],
+        ["split:0", "bil", "x1"],
+        ["split:1", "bil", "x2"],
+        ["bil", "blk"],
+      ],
+      inputs: ["inp"],
+      outputs: ["blk"],
+      composites: {
+        MyBlock: { params: [{ name: "c", type: "int", default: 4 }], nodes: [{ id: "in", type: "Input" }, { id: "fc", type: "Linear", params: { out_features: "$c" } }], edges: [["in", "fc"]], inputs: ["in"], outputs: ["fc"] },
+      },
+    };
+    expect(checkGraph(doc)).toEqual(doc);
+  });
+
+  it("fills in missing edges, inputs and outputs, and drops null params", () => {
+    const doc = parseGraphJson('{"nodes": [{"id": "a", "type": "Input", "params": null}]}');
+    expect(doc).toEqual({ version: "0.2", nodes: [{ id: "a", type: "Input" }], edges: [], inputs: [], outputs: [] });
+  });
+
+  it("explains what is wrong, with the path", () => {
+    const bad = (text: string) => () => parseGraphJson(text);
+    expect(bad("")).toThrow("Paste a graph document (JSON) or choose a file first.");
+    expect(bad("{nodes: []}")).toThrow(/^This is not valid JSON: /);
+    expect(bad("[1, 2]")).toThrow("The document must be a JSON object with nodes, edges, inputs and outputs, not a list.");
+    expect(bad('{"version": "0.3", "nodes": []}')).toThrow('version: expected "0.2", got "0.3".');
+    expect(bad('{"version": 0.2, "nodes": []}')).toThrow('version: expected "0.2", got 0.2.');
+    expect(bad('{"edges": []}')).toThrow("nodes is missing: a graph lists its nodes.");
+    expect(bad('{"nodes": {}}')).toThrow("nodes must be a list of nodes, not an object.");
+    expect(bad('{"nodes": [{"id": "a", "type": "Input"}, {"id": "b", "type": "ReLU"}, {"type": "ReLU"}]}')).toThrow("nodes[2] has no id.");
+    expect(bad('{"nodes": [{"id": "a"}]}')).toThrow("nodes[0] (a) has no type.");
+    expect(bad('{"nodes": [{"id": 7, "type": "ReLU"}]}')).toThrow("nodes[0].id must be a non-empty string, not 7.");
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "params": [1]}]}')).toThrow("nodes[0].params must be an object, not a list.");
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "parms": {}}]}')).toThrow(/^nodes\[0\]\.parms: unknown field \(allowed: disabled, id, label, params, type, ui\)\.$/);
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}, {"id": "a", "type": "ReLU"}]}')).toThrow('nodes[1] has the id "a" of nodes[0]: ids must be unique.');
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a"]]}')).toThrow('edges[0] must be [source, target] or [source, target, port] (strings), not ["a"].');
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a", "b"]]}')).toThrow('edges[0] ends at "b", which is not a node.');
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["z:1", "a"]]}')).toThrow('edges[0] starts at "z:1", which is not a node.');
+    expect(bad('{"nodes": [], "outputs": "fc"}')).toThrow('outputs must be a list of node ids, not "fc".');
+    expect(bad('{"nodes": [], "inputs": [1]}')).toThrow("inputs[0] must be a node id (a string), not 1.");
+    expect(bad('{"nodes": [], "extra": 1}')).toThrow(/^extra: unknown field/);
+    expect(bad('{"nodes": [], "composites": {"lower": {"nodes": []}}}')).toThrow("composites.lower: block names are ASCII identifiers starting with a capital letter.");
+    expect(bad('{"nodes": [], "composites": {"B": {"nodes": [{"id": "in"}]}}}')).toThrow("composites.B.nodes[0] (in) has no type.");
+  });
+});
+
+describe("packageName", () => {
+  it("sanitises like the server's package_name (graphs/api.py)", () => {
+    const cases: [string, string][] = [
+      ["My net!", "my_net"],
+      ["123abc", "model_123abc"],
+      ["json", "json_model"],
+      ["", "model"],
+      ["Ünïcode name", "unicode_name"],
+      ["class", "class_model"],
+      ["torch", "torch_model"],
+      ["__x__", "x"],
+      ["a".repeat(70), "a".repeat(58)],
+      ["VGG-16 (brief)", "vgg_16_brief"],
+      ["ﬁle", "file"],
+      ["None", "none"],
+      ["日本", "model"],
+    ];
+    for (const [name, expected] of cases) expect(packageName(name)).toBe(expected);
+  });
+});

@@ -1,0 +1,46 @@
+// A Boot for component tests, with the URLs the Django page gives the island.
+import type { Boot } from "../boot";
+
+export const testBoot: Boot = {
+  graphId: 12,
+  graphName: "My net",
+  headVersion: 3,
+  canEdit: true,
+  csrfToken: "token",
+  urls: {
+    registry: "/api/registry/",
+    validate: "/api/validate/",
+    codegen: "/api/codegen/",
+    exportZip: "/api/export/zip/",
+    graph: "/api/graphs/12/",
+    versions: "/api/graphs/12/versions/",
+    composites: "/api/composites/",
+    runs: "/api/runs/",
+    runsWs: "/ws/runs/",
+    graphPage: "/graphs/12/",
+  },
+};
+
+type Handler = (body: unknown, init: RequestInit) => { status?: number; body?: unknown; blob?: Blob } | undefined;
+
+/** A fetch stand-in: `routes["POST /api/runs/"]` answers that request; every call is recorded. */
+export function fakeFetch(routes: Record<string, Handler>) {
+  const calls: { method: string; url: string; body: unknown }[] = [];
+  const fetch = async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const url = String(input);
+    const method = (init.method ?? "GET").toUpperCase();
+    const body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+    calls.push({ method, url, body });
+    if (init.signal?.aborted) throw new DOMException("aborted", "AbortError");
+    const path = url.split("?")[0];
+    const handler = routes[`${method} ${url}`] ?? routes[`${method} ${path}`];
+    const answer = handler?.(body, init) ?? { status: 404, body: { detail: "Not found." } };
+    const status = answer.status ?? 200;
+    if (answer.blob) return new Response(answer.blob, { status });
+    return new Response(answer.body === undefined ? "" : JSON.stringify(answer.body), {
+      status,
+      headers: { "Content-Type": "application/json" },
+    });
+  };
+  return { fetch, calls };
+}
