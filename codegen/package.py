@@ -137,6 +137,7 @@ def _wrap_dict(target: str, items: list[str]) -> list[str]:
 
 def train_source(r: Rendered, import_line: str | None) -> list[str]:
     """The smoke-training loop: the canonical PyTorch loop, on random data."""
+    several = r.output_count > 1
     classify = r.output is not None and r.output.rank == 2
     target = (
         "target = torch.randint(0, output.shape[1], (args.batch_size,), device=device)"
@@ -144,9 +145,34 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         else "target = torch.randn_like(output)"
     )
     loss = "nn.CrossEntropyLoss()" if classify else "nn.MSELoss()"
+    if several:  # one loss per output, summed
+        step = [
+            f"{INDENT * 2}outputs = model(*inputs)",
+            f"{INDENT * 2}loss = sum(loss_of(output) for output in outputs)",
+        ]
+    else:
+        step = [
+            f"{INDENT * 2}output = model(*inputs)",
+            f"{INDENT * 2}{target}",
+            f"{INDENT * 2}loss = loss_fn(output, target)",
+        ]
     lines = []
     if import_line:
         lines += ["import argparse", "import time", "", "import torch", "from torch import nn", "", import_line, "", ""]
+    if several:
+        lines += [
+            "def loss_of(output: torch.Tensor) -> torch.Tensor:",
+            f'{INDENT}"""Cross-entropy for (B, classes) scores, MSE for any other float output."""',
+            f"{INDENT}if not output.is_floating_point():",
+            f"{INDENT * 2}return output.new_zeros((), dtype=torch.float32)  # token ids: nothing to learn",
+            f"{INDENT}if output.dim() == 2 and output.shape[1] > 1:",
+            f"{INDENT * 2}batch, classes = output.shape",
+            f"{INDENT * 2}target = torch.randint(0, classes, (batch,), device=output.device)",
+            f"{INDENT * 2}return nn.functional.cross_entropy(output, target)",
+            f"{INDENT}return nn.functional.mse_loss(output, torch.randn_like(output))",
+            "",
+            "",
+        ]
     lines += [
         "def parse_shape(text: str) -> tuple[str, tuple[int, ...]]:",
         f'{INDENT}"""``x=9,256`` → ("x", (9, 256))."""',
@@ -176,7 +202,7 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         f"{INDENT}shapes = dict(args.shape)",
         f"{INDENT}model = build_model(shapes).to(device)",
         f"{INDENT}optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)",
-        f"{INDENT}loss_fn = {loss}",
+        *([] if several else [f"{INDENT}loss_fn = {loss}"]),
         *wrap_call(
             INDENT,
             "print",
@@ -186,9 +212,7 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         f"{INDENT}start = time.perf_counter()",
         f"{INDENT}for step in range(1, args.steps + 1):",
         f"{INDENT * 2}inputs = [t.to(device) for t in example_inputs(args.batch_size, shapes)]",
-        f"{INDENT * 2}output = model(*inputs)",
-        f"{INDENT * 2}{target}",
-        f"{INDENT * 2}loss = loss_fn(output, target)",
+        *step,
         f"{INDENT * 2}optimizer.zero_grad(set_to_none=True)",
         f"{INDENT * 2}loss.backward()",
         f"{INDENT * 2}optimizer.step()",

@@ -393,6 +393,7 @@ class Rendered:
     output: TensorType | None
     lazy: bool
     source_hash: str = ""  # of the graph document, computed once for every file's header
+    output_count: int = 1  # several: the model returns a tuple
 
 
 def header(graph: Graph, what: str, source_hash: str | None = None) -> list[str]:
@@ -528,6 +529,7 @@ class Renderer:
             output if isinstance(output, TensorType) else None,
             lazy,
             self.source_hash,
+            len(analysis.outputs),
         )
 
     def vocab_size(self, input_id: str) -> int | None:

@@ -70,6 +70,17 @@ def build_model(shapes: dict[str, tuple[int, ...]] | None = None) -> ResidualCon
     return ResidualConcat()
 
 
+def loss_of(output: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for (B, classes) scores, MSE for any other float output."""
+    if not output.is_floating_point():
+        return output.new_zeros((), dtype=torch.float32)  # token ids: nothing to learn
+    if output.dim() == 2 and output.shape[1] > 1:
+        batch, classes = output.shape
+        target = torch.randint(0, classes, (batch,), device=output.device)
+        return nn.functional.cross_entropy(output, target)
+    return nn.functional.mse_loss(output, torch.randn_like(output))
+
+
 def parse_shape(text: str) -> tuple[str, tuple[int, ...]]:
     """``x=9,256`` → ("x", (9, 256))."""
     name, _, sizes = text.partition("=")
@@ -98,7 +109,6 @@ def main(argv: list[str] | None = None) -> float:
     shapes = dict(args.shape)
     model = build_model(shapes).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
-    loss_fn = nn.MSELoss()
     print(
         f"ResidualConcat: {sum(p.numel() for p in model.parameters()):,} parameters on {device}"
     )
@@ -106,9 +116,8 @@ def main(argv: list[str] | None = None) -> float:
     start = time.perf_counter()
     for step in range(1, args.steps + 1):
         inputs = [t.to(device) for t in example_inputs(args.batch_size, shapes)]
-        output = model(*inputs)
-        target = torch.randn_like(output)
-        loss = loss_fn(output, target)
+        outputs = model(*inputs)
+        loss = sum(loss_of(output) for output in outputs)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
