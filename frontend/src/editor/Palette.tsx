@@ -3,6 +3,9 @@
 import { type DragEvent, memo, useMemo, useState } from "react";
 import { DND_TYPE, entryKey, GRAPH_BLOCKS_CATEGORY, LIBRARY_CATEGORY, type PaletteEntry, searchEntries } from "./entries";
 
+// Registry categories whose plain capitalisation reads wrong.
+const CATEGORY_TITLES: Record<string, string> = { io: "Input / output" };
+
 interface Props {
   entries: PaletteEntry[];
   categories: string[];
@@ -68,7 +71,7 @@ export const Palette = memo(function Palette({ entries, categories, readOnly, li
             <section key={category} className="cv-palette-group">
               <button type="button" className="cv-palette-cat" onClick={() => toggle(category)} aria-expanded={open}>
                 <span className="cv-dot" style={{ background: items[0]?.color }} />
-                {category === LIBRARY_CATEGORY ? "Library" : category === GRAPH_BLOCKS_CATEGORY ? "This graph's blocks" : category}
+                {category === LIBRARY_CATEGORY ? "Library" : category === GRAPH_BLOCKS_CATEGORY ? "This graph's blocks" : (CATEGORY_TITLES[category] ?? category)}
                 <span className="cv-muted cv-small">{items.length}</span>
               </button>
               {open ? (

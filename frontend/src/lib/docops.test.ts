@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
 import { REGISTRY } from "../test/registry";
-import { addNode, connect, connectionProblem, copyNodes, orderedInputs, pasteClip, removeItems, renameNode, reorderInputs, setDisabled, setLabel, setParam } from "./docops";
+import { addNode, connect, connectionProblem, copyNodes, orderedInputs, pasteClip, removeItems, renameNode, reorderInputs, setDisabled, setLabel, setOutput, setParam } from "./docops";
 import { SpecIndex } from "./specs";
 
 const specs = new SpecIndex(REGISTRY);
@@ -74,6 +74,15 @@ describe("connections", () => {
 });
 
 describe("node edits", () => {
+  it("marks outputs, replacing a new graph's placeholder Input output once the Input feeds a layer", () => {
+    const starter = { ...doc(), outputs: ["inp"] };
+    expect(setOutput(starter, "fc", true).outputs).toEqual(["fc"]);
+    expect(setOutput(setOutput(starter, "fc", true), "conv", true).outputs).toEqual(["fc", "conv"]);
+    expect(setOutput(doc(), "fc", false).outputs).toEqual([]);
+    const lone = { ...doc(), edges: [], outputs: ["inp"] }; // an Input that feeds nothing is a real output
+    expect(setOutput(lone, "fc", true).outputs).toEqual(["inp", "fc"]);
+  });
+
   it("adds nodes with readable unique ids and declares Inputs", () => {
     const a = addNode(doc(), { type: "Conv1d", position: { x: 10.4, y: 20 } });
     expect(a.id).toBe("conv1d");

@@ -212,10 +212,18 @@ export function renameNode(doc: GraphDoc, from: string, to: string): GraphDoc {
   };
 }
 
+/**
+ * Mark or unmark a model output. Marking one drops outputs that are mere placeholders: an Input that
+ * already feeds other nodes (a new graph starts as "Input → output" so that v1 is valid; once the person
+ * builds on it and ticks the real output, the model should not also return its input).
+ */
 export function setOutput(doc: GraphDoc, id: string, on: boolean): GraphDoc {
   const has = doc.outputs.includes(id);
   if (has === on) return doc;
-  return { ...doc, outputs: on ? [...doc.outputs, id] : doc.outputs.filter((o) => o !== id) };
+  if (!on) return { ...doc, outputs: doc.outputs.filter((o) => o !== id) };
+  const placeholder = (o: string) =>
+    doc.nodes.some((n) => n.id === o && n.type === "Input") && doc.edges.some((e) => e[0] === o || e[0].startsWith(`${o}:`));
+  return { ...doc, outputs: [...doc.outputs.filter((o) => !placeholder(o)), id] };
 }
 
 export function setInput(doc: GraphDoc, id: string, on: boolean): GraphDoc {

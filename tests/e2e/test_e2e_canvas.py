@@ -1,0 +1,225 @@
+"""The canvas in a real browser (issue 5's two scenarios).
+
+1. From a new graph (a lone Input), build the seed's 1D demo (Input → Conv1d → ReLU → GRUBlock → Linear) by
+   dragging from the palette and connecting handles; see the layout error on the GRU and apply the Permute
+   fix; see shapes on the edges; save; find the version in the history; download the ZIP and run its
+   ``train.py``; queue a smoke run from the canvas and see it finish.
+2. Open the ResNet-18 template, group two nodes into a block, save a valid version.
+
+Screenshots of the key states are kept under ``test-artifacts/e2e/<test>/``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def node(page, node_id: str):
+    return page.locator(f'.react-flow__node[data-id="{node_id}"]')
+
+
+def node_ids(page) -> list[str]:
+    return page.locator(".react-flow__node").evaluate_all("nodes => nodes.map(n => n.dataset.id)")
+
+
+def drag_from_palette(page, node_type: str, x: float, y: float) -> str:
+    """Drag a palette entry onto the canvas at (x, y) of the canvas box; returns the new node's id."""
+    before = set(node_ids(page))
+    page.get_by_test_id("palette-search").fill(node_type)
+    page.get_by_test_id(f"palette-item-{node_type}").drag_to(
+        page.get_by_test_id("canvas"), target_position={"x": x, "y": y}
+    )
+    page.wait_for_function("n => document.querySelectorAll('.react-flow__node').length > n", arg=len(before))
+    (added,) = set(node_ids(page)) - before
+    page.get_by_test_id("palette-search").fill("")
+    return added
+
+
+def connect(page, source: str, target: str) -> None:
+    """Drag from ``source``'s output handle to ``target``'s input handle, as a person does."""
+    start = node(page, source).locator(".react-flow__handle.source").first.bounding_box()
+    end = node(page, target).locator(".react-flow__handle.target").first.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
+    page.mouse.up()
+    page.locator(
+        f'.react-flow__edge[data-id*="{source}"][data-id*="{target}"], [data-testid=edge-shape][data-edge="{source}->{target}"]'
+    ).first.wait_for(state="attached")
+
+
+def select(page, node_id: str) -> None:
+    node(page, node_id).locator(".cv-node-head").click()
+    page.get_by_test_id("tab-properties").click()
+    page.get_by_test_id("node-id").wait_for()
+
+
+def set_param(page, name: str, value: str) -> None:
+    field = page.get_by_test_id(f"param-{name}")
+    if field.evaluate("el => el.tagName") == "SELECT":
+        field.select_option(value)
+    else:
+        field.fill(value)
+        field.press("Enter")
+
+
+def validity(page) -> str:
+    return page.get_by_test_id("validity").inner_text()
+
+
+def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot, tmp_path):
+    alice = login("alice")
+    alice.goto(site.url("/graphs/new/"))
+    alice.fill("input[name=name]", "Drawn demo")
+    alice.get_by_role("button", name="Create graph").click()
+    alice.wait_for_url(re.compile(r"/graphs/\d+/$"))
+    graph_id = int(re.search(r"/graphs/(\d+)/$", alice.url).group(1))
+    alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
+    alice.locator(".react-flow__node").first.wait_for()
+    (inp,) = node_ids(alice)
+    shot(alice, "1-empty")
+
+    select(alice, inp)
+    set_param(alice, "shape", "9, 256")
+    conv = drag_from_palette(alice, "Conv1d", 260, 200)
+    relu = drag_from_palette(alice, "ReLU", 260, 330)
+    gru = drag_from_palette(alice, "GRUBlock", 260, 460)
+    fc = drag_from_palette(alice, "Linear", 260, 590)
+    for source, target in ((inp, conv), (conv, relu), (relu, gru), (gru, fc)):
+        connect(alice, source, target)
+
+    select(alice, conv)
+    set_param(alice, "out_channels", "64")
+    set_param(alice, "kernel_size", "5")
+    set_param(alice, "padding", "same")
+    select(alice, gru)
+    set_param(alice, "hidden_size", "128")
+    select(alice, fc)
+    set_param(alice, "out_features", "18")
+    alice.get_by_test_id("node-output").check()
+
+    # The GRU is fed (B, C, T): the engine says so on the node and offers the Permute.
+    node(alice, gru).get_by_test_id("node-badge").wait_for()
+    alice.get_by_test_id("tab-problems").click()
+    problem = alice.locator(f'[data-testid=diagnostic][data-node="{gru}"][data-code=LAYOUT]')
+    problem.wait_for()
+    shot(alice, "2-gru-error")
+    assert "insert Permute_BCT_to_BTH" in problem.inner_text()
+    assert alice.locator("[data-testid=diagnostic][data-severity=error]").count() == 1
+    problem.get_by_test_id("apply-suggestion").click()
+    alice.wait_for_function("() => document.querySelector('[data-testid=validity]').innerText.includes('Valid')")
+    permute = next(i for i in node_ids(alice) if i not in {inp, conv, relu, gru, fc})
+    assert node(alice, permute).inner_text().startswith("Permute_BCT_to_BTH")
+    assert node(alice, gru).get_by_test_id("node-badge").count() == 0
+
+    # Shapes on the edges, batch axis symbolic.
+    def edge_shape(source, target):
+        return alice.locator(f'[data-testid=edge-shape][data-edge="{source}->{target}"]').inner_text()
+
+    assert re.search(r"9\D+256", edge_shape(inp, conv)), edge_shape(inp, conv)
+    assert re.search(r"64\D+256", edge_shape(conv, relu)), edge_shape(conv, relu)
+    assert re.search(r"256\D+64", edge_shape(permute, gru)), edge_shape(permute, gru)
+    assert re.search(r"\b128\b", edge_shape(gru, fc)), edge_shape(gru, fc)
+    assert "79,762" in validity(alice) or "79.8k" in validity(alice), validity(alice)
+    shot(alice, "3-fixed-with-shapes")
+
+    alice.get_by_test_id("save-message").fill("Drew the 1D demo")
+    alice.get_by_test_id("save").click()
+    alice.get_by_test_id("save-status").filter(has_text="Saved v2").wait_for()
+
+    # The version is in the graph's history.
+    history = alice.context.new_page()
+    history.goto(site.url(f"/graphs/{graph_id}/"))
+    assert "Drew the 1D demo" in history.content()
+    history.close()
+
+    # The ZIP from the Code tab trains.
+    alice.get_by_test_id("tab-code").click()
+    alice.get_by_test_id("code-view").wait_for()
+    with alice.expect_download() as download:
+        alice.get_by_test_id("download-zip").click()
+    archive = zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read()))
+    archive.extractall(tmp_path)
+    package = archive.namelist()[0].split("/")[0]
+    assert {f"{package}/{name}" for name in ("__init__.py", "blocks.py", "model.py", "train.py")} <= set(
+        archive.namelist()
+    )
+    trained = subprocess.run(
+        [sys.executable, "-m", f"{package}.train", "--steps", "3", "--batch-size", "2"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert "loss" in trained.stdout
+
+    # A smoke run of v2 from the canvas.
+    alice.get_by_test_id("tab-run").click()
+    alice.get_by_test_id("run-steps").fill("20")
+    alice.get_by_test_id("run-batch-size").fill("2")
+    alice.get_by_test_id("run-queue").click()
+    alice.locator('[data-testid=run-status][data-status="succeeded"]').wait_for(timeout=90_000)
+    alice.get_by_test_id("run-metrics").wait_for()
+    assert int(alice.get_by_test_id("run-chart").get_attribute("data-points")) >= 2
+    shot(alice, "4-run-finished")
+
+
+def test_group_two_resnet_nodes_into_a_library_block_and_save(login, site, shot):
+    alice = login("alice")
+    alice.goto(site.url("/templates/"))
+    alice.click("#template-resnet18 button[type=submit]")
+    alice.wait_for_url(re.compile(r"/graphs/\d+/$"))
+    graph_id = int(re.search(r"/graphs/(\d+)/$", alice.url).group(1))
+    alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
+    node(alice, "conv1").wait_for()
+    alice.wait_for_function("() => document.querySelector('[data-testid=validity]').innerText.includes('Valid')")
+    params_before = validity(alice)
+    count_before = len(node_ids(alice))
+
+    node(alice, "conv1").locator(".cv-node-head").click()
+    node(alice, "bn1").locator(".cv-node-head").click(modifiers=["Shift"])
+    alice.get_by_test_id("group").click()
+    alice.get_by_test_id("group-name").fill("StemConvBN")
+    alice.get_by_test_id("group-library").select_option("personal")
+    shot(alice, "1-group-dialog")
+    alice.get_by_test_id("group-confirm").click()
+    alice.get_by_test_id("group-dialog").wait_for(state="detached")
+
+    # One block node replaces the two; the model is unchanged: same parameter count, still valid.
+    assert len(node_ids(alice)) == count_before - 1
+    assert "conv1" not in node_ids(alice) and "bn1" not in node_ids(alice)
+    block = alice.locator(".react-flow__node", has=alice.locator(".cv-node-type", has_text="StemConvBN"))
+    assert block.count() == 1
+    alice.wait_for_function("() => document.querySelector('[data-testid=validity]').innerText.includes('Valid')")
+    assert validity(alice) == params_before, (validity(alice), params_before)
+
+    # Look inside the block.
+    block.locator(".cv-node-head").click()
+    alice.get_by_test_id("tab-properties").click()
+    alice.get_by_test_id("look-inside").click()
+    inside = alice.get_by_test_id("block-view")
+    inside.wait_for()
+    assert "Conv2d" in inside.inner_text() and "BatchNorm2d" in inside.inner_text()
+    shot(alice, "2-look-inside")
+    alice.keyboard.press("Escape")
+    inside.wait_for(state="detached")
+
+    alice.get_by_test_id("save-message").fill("Stem as a block")
+    alice.get_by_test_id("save").click()
+    alice.get_by_test_id("save-status").filter(has_text="Saved v2").wait_for()
+    shot(alice, "3-saved")
+
+    # The block is in alice's library, and v2's code declares it as a class.
+    alice.goto(site.url("/library/"))
+    assert "StemConvBN" in alice.content()
+    source = alice.request.get(site.url(f"/graphs/{graph_id}/versions/2/download/py/")).text()
+    assert "class StemConvBN(nn.Module)" in source
