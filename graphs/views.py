@@ -246,8 +246,9 @@ def graph_new(request: HttpRequest) -> HttpResponse:
         except services.ServiceError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Created “{graph.name}”. Open it in the canvas to add layers.")
-            return redirect(graph)
+            # A blank graph is only a lone Input: the next thing to do is draw, so go straight to the canvas.
+            messages.success(request, f"Created “{graph.name}”. Drag layers from the palette on the left.")
+            return redirect("graph-canvas", graph.pk)
     return TemplateResponse(request, "graphs/graph_new.html", {"form": form, "templates": _gallery()[:4]})
 
 

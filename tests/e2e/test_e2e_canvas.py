@@ -80,9 +80,8 @@ def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot
     alice.goto(site.url("/graphs/new/"))
     alice.fill("input[name=name]", "Drawn demo")
     alice.get_by_role("button", name="Create graph").click()
-    alice.wait_for_url(re.compile(r"/graphs/\d+/$"))
-    graph_id = int(re.search(r"/graphs/(\d+)/$", alice.url).group(1))
-    alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
+    alice.wait_for_url(re.compile(r"/graphs/\d+/canvas/$"))  # a new graph opens in the canvas
+    graph_id = int(re.search(r"/graphs/(\d+)/canvas/$", alice.url).group(1))
     alice.locator(".react-flow__node").first.wait_for()
     (inp,) = node_ids(alice)
     shot(alice, "1-empty")
@@ -105,6 +104,9 @@ def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot
     select(alice, fc)
     set_param(alice, "out_features", "18")
     alice.get_by_test_id("node-output").check()
+
+    alice.get_by_test_id("layout").click()
+    alice.wait_for_timeout(600)  # the layout's fit is animated
 
     # The GRU is fed (B, C, T): the engine says so on the node and offers the Permute.
     node(alice, gru).get_by_test_id("node-badge").wait_for()
@@ -129,6 +131,9 @@ def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot
     assert re.search(r"256\D+64", edge_shape(permute, gru)), edge_shape(permute, gru)
     assert re.search(r"\b128\b", edge_shape(gru, fc)), edge_shape(gru, fc)
     assert "79,762" in validity(alice) or "79.8k" in validity(alice), validity(alice)
+    alice.get_by_test_id("layout").click()
+    alice.get_by_test_id("fit-view").click()
+    alice.wait_for_timeout(600)  # the fit is animated (300 ms)
     shot(alice, "3-fixed-with-shapes")
 
     alice.get_by_test_id("save-message").fill("Drew the 1D demo")

@@ -24,12 +24,12 @@ def test_using_a_template_creates_a_graph_and_opens_it(alice_client, alice):
     assert alice_client.post("/templates/nope/use/", {"visibility": "private"}).status_code == 404
 
 
-def test_a_new_empty_graph(alice_client, alice, team):
+def test_a_new_empty_graph_opens_in_the_canvas(alice_client, alice, team):
     response = alice_client.post(
         "/graphs/new/", {"name": "Blank", "description": "", "visibility": "team", "team": team.pk}
     )
     graph = Graph.objects.get(owner=alice)
-    assert response.url == f"/graphs/{graph.pk}/"
+    assert response.url == f"/graphs/{graph.pk}/canvas/"
     assert (graph.team, graph.visibility, graph.head.valid) == (team, "team", True)
 
 
