@@ -129,7 +129,9 @@ def any_site(request) -> Site:
     return request.getfixturevalue("site" if request.param == "embedded" else "celery_site")
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open, its event loop runs in the main thread,
+# where asgiref's async_to_sync (used by later Django tests) refuses to run.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")

@@ -102,7 +102,7 @@ def test_an_invalid_form_comes_back_in_the_panel_with_its_errors(alice_client, t
 
 def run_form(**changes) -> dict:
     data = {"batch_size": 4, "steps": 5, "epochs": 1, "optimizer": "sgd", "lr": 0.01}
-    data.update(loss="auto", device="cpu", precision="fp32", seed=7, shape_0="9, 256")
+    data.update(loss="auto", data="random", device="cpu", precision="fp32", seed=7, shape_0="9, 256")
     data.update(changes)
     return data
 
@@ -112,11 +112,12 @@ def test_posting_the_form_with_htmx_queues_the_run_and_opens_its_page(alice_clie
     run = Run.objects.get()
     assert response.status_code == 204 and response["HX-Redirect"] == f"/runs/{run.pk}/"
     assert run.user == alice and run.version == team_graph.head and run.status == Status.QUEUED
-    assert {k: run.config[k] for k in ("batch_size", "steps", "optimizer", "lr", "device", "seed")} == {
+    assert {k: run.config[k] for k in ("batch_size", "steps", "optimizer", "lr", "data", "device", "seed")} == {
         "batch_size": 4,
         "steps": 5,
         "optimizer": "sgd",
         "lr": 0.01,
+        "data": "random",
         "device": "cpu",
         "seed": 7,
     }
