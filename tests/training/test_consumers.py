@@ -123,6 +123,25 @@ def test_a_team_member_who_can_view_the_graph_may_subscribe(bob, run):
     async_to_sync(scenario)()
 
 
+def test_a_member_removed_from_the_team_stops_receiving_live_events(alice, bob, run, team_graph, monkeypatch):
+    from training import consumers
+
+    monkeypatch.setattr(consumers, "ACCESS_RECHECK_S", 0.0)  # re-check on every event
+    ws = communicator(f"/ws/runs/{run.pk}/", bob)
+
+    async def scenario():
+        assert (await ws.connect())[0]
+        await database_sync_to_async(publish)(run, "progress", progress(1, 2.0))
+        assert (await ws.receive_json_from(TIMEOUT))["step"] == 1
+        await database_sync_to_async(services.remove_member)(team_graph.team, alice, bob)
+        await database_sync_to_async(publish)(run, "progress", progress(2, 1.5))
+        closed = await ws.receive_output(TIMEOUT)
+        assert closed == {"type": "websocket.close", "code": consumers.ACCESS_REVOKED}
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
 @pytest.mark.parametrize("who", ["charlie", "anonymous"])
 def test_an_outsider_or_an_anonymous_visitor_is_refused(who, charlie, run):
     publish(run, "status", {"status": "queued"})
