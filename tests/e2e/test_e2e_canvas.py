@@ -18,6 +18,7 @@ import sys
 import zipfile
 
 import pytest
+from e2e_helpers import api
 
 pytestmark = pytest.mark.e2e
 
@@ -228,3 +229,51 @@ def test_group_two_resnet_nodes_into_a_library_block_and_save(login, site, shot)
     assert "StemConvBN" in alice.content()
     source = alice.request.get(site.url(f"/graphs/{graph_id}/versions/2/download/py/")).text()
     assert "class StemConvBN(nn.Module)" in source
+
+
+def test_unsaved_edits_survive_a_reload_and_a_stale_save_shows_the_newer_head(login, site, shot):
+    alice = login("alice")
+    alice.goto(site.url("/templates/"))
+    alice.click("#template-hybridcmi button[type=submit]")
+    alice.wait_for_url(re.compile(r"/graphs/\d+/$"))
+    graph_id = int(re.search(r"/graphs/(\d+)/$", alice.url).group(1))
+    alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
+    select(alice, "fc")
+    set_param(alice, "out_features", "10")
+    alice.wait_for_function("() => document.querySelector('[data-testid=validity]').innerText.includes('Valid')")
+
+    # A reload keeps the edit (a local draft) and says so.
+    alice.reload()
+    alice.get_by_test_id("draft-notice").wait_for()
+    select(alice, "fc")
+    assert alice.get_by_test_id("param-out_features").input_value() == "10"
+
+    # Meanwhile someone saves v2 from v1 (here: alice in another tab, through the API).
+    other = alice.context.new_page()
+    other.goto(site.url(f"/graphs/{graph_id}/"))
+    document = api(other, "GET", f"/api/graphs/{graph_id}/versions/1/")["json"]["document"]
+    document["nodes"][1]["params"]["out_channels"] = 32
+    saved = api(
+        other, "POST", f"/api/graphs/{graph_id}/versions/", {"document": document, "base": 1, "message": "Thinner"}
+    )
+    assert saved["status"] == 201, saved
+    other.close()
+
+    # Saving the draft (based on v1) is refused: the dialog names v2 and what changed; nothing is overwritten.
+    alice.get_by_test_id("save").click()
+    dialog = alice.get_by_test_id("conflict-dialog")
+    dialog.wait_for()
+    assert "v2" in dialog.inner_text() and "Thinner" in dialog.inner_text()
+    assert "conv" in alice.get_by_test_id("conflict-diff").inner_text()
+    shot(alice, "conflict")
+    alice.get_by_test_id("conflict-keep").click()
+    dialog.wait_for(state="detached")
+    assert alice.get_by_test_id("param-out_features").input_value() == "10"  # still editing the draft
+
+    alice.get_by_test_id("save").click()
+    alice.get_by_test_id("conflict-load").click()
+    dialog.wait_for(state="detached")
+    select(alice, "conv")
+    assert alice.get_by_test_id("param-out_channels").input_value() == "32"  # v2 is on the canvas now
+    versions = api(alice, "GET", f"/api/graphs/{graph_id}/versions/")["json"]
+    assert [v["number"] for v in versions["results"]] == [2, 1], versions  # nothing else was saved
