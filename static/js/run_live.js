@@ -12,6 +12,7 @@
   var LABELS = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" };
   var BADGES = { queued: "badge-muted", running: "badge-accent", succeeded: "badge-ok", failed: "badge-error", cancelled: "badge-warn" };
   var COLORS = ["#ee4c2c", "#4f46e5", "#0d9488", "#d97706", "#0284c7", "#c026d3", "#65a30d", "#475467"];
+  var ACCESS_REVOKED = 4403; // close code of training/consumers.py: access to the run was removed
 
   function num(value) {
     if (typeof value !== "number" || !isFinite(value)) return "—";
@@ -66,9 +67,14 @@
         }
         handlers.message(message);
       };
-      socket.onclose = function () {
+      socket.onclose = function (event) {
         socket = null;
         if (stopped) return;
+        if (event.code === ACCESS_REVOKED) {
+          stopped = true; // reconnecting would be refused: this user may no longer see the run
+          handlers.state("revoked");
+          return;
+        }
         var delay = Math.min(30000, 1000 * Math.pow(2, attempt)) * (0.75 + Math.random() * 0.5);
         attempt += 1;
         handlers.state("down", delay);
@@ -323,6 +329,10 @@
           pollTimer = null;
           if (TERMINAL.indexOf(status) >= 0) conn("finished", "done");
           else conn("● live", "live");
+          return;
+        }
+        if (state === "revoked") {
+          conn("access removed: reload", "down");
           return;
         }
         if (finished) {
