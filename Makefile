@@ -83,7 +83,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # The benchmarks write their report to $TORCHCANVAS_BENCH_REPORT.
-bench: install
+bench: install frontend
 	@if [ -d tests/bench ]; then \
 		TORCHCANVAS_BENCH_REPORT=docs/benchmarks.md $(PYTEST) -q -m bench tests/bench; \
 	else \

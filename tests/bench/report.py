@@ -19,6 +19,15 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, torch {torch.__version__}"
 
 
+def pct(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0–100), linear between closest ranks."""
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
 def write_section(key: str, markdown: str) -> Path:
     """Replace (or append) the section ``key`` of the report with ``markdown``."""
     path = Path(os.environ.get("TORCHCANVAS_BENCH_REPORT", DEFAULT_REPORT))

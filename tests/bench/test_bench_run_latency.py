@@ -40,7 +40,7 @@ from stack_helpers import Stack, fresh_database, stack_env  # tests/stack, put o
 from training import runner
 from training.config import RunConfig
 
-from .report import machine, write_section
+from .report import machine, pct, write_section
 
 websockets_sync = pytest.importorskip(
     "websockets.sync.client", reason="the latency bench needs `websockets` (dev extra)"
@@ -65,15 +65,6 @@ TINY = {
     "outputs": ["fc2"],
 }
 TERMINAL = {"succeeded", "failed", "cancelled"}
-
-
-def pct(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0–100), linear between closest ranks."""
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 # --- the baseline: the runner in this process ---------------------------------------------------------

@@ -31,7 +31,7 @@ from stack_helpers import Stack, stack_env  # tests/stack, put on the path by co
 import codegen
 from graphs.services import engine_limits
 
-from .report import machine, write_section
+from .report import machine, pct, write_section
 
 pytestmark = pytest.mark.bench
 
@@ -59,15 +59,6 @@ def flat_vgg16() -> dict:
             nodes.append({"id": f"dropout{index}", "type": "Dropout", "params": {"p": 0.5}})
     edges = [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:])]
     return {"version": "0.2", "nodes": nodes, "edges": edges, "inputs": ["input"], "outputs": [nodes[-1]["id"]]}
-
-
-def pct(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0–100), linear between closest ranks."""
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 def timed(call) -> tuple[float, object]:

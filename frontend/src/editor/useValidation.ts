@@ -64,7 +64,7 @@ export function useValidation(doc: GraphDoc, url: string, delayMs = 250): Valida
           lastSent.current = null; // try again on the next change
           setState((s) => ({ ...s, pending: false, error: error instanceof Error ? error.message : String(error) }));
         });
-    }, delayMs);
+    }, lastSent.current === null ? 0 : delayMs); // the first check goes out at once: nothing to debounce yet
     return () => window.clearTimeout(timer);
   }, [doc, url, delayMs]);
 
