@@ -76,6 +76,14 @@ def validity(page) -> str:
     return page.get_by_test_id("validity").inner_text()
 
 
+def wait_valid(page) -> None:
+    """Until the latest validation (no check in flight) says the graph is valid."""
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=validity]');"
+        " return v.innerText.includes('✓ Valid') && !v.querySelector('.cv-spinner'); }"
+    )
+
+
 def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot, tmp_path):
     alice = login("alice")
     alice.goto(site.url("/graphs/new/"))
@@ -118,7 +126,7 @@ def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot
     assert "insert Permute_BCT_to_BTH" in problem.inner_text()
     assert alice.locator("[data-testid=diagnostic][data-severity=error]").count() == 1
     problem.get_by_test_id("apply-suggestion").click()
-    alice.wait_for_function("() => document.querySelector('[data-testid=validity]').innerText.includes('Valid')")
+    wait_valid(alice)
     permute = next(i for i in node_ids(alice) if i not in {inp, conv, relu, gru, fc})
     assert node(alice, permute).inner_text().startswith("Permute_BCT_to_BTH")
     assert node(alice, gru).get_by_test_id("node-badge").count() == 0
@@ -187,7 +195,7 @@ def test_group_two_resnet_nodes_into_a_library_block_and_save(login, site, shot)
     graph_id = int(re.search(r"/graphs/(\d+)/$", alice.url).group(1))
     alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
     node(alice, "conv1").wait_for()
-    alice.wait_for_function("() => document.querySelector('[data-testid=validity]').innerText.includes('Valid')")
+    wait_valid(alice)
     params_before = validity(alice)
     count_before = len(node_ids(alice))
 
@@ -205,7 +213,8 @@ def test_group_two_resnet_nodes_into_a_library_block_and_save(login, site, shot)
     assert "conv1" not in node_ids(alice) and "bn1" not in node_ids(alice)
     block = alice.locator(".react-flow__node", has=alice.locator(".cv-node-type", has_text="StemConvBN"))
     assert block.count() == 1
-    alice.wait_for_function("() => document.querySelector('[data-testid=validity]').innerText.includes('Valid')")
+    block.get_by_test_id("node-shape").filter(has_text="112").wait_for()  # validated with the block in place
+    wait_valid(alice)
     assert validity(alice) == params_before, (validity(alice), params_before)
 
     # Look inside the block.
@@ -240,7 +249,7 @@ def test_unsaved_edits_survive_a_reload_and_a_stale_save_shows_the_newer_head(lo
     alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
     select(alice, "fc")
     set_param(alice, "out_features", "10")
-    alice.wait_for_function("() => document.querySelector('[data-testid=validity]').innerText.includes('Valid')")
+    wait_valid(alice)
 
     # A reload keeps the edit (a local draft) and says so.
     alice.reload()
