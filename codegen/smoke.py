@@ -449,6 +449,8 @@ def train_package(
     precision = settings.precision if backend.is_cuda else "fp32"
     if precision not in PRECISIONS:
         raise RunFailed(f"Unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}.")
+    if settings.data not in DATA_MODES:
+        raise RunFailed(f"Unknown data mode {settings.data!r}: choose one of {', '.join(DATA_MODES)}.")
     if precision == "bf16" and not backend.supports_bf16():
         raise RunFailed("This GPU does not support bf16: choose fp16 or fp32.")
     limit = settings.time_limit_s

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-OPTIMIZERS = ("adam", "adamw", "sgd")
-LOSSES = ("auto", "cross_entropy", "mse", "l1")
+from codegen.smoke import DATA_MODES, LOSSES, OPTIMIZERS, PRECISIONS
+
+# The choices are the training loop's own; a config adds no device index (the worker picks its GPU).
 DEVICES = ("auto", "cpu", "cuda")
-PRECISIONS = ("fp32", "bf16", "fp16")
-DATA_MODES = ("fixed", "random")
 
 MAX_INPUT_RANK = 8
 MAX_DIM_SIZE = 2**31 - 1

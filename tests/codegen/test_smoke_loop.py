@@ -235,6 +235,8 @@ def test_unknown_choices_are_refused_in_one_sentence(generated):
         train_package(generated.tiny, settings(optimizer="lion"), backend=cpu())
     with pytest.raises(RunFailed, match="^Unknown loss 'hinge'"):
         train_package(generated.tiny, settings(loss="hinge"), backend=cpu())
+    with pytest.raises(RunFailed, match="^Unknown data mode 'real': choose one of fixed, random"):
+        train_package(generated.tiny, settings(data="real"), backend=cpu())
     with pytest.raises(RunFailed, match="^Nothing to train"):
         train_package(generated.tiny, settings(steps=0), backend=cpu())
 
