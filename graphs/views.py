@@ -533,7 +533,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
             "codegen": reverse("api-codegen"),
             "exportZip": reverse("api-export-zip"),
             "graph": reverse("api-graph-detail", args=[graph.pk]),
-            "versions": reverse("api-graph-detail", args=[graph.pk]) + "versions/",
+            "versions": reverse("api-graph-versions", args=[graph.pk]),
             "composites": reverse("api-composite-list"),
             "runs": reverse("api-run-list"),
             "runsWs": "/ws/runs/",

@@ -11,6 +11,7 @@ Screenshots of key states go to ``test-artifacts/e2e/`` (or ``$TORCHCANVAS_E2E_A
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -63,7 +64,7 @@ def missing(reason: str):
 
 
 class Site(Stack):
-    """The site in its embedded mode, with the users alice and bob (password ``PASSWORD``)."""
+    """The site (embedded or with Celery) with the users alice and bob (password ``PASSWORD``)."""
 
     def create_users(self) -> None:
         code = (
@@ -105,20 +106,19 @@ def celery_site(tmp_path_factory) -> Site:
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "not here"
         missing(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT} ({exc.__class__.__name__})")
     redis.flushdb()
-    try:
-        database = fresh_database(PG_SERVER)
-        url = database.__enter__()
-    except Exception as exc:  # noqa: BLE001
-        missing(f"PostgreSQL is not reachable at {PG_SERVER} ({exc.__class__.__name__})")
-    site = start_site(
-        tmp_path_factory.mktemp("e2e-celery"),
-        DATABASE_URL=url,
-        REDIS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
-    )
-    site.start_worker()
-    yield site
-    site.processes.kill_all()
-    database.__exit__(None, None, None)
+    with contextlib.ExitStack() as cleanup:  # processes killed first, then the database dropped
+        try:
+            url = cleanup.enter_context(fresh_database(PG_SERVER))
+        except Exception as exc:  # noqa: BLE001
+            missing(f"PostgreSQL is not reachable at {PG_SERVER} ({exc.__class__.__name__})")
+        site = start_site(
+            tmp_path_factory.mktemp("e2e-celery"),
+            DATABASE_URL=url,
+            REDIS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
+        )
+        cleanup.callback(site.processes.kill_all)
+        site.start_worker()
+        yield site
     redis.flushdb()
     redis.close()
 
