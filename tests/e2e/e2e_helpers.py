@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -180,6 +181,14 @@ def shot(request):
         return path
 
     return take
+
+
+def graph_from_template(page, site: Site, template: str) -> int:
+    """Use ``template`` from the gallery (a private graph, v1); returns the new graph's id."""
+    page.goto(site.url("/templates/"))
+    page.click(f"#template-{template} button[type=submit]")
+    page.wait_for_url(re.compile(r"/graphs/\d+/$"))
+    return int(re.search(r"/graphs/(\d+)/$", page.url).group(1))
 
 
 def websocket_outcome(page, path: str, timeout_ms: int = 5000) -> dict:

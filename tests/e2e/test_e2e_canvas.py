@@ -18,7 +18,7 @@ import sys
 import zipfile
 
 import pytest
-from e2e_helpers import api
+from e2e_helpers import api, graph_from_template
 
 pytestmark = pytest.mark.e2e
 
@@ -189,10 +189,7 @@ def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot
 
 def test_group_two_resnet_nodes_into_a_library_block_and_save(login, site, shot):
     alice = login("alice")
-    alice.goto(site.url("/templates/"))
-    alice.click("#template-resnet18 button[type=submit]")
-    alice.wait_for_url(re.compile(r"/graphs/\d+/$"))
-    graph_id = int(re.search(r"/graphs/(\d+)/$", alice.url).group(1))
+    graph_id = graph_from_template(alice, site, "resnet18")
     alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
     node(alice, "conv1").wait_for()
     wait_valid(alice)
@@ -242,10 +239,7 @@ def test_group_two_resnet_nodes_into_a_library_block_and_save(login, site, shot)
 
 def test_unsaved_edits_survive_a_reload_and_a_stale_save_shows_the_newer_head(login, site, shot):
     alice = login("alice")
-    alice.goto(site.url("/templates/"))
-    alice.click("#template-hybridcmi button[type=submit]")
-    alice.wait_for_url(re.compile(r"/graphs/\d+/$"))
-    graph_id = int(re.search(r"/graphs/(\d+)/$", alice.url).group(1))
+    graph_id = graph_from_template(alice, site, "hybridcmi")
     alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
     select(alice, "fc")
     set_param(alice, "out_features", "10")

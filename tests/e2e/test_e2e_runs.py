@@ -11,18 +11,11 @@ import re
 import time
 
 import pytest
-from e2e_helpers import websocket_outcome
+from e2e_helpers import graph_from_template, websocket_outcome
 
 pytestmark = pytest.mark.e2e
 
 TERMINAL = ("Succeeded", "Failed", "Cancelled")
-
-
-def graph_from_template(page, site, template: str) -> int:
-    page.goto(site.url("/templates/"))
-    page.click(f"#template-{template} button[type=submit]")
-    page.wait_for_url(re.compile(r"/graphs/\d+/$"))
-    return int(re.search(r"/graphs/(\d+)/$", page.url).group(1))
 
 
 def queue_from_version_page(page, site, graph_id: int, steps: int) -> int:
