@@ -4,7 +4,7 @@ import type { CompositeDefinition, GraphDoc, GraphEdge, GraphNode, ParamValue } 
 import { assignTargetHandles } from "./convert";
 import { edgePort, edgeRefs, formatSource, getNode, incomingByTarget, nodeIndex, parseSource, position, reaches } from "./graphutil";
 import { newIdForType } from "./ids";
-import { setPosition } from "./layout";
+import { setPosition, withPositions } from "./layout";
 import type { SpecIndex } from "./specs";
 
 export interface NewNode {
@@ -128,19 +128,10 @@ export function orderedInputs(doc: GraphDoc, specs: SpecIndex, target: string): 
   return [...incoming].sort((a, b) => Number(handles.get(a.index)!.slice(2)) - Number(handles.get(b.index)!.slice(2))).map((r) => r.edge);
 }
 
+/** Positions from a drag (fractional canvas coordinates), stored as whole pixels. */
 export function moveNodes(doc: GraphDoc, positions: Map<string, { x: number; y: number }>): GraphDoc {
-  let changed = false;
-  const nodes = doc.nodes.map((node) => {
-    const p = positions.get(node.id);
-    if (!p) return node;
-    const current = position(node);
-    const x = Math.round(p.x);
-    const y = Math.round(p.y);
-    if (current && current.x === x && current.y === y) return node;
-    changed = true;
-    return setPosition(node, { x, y });
-  });
-  return changed ? { ...doc, nodes } : doc;
+  const rounded = new Map([...positions].map(([id, p]) => [id, { x: Math.round(p.x), y: Math.round(p.y) }]));
+  return withPositions(doc, rounded);
 }
 
 function mapNode(doc: GraphDoc, id: string, fn: (node: GraphNode) => GraphNode): GraphDoc {
