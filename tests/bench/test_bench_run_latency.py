@@ -42,9 +42,7 @@ from training.config import RunConfig
 
 from .report import machine, pct, write_section
 
-websockets_sync = pytest.importorskip(
-    "websockets.sync.client", reason="the latency bench needs `websockets` (dev extra)"
-)
+pytest.importorskip("websockets.sync.client", reason="the latency bench needs `websockets` (dev extra)")
 
 pytestmark = pytest.mark.bench
 
@@ -106,21 +104,12 @@ class Listener:
                     self.first_step.setdefault(run["id"], arrived)
 
 
-def connect(stack: Stack, session: str, path: str):
-    return websockets_sync.connect(
-        f"ws://127.0.0.1:{stack.port}{path}",
-        additional_headers={"Cookie": f"sessionid={session}"},
-        origin=stack.base,
-        open_timeout=15,
-    )
-
-
 def follow_run(stack: Stack, session: str, run_id: int, timeout: float = 60) -> float:
     """Open ``/ws/runs/<id>/``; return the wall time the first progress message arrived, after reading on to
     the run's terminal status (so that runs do not overlap)."""
     first = None
     deadline = time.monotonic() + timeout
-    with connect(stack, session, f"/ws/runs/{run_id}/") as ws:
+    with stack.websocket(session, f"/ws/runs/{run_id}/") as ws:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -145,7 +134,7 @@ def measure_stack(stack: Stack) -> list[dict]:
     assert resp.status == 201, resp.body[:500]
     graph_id = resp.json()["id"]
     samples = []
-    with connect(stack, session, "/ws/runs/") as run_list:
+    with stack.websocket(session, "/ws/runs/") as run_list:
         listener = Listener(run_list)
         for i in range(WARMUP + RUNS):
             sent = time.time()

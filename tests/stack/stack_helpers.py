@@ -367,6 +367,17 @@ class Stack:
         assert session, f"login did not set a session cookie (status {resp.status})"
         return session
 
+    def websocket(self, session: str, path: str):
+        """A WebSocket client on ``path`` as a browser opens it: the ``session`` cookie, the site's own origin."""
+        from websockets.sync.client import connect
+
+        return connect(
+            f"ws://127.0.0.1:{self.port}{path}",
+            additional_headers={"Cookie": f"sessionid={session}"},
+            origin=self.base,
+            open_timeout=15,
+        )
+
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.cookies if c.name == name), None)
 

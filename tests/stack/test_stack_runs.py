@@ -14,7 +14,7 @@ import time
 import pytest
 from stack_helpers import Stack, fresh_database, stack_env, wait_for
 
-websockets_sync = pytest.importorskip("websockets.sync.client", reason="the stack tests need `websockets` (dev extra)")
+pytest.importorskip("websockets.sync.client", reason="the stack tests need `websockets` (dev extra)")
 
 pytestmark = pytest.mark.stack
 
@@ -26,12 +26,7 @@ def follow(stack: Stack, session: str, run_id: int, timeout: float = 90, until=N
     """The run's WebSocket messages (history, then live) until its terminal status, or ``until(message)``."""
     messages: list[dict] = []
     deadline = time.monotonic() + timeout
-    with websockets_sync.connect(
-        f"ws://127.0.0.1:{stack.port}/ws/runs/{run_id}/",
-        additional_headers={"Cookie": f"sessionid={session}"},
-        origin=stack.base,
-        open_timeout=15,
-    ) as ws:
+    with stack.websocket(session, f"/ws/runs/{run_id}/") as ws:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
