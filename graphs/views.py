@@ -60,6 +60,7 @@ from graphs.permissions import (
     visible_graphs,
 )
 from graphs.services import engine_limits
+from training.config import DEFAULTS as RUN_DEFAULTS
 
 GRAPHS_PER_PAGE = 20
 REPORT_CACHE_SECONDS = 24 * 3600
@@ -527,6 +528,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
         "headVersion": graph.head.number if graph.head else None,
         "canEdit": bool(access.edit),
         "csrfToken": get_token(request),
+        "runDefaults": RUN_DEFAULTS,  # the run panel's form starts from the server's own defaults
         "urls": {
             "registry": reverse("api-registry"),
             "validate": reverse("api-validate"),

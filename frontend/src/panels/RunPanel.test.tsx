@@ -1,7 +1,7 @@
 import "./testSetup";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RunPanel, buildConfig, openInputs } from "./RunPanel";
+import { RunPanel, buildConfig, initialForm, openInputs } from "./RunPanel";
 import { fakeFetch, testBoot } from "./testBoot";
 
 class FakeSocket {
@@ -59,7 +59,10 @@ afterEach(() => {
 });
 
 describe("buildConfig", () => {
-  const form = { steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", precision: "fp32", seed: "0" };
+  const form = initialForm(testBoot.runDefaults);
+  it("starts the form from the server's defaults", () => {
+    expect(form).toEqual({ steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", precision: "fp32", seed: "0" });
+  });
   it("turns the form into a config, with input shapes", () => {
     expect(buildConfig({ ...form, steps: "5" }, { inp: "3, 32x32" })).toEqual({
       config: { steps: 5, batch_size: 8, epochs: 1, seed: 0, lr: 0.001, optimizer: "adam", device: "auto", loss: "auto", precision: "fp32", input_shapes: { inp: [3, 32, 32] } },

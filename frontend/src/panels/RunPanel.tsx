@@ -32,9 +32,14 @@ export interface RunInfo {
   url: string;
 }
 
-// training/config.py DEFAULTS (the server fills in whatever is left out, and checks everything).
-const DEFAULTS = { steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", precision: "fp32", seed: "0" };
-type Form = typeof DEFAULTS;
+// The config fields the form offers (the server fills in whatever is left out, and checks everything).
+const FORM_FIELDS = ["steps", "batch_size", "epochs", "optimizer", "lr", "device", "loss", "precision", "seed"] as const;
+type Form = Record<(typeof FORM_FIELDS)[number], string>;
+
+/** The form's first values: the server's defaults, from the page's boot data. */
+export function initialForm(defaults: Boot["runDefaults"]): Form {
+  return Object.fromEntries(FORM_FIELDS.map((key) => [key, String(defaults[key] ?? "")])) as Form;
+}
 
 const LABELS: Record<RunStatus, string> = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" };
 const BADGES: Record<RunStatus, string> = { queued: "muted", running: "accent", succeeded: "ok", failed: "error", cancelled: "warn" };
@@ -125,7 +130,7 @@ function metricRows(view: RunView, run: RunInfo | null): [string, string][] {
 
 export function RunPanel(props: { boot: Boot; version: number | null; dirty: boolean }): JSX.Element {
   const { boot, version, dirty } = props;
-  const [form, setForm] = useState<Form>(DEFAULTS);
+  const [form, setForm] = useState<Form>(() => initialForm(props.boot.runDefaults));
   const [shapeInputs, setShapeInputs] = useState<string[]>([]);
   const [shapes, setShapes] = useState<Record<string, string>>({});
   const [queueing, setQueueing] = useState(false);
