@@ -37,6 +37,10 @@ import { type EditResult, editorReducer, initEditor } from "./store";
 import { Toolbar } from "./Toolbar";
 import { useValidation } from "./useValidation";
 
+/** A graph longer than this along its flow (canvas pixels) opens on its first OPENING_SPAN pixels, not fitted whole. */
+const READABLE_SPAN = 1500;
+const OPENING_SPAN = 900;
+
 // The side panels load on first use (CodeMirror and the chart stay out of the first paint).
 const CodePanel = lazy(() => import("../panels/CodePanel").then((m) => ({ default: m.CodePanel })));
 const JsonPanel = lazy(() => import("../panels/JsonPanel").then((m) => ({ default: m.JsonPanel })));
@@ -126,15 +130,15 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
 
   const selectedIds = useMemo(() => [...state.selectedNodes], [state.selectedNodes]);
 
-  // Big graphs open on their first nodes at a readable zoom rather than all of them as dots.
+  // Graphs long along the flow (ResNet-50 top-down, 500 nodes) open on their beginning at a readable zoom
+  // rather than all of it as dots; Fit and the minimap show the whole.
   const [initialFit] = useState(() => {
-    if (doc.nodes.length <= 60) return { padding: 0.1, maxZoom: 1.2 };
     const axis = dir === "TB" ? "y" : "x";
-    const first = doc.nodes
-      .map((n) => ({ id: n.id, at: position(n)?.[axis] ?? 0 }))
-      .sort((a, b) => a.at - b.at)
-      .slice(0, 10)
-      .map((n) => ({ id: n.id }));
+    const along = doc.nodes.map((n) => ({ id: n.id, at: position(n)?.[axis] ?? 0 })).sort((a, b) => a.at - b.at);
+    const start = along.length ? along[0].at : 0;
+    const span = along.length ? along[along.length - 1].at - start : 0;
+    if (doc.nodes.length <= 60 && span <= READABLE_SPAN) return { padding: 0.1, maxZoom: 1.2 };
+    const first = along.filter((n, i) => i === 0 || (n.at - start <= OPENING_SPAN && i < 12)).map((n) => ({ id: n.id }));
     return { padding: 0.1, maxZoom: 1.2, minZoom: 0.5, nodes: first };
   });
 
