@@ -259,7 +259,8 @@ def _embed_library(document: dict, user) -> dict:
     ``{"MyBlock": {"block": 12, "version": 3}}`` embeds version 3 of block 12 as ``composites.MyBlock``;
     without ``version`` the block's current head is used and written back, so every stored version pins
     what it used. A block the saver cannot see is accepted only when the document already embeds exactly
-    that definition (someone else's block, carried along in a shared graph).
+    that definition (someone else's block, carried along in a shared graph). A reference to a block (or
+    version) deleted since is dropped when the document embeds a copy: the graph keeps its block.
     """
     metadata = document.get("metadata")
     if not isinstance(metadata, dict) or "library" not in metadata:
@@ -290,12 +291,15 @@ def _embed_library(document: dict, user) -> dict:
             version = block.versions.filter(number=number).first() if number else None
         missing = f"{where}: block {block_id} version {ref.get('version') or 'head'} does not exist or is not shared with you."
         if version is None:
+            if isinstance(composites.get(alias), dict):
+                continue  # deleted from its library: the graph keeps its embedded copy, now a block of its own
             raise ServiceError(missing)
         if not composite_access(user, block).view and composites.get(alias) != version.definition:
             raise ServiceError(missing)
         composites[alias] = version.definition
         resolved[alias] = {"block": block.pk, "version": version.number}
-    return {**document, "metadata": {**metadata, "library": resolved}, "composites": composites}
+    metadata = {**metadata, "library": resolved} if resolved else {k: v for k, v in metadata.items() if k != "library"}
+    return {**document, "metadata": metadata, "composites": composites}
 
 
 def _positive_int(value: Any) -> bool:

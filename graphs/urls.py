@@ -33,5 +33,6 @@ urlpatterns = [
     path("library/", views.composite_list, name="composite-list"),
     path("library/publish/", views.composite_publish, name="composite-publish"),
     path("library/<int:pk>/", views.composite_detail, name="composite-detail"),
+    path("library/<int:pk>/delete/", views.composite_delete, name="composite-delete"),
     path("library/builtin/<str:name>/", views.builtin_block_detail, name="builtin-block-detail"),
 ]

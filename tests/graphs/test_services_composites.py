@@ -182,6 +182,23 @@ def test_a_shared_graph_carrying_someone_elses_block_can_still_be_saved(alice, b
         services.save_version(graph, bob, document, base=2)
 
 
+def test_a_graph_using_a_deleted_block_keeps_its_copy_and_can_still_be_saved(alice):
+    version = services.publish_composite(alice, name="ConvBNReLU", definition=definition())
+    graph = services.create_graph(
+        alice, name="Uses it", document=image_graph({"MyConv": {"block": version.block_id, "version": 1}})
+    )
+    services.delete_composite(version.block, alice)
+    document = copy.deepcopy(graph.head.document)  # what the canvas still holds: reference and embedded copy
+    document["nodes"][-1]["params"]["out_features"] = 5
+    saved, created = services.save_version(graph, alice, document, base=1)
+    assert created and saved.valid
+    assert saved.document["composites"]["MyConv"] == definition()
+    assert "library" not in saved.document["metadata"]  # the block is the graph's own now
+    del document["composites"]
+    with pytest.raises(services.ServiceError, match="does not exist or is not shared with you"):
+        services.save_version(graph, alice, document, base=2)
+
+
 @pytest.mark.parametrize(
     ("library", "message"),
     [

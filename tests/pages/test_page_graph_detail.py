@@ -168,6 +168,13 @@ def test_only_an_admin_deletes(alice_client, bob_client, team_graph):
     assert alice_client.get(f"/graphs/{team_graph.pk}/").status_code == 404
 
 
+def test_deleting_through_the_confirmation_loads_the_graph_list(alice_client, team_graph):
+    # The button posts through htmx (for hx-confirm): the answer sends the browser to the next page.
+    response = alice_client.post(f"/graphs/{team_graph.pk}/delete/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Redirect"] == "/graphs/"
+    assert alice_client.get(f"/graphs/{team_graph.pk}/").status_code == 404
+
+
 # --- fork, restore, version page ----------------------------------------------------------------------
 
 

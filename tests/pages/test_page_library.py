@@ -1,10 +1,13 @@
-"""The block library: personal, team and built-in blocks; publish; block pages."""
+"""The block library: personal, team and built-in blocks; publish; block pages; deleting a block."""
 
 import json
 
 import pytest
+from django.test import Client
 
+import codegen
 from graphs import services
+from graphs.models import CompositeBlock, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +70,89 @@ def test_builtin_blocks_are_listed_with_their_source(alice_client):
 def test_the_library_needs_a_login(client):
     assert client.get("/library/").status_code == 302
     assert client.get("/library/publish/").status_code == 302
+
+
+# --- deleting a block ---------------------------------------------------------------------------------
+
+DELETE_BUTTON = '<button type="submit" class="button button-danger">Delete block</button>'
+
+
+def uses_block(block_id: int) -> dict:
+    """A graph whose only layer is version 1 of library block ``block_id``, named ``Stem`` in the graph."""
+    return {
+        "version": "0.2",
+        "metadata": {"library": {"Stem": {"block": block_id, "version": 1}}},
+        "nodes": [{"id": "img", "type": "Input", "params": {"shape": [3, 32, 32]}}, {"id": "stem", "type": "Stem"}],
+        "edges": [["img", "stem"]],
+        "inputs": ["img"],
+        "outputs": ["stem"],
+    }
+
+
+@pytest.fixture
+def team_block(bob, team):
+    """A block of the Lab's library, published by bob (an editor: he may not delete it)."""
+    return services.publish_composite(bob, name="ConvBNReLU", definition=CONV_BN_RELU, team=team).block
+
+
+def test_the_owner_deletes_a_block_and_graphs_that_use_it_keep_their_copy(alice_client, alice):
+    block = services.publish_composite(alice, name="ConvBNReLU", definition=CONV_BN_RELU).block
+    graph = services.create_graph(alice, name="Uses it", document=uses_block(block.pk))
+    page = alice_client.get(f"/library/{block.pk}/").content.decode()
+    assert DELETE_BUTTON in page
+    assert 'Graphs that already use it keep their embedded copies.">' in page  # the end of the confirmation
+    response = alice_client.post(f"/library/{block.pk}/delete/", follow=True)
+    assert response.redirect_chain == [("/library/", 302)]
+    assert "Deleted the block “ConvBNReLU” from your library; graphs that use it keep their copies." in (
+        response.content.decode()
+    )
+    assert not CompositeBlock.objects.exists()
+    graph.refresh_from_db()
+    assert graph.head.document["composites"]["Stem"] == CONV_BN_RELU
+    assert codegen.validate(graph.head.document).ok
+    download = alice_client.get(f"/graphs/{graph.pk}/versions/1/download/py/")
+    assert download.status_code == 200 and b"class Stem(nn.Module):" in download.content
+
+
+def test_after_the_confirmed_htmx_post_the_browser_loads_the_library_page(alice_client, alice):
+    block = services.publish_composite(alice, name="ConvBNReLU", definition=CONV_BN_RELU).block
+    response = alice_client.post(f"/library/{block.pk}/delete/", HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == "/library/"
+    assert not CompositeBlock.objects.exists()
+
+
+def test_a_team_admin_deletes_a_team_block(alice_client, team_block):
+    assert DELETE_BUTTON in alice_client.get(f"/library/{team_block.pk}/").content.decode()
+    response = alice_client.post(f"/library/{team_block.pk}/delete/", follow=True)
+    assert response.redirect_chain == [("/library/", 302)]
+    assert "Deleted the block “ConvBNReLU” from the Lab library" in response.content.decode()
+    assert not CompositeBlock.objects.exists()
+
+
+@pytest.mark.parametrize("role", [Role.EDITOR, Role.VIEWER])
+def test_team_editors_and_viewers_cannot_delete_a_team_block(alice, team, team_block, django_user_model, role):
+    member = django_user_model.objects.create_user("vera")
+    services.accept_invitation(services.invite(team, alice, role).token, member)
+    client = Client()
+    client.force_login(member)
+    url = f"/library/{team_block.pk}/"
+    assert DELETE_BUTTON not in client.get(url).content.decode()
+    response = client.post(f"{url}delete/", follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert "Only the block&#x27;s owner or an admin of its team can delete it." in response.content.decode()
+    assert CompositeBlock.objects.filter(pk=team_block.pk).exists()
+
+
+def test_an_outsider_cannot_even_find_a_personal_block(alice, charlie_client):
+    block = services.publish_composite(alice, name="ConvBNReLU", definition=CONV_BN_RELU).block
+    assert charlie_client.post(f"/library/{block.pk}/delete/").status_code == 404
+    assert CompositeBlock.objects.filter(pk=block.pk).exists()
+
+
+def test_deleting_takes_a_post_from_a_logged_in_user(alice, alice_client, client):
+    block = services.publish_composite(alice, name="ConvBNReLU", definition=CONV_BN_RELU).block
+    url = f"/library/{block.pk}/delete/"
+    assert alice_client.get(url).status_code == 405
+    response = client.post(url)
+    assert response.status_code == 302 and response.url == f"/accounts/login/?next={url}"
+    assert CompositeBlock.objects.filter(pk=block.pk).exists()

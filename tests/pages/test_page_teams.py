@@ -120,3 +120,9 @@ def test_leaving_a_team(bob_client, alice_client, team):
     refused = alice_client.post("/teams/lab/leave/", follow=True)
     assert "Lab needs an admin" in refused.content.decode()
     assert _role(team, "alice") == Role.ADMIN
+
+
+def test_leaving_through_the_confirmation_loads_the_team_list(bob_client, team):
+    response = bob_client.post("/teams/lab/leave/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Redirect"] == "/teams/"
+    assert not Membership.objects.filter(team=team, user__username="bob").exists()
