@@ -7,17 +7,25 @@ A run's subscriber joins the run's group *before* reading the persisted history,
 between the two; an event persisted in that window arrives twice (in the history and live) and the
 sequence number drops the copy. Channels hands a consumer its messages one at a time, so live events
 wait in the channel until ``connect`` has sent the whole history.
+
+The per-user stream joins, once per socket, the user's group and those of the teams the user belongs to
+(see :mod:`training.events` for who sends where): a team joined later is picked up on reconnect, a team
+left stops delivering through the access check each summary passes (answered per graph, at most
+``ACCESS_RECHECK_S`` old).
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from graphs.permissions import forget_roles
+from graphs.models import Graph, Membership
+from graphs.permissions import forget_roles, graph_access
 from training.access import visible_run
+from training.events import team_group, user_group
 from training.models import RunEvent
 
 
@@ -26,6 +34,18 @@ def _visible_run_id(user, run_id: int) -> int | None:
     forget_roles(user)  # the scope's user lives as long as the socket: never answer from its cached roles
     run = visible_run(user, run_id)
     return run.pk if run is not None else None
+
+
+@database_sync_to_async
+def _may_see_graph(user, graph_id: int) -> bool:
+    forget_roles(user)  # as in _visible_run_id
+    graph = Graph.objects.filter(pk=graph_id).first()
+    return graph is not None and bool(graph_access(user, graph))
+
+
+@database_sync_to_async
+def _team_groups(user) -> list[str]:
+    return [team_group(team_id) for team_id in Membership.objects.filter(user=user).values_list("team_id", flat=True)]
 
 
 @database_sync_to_async
@@ -38,14 +58,13 @@ def _history(run_id: int) -> list[dict]:
 ACCESS_RECHECK_S = 5.0
 # Close code for a subscription whose access was revoked (4000-4999: application codes).
 ACCESS_REVOKED = 4403
+# The per-user stream remembers the last summary it forwarded of this many runs, to drop the copy that
+# arrives through a second group (the run's user who is also in the graph's team).
+REMEMBERED_RUNS = 256
 
 
 def run_group(run_id: int) -> str:
     return f"run.{run_id}"  # Run.group_name, without loading the run
-
-
-def user_group(user_id: int) -> str:
-    return f"user.{user_id}"
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -97,25 +116,48 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
 
 
 class UserRunsConsumer(AsyncJsonWebsocketConsumer):
-    """Status and progress of every run the user queued: ``{"type": "run", "run": {id, status, …}}``."""
+    """Status and progress of every run on a graph the user owns or shares through a team, and of the runs
+    the user queued: ``{"type": "run", "run": {id, status, graph, …}}``, each summary once."""
 
-    group: str | None = None
+    groups: tuple[str, ...] = ()
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close()
             return
-        self.group = user_group(user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.groups = (user_group(user.pk), *await _team_groups(user))
+        for group in self.groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.access: dict[int, bool] = {}  # graph id → may see it, all answered since access_at
+        self.access_at = time.monotonic()
+        self.forwarded: dict[int, dict[str, Any]] = {}  # run id → last summary sent, oldest first
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         """The stream is one-way: whatever a client sends (JSON or not) is ignored."""
 
     async def user_run(self, event: dict) -> None:
-        await self.send_json({"type": "run", "run": event["run"]})
+        run = event["run"]
+        if self.forwarded.get(run["id"]) == run:
+            return  # the same summary through a second group
+        if not await self._may_see(run["graph"]["id"]):
+            return  # access is gone; the socket stays, other runs may still be visible
+        self.forwarded.pop(run["id"], None)
+        self.forwarded[run["id"]] = run
+        if len(self.forwarded) > REMEMBERED_RUNS:
+            del self.forwarded[next(iter(self.forwarded))]
+        await self.send_json({"type": "run", "run": run})
+
+    async def _may_see(self, graph_id: int) -> bool:
+        # Forgetting every answer at once keeps each at most ACCESS_RECHECK_S old and the cache bounded.
+        if time.monotonic() - self.access_at >= ACCESS_RECHECK_S:
+            self.access.clear()
+            self.access_at = time.monotonic()
+        if graph_id not in self.access:
+            self.access[graph_id] = await _may_see_graph(self.scope["user"], graph_id)
+        return self.access[graph_id]

@@ -2,7 +2,9 @@
 
 ``/ws/runs/<id>/``: history first, then live events, each sequence number once; refused (closed before
 accept) for outsiders, anonymous visitors, foreign origins and runs that do not exist.
-``/ws/runs/``: the user's own runs, live.
+``/ws/runs/``: live summaries of the runs on graphs the user owns or shares through a team, and of the
+runs the user queued, each once; access is checked again at most every ``ACCESS_RECHECK_S`` seconds
+(without a query per event), and a stranger's public graph is not streamed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from django.test import Client
 from graphs import services
 from graphs.models import Role
 from torchcanvas_site.asgi import application
+from training import consumers
 from training.events import publish_event as publish
+from training.events import run_summary
 from training.models import Run
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,6 +57,22 @@ def team_graph(alice, bob, demo_graph):
 @pytest.fixture
 def run(alice, team_graph):
     return Run.objects.create(version=team_graph.head, user=alice, config={"steps": 3, "batch_size": 4})
+
+
+class Clock:
+    """The consumers' clock, moved by hand (the event loop keeps the real one)."""
+
+    now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(consumers, "time", fake)
+    return fake
 
 
 def progress(step: int, loss: float) -> dict:
@@ -124,8 +144,6 @@ def test_a_team_member_who_can_view_the_graph_may_subscribe(bob, run):
 
 
 def test_a_member_removed_from_the_team_stops_receiving_live_events(alice, bob, run, team_graph, monkeypatch):
-    from training import consumers
-
     monkeypatch.setattr(consumers, "ACCESS_RECHECK_S", 0.0)  # re-check on every event
     ws = communicator(f"/ws/runs/{run.pk}/", bob)
 
@@ -194,21 +212,160 @@ def test_what_a_client_sends_is_ignored(alice, run):
     async_to_sync(scenario)()
 
 
-def test_the_per_user_stream_carries_only_the_users_own_runs(alice, charlie, run):
-    update = {"id": run.pk, "status": "running", "graph": run.version.graph_id, "graph_name": "Shared CMI"}
-    update.update(version=1, step=2, total=3, loss=1.5)
+async def connect_all(*sockets: WebsocketCommunicator) -> None:
+    for ws in sockets:
+        assert (await ws.connect())[0]
 
-    mine = communicator("/ws/runs/", alice)
-    theirs = communicator("/ws/runs/", charlie)
+
+async def disconnect_all(*sockets: WebsocketCommunicator) -> None:
+    for ws in sockets:
+        await ws.disconnect()
+
+
+async def received_run(ws: WebsocketCommunicator) -> dict:
+    message = await ws.receive_json_from(TIMEOUT)
+    assert message["type"] == "run"
+    return message["run"]
+
+
+def test_a_teammate_gets_the_summaries_of_a_run_on_a_team_graph_and_an_outsider_nothing(bob, charlie, run):
+    teammate, outsider = communicator("/ws/runs/", bob), communicator("/ws/runs/", charlie)
 
     async def scenario():
-        assert (await mine.connect())[0]
-        assert (await theirs.connect())[0]
-        await get_channel_layer().group_send(f"user.{alice.pk}", {"type": "user.run", "run": update})
-        assert await mine.receive_json_from(TIMEOUT) == {"type": "run", "run": update}
-        assert await theirs.receive_nothing(0.2)
-        await mine.disconnect()
-        await theirs.disconnect()
+        await connect_all(teammate, outsider)
+        await database_sync_to_async(publish)(run, "status", {"status": "running"})
+        await database_sync_to_async(publish)(run, "progress", progress(1, 2.5))
+        assert await teammate.receive_json_from(TIMEOUT) == {
+            "type": "run",
+            "run": {
+                "id": run.pk,
+                "status": "running",
+                "graph": {"id": run.version.graph_id, "name": "Shared CMI"},
+                "version": 1,
+                "step": 0,
+                "total": 3,
+                "loss": None,
+            },
+        }
+        assert (await received_run(teammate))["step"] == 1
+        assert await outsider.receive_nothing(0.2)
+        await disconnect_all(teammate, outsider)
+
+    async_to_sync(scenario)()
+
+
+def test_a_run_on_a_public_graph_reaches_its_owner_and_its_user_but_no_stranger(alice, bob, charlie, demo_graph):
+    graph = services.create_graph(alice, name="Open", document=demo_graph, visibility="public")
+    run = Run.objects.create(version=graph.head, user=bob, config={"steps": 3})
+    owner, user, stranger = (communicator("/ws/runs/", who) for who in (alice, bob, charlie))
+
+    async def scenario():
+        await connect_all(owner, user, stranger)
+        await database_sync_to_async(publish)(run, "status", {"status": "queued"})
+        assert (await received_run(owner))["id"] == run.pk
+        assert (await received_run(user))["id"] == run.pk
+        assert await stranger.receive_nothing(0.2)  # charlie may see the run, but finds it on reload
+        await disconnect_all(owner, user, stranger)
+
+    async_to_sync(scenario)()
+
+
+def test_a_user_reached_through_two_groups_gets_each_summary_once(alice, run):
+    ws = communicator("/ws/runs/", alice)  # the run's user and owner, and a member of the graph's team
+
+    async def scenario():
+        await connect_all(ws)
+        await database_sync_to_async(publish)(run, "progress", progress(1, 2.5))
+        await database_sync_to_async(publish)(run, "progress", progress(2, 1.5))
+        assert [(await received_run(ws))["step"] for _ in range(2)] == [1, 2]
+        assert await ws.receive_nothing(0.2)
+        await disconnect_all(ws)
+
+    async_to_sync(scenario)()
+
+
+def test_the_stream_remembers_the_last_summary_of_a_bounded_number_of_runs(alice, run, team_graph, monkeypatch):
+    monkeypatch.setattr(consumers, "REMEMBERED_RUNS", 1)
+    other = Run.objects.create(version=team_graph.head, user=alice, config={"steps": 3})
+    first, second = run_summary(run), run_summary(other)
+    ws = communicator("/ws/runs/", alice)
+
+    async def scenario():
+        await connect_all(ws)
+        for summary in (first, first, second, first):  # the second `first` is a copy; the last, forgotten
+            await get_channel_layer().group_send(f"user.{alice.pk}", {"type": "user.run", "run": summary})
+        assert [(await received_run(ws))["id"] for _ in range(3)] == [run.pk, other.pk, run.pk]
+        assert await ws.receive_nothing(0.2)
+        await disconnect_all(ws)
+
+    async_to_sync(scenario)()
+
+
+def test_a_member_removed_from_the_team_stops_getting_summaries_within_the_recheck_window(
+    alice, bob, run, team_graph, demo_graph, clock
+):
+    own = Run.objects.create(
+        version=services.create_graph(bob, name="Mine", document=demo_graph).head, user=bob, config={"steps": 3}
+    )
+    ws = communicator("/ws/runs/", bob)
+
+    async def scenario():
+        await connect_all(ws)
+        await database_sync_to_async(publish)(run, "progress", progress(1, 2.5))
+        assert (await received_run(ws))["step"] == 1
+        await database_sync_to_async(services.remove_member)(team_graph.team, alice, bob)
+        await database_sync_to_async(publish)(run, "progress", progress(2, 1.5))
+        assert (await received_run(ws))["step"] == 2  # the answer of one check holds for the window
+        clock.now += consumers.ACCESS_RECHECK_S
+        await database_sync_to_async(publish)(run, "progress", progress(3, 0.9))
+        assert await ws.receive_nothing(0.2)
+        await database_sync_to_async(publish)(own, "status", {"status": "running"})
+        assert (await received_run(ws))["id"] == own.pk  # dropped, not closed: bob's own runs still come
+        await disconnect_all(ws)
+
+    async_to_sync(scenario)()
+
+
+def test_a_graph_turned_private_stops_reaching_the_team(alice, bob, run, team_graph):
+    owner, teammate = communicator("/ws/runs/", alice), communicator("/ws/runs/", bob)
+
+    async def scenario():
+        await connect_all(owner, teammate)
+        await database_sync_to_async(services.update_graph)(team_graph, alice, visibility="private")
+        await database_sync_to_async(publish)(run, "status", {"status": "running"})
+        assert (await received_run(owner))["status"] == "running"
+        assert await teammate.receive_nothing(0.2)
+        await disconnect_all(owner, teammate)
+
+    async_to_sync(scenario)()
+
+
+def test_access_is_checked_once_per_graph_and_window_not_per_event(bob, run, clock, monkeypatch):
+    checks = []  # the graphs whose access was read from the database
+    check = consumers._may_see_graph
+
+    async def counted(user, graph_id):
+        checks.append(graph_id)
+        return await check(user, graph_id)
+
+    monkeypatch.setattr(consumers, "_may_see_graph", counted)
+    team = f"team.{run.version.graph.team_id}"
+    summaries = [{**run_summary(run), "step": step} for step in range(1, 6)]
+    ws = communicator("/ws/runs/", bob)
+
+    async def burst():
+        for summary in summaries:
+            await get_channel_layer().group_send(team, {"type": "user.run", "run": summary})
+        assert [(await received_run(ws))["step"] for _ in summaries] == [1, 2, 3, 4, 5]
+
+    async def scenario():
+        await connect_all(ws)
+        await burst()
+        assert checks == [run.version.graph_id]
+        clock.now += consumers.ACCESS_RECHECK_S
+        await burst()
+        assert checks == [run.version.graph_id] * 2  # checked again once the window is over
+        await disconnect_all(ws)
 
     async_to_sync(scenario)()
 

@@ -1,5 +1,6 @@
 """Events: stored with consecutive sequence numbers (also under concurrent writers), then sent to the run's
-group and to its user's group once committed, in the message shapes of ARCHITECTURE.md."""
+group and the summary to its user's, its graph owner's and its team's groups once committed, in the message
+shapes of ARCHITECTURE.md."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
+from run_helpers import TINY, document
 
+from graphs import services
+from graphs.models import Graph
 from training import dispatch
-from training.events import publish_event, run_summary
+from training.events import publish_event, run_summary, team_group, user_group
 from training.models import RunEvent, Status
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +33,17 @@ def listen(*groups: str) -> str:
 def received(channel: str) -> dict:
     async def receive():
         return await asyncio.wait_for(get_channel_layer().receive(channel), 2)
+
+    return async_to_sync(receive)()
+
+
+def silent(channel: str) -> bool:
+    async def receive():
+        try:
+            await asyncio.wait_for(get_channel_layer().receive(channel), 0.1)
+        except TimeoutError:
+            return True
+        return False
 
     return async_to_sync(receive)()
 
@@ -87,6 +102,44 @@ def test_an_event_goes_to_the_run_group_and_the_user_group_after_commit(
             "loss": 1.5,
         },
     }
+
+
+def test_a_summary_goes_to_the_runs_user_the_graphs_owner_and_its_team(
+    make_run, alice, bob, lab, django_capture_on_commit_callbacks
+):
+    run = make_run(user=bob)  # on alice's graph shared with "Lab"
+    channels = [listen(group) for group in (user_group(bob.pk), user_group(alice.pk), team_group(lab.pk))]
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_event(run, "status", {"status": "running"})
+    for channel in channels:
+        message = received(channel)
+        assert (message["type"], message["run"]["id"], message["run"]["status"]) == ("user.run", run.pk, "running")
+        assert silent(channel)  # once per group
+
+
+def test_a_run_on_a_public_graph_without_a_team_reaches_its_owner_but_no_stranger(
+    alice, bob, charlie, make_run, django_capture_on_commit_callbacks
+):
+    graph = services.create_graph(alice, name="Open", document=document(TINY), visibility="public")
+    run = make_run(user=bob, version=graph.head)
+    owner, stranger = listen(user_group(alice.pk)), listen(user_group(charlie.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_event(run, "status", {"status": "running"})
+    assert received(owner)["run"]["id"] == run.pk
+    assert silent(stranger)
+
+
+def test_the_groups_are_read_from_the_graph_when_publishing(
+    make_run, alice, lab, tiny_graph, django_capture_on_commit_callbacks
+):
+    run = make_run()
+    assert run.version.graph.visibility == "team"  # loaded, as a worker holds it while training
+    Graph.objects.filter(pk=tiny_graph.pk).update(visibility="private")
+    team, owner = listen(team_group(lab.pk)), listen(user_group(alice.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_event(run, "status", {"status": "running"})
+    assert received(owner)["run"]["status"] == "running"
+    assert silent(team)
 
 
 def test_the_user_summary_of_a_status_change_carries_the_new_status_and_the_latest_progress(make_run):
