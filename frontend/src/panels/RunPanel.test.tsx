@@ -61,11 +61,11 @@ afterEach(() => {
 describe("buildConfig", () => {
   const form = initialForm(testBoot.runDefaults);
   it("starts the form from the server's defaults", () => {
-    expect(form).toEqual({ steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", precision: "fp32", seed: "0" });
+    expect(form).toEqual({ steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", data: "fixed", precision: "fp32", seed: "0" });
   });
   it("turns the form into a config, with input shapes", () => {
     expect(buildConfig({ ...form, steps: "5" }, { inp: "3, 32x32" })).toEqual({
-      config: { steps: 5, batch_size: 8, epochs: 1, seed: 0, lr: 0.001, optimizer: "adam", device: "auto", loss: "auto", precision: "fp32", input_shapes: { inp: [3, 32, 32] } },
+      config: { steps: 5, batch_size: 8, epochs: 1, seed: 0, lr: 0.001, optimizer: "adam", device: "auto", loss: "auto", data: "fixed", precision: "fp32", input_shapes: { inp: [3, 32, 32] } },
     });
   });
   it("names the first wrong field", () => {

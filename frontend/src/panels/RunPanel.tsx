@@ -33,7 +33,7 @@ export interface RunInfo {
 }
 
 // The config fields the form offers (the server fills in whatever is left out, and checks everything).
-const FORM_FIELDS = ["steps", "batch_size", "epochs", "optimizer", "lr", "device", "loss", "precision", "seed"] as const;
+const FORM_FIELDS = ["steps", "batch_size", "epochs", "optimizer", "lr", "device", "loss", "data", "precision", "seed"] as const;
 type Form = Record<(typeof FORM_FIELDS)[number], string>;
 
 /** The form's first values: the server's defaults, from the page's boot data. */
@@ -80,7 +80,7 @@ export function buildConfig(form: Form, shapes: Record<string, string>): { confi
     if (!Number.isFinite(value) || value <= 0 || value > 10) return { error: "The learning rate must be a number above 0 and at most 10." };
     config.lr = value;
   }
-  for (const key of ["optimizer", "device", "loss", "precision"] as const) config[key] = form[key];
+  for (const key of ["optimizer", "device", "loss", "data", "precision"] as const) config[key] = form[key];
   const entries = Object.entries(shapes);
   if (entries.length) {
     const parsed: Record<string, number[]> = {};
@@ -340,6 +340,13 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
                 <option value="fp32">fp32</option>
                 <option value="bf16">bf16 (mixed, GPU)</option>
                 <option value="fp16">fp16 (mixed, GPU)</option>
+              </select>
+            </label>
+            <label className="tc-field tc-span-2" title="Learning one batch by heart shows that gradients reach every layer.">
+              <span>Data</span>
+              <select value={form.data} onChange={set("data")} data-testid="run-data">
+                <option value="fixed">One fixed batch (the loss should fall)</option>
+                <option value="random">A new random batch each step</option>
               </select>
             </label>
           </div>
