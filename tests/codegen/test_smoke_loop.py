@@ -14,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from smoke_fixtures import TINY, FakeClock
 from torch import nn
 
 import codegen
@@ -22,17 +23,6 @@ from codegen.smoke import RunCancelled, RunFailed, SmokeSettings, train_package
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Input(4) → Linear(5): 25 parameters, 5 class scores.
-TINY = {
-    "version": "0.2",
-    "nodes": [
-        {"id": "inp", "type": "Input", "params": {"shape": [4]}},
-        {"id": "fc", "type": "Linear", "params": {"out_features": 5}},
-    ],
-    "edges": [["inp", "fc"]],
-    "inputs": ["inp"],
-    "outputs": ["fc"],
-}
 # Input (no shape) → Linear(8) → two heads: "a" (3 class scores) and "b" (one value); sized by ``shapes``.
 TWO_HEADS = {
     "version": "0.2",
@@ -71,18 +61,6 @@ def generated(tmp_path_factory):
     yield SimpleNamespace(folder=folder, names=names, **packages)
     for key in [key for key in sys.modules if key.split(".")[0] in names]:
         del sys.modules[key]
-
-
-class FakeClock:
-    """``perf_counter`` that advances ``tick`` seconds at every call."""
-
-    def __init__(self, tick: float):
-        self.now = 0.0
-        self.tick = tick
-
-    def __call__(self) -> float:
-        self.now += self.tick
-        return self.now
 
 
 def settings(**values) -> SmokeSettings:

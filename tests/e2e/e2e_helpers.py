@@ -16,15 +16,10 @@ import json
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "stack"))
-
-from stack_helpers import (  # noqa: E402 - after the path above
+from stack_helpers import (
     PG_SERVER,
     REDIS_HOST,
     REDIS_PORT,
@@ -34,6 +29,8 @@ from stack_helpers import (  # noqa: E402 - after the path above
     redis_client,
     stack_env,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CHROMIUM = os.environ.get("TORCHCANVAS_CHROMIUM", "/usr/bin/chromium")
 # Headless on a machine without a screen, a GPU or the internet (no background calls to Google's hosts).

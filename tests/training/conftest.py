@@ -5,7 +5,8 @@ and never send a message to a real broker.
 """
 
 import pytest
-from run_helpers import TINY, document
+from run_helpers import document
+from smoke_fixtures import TINY
 
 from graphs import services
 from graphs.models import Role

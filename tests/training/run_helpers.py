@@ -24,18 +24,6 @@ TWO_HEADS = {
     "outputs": ["a", "b"],
 }
 
-# Input(4) → Linear(5): the smallest model that trains (5 class scores).
-TINY = {
-    "version": "0.2",
-    "nodes": [
-        {"id": "inp", "type": "Input", "params": {"shape": [4]}},
-        {"id": "fc", "type": "Linear", "params": {"out_features": 5}},
-    ],
-    "edges": [["inp", "fc"]],
-    "inputs": ["inp"],
-    "outputs": ["fc"],
-}
-
 
 def document(base: dict) -> dict:
     return copy.deepcopy(base)

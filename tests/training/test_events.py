@@ -11,7 +11,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
-from run_helpers import TINY, document
+from run_helpers import document
+from smoke_fixtures import TINY
 
 from graphs import services
 from graphs.models import Graph

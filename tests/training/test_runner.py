@@ -8,7 +8,8 @@ import sys
 
 import pytest
 import torch
-from run_helpers import TINY, TWO_HEADS, FakeCuda, document
+from run_helpers import TWO_HEADS, FakeCuda, document
+from smoke_fixtures import TINY, FakeClock
 
 from codegen import smoke
 from codegen.templates import load_template, template_names
@@ -27,18 +28,6 @@ LIGHTER = {
 
 def config(**values):
     return parse_config({"steps": 2, "batch_size": 2, **values})
-
-
-class FakeClock:
-    """``perf_counter`` that advances ``tick`` seconds at every call."""
-
-    def __init__(self, tick: float):
-        self.now = 0.0
-        self.tick = tick
-
-    def __call__(self) -> float:
-        self.now += self.tick
-        return self.now
 
 
 @pytest.mark.parametrize("name", template_names())

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
-from run_helpers import TINY, document
+from run_helpers import document
+from smoke_fixtures import TINY
 
 from graphs.models import GraphVersion
 from training import runner, tasks
