@@ -23,13 +23,12 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect, resolve_url
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 import codegen
 from codegen.templates import list_templates, load_template
@@ -61,6 +60,7 @@ from graphs.permissions import (
     visible_graphs,
 )
 from graphs.services import engine_limits
+from torchcanvas_site.htmx import go
 from training.config import DEFAULTS as RUN_DEFAULTS
 
 GRAPHS_PER_PAGE = 20
@@ -85,13 +85,6 @@ def _render(request: HttpRequest, template: str, context: dict, *, partial: str 
     if partial:
         patch_vary_headers(response, ("HX-Request",))  # a cached fragment must never stand in for the page
     return response
-
-
-def _go(request: HttpRequest, to, *args) -> HttpResponse:
-    """Redirect after a form post. Forms that ask for confirmation post through htmx (``hx-confirm`` only
-    guards htmx requests): those get the whole next page loaded, not swapped into the form."""
-    destination = resolve_url(to, *args)
-    return HttpResponseClientRedirect(destination) if request.htmx else redirect(destination)
 
 
 def _graph(request: HttpRequest, pk: int, *, need: str = "view") -> tuple[Graph, Access]:
@@ -370,9 +363,9 @@ def graph_delete(request: HttpRequest, pk: int) -> HttpResponse:
         services.delete_graph(graph, request.user)
     except services.ServiceError as exc:
         messages.error(request, str(exc))
-        return _go(request, graph)
+        return go(request, graph)
     messages.success(request, f"Deleted “{name}” and its history.")
-    return _go(request, "graph-list")
+    return go(request, "graph-list")
 
 
 @login_required
@@ -747,9 +740,9 @@ def team_leave(request: HttpRequest, slug: str) -> HttpResponse:
         services.leave_team(team, request.user)
     except services.ServiceError as exc:
         messages.error(request, str(exc))
-        return _go(request, team)
+        return go(request, team)
     messages.success(request, f"You left {team.name}.")
-    return _go(request, "team-list")
+    return go(request, "team-list")
 
 
 @login_required
@@ -826,11 +819,11 @@ def composite_delete(request: HttpRequest, pk: int) -> HttpResponse:
     block, access = _composite(request, pk)
     if not access.admin:
         messages.error(request, "Only the block's owner or an admin of its team can delete it.")
-        return _go(request, block)
+        return go(request, block)
     library = f"the {block.team.name} library" if block.team else "your library"
     services.delete_composite(block, request.user)
     messages.success(request, f"Deleted the block “{block.name}” from {library}; graphs that use it keep their copies.")
-    return _go(request, "composite-list")
+    return go(request, "composite-list")
 
 
 def builtin_block_detail(request: HttpRequest, name: str) -> HttpResponse:

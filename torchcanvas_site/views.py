@@ -1,18 +1,25 @@
-"""Site-wide pages and the error views that keep ``/api/`` answering in JSON."""
+"""Site-wide pages (home, sign-up, the API token page) and the error views that keep ``/api/`` answering in JSON."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
+from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
+from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
 from graphs.forms import SignUpForm
+from torchcanvas_site.htmx import go
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -32,6 +39,43 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
     return TemplateResponse(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+@login_required
+def account_token(request: HttpRequest) -> HttpResponse:
+    """The user's API token for scripts (``Authorization: Token <key>``), with a ready-to-run example."""
+    token = Token.objects.filter(user=request.user).first()
+    example_url = request.build_absolute_uri(reverse("api-graph-list"))
+    return TemplateResponse(request, "registration/account_token.html", {"token": token, "example_url": example_url})
+
+
+@login_required
+@require_POST
+def account_token_create(request: HttpRequest) -> HttpResponse:
+    _, created = Token.objects.get_or_create(user=request.user)
+    if created:
+        messages.success(request, "Created your API token.")
+    else:  # a second tab or a double click: never replace a key without asking
+        messages.info(request, "You already have an API token; it is shown below.")
+    return go(request, "account_token")
+
+
+@login_required
+@require_POST
+def account_token_regenerate(request: HttpRequest) -> HttpResponse:
+    with transaction.atomic():
+        Token.objects.filter(user=request.user).delete()
+        Token.objects.create(user=request.user)
+    messages.success(request, "Regenerated your API token: the old key no longer works.")
+    return go(request, "account_token")
+
+
+@login_required
+@require_POST
+def account_token_revoke(request: HttpRequest) -> HttpResponse:
+    Token.objects.filter(user=request.user).delete()
+    messages.success(request, "Revoked your API token: scripts that use it are refused from now on.")
+    return go(request, "account_token")
 
 
 @extend_schema(exclude=True)
