@@ -1,8 +1,9 @@
 """In a real browser: queue a smoke run of a template from its version page, watch it live, cancel one,
 and check that another user can neither see the run nor subscribe to it (issue 4's done-when).
 
-Each scenario runs twice: on the embedded mode (what `make run` serves) and on PostgreSQL + Redis with a
-separate Celery worker; the stack tests (`tests/stack/`) add worker crashes and Redis restarts.
+Those scenarios run twice: on the embedded mode (what `make run` serves) and on PostgreSQL + Redis with a
+separate Celery worker; the stack tests (`tests/stack/`) add worker crashes and Redis restarts. A teammate's
+runs list following a run live (the per-user stream) runs on the embedded mode.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 import time
 
 import pytest
-from e2e_helpers import graph_from_template, websocket_outcome
+from e2e_helpers import api, graph_from_template, websocket_outcome
 
 pytestmark = pytest.mark.e2e
 
@@ -104,3 +105,31 @@ def test_cancel_stops_a_live_run_and_an_outsider_can_neither_see_nor_subscribe(l
     assert bob.locator(f'[data-run-id="{run_id}"]').count() == 0
     refused = websocket_outcome(bob, f"/ws/runs/{run_id}/", timeout_ms=3000)
     assert not refused["opened"] and refused["messages"] == [], refused
+
+
+def test_a_teammates_run_appears_and_progresses_live_on_the_runs_list(login, site):
+    alice, bob = login("alice"), login("bob")
+    team = api(alice, "POST", "/api/teams/", {"name": "Live lab"})["json"]
+    invitation = api(alice, "POST", f"/api/teams/{team['slug']}/invitations/", {"role": "viewer"})["json"]
+    assert api(bob, "POST", f"/api/invitations/{invitation['token']}/accept/")["status"] == 200
+    graph_id = graph_from_template(alice, site, "hybridcmi")
+    shared = api(alice, "PATCH", f"/api/graphs/{graph_id}/", {"team": team["slug"], "visibility": "team"})
+    assert shared["status"] == 200, shared
+
+    bob.goto(site.url("/runs/"))
+    bob.evaluate("() => { window.sameDocument = true; }")  # gone if the page reloads
+    queued = api(alice, "POST", "/api/runs/", {"graph": graph_id, "config": {"steps": 300, "batch_size": 2}})
+    assert queued["status"] == 201, queued
+    run_id = queued["json"]["id"]
+
+    # The row arrives without a reload, its step count moves while the run trains, and it ends succeeded.
+    row = bob.locator(f'#run-rows [data-run-id="{run_id}"]')
+    row.wait_for(timeout=30_000)
+    steps = set()
+    deadline = time.monotonic() + 90
+    while "Succeeded" not in row.locator('[data-field="status"]').inner_text() and time.monotonic() < deadline:
+        steps.add(row.locator('[data-field="step"]').inner_text().strip())
+        time.sleep(0.1)
+    assert "Succeeded" in row.locator('[data-field="status"]').inner_text()
+    assert len(steps - {"", "0/300"}) >= 2, steps  # live progress, not just the final state
+    assert bob.evaluate("() => window.sameDocument === true")
