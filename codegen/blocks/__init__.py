@@ -13,6 +13,7 @@ from .library import (
     DenseLayer,
     InceptionBlock,
     MBConv,
+    PositionalEncoding,
     ResidualBlock,
     SEBlock,
     SqueezeExcitation,
@@ -32,6 +33,7 @@ BLOCK_CLASSES: dict[str, type] = {
         SqueezeExcitation,
         MBConv,
         TransformerEncoderBlock,
+        PositionalEncoding,
     )
 }
 
@@ -44,6 +46,7 @@ __all__ = [
     "DenseLayer",
     "InceptionBlock",
     "MBConv",
+    "PositionalEncoding",
     "ResidualBlock",
     "SEBlock",
     "SqueezeExcitation",

@@ -371,3 +371,35 @@ class TransformerEncoderBlock(nn.Module):
         h, _ = self.attn(h, h, h, need_weights=False)
         x = x + self.dropout(h)
         return x + self.mlp(self.norm2(x))
+
+
+class PositionalEncoding(nn.Module):
+    """The fixed sinusoidal positional encoding of the Transformer, added to (B, T, E), then dropout.
+
+    Position t gets sin(t / 10000^(2i / dim)) on feature 2i and the cosine of the same angle on
+    feature 2i + 1. The table is computed once for ``max_len`` positions and kept as a buffer left
+    out of the ``state_dict``: it is not a weight.
+
+    Vaswani et al., "Attention Is All You Need", NeurIPS 2017. https://arxiv.org/abs/1706.03762
+    """
+
+    def __init__(self, dim: int, max_len: int = 5000, dropout: float = 0.0) -> None:
+        super().__init__()
+        position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
+        even = torch.arange(0, dim, 2, dtype=torch.float32)  # 2i, one per sin/cos pair
+        angle = position / 10000.0 ** (even / dim)
+        table = torch.zeros(max_len, dim)
+        table[:, 0::2] = torch.sin(angle)
+        # An odd dim ends on a sine: its last angle has no cosine feature.
+        table[:, 1::2] = torch.cos(angle[:, : dim // 2])
+        self.register_buffer("table", table, persistent=False)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        length, max_len = x.shape[1], self.table.shape[0]
+        if length > max_len:
+            raise ValueError(
+                f"sequence length {length} exceeds max_len={max_len}; "
+                "build PositionalEncoding with a larger max_len"
+            )
+        return self.dropout(x + self.table[:length])

@@ -23,6 +23,7 @@ from .library import (
     DenseLayer,
     InceptionBlock,
     MBConv,
+    PositionalEncoding,
     ResidualBlock,
     SEBlock,
     TransformerEncoderBlock,
@@ -176,6 +177,18 @@ def infer_transformer(ctx: InferCtx) -> TensorType:
     return x
 
 
+def infer_positional_encoding(ctx: InferCtx) -> TensorType:
+    x = sequence_input(ctx, "PositionalEncoding")
+    length, max_len = x.dims[0] if x.dims else None, ctx.params["max_len"]
+    if is_known(length, max_len) and length > max_len:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"max_len {max_len} is shorter than the sequence's {length} steps; use a max_len ≥ {length}",
+            set_param(ctx.node, "max_len", length),
+        )
+    return x
+
+
 # ---------------------------------------------------------------------------------------------
 # Render rule, shared: ``Block(in_channels, *required, **non_default)``
 
@@ -224,6 +237,10 @@ def _channels(name: str, doc: str, default: Any = None) -> Int:
     if default is None:
         return Int(name, min=1, max=1_000_000, doc=doc)
     return Int(name, default=default, min=1, max=1_000_000, doc=doc)
+
+
+def _dropout(name: str, doc: str) -> Float:
+    return Float(name, default=0.0, min=0.0, max=1.0, max_exclusive=True, doc=doc)
 
 
 _STRIDE = Int(
@@ -316,14 +333,7 @@ DENSE_LAYER_PARAMS = (
         max=64,
         doc="Width of the 1×1 bottleneck, in multiples of growth_rate.",
     ),
-    Float(
-        "drop_rate",
-        default=0.0,
-        min=0.0,
-        max=1.0,
-        max_exclusive=True,
-        doc="Dropout on the new features.",
-    ),
+    _dropout("drop_rate", "Dropout on the new features."),
 )
 
 MBCONV_PARAMS = (
@@ -361,14 +371,18 @@ TRANSFORMER_PARAMS = (
         max=64.0,
         doc="Hidden size of the MLP relative to the embedding size.",
     ),
-    Float(
-        "dropout",
-        default=0.0,
-        min=0.0,
-        max=1.0,
-        max_exclusive=True,
-        doc="Dropout on attention and MLP outputs.",
+    _dropout("dropout", "Dropout on attention and MLP outputs."),
+)
+
+POSITIONAL_ENCODING_PARAMS = (
+    Int(
+        "max_len",
+        default=5000,
+        min=1,
+        max=1_000_000,
+        doc="Longest sequence the table covers; longer inputs are an error.",
     ),
+    _dropout("dropout", "Dropout on the input plus its encoding."),
 )
 
 SPECS = (
@@ -445,6 +459,14 @@ SPECS = (
         "Vaswani et al., Attention Is All You Need, NeurIPS 2017 (arXiv:1706.03762); Dosovitskiy et al., "
         "An Image is Worth 16x16 Words, ICLR 2021 (arXiv:2010.11929)",
         summary=("num_heads", "mlp_ratio"),
+    ),
+    block(
+        PositionalEncoding,
+        "Fixed sinusoidal positional encoding (Transformer), added to (B, T, E); no learned weights.",
+        infer_positional_encoding,
+        POSITIONAL_ENCODING_PARAMS,
+        "Vaswani et al., Attention Is All You Need, NeurIPS 2017 (arXiv:1706.03762)",
+        summary=("max_len",),
     ),
 )
 

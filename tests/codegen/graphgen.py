@@ -342,6 +342,7 @@ class Builder:
             ("MultiheadAttention", self.attention),
             ("TransformerEncoderLayer", self.encoder_layer),
             ("TransformerEncoderBlock", self.transformer_block),
+            ("PositionalEncoding", self.positional_encoding),
             ("LayerNorm", self.layernorm),
             ("Linear", self.linear),
             ("Linear", self.linear),
@@ -785,6 +786,15 @@ class Builder:
         ratios = [r for r in (1.0, 2.0, 0.5) if int(x.dims[1] * r) >= 1]
         params = {"num_heads": heads, "mlp_ratio": self.choice(ratios)}
         node_id = self.add_node("vit", "TransformerEncoderBlock", params, [x.ref])
+        return self.emit(x.with_(node_id, "seq", x.dims, x.known))
+
+    def positional_encoding(self, x: Value) -> Value | None:
+        if not x.k(1):
+            return None
+        params: dict[str, Any] = {"max_len": x.dims[0] + self.integer(0, 2)}  # the sequence's length, or more
+        if self.coin(0.3):
+            params["dropout"] = 0.1
+        node_id = self.add_node("pos", "PositionalEncoding", params, [x.ref])
         return self.emit(x.with_(node_id, "seq", x.dims, x.known))
 
     def layernorm(self, x: Value) -> Value | None:

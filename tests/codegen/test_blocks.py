@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import math
 import textwrap
 from typing import Any
 
@@ -153,6 +154,13 @@ def transformer_cases(draw):
     return params, tensor(draw(st.integers(1, 6)), heads * draw(st.integers(1, 6)), layout=SEQUENCE)
 
 
+@st.composite
+def positional_encoding_cases(draw):
+    length = draw(st.integers(1, 6))
+    params = {"max_len": draw(st.integers(length, 9)), "dropout": draw(st.sampled_from([0.0, 0.1]))}
+    return params, tensor(length, draw(st.integers(1, 7)), layout=SEQUENCE)
+
+
 CASES = {
     "SEBlock": se_cases(),
     "ResidualBlock": residual_cases(),
@@ -162,6 +170,7 @@ CASES = {
     "DenseLayer": dense_layer_cases(),
     "MBConv": mbconv_cases(),
     "TransformerEncoderBlock": transformer_cases(),
+    "PositionalEncoding": positional_encoding_cases(),
 }
 
 
@@ -232,6 +241,18 @@ def test_every_class_has_a_docstring_citing_its_paper():
             tensor(197, 64, layout=SEQUENCE),
             "TransformerEncoderBlock(64, num_heads=4)",
         ),
+        (
+            "PositionalEncoding",
+            {"max_len": 64},
+            tensor(64, 128, layout=SEQUENCE),
+            "PositionalEncoding(128, max_len=64)",
+        ),
+        (
+            "PositionalEncoding",
+            {"dropout": 0.1},
+            tensor(None, 16, layout=SEQUENCE),
+            "PositionalEncoding(16, dropout=0.1)",
+        ),
     ],
 )
 def test_the_render_rule_calls_the_class_leaving_defaults_out(block, params, x, source):
@@ -260,7 +281,7 @@ def symbolic(block: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("block", sorted(CASES))
 def test_shape_rules_accept_symbolic_params_and_sizes(block):
-    layout = SEQUENCE if block == "TransformerEncoderBlock" else None
+    layout = SEQUENCE if block in ("TransformerEncoderBlock", "PositionalEncoding") else None
     x = tensor(Sym("n"), Sym("channels"), layout=layout) if layout else tensor(Sym("channels"), 32, Sym("w"))
     out = infer(block, symbolic(block), x)
     assert out.rank == x.rank
@@ -311,6 +332,13 @@ IMPOSSIBLE = [
     pytest.param(
         "TransformerEncoderBlock", {"mlp_ratio": 0.01}, tensor(4, 8, layout=SEQUENCE), "PARAM_RANGE", id="empty-mlp"
     ),
+    pytest.param(
+        "PositionalEncoding", {"max_len": 8}, tensor(9, 16, layout=SEQUENCE), "PARAM_RANGE", id="longer-than-max-len"
+    ),
+    pytest.param("PositionalEncoding", {}, tensor(16, 9), "LAYOUT", id="positions-on-channels-first"),
+    pytest.param(
+        "PositionalEncoding", {}, tensor(9, None, layout=SEQUENCE), "NEEDS_SHAPE", id="positions-unknown-size"
+    ),
 ]
 
 
@@ -328,6 +356,18 @@ def test_an_se_reduction_too_large_suggests_one_that_fits():
     assert error.value.suggestion == {"action": "set_param", "node": "b", "param": "reduction", "value": 8}
 
 
+def test_a_sequence_longer_than_max_len_suggests_its_length():
+    with pytest.raises(ShapeError) as error:
+        infer("PositionalEncoding", full_params("PositionalEncoding", max_len=64), tensor(100, 16, layout=SEQUENCE))
+    assert error.value.message == "max_len 64 is shorter than the sequence's 100 steps; use a max_len ≥ 100"
+    assert error.value.suggestion == {"action": "set_param", "node": "b", "param": "max_len", "value": 100}
+
+
+def test_a_sequence_of_unknown_length_is_left_to_the_run_time_check():
+    x = tensor(None, 16, layout=SEQUENCE)
+    assert infer("PositionalEncoding", full_params("PositionalEncoding", max_len=1), x) == x
+
+
 @pytest.mark.parametrize(
     ("block", "name", "value"),
     [
@@ -337,6 +377,8 @@ def test_an_se_reduction_too_large_suggests_one_that_fits():
         ("DenseLayer", "drop_rate", 1.0),
         ("MBConv", "se_ratio", 1.5),
         ("TransformerEncoderBlock", "dropout", -0.1),
+        ("PositionalEncoding", "max_len", 0),
+        ("PositionalEncoding", "dropout", 1.0),
     ],
 )
 def test_declared_ranges_reject_values_outside_them(block, name, value):
@@ -418,6 +460,36 @@ def test_bad_constructor_arguments_raise_value_errors():
         BLOCK_CLASSES["ResidualBlock"](8, 8, kernel_size=2)
 
 
+def textbook_positions(length: int, dim: int) -> torch.Tensor:
+    """PE(pos, 2i) = sin(pos / 10000^(2i / dim)) and PE(pos, 2i + 1) = cos(pos / 10000^(2i / dim)), one by one."""
+    rows = [
+        [(math.sin if j % 2 == 0 else math.cos)(pos / 10000 ** ((j - j % 2) / dim)) for j in range(dim)]
+        for pos in range(length)
+    ]
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+@pytest.mark.parametrize("dim", [16, 7, 1])
+def test_positional_encoding_adds_the_papers_sinusoids_for_even_and_odd_sizes(dim):
+    module = BLOCK_CLASSES["PositionalEncoding"](dim, max_len=50)
+    x = torch.randn(3, 20, dim)
+    torch.testing.assert_close(module(x), x + textbook_positions(20, dim), rtol=0, atol=1e-5)
+
+
+def test_the_positional_table_is_a_buffer_not_a_weight():
+    module = BLOCK_CLASSES["PositionalEncoding"](8, max_len=10)
+    assert count(module) == 0
+    assert module.state_dict() == {}
+    assert dict(module.named_buffers())["table"].shape == (10, 8)
+
+
+def test_a_sequence_longer_than_max_len_is_a_value_error_at_run_time():
+    module = BLOCK_CLASSES["PositionalEncoding"](8, max_len=10)
+    assert module(torch.randn(2, 10, 8)).shape == (2, 10, 8)
+    with pytest.raises(ValueError, match="sequence length 11 exceeds max_len=10"):
+        module(torch.randn(2, 11, 8))
+
+
 EXAMPLE_ARGS = {
     "SEBlock": ((8, 2), (8, 5, 5)),
     "ResidualBlock": ((4, 8, 3, 2), (4, 9, 9)),
@@ -428,6 +500,7 @@ EXAMPLE_ARGS = {
     "SqueezeExcitation": ((8, 2), (8, 4, 4)),
     "MBConv": ((8, 8, 4, 3, 1, 0.25), (8, 6, 6)),
     "TransformerEncoderBlock": ((8, 2, 2.0, 0.1), (5, 8)),
+    "PositionalEncoding": ((7, 10, 0.1), (6, 7)),
 }
 
 
@@ -460,6 +533,6 @@ def test_each_class_source_stands_alone_with_torch_nn_f_and_its_requires(name):
     exec(compile(source, f"<{name}>", "exec"), namespace)
     args, shape = EXAMPLE_ARGS[name]
     module = namespace[name](*args)
-    y = module(torch.randn(2, *shape))
+    y = module(torch.randn(2, *shape, requires_grad=True))  # some blocks have no weights
     y.sum().backward()
     assert type(module) is not BLOCK_CLASSES[name] and y.shape[0] == 2

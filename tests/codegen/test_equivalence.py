@@ -215,6 +215,7 @@ REQUIRED_FEATURES = {
     "DenseLayer",
     "MBConv",
     "TransformerEncoderBlock",
+    "PositionalEncoding",
     "Split",
     "Chunk",
     "Bilinear",

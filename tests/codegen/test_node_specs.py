@@ -119,6 +119,7 @@ EXAMPLES: dict[str, Example] = {
     "DenseLayer": ex([4, 5, 5], growth_rate=4, bn_size=2),
     "MBConv": ex([4, 6, 6], out_channels=6, stride=2),
     "TransformerEncoderBlock": ex([5, 8], layout="BTH", num_heads=2, mlp_ratio=2.0),
+    "PositionalEncoding": ex(BTH, layout="BTH", max_len=7, dropout=0.1),  # max_len: exactly T
 }
 
 TYPES = sorted(NODE_SPECS)
@@ -230,6 +231,7 @@ def test_without_input_shapes_only_layers_that_cannot_go_lazy_ask_for_them():
         "RNN",
         "TransformerEncoderLayer",
         "TransformerEncoderBlock",
+        "PositionalEncoding",
         "SEBlock",
         "ResidualBlock",
         "Bottleneck",

@@ -298,3 +298,22 @@ def test_the_generated_train_script_runs_two_steps(name, import_template, capsys
     loss = train.main(["--steps", "2", "--batch-size", "2"])
     assert math.isfinite(loss)
     assert "step 2/2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("layout", "path", "script"), [("package", "pkg/blocks.py", ".train"), ("file", "pkg.py", "")])
+def test_the_transformer_classifier_carries_its_positional_encoding_and_trains(layout, path, script, import_template):
+    files = codegen.generate(load_template("transformer_classifier"), name="pkg", layout=layout, with_train=True)
+    assert "class PositionalEncoding(nn.Module):" in files[path]
+    import_template("transformer_classifier", layout)
+    train = importlib.import_module(f"tctpl_transformer_classifier_{layout}{script}")
+    assert math.isfinite(train.main(["--steps", "2", "--batch-size", "2"]))
+
+
+def test_the_transformer_classifier_reads_token_order(import_template):
+    """Without positions, mean pooling over self-attention would give a reversed sequence the same scores."""
+    module = import_template("transformer_classifier")
+    torch.manual_seed(0)
+    model = module.build_model().eval()
+    (tokens,) = module.example_inputs(2)
+    with torch.no_grad():
+        assert not torch.allclose(model(tokens), model(tokens.flip(1)), atol=1e-4)
