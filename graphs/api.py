@@ -83,6 +83,7 @@ USERNAME = r"[\w.@+-]{1,150}"
 
 ERRORS = {
     400: OpenApiResponse(GraphErrorSerializer, description="Bad input; `detail` says why."),
+    401: OpenApiResponse(ErrorSerializer, description="Not logged in, or the token is wrong or revoked."),
     403: OpenApiResponse(ErrorSerializer, description="You may see this but not change it."),
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
 }

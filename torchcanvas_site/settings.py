@@ -231,9 +231,11 @@ STORAGES = {
 # --- API ----------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes "not logged in" and "bad token" a 401 (a 403 stays
+    # "logged in, not allowed"); browsers without an Authorization header fall through to the session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [

@@ -284,10 +284,10 @@
       if (!root.dataset.eventsUrl || gone) return;
       fetch(url || root.dataset.eventsUrl + "?after=" + contiguous, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
-          if (response.status === 403 || response.status === 404) {
-            gone = true;
+          if (response.status === 401 || response.status === 403 || response.status === 404) {
+            gone = true; // 401: the session ended; retrying cannot help until the person logs in again
             if (socket) socket.stop();
-            conn("no longer visible to you", "down");
+            conn(response.status === 401 ? "signed out: log in again" : "no longer visible to you", "down");
             return null;
           }
           return response.ok ? response.json() : null;

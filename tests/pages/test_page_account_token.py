@@ -17,9 +17,9 @@ def _graph_names(api_client, key: str) -> tuple[int, list[str]]:
 
 
 def _assert_refused(api_client, key: str):
-    # SessionAuthentication comes first in REST_FRAMEWORK, so DRF answers a bad token with 403, not 401.
     response = api_client.get("/api/graphs/", headers={"Authorization": f"Token {key}"})
-    assert response.status_code == 403 and response.json() == {"detail": "Invalid token."}
+    assert response.status_code == 401 and response.json() == {"detail": "Invalid token."}
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_the_page_needs_a_login(client):

@@ -497,6 +497,7 @@ function ConnectionNote(props: { connection: { state: StreamState; retryInMs?: n
   if (props.ended || state === "finished") return <span className="tc-conn tc-conn-done">finished</span>;
   if (state === "live") return <span className="tc-conn tc-conn-live">● live</span>;
   if (state === "gone") return <span className="tc-conn tc-conn-down">no longer visible to you</span>;
+  if (state === "signed-out") return <span className="tc-conn tc-conn-down">signed out: log in again to follow it</span>;
   if (state === "down") return <span className="tc-conn tc-conn-down">reconnecting in {Math.round((retryInMs ?? 1000) / 1000)} s…</span>;
   return <span className="tc-conn">connecting…</span>;
 }

@@ -150,4 +150,14 @@ describe("RunStream", () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(FakeSocket.all).toHaveLength(1);
   });
+
+  it("gives up, saying so, when the session has ended", async () => {
+    const fetchJson = vi.fn(async () => ({ status: 401, body: { detail: "Authentication credentials were not provided." } }));
+    const { states } = start(fetchJson);
+    FakeSocket.all[0].drop(); // an anonymous socket is refused during the handshake
+    await vi.advanceTimersByTimeAsync(0);
+    expect(states.at(-1)).toBe("signed-out");
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
 });

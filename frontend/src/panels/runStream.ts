@@ -133,7 +133,7 @@ export function applyRunMessage(view: RunView, message: RunMessage): RunView {
   }
 }
 
-export type StreamState = "connecting" | "live" | "down" | "finished" | "gone";
+export type StreamState = "connecting" | "live" | "down" | "finished" | "gone" | "signed-out";
 
 interface SocketLike {
   onopen: ((event: Event) => void) | null;
@@ -283,8 +283,9 @@ export class RunStream {
     try {
       const fetchJson = this.options.fetchJson ?? defaultFetchJson;
       const answer = await fetchJson(url ?? `${base}${base.includes("?") ? "&" : "?"}after=${this.contiguous}`);
-      if (answer.status === 403 || answer.status === 404) {
-        this.options.onState?.("gone");
+      if (answer.status === 401 || answer.status === 403 || answer.status === 404) {
+        // 401: the session ended (logged out elsewhere); retrying cannot help until the person logs in.
+        this.options.onState?.(answer.status === 401 ? "signed-out" : "gone");
         this.stop();
         return;
       }
