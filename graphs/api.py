@@ -651,6 +651,7 @@ class CompositeViewSet(
             request.user,
             name=data["name"],
             definition=data["definition"],
+            composites=data.get("composites"),
             team=data.get("team"),
             message=data["message"],
             description=data["description"],

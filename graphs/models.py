@@ -207,6 +207,9 @@ class CompositeVersion(models.Model):
     block = models.ForeignKey(CompositeBlock, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
     definition = models.JSONField()
+    # The user blocks the definition uses, directly or through each other, by the type name used inside:
+    # a flat map like a graph's ``composites``, so the version is self-contained.
+    composites = models.JSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     message = models.CharField(max_length=500, blank=True)

@@ -408,8 +408,18 @@ class CompositeVersionSerializer(serializers.Serializer):
     content_hash = serializers.CharField()
 
 
+INNER_BLOCKS_HELP = (
+    "The user blocks the definition uses, directly or through each other: definitions by the type name "
+    "used inside (a flat map, like a graph's composites)."
+)
+
+
 class CompositeVersionDetailSerializer(CompositeVersionSerializer):
     definition = serializers.JSONField(help_text="The block: params, nodes, edges, inputs, outputs, doc.")
+    composites = serializers.DictField(
+        child=serializers.DictField(),
+        help_text=f"{INNER_BLOCKS_HELP} Graphs using this version embed them under the same names.",
+    )
     reference = serializers.SerializerMethodField()
 
     @extend_schema_field(
@@ -448,6 +458,13 @@ class CompositeBlockSerializer(serializers.Serializer):
 class PublishSerializer(StrictSerializer):
     name = serializers.CharField(max_length=64, help_text="CamelCase block name, e.g. ConvBNReLU.")
     definition = serializers.DictField(help_text="params, nodes, edges, inputs, outputs (and optional doc).")
+    composites = serializers.DictField(
+        child=serializers.DictField(),
+        required=False,
+        allow_null=True,
+        help_text=f"{INNER_BLOCKS_HELP} Each must be used. Omitted: those of the current version that the "
+        "definition still uses.",
+    )
     team = TeamSlugField(help_text="Publish to this team's library (default: your personal one).")
     message = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")

@@ -256,11 +256,12 @@ def prepare_document(document: Any, user, *, resolve_library: bool = True) -> Pr
 def _embed_library(document: dict, user) -> dict:
     """Resolve ``metadata.library`` references into ``composites`` (a copy; the input is left alone).
 
-    ``{"MyBlock": {"block": 12, "version": 3}}`` embeds version 3 of block 12 as ``composites.MyBlock``;
-    without ``version`` the block's current head is used and written back, so every stored version pins
-    what it used. A block the saver cannot see is accepted only when the document already embeds exactly
-    that definition (someone else's block, carried along in a shared graph). A reference to a block (or
-    version) deleted since is dropped when the document embeds a copy: the graph keeps its block.
+    ``{"MyBlock": {"block": 12, "version": 3}}`` embeds version 3 of block 12 as ``composites.MyBlock``,
+    and the user blocks it uses under their own names; without ``version`` the block's current head is
+    used and written back, so every stored version pins what it used. A block the saver cannot see is
+    accepted only when the document already embeds exactly that definition and those it uses (someone
+    else's block, carried along in a shared graph). A reference to a block (or version) deleted since is
+    dropped when the document embeds a copy: the graph keeps its block.
     """
     metadata = document.get("metadata")
     if not isinstance(metadata, dict) or "library" not in metadata:
@@ -270,11 +271,11 @@ def _embed_library(document: dict, user) -> dict:
         raise ServiceError('metadata.library: expected an object like {"MyBlock": {"block": 12, "version": 3}}.')
     if len(library) > MAX_LIBRARY_REFERENCES:
         raise ServiceError(f"metadata.library: at most {MAX_LIBRARY_REFERENCES} blocks.")
-    composites = document.get("composites", {})
-    if not isinstance(composites, dict):
+    given = document.get("composites", {})
+    if not isinstance(given, dict):
         raise ServiceError("composites: expected an object mapping block names to definitions.")
-    composites = dict(composites)
-    resolved: dict[str, dict] = {}
+    composites = dict(given)
+    pinned: dict[str, CompositeVersion] = {}
     for alias, ref in library.items():
         where = f"metadata.library.{alias}"
         if not (isinstance(alias, str) and BLOCK_NAME_PATTERN.match(alias)):
@@ -294,10 +295,20 @@ def _embed_library(document: dict, user) -> dict:
             if isinstance(composites.get(alias), dict):
                 continue  # deleted from its library: the graph keeps its embedded copy, now a block of its own
             raise ServiceError(missing)
-        if not composite_access(user, block).view and composites.get(alias) != version.definition:
+        carried = {alias: version.definition, **version.composites}
+        if not composite_access(user, block).view and any(given.get(key) != value for key, value in carried.items()):
             raise ServiceError(missing)
         composites[alias] = version.definition
-        resolved[alias] = {"block": block.pk, "version": version.number}
+        pinned[alias] = version
+    # Inner blocks after every reference: one may name another reference's alias, whatever their order.
+    for alias, version in pinned.items():
+        for inner, definition in version.composites.items():
+            if composites.setdefault(inner, definition) != definition:
+                raise ServiceError(
+                    f"metadata.library.{alias}: the block uses its own {inner}, which differs from this graph's "
+                    f"{inner}; rename this graph's {inner} first."
+                )
+    resolved = {alias: {"block": version.block_id, "version": version.number} for alias, version in pinned.items()}
     metadata = {**metadata, "library": resolved} if resolved else {k: v for k, v in metadata.items() if k != "library"}
     return {**document, "metadata": metadata, "composites": composites}
 
@@ -735,18 +746,23 @@ def builtin_blocks() -> list[dict]:
     return [node for node in codegen.registry_json()["nodes"] if node.get("composite")]
 
 
-def check_block_definition(name: str, definition: Any) -> None:
-    """Validate a block definition by using it once in a minimal graph; shape-dependent errors pass."""
+def check_block_definition(name: str, definition: Any, composites: Any) -> None:
+    """Validate a block definition by using it once in a minimal graph; shape-dependent errors pass.
+
+    ``composites`` are the user blocks it uses, directly or through each other, by the type name used
+    inside; they are validated with it, and each must be used.
+    """
     if not isinstance(definition, dict):
         raise ServiceError("definition: expected an object with params, nodes, edges, inputs and outputs.")
     check_json(definition, what="The definition")
+    _check_inner_blocks(name, composites)
     probe = {
         "version": "0.2",
         "nodes": [{"id": "input", "type": "Input"}, {"id": "block", "type": name}],
         "edges": [["input", "block"]],
         "inputs": ["input"],
         "outputs": ["block"],
-        "composites": {name: definition},
+        "composites": {**composites, name: definition},
     }
     limits = engine_limits()
     try:
@@ -760,21 +776,67 @@ def check_block_definition(name: str, definition: Any) -> None:
     fatal = [d.to_dict() for d in codegen.validate(parsed, limits=limits).errors if d.code not in SHAPE_DEPENDENT]
     if fatal:
         raise ServiceError(f"The block cannot be published: {fatal[0]['message']}", diagnostics=fatal)
+    unused = sorted(set(composites) - _blocks_used(definition, composites))
+    if unused:
+        raise ServiceError(f"composites.{unused[0]} is not used by the block.")
 
 
-def publish_composite(
-    user, *, name: str, definition: dict, team: Team | None = None, message: str = "", description: str = ""
-) -> CompositeVersion:
-    """Publish ``definition`` as a new block, or as the next version of the library's block ``name``."""
-    return publish_composite_version(
-        user, name=name, definition=definition, team=team, message=message, description=description
-    )[0]
+def _check_inner_blocks(name: str, composites: Any) -> None:
+    if not isinstance(composites, dict):
+        raise ServiceError("composites: expected an object mapping block names to definitions.")
+    for key, inner in composites.items():
+        where = f"composites.{key}"
+        if not (isinstance(key, str) and BLOCK_NAME_PATTERN.fullmatch(key)):
+            raise ServiceError(f"{where}: block names are ASCII identifiers starting with a capital letter.")
+        if key in codegen.NODE_SPECS:
+            raise ServiceError(f"{where}: {key} is a built-in node type; rename the inner block.")
+        if key == name:
+            raise ServiceError(f"{where}: that is the name of the block itself; rename the inner block.")
+        if not isinstance(inner, dict):
+            raise ServiceError(f"{where}: expected an object with params, nodes, edges, inputs and outputs.")
+        check_json(inner, what=where)
+
+
+def _blocks_used(definition: Any, composites: dict) -> set[str]:
+    """The names in ``composites`` that ``definition`` uses as node types, directly or through each other."""
+    used: set[str] = set()
+    pending = [definition]
+    while pending:
+        body = pending.pop()
+        nodes = body.get("nodes") if isinstance(body, dict) else None
+        for node in nodes if isinstance(nodes, list) else []:
+            node_type = node.get("type") if isinstance(node, dict) else None
+            if isinstance(node_type, str) and node_type in composites and node_type not in used:
+                used.add(node_type)
+                pending.append(composites[node_type])
+    return used
+
+
+def _block_hash(definition: dict, composites: dict) -> str:
+    """The content hash of a block version; without inner blocks, that of the definition alone (as always)."""
+    return codegen.graph_hash({"definition": definition, "composites": composites} if composites else definition)
+
+
+def publish_composite(user, **fields: Any) -> CompositeVersion:
+    """Publish a block or its next version (the arguments of :func:`publish_composite_version`)."""
+    return publish_composite_version(user, **fields)[0]
 
 
 def publish_composite_version(
-    user, *, name: str, definition: dict, team: Team | None = None, message: str = "", description: str = ""
+    user,
+    *,
+    name: str,
+    definition: dict,
+    composites: dict | None = None,
+    team: Team | None = None,
+    message: str = "",
+    description: str = "",
 ) -> tuple[CompositeVersion, bool]:
-    """:func:`publish_composite`, also saying whether a version was created (``False``: same as the head)."""
+    """:func:`publish_composite`, also saying whether a version was created (``False``: same as the head).
+
+    ``composites``: the user blocks the definition uses (see :func:`check_block_definition`). ``None``
+    keeps those of the head that the definition still uses, so a definition edited alone stays whole.
+    """
     _authenticated(user)
     if not isinstance(name, str) or not BLOCK_NAME_PATTERN.match(name):
         raise ServiceError("name: a block name is an ASCII identifier starting with a capital letter, e.g. ConvBNReLU.")
@@ -784,9 +846,15 @@ def publish_composite_version(
         require(team_access(user, team), "edit", "team", "publish blocks to it (editors and admins can)")
     message = clean_text(message, field="message", max_length=500)
     description = clean_text(description, field="description", max_length=5000, multiline=True)
-    check_block_definition(name, definition)
-    content_hash = codegen.graph_hash(definition)
     where = {"team": team} if team is not None else {"owner": user}
+    if composites is None:
+        # Read outside the lock: like the definition, a publish replaces the head's content as a whole.
+        current = CompositeBlock.objects.filter(name=name, **where).select_related("head").first()
+        previous = current.head.composites if current is not None and current.head is not None else {}
+        used = _blocks_used(definition, previous)
+        composites = {key: inner for key, inner in previous.items() if key in used}
+    check_block_definition(name, definition, composites)
+    content_hash = _block_hash(definition, composites)
     with transaction.atomic():
         block, _ = CompositeBlock.objects.get_or_create(
             name=name, **where, defaults={"created_by": user, "description": description}
@@ -799,6 +867,7 @@ def publish_composite_version(
             block=block,
             number=head.number + 1 if head else 1,
             definition=definition,
+            composites=composites,
             content_hash=content_hash,
             author=user,
             message=message,

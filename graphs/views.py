@@ -807,6 +807,7 @@ def composite_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "access": access,
         "versions": block.versions.select_related("author").order_by("-number")[:50],
         "definition": definition,
+        "uses": sorted(block.head.composites) if block.head else [],
         "params": definition.get("params", []) if isinstance(definition, dict) else [],
         "form": form,
     }

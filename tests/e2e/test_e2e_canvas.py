@@ -4,7 +4,8 @@
    dragging from the palette and connecting handles; see the layout error on the GRU and apply the Permute
    fix; see shapes on the edges; save; find the version in the history; download the ZIP and run its
    ``train.py``; queue a smoke run from the canvas and see it finish.
-2. Open the ResNet-18 template, group two nodes into a block, save a valid version.
+2. Open the ResNet-18 template, group two nodes into a block, save a valid version; then group that block
+   and the next node into a second library block that uses the first.
 
 Screenshots of the key states are kept under ``test-artifacts/e2e/<test>/``.
 """
@@ -235,6 +236,29 @@ def test_group_two_resnet_nodes_into_a_library_block_and_save(login, site, shot)
     assert "StemConvBN" in alice.content()
     source = alice.request.get(site.url(f"/graphs/{graph_id}/versions/2/download/py/")).text()
     assert "class StemConvBN(nn.Module)" in source
+
+    # A library block can use another: StemConvBN and the ReLU after it become "Stem", also in the library.
+    alice.goto(site.url(f"/graphs/{graph_id}/canvas/"))
+    block.locator(".cv-node-head").click()
+    node(alice, "relu").locator(".cv-node-head").click(modifiers=["Shift"])
+    alice.get_by_test_id("group").click()
+    alice.get_by_test_id("group-name").fill("Stem")
+    alice.get_by_test_id("group-library").select_option("personal")
+    alice.get_by_test_id("group-confirm").click()
+    alice.get_by_test_id("group-dialog").wait_for(state="detached")
+    stem = alice.locator(".react-flow__node", has=alice.locator(".cv-node-type", has_text=re.compile(r"^Stem$")))
+    stem.get_by_test_id("node-shape").filter(has_text="112").wait_for()  # validated with the new block in place
+    wait_valid(alice)
+    assert validity(alice) == params_before, (validity(alice), params_before)
+    alice.get_by_test_id("save-message").fill("Stem of blocks")
+    alice.get_by_test_id("save").click()
+    alice.get_by_test_id("save-status").filter(has_text="Saved v3").wait_for()
+    shot(alice, "4-nested-saved")
+    (listed,) = [b for b in api(alice, "GET", "/api/composites/?q=Stem")["json"]["results"] if b["name"] == "Stem"]
+    published = api(alice, "GET", f"/api/composites/{listed['id']}/versions/1/")["json"]
+    assert list(published["composites"]) == ["StemConvBN"], published
+    source = alice.request.get(site.url(f"/graphs/{graph_id}/versions/3/download/py/")).text()
+    assert "class Stem(nn.Module)" in source and "class StemConvBN(nn.Module)" in source
 
 
 def test_unsaved_edits_survive_a_reload_and_a_stale_save_shows_the_newer_head(login, site, shot):

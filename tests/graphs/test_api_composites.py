@@ -115,3 +115,47 @@ def test_outsiders_cannot_publish_to_a_team(charlie_api, team):
     response = publish(charlie_api, team="vision-lab")
     assert response.status_code == 400 and response.json()["detail"] == "team: No team vision-lab among your teams."
     assert services.builtin_blocks()  # the built-ins stay whatever happens
+
+
+# --- blocks that use other user blocks ----------------------------------------------------------
+
+STAGE = {
+    "params": [{"name": "c", "type": "int", "default": 16}],
+    "nodes": [
+        {"id": "in", "type": "Input"},
+        {"id": "first", "type": "ConvReLU", "params": {"c": "$c"}},
+        {"id": "second", "type": "ConvReLU", "params": {"c": "$c"}},
+    ],
+    "edges": [["in", "first"], ["first", "second"]],
+    "inputs": ["in"],
+    "outputs": ["second"],
+}
+
+
+def test_publishing_a_block_with_the_user_blocks_it_uses(alice_api):
+    response = publish(alice_api, name="Stage", definition=STAGE, composites={"ConvReLU": BLOCK})
+    assert response.status_code == 201, response.json()
+    assert response.json()["composites"] == {"ConvReLU": BLOCK}
+    block_id = response.json()["block"]
+    body = alice_api.get(f"/api/composites/{block_id}/versions/1/").json()
+    assert (body["definition"], body["composites"]) == (STAGE, {"ConvReLU": BLOCK})
+
+
+def test_a_version_without_inner_blocks_shows_an_empty_map(alice_api):
+    block_id = publish(alice_api, composites=None).json()["block"]
+    assert alice_api.get(f"/api/composites/{block_id}/versions/1/").json()["composites"] == {}
+
+
+def test_malformed_inner_blocks_are_a_400_with_a_clear_message(alice_api):
+    cases = [
+        (["ConvReLU"], 'composites: Expected a dictionary of items but got type "list".'),
+        ({"ConvReLU": 3}, 'composites.ConvReLU: Expected a dictionary of items but got type "int".'),
+        ({"conv": BLOCK}, "composites.conv: block names are ASCII identifiers starting with a capital letter."),
+        ({"ConvReLU": BLOCK, "Spare": BLOCK}, "composites.Spare is not used by the block."),
+    ]
+    for composites, detail in cases:
+        response = publish(alice_api, name="Stage", definition=STAGE, composites=composites)
+        assert (response.status_code, response.json()["detail"]) == (400, detail)
+    response = publish(alice_api, name="Stage", definition=STAGE, composites={"ConvReLU": {"nodez": []}})
+    assert response.status_code == 400 and response.json()["diagnostics"][0]["code"] == "PARSE"
+    assert not CompositeBlock.objects.exists()

@@ -223,3 +223,191 @@ def test_malformed_library_references_are_refused(alice, library, message):
 def test_built_in_blocks_are_listed(alice):
     names = [block["type"] for block in services.builtin_blocks()]
     assert {"SEBlock", "ResidualBlock", "VGGBlock"} <= set(names)
+
+
+# --- blocks that use other user blocks ----------------------------------------------------------
+
+
+def stage(*inner_types: str) -> dict:
+    """A block chaining one node of each of ``inner_types`` (user blocks), passing its width ``c`` on."""
+    nodes = [{"id": "in", "type": "Input"}]
+    nodes += [{"id": f"b{i}", "type": kind, "params": {"c": "$c"}} for i, kind in enumerate(inner_types)]
+    ids = [node["id"] for node in nodes]
+    return {
+        "params": [{"name": "c", "type": "int", "default": 16, "min": 1}],
+        "nodes": nodes,
+        "edges": [list(pair) for pair in zip(ids, ids[1:])],
+        "inputs": ["in"],
+        "outputs": [ids[-1]],
+    }
+
+
+def test_a_block_using_another_user_block_is_published_with_its_definition(alice):
+    version = services.publish_composite(
+        alice, name="Stage", definition=stage("ResidualX", "ResidualX"), composites={"ResidualX": definition()}
+    )
+    version.refresh_from_db()
+    assert (version.number, version.definition, version.composites) == (
+        1,
+        stage("ResidualX", "ResidualX"),
+        {"ResidualX": definition()},
+    )
+
+
+def test_an_inner_block_may_be_used_through_another_one(alice):
+    composites = {"Pair": stage("ResidualX", "ResidualX"), "ResidualX": definition()}
+    version = services.publish_composite(alice, name="Stage", definition=stage("Pair", "Pair"), composites=composites)
+    assert version.composites == composites
+
+
+def test_without_its_inner_blocks_a_block_using_another_is_refused(alice):
+    with pytest.raises(services.ServiceError, match="unknown node type") as caught:
+        services.publish_composite(alice, name="Stage", definition=stage("ResidualX"))
+    assert caught.value.diagnostics[0]["code"] == "UNKNOWN_TYPE"
+    assert not CompositeBlock.objects.exists()
+
+
+def test_an_inner_block_is_validated_with_the_block(alice):
+    broken = definition()
+    broken["nodes"][2]["type"] = "BatchNorm9d"
+    with pytest.raises(services.ServiceError) as caught:
+        services.publish_composite(alice, name="Stage", definition=stage("ResidualX"), composites={"ResidualX": broken})
+    assert caught.value.message == (
+        "The block cannot be published: inside block Stage at `b0`: inside block ResidualX at `bn`: "
+        "unknown node type 'BatchNorm9d'; did you mean `BatchNorm2d`?"
+    )
+
+
+def test_an_inner_block_the_block_does_not_use_is_refused(alice):
+    composites = {"ResidualX": definition(), "Spare": definition(5)}
+    with pytest.raises(services.ServiceError) as caught:
+        services.publish_composite(alice, name="Stage", definition=stage("ResidualX"), composites=composites)
+    assert caught.value.message == "composites.Spare is not used by the block."
+
+
+@pytest.mark.parametrize(
+    ("composites", "message"),
+    [
+        (["ResidualX"], "composites: expected an object mapping block names to definitions."),
+        (
+            {"lower": definition()},
+            "composites.lower: block names are ASCII identifiers starting with a capital letter.",
+        ),
+        ({"Conv2d": definition()}, "composites.Conv2d: Conv2d is a built-in node type; rename the inner block."),
+        ({"Stage": definition()}, "composites.Stage: that is the name of the block itself; rename the inner block."),
+        ({"ResidualX": 3}, "composites.ResidualX: expected an object with params, nodes, edges, inputs and outputs."),
+        (
+            {"ResidualX": {**definition(), "doc": "nul\x00"}},
+            "composites.ResidualX: a text value contains a NUL character.",
+        ),
+    ],
+)
+def test_malformed_inner_blocks_are_refused(alice, composites, message):
+    with pytest.raises(services.ServiceError) as caught:
+        services.publish_composite(alice, name="Stage", definition=stage("ResidualX"), composites=composites)
+    assert caught.value.message == message
+
+
+def test_an_inner_block_that_contains_the_block_is_refused(alice):
+    with pytest.raises(services.ServiceError, match="block Stage contains itself: Stage → ResidualX → Stage$"):
+        services.publish_composite(
+            alice, name="Stage", definition=stage("ResidualX"), composites={"ResidualX": stage("Stage")}
+        )
+
+
+def test_inner_blocks_count_towards_the_engines_limits(alice, settings):
+    settings.TORCHCANVAS_LIMITS = {**settings.TORCHCANVAS_LIMITS, "max_composites": 2}
+    composites = {"Pair": stage("ResidualX", "ResidualX"), "ResidualX": definition()}
+    with pytest.raises(services.ServiceError, match="3 composite blocks exceed the limit of 2") as caught:
+        services.publish_composite(alice, name="Stage", definition=stage("Pair"), composites=composites)
+    assert caught.value.diagnostics[0]["code"] == "LIMIT"
+
+
+def test_republishing_without_inner_blocks_keeps_those_of_the_head_still_used(alice):
+    composites = {"ResidualX": definition(), "Wide": definition(5)}
+    services.publish_composite(alice, name="Stage", definition=stage("ResidualX", "Wide"), composites=composites)
+    again, created = services.publish_composite_version(alice, name="Stage", definition=stage("ResidualX", "Wide"))
+    assert (again.number, created) == (1, False)
+    narrower = services.publish_composite(alice, name="Stage", definition=stage("ResidualX"), message="no Wide")
+    assert (narrower.number, narrower.composites) == (2, {"ResidualX": definition()})
+
+
+def test_a_block_without_inner_blocks_keeps_the_hash_of_its_definition(alice):
+    version = services.publish_composite(alice, name="ConvBNReLU", definition=definition())
+    assert version.content_hash == codegen.graph_hash(definition())
+
+
+def test_changing_an_inner_block_alone_is_a_new_version(alice):
+    first = services.publish_composite(
+        alice, name="Stage", definition=stage("ResidualX"), composites={"ResidualX": definition()}
+    )
+    assert first.content_hash == codegen.graph_hash(
+        {"definition": stage("ResidualX"), "composites": {"ResidualX": definition()}}
+    )
+    same, created = services.publish_composite_version(
+        alice, name="Stage", definition=stage("ResidualX"), composites={"ResidualX": definition()}
+    )
+    assert same == first and not created
+    second = services.publish_composite(
+        alice, name="Stage", definition=stage("ResidualX"), composites={"ResidualX": definition(5)}
+    )
+    assert second.number == 2 and second.content_hash != first.content_hash
+
+
+@pytest.fixture
+def nested(alice):
+    """alice's block Stage v1: two ResidualX, a user block it carries along."""
+    return services.publish_composite(
+        alice, name="Stage", definition=stage("ResidualX", "ResidualX"), composites={"ResidualX": definition()}
+    )
+
+
+def test_a_graph_using_a_nested_block_embeds_the_blocks_it_uses(alice, nested):
+    graph = services.create_graph(
+        alice, name="Nested", document=image_graph({"MyConv": {"block": nested.block_id, "version": 1}})
+    )
+    stored = graph.head.document
+    assert stored["composites"] == {"MyConv": stage("ResidualX", "ResidualX"), "ResidualX": definition()}
+    assert graph.head.valid
+    source = codegen.generate(stored, name="nested", layout="file")["nested.py"]
+    assert "class MyConv(nn.Module):" in source and "class ResidualX(nn.Module):" in source
+
+
+def test_a_graph_with_its_own_different_block_of_an_inner_name_is_refused(alice, nested):
+    document = image_graph({"MyConv": {"block": nested.block_id, "version": 1}})
+    document["composites"] = {"ResidualX": definition(5)}
+    with pytest.raises(services.ServiceError) as caught:
+        services.create_graph(alice, name="Clash", document=document)
+    assert caught.value.message == (
+        "metadata.library.MyConv: the block uses its own ResidualX, which differs from this graph's ResidualX; "
+        "rename this graph's ResidualX first."
+    )
+    document["composites"] = {"ResidualX": definition()}
+    graph = services.create_graph(alice, name="Same", document=document)
+    assert graph.head.document["composites"]["ResidualX"] == definition()
+
+
+def test_a_reference_named_like_another_blocks_inner_block_is_refused(alice, nested):
+    plain = services.publish_composite(alice, name="ConvBNReLU", definition=definition(7))
+    document = image_graph(
+        {"MyConv": {"block": nested.block_id, "version": 1}, "ResidualX": {"block": plain.block_id, "version": 1}}
+    )
+    with pytest.raises(services.ServiceError, match="^metadata.library.MyConv: the block uses its own ResidualX"):
+        services.create_graph(alice, name="Clash", document=document)
+
+
+def test_a_shared_graph_carrying_someone_elses_nested_block_needs_its_inner_blocks_too(alice, bob, team, nested):
+    graph = services.create_graph(
+        alice,
+        name="Shared",
+        document=image_graph({"MyConv": {"block": nested.block_id, "version": 1}}),
+        team=team,
+        visibility="team",
+    )
+    document = copy.deepcopy(graph.head.document)  # what bob's canvas loaded: both blocks are embedded
+    document["nodes"][-1]["params"]["out_features"] = 5
+    saved, created = services.save_version(graph, bob, document, base=1)
+    assert created and saved.document["composites"]["ResidualX"] == definition()
+    document["composites"]["ResidualX"] = definition(9)  # nor can he pass off another inner block as hers
+    with pytest.raises(services.ServiceError, match="is not shared with you"):
+        services.save_version(graph, bob, document, base=2)

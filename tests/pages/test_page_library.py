@@ -59,6 +59,25 @@ def test_a_new_version_from_the_block_page(alice_client, alice):
     assert "wider" in alice_client.get(f"/library/{version.block.pk}/").content.decode()
 
 
+def test_a_block_page_names_the_user_blocks_the_block_uses(alice_client, alice):
+    stage = {
+        "nodes": [{"id": "in", "type": "Input"}, {"id": "a", "type": "ConvBNReLU"}, {"id": "b", "type": "Wide"}],
+        "edges": [["in", "a"], ["a", "b"]],
+        "inputs": ["in"],
+        "outputs": ["b"],
+    }
+    inner = {"Wide": CONV_BN_RELU, "ConvBNReLU": CONV_BN_RELU}
+    block = services.publish_composite(alice, name="Stage", definition=stage, composites=inner).block
+    assert '<p class="muted">Uses ConvBNReLU, Wide</p>' in alice_client.get(f"/library/{block.pk}/").content.decode()
+    # The form edits the definition alone; the new version keeps the blocks it still uses.
+    edited = json.dumps({**stage, "doc": "Two convolutions."})
+    alice_client.post("/library/publish/", {"name": "Stage", "library": "", "definition": edited})
+    block.refresh_from_db()
+    assert (block.head.number, block.head.composites) == (2, inner)
+    plain = services.publish_composite(alice, name="Plain", definition=CONV_BN_RELU).block
+    assert "Uses " not in alice_client.get(f"/library/{plain.pk}/").content.decode()
+
+
 def test_builtin_blocks_are_listed_with_their_source(alice_client):
     html = alice_client.get("/library/").content.decode()
     assert "ResidualBlock" in html and 'href="/library/builtin/SEBlock/"' in html

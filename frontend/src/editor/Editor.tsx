@@ -14,13 +14,14 @@ import {
 import { type DragEvent, lazy, type MouseEvent as ReactMouseEvent, Suspense, useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { ApiError, apiJson } from "../api";
 import type { Boot } from "../boot";
-import type { CompositeDefinition, Diagnostic, GraphDoc, Registry, Suggestion } from "../graph";
+import type { Diagnostic, GraphDoc, Registry, Suggestion } from "../graph";
 import { ungroupNode } from "../lib/grouping";
 import { type CanvasEdge, type CanvasNode, FlowBuilder, targetHandleIds } from "../lib/convert";
 import { addNode, type Connection, connect, connectionProblem, copyNodes, moveNodes, pasteClip, removeItems } from "../lib/docops";
 import { clearDraft, writeDraft } from "../lib/draft";
 import { getNode, nodeIndex, position } from "../lib/graphutil";
 import { canRedo, canUndo } from "../lib/history";
+import { type LibraryVersion, withLibraryBlock } from "../lib/library";
 import { dagreLayout, type Direction, ensurePositions, fastLayout, NODE_HEIGHT, NODE_WIDTH, withPositions } from "../lib/layout";
 import { SpecIndex } from "../lib/specs";
 import { applySuggestion } from "../lib/suggestions";
@@ -77,15 +78,6 @@ function isTyping(target: EventTarget | null): boolean {
   if (!el || !el.tagName) return false;
   const tag = el.tagName;
   return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable || !!el.closest?.(".cm-editor");
-}
-
-function libraryAlias(doc: GraphDoc, specs: SpecIndex, name: string, version: number, definition: CompositeDefinition): string {
-  const composites = doc.composites ?? {};
-  if (composites[name] && JSON.stringify(composites[name]) === JSON.stringify(definition)) return name;
-  if (!composites[name] && !specs.byType.has(name)) return name;
-  let alias = `${name}V${version}`;
-  for (let n = 2; (composites[alias] && JSON.stringify(composites[alias]) !== JSON.stringify(definition)) || specs.byType.has(alias); n++) alias = `${name}V${version}x${n}`;
-  return alias;
 }
 
 export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft, initialDir }: EditorProps) {
@@ -300,31 +292,27 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
     async (entry: PaletteEntry, at: { x: number; y: number }, pending?: Connection & { from: "source" | "target" }) => {
       if (readOnly) return;
       const place = { x: Math.round(at.x - NODE_WIDTH / 2), y: Math.round(at.y - 20) };
-      let prepare: (d: GraphDoc) => { doc: GraphDoc; type: string } = (d) => ({ doc: d, type: entry.type });
+      let prepare: (d: GraphDoc) => { doc: GraphDoc; type: string } | { error: string } = (d) => ({ doc: d, type: entry.type });
       if (entry.kind === "library" && entry.block) {
         const block = entry.block;
-        let version: { definition: CompositeDefinition; reference: { block: number; version: number } };
+        let version: LibraryVersion;
         try {
           version = await apiJson(`${boot.urls.composites}${block.id}/versions/${block.head}/`);
         } catch (e) {
           flash(`Could not load ${block.name}: ${e instanceof Error ? e.message : String(e)}`);
           return;
         }
-        prepare = (d) => {
-          const alias = libraryAlias(d, specs, block.name, version.reference.version, version.definition);
-          const libraryRefs = (d.metadata?.library as Record<string, unknown> | undefined) ?? {};
-          return {
-            type: alias,
-            doc: {
-              ...d,
-              metadata: { ...(d.metadata ?? {}), library: { ...libraryRefs, [alias]: version.reference } },
-              composites: { ...(d.composites ?? {}), [alias]: version.definition },
-            },
-          };
-        };
+        // A refusal is explained against the rendered document; the edit applies to the reducer's own.
+        const checked = withLibraryBlock(latest.current.doc, specs, block.name, version);
+        if ("error" in checked) {
+          flash(checked.error);
+          return;
+        }
+        prepare = (d) => withLibraryBlock(d, specs, block.name, version);
       }
       edit((d) => {
         const prepared = prepare(d);
+        if ("error" in prepared) return null;
         const added = addNode(prepared.doc, { type: prepared.type, position: place });
         let next = added.doc;
         if (pending) {

@@ -1,7 +1,7 @@
 import "./testSetup";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { GraphDoc, Registry } from "../graph";
+import type { CompositeDefinition, GraphDoc, Registry } from "../graph";
 import { BlockView, layoutDefinition } from "./BlockView";
 import { GroupDialog } from "./GroupDialog";
 import { fakeFetch, testBoot } from "./testBoot";
@@ -140,9 +140,27 @@ describe("GroupDialog", () => {
     fireEvent.click(screen.getByTestId("group-confirm"));
     await waitFor(() => expect(onDone).toHaveBeenCalledTimes(1));
     const post = calls.filter((c) => c.method === "POST").at(-1)!;
-    expect(post.body).toMatchObject({ name: "ConvBN", team: "lab", description: "Conv then BN.", definition: { inputs: ["in"], outputs: ["bn"], doc: "Conv then BN." } });
+    expect(post.body).toMatchObject({ name: "ConvBN", team: "lab", description: "Conv then BN.", definition: { inputs: ["in"], outputs: ["bn"], doc: "Conv then BN." }, composites: {} });
     const grouped = onDone.mock.calls[0][0] as GraphDoc;
     expect(grouped.metadata).toEqual({ library: { ConvBN: { block: 5, version: 1 } } });
+  });
+
+  it("publishes the definitions of the graph's blocks the new block uses, directly or through each other", async () => {
+    const { fetch, calls } = routes({
+      "POST /api/composites/": (body: { name: string }) => ({ status: 201, body: { block: 6, name: body.name, number: 1, reference: { block: 6, version: 1 }, created: true } }),
+    });
+    vi.stubGlobal("fetch", fetch);
+    const leaf = { nodes: [{ id: "in", type: "Input" }, { id: "r", type: "ReLU" }], edges: [["in", "r"]], inputs: ["in"], outputs: ["r"] } satisfies CompositeDefinition;
+    const inner = { nodes: [{ id: "in", type: "Input" }, { id: "l", type: "Leaf" }], edges: [["in", "l"]], inputs: ["in"], outputs: ["l"] } satisfies CompositeDefinition;
+    const nested: GraphDoc = { ...graph, nodes: graph.nodes.map((n) => (n.id === "act" ? { ...n, type: "Inner" } : n)), composites: { Inner: inner, Leaf: leaf, Unused: leaf } };
+    const onDone = vi.fn();
+    render(<GroupDialog boot={testBoot} graph={nested} selection={["bn", "act"]} onDone={onDone} onCancel={() => undefined} />);
+    fireEvent.change(screen.getByTestId("group-library"), { target: { value: "personal" } });
+    fireEvent.change(screen.getByTestId("group-name"), { target: { value: "Wrapped" } });
+    fireEvent.click(screen.getByTestId("group-confirm"));
+    await waitFor(() => expect(onDone).toHaveBeenCalledTimes(1));
+    const post = calls.find((c) => c.method === "POST")!;
+    expect((post.body as { composites: unknown }).composites).toEqual({ Inner: inner, Leaf: leaf });
   });
 
   it("cancels with Escape", () => {

@@ -5,6 +5,7 @@ import { apiJson } from "../api";
 import type { Boot } from "../boot";
 import type { GraphDoc, NodeTypeSpec, ParamValue, Registry } from "../graph";
 import { type ExposedParam, blockNameProblem, groupSelection, paramNameProblem } from "../lib/grouping";
+import { blocksUsedBy } from "../lib/library";
 import { Modal } from "./Modal";
 import "./panels.css";
 import { describeError, listResults } from "./util";
@@ -152,6 +153,7 @@ export function GroupDialog(props: {
           body: {
             name: name.trim(),
             definition: grouped.composites![name.trim()],
+            composites: blocksUsedBy(grouped.composites!, name.trim()),
             ...(library === "personal" ? {} : { team: library }),
             description: doc.trim(),
             message: `Grouped in ${boot.graphName}`.slice(0, 500),
