@@ -2,21 +2,12 @@ import "./testSetup";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RunPanel, buildConfig, initialForm, openInputs } from "./RunPanel";
-import { fakeFetch, testBoot } from "./testBoot";
+import type { RunMessage } from "./runStream";
+import { FakeSocket, fakeFetch, testBoot } from "./testBoot";
 
-class FakeSocket {
-  static all: FakeSocket[] = [];
-  onopen: ((e: Event) => void) | null = null;
-  onmessage: ((e: MessageEvent) => void) | null = null;
-  onclose: ((e: CloseEvent) => void) | null = null;
-  onerror: ((e: Event) => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  close() {}
-  emit(message: object) {
-    act(() => this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(message) })));
-  }
+/** A message from the server on `socket`, inside act() as it updates the panel. */
+function emit(socket: FakeSocket, message: RunMessage) {
+  act(() => socket.send(message));
 }
 
 function run(overrides: object = {}) {
@@ -110,10 +101,10 @@ describe("RunPanel", () => {
 
     const socket = FakeSocket.all[0];
     act(() => socket.onopen?.(new Event("open")));
-    socket.emit({ type: "status", seq: 1, status: "queued" });
-    socket.emit({ type: "status", seq: 2, status: "running" });
-    socket.emit({ type: "progress", seq: 3, step: 2, total: 5, epoch: 1, loss: 1.25, samples_per_s: 321.5, elapsed_s: 0.4 });
-    socket.emit({ type: "progress", seq: 3, step: 2, total: 5, epoch: 1, loss: 1.25, samples_per_s: 321.5, elapsed_s: 0.4 });
+    emit(socket, { type: "status", seq: 1, status: "queued" });
+    emit(socket, { type: "status", seq: 2, status: "running" });
+    emit(socket, { type: "progress", seq: 3, step: 2, total: 5, epoch: 1, loss: 1.25, samples_per_s: 321.5, elapsed_s: 0.4 });
+    emit(socket, { type: "progress", seq: 3, step: 2, total: 5, epoch: 1, loss: 1.25, samples_per_s: 321.5, elapsed_s: 0.4 });
     expect(screen.getByTestId("run-status").textContent).toBe("Running");
     expect(screen.getByTestId("run-progress").getAttribute("aria-valuenow")).toBe("2");
     expect(screen.getByTestId("run-progress").getAttribute("aria-valuemax")).toBe("5");
@@ -121,8 +112,8 @@ describe("RunPanel", () => {
     expect(screen.getByTestId("run-chart").getAttribute("data-points")).toBe("1");
     expect(screen.getByTestId("run-cancel")).toBeTruthy();
 
-    socket.emit({ type: "done", seq: 4, metrics: { loss: 0.5, first_loss: 1.5, samples_per_s: 400, loss_curve: [[1, 1.5], [5, 0.5]] } });
-    socket.emit({ type: "status", seq: 5, status: "succeeded" });
+    emit(socket, { type: "done", seq: 4, metrics: { loss: 0.5, first_loss: 1.5, samples_per_s: 400, loss_curve: [[1, 1.5], [5, 0.5]] } });
+    emit(socket, { type: "status", seq: 5, status: "succeeded" });
     expect(screen.getByTestId("run-status").textContent).toBe("Succeeded");
     expect(screen.getByTestId("run-progress").getAttribute("aria-valuenow")).toBe("5");
     expect(screen.getByTestId("run-metrics").textContent).toContain("Final loss0.5");
@@ -146,8 +137,8 @@ describe("RunPanel", () => {
     refuse = false;
     fireEvent.click(screen.getByTestId("run-queue"));
     await waitFor(() => expect(FakeSocket.all).toHaveLength(1));
-    FakeSocket.all[0].emit({ type: "error", seq: 2, message: "Training failed at step 1: boom" });
-    FakeSocket.all[0].emit({ type: "status", seq: 3, status: "failed" });
+    emit(FakeSocket.all[0], { type: "error", seq: 2, message: "Training failed at step 1: boom" });
+    emit(FakeSocket.all[0], { type: "status", seq: 3, status: "failed" });
     expect(screen.getByTestId("run-error").textContent).toBe("Run failed: Training failed at step 1: boom");
   });
 
@@ -161,7 +152,7 @@ describe("RunPanel", () => {
     render(<RunPanel boot={testBoot} version={3} dirty={false} />);
     // Watch the running run from the recent list.
     fireEvent.click(await screen.findByText("#41 · v3"));
-    FakeSocket.all[0].emit({ type: "status", seq: 1, status: "running" });
+    emit(FakeSocket.all[0], { type: "status", seq: 1, status: "running" });
     fireEvent.click(screen.getByTestId("run-cancel"));
     await waitFor(() => expect(screen.getByText("Cancel requested: the run stops after its current step.")).toBeTruthy());
     expect(calls.some((c) => c.method === "POST" && c.url === "/api/runs/41/cancel/")).toBe(true);

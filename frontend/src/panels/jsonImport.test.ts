@@ -1,31 +1,17 @@
+/// <reference types="node" />
+// @vitest-environment node
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkGraph, parseGraphJson } from "./jsonImport";
 import { packageName } from "./util";
 
-// tests/codegen/golden/seed_1d_demo/graph.json, verbatim: the seed's format has no "version".
-const SEED_1D = `{
-  "nodes": [
-    {"id":"inp","type":"Input","params":{}},
-    {"id":"conv","type":"Conv1d","params":{"out_channels":64,"kernel_size":5,"padding":"same"}},
-    {"id":"relu","type":"ReLU","params":{}},
-    {"id":"perm","type":"Permute_BCT_to_BTH","params":{}},
-    {"id":"gru","type":"GRUBlock","params":{"hidden_size":128,"out":"last"}},
-    {"id":"fc","type":"Linear","params":{"out_features":18}}
-  ],
-  "edges":[["inp","conv"],["conv","relu"],["relu","perm"],["perm","gru"],["gru","fc"]],
-  "inputs":["inp"],"outputs":["fc"]
-}`;
+/** A seed document as the engine's golden tests keep it (tests/codegen/golden/<name>/graph.json); no "version". */
+function seedDocument(name: string): string {
+  return readFileSync(new URL(`../../../tests/codegen/golden/${name}/graph.json`, import.meta.url), "utf-8");
+}
 
-const SEED_VGG = `{
-  "nodes": [
-    {"id":"inp","type":"Input","params":{}},
-    {"id":"b1","type":"VGGBlock","params":{"c1":64,"c2":64,"k":3,"pool":true}},
-    {"id":"flat","type":"Flatten","params":{}},
-    {"id":"fc3","type":"Linear","params":{"out_features":1000}}
-  ],
-  "edges": [["inp","b1"],["b1","flat"],["flat","fc3"]],
-  "inputs":["inp"],"outputs":["fc3"]
-}`;
+const SEED_1D = seedDocument("seed_1d_demo");
+const SEED_VGG = seedDocument("seed_vgg16_brief");
 
 describe("parseGraphJson", () => {
   it("loads the seed's documents unchanged (version 0.2 is the default)", () => {

@@ -1,29 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type RunMessage, RunStream, applyRunMessage, emptyRunView } from "./runStream";
-
-class FakeSocket {
-  static all: FakeSocket[] = [];
-  onopen: ((e: Event) => void) | null = null;
-  onmessage: ((e: MessageEvent) => void) | null = null;
-  onclose: ((e: CloseEvent) => void) | null = null;
-  onerror: ((e: Event) => void) | null = null;
-  closed = false;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  open() {
-    this.onopen?.(new Event("open"));
-  }
-  send(message: RunMessage) {
-    this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(message) }));
-  }
-  drop() {
-    this.onclose?.(new CloseEvent("close"));
-  }
-  close() {
-    this.closed = true;
-  }
-}
+import { FakeSocket } from "./testBoot";
 
 const fold = (messages: RunMessage[]) => messages.reduce(applyRunMessage, emptyRunView());
 

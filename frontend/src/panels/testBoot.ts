@@ -1,5 +1,6 @@
-// A Boot for component tests, with the URLs the Django page gives the island.
+// Stand-ins for the panels' tests: a Boot with the URLs the Django page gives the island, fetch, a WebSocket.
 import type { Boot } from "../boot";
+import type { RunMessage } from "./runStream";
 
 export const testBoot: Boot = {
   graphId: 12,
@@ -44,4 +45,29 @@ export function fakeFetch(routes: Record<string, Handler>) {
     });
   };
   return { fetch, calls };
+}
+
+/** A WebSocket stand-in; every one made is in `FakeSocket.all` (reset it before each test). */
+export class FakeSocket {
+  static all: FakeSocket[] = [];
+  onopen: ((e: Event) => void) | null = null;
+  onmessage: ((e: MessageEvent) => void) | null = null;
+  onclose: ((e: CloseEvent) => void) | null = null;
+  onerror: ((e: Event) => void) | null = null;
+  closed = false;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  open() {
+    this.onopen?.(new Event("open"));
+  }
+  send(message: RunMessage) {
+    this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(message) }));
+  }
+  drop() {
+    this.onclose?.(new CloseEvent("close"));
+  }
+  close() {
+    this.closed = true;
+  }
 }
