@@ -19,13 +19,17 @@ export function setCsrfToken(token: string): void {
 /** JSON in, JSON out; a non-2xx answer throws ApiError carrying the parsed body (DRF's `detail` as message). */
 export async function apiJson<T>(url: string, init: { method?: string; body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
   const response = await apiFetch(url, init);
+  if (!response.ok) throw await apiError(response);
+  const text = await response.text();
+  return (text ? safeParse(text) : null) as T;
+}
+
+/** The ApiError of a non-2xx answer: its parsed body, and DRF's `detail` (or the status line) as message. */
+export async function apiError(response: Response): Promise<ApiError> {
   const text = await response.text();
   const body = text ? safeParse(text) : null;
-  if (!response.ok) {
-    const detail = body && typeof body === "object" && "detail" in body ? String((body as { detail: unknown }).detail) : "";
-    throw new ApiError(response.status, body, detail || `${response.status} ${response.statusText}`);
-  }
-  return body as T;
+  const detail = body && typeof body === "object" && "detail" in body ? String((body as { detail: unknown }).detail) : "";
+  return new ApiError(response.status, body, detail || `${response.status} ${response.statusText}`);
 }
 
 /** The raw Response (for downloads); adds credentials, CSRF and the JSON content type. */

@@ -1,7 +1,7 @@
 // The generated PyTorch source of the graph being edited: one file or the package, refreshed as the graph
 // changes (debounced, only while visible), with .py and .zip downloads made by the same engine endpoints.
 import { type JSX, useEffect, useMemo, useRef, useState } from "react";
-import { apiFetch, apiJson } from "../api";
+import { apiError, apiFetch, apiJson } from "../api";
 import type { Boot } from "../boot";
 import type { Diagnostic, GraphDoc } from "../graph";
 import { CodeView } from "./CodeView";
@@ -116,17 +116,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
     setDownloading("zip");
     try {
       const response = await apiFetch(boot.urls.exportZip, { body: { graph, name: pkg, layout: "package", with_train: true } });
-      if (!response.ok) {
-        const text = await response.text();
-        let detail = `${response.status} ${response.statusText}`;
-        try {
-          const parsed = JSON.parse(text) as { detail?: unknown };
-          if (typeof parsed.detail === "string") detail = parsed.detail;
-        } catch {
-          // not JSON: keep the status line
-        }
-        throw new Error(detail);
-      }
+      if (!response.ok) throw await apiError(response);
       downloadBlob(await response.blob(), `${pkg}.zip`);
     } catch (error) {
       setDownloadError(describeError(error));
