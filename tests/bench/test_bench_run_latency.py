@@ -62,7 +62,6 @@ TINY = {
     "inputs": ["inp"],
     "outputs": ["fc2"],
 }
-TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 # --- the baseline: the runner in this process ---------------------------------------------------------
@@ -107,22 +106,17 @@ class Listener:
 def follow_run(stack: Stack, session: str, run_id: int, timeout: float = 60) -> float:
     """Open ``/ws/runs/<id>/``; return the wall time the first progress message arrived, after reading on to
     the run's terminal status (so that runs do not overlap)."""
-    first = None
-    deadline = time.monotonic() + timeout
-    with stack.websocket(session, f"/ws/runs/{run_id}/") as ws:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"Run {run_id} did not end within {timeout} s")
-            message = json.loads(ws.recv(timeout=remaining))
-            if first is None and message.get("type") == "progress":
-                first = time.time()
-            if message.get("type") == "status" and message.get("status") in TERMINAL:
-                if message["status"] != "succeeded" or first is None:
-                    pytest.fail(
-                        f"Run {run_id} ended {message['status']} (first progress: {first}): {stack.run(run_id)}"
-                    )
-                return first
+    arrivals: list[float] = []
+
+    def note_first_progress(message: dict) -> bool:
+        if not arrivals and message.get("type") == "progress":
+            arrivals.append(time.time())
+        return False  # read on to the end
+
+    end = stack.follow(session, run_id, timeout, until=note_first_progress)[-1]
+    if end.get("status") != "succeeded" or not arrivals:
+        pytest.fail(f"Run {run_id} ended {end.get('status')} (first progress: {arrivals}): {stack.run(run_id)}")
+    return arrivals[0]
 
 
 def measure_stack(stack: Stack) -> list[dict]:

@@ -35,6 +35,7 @@ PG_SERVER = os.environ.get("TORCHCANVAS_STACK_PG", "postgres://postgres@127.0.0.
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DB = int(os.environ.get("TORCHCANVAS_STACK_REDIS_DB", "14"))  # a spare database number, flushed
 PASSWORD = "stack-test-password-1"
+TERMINAL = {"succeeded", "failed", "cancelled"}  # a run's last statuses
 # The environment of the suite that must not leak into the stack's processes.
 SCRUB = ("DATABASE_URL", "REDIS_URL", "TORCHCANVAS_RUN_MODE", "DJANGO_SETTINGS_MODULE", "TORCHCANVAS_ENV")
 
@@ -377,6 +378,25 @@ class Stack:
             origin=self.base,
             open_timeout=15,
         )
+
+    def follow(self, session: str, run_id: int, timeout: float = 90, until=None) -> list[dict]:
+        """The run's WebSocket messages (history, then live) until its terminal status, or ``until(message)``."""
+        messages: list[dict] = []
+        deadline = time.monotonic() + timeout
+        with self.websocket(session, f"/ws/runs/{run_id}/") as ws:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    pytest.fail(f"Run {run_id}: no terminal status on the WebSocket within {timeout} s; got {messages}")
+                try:
+                    message = json.loads(ws.recv(timeout=remaining))
+                except TimeoutError:
+                    continue
+                messages.append(message)
+                if until is not None and until(message):
+                    return messages
+                if message.get("type") == "status" and message.get("status") in TERMINAL:
+                    return messages
 
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.cookies if c.name == name), None)

@@ -8,38 +8,16 @@ SIGKILLed mid-run, Redis is restarted under a queued run; in every case the run 
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-from stack_helpers import Stack, fresh_database, stack_env, wait_for
+from stack_helpers import TERMINAL, Stack, fresh_database, stack_env, wait_for
 
 pytest.importorskip("websockets.sync.client", reason="the stack tests need `websockets` (dev extra)")
 
 pytestmark = pytest.mark.stack
 
 CONFIG = {"steps": 5, "batch_size": 2, "device": "cpu"}
-TERMINAL = {"succeeded", "failed", "cancelled"}
-
-
-def follow(stack: Stack, session: str, run_id: int, timeout: float = 90, until=None) -> list[dict]:
-    """The run's WebSocket messages (history, then live) until its terminal status, or ``until(message)``."""
-    messages: list[dict] = []
-    deadline = time.monotonic() + timeout
-    with stack.websocket(session, f"/ws/runs/{run_id}/") as ws:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"Run {run_id}: no terminal status on the WebSocket within {timeout} s; got {messages}")
-            try:
-                message = json.loads(ws.recv(timeout=remaining))
-            except TimeoutError:
-                continue
-            messages.append(message)
-            if until is not None and until(message):
-                return messages
-            if message.get("type") == "status" and message.get("status") in TERMINAL:
-                return messages
 
 
 def assert_streamed_in_order(messages: list[dict], steps: int = CONFIG["steps"]) -> None:
@@ -83,7 +61,7 @@ def test_celery_run_streams_status_progress_done_in_order(celery_stack):
     run = stack.queue_run(stack.graph["id"], CONFIG)
     assert (run["status"], run["queue"]) == ("queued", "cpu")
 
-    messages = follow(stack, stack.session, run["id"])
+    messages = stack.follow(stack.session, run["id"])
 
     assert_streamed_in_order(messages)
     final = stack.run(run["id"])
@@ -100,7 +78,7 @@ def test_worker_killed_mid_run_is_requeued_and_completes(celery_stack):
         if stack.worker is None or stack.worker.poll() is not None:
             stack.start_worker()
         run = stack.queue_run(stack.graph["id"], {**CONFIG, "steps": steps})
-        follow(stack, stack.session, run["id"], timeout=60, until=lambda m: m["type"] == "progress")
+        stack.follow(stack.session, run["id"], timeout=60, until=lambda m: m["type"] == "progress")
         stack.kill_worker()
         if stack.run(run["id"])["status"] == "running":
             break
@@ -170,7 +148,7 @@ def test_embedded_mode_runs_end_to_end(processes, tmp_path):
 
     run = stack.queue_run(graph["id"], CONFIG)
     assert (run["status"], run["queue"]) == ("queued", "embedded")
-    messages = follow(stack, session, run["id"])
+    messages = stack.follow(session, run["id"])
 
     assert_streamed_in_order(messages)
     final = stack.run(run["id"])
