@@ -164,19 +164,27 @@ def test_a_block_you_cannot_see_is_refused(alice, charlie):
     )
 
 
-def test_a_shared_graph_carrying_someone_elses_block_can_still_be_saved(alice, bob, team):
-    version = services.publish_composite(alice, name="Private", definition=definition())
+def bob_edits_a_shared_graph(alice, bob, team, block_id: int):
+    """alice shares a graph using her library block ``block_id`` with the team, and bob saves an edit of it as
+    his canvas loaded it (its blocks embedded): the graph, bob's version and the document he sent."""
     graph = services.create_graph(
         alice,
         name="Shared",
-        document=image_graph({"MyConv": {"block": version.block_id, "version": 1}}),
+        document=image_graph({"MyConv": {"block": block_id, "version": 1}}),
         team=team,
         visibility="team",
     )
-    document = copy.deepcopy(graph.head.document)  # what bob's canvas loaded: the block is embedded
+    document = copy.deepcopy(graph.head.document)
     document["nodes"][-1]["params"]["out_features"] = 5
     saved, created = services.save_version(graph, bob, document, base=1)
-    assert created and saved.document["composites"]["MyConv"] == definition()
+    assert created
+    return graph, saved, document
+
+
+def test_a_shared_graph_carrying_someone_elses_block_can_still_be_saved(alice, bob, team):
+    version = services.publish_composite(alice, name="Private", definition=definition())
+    graph, saved, document = bob_edits_a_shared_graph(alice, bob, team, version.block_id)
+    assert saved.document["composites"]["MyConv"] == definition()
     document["composites"]["MyConv"] = definition(9)  # but he cannot pass off another definition as hers
     with pytest.raises(services.ServiceError, match="is not shared with you"):
         services.save_version(graph, bob, document, base=2)
@@ -397,17 +405,8 @@ def test_a_reference_named_like_another_blocks_inner_block_is_refused(alice, nes
 
 
 def test_a_shared_graph_carrying_someone_elses_nested_block_needs_its_inner_blocks_too(alice, bob, team, nested):
-    graph = services.create_graph(
-        alice,
-        name="Shared",
-        document=image_graph({"MyConv": {"block": nested.block_id, "version": 1}}),
-        team=team,
-        visibility="team",
-    )
-    document = copy.deepcopy(graph.head.document)  # what bob's canvas loaded: both blocks are embedded
-    document["nodes"][-1]["params"]["out_features"] = 5
-    saved, created = services.save_version(graph, bob, document, base=1)
-    assert created and saved.document["composites"]["ResidualX"] == definition()
+    graph, saved, document = bob_edits_a_shared_graph(alice, bob, team, nested.block_id)
+    assert saved.document["composites"]["ResidualX"] == definition()
     document["composites"]["ResidualX"] = definition(9)  # nor can he pass off another inner block as hers
     with pytest.raises(services.ServiceError, match="is not shared with you"):
         services.save_version(graph, bob, document, base=2)
