@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import shutil
 from pathlib import Path
 
@@ -76,11 +77,22 @@ class Site(Stack):
         return self.base + path
 
 
-def start_site(folder: Path, **env: str) -> Site:
+def start_site(folder: Path, *, production: bool = False, **env: str) -> Site:
     if not BUNDLE.exists():
         pytest.fail(f"The canvas bundle {BUNDLE.relative_to(ROOT)} is missing: `make frontend` builds it")
-    site = Site(Processes(folder), stack_env(**env))
+    environment = stack_env(**env)
+    if production:  # as deployed: DEBUG off, the static files collected (hashed names) and served by WhiteNoise
+        environment.update(
+            TORCHCANVAS_ENV="production",
+            DEBUG="false",
+            SECRET_KEY=secrets.token_urlsafe(50),
+            SECURE_SSL_REDIRECT="false",  # plain HTTP on 127.0.0.1; the browser accepts secure cookies there
+            STATIC_ROOT=str(folder / "static"),
+        )
+    site = Site(Processes(folder), environment)
     site.manage("migrate", "--noinput")
+    if production:
+        site.manage("collectstatic", "--noinput", "--verbosity", "0")
     site.create_users()
     site.start_web()
     return site
@@ -91,6 +103,20 @@ def site(tmp_path_factory) -> Site:
     """The embedded mode, as `make run` serves it: SQLite, in-memory channel layer, in-process worker."""
     folder = tmp_path_factory.mktemp("e2e-site")
     site = start_site(folder, DATABASE_URL=f"sqlite:///{folder / 'site.sqlite3'}", TORCHCANVAS_RUN_MODE="embedded")
+    yield site
+    site.processes.kill_all()
+
+
+@pytest.fixture(scope="session")
+def production_site(tmp_path_factory) -> Site:
+    """The embedded mode in production mode (``TORCHCANVAS_ENV=production``), static files as deployed."""
+    folder = tmp_path_factory.mktemp("e2e-production")
+    site = start_site(
+        folder,
+        production=True,
+        DATABASE_URL=f"sqlite:///{folder / 'site.sqlite3'}",
+        TORCHCANVAS_RUN_MODE="embedded",
+    )
     yield site
     site.processes.kill_all()
 
@@ -144,12 +170,12 @@ def browser():
 
 
 @pytest.fixture
-def login(browser, site):
+def login(browser, request):
     """``login("alice")`` → a logged-in page of ``site`` (or of ``on=``) in a fresh browser context."""
     contexts = []
 
     def log_in(username: str, on: Site | None = None):
-        on = on or site
+        on = on or request.getfixturevalue("site")  # only started when a test uses it
         context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
         contexts.append(context)
         page = context.new_page()
@@ -214,3 +240,33 @@ def api(page, method: str, path: str, body=None) -> dict:
         return {status: response.status, json};
     }"""
     return page.evaluate(script, [method, path, None if body is None else json.loads(json.dumps(body))])
+
+
+# --- the canvas ---------------------------------------------------------------------------------------------
+
+
+def node(page, node_id: str):
+    return page.locator(f'.react-flow__node[data-id="{node_id}"]')
+
+
+def select(page, node_id: str) -> None:
+    node(page, node_id).locator(".cv-node-head").click()
+    page.get_by_test_id("tab-properties").click()
+    page.get_by_test_id("node-id").wait_for()
+
+
+def set_param(page, name: str, value: str) -> None:
+    field = page.get_by_test_id(f"param-{name}")
+    if field.evaluate("el => el.tagName") == "SELECT":
+        field.select_option(value)
+    else:
+        field.fill(value)
+        field.press("Enter")
+
+
+def wait_valid(page) -> None:
+    """Until the latest validation (no check in flight) says the graph is valid."""
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=validity]');"
+        " return v.innerText.includes('✓ Valid') && !v.querySelector('.cv-spinner'); }"
+    )

@@ -19,13 +19,9 @@ import sys
 import zipfile
 
 import pytest
-from e2e_helpers import api, graph_from_template
+from e2e_helpers import api, graph_from_template, node, select, set_param, wait_valid
 
 pytestmark = pytest.mark.e2e
-
-
-def node(page, node_id: str):
-    return page.locator(f'.react-flow__node[data-id="{node_id}"]')
 
 
 def node_ids(page) -> list[str]:
@@ -58,31 +54,8 @@ def connect(page, source: str, target: str) -> None:
     ).first.wait_for(state="attached")
 
 
-def select(page, node_id: str) -> None:
-    node(page, node_id).locator(".cv-node-head").click()
-    page.get_by_test_id("tab-properties").click()
-    page.get_by_test_id("node-id").wait_for()
-
-
-def set_param(page, name: str, value: str) -> None:
-    field = page.get_by_test_id(f"param-{name}")
-    if field.evaluate("el => el.tagName") == "SELECT":
-        field.select_option(value)
-    else:
-        field.fill(value)
-        field.press("Enter")
-
-
 def validity(page) -> str:
     return page.get_by_test_id("validity").inner_text()
-
-
-def wait_valid(page) -> None:
-    """Until the latest validation (no check in flight) says the graph is valid."""
-    page.wait_for_function(
-        "() => { const v = document.querySelector('[data-testid=validity]');"
-        " return v.innerText.includes('✓ Valid') && !v.querySelector('.cv-spinner'); }"
-    )
 
 
 def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot, tmp_path):
