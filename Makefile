@@ -36,18 +36,19 @@ $(STAMP): pyproject.toml constraints.txt
 
 # The canvas island: frontend/ (React + React Flow) built by Vite into static/dist/. npm installs exactly
 # what package-lock.json says, again only when the lock changes; Vite rebuilds only when a source changed.
+# Its files are named by their content, so Vite's manifest (which the page reads to find them) is the stamp.
 NPM_STAMP := frontend/node_modules/.installed-stamp
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/vite.config.ts frontend/tsconfig.json
-CANVAS_BUNDLE := static/dist/canvas.js
+CANVAS_MANIFEST := static/dist/.vite/manifest.json
 
-frontend: $(CANVAS_BUNDLE)
+frontend: $(CANVAS_MANIFEST)
 
 $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 	@command -v npm >/dev/null || { echo "The canvas needs Node.js 20.19+ and npm (apt-get install nodejs npm)." >&2; exit 1; }
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(CANVAS_BUNDLE): $(NPM_STAMP) $(FRONTEND_SOURCES)
+$(CANVAS_MANIFEST): $(NPM_STAMP) $(FRONTEND_SOURCES)
 	cd frontend && npm run --silent build -- --logLevel warn
 	@touch $@
 

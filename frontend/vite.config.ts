@@ -1,21 +1,49 @@
-// Builds the canvas island into ../static/dist/ with fixed names (Django's manifest storage adds the hashes),
-// so templates/graphs/graph_canvas.html can load it with {% static "dist/canvas.js" %}.
+// Builds the canvas island into ../static/dist/: every file named by a hash of its content (so the chunks
+// import each other by final names and WhiteNoise can cache them forever), plus .vite/manifest.json, through
+// which templates find the entry ({% canvas_assets %} in graphs/templatetags/canvas.py). Django's manifest
+// storage leaves these names alone (torchcanvas_site/staticfiles.py).
+// Source maps are "hidden" (no sourceMappingURL comment) and moved out of the served tree into
+// frontend/build/sourcemaps/, for decoding stack traces and for the canvas benchmark's profile.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import react from "@vitejs/plugin-react";
+import type { Plugin } from "vite";
 import { defineConfig } from "vitest/config";
 
+const SOURCEMAPS = resolve(import.meta.dirname, "build/sourcemaps");
+
+function sourceMapsOutsideStatic(): Plugin {
+  return {
+    name: "torchcanvas-sourcemaps-outside-static",
+    apply: "build",
+    generateBundle(_options, bundle) {
+      rmSync(SOURCEMAPS, { recursive: true, force: true });
+      for (const [fileName, file] of Object.entries(bundle)) {
+        if (file.type !== "asset" || !fileName.endsWith(".map")) continue;
+        mkdirSync(dirname(resolve(SOURCEMAPS, fileName)), { recursive: true });
+        writeFileSync(resolve(SOURCEMAPS, fileName), file.source);
+        delete bundle[fileName];
+      }
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), sourceMapsOutsideStatic()],
   base: "/static/dist/",
   build: {
     outDir: "../static/dist",
     emptyOutDir: true,
-    sourcemap: true,
-    rollupOptions: {
+    manifest: true,
+    sourcemap: "hidden",
+    rolldownOptions: {
       input: "src/main.tsx",
       output: {
-        entryFileNames: "canvas.js",
-        chunkFileNames: "canvas-[name].js",
-        assetFileNames: "canvas[extname]",
+        // Hex hashes, so torchcanvas_site/staticfiles.py can tell a hashed name from a chunk's own name.
+        hashCharacters: "hex",
+        entryFileNames: "canvas-[hash].js",
+        chunkFileNames: "canvas-[name]-[hash].js",
+        assetFileNames: "canvas-[name]-[hash][extname]",
       },
     },
   },

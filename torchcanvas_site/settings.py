@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from torchcanvas_site.env import env_bool, env_choice, env_float, env_int, env_list, env_rate, env_str
+from torchcanvas_site.staticfiles import immutable_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -221,12 +222,13 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "torchcanvas_site.staticfiles.ManifestStaticFilesStorage"  # Django's hashed names; Vite's for the canvas
             if PRODUCTION
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+WHITENOISE_IMMUTABLE_FILE_TEST = immutable_file  # hashed names are cached forever, Vite's included
 
 # --- API ----------------------------------------------------------------------------------------
 

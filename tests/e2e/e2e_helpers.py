@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(os.environ.get("TORCHCANVAS_E2E_ARTIFACTS", ROOT / "test-artifacts" / "e2e"))
-BUNDLE = ROOT / "static" / "dist" / "canvas.js"
+MANIFEST = ROOT / "static" / "dist" / ".vite" / "manifest.json"  # of the canvas's build
 PASSWORD = "e2e-password-1"
 USERS = ("alice", "bob")
 REDIS_DB = int(os.environ.get("TORCHCANVAS_E2E_REDIS_DB", "13"))  # a spare database number, flushed
@@ -78,8 +78,8 @@ class Site(Stack):
 
 
 def start_site(folder: Path, *, production: bool = False, **env: str) -> Site:
-    if not BUNDLE.exists():
-        pytest.fail(f"The canvas bundle {BUNDLE.relative_to(ROOT)} is missing: `make frontend` builds it")
+    if not MANIFEST.exists():
+        pytest.fail(f"The canvas is not built ({MANIFEST.relative_to(ROOT)} is missing): `make frontend` builds it")
     environment = stack_env(**env)
     if production:  # as deployed: DEBUG off, the static files collected (hashed names) and served by WhiteNoise
         environment.update(
