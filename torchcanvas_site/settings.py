@@ -8,6 +8,11 @@ mode, which needs ``SECRET_KEY`` and ``ALLOWED_HOSTS`` and passes ``manage.py ch
 from pathlib import Path
 
 import dj_database_url
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 from torchcanvas_site.env import env_bool, env_choice, env_float, env_int, env_list, env_rate, env_str
@@ -29,6 +34,17 @@ if SECRET_KEY is None:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set in production (50+ random characters).")
     SECRET_KEY = "django-insecure-torchcanvas-development-only-never-use-in-production"
+elif PRODUCTION and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+):
+    # Django's own criteria (check --deploy, security.W009), enforced instead of merely warned about.
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for production: it needs {SECRET_KEY_MIN_LENGTH}+ characters, "
+        f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS}+ of them different, and no {SECRET_KEY_INSECURE_PREFIX!r} prefix "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))' makes one)."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
 if PRODUCTION and not ALLOWED_HOSTS:

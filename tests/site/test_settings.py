@@ -189,7 +189,7 @@ def test_engine_limits_come_from_the_environment():
         ({"TORCHCANVAS_ENV": "staging"}, "TORCHCANVAS_ENV must be one of development, production; got 'staging'."),
         ({"TORCHCANVAS_ENV": "production"}, "SECRET_KEY must be set in production (50+ random characters)."),
         (
-            {"DEBUG": "false", "SECRET_KEY": "x" * 50},
+            {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50)},
             "ALLOWED_HOSTS must be set in production (comma-separated host names).",
         ),
         (production_env(DEBUG="true"), "DEBUG=true cannot be combined with TORCHCANVAS_ENV=production."),
@@ -197,6 +197,30 @@ def test_engine_limits_come_from_the_environment():
 )
 def test_it_refuses_bad_configuration_with_a_sentence(env, message):
     assert settings_error(env) == f"django.core.exceptions.ImproperlyConfigured: {message}"
+
+
+WEAK_KEY = (
+    "SECRET_KEY is too weak for production: it needs 50+ characters, 5+ of them different, and no "
+    "'django-insecure-' prefix (python3 -c 'import secrets; print(secrets.token_urlsafe(50))' makes one)."
+)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "x" * 60,  # long, but 1 distinct character
+        "abcd" * 20,  # 4 distinct characters
+        secrets.token_urlsafe(30),  # 40 characters
+        "django-insecure-" + secrets.token_urlsafe(50),  # what startproject generates
+    ],
+    ids=["one-character", "four-characters", "short", "django-insecure"],
+)
+def test_production_refuses_a_weak_secret_key(key):
+    assert settings_error(production_env(SECRET_KEY=key)) == f"django.core.exceptions.ImproperlyConfigured: {WEAK_KEY}"
+
+
+def test_development_accepts_any_secret_key():
+    assert settings_with({"SECRET_KEY": "dev"}, "SECRET_KEY") == {"SECRET_KEY": "dev"}
 
 
 def test_it_refuses_a_database_url_it_cannot_use():
