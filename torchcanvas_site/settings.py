@@ -15,7 +15,16 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
-from torchcanvas_site.env import env_bool, env_choice, env_float, env_int, env_list, env_rate, env_str
+from torchcanvas_site.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -73,6 +82,7 @@ INSTALLED_APPS = [
     "channels",
     "graphs",
     "training",
+    "torchcanvas_site",  # its ready() connects the log-in and password signals
 ]
 
 MIDDLEWARE = [
@@ -82,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "torchcanvas_site.throttling.PageThrottleMiddleware",  # after authentication: logged-in users count per user
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -244,6 +255,19 @@ STORAGES = {
     },
 }
 
+# --- who is asking, and how often (torchcanvas_site/throttling.py) -------------------------------
+
+# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs). With none, the client is the address
+# that connected: a header anyone can send must not choose whose throttle counter a request uses.
+TORCHCANVAS_TRUSTED_PROXIES = env_networks("TORCHCANVAS_TRUSTED_PROXIES")
+# Failed log-ins (pages, admin and POST /api/auth/token/ alike) within a sliding window; past either count,
+# log-ins are refused, even with the right password, until enough failures leave the window.
+TORCHCANVAS_LOGIN_FAILURES = {
+    "window_s": env_int("TORCHCANVAS_LOGIN_FAILURE_WINDOW", 900, minimum=1),
+    "per_address": env_int("TORCHCANVAS_LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1),
+    "per_username": env_int("TORCHCANVAS_LOGIN_FAILURES_PER_USERNAME", 10, minimum=1),
+}
+
 # --- API ----------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -261,14 +285,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["torchcanvas_site.api.CappedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "torchcanvas_site.throttling.AnonThrottle",
+        "torchcanvas_site.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("TORCHCANVAS_THROTTLE_ANON", "600/min"),
         "user": env_rate("TORCHCANVAS_THROTTLE_USER", "3000/min"),
         # POST /api/auth/token/ (password in, token out): slow enough to make guessing passwords pointless.
         "auth": env_rate("TORCHCANVAS_THROTTLE_AUTH", "20/min"),
+        # Not the API, but the same counters: sign-up posts per client address, HTML page requests per
+        # client address (anonymous) or per user (PageThrottleMiddleware).
+        "signup": env_rate("TORCHCANVAS_THROTTLE_SIGNUP", "10/hour"),
+        "page_anon": env_rate("TORCHCANVAS_THROTTLE_PAGE_ANON", "300/min"),
+        "page_user": env_rate("TORCHCANVAS_THROTTLE_PAGE_USER", "1200/min"),
     },
     "EXCEPTION_HANDLER": "torchcanvas_site.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from torchcanvas_site.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
+from torchcanvas_site.env import env_bool, env_choice, env_int, env_list, env_networks, env_rate, env_str
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings read: a subprocess starts from none of them, whatever the developer's shell holds.
@@ -129,6 +129,15 @@ def test_env_rate_accepts_drf_rates_and_rejects_others():
         env_rate("RATE", "1/s", environ={"RATE": "100 per minute"})
 
 
+def test_env_networks_reads_addresses_and_networks():
+    assert env_networks("PROXIES", environ={"PROXIES": "10.0.0.5, 172.16.0.0/12,fd00::/8"}) == [
+        "10.0.0.5/32",
+        "172.16.0.0/12",
+        "fd00::/8",
+    ]
+    assert env_networks("PROXIES", environ={}) == []
+
+
 # --- the settings module -------------------------------------------------------------------------
 
 
@@ -185,6 +194,11 @@ def test_engine_limits_come_from_the_environment():
         (
             {"CSRF_TRUSTED_ORIGINS": "example.com"},
             "CSRF_TRUSTED_ORIGINS entries need a scheme (https://...); got 'example.com'.",
+        ),
+        (
+            {"TORCHCANVAS_TRUSTED_PROXIES": "10.0.0.5, proxy.internal"},
+            "TORCHCANVAS_TRUSTED_PROXIES must list IP addresses or networks (10.0.0.5, 172.16.0.0/12); "
+            "got 'proxy.internal'.",
         ),
         ({"TORCHCANVAS_ENV": "staging"}, "TORCHCANVAS_ENV must be one of development, production; got 'staging'."),
         ({"TORCHCANVAS_ENV": "production"}, "SECRET_KEY must be set in production (50+ random characters)."),
