@@ -5,15 +5,10 @@ from django.contrib.auth.hashers import make_password
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_hashing")]
 
 OLD, NEW = "correct-horse-battery-staple", "another-long-passphrase"
 NO_TOKEN = "You have no API token."
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
