@@ -15,6 +15,7 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
+from torchcanvas_site.cache import redis_cache
 from torchcanvas_site.env import (
     env_bool,
     env_choice,
@@ -144,8 +145,9 @@ if REDIS_URL is not None and not REDIS_URL.startswith(("redis://", "rediss://", 
 
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
-    # Shared across processes, so throttling counts every request, not one process's share.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Shared across processes, so throttling counts every request, not one process's share. While Redis is
+    # away, it falls back to this process's memory (torchcanvas_site/cache.py).
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -156,7 +156,7 @@ def test_redis_url_selects_the_redis_channel_layer_and_cache():
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": ["redis://127.0.0.1:6379/3"]},
     }
-    assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHES"]["default"]["BACKEND"] == "torchcanvas_site.cache.FallbackRedisCache"
 
 
 def test_database_url_selects_postgresql():
