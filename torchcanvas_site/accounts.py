@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from rest_framework.authtoken.models import Token
 
-from torchcanvas_site.throttling import client_ip, login_failures
+from torchcanvas_site.throttling import login_failures
 
 
 def count_failed_login(sender, credentials: dict, request=None, **kwargs) -> None:
     """``user_login_failed``: one more failure for the client address and the username tried."""
-    if request is None or not client_ip(request):  # a shell or a script, not someone at the door
+    if request is None:  # authenticate() called from a shell or a script, not someone at the door
         return
     username = credentials.get("username")
     login_failures.record(request, username if isinstance(username, str) else None)

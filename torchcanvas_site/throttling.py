@@ -25,8 +25,13 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle, ScopedRateThrottle, SimpleRateThrottle
-from rest_framework.throttling import UserRateThrottle as DRFUserRateThrottle
+from rest_framework.throttling import (
+    AnonRateThrottle,
+    BaseThrottle,
+    ScopedRateThrottle,
+    SimpleRateThrottle,
+    UserRateThrottle,
+)
 
 # --- the client address -----------------------------------------------------------------------------
 
@@ -99,7 +104,7 @@ class AnonThrottle(_SiteRates, AnonRateThrottle):
     """API requests without a user, per client address."""
 
 
-class UserThrottle(_SiteRates, DRFUserRateThrottle):
+class UserThrottle(_SiteRates, UserRateThrottle):
     """API requests per user (per client address when anonymous)."""
 
 
@@ -235,14 +240,11 @@ def signup_wait(request: HttpRequest) -> float | None:
 
 class PageThrottleMiddleware:
     """HTML pages (and their htmx partials) per client address, or per user when logged in: 429 past the
-    ``page_anon`` / ``page_user`` rates. The API has DRF's throttles; static files never get here."""
+    ``page_anon`` / ``page_user`` rates. Not counted: the API (DRF throttles it) and static files."""
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.exempt = (
-            "/api/",
-            settings.STATIC_URL if settings.STATIC_URL.startswith("/") else f"/{settings.STATIC_URL}",
-        )
+        self.exempt = ("/api/", settings.STATIC_URL)  # Django makes STATIC_URL absolute ("/static/")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith(self.exempt):

@@ -71,3 +71,14 @@ def test_a_run_is_queued_and_will_be_sent_when_the_broker_is_back(
     assert run.status == Status.QUEUED and run.dispatched_at is None  # the sweeper sends it
     assert [event.kind for event in run.events.all()] == ["status"]  # stored, though not broadcast
     assert alice_api.get(f"/api/runs/{run.pk}/").json()["notice"] == UNSENT
+
+
+def test_the_run_form_says_the_same(redis_away, alice, tiny_graph, client, django_capture_on_commit_callbacks):
+    client.force_login(alice)
+    form = {"batch_size": 2, "steps": 5, "epochs": 1, "optimizer": "sgd", "lr": 0.01, "loss": "auto"}
+    form.update(data="fixed", device="cpu", precision="fp32", seed=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/graphs/{tiny_graph.pk}/versions/1/run/", form, follow=True)
+    run = Run.objects.get()
+    assert response.redirect_chain == [(f"/runs/{run.pk}/", 302)]
+    assert f"Run {run.pk} of Tiny v1: {UNSENT}" in response.content.decode()
