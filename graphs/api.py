@@ -33,7 +33,6 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 import codegen
@@ -75,6 +74,7 @@ from graphs.serializers import (
     VersionSerializer,
 )
 from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, body_limit_message
+from torchcanvas_site.throttling import LoginFailureThrottle, ScopedThrottle
 
 ID = r"[0-9]{1,18}"
 NUMBER = r"[0-9]{1,9}"
@@ -702,7 +702,8 @@ class TokenView(ObtainAuthToken):
 
     parser_classes = [CappedJSONParser, FormParser]
     renderer_classes = [JSONRenderer]
-    throttle_classes = [ScopedRateThrottle]
+    # Every attempt per client (``auth``), and the failed log-in limits the log-in pages share.
+    throttle_classes = [ScopedThrottle, LoginFailureThrottle]
     throttle_scope = "auth"
 
     @extend_schema(

@@ -6,6 +6,7 @@ variable, not leave the site running with a silently different configuration.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 
@@ -115,3 +116,16 @@ def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = Non
     if not (count.isdigit() and int(count) > 0 and period.lower() in _RATE_PERIODS):
         raise ImproperlyConfigured(f"{name} must look like 600/min (count/s|min|hour|day); got {value!r}.")
     return f"{int(count)}/{period.lower()}"
+
+
+def env_networks(name: str, *, environ: Mapping[str, str] | None = None) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks (``10.0.0.5, 172.16.0.0/12``), normalised."""
+    networks = []
+    for item in env_list(name, environ=environ):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks (10.0.0.5, 172.16.0.0/12); got {item!r}."
+            ) from None
+    return networks

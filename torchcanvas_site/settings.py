@@ -8,9 +8,24 @@ mode, which needs ``SECRET_KEY`` and ``ALLOWED_HOSTS`` and passes ``manage.py ch
 from pathlib import Path
 
 import dj_database_url
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
-from torchcanvas_site.env import env_bool, env_choice, env_float, env_int, env_list, env_rate, env_str
+from torchcanvas_site.cache import redis_cache
+from torchcanvas_site.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_rate,
+    env_str,
+)
 from torchcanvas_site.staticfiles import immutable_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,6 +45,17 @@ if SECRET_KEY is None:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set in production (50+ random characters).")
     SECRET_KEY = "django-insecure-torchcanvas-development-only-never-use-in-production"
+elif PRODUCTION and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+):
+    # Django's own criteria (check --deploy, security.W009), enforced instead of merely warned about.
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for production: it needs {SECRET_KEY_MIN_LENGTH}+ characters, "
+        f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS}+ of them different, and no {SECRET_KEY_INSECURE_PREFIX!r} prefix "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))' makes one)."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
 if PRODUCTION and not ALLOWED_HOSTS:
@@ -58,6 +84,7 @@ INSTALLED_APPS = [
     "channels",
     "graphs",
     "training",
+    "torchcanvas_site",  # its ready() connects the log-in and password signals
 ]
 
 MIDDLEWARE = [
@@ -67,6 +94,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "torchcanvas_site.throttling.PageThrottleMiddleware",  # after authentication: logged-in users count per user
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -118,8 +146,9 @@ if REDIS_URL is not None and not REDIS_URL.startswith(("redis://", "rediss://", 
 
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
-    # Shared across processes, so throttling counts every request, not one process's share.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Shared across processes, so throttling counts every request, not one process's share. While Redis is
+    # away, it falls back to this process's memory (torchcanvas_site/cache.py).
+    CACHES = {"default": redis_cache(REDIS_URL)}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -230,6 +259,19 @@ STORAGES = {
 }
 WHITENOISE_IMMUTABLE_FILE_TEST = immutable_file  # hashed names are cached forever, Vite's included
 
+# --- who is asking, and how often (torchcanvas_site/throttling.py) -------------------------------
+
+# Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs). With none, the client is the address
+# that connected: a header anyone can send must not choose whose throttle counter a request uses.
+TORCHCANVAS_TRUSTED_PROXIES = env_networks("TORCHCANVAS_TRUSTED_PROXIES")
+# Failed log-ins (pages, admin and POST /api/auth/token/ alike) within a sliding window; past either count,
+# log-ins are refused, even with the right password, until enough failures leave the window.
+TORCHCANVAS_LOGIN_FAILURES = {
+    "window_s": env_int("TORCHCANVAS_LOGIN_FAILURE_WINDOW", 900, minimum=1),
+    "per_address": env_int("TORCHCANVAS_LOGIN_FAILURES_PER_ADDRESS", 30, minimum=1),
+    "per_username": env_int("TORCHCANVAS_LOGIN_FAILURES_PER_USERNAME", 10, minimum=1),
+}
+
 # --- API ----------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -247,14 +289,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["torchcanvas_site.api.CappedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "torchcanvas_site.throttling.AnonThrottle",
+        "torchcanvas_site.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("TORCHCANVAS_THROTTLE_ANON", "600/min"),
         "user": env_rate("TORCHCANVAS_THROTTLE_USER", "3000/min"),
         # POST /api/auth/token/ (password in, token out): slow enough to make guessing passwords pointless.
         "auth": env_rate("TORCHCANVAS_THROTTLE_AUTH", "20/min"),
+        # Not the API, but the same counters: sign-up posts per client address, HTML page requests per
+        # client address (anonymous) or per user (PageThrottleMiddleware).
+        "signup": env_rate("TORCHCANVAS_THROTTLE_SIGNUP", "10/hour"),
+        "page_anon": env_rate("TORCHCANVAS_THROTTLE_PAGE_ANON", "300/min"),
+        "page_user": env_rate("TORCHCANVAS_THROTTLE_PAGE_USER", "1200/min"),
     },
     "EXCEPTION_HANDLER": "torchcanvas_site.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

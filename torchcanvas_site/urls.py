@@ -4,10 +4,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from torchcanvas_site import views
+from torchcanvas_site.throttling import LoginForm, throttled_login
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", throttled_login(auth_views.LoginView.as_view(authentication_form=LoginForm)), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("accounts/token/create/", views.account_token_create, name="account_token_create"),
     path("accounts/token/regenerate/", views.account_token_regenerate, name="account_token_regenerate"),
     path("accounts/token/revoke/", views.account_token_revoke, name="account_token_revoke"),
+    path("admin/login/", throttled_login(admin.site.login)),  # the admin's own view, answering 429 when limited
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

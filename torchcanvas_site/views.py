@@ -1,5 +1,7 @@
 """Site-wide pages (home, sign-up, the API token page) and the error views that keep ``/api/`` answering in JSON."""
 
+import math
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -20,6 +22,7 @@ from rest_framework.permissions import AllowAny
 
 from graphs.forms import SignUpForm
 from torchcanvas_site.htmx import go
+from torchcanvas_site.throttling import retry_sentence, signup_wait
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -33,6 +36,14 @@ def signup(request: HttpRequest) -> HttpResponse:
         next_url = ""
     if request.user.is_authenticated:
         return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    wait = signup_wait(request) if request.method == "POST" else None
+    if wait:  # the form comes back as typed, unchecked, with the sentence instead of its errors
+        form = SignUpForm(initial={"username": request.POST.get("username", "")})
+        refusal = f"Too many sign-ups from your address: try again {retry_sentence(wait)}."
+        context = {"form": form, "next": next_url, "refusal": refusal}
+        return TemplateResponse(
+            request, "registration/signup.html", context, status=429, headers={"Retry-After": str(math.ceil(wait))}
+        )
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()

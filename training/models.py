@@ -24,6 +24,10 @@ class Status(models.TextChoices):
 
 TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 ACTIVE = (Status.QUEUED, Status.RUNNING)
+UNSENT = (
+    "Queued, but the task queue (Redis) cannot be reached right now: the run will be sent to a worker as soon as "
+    "it is back."
+)
 
 
 class Run(models.Model):
@@ -62,6 +66,12 @@ class Run(models.Model):
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def unsent(self) -> bool:
+        """Queued for the Celery workers, but its task message has not reached the broker (the sweeper sends
+        it when the broker is back)."""
+        return self.status == Status.QUEUED and self.queue != "embedded" and self.dispatched_at is None
 
     @property
     def group_name(self) -> str:

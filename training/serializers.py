@@ -9,7 +9,7 @@ from graphs.serializers import StrictSerializer
 from training.access import may_cancel
 from training.config import DATA_MODES, DEVICES, LOSSES, OPTIMIZERS, PRECISIONS
 from training.listing import total_steps
-from training.models import Status
+from training.models import UNSENT, Status
 
 
 class RunConfigSerializer(serializers.Serializer):
@@ -101,6 +101,10 @@ class RunSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="Why it failed, in one sentence.")
     can_cancel = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField(help_text="The run's page.")
+    notice = serializers.SerializerMethodField(
+        help_text="null, or a sentence about the run's state: a queued run whose message could not be sent yet "
+        "(the broker, Redis, is unreachable) says it will be sent when the broker is back."
+    )
 
     @extend_schema_field(RunGraphSerializer)
     def get_graph(self, run) -> dict:
@@ -119,6 +123,9 @@ class RunSerializer(serializers.Serializer):
 
     def get_url(self, run) -> str:
         return run.get_absolute_url()
+
+    def get_notice(self, run) -> str | None:
+        return UNSENT if run.unsent else None
 
 
 class RunEventSerializer(serializers.Serializer):

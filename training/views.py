@@ -26,7 +26,7 @@ from training import dispatch
 from training.access import may_cancel, visible_run, visible_runs
 from training.forms import CONFIG_FIELDS, RunConfigForm, open_inputs
 from training.listing import loss_curve, run_rows, total_steps, with_progress
-from training.models import Run
+from training.models import UNSENT, Run
 
 RUNS_PER_PAGE = 25
 MAX_COMPARED = 8
@@ -98,11 +98,15 @@ def run_new(request: HttpRequest, pk: int, number: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             url = run.get_absolute_url()
+            run.refresh_from_db(fields=["status", "dispatched_at"])
+            if run.unsent:  # the broker is away: say so on the run's page, whichever way it was queued
+                messages.warning(request, f"Run {run.pk} of {graph.name} v{version.number}: {UNSENT}")
             if request.htmx:
                 response = HttpResponse(status=204)
                 response["HX-Redirect"] = url
                 return response
-            messages.success(request, f"Queued run {run.pk} of {graph.name} v{version.number}.")
+            if not run.unsent:
+                messages.success(request, f"Queued run {run.pk} of {graph.name} v{version.number}.")
             return redirect(url)
     context = {
         "graph": graph,

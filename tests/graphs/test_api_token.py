@@ -26,8 +26,20 @@ def test_bad_credentials_are_a_400(api_client, alice, fast_hashing):
 
 
 def test_password_guessing_is_throttled(api_client, alice, fast_hashing):
+    alice.set_password("s3cret-pass")
+    alice.save()
     codes = [
         api_client.post("/api/auth/token/", {"username": "alice", "password": f"guess{i}"}, format="json").status_code
+        for i in range(12)
+    ]
+    assert codes[:10] == [400] * 10 and codes[10:] == [429] * 2  # failed log-ins for this username
+    right = api_client.post("/api/auth/token/", {"username": "alice", "password": "s3cret-pass"}, format="json")
+    assert right.status_code == 429 and "token" not in right.json()
+
+
+def test_attempts_are_throttled_per_client_whatever_the_username(api_client, db, fast_hashing):
+    codes = [
+        api_client.post("/api/auth/token/", {"username": f"user{i}", "password": "guess"}, format="json").status_code
         for i in range(25)
     ]
-    assert codes[:20] == [400] * 20 and codes[-1] == 429
+    assert codes[:20] == [400] * 20 and codes[20:] == [429] * 5  # TORCHCANVAS_THROTTLE_AUTH: 20/min

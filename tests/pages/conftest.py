@@ -69,3 +69,9 @@ def broken_graph(alice, demo_graph):
     broken["edges"] = [["inp", "conv"], ["conv", "relu"], ["relu", "gru"], ["gru", "fc"]]
     broken["nodes"][0]["params"]["shape"] = [9, 256]
     return services.create_graph(alice, name="Broken", document=broken)
+
+
+@pytest.fixture
+def fast_hashing(settings):
+    """MD5 password hashes: tests that log in with real passwords hash dozens of them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

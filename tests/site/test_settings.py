@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from torchcanvas_site.env import env_bool, env_choice, env_int, env_list, env_rate, env_str
+from torchcanvas_site.env import env_bool, env_choice, env_int, env_list, env_networks, env_rate, env_str
 
 ROOT = Path(__file__).resolve().parents[2]
 # Variables the settings read: a subprocess starts from none of them, whatever the developer's shell holds.
@@ -130,6 +130,15 @@ def test_env_rate_accepts_drf_rates_and_rejects_others():
         env_rate("RATE", "1/s", environ={"RATE": "100 per minute"})
 
 
+def test_env_networks_reads_addresses_and_networks():
+    assert env_networks("PROXIES", environ={"PROXIES": "10.0.0.5, 172.16.0.0/12,fd00::/8"}) == [
+        "10.0.0.5/32",
+        "172.16.0.0/12",
+        "fd00::/8",
+    ]
+    assert env_networks("PROXIES", environ={}) == []
+
+
 # --- the settings module -------------------------------------------------------------------------
 
 
@@ -148,7 +157,7 @@ def test_redis_url_selects_the_redis_channel_layer_and_cache():
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": ["redis://127.0.0.1:6379/3"]},
     }
-    assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHES"]["default"]["BACKEND"] == "torchcanvas_site.cache.FallbackRedisCache"
 
 
 def test_database_url_selects_postgresql():
@@ -187,10 +196,15 @@ def test_engine_limits_come_from_the_environment():
             {"CSRF_TRUSTED_ORIGINS": "example.com"},
             "CSRF_TRUSTED_ORIGINS entries need a scheme (https://...); got 'example.com'.",
         ),
+        (
+            {"TORCHCANVAS_TRUSTED_PROXIES": "10.0.0.5, proxy.internal"},
+            "TORCHCANVAS_TRUSTED_PROXIES must list IP addresses or networks (10.0.0.5, 172.16.0.0/12); "
+            "got 'proxy.internal'.",
+        ),
         ({"TORCHCANVAS_ENV": "staging"}, "TORCHCANVAS_ENV must be one of development, production; got 'staging'."),
         ({"TORCHCANVAS_ENV": "production"}, "SECRET_KEY must be set in production (50+ random characters)."),
         (
-            {"DEBUG": "false", "SECRET_KEY": "x" * 50},
+            {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50)},
             "ALLOWED_HOSTS must be set in production (comma-separated host names).",
         ),
         (production_env(DEBUG="true"), "DEBUG=true cannot be combined with TORCHCANVAS_ENV=production."),
@@ -198,6 +212,30 @@ def test_engine_limits_come_from_the_environment():
 )
 def test_it_refuses_bad_configuration_with_a_sentence(env, message):
     assert settings_error(env) == f"django.core.exceptions.ImproperlyConfigured: {message}"
+
+
+WEAK_KEY = (
+    "SECRET_KEY is too weak for production: it needs 50+ characters, 5+ of them different, and no "
+    "'django-insecure-' prefix (python3 -c 'import secrets; print(secrets.token_urlsafe(50))' makes one)."
+)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "x" * 60,  # long, but 1 distinct character
+        "abcd" * 20,  # 4 distinct characters
+        secrets.token_urlsafe(30),  # 40 characters
+        "django-insecure-" + secrets.token_urlsafe(50),  # what startproject generates
+    ],
+    ids=["one-character", "four-characters", "short", "django-insecure"],
+)
+def test_production_refuses_a_weak_secret_key(key):
+    assert settings_error(production_env(SECRET_KEY=key)) == f"django.core.exceptions.ImproperlyConfigured: {WEAK_KEY}"
+
+
+def test_development_accepts_any_secret_key():
+    assert settings_with({"SECRET_KEY": "dev"}, "SECRET_KEY") == {"SECRET_KEY": "dev"}
 
 
 def test_it_refuses_a_database_url_it_cannot_use():

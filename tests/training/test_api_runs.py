@@ -23,7 +23,7 @@ def test_alice_queues_a_run_of_a_version(alice_api, tiny_graph):
     assert body["graph"] == {"id": tiny_graph.pk, "name": "Tiny"}
     assert body["config"]["steps"] == 5 and body["config"]["optimizer"] == "sgd" and body["config"]["batch_size"] == 8
     assert body["progress"] == {"step": 0, "total": 5, "loss": None}
-    assert body["can_cancel"] is True and body["url"] == f"/runs/{body['id']}/"
+    assert body["can_cancel"] is True and body["url"] == f"/runs/{body['id']}/" and body["notice"] is None
     assert set(body) >= {"queue", "attempts", "created_at", "started_at", "finished_at", "metrics", "error", "device"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -89,7 +90,7 @@ def test_redis_persists_queued_messages():
 
 @pytest.mark.parametrize("service", ["web", "worker-gpu"])
 def test_the_settings_accept_its_environment(service):
-    env = environment(service, SECRET_KEY="x" * 60)
+    env = environment(service, SECRET_KEY=secrets.token_urlsafe(50))
     clean = {key: value for key, value in os.environ.items() if key not in settings_variables()}
     clean.update(env, DJANGO_SETTINGS_MODULE="torchcanvas_site.settings")
     code = (
