@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response gets the policy, error pages included.
+    "torchcanvas_site.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -268,6 +270,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Content-Security-Policy (torchcanvas_site/csp.py); report-only to try a change without enforcing it.
+CSP_REPORT_ONLY = env_bool("TORCHCANVAS_CSP_REPORT_ONLY", False)
 
 # --- production hardening -----------------------------------------------------------------------
 
