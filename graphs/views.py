@@ -60,6 +60,7 @@ from graphs.permissions import (
     visible_graphs,
 )
 from graphs.services import engine_limits
+from torchcanvas_site.csp import style_nonce
 from torchcanvas_site.htmx import go
 from training.config import DEFAULTS as RUN_DEFAULTS
 
@@ -529,6 +530,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
         "headVersion": graph.head.number if graph.head else None,
         "canEdit": bool(access.edit),
         "csrfToken": get_token(request),
+        "styleNonce": style_nonce(request),
         "runDefaults": RUN_DEFAULTS,  # the run panel's form starts from the server's own defaults
         "urls": {
             "registry": reverse("api-registry"),

@@ -3,15 +3,16 @@
 The policy allows scripts, styles, fonts, images and connections from the site itself only; WebSockets to
 the same host are named explicitly (older browsers do not let ``'self'`` cover ``ws:``/``wss:``). Style
 *attributes* are allowed (React Flow, htmx and a few templates set them; they cannot run script), ``<style>``
-elements are not. A view can widen the policy for itself with ``csp_update``; the Redoc page needs this.
+elements are not, except with the response's nonce (``style_nonce``; the canvas hands it to CodeMirror). A view
+widens the policy of one response by setting ``response.csp_extra`` (the Redoc page does).
 ``TORCHCANVAS_CSP_REPORT_ONLY=true`` sends the policy as ``Content-Security-Policy-Report-Only`` instead,
 to try a change without breaking pages. See docs/decisions.md.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
-from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -36,10 +37,19 @@ def header_name() -> str:
     return "Content-Security-Policy-Report-Only" if settings.CSP_REPORT_ONLY else "Content-Security-Policy"
 
 
+def style_nonce(request: HttpRequest) -> str:
+    """A nonce for ``<style>`` elements that this response's scripts write (CodeMirror); added to style-src."""
+    if not hasattr(request, "csp_style_nonce"):
+        request.csp_style_nonce = secrets.token_urlsafe(18)
+    return request.csp_style_nonce
+
+
 def policy_for(request: HttpRequest | None, extra: dict[str, tuple[str, ...]] | None = None) -> tuple[str, str]:
     """The header's name and value for ``request`` (its host gives the WebSocket source), widened by ``extra``."""
     policy = {name: list(sources) for name, sources in BASE_POLICY.items()}
     host = _host(request)
+    if hasattr(request, "csp_style_nonce"):
+        policy["style-src"].append(f"'nonce-{request.csp_style_nonce}'")
     if host:
         policy["connect-src"].append(("wss://" if request.is_secure() else "ws://") + host)
     for name, sources in (extra or {}).items():
@@ -54,22 +64,6 @@ def _host(request: HttpRequest | None) -> str | None:
         return request.get_host()
     except DisallowedHost:  # answered 400 already; 'self' alone is enough for that page
         return None
-
-
-def csp_update(**directives: tuple[str, ...]) -> Callable:
-    """View decorator: add sources to the policy of this view's responses (``worker_src=("blob:",)``)."""
-    extra = {name.replace("_", "-"): sources for name, sources in directives.items()}
-
-    def decorate(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            response = view(request, *args, **kwargs)
-            response.csp_extra = extra
-            return response
-
-        return wrapped
-
-    return decorate
 
 
 class ContentSecurityPolicyMiddleware:

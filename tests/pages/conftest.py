@@ -69,3 +69,19 @@ def broken_graph(alice, demo_graph):
     broken["edges"] = [["inp", "conv"], ["conv", "relu"], ["relu", "gru"], ["gru", "fc"]]
     broken["nodes"][0]["params"]["shape"] = [9, 256]
     return services.create_graph(alice, name="Broken", document=broken)
+
+
+@pytest.fixture
+def team_block(alice, team):
+    """A library block of the team: ReLU applied to its input."""
+    return services.publish_composite(
+        alice,
+        name="Twice",
+        team=team,
+        definition={
+            "nodes": [{"id": "in", "type": "Input"}, {"id": "act", "type": "ReLU"}],
+            "edges": [["in", "act"]],
+            "inputs": ["in"],
+            "outputs": ["act"],
+        },
+    ).block
