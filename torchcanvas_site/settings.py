@@ -132,6 +132,9 @@ TORCHCANVAS_LIMITS = {
     "max_edges": env_int("TORCHCANVAS_MAX_EDGES", 20000, minimum=0),
     "max_body_bytes": env_int("TORCHCANVAS_MAX_BODY_BYTES", 2_000_000, minimum=1024),
 }
+# Comparing the generated code of two versions generates both (about a second at 5,000 nodes): anonymous
+# callers get it for graphs up to this many nodes (graphs/version_diff.py).
+TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES = env_int("TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES", 1000, minimum=0)
 # Django's own cap on request bodies agrees with the API's, so no path accepts more than the engine would.
 DATA_UPLOAD_MAX_MEMORY_SIZE = TORCHCANVAS_LIMITS["max_body_bytes"]
 
