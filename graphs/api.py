@@ -27,7 +27,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -37,8 +37,7 @@ from rest_framework.views import APIView
 
 import codegen
 from codegen.templates import list_templates
-from graphs import services
-from graphs.diff import diff_documents, source_diff
+from graphs import services, version_diff
 from graphs.engine_views import JSONOnlyNegotiation, graph_error_response
 from graphs.models import CompositeVersion, Graph, GraphVersion, Invitation, Membership
 from graphs.permissions import visible_composites, visible_graphs, visible_teams
@@ -359,9 +358,14 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
         parameters=[
             OpenApiParameter("from", int, required=True, description="Version number (older side)."),
             OpenApiParameter("to", int, required=True, description="Version number (newer side)."),
-            OpenApiParameter("source", bool, description="Also diff the generated source."),
+            OpenApiParameter(
+                "source",
+                bool,
+                description="Also diff the generated source (anonymous callers: graphs up to "
+                "TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES nodes, else 401).",
+            ),
         ],
-        responses={200: DiffSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+        responses={200: DiffSerializer, 400: ERRORS[400], 401: ERRORS[401], 404: ERRORS[404]},
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def diff(self, request, pk=None):
@@ -377,19 +381,13 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
             if number not in versions:
                 return Response({"detail": f"Version {number} does not exist."}, status=status.HTTP_404_NOT_FOUND)
         old, new = versions[numbers["from"]], versions[numbers["to"]]
-        body = {
-            "from_version": old.number,
-            "to_version": new.number,
-            "diff": diff_documents(old.document, new.document),
-        }
-        if request.query_params.get("source", "").lower() in ("1", "true", "yes"):
-            body["source_diff"] = source_diff(
-                old.document,
-                new.document,
-                from_label=f"v{old.number}",
-                to_label=f"v{new.number}",
-                limits=services.engine_limits(),
-            )
+        with_source = request.query_params.get("source", "").lower() in ("1", "true", "yes")
+        refusal = with_source and version_diff.source_diff_refusal(request.user, old, new)
+        if refusal:
+            raise NotAuthenticated(refusal)
+        body = {"from_version": old.number, "to_version": new.number, "diff": version_diff.structural_diff(old, new)}
+        if with_source:
+            body["source_diff"] = version_diff.generated_source_diff(old, new)
         return Response(body)
 
     @extend_schema(

@@ -32,8 +32,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 import codegen
 from codegen.templates import list_templates, load_template
-from graphs import services
-from graphs.diff import diff_documents, source_diff
+from graphs import services, version_diff
 from graphs.forms import (
     ForkForm,
     GraphFilterForm,
@@ -60,12 +59,17 @@ from graphs.permissions import (
     visible_graphs,
 )
 from graphs.services import engine_limits
+from torchcanvas_site.csp import style_nonce
 from torchcanvas_site.htmx import go
 from training.config import DEFAULTS as RUN_DEFAULTS
 
 GRAPHS_PER_PAGE = 20
 REPORT_CACHE_SECONDS = 24 * 3600
 VERSIONS_PER_PAGE = 20
+# The diff page lists at most this many items per kind of change and lines of the source diff; the API
+# answers with everything.
+DIFF_PAGE_ITEMS = 200
+DIFF_PAGE_SOURCE_LINES = 2000
 BLANK_DOCUMENT = {
     "version": "0.2",
     "nodes": [{"id": "input", "type": "Input", "params": {}, "ui": {"x": 0, "y": 0}}],
@@ -482,6 +486,22 @@ def _number(value: str | None) -> int | None:
         return None
 
 
+def _shown_changes(changes: dict) -> dict:
+    """The lists of a diff as the page shows them, at most ``DIFF_PAGE_ITEMS`` each, and how many are left out."""
+    nodes, edges = changes["nodes"], changes["edges"]
+    lists = {
+        "added": nodes["added"],
+        "removed": nodes["removed"],
+        "changed": list(nodes["changed"].items()),
+        "moved": nodes["moved"],
+        "edges_added": edges["added"],
+        "edges_removed": edges["removed"],
+    }
+    shown = {name: items[:DIFF_PAGE_ITEMS] for name, items in lists.items()}
+    shown["hidden"] = sum(max(0, len(items) - DIFF_PAGE_ITEMS) for items in lists.values())
+    return shown
+
+
 def graph_diff(request: HttpRequest, pk: int) -> HttpResponse:
     graph, access = _graph(request, pk)
     numbers = list(graph.versions.order_by("-number").values_list("number", "message"))
@@ -503,19 +523,21 @@ def graph_diff(request: HttpRequest, pk: int) -> HttpResponse:
             error = f"Version {missing[0]} does not exist; pick one from the lists."
         else:
             old, new = by_number[from_number], by_number[to_number]
-            source = source_diff(
-                old.document,
-                new.document,
-                from_label=f"v{old.number}",
-                to_label=f"v{new.number}",
-                limits=engine_limits(),
-            )
+            changes = version_diff.structural_diff(old, new)
+            source_refused = version_diff.source_diff_refusal(request.user, old, new)
+            source = None if source_refused else version_diff.generated_source_diff(old, new)
+            source_lines = _diff_lines(source)
             context.update(
                 old=old,
                 new=new,
-                changes=diff_documents(old.document, new.document),
-                source_lines=_diff_lines(source),
+                changes=changes,
+                shown=_shown_changes(changes),
+                source_lines=source_lines[:DIFF_PAGE_SOURCE_LINES],
+                source_lines_hidden=max(0, len(source_lines) - DIFF_PAGE_SOURCE_LINES),
+                source_refused=source_refused,
                 source_unavailable=source is None,
+                api_diff_url=f"{reverse('api-graph-diff', args=[graph.pk])}?from={old.number}&to={new.number}",
+                page_items=DIFF_PAGE_ITEMS,
             )
     context["error"] = error
     return _render(request, "graphs/graph_diff.html", context, partial="graphs/_diff_result.html")
@@ -529,6 +551,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
         "headVersion": graph.head.number if graph.head else None,
         "canEdit": bool(access.edit),
         "csrfToken": get_token(request),
+        "styleNonce": style_nonce(request),
         "runDefaults": RUN_DEFAULTS,  # the run panel's form starts from the server's own defaults
         "urls": {
             "registry": reverse("api-registry"),

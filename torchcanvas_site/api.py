@@ -10,12 +10,15 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
+
+from torchcanvas_site.bodylimit import body_limit_message
 
 logger = logging.getLogger("torchcanvas.api")
 
@@ -24,12 +27,6 @@ class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "request_too_large"
-
-
-def body_limit_message(size: int | None, limit: int) -> str:
-    if size is None:
-        return f"The request body is larger than the limit of {limit} bytes."
-    return f"The request body is {size} bytes; the limit is {limit} bytes."
 
 
 class CappedJSONParser(JSONParser):
@@ -59,8 +56,20 @@ def _content_length(request) -> int | None:
         return None
 
 
+def request_limit_error(exc: Exception) -> APIException | None:
+    """Django's refusals of a body it will not read (too big, too many fields or files) as API errors."""
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge(body_limit_message(None, settings.TORCHCANVAS_LIMITS["max_body_bytes"]))
+    if isinstance(exc, TooManyFieldsSent):
+        return ParseError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.")
+    if isinstance(exc, TooManyFilesSent):
+        return ParseError(f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files.")
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, plus: validation errors get a ``detail`` summary, unexpected errors a JSON 500."""
+    exc = request_limit_error(exc) or exc
     response = drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")

@@ -1,6 +1,7 @@
 """ASGI entry point: Django for HTTP, Channels for WebSockets (served by daphne, also under runserver)."""
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -12,14 +13,21 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from torchcanvas_site.bodylimit import BodyLimitMiddleware, install_daphne_guard  # noqa: E402
 from training.routing import websocket_urlpatterns as training_routes  # noqa: E402
+
+# Under daphne (its CLI and runserver import its server before the application), bodies are spooled by
+# Twisted before the application sees them: cap them there too.
+if "daphne.server" in sys.modules:
+    install_daphne_guard()
 
 # The apps' WebSocket routes: /ws/runs/<id>/ (one run's events) and /ws/runs/ (the user's runs).
 websocket_urlpatterns = [*training_routes]
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Refuses bodies over the cap before Django spools them (uvicorn streams bodies to us).
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

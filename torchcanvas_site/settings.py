@@ -88,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response gets the policy, error pages included.
+    "torchcanvas_site.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -160,6 +162,9 @@ TORCHCANVAS_LIMITS = {
     "max_edges": env_int("TORCHCANVAS_MAX_EDGES", 20000, minimum=0),
     "max_body_bytes": env_int("TORCHCANVAS_MAX_BODY_BYTES", 2_000_000, minimum=1024),
 }
+# Comparing the generated code of two versions generates both (about a second at 5,000 nodes): anonymous
+# callers get it for graphs up to this many nodes (graphs/version_diff.py).
+TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES = env_int("TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES", 1000, minimum=0)
 # Django's own cap on request bodies agrees with the API's, so no path accepts more than the engine would.
 DATA_UPLOAD_MAX_MEMORY_SIZE = TORCHCANVAS_LIMITS["max_body_bytes"]
 
@@ -317,6 +322,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Content-Security-Policy (torchcanvas_site/csp.py); report-only to try a change without enforcing it.
+CSP_REPORT_ONLY = env_bool("TORCHCANVAS_CSP_REPORT_ONLY", False)
 
 # --- production hardening -----------------------------------------------------------------------
 

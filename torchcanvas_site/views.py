@@ -21,6 +21,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
 from graphs.forms import SignUpForm
+from torchcanvas_site.api import request_limit_error
 from torchcanvas_site.htmx import go
 from torchcanvas_site.throttling import retry_sentence, signup_wait
 
@@ -103,6 +104,13 @@ def _is_api(request: HttpRequest) -> bool:
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400, or 413 for a body over the cap (Django reports both as a SuspiciousOperation)."""
+    limit_error = request_limit_error(exception)
+    if limit_error is not None:
+        if _is_api(request):
+            return JsonResponse({"detail": str(limit_error.detail)}, status=limit_error.status_code)
+        page = TemplateResponse(request, "413.html", {"message": limit_error.detail}, status=limit_error.status_code)
+        return page.render()
     if _is_api(request):
         return JsonResponse({"detail": "Bad request."}, status=400)
     return defaults.bad_request(request, exception)

@@ -6,6 +6,8 @@ export interface Boot {
   headVersion: number | null;
   canEdit: boolean;
   csrfToken: string;
+  /** The Content-Security-Policy nonce for <style> elements (CodeMirror's). */
+  styleNonce?: string;
   /** A run config's defaults (training/config.py DEFAULTS): what the run panel's form starts from. */
   runDefaults: Record<string, string | number>;
   urls: {

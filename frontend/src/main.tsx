@@ -5,12 +5,15 @@ import "@xyflow/react/dist/style.css";
 import "./canvas.css";
 import { App } from "./App";
 import { readBoot } from "./boot";
+import { setStyleNonce } from "./lib/csp";
 
 const mount = document.getElementById("canvas-root");
 if (mount) {
+  const boot = readBoot();
+  setStyleNonce(boot.styleNonce);
   createRoot(mount).render(
     <StrictMode>
-      <App boot={readBoot()} />
+      <App boot={boot} />
     </StrictMode>,
   );
 }

@@ -75,3 +75,19 @@ def broken_graph(alice, demo_graph):
 def fast_hashing(settings):
     """MD5 password hashes: tests that log in with real passwords hash dozens of them."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def team_block(alice, team):
+    """A library block of the team: ReLU applied to its input."""
+    return services.publish_composite(
+        alice,
+        name="Twice",
+        team=team,
+        definition={
+            "nodes": [{"id": "in", "type": "Input"}, {"id": "act", "type": "ReLU"}],
+            "edges": [["in", "act"]],
+            "inputs": ["in"],
+            "outputs": ["act"],
+        },
+    ).block

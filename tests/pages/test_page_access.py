@@ -18,22 +18,12 @@ LOGIN = 302  # sent to the login page
 
 
 @pytest.fixture
-def world(alice, bob, charlie, django_user_model, team, team_graph, private_graph):
+def world(alice, bob, charlie, django_user_model, team, team_graph, private_graph, team_block):
     vera = django_user_model.objects.create_user("vera")
     adam = django_user_model.objects.create_user("adam")
     for user, role in ((vera, Role.VIEWER), (adam, Role.ADMIN)):
         services.accept_invitation(services.invite(team, alice, role).token, user)
-    block = services.publish_composite(
-        alice,
-        name="Twice",
-        team=team,
-        definition={
-            "nodes": [{"id": "in", "type": "Input"}, {"id": "act", "type": "ReLU"}],
-            "edges": [["in", "act"]],
-            "inputs": ["in"],
-            "outputs": ["act"],
-        },
-    ).block
+    block = team_block
     users = {"anonymous": None, "outsider": charlie, "viewer": vera, "editor": bob, "admin": adam, "owner": alice}
     return {"users": users, "graph": team_graph, "private": private_graph, "team": team, "block": block, "vera": vera}
 

@@ -3,6 +3,7 @@ import { json } from "@codemirror/lang-json";
 import { python } from "@codemirror/lang-python";
 import { EditorView, basicSetup } from "codemirror";
 import { useEffect, useRef } from "react";
+import { styleNonce } from "../lib/csp";
 
 export function CodeView(props: { value: string; language: "python" | "json"; testId?: string; label: string }) {
   const host = useRef<HTMLDivElement>(null);
@@ -17,6 +18,7 @@ export function CodeView(props: { value: string; language: "python" | "json"; te
         basicSetup,
         props.language === "python" ? python() : json(),
         EditorView.editable.of(false),
+        EditorView.cspNonce.of(styleNonce()),
         EditorView.contentAttributes.of({ "aria-label": props.label, "aria-readonly": "true" }),
       ],
     });
