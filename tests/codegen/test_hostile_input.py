@@ -494,6 +494,22 @@ HUGE: dict[str, tuple[Any, str]] = {
 }
 
 
+def with_expression(expression: str, c: int = 4) -> dict[str, Any]:
+    """The base graph with its block's `out_channels` set to ``expression`` over the parameter `c`."""
+    graph = base_graph()
+    graph["composites"]["Unit"]["nodes"][1]["params"]["out_channels"] = expression
+    graph["nodes"][1]["params"] = {"c": c}
+    return graph
+
+
+# Each term of `$c+$c+...` used to be one level of recursion: ~1,000 raised RecursionError (a 500 in the API).
+HUGE |= {
+    f"expression_{terms}_terms": (with_expression("+".join(["$c"] * terms)), "EXPRESSION_TOO_LONG")
+    for terms in (102, 1000, 10**5)
+}
+HUGE["expression_3000_characters"] = (with_expression("$c" + " " * 3000), "EXPRESSION_TOO_LONG")
+
+
 CASES_HUGE = [pytest.param(document, code, id=name) for name, (document, code) in HUGE.items()] + [
     pytest.param(chain({"id": "t", "type": "T" * 10**7}), "UNKNOWN_TYPE", id="type_10MB"),
     pytest.param(
@@ -589,3 +605,11 @@ def test_an_exponential_block_expansion_is_refused_fast() -> None:
 def test_reasonable_nesting_of_blocks_is_accepted() -> None:
     graph = block_bomb(3, 4)
     assert timed(lambda: codegen.validate(graph)).ok
+
+
+def test_an_expression_at_the_length_cap_generates_code_that_matches_the_interpreter(tmp_path: Path) -> None:
+    operators = ["+", "-", "*", "//"]
+    expression = "$c" + "".join(f" {operators[k % 4]} $c" for k in range(100))  # 100 operators, the cap
+    graph = with_expression(expression, c=2)
+    check_case(Case(graph, None, [("inp", "1d", (3, 8), None)]), tmp_path)
+    assert codegen.validate(graph).shapes()["unit"] == ["B", eval(expression.replace("$c", "2")), 8]  # noqa: S307
