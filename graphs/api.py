@@ -414,16 +414,17 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
     @extend_schema(
         summary="Make an old version the head again (as a new version)",
         request=RestoreSerializer,
-        responses={201: VersionSerializer, 200: VersionSerializer, **ERRORS},
+        description="A version whose content the head already has creates nothing (200, `created: false`, "
+        "the head), also when a simultaneous restore made it the head a moment before.",
+        responses={201: VersionCreatedSerializer, 200: VersionCreatedSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
         graph = self.get_object()
         data = _valid(RestoreSerializer, request.data, request)
-        head_before = graph.head_id
-        version = services.restore_version(graph, request.user, data["version"], message=data["message"])
-        created = version.pk != head_before
-        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED if created else 200)
+        version, created = services.restore_version(graph, request.user, data["version"], message=data["message"])
+        body = {**VersionSerializer(version).data, "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
         summary="Import a graph JSON file as a new graph",

@@ -431,8 +431,12 @@ def save_version(
     return version, True
 
 
-def restore_version(graph: Graph, user, number: int, *, message: str = "") -> GraphVersion:
-    """A new head copying version ``number`` (the head itself when it already has that content)."""
+def restore_version(graph: Graph, user, number: int, *, message: str = "") -> tuple[GraphVersion, bool]:
+    """A new head copying version ``number``: ``(version, created)``.
+
+    When the head already has that content (restored by someone else a moment ago, say): ``(head, False)``,
+    decided under the graph's row lock, so of simultaneous restores exactly one says it created the version.
+    """
     require(graph_access(user, graph), "edit", "graph", "restore its versions")
     message = clean_text(message, field="message", max_length=500) or f"Restored v{number}"
     with transaction.atomic():
@@ -444,11 +448,11 @@ def restore_version(graph: Graph, user, number: int, *, message: str = "") -> Gr
             raise Http404(f"Version {number} does not exist.")
         head = GraphVersion.objects.filter(pk=locked.head_id).first()
         if head is not None and head.content_hash == source.content_hash:
-            return head
+            return head, False
         version = _new_version(locked, user, _copy_of(source), message=message, parent=head)
         _log(user, "restored", f"{user} restored {locked.name} v{number} as v{version.number}", graph=locked)
     graph.head, graph.updated_at = locked.head, locked.updated_at
-    return version
+    return version, True
 
 
 def fork_graph(
