@@ -1,7 +1,7 @@
 """The platform API: graphs and their versions, teams and invitations, composite block libraries.
 
 Views stay thin: they parse input with a serializer, call :mod:`graphs.services`, and render the
-result. Every queryset starts from :mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``,
+result; what the services refuse becomes its answer (400, 409) in ``torchcanvas_site.api.exception_handler``. Every queryset starts from :mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``,
 the user's teams), so an object the user may not see answers 404 exactly like one that does not exist;
 one they may see but not change answers 403 (from the services).
 """
@@ -126,21 +126,6 @@ class Pages(PageNumberPagination):
     max_page_size = 100
 
 
-class ServiceErrors:
-    """Turns :class:`services.ServiceError` into 400 and :class:`services.StaleVersion` into 409."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, services.ServiceError):
-            data = {"detail": exc.message}
-            if exc.diagnostics:
-                data["diagnostics"] = exc.diagnostics
-            return Response(data, status=status.HTTP_400_BAD_REQUEST)
-        if isinstance(exc, services.StaleVersion):
-            data = {"detail": str(exc), "head": VersionSerializer(exc.head).data, "diff": exc.diff}
-            return Response(data, status=status.HTTP_409_CONFLICT)
-        return super().handle_exception(exc)
-
-
 def _valid(serializer_class, data, request, **kwargs):
     serializer = serializer_class(data=data, context={"request": request}, **kwargs)
     serializer.is_valid(raise_exception=True)
@@ -206,7 +191,7 @@ GRAPH_FILTERS = [
     ),
     destroy=extend_schema(summary="Delete a graph and its history", responses={204: None, **ERRORS}),
 )
-class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
+class GraphViewSet(viewsets.ModelViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = Pages
     serializer_class = GraphSerializer
@@ -492,7 +477,7 @@ class TemplateListView(APIView):
         responses={201: TeamSerializer, 400: ERRORS[400]},
     ),
 )
-class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     pagination_class = Pages
     serializer_class = TeamSerializer
@@ -582,7 +567,7 @@ class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixi
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AcceptInvitationView(ServiceErrors, APIView):
+class AcceptInvitationView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -621,7 +606,6 @@ class AcceptInvitationView(ServiceErrors, APIView):
     ),
 )
 class CompositeViewSet(
-    ServiceErrors,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,

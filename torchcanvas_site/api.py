@@ -60,8 +60,8 @@ def _content_length(request) -> int | None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF's handler, plus: validation errors get a ``detail`` summary, unexpected errors a JSON 500."""
-    response = drf_exception_handler(exc, context)
+    """DRF's handler, plus the services' refusals; validation errors get a ``detail`` summary, others a JSON 500."""
+    response = _refusal(exc) or drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")
         logger.error("Unhandled error in %s", type(view).__name__, exc_info=exc)
@@ -70,6 +70,28 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ValidationError) and not (isinstance(response.data, dict) and "detail" in response.data):
         response.data = {"detail": _summary(response.data), "errors": response.data}
     return response
+
+
+def _refusal(exc: Exception) -> Response | None:
+    """What the service layers refuse, as the API answers it: one sentence, and what helps to act on it.
+
+    ``graphs.services.ServiceError`` is a 400 (with the engine's diagnostics when it has them),
+    ``StaleVersion`` a 409 with the head and the diff from the edit's base to it, and
+    ``training.dispatch.RunRefused`` a 400 or a 429 (too many runs).
+    """
+    from graphs.serializers import VersionSerializer  # the apps import this module: not at the top
+    from graphs.services import ServiceError, StaleVersion
+    from training.dispatch import RunRefused
+
+    if isinstance(exc, ServiceError):
+        data = {"detail": exc.message} | ({"diagnostics": exc.diagnostics} if exc.diagnostics else {})
+        return Response(data, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, StaleVersion):
+        data = {"detail": str(exc), "head": VersionSerializer(exc.head).data, "diff": exc.diff}
+        return Response(data, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, RunRefused):
+        return Response({"detail": exc.message}, status=exc.status_code)
+    return None
 
 
 def _summary(errors: Any, field: str | None = None) -> str:

@@ -85,11 +85,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             runs = runs.filter(user=self.request.user)
         return runs
 
-    def handle_exception(self, exc):
-        if isinstance(exc, RunRefused):
-            return Response({"detail": exc.message}, status=exc.status_code)
-        return super().handle_exception(exc)
-
     def _response(self, run, code=status.HTTP_200_OK) -> Response:
         fresh = with_progress(visible_runs(self.request.user).select_related("version__graph", "user")).get(pk=run.pk)
         return Response(RunSerializer(fresh, context=self.get_serializer_context()).data, status=code)
