@@ -40,7 +40,7 @@ import codegen
 from codegen.templates import list_templates
 from graphs import services
 from graphs.diff import diff_documents, source_diff
-from graphs.engine_views import JSONOnlyNegotiation, graph_error_response
+from graphs.engine_views import JSONOnlyNegotiation
 from graphs.models import CompositeVersion, Graph, GraphVersion, Invitation, Membership
 from graphs.permissions import visible_composites, visible_graphs, visible_teams
 from graphs.serializers import (
@@ -325,16 +325,13 @@ class GraphViewSet(viewsets.ModelViewSet):
             return _download(body, "application/json", f"{stem}.json")
         if kind not in ("py", "zip"):
             raise ValidationError({"format": ["Expected json, py or zip."]})
-        try:
-            files = codegen.generate(
-                version.document,
-                name=name,
-                layout="file" if kind == "py" else "package",
-                with_train=with_train,
-                limits=services.engine_limits(),
-            )
-        except codegen.GraphError as error:
-            return graph_error_response(error)
+        files = codegen.generate(
+            version.document,
+            name=name,
+            layout="file" if kind == "py" else "package",
+            with_train=with_train,
+            limits=services.engine_limits(),
+        )
         if kind == "py":
             return _download(next(iter(files.values())).encode(), "text/x-python; charset=utf-8", f"{name}.py")
         return _download(codegen.package_zip(files), "application/zip", f"{stem}.zip")

@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+import codegen
+
 logger = logging.getLogger("torchcanvas.api")
 
 
@@ -73,16 +75,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
 
 def _refusal(exc: Exception) -> Response | None:
-    """What the service layers refuse, as the API answers it: one sentence, and what helps to act on it.
+    """What the engine and the service layers refuse, as the API answers it: one sentence, and what helps.
 
-    ``graphs.services.ServiceError`` is a 400 (with the engine's diagnostics when it has them),
-    ``StaleVersion`` a 409 with the head and the diff from the edit's base to it, and
-    ``training.dispatch.RunRefused`` a 400 or a 429 (too many runs).
+    ``codegen.GraphError`` is a 400 with the diagnostics, ``graphs.services.ServiceError`` a 400 (with the
+    engine's diagnostics when it has them), ``StaleVersion`` a 409 with the head and the diff from the
+    edit's base to it, and ``training.dispatch.RunRefused`` a 400 or a 429 (too many runs).
     """
     from graphs.serializers import VersionSerializer  # the apps import this module: not at the top
     from graphs.services import ServiceError, StaleVersion
     from training.dispatch import RunRefused
 
+    if isinstance(exc, codegen.GraphError):
+        diagnostics = [diagnostic.to_dict() for diagnostic in exc.diagnostics]
+        first = next((d for d in diagnostics if d.get("severity") == "error"), diagnostics[0] if diagnostics else None)
+        detail = f"The graph cannot be used: {first['message']}" if first else "The graph cannot be used."
+        return Response({"detail": detail, "diagnostics": diagnostics}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ServiceError):
         data = {"detail": exc.message} | ({"diagnostics": exc.diagnostics} if exc.diagnostics else {})
         return Response(data, status=status.HTTP_400_BAD_REQUEST)
