@@ -74,7 +74,13 @@ from graphs.serializers import (
     VersionDetailSerializer,
     VersionSerializer,
 )
-from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, body_limit_message
+from torchcanvas_site.api import (
+    ActionSerializers,
+    CappedJSONParser,
+    QuerySerializer,
+    RequestTooLarge,
+    body_limit_message,
+)
 
 ID = r"[0-9]{1,18}"
 NUMBER = r"[0-9]{1,9}"
@@ -126,28 +132,17 @@ class Pages(PageNumberPagination):
     max_page_size = 100
 
 
-def _valid(serializer_class, data, request, **kwargs):
-    serializer = serializer_class(data=data, context={"request": request}, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+class CompositeFilters(QuerySerializer):
+    q = serializers.CharField(required=False, max_length=64, help_text="Search in names.")
+    team = serializers.CharField(required=False, max_length=80, help_text="Only this team's library (slug).")
 
 
-class CompositeFilters(serializers.Serializer):
-    q = serializers.CharField(required=False, max_length=64)
-    team = serializers.CharField(required=False, max_length=80)
-
-
-class QueryFilters(serializers.Serializer):
-    q = serializers.CharField(required=False, max_length=120, help_text="Search in names.")
-    tag = serializers.CharField(required=False, max_length=40)
-    owner = serializers.CharField(required=False, max_length=150, help_text="Owner's username.")
-    team = serializers.CharField(required=False, max_length=80, help_text="Team slug.")
+class GraphFilters(QuerySerializer):
+    q = serializers.CharField(required=False, max_length=120, help_text="Search in names (case-insensitive).")
+    tag = serializers.CharField(required=False, max_length=40, help_text="Only graphs with this tag.")
+    owner = serializers.CharField(required=False, max_length=150, help_text="Only graphs of this user (username).")
+    team = serializers.CharField(required=False, max_length=80, help_text="Only graphs of this team (slug).")
     visibility = serializers.ChoiceField(choices=["private", "team", "public"], required=False)
-
-
-def _filters(request) -> dict:
-    data = {key: request.query_params.get(key) for key in QueryFilters().fields if key in request.query_params}
-    return _valid(QueryFilters, data, request)
 
 
 def package_name(name: str) -> str:
@@ -163,38 +158,37 @@ def package_name(name: str) -> str:
 
 # --- graphs -------------------------------------------------------------------------------------
 
-GRAPH_FILTERS = [
-    OpenApiParameter("q", str, description="Search in names (case-insensitive)."),
-    OpenApiParameter("tag", str, description="Only graphs with this tag."),
-    OpenApiParameter("owner", str, description="Only graphs of this user (username)."),
-    OpenApiParameter("team", str, description="Only graphs of this team (slug)."),
-    OpenApiParameter("visibility", str, enum=["private", "team", "public"]),
-]
-
 
 @extend_schema_view(
     list=extend_schema(
         summary="Graphs you may see",
-        parameters=GRAPH_FILTERS,
+        parameters=[GraphFilters],
         responses={200: GraphSerializer(many=True), 400: ERRORS[400]},
     ),
     retrieve=extend_schema(summary="One graph", responses={200: GraphSerializer, **READ_ERRORS}),
     create=extend_schema(
         summary="Create a graph (and its version 1)",
-        request=GraphCreateSerializer,
         responses={201: GraphSerializer, 400: ERRORS[400]},
     ),
     partial_update=extend_schema(
         summary="Rename, describe, tag (editors); change visibility or team (owner, team admins)",
-        request=GraphUpdateSerializer,
         responses={200: GraphSerializer, **ERRORS},
     ),
     destroy=extend_schema(summary="Delete a graph and its history", responses={204: None, **ERRORS}),
 )
-class GraphViewSet(viewsets.ModelViewSet):
+class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = Pages
     serializer_class = GraphSerializer
+    serializer_classes = {
+        "create": GraphCreateSerializer,
+        "partial_update": GraphUpdateSerializer,
+        "versions": VersionCreateSerializer,
+        "fork": ForkSerializer,
+        "restore": RestoreSerializer,
+        "import_": ImportSerializer,
+        "from_template": FromTemplateSerializer,
+    }
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = ID
 
@@ -203,7 +197,7 @@ class GraphViewSet(viewsets.ModelViewSet):
         graphs = graphs.prefetch_related("tags")
         if self.action != "list":
             return graphs
-        filters = _filters(self.request)
+        filters = GraphFilters.parse(self.request)
         if "q" in filters:
             graphs = graphs.filter(name__icontains=filters["q"])
         if "tag" in filters:
@@ -217,7 +211,7 @@ class GraphViewSet(viewsets.ModelViewSet):
         return graphs
 
     def create(self, request, *args, **kwargs):
-        data = _valid(GraphCreateSerializer, request.data, request)
+        data = self.validated_body()
         graph = services.create_graph(
             request.user,
             name=data["name"],
@@ -232,8 +226,7 @@ class GraphViewSet(viewsets.ModelViewSet):
 
     def partial_update(self, request, *args, **kwargs):
         graph = self.get_object()
-        fields = _valid(GraphUpdateSerializer, request.data, request)
-        services.update_graph(graph, request.user, **fields)
+        services.update_graph(graph, request.user, **self.validated_body())
         return self._graph_response(graph)
 
     def destroy(self, request, *args, **kwargs):
@@ -264,7 +257,6 @@ class GraphViewSet(viewsets.ModelViewSet):
         description="`base` is the version the edit started from. When the head has moved since, nothing is "
         "saved and the answer is 409 with the head and the diff from `base` to it. A document identical to the "
         "head creates nothing (200, `created: false`).",
-        request=VersionCreateSerializer,
         responses={
             201: VersionCreatedSerializer,
             200: VersionCreatedSerializer,
@@ -276,7 +268,7 @@ class GraphViewSet(viewsets.ModelViewSet):
     def versions(self, request, pk=None):
         graph = self.get_object()
         if request.method == "POST":
-            data = _valid(VersionCreateSerializer, request.data, request)
+            data = self.validated_body()
             version, created = services.save_version(
                 graph, request.user, data["document"], base=data["base"], message=data["message"]
             )
@@ -376,13 +368,12 @@ class GraphViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Copy a version (the head by default) into a new graph of yours",
-        request=ForkSerializer,
         responses={201: GraphSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def fork(self, request, pk=None):
         graph = self.get_object()
-        data = _valid(ForkSerializer, request.data, request)
+        data = self.validated_body()
         fork = services.fork_graph(
             graph,
             request.user,
@@ -395,7 +386,6 @@ class GraphViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Make an old version the head again (as a new version)",
-        request=RestoreSerializer,
         description="A version whose content the head already has creates nothing (200, `created: false`, "
         "the head), also when a simultaneous restore made it the head a moment before.",
         responses={201: VersionCreatedSerializer, 200: VersionCreatedSerializer, **ERRORS},
@@ -403,7 +393,7 @@ class GraphViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
         graph = self.get_object()
-        data = _valid(RestoreSerializer, request.data, request)
+        data = self.validated_body()
         version, created = services.restore_version(graph, request.user, data["version"], message=data["message"])
         body = {**VersionSerializer(version).data, "created": created}
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -411,7 +401,6 @@ class GraphViewSet(viewsets.ModelViewSet):
     @extend_schema(
         summary="Import a graph JSON file as a new graph",
         description="Send the file as a multipart upload (`file`), or its content as `document` in JSON.",
-        request={"multipart/form-data": ImportSerializer, "application/json": ImportSerializer},
         responses={201: GraphSerializer, 400: ERRORS[400]},
     )
     @action(
@@ -421,7 +410,7 @@ class GraphViewSet(viewsets.ModelViewSet):
         parser_classes=[CappedJSONParser, CappedMultiPartParser],
     )
     def import_(self, request):
-        data = _valid(ImportSerializer, request.data, request)
+        data = self.validated_body()
         if "file" in data:
             upload = data["file"]
             raw = upload.read(settings.TORCHCANVAS_LIMITS["max_body_bytes"] + 1)
@@ -434,12 +423,11 @@ class GraphViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="A new graph from a built-in template",
-        request=FromTemplateSerializer,
         responses={201: GraphSerializer, 400: ERRORS[400]},
     )
     @action(detail=False, methods=["post"], url_path="from-template")
     def from_template(self, request):
-        data = _valid(FromTemplateSerializer, request.data, request)
+        data = self.validated_body()
         graph = services.graph_from_template(
             request.user, data["template"], name=data.get("name"), team=data.get("team"), visibility=data["visibility"]
         )
@@ -470,14 +458,18 @@ class TemplateListView(APIView):
     retrieve=extend_schema(summary="One of your teams", responses={200: TeamSerializer, **READ_ERRORS}),
     create=extend_schema(
         summary="Create a team (you become its admin)",
-        request=TeamCreateSerializer,
         responses={201: TeamSerializer, 400: ERRORS[400]},
     ),
 )
-class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TeamViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     pagination_class = Pages
     serializer_class = TeamSerializer
+    serializer_classes = {
+        "create": TeamCreateSerializer,
+        "member": RoleSerializer,
+        "invitations": InvitationCreateSerializer,
+    }
     lookup_field = "slug"
     lookup_value_regex = SLUG
 
@@ -485,8 +477,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return my_teams(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        data = _valid(TeamCreateSerializer, request.data, request)
-        team = services.create_team(request.user, data["name"])
+        team = services.create_team(request.user, self.validated_body()["name"])
         return Response(TeamSerializer(self.get_queryset().get(pk=team.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Members and their roles", responses={200: MemberSerializer(many=True), **READ_ERRORS})
@@ -502,7 +493,6 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(
         methods=["PATCH"],
         summary="Change a member's role (admins; the last admin stays admin)",
-        request=RoleSerializer,
         responses={200: MemberSerializer, **ERRORS},
     )
     @extend_schema(
@@ -518,8 +508,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if request.method == "DELETE":
             services.remove_member(team, request.user, member)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        data = _valid(RoleSerializer, request.data, request)
-        membership = services.set_role(team, request.user, member, data["role"])
+        membership = services.set_role(team, request.user, member, self.validated_body()["role"])
         return Response(MemberSerializer(membership).data)
 
     @extend_schema(summary="Leave the team (not its last admin)", request=None, responses={204: None, **ERRORS})
@@ -536,15 +525,13 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(
         methods=["POST"],
         summary="Create an invitation link (admins)",
-        request=InvitationCreateSerializer,
         responses={201: InvitationSerializer, **ERRORS},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def invitations(self, request, slug=None):
         team = self.get_object()
         if request.method == "POST":
-            data = _valid(InvitationCreateSerializer, request.data, request)
-            invitation = services.invite(team, request.user, data["role"])
+            invitation = services.invite(team, request.user, self.validated_body()["role"])
             return Response(
                 InvitationSerializer(invitation, context={"request": request}).data, status=status.HTTP_201_CREATED
             )
@@ -585,17 +572,12 @@ class AcceptInvitationView(APIView):
 @extend_schema_view(
     list=extend_schema(
         summary="Blocks in your personal library and your teams' libraries",
-        parameters=[
-            OpenApiParameter("q", str, description="Search in names."),
-            OpenApiParameter("team", str, description="Only this team's library (slug)."),
-            OpenApiParameter("mine", bool, description="Only your personal library."),
-        ],
+        parameters=[CompositeFilters, OpenApiParameter("mine", bool, description="Only your personal library.")],
         responses={200: CompositeBlockSerializer(many=True), 400: ERRORS[400]},
     ),
     retrieve=extend_schema(summary="One block", responses={200: CompositeBlockSerializer, **READ_ERRORS}),
     create=extend_schema(
         summary="Publish a block (new, or the next version of the library's block of that name)",
-        request=PublishSerializer,
         responses={201: CompositeVersionCreatedSerializer, 200: CompositeVersionCreatedSerializer, **ERRORS},
     ),
     destroy=extend_schema(
@@ -603,6 +585,7 @@ class AcceptInvitationView(APIView):
     ),
 )
 class CompositeViewSet(
+    ActionSerializers,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -611,6 +594,7 @@ class CompositeViewSet(
     permission_classes = [IsAuthenticated]
     pagination_class = Pages
     serializer_class = CompositeBlockSerializer
+    serializer_classes = {"create": PublishSerializer}
     lookup_value_regex = ID
 
     def get_queryset(self):
@@ -618,7 +602,7 @@ class CompositeViewSet(
         if self.action != "list":
             return blocks
         params = self.request.query_params
-        filters = _valid(CompositeFilters, {key: params[key] for key in ("q", "team") if key in params}, self.request)
+        filters = CompositeFilters.parse(self.request)
         if "q" in filters:
             blocks = blocks.filter(name__icontains=filters["q"])
         if "team" in filters:
@@ -628,7 +612,7 @@ class CompositeViewSet(
         return blocks
 
     def create(self, request, *args, **kwargs):
-        data = _valid(PublishSerializer, request.data, request)
+        data = self.validated_body()
         version, created = services.publish_composite_version(
             request.user,
             name=data["name"],
