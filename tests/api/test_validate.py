@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from hostile_graphs import long_expression_graph
 
 URL = "/api/validate/"
 
@@ -175,24 +176,7 @@ def test_unknown_api_paths_answer_json_404(api_client):
 
 def test_a_block_expression_over_the_length_cap_is_a_diagnostic(api_client):
     """A composite expression of 1,000 terms used to recurse out of Python's stack: a 500."""
-    graph = {
-        "composites": {
-            "Wide": {
-                "params": [{"name": "c", "type": "int", "default": 2}],
-                "nodes": [
-                    {"id": "x", "type": "Input"},
-                    {"id": "fc", "type": "Linear", "params": {"out_features": "+".join(["$c"] * 1000)}},
-                ],
-                "edges": [["x", "fc"]],
-                "inputs": ["x"],
-                "outputs": ["fc"],
-            }
-        },
-        "nodes": [{"id": "inp", "type": "Input", "params": {"shape": [4]}}, {"id": "wide", "type": "Wide"}],
-        "edges": [["inp", "wide"]],
-        "inputs": ["inp"],
-        "outputs": ["wide"],
-    }
+    graph = long_expression_graph()
     response = post_json(api_client, {"graph": graph})
     assert response.status_code == 200
     assert [(d["code"], d["node"]) for d in response.json()["diagnostics"]] == [("EXPRESSION_TOO_LONG", "wide")]
