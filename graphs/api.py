@@ -1,7 +1,8 @@
 """The platform API: graphs and their versions, teams and invitations, composite block libraries.
 
-Views stay thin: they parse input with a serializer, call :mod:`graphs.services`, and render the
-result; what the services refuse becomes its answer (400, 409) in ``torchcanvas_site.api.exception_handler``. Every queryset starts from :mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``,
+Views stay thin: they parse input with the action's serializer (``serializer_classes``, which the schema
+reads too), call :mod:`graphs.services`, and render the result; what the services refuse becomes its answer
+(400, 409) in ``torchcanvas_site.api.exception_handler``. Every queryset starts from :mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``,
 the user's teams), so an object the user may not see answers 404 exactly like one that does not exist;
 one they may see but not change answers 403 (from the services).
 """
@@ -11,11 +12,13 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -74,13 +77,7 @@ from graphs.serializers import (
     VersionDetailSerializer,
     VersionSerializer,
 )
-from torchcanvas_site.api import (
-    ActionSerializers,
-    CappedJSONParser,
-    QuerySerializer,
-    RequestTooLarge,
-    body_limit_message,
-)
+from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, body_limit_message
 
 ID = r"[0-9]{1,18}"
 NUMBER = r"[0-9]{1,9}"
@@ -93,7 +90,6 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="You may see this but not change it."),
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
 }
-READ_ERRORS = {404: ERRORS[404]}
 
 
 class CappedMultiPartParser(MultiPartParser):
@@ -132,6 +128,56 @@ class Pages(PageNumberPagination):
     max_page_size = 100
 
 
+class PlatformSchema(AutoSchema):
+    """The schema of a platform viewset: each operation also lists the errors every such operation can answer.
+
+    401 everywhere (no login, or a wrong or revoked token), 400 with a request body, 404 on an object's path
+    and 403 for changing it; what an operation declares itself wins.
+    """
+
+    def _get_response_bodies(self, direction="response"):
+        # drf-spectacular's own step (0.30): it has no public hook that adds to the responses an operation declares.
+        bodies = super()._get_response_bodies(direction)
+        shared = [401]
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
+            shared.append(400)
+        if "{" in self.path:
+            shared += [404] if self.method == "GET" else [403, 404]
+        for code in shared:
+            if str(code) not in bodies:
+                bodies[str(code)] = self._get_response_for_code(ERRORS[code], str(code), direction=direction)
+        return bodies
+
+
+# A viewset mixin: `serializer_classes` names the serializer of each action's request body, which
+# `validated_body()` checks and drf-spectacular reads for the request schema (one declaration, so the two
+# cannot drift apart); other actions use `serializer_class`. A comment, not a docstring: drf-spectacular
+# would show a docstring as the description of every operation of the views that use it. Their schema also
+# lists the errors every operation shares (PlatformSchema).
+class ActionSerializers:
+    schema = PlatformSchema()
+    serializer_classes: dict[str, type[serializers.Serializer]] = {}
+
+    def get_serializer_class(self):
+        return self.serializer_classes.get(self.action, self.serializer_class)
+
+    def validated_body(self) -> dict[str, Any]:
+        serializer = self.get_serializer(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters, checked like a body (a 400 naming the parameter); ``parameters=[cls]`` documents them."""
+
+    @classmethod
+    def parse(cls, request) -> dict[str, Any]:
+        # A plain dict, as a body would be: a QueryDict makes DRF treat `?q=` as absent instead of blank.
+        query = cls(data=request.query_params.dict(), context={"request": request})
+        query.is_valid(raise_exception=True)
+        return query.validated_data
+
+
 class CompositeFilters(QuerySerializer):
     q = serializers.CharField(required=False, max_length=64, help_text="Search in names.")
     team = serializers.CharField(required=False, max_length=80, help_text="Only this team's library (slug).")
@@ -165,16 +211,13 @@ def package_name(name: str) -> str:
         parameters=[GraphFilters],
         responses={200: GraphSerializer(many=True), 400: ERRORS[400]},
     ),
-    retrieve=extend_schema(summary="One graph", responses={200: GraphSerializer, **READ_ERRORS}),
-    create=extend_schema(
-        summary="Create a graph (and its version 1)",
-        responses={201: GraphSerializer, 400: ERRORS[400]},
-    ),
+    retrieve=extend_schema(summary="One graph"),
+    create=extend_schema(summary="Create a graph (and its version 1)", responses={201: GraphSerializer}),
     partial_update=extend_schema(
         summary="Rename, describe, tag (editors); change visibility or team (owner, team admins)",
-        responses={200: GraphSerializer, **ERRORS},
+        responses={200: GraphSerializer},
     ),
-    destroy=extend_schema(summary="Delete a graph and its history", responses={204: None, **ERRORS}),
+    destroy=extend_schema(summary="Delete a graph and its history", responses={204: None, 400: ERRORS[400]}),
 )
 class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly]
@@ -249,7 +292,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
     @extend_schema(
         methods=["GET"],
         summary="A graph's history, newest first (paginated)",
-        responses={200: VersionSerializer(many=True), **READ_ERRORS},
+        responses={200: VersionSerializer(many=True)},
     )
     @extend_schema(
         methods=["POST"],
@@ -261,7 +304,6 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
             201: VersionCreatedSerializer,
             200: VersionCreatedSerializer,
             409: OpenApiResponse(ConflictSerializer, description="The base version is stale."),
-            **ERRORS,
         },
     )
     @action(detail=True, methods=["get", "post"], pagination_class=Pages)
@@ -278,7 +320,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(VersionSerializer(page, many=True).data)
 
-    @extend_schema(summary="One version, with its document", responses={200: VersionDetailSerializer, **READ_ERRORS})
+    @extend_schema(summary="One version, with its document", responses={200: VersionDetailSerializer})
     @action(detail=True, methods=["get"], url_path=rf"versions/(?P<number>{NUMBER})", pagination_class=None)
     def version(self, request, pk=None, number=None):
         return Response(VersionDetailSerializer(self._version(self.get_object(), number)).data)
@@ -294,7 +336,6 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
             (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="<name>.py"),
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>.zip"),
             400: OpenApiResponse(GraphErrorSerializer, description="The version has errors; nothing to generate."),
-            404: ERRORS[404],
         },
     )
     @action(
@@ -335,7 +376,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
             OpenApiParameter("to", int, required=True, description="Version number (newer side)."),
             OpenApiParameter("source", bool, description="Also diff the generated source."),
         ],
-        responses={200: DiffSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+        responses={200: DiffSerializer, 400: ERRORS[400]},
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def diff(self, request, pk=None):
@@ -368,7 +409,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Copy a version (the head by default) into a new graph of yours",
-        responses={201: GraphSerializer, **ERRORS},
+        responses={201: GraphSerializer},
     )
     @action(detail=True, methods=["post"])
     def fork(self, request, pk=None):
@@ -388,7 +429,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         summary="Make an old version the head again (as a new version)",
         description="A version whose content the head already has creates nothing (200, `created: false`, "
         "the head), also when a simultaneous restore made it the head a moment before.",
-        responses={201: VersionCreatedSerializer, 200: VersionCreatedSerializer, **ERRORS},
+        responses={201: VersionCreatedSerializer, 200: VersionCreatedSerializer},
     )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
@@ -401,7 +442,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
     @extend_schema(
         summary="Import a graph JSON file as a new graph",
         description="Send the file as a multipart upload (`file`), or its content as `document` in JSON.",
-        responses={201: GraphSerializer, 400: ERRORS[400]},
+        responses={201: GraphSerializer},
     )
     @action(
         detail=False,
@@ -421,10 +462,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         )
         return self._graph_response(graph, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="A new graph from a built-in template",
-        responses={201: GraphSerializer, 400: ERRORS[400]},
-    )
+    @extend_schema(summary="A new graph from a built-in template", responses={201: GraphSerializer})
     @action(detail=False, methods=["post"], url_path="from-template")
     def from_template(self, request):
         data = self.validated_body()
@@ -455,11 +493,8 @@ class TemplateListView(APIView):
 
 @extend_schema_view(
     list=extend_schema(summary="Your teams", responses=TeamSerializer(many=True)),
-    retrieve=extend_schema(summary="One of your teams", responses={200: TeamSerializer, **READ_ERRORS}),
-    create=extend_schema(
-        summary="Create a team (you become its admin)",
-        responses={201: TeamSerializer, 400: ERRORS[400]},
-    ),
+    retrieve=extend_schema(summary="One of your teams"),
+    create=extend_schema(summary="Create a team (you become its admin)", responses={201: TeamSerializer}),
 )
 class TeamViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
@@ -480,7 +515,7 @@ class TeamViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModel
         team = services.create_team(request.user, self.validated_body()["name"])
         return Response(TeamSerializer(self.get_queryset().get(pk=team.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Members and their roles", responses={200: MemberSerializer(many=True), **READ_ERRORS})
+    @extend_schema(summary="Members and their roles", responses={200: MemberSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)
     def members(self, request, slug=None):
         team = self.get_object()
@@ -493,13 +528,13 @@ class TeamViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(
         methods=["PATCH"],
         summary="Change a member's role (admins; the last admin stays admin)",
-        responses={200: MemberSerializer, **ERRORS},
+        responses={200: MemberSerializer},
     )
     @extend_schema(
         methods=["DELETE"],
         summary="Remove a member (admins), or yourself",
         request=None,
-        responses={204: None, **ERRORS},
+        responses={204: None, 400: ERRORS[400]},
     )
     @action(detail=True, methods=["patch", "delete"], url_path=rf"members/(?P<username>{USERNAME})")
     def member(self, request, slug=None, username=None):
@@ -511,7 +546,7 @@ class TeamViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModel
         membership = services.set_role(team, request.user, member, self.validated_body()["role"])
         return Response(MemberSerializer(membership).data)
 
-    @extend_schema(summary="Leave the team (not its last admin)", request=None, responses={204: None, **ERRORS})
+    @extend_schema(summary="Leave the team (not its last admin)", request=None, responses={204: None, 400: ERRORS[400]})
     @action(detail=True, methods=["post"])
     def leave(self, request, slug=None):
         services.leave_team(self.get_object(), request.user)
@@ -520,12 +555,12 @@ class TeamViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(
         methods=["GET"],
         summary="The team's invitations (admins)",
-        responses={200: InvitationSerializer(many=True), **ERRORS},
+        responses={200: InvitationSerializer(many=True), 400: ERRORS[400], 403: ERRORS[403]},
     )
     @extend_schema(
         methods=["POST"],
         summary="Create an invitation link (admins)",
-        responses={201: InvitationSerializer, **ERRORS},
+        responses={201: InvitationSerializer},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def invitations(self, request, slug=None):
@@ -540,7 +575,7 @@ class TeamViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModel
         invitations = team.invitations.select_related("team", "created_by", "accepted_by")
         return Response(InvitationSerializer(invitations, many=True, context={"request": request}).data)
 
-    @extend_schema(summary="Revoke an invitation (admins)", request=None, responses={204: None, **ERRORS})
+    @extend_schema(summary="Revoke an invitation (admins)", request=None, responses={204: None, 400: ERRORS[400]})
     @action(detail=True, methods=["delete"], url_path=rf"invitations/(?P<invitation_id>{ID})")
     def invitation(self, request, slug=None, invitation_id=None):
         team = self.get_object()
@@ -575,13 +610,18 @@ class AcceptInvitationView(APIView):
         parameters=[CompositeFilters, OpenApiParameter("mine", bool, description="Only your personal library.")],
         responses={200: CompositeBlockSerializer(many=True), 400: ERRORS[400]},
     ),
-    retrieve=extend_schema(summary="One block", responses={200: CompositeBlockSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(summary="One block"),
     create=extend_schema(
         summary="Publish a block (new, or the next version of the library's block of that name)",
-        responses={201: CompositeVersionCreatedSerializer, 200: CompositeVersionCreatedSerializer, **ERRORS},
+        responses={
+            201: CompositeVersionCreatedSerializer,
+            200: CompositeVersionCreatedSerializer,
+            403: ERRORS[403],
+            404: ERRORS[404],
+        },
     ),
     destroy=extend_schema(
-        summary="Delete a block (graphs keep their embedded copies)", responses={204: None, **ERRORS}
+        summary="Delete a block (graphs keep their embedded copies)", responses={204: None, 400: ERRORS[400]}
     ),
 )
 class CompositeViewSet(
@@ -630,10 +670,7 @@ class CompositeViewSet(
         services.delete_composite(self.get_object(), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        summary="A block's versions, newest first",
-        responses={200: CompositeVersionSerializer(many=True), **READ_ERRORS},
-    )
+    @extend_schema(summary="A block's versions, newest first", responses={200: CompositeVersionSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def versions(self, request, pk=None):
         block = self.get_object()
@@ -643,7 +680,7 @@ class CompositeViewSet(
 
     @extend_schema(
         summary="One version of a block, with its definition",
-        responses={200: CompositeVersionDetailSerializer, **READ_ERRORS},
+        responses={200: CompositeVersionDetailSerializer},
     )
     @action(detail=True, methods=["get"], url_path=rf"versions/(?P<number>{NUMBER})", pagination_class=None)
     def version(self, request, pk=None, number=None):

@@ -1,4 +1,4 @@
-"""API plumbing shared by every app: the capped JSON parser, request serializers per action, the exception handler.
+"""API plumbing shared by every app: the capped JSON parser and the exception handler.
 
 Contract: every error under ``/api/`` is a JSON object with a ``detail`` sentence, never an HTML page.
 """
@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -59,33 +59,6 @@ def _content_length(request) -> int | None:
         return int(request.META.get("CONTENT_LENGTH") or 0) or None
     except ValueError:
         return None
-
-
-# A viewset mixin: `serializer_classes` names the serializer of each action's request body, which
-# `validated_body()` checks and drf-spectacular reads for the request schema (one declaration, so the two
-# cannot drift apart); other actions use `serializer_class`. A comment, not a docstring: drf-spectacular
-# would show a docstring as the description of every operation of the views that use it.
-class ActionSerializers:
-    serializer_classes: dict[str, type[serializers.Serializer]] = {}
-
-    def get_serializer_class(self):
-        return self.serializer_classes.get(self.action, self.serializer_class)
-
-    def validated_body(self) -> dict[str, Any]:
-        serializer = self.get_serializer(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
-
-
-class QuerySerializer(serializers.Serializer):
-    """Query parameters, checked like a body (a 400 naming the parameter); ``parameters=[cls]`` documents them."""
-
-    @classmethod
-    def parse(cls, request) -> dict[str, Any]:
-        # A plain dict, as a body would be: a QueryDict makes DRF treat `?q=` as absent instead of blank.
-        query = cls(data=request.query_params.dict(), context={"request": request})
-        query.is_valid(raise_exception=True)
-        return query.validated_data
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:

@@ -14,11 +14,10 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from graphs.api import ERRORS, ID, READ_ERRORS, Pages
+from graphs.api import ERRORS, ID, ActionSerializers, Pages, QuerySerializer
 from graphs.models import Graph
 from graphs.permissions import visible_graphs
 from graphs.serializers import ErrorSerializer
-from torchcanvas_site.api import ActionSerializers, QuerySerializer
 from training.access import may_cancel, visible_runs
 from training.dispatch import RunRefused, cancel_run, queue_run
 from training.listing import with_progress
@@ -57,12 +56,11 @@ class EventQuery(QuerySerializer):
         parameters=[RunFilters],
         responses={200: RunSerializer(many=True), 400: ERRORS[400]},
     ),
-    retrieve=extend_schema(summary="One run", responses={200: RunSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(summary="One run"),
     create=extend_schema(
         summary="Queue a smoke training of a graph version",
         responses={
             201: RunSerializer,
-            400: ERRORS[400],
             404: ERRORS[404],
             429: OpenApiResponse(ErrorSerializer, description="You have as many runs queued or running as allowed."),
         },
@@ -108,8 +106,6 @@ class RunViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelM
         request=None,
         responses={
             200: RunSerializer,
-            403: ERRORS[403],
-            404: ERRORS[404],
             409: OpenApiResponse(ErrorSerializer, description="The run has already finished."),
         },
     )
@@ -127,7 +123,7 @@ class RunViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelM
     @extend_schema(
         summary="A run's events, in order (what its WebSocket sends)",
         parameters=[EventQuery],
-        responses={200: RunEventPageSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+        responses={200: RunEventPageSerializer, 400: ERRORS[400]},
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def events(self, request, pk=None):
