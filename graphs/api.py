@@ -2,9 +2,10 @@
 
 Views stay thin: they parse input with the action's serializer (``serializer_classes``, which the schema
 reads too), call :mod:`graphs.services`, and render the result; what the services refuse becomes its answer
-(400, 409) in ``torchcanvas_site.api.exception_handler``. Every queryset starts from :mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``,
-the user's teams), so an object the user may not see answers 404 exactly like one that does not exist;
-one they may see but not change answers 403 (from the services).
+(400, 409) in ``torchcanvas_site.api.exception_handler``. Every queryset starts from
+:mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``, the user's teams), so an object the
+user may not see answers 404 exactly like one that does not exist; one they may see but not change answers
+403 (from the services).
 """
 
 from __future__ import annotations

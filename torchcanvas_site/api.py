@@ -62,7 +62,7 @@ def _content_length(request) -> int | None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF's handler, plus the services' refusals; validation errors get a ``detail`` summary, others a JSON 500."""
+    """DRF's handler, plus what the engine and services refuse; validation errors get a ``detail`` summary."""
     response = _refusal(exc) or drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")
