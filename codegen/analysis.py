@@ -295,13 +295,14 @@ class _BodyAnalyzer:
 
     def substitute(self, text: str, info: NodeInfo, path: str) -> Any:
         """Replace ``"$name"`` (or ``"$a // $b"``) by the composite instance's concrete value."""
-        from .dims import parse_sym
+        from .dims import ExpressionTooLong, parse_sym
 
         values = self.scope.substitutions or {}
         try:
             expr = parse_sym(text, frozenset(values))
         except ValueError as exc:
-            self.report("COMPOSITE", str(exc), node=info.id, path=path)
+            code = exc.code if isinstance(exc, ExpressionTooLong) else "COMPOSITE"
+            self.report(code, str(exc), node=info.id, path=path)
             info.valid = False
             return _INVALID
         if isinstance(expr, int):

@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "NEEDS_SHAPE": "A layer needs a size that cannot be inferred without input shapes.",
     "COMPOSITE": "A composite block definition is invalid.",
     "COMPOSITE_RECURSION": "A composite block contains itself.",
+    "EXPRESSION_TOO_LONG": "A block parameter expression has more operators or characters than the engine accepts.",
     "BUDGET": "The model exceeds the configured parameter or memory budget.",
 }
 

@@ -9,6 +9,7 @@ propagate ``None`` and build expressions, so the same rule serves a concrete gra
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 # Operator precedence for parenthesising rendered expressions (higher binds tighter).
@@ -69,13 +70,33 @@ DimLike = int | Sym
 
 _ALLOWED_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//"}
 
+# Parsing recurses once per operator (and Python's own parser and compiler do too): a cap keeps a
+# long `$c+$c+...` a diagnostic instead of a RecursionError, far above what a block needs.
+MAX_EXPRESSION_OPERATORS = 100
+MAX_EXPRESSION_LENGTH = 2000
+_OPERATOR = re.compile(r"//|[-+*/]")
+
+
+class ExpressionTooLong(ValueError):
+    """A parameter expression over :data:`MAX_EXPRESSION_OPERATORS` or :data:`MAX_EXPRESSION_LENGTH`."""
+
+    code = "EXPRESSION_TOO_LONG"
+
 
 def parse_sym(text: str, names: frozenset[str]) -> Sym | int:
     """Parse a parameter reference such as ``"$channels // $reduction"`` into a :class:`Sym`.
 
     Only integer literals, the declared parameter names and ``+ - * //`` are accepted; anything else
-    raises ``ValueError`` with a sentence saying what was wrong.
+    raises ``ValueError`` with a sentence saying what was wrong (:class:`ExpressionTooLong` for one
+    over the caps).
     """
+    operators = len(_OPERATOR.findall(text))
+    if len(text) > MAX_EXPRESSION_LENGTH or operators > MAX_EXPRESSION_OPERATORS:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ExpressionTooLong(
+            f"{shown!r} is too long ({operators:,} operators, {len(text):,} characters): parameter expressions "
+            f"may have at most {MAX_EXPRESSION_OPERATORS} operators and {MAX_EXPRESSION_LENGTH:,} characters"
+        )
     source = text.strip().replace("$", "")
     try:
         tree = ast.parse(source, mode="eval")

@@ -178,10 +178,6 @@ def _render_arguments(args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
     return ", ".join(parts)
 
 
-def render_assign(stmt: Assign) -> str:
-    return f"{', '.join(stmt.targets)} = {render_expr(stmt.value)}"
-
-
 # ---------------------------------------------------------------------------------------------
 # Evaluation
 

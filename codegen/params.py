@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .dims import Sym, parse_sym
+from .dims import ExpressionTooLong, Sym, parse_sym
 
 REQUIRED = object()
 
@@ -60,6 +60,8 @@ class Param:
         if symbols is not None and isinstance(value, str) and value.startswith("$"):
             try:
                 return parse_sym(value, symbols)
+            except ExpressionTooLong as exc:
+                raise ParamError(exc.code, str(exc)) from None
             except ValueError as exc:
                 raise ParamError("PARAM_TYPE", str(exc)) from None
         return self._coerce(value)

@@ -438,7 +438,7 @@ class Renderer:
         name = definition.name
         if name in self.block_sources:
             return
-        _check_composite_names(definition)
+        _check_composite_names(definition, set(self.graph.composites))
         signatures = {_input_signature(a.edge_type(i.inputs[0])) for a, i in instances}
         if (None, None) in signatures:  # one use of unknown rank: a class that sizes itself lazily serves all
             signatures = {(None, None)}
@@ -570,8 +570,15 @@ _MODULE_NAMES = frozenset({"F", "nn", "torch", "INPUT_SHAPES", "build_model", "e
 _BODY_NAMES = frozenset({"self", "super", "nn", "torch", "F", "in_channels", "in_features"})
 
 
-def _check_composite_names(definition: CompositeDef) -> None:
-    """A block's class name and parameter names become Python names: refuse those that would break the file."""
+def _check_composite_names(definition: CompositeDef, block_names: set[str]) -> None:
+    """A block's class name and parameter names become Python names: refuse those that would break the file.
+
+    Parameters are the constructor's local names, which the class body reads beside ``self``, ``super``,
+    ``nn``, ``torch`` and the block classes it builds (``block_names``: the graph's own blocks); a name
+    starting with ``__`` is mangled inside a class (``__c`` becomes ``_Blk__c``, so ``Blk(__c=1)`` fails)
+    or, as ``__class__``, hides the cell ``super()`` needs. Other builtins and ``nn.Module`` attributes
+    (``input``, ``training``) are harmless there: the body never reads them.
+    """
     import builtins
     import keyword
 
@@ -583,7 +590,14 @@ def _check_composite_names(definition: CompositeDef) -> None:
         problems.append(f"block name `{name}` is the name of a built-in block class; rename the block")
     for param in definition.params:
         pname = param.get("name")
-        if isinstance(pname, str) and (keyword.iskeyword(pname) or pname in _BODY_NAMES or pname in BLOCK_CLASSES):
+        if not isinstance(pname, str):
+            continue
+        if pname.startswith("__"):
+            problems.append(
+                f"block {name}: parameter name `{pname}` starts with two underscores, which Python reserves or "
+                "mangles inside a class; rename it"
+            )
+        elif keyword.iskeyword(pname) or pname in _BODY_NAMES or pname in BLOCK_CLASSES or pname in block_names:
             problems.append(f"block {name}: parameter name `{pname}` is reserved in generated code; rename it")
     if problems:
         raise GraphError([Diagnostic("COMPOSITE", message, path=definition.body.path or None) for message in problems])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import ShapeError, insert_node
-from .dims import Dim, Sym
+from .dims import Dim
 from .ir import Assign, Call, Ref, SelfAttr
 from .params import Param
 from .tensor import SEQUENCE, UNKNOWN, TensorType, unknown_of_rank
@@ -222,10 +222,6 @@ def register(*specs: NodeSpec) -> None:
 def lookup(node_type: str) -> NodeSpec | None:
     """The spec for a type name or one of its aliases (``Conv`` → ``Conv2d``)."""
     return NODE_SPECS.get(node_type) or NODE_SPECS.get(ALIASES.get(node_type, ""))
-
-
-def sym_or(value: Any) -> bool:
-    return isinstance(value, Sym)
 
 
 __all__ = ["UNKNOWN", "InferCtx", "EmitCtx", "NodeCode", "NodeSpec", "NODE_SPECS", "register", "lookup"]

@@ -1,9 +1,11 @@
 """The platform API: graphs and their versions, teams and invitations, composite block libraries.
 
-Views stay thin: they parse input with a serializer, call :mod:`graphs.services`, and render the
-result. Every queryset starts from :mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``,
-the user's teams), so an object the user may not see answers 404 exactly like one that does not exist;
-one they may see but not change answers 403 (from the services).
+Views stay thin: they parse input with the action's serializer (``serializer_classes``, which the schema
+reads too), call :mod:`graphs.services`, and render the result; what the services refuse becomes its answer
+(400, 409) in ``torchcanvas_site.api.exception_handler``. Every queryset starts from
+:mod:`graphs.permissions` (``visible_graphs``, ``visible_composites``, the user's teams), so an object the
+user may not see answers 404 exactly like one that does not exist; one they may see but not change answers
+403 (from the services).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import keyword
 import re
 import unicodedata
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -38,7 +42,7 @@ from rest_framework.views import APIView
 import codegen
 from codegen.templates import list_templates
 from graphs import services, version_diff
-from graphs.engine_views import JSONOnlyNegotiation, graph_error_response
+from graphs.engine_views import JSONOnlyNegotiation
 from graphs.models import CompositeVersion, Graph, GraphVersion, Invitation, Membership
 from graphs.permissions import visible_composites, visible_graphs, visible_teams
 from graphs.serializers import (
@@ -86,7 +90,6 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="You may see this but not change it."),
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see."),
 }
-READ_ERRORS = {404: ERRORS[404]}
 
 
 class CappedMultiPartParser(MultiPartParser):
@@ -125,43 +128,67 @@ class Pages(PageNumberPagination):
     max_page_size = 100
 
 
-class ServiceErrors:
-    """Turns :class:`services.ServiceError` into 400 and :class:`services.StaleVersion` into 409."""
+class PlatformSchema(AutoSchema):
+    """The schema of a platform viewset: each operation also lists the errors every such operation can answer.
 
-    def handle_exception(self, exc):
-        if isinstance(exc, services.ServiceError):
-            data = {"detail": exc.message}
-            if exc.diagnostics:
-                data["diagnostics"] = exc.diagnostics
-            return Response(data, status=status.HTTP_400_BAD_REQUEST)
-        if isinstance(exc, services.StaleVersion):
-            data = {"detail": str(exc), "head": VersionSerializer(exc.head).data, "diff": exc.diff}
-            return Response(data, status=status.HTTP_409_CONFLICT)
-        return super().handle_exception(exc)
+    401 everywhere (no login, or a wrong or revoked token), 400 with a request body, 404 on an object's path
+    and 403 for changing it; what an operation declares itself wins.
+    """
 
-
-def _valid(serializer_class, data, request, **kwargs):
-    serializer = serializer_class(data=data, context={"request": request}, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class CompositeFilters(serializers.Serializer):
-    q = serializers.CharField(required=False, max_length=64)
-    team = serializers.CharField(required=False, max_length=80)
+    def _get_response_bodies(self, direction="response"):
+        # drf-spectacular's own step (0.30): it has no public hook that adds to the responses an operation declares.
+        bodies = super()._get_response_bodies(direction)
+        shared = [401]
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
+            shared.append(400)
+        if "{" in self.path:
+            shared += [404] if self.method == "GET" else [403, 404]
+        for code in shared:
+            if str(code) not in bodies:
+                bodies[str(code)] = self._get_response_for_code(ERRORS[code], str(code), direction=direction)
+        return bodies
 
 
-class QueryFilters(serializers.Serializer):
-    q = serializers.CharField(required=False, max_length=120, help_text="Search in names.")
-    tag = serializers.CharField(required=False, max_length=40)
-    owner = serializers.CharField(required=False, max_length=150, help_text="Owner's username.")
-    team = serializers.CharField(required=False, max_length=80, help_text="Team slug.")
+# A viewset mixin: `serializer_classes` names the serializer of each action's request body, which
+# `validated_body()` checks and drf-spectacular reads for the request schema (one declaration, so the two
+# cannot drift apart); other actions use `serializer_class`. A comment, not a docstring: drf-spectacular
+# would show a docstring as the description of every operation of the views that use it. Their schema also
+# lists the errors every operation shares (PlatformSchema).
+class ActionSerializers:
+    schema = PlatformSchema()
+    serializer_classes: dict[str, type[serializers.Serializer]] = {}
+
+    def get_serializer_class(self):
+        return self.serializer_classes.get(self.action, self.serializer_class)
+
+    def validated_body(self) -> dict[str, Any]:
+        serializer = self.get_serializer(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class QuerySerializer(serializers.Serializer):
+    """Query parameters, checked like a body (a 400 naming the parameter); ``parameters=[cls]`` documents them."""
+
+    @classmethod
+    def parse(cls, request) -> dict[str, Any]:
+        # A plain dict, as a body would be: a QueryDict makes DRF treat `?q=` as absent instead of blank.
+        query = cls(data=request.query_params.dict(), context={"request": request})
+        query.is_valid(raise_exception=True)
+        return query.validated_data
+
+
+class CompositeFilters(QuerySerializer):
+    q = serializers.CharField(required=False, max_length=64, help_text="Search in names.")
+    team = serializers.CharField(required=False, max_length=80, help_text="Only this team's library (slug).")
+
+
+class GraphFilters(QuerySerializer):
+    q = serializers.CharField(required=False, max_length=120, help_text="Search in names (case-insensitive).")
+    tag = serializers.CharField(required=False, max_length=40, help_text="Only graphs with this tag.")
+    owner = serializers.CharField(required=False, max_length=150, help_text="Only graphs of this user (username).")
+    team = serializers.CharField(required=False, max_length=80, help_text="Only graphs of this team (slug).")
     visibility = serializers.ChoiceField(choices=["private", "team", "public"], required=False)
-
-
-def _filters(request) -> dict:
-    data = {key: request.query_params.get(key) for key in QueryFilters().fields if key in request.query_params}
-    return _valid(QueryFilters, data, request)
 
 
 def package_name(name: str) -> str:
@@ -177,38 +204,34 @@ def package_name(name: str) -> str:
 
 # --- graphs -------------------------------------------------------------------------------------
 
-GRAPH_FILTERS = [
-    OpenApiParameter("q", str, description="Search in names (case-insensitive)."),
-    OpenApiParameter("tag", str, description="Only graphs with this tag."),
-    OpenApiParameter("owner", str, description="Only graphs of this user (username)."),
-    OpenApiParameter("team", str, description="Only graphs of this team (slug)."),
-    OpenApiParameter("visibility", str, enum=["private", "team", "public"]),
-]
-
 
 @extend_schema_view(
     list=extend_schema(
         summary="Graphs you may see",
-        parameters=GRAPH_FILTERS,
+        parameters=[GraphFilters],
         responses={200: GraphSerializer(many=True), 400: ERRORS[400]},
     ),
-    retrieve=extend_schema(summary="One graph", responses={200: GraphSerializer, **READ_ERRORS}),
-    create=extend_schema(
-        summary="Create a graph (and its version 1)",
-        request=GraphCreateSerializer,
-        responses={201: GraphSerializer, 400: ERRORS[400]},
-    ),
+    retrieve=extend_schema(summary="One graph"),
+    create=extend_schema(summary="Create a graph (and its version 1)", responses={201: GraphSerializer}),
     partial_update=extend_schema(
         summary="Rename, describe, tag (editors); change visibility or team (owner, team admins)",
-        request=GraphUpdateSerializer,
-        responses={200: GraphSerializer, **ERRORS},
+        responses={200: GraphSerializer},
     ),
-    destroy=extend_schema(summary="Delete a graph and its history", responses={204: None, **ERRORS}),
+    destroy=extend_schema(summary="Delete a graph and its history", responses={204: None, 400: ERRORS[400]}),
 )
-class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
+class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = Pages
     serializer_class = GraphSerializer
+    serializer_classes = {
+        "create": GraphCreateSerializer,
+        "partial_update": GraphUpdateSerializer,
+        "versions": VersionCreateSerializer,
+        "fork": ForkSerializer,
+        "restore": RestoreSerializer,
+        "import_": ImportSerializer,
+        "from_template": FromTemplateSerializer,
+    }
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = ID
 
@@ -217,7 +240,7 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
         graphs = graphs.prefetch_related("tags")
         if self.action != "list":
             return graphs
-        filters = _filters(self.request)
+        filters = GraphFilters.parse(self.request)
         if "q" in filters:
             graphs = graphs.filter(name__icontains=filters["q"])
         if "tag" in filters:
@@ -231,7 +254,7 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
         return graphs
 
     def create(self, request, *args, **kwargs):
-        data = _valid(GraphCreateSerializer, request.data, request)
+        data = self.validated_body()
         graph = services.create_graph(
             request.user,
             name=data["name"],
@@ -246,8 +269,7 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
 
     def partial_update(self, request, *args, **kwargs):
         graph = self.get_object()
-        fields = _valid(GraphUpdateSerializer, request.data, request)
-        services.update_graph(graph, request.user, **fields)
+        services.update_graph(graph, request.user, **self.validated_body())
         return self._graph_response(graph)
 
     def destroy(self, request, *args, **kwargs):
@@ -270,7 +292,7 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
     @extend_schema(
         methods=["GET"],
         summary="A graph's history, newest first (paginated)",
-        responses={200: VersionSerializer(many=True), **READ_ERRORS},
+        responses={200: VersionSerializer(many=True)},
     )
     @extend_schema(
         methods=["POST"],
@@ -278,19 +300,17 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
         description="`base` is the version the edit started from. When the head has moved since, nothing is "
         "saved and the answer is 409 with the head and the diff from `base` to it. A document identical to the "
         "head creates nothing (200, `created: false`).",
-        request=VersionCreateSerializer,
         responses={
             201: VersionCreatedSerializer,
             200: VersionCreatedSerializer,
             409: OpenApiResponse(ConflictSerializer, description="The base version is stale."),
-            **ERRORS,
         },
     )
     @action(detail=True, methods=["get", "post"], pagination_class=Pages)
     def versions(self, request, pk=None):
         graph = self.get_object()
         if request.method == "POST":
-            data = _valid(VersionCreateSerializer, request.data, request)
+            data = self.validated_body()
             version, created = services.save_version(
                 graph, request.user, data["document"], base=data["base"], message=data["message"]
             )
@@ -300,7 +320,7 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(VersionSerializer(page, many=True).data)
 
-    @extend_schema(summary="One version, with its document", responses={200: VersionDetailSerializer, **READ_ERRORS})
+    @extend_schema(summary="One version, with its document", responses={200: VersionDetailSerializer})
     @action(detail=True, methods=["get"], url_path=rf"versions/(?P<number>{NUMBER})", pagination_class=None)
     def version(self, request, pk=None, number=None):
         return Response(VersionDetailSerializer(self._version(self.get_object(), number)).data)
@@ -316,7 +336,6 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
             (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="<name>.py"),
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>.zip"),
             400: OpenApiResponse(GraphErrorSerializer, description="The version has errors; nothing to generate."),
-            404: ERRORS[404],
         },
     )
     @action(
@@ -339,16 +358,13 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
             return _download(body, "application/json", f"{stem}.json")
         if kind not in ("py", "zip"):
             raise ValidationError({"format": ["Expected json, py or zip."]})
-        try:
-            files = codegen.generate(
-                version.document,
-                name=name,
-                layout="file" if kind == "py" else "package",
-                with_train=with_train,
-                limits=services.engine_limits(),
-            )
-        except codegen.GraphError as error:
-            return graph_error_response(error)
+        files = codegen.generate(
+            version.document,
+            name=name,
+            layout="file" if kind == "py" else "package",
+            with_train=with_train,
+            limits=services.engine_limits(),
+        )
         if kind == "py":
             return _download(next(iter(files.values())).encode(), "text/x-python; charset=utf-8", f"{name}.py")
         return _download(codegen.package_zip(files), "application/zip", f"{stem}.zip")
@@ -365,7 +381,7 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
                 "TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES nodes, else 401).",
             ),
         ],
-        responses={200: DiffSerializer, 400: ERRORS[400], 401: ERRORS[401], 404: ERRORS[404]},
+        responses={200: DiffSerializer, 400: ERRORS[400]},
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def diff(self, request, pk=None):
@@ -392,13 +408,12 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Copy a version (the head by default) into a new graph of yours",
-        request=ForkSerializer,
-        responses={201: GraphSerializer, **ERRORS},
+        responses={201: GraphSerializer},
     )
     @action(detail=True, methods=["post"])
     def fork(self, request, pk=None):
         graph = self.get_object()
-        data = _valid(ForkSerializer, request.data, request)
+        data = self.validated_body()
         fork = services.fork_graph(
             graph,
             request.user,
@@ -411,23 +426,22 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Make an old version the head again (as a new version)",
-        request=RestoreSerializer,
-        responses={201: VersionSerializer, 200: VersionSerializer, **ERRORS},
+        description="A version whose content the head already has creates nothing (200, `created: false`, "
+        "the head), also when a simultaneous restore made it the head a moment before.",
+        responses={201: VersionCreatedSerializer, 200: VersionCreatedSerializer},
     )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
         graph = self.get_object()
-        data = _valid(RestoreSerializer, request.data, request)
-        head_before = graph.head_id
-        version = services.restore_version(graph, request.user, data["version"], message=data["message"])
-        created = version.pk != head_before
-        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED if created else 200)
+        data = self.validated_body()
+        version, created = services.restore_version(graph, request.user, data["version"], message=data["message"])
+        body = {**VersionSerializer(version).data, "created": created}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
         summary="Import a graph JSON file as a new graph",
         description="Send the file as a multipart upload (`file`), or its content as `document` in JSON.",
-        request={"multipart/form-data": ImportSerializer, "application/json": ImportSerializer},
-        responses={201: GraphSerializer, 400: ERRORS[400]},
+        responses={201: GraphSerializer},
     )
     @action(
         detail=False,
@@ -436,7 +450,7 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
         parser_classes=[CappedJSONParser, CappedMultiPartParser],
     )
     def import_(self, request):
-        data = _valid(ImportSerializer, request.data, request)
+        data = self.validated_body()
         if "file" in data:
             upload = data["file"]
             raw = upload.read(settings.TORCHCANVAS_LIMITS["max_body_bytes"] + 1)
@@ -447,14 +461,10 @@ class GraphViewSet(ServiceErrors, viewsets.ModelViewSet):
         )
         return self._graph_response(graph, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="A new graph from a built-in template",
-        request=FromTemplateSerializer,
-        responses={201: GraphSerializer, 400: ERRORS[400]},
-    )
+    @extend_schema(summary="A new graph from a built-in template", responses={201: GraphSerializer})
     @action(detail=False, methods=["post"], url_path="from-template")
     def from_template(self, request):
-        data = _valid(FromTemplateSerializer, request.data, request)
+        data = self.validated_body()
         graph = services.graph_from_template(
             request.user, data["template"], name=data.get("name"), team=data.get("team"), visibility=data["visibility"]
         )
@@ -482,17 +492,18 @@ class TemplateListView(APIView):
 
 @extend_schema_view(
     list=extend_schema(summary="Your teams", responses=TeamSerializer(many=True)),
-    retrieve=extend_schema(summary="One of your teams", responses={200: TeamSerializer, **READ_ERRORS}),
-    create=extend_schema(
-        summary="Create a team (you become its admin)",
-        request=TeamCreateSerializer,
-        responses={201: TeamSerializer, 400: ERRORS[400]},
-    ),
+    retrieve=extend_schema(summary="One of your teams"),
+    create=extend_schema(summary="Create a team (you become its admin)", responses={201: TeamSerializer}),
 )
-class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TeamViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     pagination_class = Pages
     serializer_class = TeamSerializer
+    serializer_classes = {
+        "create": TeamCreateSerializer,
+        "member": RoleSerializer,
+        "invitations": InvitationCreateSerializer,
+    }
     lookup_field = "slug"
     lookup_value_regex = SLUG
 
@@ -500,11 +511,10 @@ class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixi
         return my_teams(self.request.user)
 
     def create(self, request, *args, **kwargs):
-        data = _valid(TeamCreateSerializer, request.data, request)
-        team = services.create_team(request.user, data["name"])
+        team = services.create_team(request.user, self.validated_body()["name"])
         return Response(TeamSerializer(self.get_queryset().get(pk=team.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="Members and their roles", responses={200: MemberSerializer(many=True), **READ_ERRORS})
+    @extend_schema(summary="Members and their roles", responses={200: MemberSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)
     def members(self, request, slug=None):
         team = self.get_object()
@@ -517,14 +527,13 @@ class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixi
     @extend_schema(
         methods=["PATCH"],
         summary="Change a member's role (admins; the last admin stays admin)",
-        request=RoleSerializer,
-        responses={200: MemberSerializer, **ERRORS},
+        responses={200: MemberSerializer},
     )
     @extend_schema(
         methods=["DELETE"],
         summary="Remove a member (admins), or yourself",
         request=None,
-        responses={204: None, **ERRORS},
+        responses={204: None, 400: ERRORS[400]},
     )
     @action(detail=True, methods=["patch", "delete"], url_path=rf"members/(?P<username>{USERNAME})")
     def member(self, request, slug=None, username=None):
@@ -533,11 +542,10 @@ class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixi
         if request.method == "DELETE":
             services.remove_member(team, request.user, member)
             return Response(status=status.HTTP_204_NO_CONTENT)
-        data = _valid(RoleSerializer, request.data, request)
-        membership = services.set_role(team, request.user, member, data["role"])
+        membership = services.set_role(team, request.user, member, self.validated_body()["role"])
         return Response(MemberSerializer(membership).data)
 
-    @extend_schema(summary="Leave the team (not its last admin)", request=None, responses={204: None, **ERRORS})
+    @extend_schema(summary="Leave the team (not its last admin)", request=None, responses={204: None, 400: ERRORS[400]})
     @action(detail=True, methods=["post"])
     def leave(self, request, slug=None):
         services.leave_team(self.get_object(), request.user)
@@ -546,20 +554,18 @@ class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixi
     @extend_schema(
         methods=["GET"],
         summary="The team's invitations (admins)",
-        responses={200: InvitationSerializer(many=True), **ERRORS},
+        responses={200: InvitationSerializer(many=True), 400: ERRORS[400], 403: ERRORS[403]},
     )
     @extend_schema(
         methods=["POST"],
         summary="Create an invitation link (admins)",
-        request=InvitationCreateSerializer,
-        responses={201: InvitationSerializer, **ERRORS},
+        responses={201: InvitationSerializer},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def invitations(self, request, slug=None):
         team = self.get_object()
         if request.method == "POST":
-            data = _valid(InvitationCreateSerializer, request.data, request)
-            invitation = services.invite(team, request.user, data["role"])
+            invitation = services.invite(team, request.user, self.validated_body()["role"])
             return Response(
                 InvitationSerializer(invitation, context={"request": request}).data, status=status.HTTP_201_CREATED
             )
@@ -568,7 +574,7 @@ class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixi
         invitations = team.invitations.select_related("team", "created_by", "accepted_by")
         return Response(InvitationSerializer(invitations, many=True, context={"request": request}).data)
 
-    @extend_schema(summary="Revoke an invitation (admins)", request=None, responses={204: None, **ERRORS})
+    @extend_schema(summary="Revoke an invitation (admins)", request=None, responses={204: None, 400: ERRORS[400]})
     @action(detail=True, methods=["delete"], url_path=rf"invitations/(?P<invitation_id>{ID})")
     def invitation(self, request, slug=None, invitation_id=None):
         team = self.get_object()
@@ -579,7 +585,7 @@ class TeamViewSet(ServiceErrors, mixins.ListModelMixin, mixins.RetrieveModelMixi
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AcceptInvitationView(ServiceErrors, APIView):
+class AcceptInvitationView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -600,25 +606,25 @@ class AcceptInvitationView(ServiceErrors, APIView):
 @extend_schema_view(
     list=extend_schema(
         summary="Blocks in your personal library and your teams' libraries",
-        parameters=[
-            OpenApiParameter("q", str, description="Search in names."),
-            OpenApiParameter("team", str, description="Only this team's library (slug)."),
-            OpenApiParameter("mine", bool, description="Only your personal library."),
-        ],
+        parameters=[CompositeFilters, OpenApiParameter("mine", bool, description="Only your personal library.")],
         responses={200: CompositeBlockSerializer(many=True), 400: ERRORS[400]},
     ),
-    retrieve=extend_schema(summary="One block", responses={200: CompositeBlockSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(summary="One block"),
     create=extend_schema(
         summary="Publish a block (new, or the next version of the library's block of that name)",
-        request=PublishSerializer,
-        responses={201: CompositeVersionCreatedSerializer, 200: CompositeVersionCreatedSerializer, **ERRORS},
+        responses={
+            201: CompositeVersionCreatedSerializer,
+            200: CompositeVersionCreatedSerializer,
+            403: ERRORS[403],
+            404: ERRORS[404],
+        },
     ),
     destroy=extend_schema(
-        summary="Delete a block (graphs keep their embedded copies)", responses={204: None, **ERRORS}
+        summary="Delete a block (graphs keep their embedded copies)", responses={204: None, 400: ERRORS[400]}
     ),
 )
 class CompositeViewSet(
-    ServiceErrors,
+    ActionSerializers,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -627,6 +633,7 @@ class CompositeViewSet(
     permission_classes = [IsAuthenticated]
     pagination_class = Pages
     serializer_class = CompositeBlockSerializer
+    serializer_classes = {"create": PublishSerializer}
     lookup_value_regex = ID
 
     def get_queryset(self):
@@ -634,7 +641,7 @@ class CompositeViewSet(
         if self.action != "list":
             return blocks
         params = self.request.query_params
-        filters = _valid(CompositeFilters, {key: params[key] for key in ("q", "team") if key in params}, self.request)
+        filters = CompositeFilters.parse(self.request)
         if "q" in filters:
             blocks = blocks.filter(name__icontains=filters["q"])
         if "team" in filters:
@@ -644,7 +651,7 @@ class CompositeViewSet(
         return blocks
 
     def create(self, request, *args, **kwargs):
-        data = _valid(PublishSerializer, request.data, request)
+        data = self.validated_body()
         version, created = services.publish_composite_version(
             request.user,
             name=data["name"],
@@ -662,10 +669,7 @@ class CompositeViewSet(
         services.delete_composite(self.get_object(), request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(
-        summary="A block's versions, newest first",
-        responses={200: CompositeVersionSerializer(many=True), **READ_ERRORS},
-    )
+    @extend_schema(summary="A block's versions, newest first", responses={200: CompositeVersionSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def versions(self, request, pk=None):
         block = self.get_object()
@@ -675,7 +679,7 @@ class CompositeViewSet(
 
     @extend_schema(
         summary="One version of a block, with its definition",
-        responses={200: CompositeVersionDetailSerializer, **READ_ERRORS},
+        responses={200: CompositeVersionDetailSerializer},
     )
     @action(detail=True, methods=["get"], url_path=rf"versions/(?P<number>{NUMBER})", pagination_class=None)
     def version(self, request, pk=None, number=None):

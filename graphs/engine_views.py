@@ -47,22 +47,10 @@ GRAPH_ERRORS = {
 }
 
 
-def graph_error_response(error: codegen.GraphError) -> Response:
-    diagnostics = [diagnostic.to_dict() for diagnostic in error.diagnostics]
-    first = next((d for d in diagnostics if d.get("severity") == "error"), diagnostics[0] if diagnostics else None)
-    detail = f"The graph cannot be used: {first['message']}" if first else "The graph cannot be used."
-    return Response({"detail": detail, "diagnostics": diagnostics}, status=400)
-
-
 class EngineView(APIView):
     """Open to everyone (the engine keeps no state); a graph the engine refuses answers 400 with diagnostics."""
 
     permission_classes = [AllowAny]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, codegen.GraphError):
-            return graph_error_response(exc)
-        return super().handle_exception(exc)
 
     def load_graph(self, data: dict) -> codegen.Graph:
         return codegen.load_graph(data, limits=engine_limits())

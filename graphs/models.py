@@ -21,9 +21,6 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
-ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
-
-
 class Team(models.Model):
     name = models.CharField(max_length=80)
     slug = models.SlugField(max_length=80, unique=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from graphs.models import ROLE_RANK, CompositeBlock, Graph, Membership, Role, Team, Visibility
+from graphs.models import CompositeBlock, Graph, Membership, Role, Team, Visibility
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,6 @@ def forget_roles(user) -> None:
     """Drop the per-request role cache after a membership change."""
     if hasattr(user, "_team_roles"):
         del user._team_roles
-
-
-def has_role(user, team: Team, at_least: str) -> bool:
-    role = team_role(user, team)
-    return role is not None and ROLE_RANK[role] >= ROLE_RANK[at_least]
 
 
 def graph_access(user, graph: Graph) -> Access:

@@ -259,9 +259,11 @@ def _embed_library(document: dict, user) -> dict:
     ``{"MyBlock": {"block": 12, "version": 3}}`` embeds version 3 of block 12 as ``composites.MyBlock``,
     and the user blocks it uses under their own names; without ``version`` the block's current head is
     used and written back, so every stored version pins what it used. A block the saver cannot see is
-    accepted only when the document already embeds exactly that definition and those it uses (someone
-    else's block, carried along in a shared graph). A reference to a block (or version) deleted since is
-    dropped when the document embeds a copy: the graph keeps its block.
+    pinned only when the document already embeds exactly that definition and those it uses (someone
+    else's block, carried along in a shared graph); otherwise it is treated exactly as a block that does
+    not exist, so the answer never tells whether a hidden id exists. A reference to a block (or version)
+    that does not exist (deleted since) is dropped when the document embeds a copy: the graph keeps its
+    block; without a copy it is refused.
     """
     metadata = document.get("metadata")
     if not isinstance(metadata, dict) or "library" not in metadata:
@@ -290,14 +292,17 @@ def _embed_library(document: dict, user) -> dict:
         if block is not None:
             number = number or (block.head.number if block.head_id else None)
             version = block.versions.filter(number=number).first() if number else None
-        missing = f"{where}: block {block_id} version {ref.get('version') or 'head'} does not exist or is not shared with you."
+        if version is not None and not composite_access(user, block).view:
+            carried = {alias: version.definition, **version.composites}
+            if any(given.get(key) != value for key, value in carried.items()):
+                version = None  # one the saver may not see answers exactly as one that does not exist
         if version is None:
             if isinstance(composites.get(alias), dict):
-                continue  # deleted from its library: the graph keeps its embedded copy, now a block of its own
-            raise ServiceError(missing)
-        carried = {alias: version.definition, **version.composites}
-        if not composite_access(user, block).view and any(given.get(key) != value for key, value in carried.items()):
-            raise ServiceError(missing)
+                continue  # deleted from its library (or hidden): the graph keeps its copy, now a block of its own
+            raise ServiceError(
+                f"{where}: block {block_id} version {ref.get('version') or 'head'} does not exist or is not shared "
+                "with you."
+            )
         composites[alias] = version.definition
         pinned[alias] = version
     # Inner blocks after every reference: one may name another reference's alias, whatever their order.
@@ -431,8 +436,12 @@ def save_version(
     return version, True
 
 
-def restore_version(graph: Graph, user, number: int, *, message: str = "") -> GraphVersion:
-    """A new head copying version ``number`` (the head itself when it already has that content)."""
+def restore_version(graph: Graph, user, number: int, *, message: str = "") -> tuple[GraphVersion, bool]:
+    """A new head copying version ``number``: ``(version, created)``.
+
+    When the head already has that content (restored by someone else a moment ago, say): ``(head, False)``,
+    decided under the graph's row lock, so of simultaneous restores exactly one says it created the version.
+    """
     require(graph_access(user, graph), "edit", "graph", "restore its versions")
     message = clean_text(message, field="message", max_length=500) or f"Restored v{number}"
     with transaction.atomic():
@@ -444,11 +453,11 @@ def restore_version(graph: Graph, user, number: int, *, message: str = "") -> Gr
             raise Http404(f"Version {number} does not exist.")
         head = GraphVersion.objects.filter(pk=locked.head_id).first()
         if head is not None and head.content_hash == source.content_hash:
-            return head
+            return head, False
         version = _new_version(locked, user, _copy_of(source), message=message, parent=head)
         _log(user, "restored", f"{user} restored {locked.name} v{number} as v{version.number}", graph=locked)
     graph.head, graph.updated_at = locked.head, locked.updated_at
-    return version
+    return version, True
 
 
 def fork_graph(

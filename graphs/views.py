@@ -420,13 +420,12 @@ def graph_restore(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = _version(graph, number)
     form = RestoreForm(request.POST)
     message = form.cleaned_data["message"] if form.is_valid() else ""
-    head_before = graph.head_id
     try:
-        restored = services.restore_version(graph, request.user, version.number, message=message)
+        restored, created = services.restore_version(graph, request.user, version.number, message=message)
     except services.ServiceError as exc:
         messages.error(request, str(exc))
         return redirect(graph)
-    if restored.pk == head_before:
+    if not created:
         messages.info(request, f"Version {version.number} has the same content as the current version; nothing to do.")
     else:
         messages.success(request, f"Restored version {version.number} as version {restored.number}.")

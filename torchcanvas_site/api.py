@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+import codegen
 from torchcanvas_site.bodylimit import body_limit_message
 
 logger = logging.getLogger("torchcanvas.api")
@@ -68,9 +69,9 @@ def request_limit_error(exc: Exception) -> APIException | None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF's handler, plus: validation errors get a ``detail`` summary, unexpected errors a JSON 500."""
+    """DRF's handler, plus what the engine and services refuse; validation errors get a ``detail`` summary."""
     exc = request_limit_error(exc) or exc
-    response = drf_exception_handler(exc, context)
+    response = _refusal(exc) or drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")
         logger.error("Unhandled error in %s", type(view).__name__, exc_info=exc)
@@ -79,6 +80,33 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ValidationError) and not (isinstance(response.data, dict) and "detail" in response.data):
         response.data = {"detail": _summary(response.data), "errors": response.data}
     return response
+
+
+def _refusal(exc: Exception) -> Response | None:
+    """What the engine and the service layers refuse, as the API answers it: one sentence, and what helps.
+
+    ``codegen.GraphError`` is a 400 with the diagnostics, ``graphs.services.ServiceError`` a 400 (with the
+    engine's diagnostics when it has them), ``StaleVersion`` a 409 with the head and the diff from the
+    edit's base to it, and ``training.dispatch.RunRefused`` a 400 or a 429 (too many runs).
+    """
+    from graphs.serializers import VersionSerializer  # the apps import this module: not at the top
+    from graphs.services import ServiceError, StaleVersion
+    from training.dispatch import RunRefused
+
+    if isinstance(exc, codegen.GraphError):
+        diagnostics = [diagnostic.to_dict() for diagnostic in exc.diagnostics]
+        first = next((d for d in diagnostics if d.get("severity") == "error"), diagnostics[0] if diagnostics else None)
+        detail = f"The graph cannot be used: {first['message']}" if first else "The graph cannot be used."
+        return Response({"detail": detail, "diagnostics": diagnostics}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ServiceError):
+        data = {"detail": exc.message} | ({"diagnostics": exc.diagnostics} if exc.diagnostics else {})
+        return Response(data, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, StaleVersion):
+        data = {"detail": str(exc), "head": VersionSerializer(exc.head).data, "diff": exc.diff}
+        return Response(data, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, RunRefused):
+        return Response({"detail": exc.message}, status=exc.status_code)
+    return None
 
 
 def _summary(errors: Any, field: str | None = None) -> str:

@@ -8,13 +8,13 @@ errors) or 429 (too many runs queued or running).
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from graphs.api import ERRORS, ID, READ_ERRORS, Pages, _valid
+from graphs.api import ERRORS, ID, ActionSerializers, Pages, QuerySerializer
 from graphs.models import Graph
 from graphs.permissions import visible_graphs
 from graphs.serializers import ErrorSerializer
@@ -28,53 +28,56 @@ EVENTS_PAGE = 200
 MAX_EVENTS_PAGE = 1000
 
 
-class RunFilters(serializers.Serializer):
-    graph = serializers.IntegerField(required=False, min_value=1)
-    version = serializers.IntegerField(required=False, min_value=1)
+class RunFilters(QuerySerializer):
+    graph = serializers.IntegerField(required=False, min_value=1, help_text="Only runs of this graph (id).")
+    version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Only runs of this version number (with `graph`)."
+    )
     status = serializers.ChoiceField(choices=Status.choices, required=False)
-    mine = serializers.BooleanField(required=False)
+    mine = serializers.BooleanField(required=False, help_text="Only the runs you queued.")
 
 
-class EventQuery(serializers.Serializer):
-    after = serializers.IntegerField(required=False, min_value=0, default=0)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_EVENTS_PAGE, default=EVENTS_PAGE)
+class EventQuery(QuerySerializer):
+    after = serializers.IntegerField(
+        required=False, min_value=0, default=0, help_text="Only events after this sequence number (default 0)."
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_EVENTS_PAGE,
+        default=EVENTS_PAGE,
+        help_text=f"At most this many (default {EVENTS_PAGE}, up to {MAX_EVENTS_PAGE}).",
+    )
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="Runs you may see (on graphs you may see)",
-        parameters=[
-            OpenApiParameter("graph", int, description="Only runs of this graph (id)."),
-            OpenApiParameter("version", int, description="Only runs of this version number (with `graph`)."),
-            OpenApiParameter("status", str, enum=[choice for choice, _ in Status.choices]),
-            OpenApiParameter("mine", bool, description="Only the runs you queued."),
-        ],
+        parameters=[RunFilters],
         responses={200: RunSerializer(many=True), 400: ERRORS[400]},
     ),
-    retrieve=extend_schema(summary="One run", responses={200: RunSerializer, **READ_ERRORS}),
+    retrieve=extend_schema(summary="One run"),
     create=extend_schema(
         summary="Queue a smoke training of a graph version",
-        request=RunCreateSerializer,
         responses={
             201: RunSerializer,
-            400: ERRORS[400],
             404: ERRORS[404],
             429: OpenApiResponse(ErrorSerializer, description="You have as many runs queued or running as allowed."),
         },
     ),
 )
-class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RunViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated]
     pagination_class = Pages
     serializer_class = RunSerializer
+    serializer_classes = {"create": RunCreateSerializer}
     lookup_value_regex = ID
 
     def get_queryset(self):
         runs = with_progress(visible_runs(self.request.user).select_related("version__graph", "user"))
         if self.action != "list":
             return runs
-        params = self.request.query_params
-        filters = _valid(RunFilters, {key: params[key] for key in RunFilters().fields if key in params}, self.request)
+        filters = RunFilters.parse(self.request)
         if "graph" in filters:
             runs = runs.filter(version__graph_id=filters["graph"])
         if "version" in filters:
@@ -85,17 +88,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             runs = runs.filter(user=self.request.user)
         return runs
 
-    def handle_exception(self, exc):
-        if isinstance(exc, RunRefused):
-            return Response({"detail": exc.message}, status=exc.status_code)
-        return super().handle_exception(exc)
-
     def _response(self, run, code=status.HTTP_200_OK) -> Response:
         fresh = with_progress(visible_runs(self.request.user).select_related("version__graph", "user")).get(pk=run.pk)
         return Response(RunSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     def create(self, request, *args, **kwargs):
-        data = _valid(RunCreateSerializer, request.data, request)
+        data = self.validated_body()
         graph = get_object_or_404(visible_graphs(request.user).select_related("head"), pk=data["graph"])
         version = _version(graph, data.get("version"))
         run = queue_run(version, request.user, data.get("config"))
@@ -108,8 +106,6 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         request=None,
         responses={
             200: RunSerializer,
-            403: ERRORS[403],
-            404: ERRORS[404],
             409: OpenApiResponse(ErrorSerializer, description="The run has already finished."),
         },
     )
@@ -126,22 +122,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     @extend_schema(
         summary="A run's events, in order (what its WebSocket sends)",
-        parameters=[
-            OpenApiParameter("after", int, description="Only events after this sequence number (default 0)."),
-            OpenApiParameter(
-                "limit", int, description=f"At most this many (default {EVENTS_PAGE}, up to {MAX_EVENTS_PAGE})."
-            ),
-        ],
-        responses={200: RunEventPageSerializer, 400: ERRORS[400], 404: ERRORS[404]},
+        parameters=[EventQuery],
+        responses={200: RunEventPageSerializer, 400: ERRORS[400]},
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def events(self, request, pk=None):
         run = self.get_object()
-        query = _valid(
-            EventQuery,
-            {key: request.query_params[key] for key in ("after", "limit") if key in request.query_params},
-            request,
-        )
+        query = EventQuery.parse(request)
         events = list(run.events.filter(seq__gt=query["after"]).order_by("seq")[: query["limit"] + 1])
         more = len(events) > query["limit"]
         events = events[: query["limit"]]

@@ -13,7 +13,7 @@ from training.models import UNSENT, Status
 
 
 class RunConfigSerializer(serializers.Serializer):
-    """What a config may hold (documentation: :func:`training.config.parse_config` checks it)."""
+    """What a run's config may hold (the schema of ``config``; :func:`training.config.parse_config` checks it)."""
 
     batch_size = serializers.IntegerField(required=False, min_value=1, help_text="Default 8.")
     steps = serializers.IntegerField(required=False, min_value=1, help_text="Steps per epoch. Default 30.")
@@ -49,14 +49,17 @@ class RunConfigSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field(RunConfigSerializer)
+class RunConfigField(serializers.JSONField):
+    """Any JSON here (``parse_config`` answers with its own sentences); the schema shows what a config holds."""
+
+
 class RunCreateSerializer(StrictSerializer):
     graph = serializers.IntegerField(min_value=1, help_text="The graph's id.")
     version = serializers.IntegerField(
         min_value=1, required=False, help_text="The version number; default: the graph's head."
     )
-    config = serializers.JSONField(
-        required=False, help_text="Run settings (see RunConfig); anything left out takes its default."
-    )
+    config = RunConfigField(required=False, help_text="Run settings; anything left out takes its default.")
 
     def validate_config(self, value):
         if value is not None and not isinstance(value, dict):

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from hostile_graphs import long_expression_graph
 
 URL = "/api/validate/"
 
@@ -171,3 +172,15 @@ def test_unknown_api_paths_answer_json_404(api_client):
     response = api_client.get("/api/no-such-thing/")
     assert response.status_code == 404
     assert response.json() == {"detail": "No API endpoint at /api/no-such-thing/."}
+
+
+def test_a_block_expression_over_the_length_cap_is_a_diagnostic(api_client):
+    """A composite expression of 1,000 terms used to recurse out of Python's stack: a 500."""
+    graph = long_expression_graph()
+    response = post_json(api_client, {"graph": graph})
+    assert response.status_code == 200
+    assert [(d["code"], d["node"]) for d in response.json()["diagnostics"]] == [("EXPRESSION_TOO_LONG", "wide")]
+    response = api_client.post("/api/codegen/", json.dumps({"graph": graph}), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("The graph cannot be used: ")
+    assert [d["code"] for d in response.json()["diagnostics"]] == ["EXPRESSION_TOO_LONG"]

@@ -136,6 +136,17 @@ def test_validate_a_broken_graph_exits_1_with_its_diagnostics(tmp_path: Path) ->
     assert layout["suggestion"] == {"action": "insert_node", "type": "Permute_BCT_to_BTH", "between": ["relu", "gru"]}
 
 
+def test_a_block_expression_over_the_cap_is_a_diagnostic_not_a_traceback(tmp_path: Path) -> None:
+    graph = json.loads((GOLDEN / "user_composite" / "graph.json").read_text())
+    graph["composites"]["ConvBNReLU"]["nodes"][1]["params"]["out_channels"] = "+".join(["$c"] * 1000)
+    (tmp_path / "long.json").write_text(json.dumps(graph))
+    result = run("python -m codegen validate long.json", tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "error: EXPRESSION_TOO_LONG [stem]: " in result.stdout and "at most 100 operators" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert_one_line_error(run("python -m codegen --graph long.json --name MyPkg", tmp_path), "EXPRESSION_TOO_LONG")
+
+
 def test_single_file_and_zip_hold_the_same_code(tmp_path: Path) -> None:
     (tmp_path / "graph.json").write_text(SEED_1D)
     single = run("python -m codegen --graph graph.json --name MyPkg --out out --single-file", tmp_path)

@@ -322,12 +322,17 @@ def unit_block(name: str = "Unit", param: str = "c", default: Any = 4, **extra: 
         unit_block(param="nn"),
         unit_block(param="torch"),
         unit_block(param="in_channels"),
+        unit_block(param="__class__"),
+        unit_block(param="__c"),
+        unit_block(param="__init__"),
+        unit_block(param="Unit"),
         unit_block(default="__import__('os').system('touch /tmp/pwned')"),
         unit_block(default=4, type="int'); import os #"),
     ],
     ids=["lowercase", "space", "quote", "non_ascii", "None", "True", "F", "INPUT_SHAPES", "ValueError"]
     + ["helper_class", "param_quote", "param_keyword", "param_self", "param_super", "param_nn", "param_torch"]
-    + ["param_in_channels", "default_code", "type_code"],
+    + ["param_in_channels", "param_class_cell", "param_mangled", "param_dunder", "param_own_block"]
+    + ["default_code", "type_code"],
 )
 def test_block_names_and_parameters_that_would_break_code_are_refused(graph: dict[str, Any]) -> None:
     result = codegen.validate(graph)
@@ -335,6 +340,36 @@ def test_block_names_and_parameters_that_would_break_code_are_refused(graph: dic
     assert {d.code for d in result.errors} <= {"PARSE", "COMPOSITE", "PARAM_TYPE", "PARAM_RANGE"}, result.errors
     with pytest.raises(GraphError):
         codegen.generate(graph)
+
+
+def test_a_block_parameter_cannot_hide_another_block_of_the_graph(tmp_path: Path) -> None:
+    """`Outer(Inner=8)` would make the name `Inner` an int inside Outer's constructor, which builds an `Inner`."""
+    graph = base_graph()
+    inner = graph["composites"].pop("Unit")
+    outer = {
+        "params": [{"name": "Inner", "type": "int", "default": 4}],
+        "nodes": [{"id": "i", "type": "Input"}, {"id": "body", "type": "Inner", "params": {"c": "$Inner"}}],
+        "edges": [["i", "body"]],
+        "inputs": ["i"],
+        "outputs": ["body"],
+    }
+    graph["composites"] = {"Inner": inner, "Outer": outer}
+    graph["nodes"][1]["type"] = "Outer"
+    graph["nodes"][1]["params"] = {}
+    assert [d.message for d in codegen.validate(graph).errors] == [
+        "block Outer: parameter name `Inner` is reserved in generated code; rename it"
+    ]
+    outer["params"][0]["name"] = "inner"
+    outer["nodes"][1]["params"]["c"] = "$inner"
+    check_case(Case(graph, None, [("inp", "1d", (3, 8), None)]), tmp_path)
+
+
+@pytest.mark.parametrize("param", ["forward", "training", "input", "int", "x", "_c", "parameters", "Unit_"])
+def test_block_parameters_named_like_builtins_or_module_attributes_give_code_that_runs(param: str, tmp_path: Path):
+    """Only names the constructor body reads are refused: these stay usable and match the interpreter."""
+    graph = unit_block(param=param)
+    graph["nodes"][1]["params"] = {param: 5}
+    check_case(Case(graph, None, [("inp", "1d", (3, 8), None)]), tmp_path)
 
 
 STRING_DEFAULTS = [
@@ -494,6 +529,22 @@ HUGE: dict[str, tuple[Any, str]] = {
 }
 
 
+def with_expression(expression: str, c: int = 4) -> dict[str, Any]:
+    """The base graph with its block's `out_channels` set to ``expression`` over the parameter `c`."""
+    graph = base_graph()
+    graph["composites"]["Unit"]["nodes"][1]["params"]["out_channels"] = expression
+    graph["nodes"][1]["params"] = {"c": c}
+    return graph
+
+
+# Each term of `$c+$c+...` used to be one level of recursion: ~1,000 raised RecursionError (a 500 in the API).
+HUGE |= {
+    f"expression_{terms}_terms": (with_expression("+".join(["$c"] * terms)), "EXPRESSION_TOO_LONG")
+    for terms in (102, 1000, 10**5)
+}
+HUGE["expression_3000_characters"] = (with_expression("$c" + " " * 3000), "EXPRESSION_TOO_LONG")
+
+
 CASES_HUGE = [pytest.param(document, code, id=name) for name, (document, code) in HUGE.items()] + [
     pytest.param(chain({"id": "t", "type": "T" * 10**7}), "UNKNOWN_TYPE", id="type_10MB"),
     pytest.param(
@@ -589,3 +640,11 @@ def test_an_exponential_block_expansion_is_refused_fast() -> None:
 def test_reasonable_nesting_of_blocks_is_accepted() -> None:
     graph = block_bomb(3, 4)
     assert timed(lambda: codegen.validate(graph)).ok
+
+
+def test_an_expression_at_the_length_cap_generates_code_that_matches_the_interpreter(tmp_path: Path) -> None:
+    operators = ["+", "-", "*", "//"]
+    expression = "$c" + "".join(f" {operators[k % 4]} $c" for k in range(100))  # 100 operators, the cap
+    graph = with_expression(expression, c=2)
+    check_case(Case(graph, None, [("inp", "1d", (3, 8), None)]), tmp_path)
+    assert codegen.validate(graph).shapes()["unit"] == ["B", eval(expression.replace("$c", "2")), 8]  # noqa: S307

@@ -83,25 +83,61 @@ def test_a_bad_definition_is_a_400_with_diagnostics(alice_api):
     assert response.json()["diagnostics"][0]["code"] == "UNKNOWN_TYPE"
 
 
-def test_a_team_block_published_by_one_member_is_used_by_another(alice_api, bob_api, team):
-    block_id = publish(alice_api, name="TeamConv", team="vision-lab").json()["block"]
+def graph_using(block_id: int, alias: str = "Blk", embedded: dict | None = None) -> dict:
+    """A graph whose one layer is version 1 of library block ``block_id`` (with ``embedded`` as its copy)."""
     document = {
         "version": "0.2",
-        "metadata": {"library": {"TeamConv": {"block": block_id, "version": 1}}},
+        "metadata": {"library": {alias: {"block": block_id, "version": 1}}},
         "nodes": [
             {"id": "img", "type": "Input", "params": {"shape": [3, 16, 16]}},
-            {"id": "b", "type": "TeamConv", "params": {"c": 4}},
+            {"id": "b", "type": alias, "params": {"c": 4}},
         ],
         "edges": [["img", "b"]],
         "inputs": ["img"],
         "outputs": ["b"],
     }
+    return document | ({"composites": {alias: embedded}} if embedded is not None else {})
+
+
+def test_a_team_block_published_by_one_member_is_used_by_another(alice_api, bob_api, team):
+    block_id = publish(alice_api, name="TeamConv", team="vision-lab").json()["block"]
+    document = graph_using(block_id, "TeamConv")
     response = bob_api.post("/api/graphs/", {"name": "Uses TeamConv", "document": document})
     assert response.status_code == 201, response.json()
     assert response.json()["head"]["valid"] is True
     graph_id = response.json()["id"]
     stored = bob_api.get(f"/api/graphs/{graph_id}/versions/1/").json()["document"]
     assert stored["composites"]["TeamConv"] == BLOCK
+
+
+def test_a_graph_cannot_tell_a_hidden_block_from_one_that_does_not_exist(alice_api, charlie_api):
+    """Referencing alice's private block used to answer 400 where an unknown id answered 201: an existence oracle."""
+    hidden = publish(alice_api, name="Secret").json()["block"]
+    unknown = hidden + 1000
+    own_copy = copy.deepcopy(BLOCK)
+    own_copy["nodes"][2]["type"] = "GELU"
+
+    def answer(block_id: int, embedded: dict | None) -> tuple[int, dict]:
+        response = charlie_api.post(
+            "/api/graphs/", {"name": "Probe", "document": graph_using(block_id, embedded=embedded)}
+        )
+        body = response.json()
+        if response.status_code == 201:  # what differs between any two new graphs
+            graph = charlie_api.get(f"/api/graphs/{body['id']}/versions/1/").json()
+            body = {"document": graph["document"], "valid": body["head"]["valid"]}
+        else:
+            body["detail"] = body["detail"].replace(f"block {block_id} ", "block <id> ")
+        return response.status_code, body
+
+    assert answer(hidden, own_copy) == answer(unknown, own_copy)
+    status, body = answer(hidden, own_copy)
+    assert status == 201 and body["valid"] is True
+    assert body["document"]["composites"]["Blk"] == own_copy and "library" not in body["document"]["metadata"]
+    assert answer(hidden, None) == answer(unknown, None)
+    assert answer(hidden, None) == (
+        400,
+        {"detail": "metadata.library.Blk: block <id> version 1 does not exist or is not shared with you."},
+    )
 
 
 def test_deleting_a_block_is_for_its_owner_or_a_team_admin(alice_api, bob_api, team):

@@ -185,9 +185,10 @@ def test_a_shared_graph_carrying_someone_elses_block_can_still_be_saved(alice, b
     version = services.publish_composite(alice, name="Private", definition=definition())
     graph, saved, document = bob_edits_a_shared_graph(alice, bob, team, version.block_id)
     assert saved.document["composites"]["MyConv"] == definition()
-    document["composites"]["MyConv"] = definition(9)  # but he cannot pass off another definition as hers
-    with pytest.raises(services.ServiceError, match="is not shared with you"):
-        services.save_version(graph, bob, document, base=2)
+    assert saved.document["metadata"]["library"] == {"MyConv": {"block": version.block_id, "version": 1}}
+    document["composites"]["MyConv"] = definition(9)  # but he cannot pass off another definition as hers:
+    changed, _ = services.save_version(graph, bob, document, base=2)  # it becomes the graph's own block
+    assert changed.document["composites"]["MyConv"] == definition(9) and "library" not in changed.document["metadata"]
 
 
 def test_a_graph_using_a_deleted_block_keeps_its_copy_and_can_still_be_saved(alice):
@@ -404,9 +405,13 @@ def test_a_reference_named_like_another_blocks_inner_block_is_refused(alice, nes
         services.create_graph(alice, name="Clash", document=document)
 
 
-def test_a_shared_graph_carrying_someone_elses_nested_block_needs_its_inner_blocks_too(alice, bob, team, nested):
+def test_a_shared_graph_carrying_someone_elses_nested_block_keeps_a_changed_inner_block_as_its_own(
+    alice, bob, team, nested
+):
     graph, saved, document = bob_edits_a_shared_graph(alice, bob, team, nested.block_id)
     assert saved.document["composites"]["ResidualX"] == definition()
     document["composites"]["ResidualX"] = definition(9)  # nor can he pass off another inner block as hers
-    with pytest.raises(services.ServiceError, match="is not shared with you"):
-        services.save_version(graph, bob, document, base=2)
+    changed, _ = services.save_version(graph, bob, document, base=2)
+    assert (
+        changed.document["composites"]["ResidualX"] == definition(9) and "library" not in changed.document["metadata"]
+    )

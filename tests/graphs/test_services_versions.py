@@ -131,7 +131,8 @@ def test_a_public_graph_is_read_only_for_others(alice, bob, demo_graph):
 
 def test_restore_copies_an_old_version_as_the_new_head(alice, graph, demo_graph):
     services.save_version(graph, alice, edited(demo_graph, 10), base=1)
-    restored = services.restore_version(graph, alice, 1)
+    restored, created = services.restore_version(graph, alice, 1)
+    assert created
     assert (restored.number, restored.message, restored.parent.number) == (3, "Restored v1", 2)
     assert restored.document == demo_graph and restored.content_hash == graph.versions.get(number=1).content_hash
     graph.refresh_from_db()
@@ -139,7 +140,8 @@ def test_restore_copies_an_old_version_as_the_new_head(alice, graph, demo_graph)
 
 
 def test_restoring_the_head_creates_nothing(alice, graph):
-    assert services.restore_version(graph, alice, 1).number == 1
+    head, created = services.restore_version(graph, alice, 1)
+    assert (head.number, created) == (1, False)
     assert graph.versions.count() == 1
 
 

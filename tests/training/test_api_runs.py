@@ -4,6 +4,7 @@ nothing (404, like a run that does not exist)."""
 from __future__ import annotations
 
 import pytest
+from hostile_graphs import long_expression_graph
 
 from training.events import publish_event
 from training.models import Run, Status
@@ -56,6 +57,17 @@ def test_bad_requests_say_why(alice_api, tiny_graph, body, detail):
     response = create(alice_api, tiny_graph, **body)
     assert response.status_code == 400
     assert response.json()["detail"] == detail
+
+
+def test_a_version_with_a_block_expression_over_the_cap_is_refused_before_it_runs(alice_api):
+    graph = long_expression_graph()
+    saved = alice_api.post("/api/graphs/", {"name": "Wide", "document": graph}, format="json")
+    assert saved.status_code == 201 and saved.json()["head"]["valid"] is False
+    response = alice_api.post("/api/runs/", {"graph": saved.json()["id"]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Version 1 has errors, so it cannot run: ")
+    assert "at most 100 operators" in response.json()["detail"]
+    assert not Run.objects.exists()
 
 
 def test_too_many_runs_at_once_is_a_429(alice_api, tiny_graph):

@@ -267,6 +267,9 @@ describe("groupSelection", () => {
     expect(paramNameProblem("class")).toMatch(/keyword/);
     expect(paramNameProblem("2c")).toMatch(/not a valid parameter name/);
     expect(paramNameProblem("channels")).toBeNull();
+    expect(paramNameProblem("__class__")).toMatch(/two underscores/);
+    expect(paramNameProblem("__c")).toMatch(/two underscores/);
+    expect(paramNameProblem("_c")).toBeNull();
   });
 });
 

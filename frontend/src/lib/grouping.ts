@@ -78,6 +78,8 @@ export function blockNameProblem(name: string, graph: GraphDoc, registryTypes: I
 export function paramNameProblem(name: string): string | null {
   if (!PARAM_NAME.test(name)) return `"${name}" is not a valid parameter name: use ASCII letters, digits and underscores, not starting with a digit.`;
   if (PY_KEYWORDS.has(name)) return `"${name}" is a Python keyword; choose another parameter name.`;
+  // Python mangles `__c` inside a class and `__class__` hides what super() needs (codegen/render.py).
+  if (name.startsWith("__")) return `"${name}" starts with two underscores, which Python reserves; choose another parameter name.`;
   if (RESERVED_PARAM_NAMES.has(name)) {
     return name === "in_channels" || name === "in_features"
       ? `"${name}" is passed to the block automatically from its input; choose another parameter name.`
