@@ -11,7 +11,8 @@ import torch
 
 DEFAULT_REPORT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
 TITLE = (
-    "# Benchmarks\n\nWritten by `make bench` (tests/bench/). Each section is replaced when its benchmark runs again.\n"
+    "# Benchmarks\n\nWritten by `make bench` (tests/bench/). Each section is replaced when its benchmark runs again, "
+    "and holds one run\nof it: nothing here is written by hand, so no note can disagree with the figures.\n"
 )
 
 

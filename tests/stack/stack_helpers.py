@@ -431,8 +431,8 @@ def stack_env(**extra: str) -> dict[str, str]:
         TORCHCANVAS_RUN_RESEND_AFTER="10",  # the minimum: the Redis-restart scenario re-sends a lost message
         PYTHONUNBUFFERED="1",
         WEB_CONCURRENCY=deployment.web_processes(),
-        **extra,
     )
+    env.update(extra)
     return env
 
 

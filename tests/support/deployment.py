@@ -68,6 +68,11 @@ def worker_argv(service: str, hostname: str) -> list[str]:
     return _local(_replace_option(command(service), "--hostname", hostname))
 
 
+def option(argv: list[str], name: str) -> str:
+    """The value of option ``name`` in ``argv``."""
+    return argv[argv.index(name) + 1]
+
+
 def web_processes() -> str:
     """How many processes the web server runs in tests: one per core, at least two (uvicorn's WEB_CONCURRENCY)."""
     return str(max(2, len(os.sched_getaffinity(0))))
