@@ -40,3 +40,10 @@ def write_section(key: str, markdown: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def publish(key: str, lines: list[str]) -> None:
+    """Write ``lines`` as the report's section ``key`` and show them (``pytest -s``)."""
+    path = write_section(key, "\n".join(lines))
+    print("\n".join(lines))
+    print(f"written to {path}")

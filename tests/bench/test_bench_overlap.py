@@ -19,7 +19,7 @@ import deployment
 import pytest
 from stack_helpers import TERMINAL, Stack, fresh_database, stack_env
 
-from .report import machine, write_section
+from .report import machine, publish
 
 pytestmark = pytest.mark.bench
 
@@ -95,6 +95,4 @@ def test_overlapping_runs(processes, postgres_server, shared_redis):
         f"Target: overlapping / alone ≤ {TARGET_RATIO} — {worst:.2f} at worst "
         f"({'met' if worst <= TARGET_RATIO else 'NOT met'}).",
     ]
-    path = write_section("overlap", "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written to {path}")
+    publish("overlap", lines)

@@ -43,7 +43,7 @@ from training import runner
 from training.config import RunConfig
 from training.workers import available_cores
 
-from .report import machine, pct, write_section
+from .report import machine, pct, publish
 
 pytest.importorskip("websockets.sync.client", reason="the latency bench needs `websockets` (dev extra)")
 
@@ -331,6 +331,4 @@ def test_run_latency(request, module_processes, tmp_path):
             f"Target p95 under {TARGET_MS:.0f} ms: {p95:.1f} ms ({'met' if p95 < TARGET_MS else 'NOT met'}). "
             f"Step time of the tiny model: {result['step_ms']:.2f} ms (median).",
         ]
-    path = write_section("latency", "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written to {path}")
+    publish("latency", lines)

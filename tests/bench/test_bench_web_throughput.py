@@ -24,7 +24,7 @@ import deployment
 import pytest
 from stack_helpers import Stack, fresh_database, stack_env
 
-from .report import machine, pct, write_section
+from .report import machine, pct, publish
 from .test_bench_validate_roundtrip import SHAPES, flat_vgg16
 
 pytestmark = pytest.mark.bench
@@ -134,6 +134,4 @@ def test_web_throughput(processes, postgres_server, shared_redis):
             f"| {median(web_processes, 'p95'):.1f} |"
         )
     lines += ["", f"Throughput ratio, {many} processes / 1: {ratio:.2f}."]
-    path = write_section("throughput", "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written to {path}")
+    publish("throughput", lines)

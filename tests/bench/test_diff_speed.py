@@ -18,7 +18,7 @@ import pytest
 
 from graphs.diff import diff_documents, source_diff
 
-from .report import machine, write_section
+from .report import machine, publish
 from .test_engine_speed import branchy, chain, median_seconds
 
 pytestmark = pytest.mark.bench
@@ -112,7 +112,5 @@ def test_diff_speed_against_a_by_id_dict_diff():
         "The source diff generates both versions' code first, so it costs about two `generate` calls; the API",
         "computes it only on request (`?source=1`).",
     ]
-    path = write_section("diff", "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written to {path}")
+    publish("diff", lines)
     assert worst < TARGET_S
