@@ -33,7 +33,7 @@ def _set_up_worker(sender, instance, **kwargs):
     if problem:
         raise SystemExit(problem)  # the worker stops with this sentence (a signal handler's errors are only logged)
     threads = workers.threads_per_run(instance.concurrency)
-    workers.limit_threads(threads)  # the solo and threads pools run tasks here; prefork children inherit the env
+    workers.limit_threads(threads)  # the solo and threads pools run tasks in this process; prefork children below
     logger.info(
         "Each run gets %d torch thread(s) (concurrency %d, %d core(s))",
         threads,
@@ -47,7 +47,8 @@ def _set_up_worker(sender, instance, **kwargs):
 def _set_up_pool_process(**kwargs):
     from training import workers
 
-    workers.limit_threads(int(os.environ["OMP_NUM_THREADS"]))
+    if "threads" in _worker:  # forked from the main process after its set-up
+        workers.limit_threads(_worker["threads"])
 
 
 @signals.worker_ready.connect

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,6 +18,7 @@ from training import workers
 from training.dispatch import RunRefused, queue_run
 from training.models import Run, Status
 
+ROOT = Path(__file__).resolve().parents[2]
 NO_GPU_WORKER = "No GPU worker is running (none has taken runs from the gpu queue in the last 30 s)"
 
 
@@ -27,13 +31,20 @@ def fresh_cache():
     cache.clear()
 
 
+def closed_port() -> int:
+    """A port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture
 def cache_away(fresh_cache):
     """The cache on a Redis that is not there (after ``fresh_cache``, so that one clears the real cache)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    away = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"}
+    away = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+    }
     with override_settings(CACHES={"default": away}):
         yield
 
@@ -72,6 +83,15 @@ def test_a_gpu_worker_runs_one_run_at_a_time():
         "--concurrency 2: start it with --concurrency 1, one worker per GPU (CUDA_VISIBLE_DEVICES=1 celery ... "
         "--hostname gpu1@%h for a second GPU)."
     )
+
+
+def test_a_gpu_worker_started_with_more_than_one_process_stops_saying_why():
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "TORCHCANVAS_RUN_MODE")}
+    env.update(REDIS_URL=f"redis://127.0.0.1:{closed_port()}/0", DJANGO_SETTINGS_MODULE="torchcanvas_site.settings")
+    argv = [str(Path(sys.executable).parent / "celery"), "-A", "torchcanvas_site", "worker", "-Q", "gpu", "-c", "2"]
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "A worker of the gpu queue runs one run at a time" in result.stderr
 
 
 def test_a_worker_is_live_on_its_queues_until_it_goes_silent_or_leaves():
