@@ -430,7 +430,7 @@ def stack_env(**extra: str) -> dict[str, str]:
         TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT="3",
         TORCHCANVAS_RUN_RESEND_AFTER="10",  # the minimum: the Redis-restart scenario re-sends a lost message
         PYTHONUNBUFFERED="1",
-        WEB_CONCURRENCY=deployment.web_processes(),
+        WEB_CONCURRENCY="2",  # several uvicorn processes, as deployed; two keep the start-up short
     )
     env.update(extra)
     return env

@@ -8,7 +8,6 @@ Only what a test must change is changed: the host and port the web server binds,
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -71,8 +70,3 @@ def worker_argv(service: str, hostname: str) -> list[str]:
 def option(argv: list[str], name: str) -> str:
     """The value of option ``name`` in ``argv``."""
     return argv[argv.index(name) + 1]
-
-
-def web_processes() -> str:
-    """How many processes the web server runs in tests: one per core, at least two (uvicorn's WEB_CONCURRENCY)."""
-    return str(max(2, len(os.sched_getaffinity(0))))
