@@ -629,6 +629,7 @@ def _metrics(
         "params_total": params_total,
         "precision": precision,
         "skipped_steps": tracker.skipped_steps,
+        "cpu_threads": torch.get_num_threads(),
         "loss_curve": curve,
     }
 

@@ -199,6 +199,8 @@ TORCHCANVAS_RUNS = {
     # The share of each GPU one worker process may allocate (None: all of it).
     "gpu_memory_fraction": env_float("TORCHCANVAS_GPU_MEMORY_FRACTION", None, minimum=0.01, maximum=1.0),
 }
+# torch threads per run in a worker (and the embedded worker); unset: the cores divided among its runs.
+TORCHCANVAS_WORKER_THREADS = env_int("TORCHCANVAS_WORKER_THREADS", None, minimum=1)
 if TORCHCANVAS_RUNS["heartbeat_timeout_s"] < 3 * TORCHCANVAS_RUNS["heartbeat_interval_s"]:
     raise ImproperlyConfigured(
         "TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT must be at least three heartbeat intervals "

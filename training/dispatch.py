@@ -34,7 +34,7 @@ from django.utils import timezone
 from graphs.models import GraphVersion
 from graphs.permissions import graph_access
 from graphs.services import engine_limits
-from training import runner
+from training import runner, workers
 from training.access import may_cancel
 from training.config import Caps, ConfigError, RunConfig, parse_config
 from training.events import publish_event
@@ -91,6 +91,13 @@ def check_run(version: GraphVersion, config: Any) -> RunConfig:
         raise RunRefused(
             "This server has no CUDA GPU, and runs execute on the server itself (embedded mode): "
             "choose device auto or cpu."
+        )
+    if run_mode() != EMBEDDED and queue_for(parsed) == "gpu" and workers.live_workers("gpu") == []:
+        # Without a GPU worker the run would wait for TORCHCANVAS_RUN_QUEUE_TIMEOUT and hold a slot of the user's.
+        raise RunRefused(
+            f"No GPU worker is running (none has taken runs from the gpu queue in the last "
+            f"{workers.PRESENCE_TTL_S:.0f} s), so this run would wait without starting: choose device cpu, "
+            "or start a GPU worker (celery -A torchcanvas_site worker -Q gpu --concurrency 1)."
         )
     return parsed
 
@@ -213,6 +220,8 @@ class EmbeddedWorker:
     def _work(self) -> None:
         from training.sweeper import fail_orphaned_embedded_runs, sweep
 
+        # Runs share the cores with the web server of this process: it counts as a second slot.
+        workers.limit_threads(workers.threads_per_run(concurrency=2))
         try:
             fail_orphaned_embedded_runs(PROCESS_STARTED)
         except Exception:

@@ -11,7 +11,8 @@ import torch
 
 DEFAULT_REPORT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
 TITLE = (
-    "# Benchmarks\n\nWritten by `make bench` (tests/bench/). Each section is replaced when its benchmark runs again.\n"
+    "# Benchmarks\n\nWritten by `make bench` (tests/bench/). Each section is replaced when its benchmark runs again, "
+    "and holds one run\nof it: nothing here is written by hand, so no note can disagree with the figures.\n"
 )
 
 
@@ -39,3 +40,10 @@ def write_section(key: str, markdown: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def publish(key: str, lines: list[str]) -> None:
+    """Write ``lines`` as the report's section ``key`` and show them (``pytest -s``)."""
+    path = write_section(key, "\n".join(lines))
+    print("\n".join(lines))
+    print(f"written to {path}")

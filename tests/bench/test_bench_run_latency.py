@@ -2,8 +2,9 @@
 
 Issue 4. For each deployment, the real processes on loopback (``tests/stack/stack_helpers.py``):
 
-- **celery**: daphne + one warm prefork Celery worker (``-c 1``) on a fresh PostgreSQL database and the
-  machine's Redis at a spare database number (broker and channel layer);
+- **celery**: the web server and the worker as docker-compose.yml and the README start them (uvicorn with
+  several processes; ``celery worker -Q cpu --concurrency 2``, no thread settings given), warm, on a fresh
+  PostgreSQL database and the machine's Redis at a spare database number (broker and channel layer);
 - **embedded**: daphne alone on SQLite, the in-memory channel layer, runs on the in-process worker thread.
 
 A user logged in through the login form keeps its run-list WebSocket (``/ws/runs/``) open; then, ``RUNS`` times
@@ -33,14 +34,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import deployment
 import pytest
 import torch
 from stack_helpers import Stack, fresh_database, stack_env  # tests/stack, put on the path by conftest.py
 
 from training import runner
 from training.config import RunConfig
+from training.workers import available_cores
 
-from .report import machine, pct, write_section
+from .report import machine, pct, publish
 
 pytest.importorskip("websockets.sync.client", reason="the latency bench needs `websockets` (dev extra)")
 
@@ -49,6 +52,8 @@ pytestmark = pytest.mark.bench
 RUNS = 20  # measured runs per deployment
 WARMUP = 2  # runs before them: the worker's first task imports and allocates
 TARGET_MS = 300.0
+# What a run gets on the README's worker, for the in-process baseline.
+RUN_THREADS = max(1, available_cores() // int(deployment.option(deployment.command("worker-cpu"), "--concurrency")))
 CONFIG = {"steps": 3, "batch_size": 2, "device": "cpu"}
 TINY = {
     "version": "0.2",
@@ -68,10 +73,10 @@ TINY = {
 
 
 def runner_first_progress_ms() -> float:
-    """Milliseconds from calling ``runner.train`` to its first progress callback, with one torch thread like
-    the stack's processes (``OMP_NUM_THREADS=1``)."""
+    """Milliseconds from calling ``runner.train`` to its first progress callback, with the torch threads a run
+    gets on the README's worker (the cores divided by its concurrency)."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(RUN_THREADS)
     first: list[float] = []
     try:
         begin = time.perf_counter()
@@ -282,7 +287,7 @@ def test_run_latency(request, module_processes, tmp_path):
         "",
         f"Machine: {machine()}; the CPUs were shared with other jobs while this ran, so expect noise (p95 most).",
         f"Tiny graph (Input[16] → Linear(32) → ReLU → Linear(4)), {CONFIG['steps']} steps at batch "
-        f"{CONFIG['batch_size']}, CPU, one torch thread. {RUNS} runs per deployment after {WARMUP} warm-up runs, "
+        f"{CONFIG['batch_size']}, CPU, {RUN_THREADS} torch thread(s) per run. {RUNS} runs per deployment after {WARMUP} warm-up runs, "
         "one at a time, all on loopback.",
         "",
         "Measured: from sending `POST /api/runs/` (API token) to the first `progress` message on "
@@ -302,7 +307,7 @@ def test_run_latency(request, module_processes, tmp_path):
     for mode in ("celery", "embedded"):
         result = results[mode]
         title = (
-            "Celery: daphne + 1 prefork worker, PostgreSQL, Redis"
+            "Celery: uvicorn + the README's worker (`-Q cpu --concurrency 2`), PostgreSQL, Redis"
             if mode == "celery"
             else "Embedded: daphne alone, SQLite, in-memory layer, in-process worker"
         )
@@ -326,6 +331,4 @@ def test_run_latency(request, module_processes, tmp_path):
             f"Target p95 under {TARGET_MS:.0f} ms: {p95:.1f} ms ({'met' if p95 < TARGET_MS else 'NOT met'}). "
             f"Step time of the tiny model: {result['step_ms']:.2f} ms (median).",
         ]
-    path = write_section("latency", "\n".join(lines))
-    print("\n".join(lines))
-    print(f"written to {path}")
+    publish("latency", lines)

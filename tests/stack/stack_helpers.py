@@ -1,6 +1,7 @@
 """Helpers and fixtures of the stack tests (re-exported by ``conftest.py``; this module is importable).
 
-The real stack as subprocesses: daphne (ASGI), a Celery worker, Redis, PostgreSQL, for ``test_stack_runs``.
+The real stack as subprocesses: the web server and a Celery worker started as docker-compose.yml and the README
+start them (``deployment``), Redis, PostgreSQL, for ``test_stack_runs``.
 
 Each test database is created here and dropped at the end; the shared Redis is used at one spare database
 number (flushed before and after), and the Redis-restart scenario runs a private ``redis-server`` of its own.
@@ -27,6 +28,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import deployment
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +39,13 @@ REDIS_DB = int(os.environ.get("TORCHCANVAS_STACK_REDIS_DB", "14"))  # a spare da
 PASSWORD = "stack-test-password-1"
 TERMINAL = {"succeeded", "failed", "cancelled"}  # a run's last statuses
 # The environment of the suite that must not leak into the stack's processes.
-SCRUB = ("DATABASE_URL", "REDIS_URL", "TORCHCANVAS_RUN_MODE", "DJANGO_SETTINGS_MODULE", "TORCHCANVAS_ENV")
+SCRUB = ("DATABASE_URL", "REDIS_URL", "TORCHCANVAS_RUN_MODE", "DJANGO_SETTINGS_MODULE", "TORCHCANVAS_ENV") + (
+    # Threads and processes are the deployment's own choice (an embedded run in this process sets the first two).
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TORCHCANVAS_WORKER_THREADS",
+    "WEB_CONCURRENCY",
+)
 
 
 def free_port() -> int:
@@ -276,38 +284,27 @@ class Stack:
         return result.stdout
 
     def start_web(self, wait: bool = True) -> None:
-        argv = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "torchcanvas_site.asgi:application"]
-        self.web = self.processes.start("daphne", argv, self.env)
+        """With Redis, the web server as docker-compose and the README start it (uvicorn, ``WEB_CONCURRENCY``
+        processes); in embedded mode daphne, the server behind ``make run`` (one process by design)."""
+        if not self.env.get("REDIS_URL"):
+            argv = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "torchcanvas_site.asgi:application"]
+        else:
+            argv = deployment.web_argv(self.port)
+        self.web = self.processes.start("web", argv, self.env)
         if wait:
             self.wait_web()
 
     def wait_web(self) -> None:
-        wait_for(self._web_up, 60, "daphne to answer")
+        wait_for(self._web_up, 60, "the web server to answer")
 
     def _web_up(self) -> bool:
         if self.web.poll() is not None:
-            pytest.fail(f"daphne exited ({self.web.returncode}):\n{self.processes.logs()}")
+            pytest.fail(f"The web server exited ({self.web.returncode}):\n{self.processes.logs()}")
         return _port_open("127.0.0.1", self.port)
 
     def start_worker(self) -> subprocess.Popen:
-        argv = [
-            str(BIN / "celery"),
-            "-A",
-            "torchcanvas_site",
-            "worker",
-            "-Q",
-            "cpu,gpu",
-            "-c",
-            "1",
-            "--pool",
-            "prefork",
-            "-l",
-            "info",
-            "--without-mingle",
-            "--without-gossip",
-            "--hostname",
-            f"stack-{uuid.uuid4().hex[:6]}@%h",
-        ]
+        """A worker as docker-compose's ``worker-cpu`` and the README start it (``-Q cpu --concurrency 2``)."""
+        argv = deployment.worker_argv("worker-cpu", f"stack-{uuid.uuid4().hex[:6]}@%h")
         self.worker = self.processes.start("worker", argv, self.env)
         return self.worker
 
@@ -433,9 +430,9 @@ def stack_env(**extra: str) -> dict[str, str]:
         TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT="3",
         TORCHCANVAS_RUN_RESEND_AFTER="10",  # the minimum: the Redis-restart scenario re-sends a lost message
         PYTHONUNBUFFERED="1",
-        OMP_NUM_THREADS="1",  # the machine is shared; a smoke run needs no more
-        **extra,
+        WEB_CONCURRENCY="2",  # several uvicorn processes, as deployed; two keep the start-up short
     )
+    env.update(extra)
     return env
 
 

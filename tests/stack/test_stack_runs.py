@@ -1,4 +1,5 @@
-"""The real stack, end to end: daphne + a Celery worker on PostgreSQL and Redis, and the embedded mode.
+"""The real stack, end to end: the web server and a Celery worker as docker-compose and the README start them
+(uvicorn with several processes; ``worker -Q cpu --concurrency 2``) on PostgreSQL and Redis, and the embedded mode.
 
 A run of the ``hybridcmi`` template (5 steps, batch 2) is queued through the HTTP API with a token, and a
 WebSocket client logged in through the login form follows it on ``/ws/runs/<id>/``. The worker is
@@ -12,6 +13,8 @@ import time
 
 import pytest
 from stack_helpers import TERMINAL, Stack, fresh_database, stack_env, wait_for
+
+from training.workers import available_cores
 
 pytest.importorskip("websockets.sync.client", reason="the stack tests need `websockets` (dev extra)")
 
@@ -68,6 +71,28 @@ def test_celery_run_streams_status_progress_done_in_order(celery_stack):
     assert final["status"] == "succeeded", final
     assert final["progress"]["step"] == CONFIG["steps"]
     assert final["metrics"]["loss"] is not None
+
+
+def test_two_runs_overlap_on_the_worker_each_with_its_share_of_the_cores(celery_stack):
+    stack = celery_stack
+    runs = [stack.queue_run(stack.graph["id"], {**CONFIG, "steps": 30, "seed": seed}) for seed in (1, 2)]
+    finals = [stack.wait_status(run["id"], TERMINAL, timeout=120) for run in runs]
+
+    assert [final["status"] for final in finals] == ["succeeded", "succeeded"], finals
+    first, second = sorted(finals, key=lambda final: final["started_at"])
+    assert second["started_at"] < first["finished_at"], f"the two runs did not overlap: {finals}"
+    # `-c 2`: two runs at once, each with half of the cores (not every core each, fighting over them).
+    assert {final["metrics"]["cpu_threads"] for final in finals} == {max(1, available_cores() // 2)}
+
+
+def test_a_cuda_run_is_refused_at_once_while_only_cpu_workers_are_up(celery_stack):
+    stack = celery_stack
+    before = stack.request("GET", "/api/runs/?mine=1").json()["count"]
+    resp = stack.request("POST", "/api/runs/", {"graph": stack.graph["id"], "version": 1, "config": {"device": "cuda"}})
+
+    assert resp.status == 400, resp.body[:500]
+    assert "No GPU worker is running" in resp.json()["detail"], resp.json()
+    assert stack.request("GET", "/api/runs/?mine=1").json()["count"] == before  # no run holds a slot
 
 
 def test_worker_killed_mid_run_is_requeued_and_completes(celery_stack):

@@ -42,8 +42,12 @@ def test_it_has_the_services_of_the_two_ways_to_run():
     assert set(SERVICES) == {"postgres", "redis", "web", "worker-gpu", "worker-cpu", "beat"}
 
 
+# Read by the web server itself, not the settings: uvicorn's number of processes.
+SERVER_VARIABLES = {"WEB_CONCURRENCY"}
+
+
 def test_every_variable_it_sets_is_one_the_settings_read():
-    known = settings_variables()
+    known = settings_variables() | SERVER_VARIABLES
     assert {"REDIS_URL", "TORCHCANVAS_RUN_MODE", "TORCHCANVAS_GPU_MEMORY_FRACTION"} <= known
     for service in APP_SERVICES:
         unknown = set(SERVICES[service]["environment"]) - known
@@ -71,7 +75,8 @@ def test_the_workers_listen_on_the_queues_the_dispatcher_routes_to():
     assert cpu[:4] == ["celery", "-A", "torchcanvas_site", "worker"] and cpu[cpu.index("-Q") + 1] == "cpu"
     assert gpu[gpu.index("--concurrency") + 1] == "1"  # one run at a time on a GPU
     assert SERVICES["beat"]["command"].split()[:4] == ["celery", "-A", "torchcanvas_site", "beat"]
-    assert "daphne -b 0.0.0.0 -p 8000 torchcanvas_site.asgi:application" in SERVICES["web"]["command"]
+    assert "exec uvicorn torchcanvas_site.asgi:application --host 0.0.0.0 --port 8000" in SERVICES["web"]["command"]
+    assert int(environment("web")["WEB_CONCURRENCY"]) > 1  # several processes, joined by the Redis channel layer
     assert "manage.py migrate" in SERVICES["web"]["command"]
 
 

@@ -11,7 +11,7 @@ from run_helpers import TWO_HEADS, document
 
 from codegen.templates import load_template
 from graphs import services
-from training import dispatch
+from training import dispatch, workers
 from training.dispatch import RunRefused, cancel_run, queue_run
 from training.models import Run, RunEvent, Status
 from training.tasks import execute_run
@@ -28,14 +28,16 @@ def refusal(version, user, config) -> RunRefused:
 
 @pytest.fixture
 def sent(monkeypatch):
-    """Celery mode, with the messages recorded instead of sent to a broker."""
+    """Celery mode with a live worker on each queue, the messages recorded instead of sent to a broker."""
+    workers.record_presence("both@test", ["cpu", "gpu"], 1)
     messages = []
 
     def apply_async(args, queue, soft_time_limit, time_limit):
         messages.append({"args": args, "queue": queue, "soft": soft_time_limit, "hard": time_limit})
 
     monkeypatch.setattr(execute_run, "apply_async", apply_async)
-    return messages
+    yield messages
+    workers.forget_presence("both@test", ["cpu", "gpu"])
 
 
 def test_a_queued_run_stores_its_full_config_and_a_first_event(tiny_graph, alice):
@@ -208,6 +210,8 @@ def test_the_embedded_worker_runs_what_the_api_queues_end_to_end(alice_api, tiny
     assert embedded.wait_idle(60)
     run = Run.objects.get(pk=response.json()["id"])
     assert run.status == Status.SUCCEEDED and run.queue == "embedded" and run.metrics["steps"] == 4
+    # It shares the cores with the web server of its process: half of them.
+    assert run.metrics["cpu_threads"] == workers.threads_per_run(concurrency=2)
     messages = [event.message() for event in RunEvent.objects.filter(run=run).order_by("seq")]
     assert [m["seq"] for m in messages] == list(range(1, len(messages) + 1))
     assert [m.get("status") for m in messages if m["type"] == "status"] == ["queued", "running", "succeeded"]
