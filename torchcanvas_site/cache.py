@@ -78,6 +78,11 @@ class FallbackRedisCache(RedisCache):
         local = {key: params[key] for key in ("TIMEOUT", "KEY_PREFIX", "VERSION", "KEY_FUNCTION") if key in params}
         self.local = LocMemCache(f"redis-fallback:{location}", local)
 
+    @property
+    def serving_locally(self) -> bool:
+        """Whether Redis is away and this process's memory answers instead (it knows nothing of other processes)."""
+        return self.outage.away
+
 
 def _falling_back(name: str):
     remote = getattr(RedisCache, name)

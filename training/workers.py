@@ -104,6 +104,8 @@ def live_workers(queue: str, now: float | None = None) -> list[dict[str, Any]] |
     except Exception:  # a cache that is down knows nothing: never refuse a run on its account
         logger.warning("Could not read which workers consume the %s queue", queue, exc_info=True)
         return None
+    if getattr(cache, "serving_locally", False):  # Redis away: the fallback memory knows no workers either
+        return None
     return list(_fresh(workers, time.time() if now is None else now).values())
 
 

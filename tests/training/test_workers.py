@@ -14,6 +14,7 @@ import pytest
 import torch
 from django.test import override_settings
 
+from torchcanvas_site.cache import redis_cache
 from training import workers
 from training.dispatch import RunRefused, queue_run
 from training.models import Run, Status
@@ -40,12 +41,9 @@ def closed_port() -> int:
 
 @pytest.fixture
 def cache_away(fresh_cache):
-    """The cache on a Redis that is not there (after ``fresh_cache``, so that one clears the real cache)."""
-    away = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-    }
-    with override_settings(CACHES={"default": away}):
+    """The deployed cache on a Redis that is not there (after ``fresh_cache``, so that one clears the real cache):
+    it answers from this process's memory, which knows no workers."""
+    with override_settings(CACHES={"default": redis_cache(f"redis://127.0.0.1:{closed_port()}/0")}):
         yield
 
 
