@@ -1,4 +1,4 @@
-"""Redis stopped under a running stack (daphne + a Celery worker on PostgreSQL and a private Redis).
+"""Redis stopped under a running stack (the web server and a Celery worker as deployed on PostgreSQL and a private Redis).
 
 While Redis is away the engine endpoints, the platform API and the pages answer as usual, and a run is
 created (201, queued, with a notice); nothing answers 500. Once Redis is back the run is sent (the sweeper,
@@ -68,6 +68,6 @@ def test_with_redis_stopped_the_site_answers_and_a_run_waits_for_it(stack, priva
     assert final["status"] == "succeeded", final
     assert final["progress"]["step"] == CONFIG["steps"]
 
-    log = next(path for name, _, path in stack.processes.started if name == "daphne").read_text(errors="replace")
-    assert '"GET /api/registry/" 200 ' in log  # daphne's access log, read below
+    log = next(path for name, _, path in stack.processes.started if name == "web").read_text(errors="replace")
+    assert '"GET /api/registry/ HTTP/1.1" 200' in log  # uvicorn's access log, read below
     assert not re.search(r'" 5\d\d ', log) and "Internal Server Error" not in log, log[-3000:]
