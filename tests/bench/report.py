@@ -17,7 +17,11 @@ TITLE = (
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, torch {torch.__version__}"
+    """The machine, and how busy it was when the benchmark wrote this (others' jobs show up as load)."""
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, torch {torch.__version__}; "
+        f"load average {os.getloadavg()[0]:.2f} (1 min) as this was written"
+    )
 
 
 def pct(values: list[float], q: float) -> float:

@@ -603,8 +603,8 @@ def report(graphs, results, traces, retried: int, rebuilt: bool, chromium: str) 
     lines = [
         "## Canvas: a 500-node graph, navigation → interactive",
         "",
-        f"Machine: {machine()}; headless Chromium {chromium} driven by Playwright; the 2 CPUs were shared with other "
-        "agents' jobs while this ran (and the site, the browser and the test share them too), so expect noise.",
+        f"Machine: {machine()}; headless Chromium {chromium} driven by Playwright (the site, the browser and the "
+        "test share the CPUs).",
         "The site as `make run` serves it (daphne, embedded mode, SQLite, DEBUG on, the built bundle). Graphs made "
         "through the API by alice: 500 nodes (stem, alternating residual blocks with `Add` and dense blocks with "
         f"`Concat`, Conv2d/BatchNorm2d/ReLU, head; {edges['500']} edges, a shape on every edge) without canvas "

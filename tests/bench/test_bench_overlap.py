@@ -69,7 +69,7 @@ def test_overlapping_runs(processes, postgres_server, shared_redis):
     lines = [
         "## Runs: overlapping runs on the README's worker",
         "",
-        f"Machine: {machine()}; the CPUs were shared with other jobs while this ran, so expect noise.",
+        f"Machine: {machine()}.",
         f"The deployment as docker-compose.yml and the README start it: `{' '.join(deployment.command('web'))}` "
         f"(`WEB_CONCURRENCY={stack.env['WEB_CONCURRENCY']}`) and `{' '.join(worker)}`, no thread settings given; "
         f"PostgreSQL, Redis. Torch threads per run, as the worker chose them: {sorted(threads)}.",

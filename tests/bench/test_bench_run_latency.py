@@ -285,7 +285,7 @@ def test_run_latency(request, module_processes, tmp_path):
     lines = [
         "## Runs: enqueue → first progress event",
         "",
-        f"Machine: {machine()}; the CPUs were shared with other jobs while this ran, so expect noise (p95 most).",
+        f"Machine: {machine()}.",
         f"Tiny graph (Input[16] → Linear(32) → ReLU → Linear(4)), {CONFIG['steps']} steps at batch "
         f"{CONFIG['batch_size']}, CPU, {RUN_THREADS} torch thread(s) per run. {RUNS} runs per deployment after {WARMUP} warm-up runs, "
         "one at a time, all on loopback.",

@@ -162,7 +162,7 @@ def test_validate_roundtrip(processes, tmp_path, reset_throttles):
     lines = [
         "## Engine API: validate round trip",
         "",
-        f"Machine: {machine()}; the CPUs were shared with other jobs while this ran, so expect noise (p95 most).",
+        f"Machine: {machine()}.",
         f"A flat VGG-16 ({len(document['nodes'])} nodes: 13 `Conv2d` + `ReLU`, 5 `MaxPool2d`, the classifier; "
         f"{answer['params_total']:,} parameters), `input_shapes` {SHAPES}; request body {len(body):,} bytes, "
         f"answer {len(json.dumps(answer)):,} bytes. `POST /api/validate/` to a daphne subprocess (DEBUG on, "

@@ -116,8 +116,7 @@ def test_web_throughput(processes, postgres_server, shared_redis):
     lines = [
         "## Web: validate throughput at 32 clients, several processes against one",
         "",
-        f"Machine: {machine()}; the load generator runs on the same CPUs as the server, and the CPUs were shared "
-        "with other jobs while this ran, so expect noise.",
+        f"Machine: {machine()}; the load generator runs on the same CPUs as the server.",
         f"The production start of docker-compose.yml and the README, `{' '.join(deployment.command('web'))}`, "
         f"with `WEB_CONCURRENCY={many}` (the compose file's default) and, as the baseline in the same run, with "
         f"`WEB_CONCURRENCY=1`; PostgreSQL and Redis (channel layer, throttle counters). {CLIENTS} asyncio clients "
