@@ -14,6 +14,7 @@ import pytest
 import schemathesis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, given, settings
+from library_blocks import relu_block
 from rest_framework.test import APIClient
 from schemathesis.core import NOT_SET
 
@@ -38,12 +39,7 @@ def world(alice, bob, demo_graph):
     block = services.publish_composite(
         alice,
         name="FuzzBlock",
-        definition={
-            "nodes": [{"id": "in", "type": "Input"}, {"id": "act", "type": "ReLU"}],
-            "edges": [["in", "act"]],
-            "inputs": ["in"],
-            "outputs": ["act"],
-        },
+        definition=relu_block(),
     ).block
     invitation = services.invite(team, alice, "viewer")
     return {"graph": graph, "block": block, "team": team, "invitation": invitation}

@@ -4,6 +4,7 @@ import copy
 
 import pytest
 from django.test import Client
+from library_blocks import relu_block
 
 from graphs import services
 from graphs.models import Role
@@ -84,10 +85,5 @@ def team_block(alice, team):
         alice,
         name="Twice",
         team=team,
-        definition={
-            "nodes": [{"id": "in", "type": "Input"}, {"id": "act", "type": "ReLU"}],
-            "edges": [["in", "act"]],
-            "inputs": ["in"],
-            "outputs": ["act"],
-        },
+        definition=relu_block(),
     ).block
