@@ -1,8 +1,9 @@
 """Built-in composite ("paper") blocks: real ``nn.Module`` classes and their node declarations.
 
 Importing this package registers every block in ``NODE_SPECS``. ``BLOCK_CLASSES`` maps each class
-name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` requires), so that
-a spec's ``block_class`` and ``requires`` resolve to source that generated code can carry.
+name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` requires) and layers
+declared with the other node types (``StochasticDepth``), so that a spec's ``block_class`` and
+``requires`` resolve to source that generated code can carry.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .library import (
     ResidualBlock,
     SEBlock,
     SqueezeExcitation,
+    StochasticDepth,
     TransformerEncoderBlock,
     VGGBlock,
 )
@@ -34,6 +36,7 @@ BLOCK_CLASSES: dict[str, type] = {
         MBConv,
         TransformerEncoderBlock,
         PositionalEncoding,
+        StochasticDepth,
     )
 }
 
@@ -50,6 +53,7 @@ __all__ = [
     "ResidualBlock",
     "SEBlock",
     "SqueezeExcitation",
+    "StochasticDepth",
     "TransformerEncoderBlock",
     "VGGBlock",
 ]

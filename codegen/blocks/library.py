@@ -403,3 +403,42 @@ class PositionalEncoding(nn.Module):
                 "build PositionalEncoding with a larger max_len"
             )
         return self.dropout(x + self.table[:length])
+
+
+class StochasticDepth(nn.Module):
+    """Stochastic depth ("drop path"): in training, drops whole residual branches.
+
+    Each sample's input (mode "row") or the whole batch's (mode "batch") is zeroed with
+    probability p and the survivors are scaled by 1 / (1 - p), so the expected value is
+    unchanged; in eval mode the input passes through. No parameters or buffers. The same
+    algorithm and arguments as torchvision.ops.StochasticDepth.
+
+    Huang et al., "Deep Networks with Stochastic Depth", ECCV 2016.
+    https://arxiv.org/abs/1603.09382
+    """
+
+    def __init__(self, p: float, mode: str) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"drop probability has to be between 0 and 1, got {p}")
+        if mode not in ("batch", "row"):
+            raise ValueError(f'mode has to be "batch" or "row", got {mode!r}')
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival_rate = 1.0 - self.p
+        if self.mode == "row":
+            size = [x.shape[0]] + [1] * (x.ndim - 1)
+        else:
+            size = [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device)
+        noise = noise.bernoulli_(survival_rate)
+        if survival_rate > 0.0:
+            noise.div_(survival_rate)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"

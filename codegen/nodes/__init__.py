@@ -1,3 +1,16 @@
 """The built-in node types. Importing this package registers every declaration in ``NODE_SPECS``."""
 
-from . import activation, attention, conv, io, linear, merge, norm, pool, recurrent, reshape, sampling  # noqa: F401
+from . import (  # noqa: F401
+    activation,
+    attention,
+    conv,
+    io,
+    linear,
+    merge,
+    norm,
+    pool,
+    recurrent,
+    regularization,
+    reshape,
+    sampling,
+)

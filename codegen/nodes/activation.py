@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from ..diagnostics import set_param
+from ..dims import is_known
 from ..params import Choice, Float, Int
 from ..spec import InferCtx, NodeSpec, register
 from ..tensor import TensorType
@@ -9,13 +13,20 @@ from ._common import passthrough, simple_module
 
 
 def _activation(
-    name: str, doc: str, params: tuple = (), aliases: tuple[str, ...] = (), category: str = "activation", **defaults
+    name: str,
+    doc: str,
+    params: tuple = (),
+    aliases: tuple[str, ...] = (),
+    category: str = "activation",
+    infer: Callable[[InferCtx], TensorType] = passthrough,
+    **defaults,
 ) -> NodeSpec:
+    """An element-wise layer ``nn.<name>(**params)``; ``infer`` adds checks across params or against the input."""
     return NodeSpec(
         name,
         category,
         doc,
-        passthrough,
+        infer,
         simple_module(name, **defaults),
         params=params,
         aliases=aliases,
@@ -29,6 +40,50 @@ def _infer_softmax(ctx: InferCtx) -> TensorType:
     if x.rank_known and not -x.rank <= dim < x.rank:
         raise ctx.fail("PARAM_RANGE", f"dim {dim} is out of range for {x.describe()}")
     return x
+
+
+def _infer_hardtanh(ctx: InferCtx) -> TensorType:
+    low, high = ctx.params["min_val"], ctx.params["max_val"]
+    if isinstance(low, float) and isinstance(high, float) and high <= low:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"max_val ({high}) must be greater than min_val ({low}); "
+            + ("swap them" if high < low else "raise max_val"),
+        )
+    return ctx.input(0)
+
+
+def _infer_prelu(ctx: InferCtx) -> TensorType:
+    """nn.PReLU learns one slope, or one per channel on axis 1 (it reads axis 1 whatever the layout)."""
+    x = ctx.input(0)
+    count = ctx.params["num_parameters"]
+    if count == 1 or not x.rank_known:
+        return x
+    if x.rank < 2:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"num_parameters {count} needs a channel axis, got {x.describe()}; use 1",
+            set_param(ctx.node, "num_parameters", 1),
+        )
+    channels = x.dims[0]
+    if is_known(channels, count) and channels != count:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"num_parameters must be 1 or the {channels} channels on axis 1 of {x.describe()}, got {count}; "
+            f"use {channels}",
+            set_param(ctx.node, "num_parameters", channels),
+        )
+    return x
+
+
+def _infer_softplus(ctx: InferCtx) -> TensorType:
+    if ctx.params["beta"] == 0:  # a symbolic beta compares unequal
+        raise ctx.fail(
+            "PARAM_RANGE",
+            "beta must not be 0 (softplus divides by beta); use 1 for the standard softplus",
+            set_param(ctx.node, "beta", 1.0),
+        )
+    return ctx.input(0)
 
 
 def _infer_dropout2d(ctx: InferCtx) -> TensorType:
@@ -64,6 +119,41 @@ register(
         "x · tanh(softplus(x)).",
     ),
     _activation("Hardswish", "Piecewise-linear swish (MobileNetV3)."),
+    _activation("ReLU6", "min(max(0, x), 6) (MobileNetV2)."),
+    _activation("Hardsigmoid", "Piecewise-linear sigmoid: relu6(x + 3) / 6 (MobileNetV3's squeeze-excitation gate)."),
+    _activation(
+        "Hardtanh",
+        "x clamped to [min_val, max_val].",
+        (
+            Float("min_val", default=-1.0, doc="Lower end of the linear region."),
+            Float("max_val", default=1.0, doc="Upper end of the linear region; greater than min_val."),
+        ),
+        infer=_infer_hardtanh,
+        min_val=-1.0,
+        max_val=1.0,
+    ),
+    _activation(
+        "PReLU",
+        "max(0, x) + a · min(0, x) with a learned slope a: one, or one per channel (axis 1).",
+        (
+            Int("num_parameters", default=1, min=1, max=1_000_000, doc="Learned slopes: 1, or the input's channels."),
+            Float("init", default=0.25, doc="Initial value of the slopes."),
+        ),
+        infer=_infer_prelu,
+        num_parameters=1,
+        init=0.25,
+    ),
+    _activation(
+        "Softplus",
+        "1/beta · log(1 + exp(beta · x)), linear where beta · x > threshold.",
+        (
+            Float("beta", default=1.0, doc="Sharpness; not 0."),
+            Float("threshold", default=20.0, doc="Above this value of beta · x the output is x."),
+        ),
+        infer=_infer_softplus,
+        beta=1.0,
+        threshold=20.0,
+    ),
     _activation("Sigmoid", "1 / (1 + exp(-x))."),
     _activation("Tanh", "Hyperbolic tangent."),
     _activation("Identity", "Passes its input through unchanged.", category="reshape"),

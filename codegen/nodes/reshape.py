@@ -1,12 +1,14 @@
-"""Layout changes: flatten, reshape, permute, transpose, squeeze, unsqueeze."""
+"""Layout changes: flatten, reshape, permute, transpose, squeeze, unsqueeze, channel shuffle."""
 
 from __future__ import annotations
 
+from ..diagnostics import set_param
 from ..dims import is_known, product
 from ..ir import call, method
 from ..params import Int, IntList
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
 from ..tensor import CHANNELS_FIRST, SEQUENCE, TensorType
+from ._common import simple_module
 
 
 def _axis(ctx: InferCtx, x: TensorType, dim: int, name: str = "dim", extra: int = 0) -> int:
@@ -151,6 +153,19 @@ def emit_unsqueeze(ctx: EmitCtx) -> NodeCode:
     return functional(ctx, method(ctx.x, "unsqueeze", ctx.params["dim"]))
 
 
+def infer_channel_shuffle(ctx: InferCtx) -> TensorType:
+    x = ctx.input(0, ranks=(3, 4, 5), channels_first=True)
+    groups, channels = ctx.params["groups"], x.features
+    if is_known(channels, groups) and channels % groups:
+        fits = max(g for g in range(1, groups + 1) if channels % g == 0)
+        raise ctx.fail(
+            "SHAPE",
+            f"{channels} channels cannot be split into {groups} groups; use a divisor of {channels}, such as {fits}",
+            set_param(ctx.node, "groups", fits),
+        )
+    return x
+
+
 register(
     NodeSpec(
         "Flatten",
@@ -231,5 +246,14 @@ register(
         emit_unsqueeze,
         params=(Int("dim", default=-1, min=-6, max=5, doc="Position of the new axis."),),
         summary=("dim",),
+    ),
+    NodeSpec(
+        "ChannelShuffle",
+        "reshape",
+        "Splits the channels into groups and interleaves them (ShuffleNet): (B, g·n, …) → (B, n·g, …).",
+        infer_channel_shuffle,
+        simple_module("ChannelShuffle", groups=None),
+        params=(Int("groups", default=2, min=1, max=100_000, doc="Channel groups; must divide the channels."),),
+        summary=("groups",),
     ),
 )

@@ -501,6 +501,7 @@ EXAMPLE_ARGS = {
     "MBConv": ((8, 8, 4, 3, 1, 0.25), (8, 6, 6)),
     "TransformerEncoderBlock": ((8, 2, 2.0, 0.1), (5, 8)),
     "PositionalEncoding": ((7, 10, 0.1), (6, 7)),
+    "StochasticDepth": ((0.5, "row"), (4, 5)),
 }
 
 

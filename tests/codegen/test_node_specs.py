@@ -49,6 +49,11 @@ EXAMPLES: dict[str, Example] = {
     "ELU": ex(BCT, alpha=0.5),
     "Mish": ex(BCT),
     "Hardswish": ex(BCT),
+    "ReLU6": ex(BCT),
+    "Hardsigmoid": ex(BCT),
+    "Hardtanh": ex(BCT, min_val=-0.5, max_val=2.0),
+    "PReLU": ex(BCT, num_parameters=4, init=0.1),
+    "Softplus": ex(BCT, beta=2.0, threshold=5.0),
     "Sigmoid": ex(BCT),
     "Tanh": ex(BCT),
     "Identity": ex([3, 4, 5]),
@@ -56,6 +61,7 @@ EXAMPLES: dict[str, Example] = {
     "LogSoftmax": ex(BCT, dim=-1),
     "Dropout": ex(BCT, p=0.3),
     "Dropout2d": ex([4, 5, 6], p=0.2),
+    "StochasticDepth": ex([4, 5, 6], p=0.2, mode="batch"),
     # recurrent and attention
     "GRU": ex(BTH, layout="BTH", hidden_size=6, bidirectional=True),
     "LSTM": ex(BTH, layout="BTH", hidden_size=6, num_layers=2, dropout=0.1),
@@ -106,6 +112,7 @@ EXAMPLES: dict[str, Example] = {
     "Transpose": ex([3, 4, 5], dim0=1, dim1=-1),
     "Squeeze": ex([3, 1, 5], dim=2),
     "Unsqueeze": ex(BCT, dim=1),
+    "ChannelShuffle": ex([6, 4, 5], groups=3),
     # resampling
     "Upsample": ex([3, 4, 5], scale_factor=1.5, mode="bilinear", align_corners=True),
     "PixelShuffle": ex([8, 3, 4]),
