@@ -57,7 +57,7 @@ class GraphModule(nn.Module):
                 continue
             code = info.spec.emit(emit_context(analysis, info, attrs[node_id], inputs, outputs, temps.fresh))  # type: ignore[union-attr]
             if code.init is not None:
-                self.add_module(attrs[node_id], Evaluator(namespaces).eval(code.init))
+                setattr(self, attrs[node_id], Evaluator(namespaces).eval(code.init))  # a module or a Parameter
             self._program.extend(code.body)
         self._results = [variables[(o, 0)] for o in self._outputs]
         self.variables = variables  # (node id, output index) -> local name, for tests that trace values
