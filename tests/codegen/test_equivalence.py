@@ -404,8 +404,22 @@ SCALED_CONV = {
 }
 
 
+TOKEN_HEAD = {  # a class token and its read-out inside a block class, sized by the block's input width
+    "params": [],
+    "nodes": [
+        {"id": "x", "type": "Input", "params": {}},
+        {"id": "class_token", "type": "ClassToken", "params": {"init": "ones"}},
+        {"id": "mix", "type": "MultiheadAttention", "params": {"num_heads": 1}},
+        {"id": "cls", "type": "SelectToken", "params": {}},
+    ],
+    "edges": [["x", "class_token"], ["class_token", "mix"], ["mix", "cls"]],
+    "inputs": ["x"],
+    "outputs": ["cls"],
+}
+
+
 def with_block(case: Case) -> Case:
-    case.graph["composites"] = {"ScaledConv": SCALED_CONV}
+    case.graph["composites"] = {"ScaledConv": SCALED_CONV, "TokenHead": TOKEN_HEAD}
     return case
 
 
@@ -431,6 +445,7 @@ LEARNED_CASES = {
     "layer_scale_on_bchw": chain_graph("2d", [4, 3, 3], ("LayerScale", {}), ("LayerScale", {"init": "zeros"})),
     "layer_scale_on_bct": chain_graph("1d", [4, 3], ("LayerScale", {"init": "trunc_normal"})),
     "layer_scale_in_a_block": with_block(chain_graph("2d", [4, 3, 3], ("ScaledConv", {"c": 5}))),
+    "class_token_in_a_block": with_block(chain_graph("seq", [3, 4], ("TokenHead", {}))),
 }
 
 
