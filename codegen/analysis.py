@@ -731,9 +731,11 @@ def count_call_parameters(init: Call) -> int | None:
             module = Evaluator(base_namespaces()).eval(init)
     except TypeError:
         return None  # symbolic arguments: counted per instance instead
-    if any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in module.parameters()):
+    # A learned-tensor node's constructor is the parameter itself, not a module holding some.
+    params = [module] if isinstance(module, torch.nn.Parameter) else list(module.parameters())
+    if any(isinstance(p, torch.nn.parameter.UninitializedParameter) for p in params):
         return None
-    return sum(p.numel() for p in module.parameters())
+    return sum(p.numel() for p in params)
 
 
 def analyze_body(body: GraphBody, scope: Scope) -> Analysis:

@@ -57,7 +57,11 @@ class GraphModule(nn.Module):
                 continue
             code = info.spec.emit(emit_context(analysis, info, attrs[node_id], inputs, outputs, temps.fresh))  # type: ignore[union-attr]
             if code.init is not None:
-                self.add_module(attrs[node_id], Evaluator(namespaces).eval(code.init))
+                made = Evaluator(namespaces).eval(code.init)
+                if isinstance(made, nn.Parameter):  # a learned-tensor node (ClassToken, LayerScale, …)
+                    self.register_parameter(attrs[node_id], made)
+                else:
+                    self.add_module(attrs[node_id], made)
             self._program.extend(code.body)
         self._results = [variables[(o, 0)] for o in self._outputs]
         self.variables = variables  # (node id, output index) -> local name, for tests that trace values

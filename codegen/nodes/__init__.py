@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     attention,
     conv,
     io,
+    learned,
     linear,
     merge,
     norm,

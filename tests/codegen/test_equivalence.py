@@ -384,3 +384,72 @@ EDGE_CASES = {
 def test_what_the_validator_accepts_runs_as_inferred(case: Case, workdir: Path) -> None:
     if codegen.validate(case.graph).ok:
         check_case(case, workdir)
+
+
+# ---------------------------------------------------------------------------------------------
+# Learned tensors (ViT's class token and position embedding, ConvNeXt's layer scale): every init
+# choice, channels-first and token inputs, and a layer scale inside a block class sized symbolically.
+
+VIT_TOKENS = (("Conv2d", {"out_channels": 6, "kernel_size": 2, "stride": 2}), ("Flatten", {"start_dim": 2}))
+SCALED_CONV = {
+    "params": [{"name": "c", "type": "int", "doc": "Channels."}],
+    "nodes": [
+        {"id": "x", "type": "Input", "params": {}},
+        {"id": "dwconv", "type": "Conv2d", "params": {"out_channels": "$c", "kernel_size": 3, "padding": 1}},
+        {"id": "layer_scale", "type": "LayerScale", "params": {"init": "ones"}},
+    ],
+    "edges": [["x", "dwconv"], ["dwconv", "layer_scale"]],
+    "inputs": ["x"],
+    "outputs": ["layer_scale"],
+}
+
+
+TOKEN_HEAD = {  # a class token and its read-out inside a block class, sized by the block's input width
+    "params": [],
+    "nodes": [
+        {"id": "x", "type": "Input", "params": {}},
+        {"id": "class_token", "type": "ClassToken", "params": {"init": "ones"}},
+        {"id": "mix", "type": "MultiheadAttention", "params": {"num_heads": 1}},
+        {"id": "cls", "type": "SelectToken", "params": {}},
+    ],
+    "edges": [["x", "class_token"], ["class_token", "mix"], ["mix", "cls"]],
+    "inputs": ["x"],
+    "outputs": ["cls"],
+}
+
+
+def with_block(case: Case) -> Case:
+    case.graph["composites"] = {"ScaledConv": SCALED_CONV, "TokenHead": TOKEN_HEAD}
+    return case
+
+
+LEARNED_CASES = {
+    "vit_head": chain_graph(
+        "2d",
+        [3, 4, 4],
+        *VIT_TOKENS,
+        ("Permute_BCT_to_BTH", {}),
+        ("ClassToken", {}),
+        ("PositionEmbedding", {"init": "trunc_normal", "std": 0.5}),
+        ("SelectToken", {}),
+        ("Linear", {"out_features": 3}),
+    ),
+    "tokens_ones_zeros_normal_constant": chain_graph(
+        "seq",
+        [5, 4],
+        ("ClassToken", {"init": "normal", "std": 1.0}),
+        ("PositionEmbedding", {"init": "ones"}),
+        ("LayerScale", {"init": "constant", "value": -2.0}),
+        ("SelectToken", {"index": 5}),
+    ),
+    "layer_scale_on_bchw": chain_graph("2d", [4, 3, 3], ("LayerScale", {}), ("LayerScale", {"init": "zeros"})),
+    "layer_scale_on_bct": chain_graph("1d", [4, 3], ("LayerScale", {"init": "trunc_normal"})),
+    "layer_scale_in_a_block": with_block(chain_graph("2d", [4, 3, 3], ("ScaledConv", {"c": 5}))),
+    "class_token_in_a_block": with_block(chain_graph("seq", [3, 4], ("TokenHead", {}))),
+}
+
+
+@pytest.mark.parametrize("case", LEARNED_CASES.values(), ids=LEARNED_CASES.keys())
+def test_learned_tensors_run_as_the_reference_interpreter(case: Case, workdir: Path) -> None:
+    assert codegen.validate(case.graph).ok, codegen.validate(case.graph).to_dict()["diagnostics"]
+    check_case(case, workdir)

@@ -452,6 +452,94 @@ def test_the_input_layout_decides_how_a_rank_3_tensor_is_read(chain, node):
 
 
 # ---------------------------------------------------------------------------------------------
+# Learned tensors: ViT's token path and ConvNeXt's layer scale
+
+
+def vit_tokens(chain, node, *after: dict[str, Any]) -> dict[str, Any]:
+    """Patch embedding (4×4 patches of a 3×8×8 image, width 16) → tokens (B, 4, 16) → ``after``."""
+    return chain(
+        node("conv_proj", "Conv2d", out_channels=16, kernel_size=4, stride=4),
+        node("flat", "Flatten", start_dim=2),
+        node("tokens", "Permute_BCT_to_BTH"),
+        *after,
+        shape=[3, 8, 8],
+    )
+
+
+def test_a_vit_head_prepends_the_class_token_adds_positions_and_reads_token_0(chain, node):
+    document = vit_tokens(
+        chain,
+        node,
+        node("class_token", "ClassToken"),
+        node("pos_embedding", "PositionEmbedding"),
+        node("encoder", "TransformerEncoderLayer", nhead=2, dim_feedforward=32),
+        node("cls", "SelectToken"),
+        node("head", "Linear", out_features=5),
+    )
+    result = checked(document)
+    shapes = result.shapes()
+    assert shapes["tokens"] == ["B", 4, 16]
+    assert shapes["class_token"] == ["B", 5, 16]
+    assert shapes["pos_embedding"] == ["B", 5, 16]
+    assert shapes["cls"] == ["B", 16]
+    assert result.to_dict()["params"]["class_token"] == 16
+    assert result.to_dict()["params"]["pos_embedding"] == 5 * 16
+
+
+def test_layer_scale_holds_one_value_per_channel(chain, node):
+    channels_first = checked(chain(node("layer_scale", "LayerScale"), shape=[6, 3, 3]))
+    tokens = checked(chain(node("layer_scale", "LayerScale"), shape=[5, 6], layout="BTH"))
+    assert channels_first.to_dict()["params"]["layer_scale"] == 6
+    assert tokens.to_dict()["params"]["layer_scale"] == 6
+    model = build_reference(channels_first.analysis)
+    assert model.layer_scale.shape == (6, 1, 1)  # torchvision ConvNeXt's layer_scale
+    assert torch.all(model.layer_scale == 1e-6)
+    assert build_reference(tokens.analysis).layer_scale.shape == (6,)
+
+
+def test_a_class_token_on_channels_first_tokens_is_refused_with_the_permute_to_insert(chain, node, only):
+    document = chain(node("class_token", "ClassToken"), shape=[16, 4])
+    assert only(codegen.validate(document), "LAYOUT") == {
+        "severity": "error",
+        "code": "LAYOUT",
+        "message": "expects tokens (B, N, D) but receives rank 3 BCT (B, 16, 4); insert Permute_BCT_to_BTH",
+        "node": "class_token",
+        "edge": ["inp", "class_token"],
+        "suggestion": {"action": "insert_node", "type": "Permute_BCT_to_BTH", "between": ["inp", "class_token"]},
+    }
+
+
+def test_a_position_embedding_without_a_known_length_asks_for_the_input_shape(chain, node, only):
+    document = chain(node("pos_embedding", "PositionEmbedding"), shape=[4, 16], layout="BTH")
+    document["nodes"][0]["params"].pop("shape")
+    diagnostic = only(codegen.validate(document), "NEEDS_SHAPE")
+    assert diagnostic["node"] == "pos_embedding"
+    assert "set `shape` on the Input node" in diagnostic["message"]
+
+
+def test_a_stated_length_that_disagrees_with_the_tokens_names_the_length_to_set(chain, node, only):
+    document = vit_tokens(chain, node, node("pos_embedding", "PositionEmbedding", length=5))
+    diagnostic = only(codegen.validate(document), "PARAM_RANGE")
+    assert diagnostic["node"] == "pos_embedding"
+    assert diagnostic["message"] == "length=5 but the input has 4 tokens; set length to 4 or leave it empty"
+    assert checked(vit_tokens(chain, node, node("pos_embedding", "PositionEmbedding", length=4))).ok
+
+
+def test_selecting_a_token_past_the_end_names_the_node_and_the_valid_range(chain, node, only):
+    document = vit_tokens(chain, node, node("cls", "SelectToken", index=4))
+    diagnostic = only(codegen.validate(document), "PARAM_RANGE")
+    assert diagnostic["node"] == "cls"
+    assert diagnostic["message"] == (
+        "index=4 is past the last of the 4 tokens of rank 3 BTH (B, 4, 16); use an index below 4"
+    )
+
+
+def test_an_oversized_position_table_is_refused_by_the_parameter_budget(chain, node, only):
+    document = chain(node("pos_embedding", "PositionEmbedding"), shape=[200_000, 20_000], layout="BTH")
+    assert "parameters exceed the budget" in only(codegen.validate(document), "BUDGET")["message"]
+
+
+# ---------------------------------------------------------------------------------------------
 # Totals
 
 

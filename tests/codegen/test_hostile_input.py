@@ -534,6 +534,20 @@ HUGE: dict[str, tuple[Any, str]] = {
         "BUDGET",
     ),
     "activations_1e24": (chain({"id": "r", "type": "ReLU"}, shape=[10**6, 10**6, 10**6, 10**6]), "BUDGET"),
+    "position_table_1e12": (
+        chain(
+            {"id": "tokens", "type": "Permute_BCT_to_BTH"},
+            {"id": "pos", "type": "PositionEmbedding"},
+            shape=[10**6, 10**6],
+        ),
+        "BUDGET",
+    ),
+    "layer_scale_of_1e999": (
+        '{"nodes": [{"id": "i", "type": "Input", "params": {"shape": [3, 4]}},'
+        ' {"id": "s", "type": "LayerScale", "params": {"init": "constant", "value": 1e999}}],'
+        ' "edges": [["i", "s"]], "inputs": ["i"], "outputs": ["s"]}',
+        "PARAM_RANGE",
+    ),
     "input_shape_1e100": (chain({"id": "r", "type": "ReLU"}, shape=[10**100]), "PARAM_RANGE"),
     "nodes_1e6": ('{"nodes": [' + "0," * 10**6 + "0]}", "LIMIT"),
     "edges_1e6": ('{"nodes": [], "edges": [' + "0," * 10**6 + "0]}", "LIMIT"),

@@ -127,6 +127,11 @@ EXAMPLES: dict[str, Example] = {
     "MBConv": ex([4, 6, 6], out_channels=6, stride=2),
     "TransformerEncoderBlock": ex([5, 8], layout="BTH", num_heads=2, mlp_ratio=2.0),
     "PositionalEncoding": ex(BTH, layout="BTH", max_len=7, dropout=0.1),  # max_len: exactly T
+    # learned tensors (ViT, ConvNeXt)
+    "ClassToken": ex(BTH, layout="BTH", init="trunc_normal", std=0.5),
+    "PositionEmbedding": ex(BTH, layout="BTH"),
+    "LayerScale": ex([4, 5, 6], init="constant", value=0.5),
+    "SelectToken": ex(BTH, layout="BTH", index=6),
 }
 
 TYPES = sorted(NODE_SPECS)
@@ -161,23 +166,24 @@ def example_tensors(example: Example) -> list[torch.Tensor]:
     return [torch.randn(2, *shape) for shape in example.inputs]
 
 
-def run_node(analysis: codegen.Analysis, args: list[torch.Tensor]) -> tuple[nn.Module | None, list[torch.Tensor]]:
-    """Build node ``n`` exactly as its render rule describes, and run its forward statements on ``args``."""
+def run_node(analysis: codegen.Analysis, args: list[torch.Tensor]) -> tuple[nn.Module, list[torch.Tensor]]:
+    """Build node ``n`` exactly as its render rule describes, and run its forward statements on ``args``.
+
+    Returns the module holding what the constructor made (a submodule or a learned tensor) as ``n``.
+    """
     info = analysis.info["n"]
     names = [f"x{i}" for i in range(len(args))]
     outputs = tuple(f"y{k}" for k in range(info.num_outputs))
     code = info.spec.emit(emit_context(analysis, info, "n", names, outputs))
     holder = nn.Module()
-    module = None
     if code.init is not None:
-        module = Evaluator(base_namespaces()).eval(code.init)
-        holder.n = module
+        holder.n = Evaluator(base_namespaces()).eval(code.init)
     holder.eval()  # dropout off; batch norm uses its (fresh) running statistics
     evaluator = Evaluator(base_namespaces(), holder, dict(zip(names, args)))
     with torch.no_grad():
         for statement in code.body:
             evaluator.run(statement)
-    return module, [evaluator.local[name] for name in outputs]
+    return holder, [evaluator.local[name] for name in outputs]
 
 
 def inferred(analysis: codegen.Analysis, node_id: str) -> list[TensorType]:
@@ -198,11 +204,11 @@ def test_the_shape_rule_agrees_with_a_real_forward(node_type):
     if node_type == "Input":
         assert inferred(analysis, "in0")[0].to_json() == ["B", *example.inputs[0]]
         return
-    module, outputs = run_node(analysis, args)
+    holder, outputs = run_node(analysis, args)
     expected = inferred(analysis, "n")
     assert [["B", *o.shape[1:]] for o in outputs] == [t.to_json() for t in expected]
     assert all(o.dtype == torch.float32 for o in outputs)
-    real_params = 0 if module is None else sum(p.numel() for p in module.parameters())
+    real_params = sum(p.numel() for p in holder.parameters())
     assert analysis.info["n"].param_count == real_params
 
 
@@ -245,6 +251,9 @@ def test_without_input_shapes_only_layers_that_cannot_go_lazy_ask_for_them():
         "InceptionBlock",
         "DenseLayer",
         "MBConv",
+        "ClassToken",
+        "PositionEmbedding",
+        "LayerScale",
     }
 
 
