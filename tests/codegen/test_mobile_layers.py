@@ -62,7 +62,7 @@ def test_each_activation_computes_its_documented_formula(node_type, params, form
 def test_prelu_learns_one_slope_per_channel_when_asked():
     graph = one_node_graph("PReLU", ex([3, 4], num_parameters=3))
     analysis = analyze(parse_graph(graph))
-    module, _ = run_node(analysis, [torch.randn(2, 3, 4)])
+    module = run_node(analysis, [torch.randn(2, 3, 4)])[0].n
     with torch.no_grad():
         module.weight.copy_(torch.tensor([0.1, 0.2, 0.3]))
     x = -torch.ones(1, 3, 4)
