@@ -66,8 +66,8 @@ class TensorType:
 
     @property
     def channels_first(self) -> bool:
-        """False only when the layout is known to hold channels elsewhere than axis 1."""
-        return self.layout in (None, CHANNELS_FIRST)
+        """False only when the layout is known to hold channels elsewhere than axis 1 (BTH, BHWC)."""
+        return self.letters is None or self.letters[1] == "C"
 
     def with_dims(self, dims: tuple[Dim, ...] | None, layout: str | None = "keep") -> TensorType:
         if layout == "keep":

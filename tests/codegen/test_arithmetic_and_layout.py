@@ -202,6 +202,13 @@ def test_every_image_layer_refuses_a_channels_last_tensor(node_type, params):
     assert (error.code, error.suggestion["params"]) == ("LAYOUT", {"dims": [0, 3, 1, 2]})
 
 
+def test_swapping_height_and_width_keeps_the_channels_first(chain, node):
+    graph = chain(node("swap", "Permute", dims=[0, 1, 3, 2]), node("conv", "Conv2d", out_channels=2), shape=[3, 5, 6])
+    result = codegen.validate(graph)
+    assert result.ok
+    assert result.shapes()["conv"] == ["B", 2, 4, 3]
+
+
 def test_a_linear_on_a_permuted_image_without_channels_last_warns_and_suggests_channels_last(chain, node):
     graph = chain(node("perm", "Permute", dims=[0, 2, 1, 3]), node("fc", "Linear", out_features=4), shape=[3, 5, 6])
     result = codegen.validate(graph)
