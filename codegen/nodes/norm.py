@@ -59,6 +59,14 @@ def infer_layernorm(ctx: InferCtx) -> TensorType:
             "NEEDS_SHAPE",
             "cannot infer LayerNorm's normalized size without input shapes: set `shape` on the Input node",
         )
+    if x.rank == 4 and x.layout is None:
+        ctx.warn(
+            "LAYOUT",
+            f"LayerNorm normalises the last axis of {x.describe()}, i.e. the width; "
+            "LayerNorm2d normalises the channels at each position, as ConvNeXt does",
+            {"action": "set_type", "node": ctx.node, "type": "LayerNorm2d"},
+            edge_index=0,
+        )
     return x
 
 

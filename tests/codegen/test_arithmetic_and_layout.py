@@ -231,6 +231,20 @@ def test_layernorm2d_needs_channels_first_images():
     assert refused("LayerNorm2d", TensorType((None, 5, 5))).code == "NEEDS_SHAPE"
 
 
+def test_a_layernorm_over_the_width_of_an_image_suggests_layernorm2d(chain, node):
+    result = codegen.validate(chain(node("norm", "LayerNorm"), shape=[4, 3, 5]))
+    assert result.ok
+    [warning] = result.to_dict()["diagnostics"]
+    assert (warning["code"], warning["node"]) == ("LAYOUT", "norm")
+    assert warning["message"] == (
+        "LayerNorm normalises the last axis of rank 4 BCHW (B, 4, 3, 5), i.e. the width; "
+        "LayerNorm2d normalises the channels at each position, as ConvNeXt does"
+    )
+    assert warning["suggestion"] == {"action": "set_type", "node": "norm", "type": "LayerNorm2d"}
+    channels_last = chain(node("perm", "Permute", dims=[0, 2, 3, 1]), node("norm", "LayerNorm"), shape=[4, 3, 5])
+    assert codegen.validate(channels_last).to_dict()["diagnostics"] == []
+
+
 def test_layernorm2d_normalises_over_the_channels_with_weights_of_shape_c(chain, node):
     graph = chain(node("norm", "LayerNorm2d", eps=1e-6), shape=[4, 3, 5])
     model = build_reference(codegen.analyze(codegen.load_graph(graph)))
