@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_equivalence import EDGE_CASES
+from graphgen import Case
+from test_equivalence import EDGE_CASES, check_case
 from torch import nn
 from torch.nn import functional as F
 
@@ -356,3 +357,48 @@ def test_a_drawn_convnext_block_equals_torchvisions_cnblock(chain, node):
     drawn.eval(), reference.eval()
     with torch.no_grad():
         torch.testing.assert_close(drawn(x), reference(x), rtol=1e-4, atol=1e-5)
+
+
+def test_a_convnext_block_as_a_user_block_sizes_its_layers_from_its_parameters(tmp_path):
+    """Symbolic sizes through channels-last Linear layers: one class, two instances, run as interpreted."""
+    block = {
+        "params": [{"name": "expand", "type": "int", "default": 4, "min": 1}],
+        "nodes": [
+            {"id": "in", "type": "Input"},
+            {"id": "norm2d", "type": "LayerNorm2d", "params": {"eps": 1e-6}},
+            {"id": "last", "type": "Permute", "params": {"dims": [0, 2, 3, 1]}},
+            {"id": "fc1", "type": "Linear", "params": {"out_features": "$expand * 16"}},
+            {"id": "fc2", "type": "Linear", "params": {"out_features": 16}},
+            {"id": "first", "type": "Permute", "params": {"dims": [0, 3, 1, 2]}},
+            {"id": "scale", "type": "Scalar", "params": {"op": "mul", "value": 0.5}},
+            {"id": "add", "type": "Add"},
+        ],
+        "edges": [
+            ["in", "norm2d"],
+            ["norm2d", "last"],
+            ["last", "fc1"],
+            ["fc1", "fc2"],
+            ["fc2", "first"],
+            ["first", "scale"],
+            ["scale", "add"],
+            ["in", "add"],
+        ],
+        "inputs": ["in"],
+        "outputs": ["add"],
+    }
+    graph = {
+        "version": "0.2",
+        "nodes": [
+            {"id": "inp", "type": "Input", "params": {"shape": [16, 5, 5]}},
+            {"id": "b1", "type": "CNB", "params": {}},
+            {"id": "b2", "type": "CNB", "params": {"expand": 2}},
+        ],
+        "edges": [["inp", "b1"], ["b1", "b2"]],
+        "inputs": ["inp"],
+        "outputs": ["b2"],
+        "composites": {"CNB": block},
+    }
+    source = codegen.generate(graph, name="m", layout="file", with_train=False)["m.py"]
+    assert "self.norm2d = nn.LayerNorm(in_channels, eps=1e-06)" in source
+    assert "self.fc1 = nn.Linear(in_channels, expand * 16)" in source
+    check_case(Case(graph, None, [("inp", "2d", (16, 5, 5), None)]), tmp_path)
