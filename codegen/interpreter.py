@@ -15,7 +15,7 @@ from .analysis import Analysis, NodeInfo, Scope, analyze_composite, emit_context
 from .ir import Assign, Evaluator, Ref
 from .naming import Namespace
 from .schema import Limits
-from .tensor import SEQUENCE, TensorType
+from .tensor import TensorType
 
 
 def base_namespaces() -> dict[str, Any]:
@@ -95,8 +95,7 @@ def composite_module(analysis: Analysis, info: NodeInfo, limits: Limits | None) 
         class_input = TensorType(None, None, in_type.dtype)
     else:
         dims: list[Any] = [None] * len(in_type.dims)
-        feature_axis = -1 if len(in_type.dims) == 1 or in_type.layout == SEQUENCE else 0
-        dims[feature_axis] = in_type.features
+        dims[in_type.feature_index] = in_type.features
         class_input = TensorType(tuple(dims), in_type.layout, in_type.dtype)
     scope = Scope(analysis.composites, limits or Limits())
     inner = analyze_composite(info.composite, scope, class_input, info.params)

@@ -8,6 +8,7 @@ naming and wiring that turn it into a file.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,7 @@ class Slice:
 
 @dataclass(frozen=True)
 class BinOp:
-    op: str  # one of + * -
+    op: str  # one of + - * /
     left: Any
     right: Any
 
@@ -159,7 +160,7 @@ def render_expr(expr: Any) -> str:
     raise TypeError(f"cannot render {expr!r}")
 
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
 def _render_operand(expr: Any) -> str:
@@ -180,6 +181,9 @@ def _render_arguments(args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
 
 # ---------------------------------------------------------------------------------------------
 # Evaluation
+
+
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
 class Evaluator:
@@ -219,7 +223,7 @@ class Evaluator:
             return self.eval(expr.obj)[key if len(key) > 1 else key[0]]
         if isinstance(expr, BinOp):
             left, right = self.eval(expr.left), self.eval(expr.right)
-            return {"+": lambda: left + right, "*": lambda: left * right, "-": lambda: left - right}[expr.op]()
+            return _OPERATORS[expr.op](left, right)
         if isinstance(expr, ListOf):
             return [self.eval(i) for i in expr.items]
         if isinstance(expr, tuple):

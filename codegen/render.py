@@ -452,7 +452,7 @@ class Renderer:
             input_type = TensorType(None)
         else:
             dims: list[Any] = [None] * (rank - 1)
-            dims[-1 if symbol == "in_features" else 0] = Sym(symbol)
+            dims[TensorType(tuple(dims), layout).feature_index] = Sym(symbol)
             input_type = TensorType(tuple(dims), layout)
         scope = Scope(self.graph.composites, self.limits)
         body = analyze_composite(definition, scope, input_type, None)
@@ -606,7 +606,7 @@ def _check_composite_names(definition: CompositeDef, block_names: set[str]) -> N
 def _input_signature(t: TensorType | None) -> tuple[int | None, str | None]:
     if t is None or t.rank is None:
         return (None, None)
-    return (t.rank, t.layout if t.rank == 3 else None)
+    return (t.rank, t.layout)
 
 
 def _describe(t: Any) -> str:

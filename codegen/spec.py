@@ -16,7 +16,7 @@ from .diagnostics import ShapeError, insert_node
 from .dims import Dim
 from .ir import Assign, Call, Ref, SelfAttr
 from .params import Param
-from .tensor import SEQUENCE, UNKNOWN, TensorType, unknown_of_rank
+from .tensor import AXIS_LETTERS, SEQUENCE, UNKNOWN, TensorType, channels_first_order, unknown_of_rank
 
 RANK_NAMES = {2: "(B, F)", 3: "(B, C, T)", 4: "(B, C, H, W)", 5: "(B, C, D, H, W)"}
 
@@ -43,6 +43,8 @@ class InferCtx:
 
         ``channels_first``: the layer reads channels on axis 1, so a (B, T, H) sequence is refused with a
         suggestion to permute it (PyTorch would read T as the channels and fail, or silently mix time steps).
+        An image whose axes a Permute reordered (``BHWC``) is refused the same way by every layer that
+        states its ranks: those layers read (B, C, H, W).
         """
         t = self.inputs[index]
         if dtype is not None and t.dtype != dtype:
@@ -62,6 +64,15 @@ class InferCtx:
                 "LAYOUT",
                 f"expects channels first (B, C, T) but receives {t.describe()}; insert Permute_BTH_to_BCT",
                 insert_node("Permute_BTH_to_BCT", self.edge(index)),
+                edge_index=index,
+            )
+        if t.rank in AXIS_LETTERS and not t.channels_first:  # every rank-4/5 layer reads images channels first
+            dims = channels_first_order(t)
+            raise ShapeError(
+                "LAYOUT",
+                f"expects channels first {RANK_NAMES[t.rank]} but receives {t.describe()}; "
+                f"insert a Permute with dims {dims}",
+                insert_node("Permute", self.edge(index), {"dims": dims}),
                 edge_index=index,
             )
         return t
@@ -199,6 +210,7 @@ CATEGORY_COLORS = {
     "pool": "#22c55e",
     "reshape": "#64748b",
     "merge": "#ef4444",
+    "math": "#e11d48",
     "recurrent": "#ec4899",
     "attention": "#d946ef",
     "sampling": "#84cc16",

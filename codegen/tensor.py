@@ -9,6 +9,9 @@ from .dims import Dim, Sym
 # Rank-3 tensors are ambiguous: convolutions read (B, C, T), recurrent layers read (B, T, H).
 CHANNELS_FIRST = "BCT"
 SEQUENCE = "BTH"
+# Rank 4 and 5 are channels first unless a Permute moved the axes: the layout then spells the new
+# order (``"BHWC"`` after ``permute(0, 2, 3, 1)``), so layers know which axis holds the channels.
+AXIS_LETTERS = {4: "BCHW", 5: "BCDHW"}
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,30 @@ class TensorType:
         return self.dims[self.axis(dim)]
 
     @property
+    def feature_index(self) -> int:
+        """Index into ``dims`` of the features: channels (axis 1), the last axis of a sequence or a flat
+        tensor, or wherever a Permute moved the channels of an image."""
+        assert self.dims
+        if len(self.dims) == 1 or self.layout == SEQUENCE:
+            return len(self.dims) - 1
+        return self.letters.index("C") - 1 if self.letters and "C" in self.letters else 0
+
+    @property
     def features(self) -> Dim:
         """The axis a layer reads as its input size: channels (axis 1) or, for sequences, the last."""
-        if not self.dims:
+        return self.dims[self.feature_index] if self.dims else None
+
+    @property
+    def letters(self) -> str | None:
+        """The axis names of a rank 3 to 5 tensor (``"BHWC"``), ``None`` for other ranks."""
+        if self.dims is None:
             return None
-        if len(self.dims) == 1 or self.layout == SEQUENCE:
-            return self.dims[-1]
-        return self.dims[0]
+        return self.layout or AXIS_LETTERS.get(len(self.dims) + 1)
+
+    @property
+    def channels_first(self) -> bool:
+        """False only when the layout is known to hold channels elsewhere than axis 1 (BTH, BHWC)."""
+        return self.letters is None or self.letters[1] == "C"
 
     def with_dims(self, dims: tuple[Dim, ...] | None, layout: str | None = "keep") -> TensorType:
         if layout == "keep":
@@ -76,16 +96,32 @@ class TensorType:
     def describe(self) -> str:
         if self.dims is None:
             return "a tensor of unknown rank"
-        names = {3: self.layout or CHANNELS_FIRST, 2: "BF", 4: "BCHW", 5: "BCDHW"}.get(len(self.dims) + 1)
+        names = {3: self.layout or CHANNELS_FIRST, 2: "BF"}.get(len(self.dims) + 1) or self.letters
         sizes = ", ".join("?" if d is None else str(d) for d in self.dims)
         label = f" {names}" if names else ""
         return f"rank {self.rank}{label} (B, {sizes})"
 
 
 def default_layout(dims: tuple[Dim, ...] | None, layout: str | None) -> str | None:
-    if dims is None or len(dims) != 2:
+    if dims is None:
         return None
+    if len(dims) != 2:  # channels first needs no label at rank 4 and 5 (and only those have others)
+        return None if layout == AXIS_LETTERS.get(len(dims) + 1) or len(dims) + 1 not in AXIS_LETTERS else layout
     return layout or CHANNELS_FIRST
+
+
+def channels_first_order(t: TensorType) -> list[int]:
+    """The Permute ``dims`` that bring a rank 4 or 5 tensor of any axis order back to channels first."""
+    assert t.letters is not None and t.rank in AXIS_LETTERS
+    return [t.letters.index(letter) for letter in AXIS_LETTERS[t.rank]]
+
+
+def permuted_layout(t: TensorType, order: tuple[int, ...]) -> str | None:
+    """The layout after ``permute(*order)`` (``order`` includes the batch axis)."""
+    letters = t.letters if t.rank_known else AXIS_LETTERS.get(len(order))
+    if letters is None or len(letters) != len(order):
+        return None
+    return "".join(letters[d] for d in order)
 
 
 UNKNOWN = TensorType(None)

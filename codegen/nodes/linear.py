@@ -16,11 +16,20 @@ def infer_linear(ctx: InferCtx) -> TensorType:
     out = ctx.params["out_features"]
     if not x.rank_known:
         return x.with_dims(None)
-    if x.rank >= 4:
+    if x.rank >= 4 and x.channels_first:
+        # An image straight from a convolution: the last axis is its width, never what is meant.
         raise ctx.fail(
             "RANK",
-            f"Linear expects (B, F) or a sequence (B, T, H), got {x.describe()}; flatten it first",
+            f"Linear acts on the last axis, the width of {x.describe()}; flatten it first "
+            f"(or Permute the channels last with dims {[0, *range(2, x.rank), 1]})",
             insert_node("Flatten", ctx.edge(0)),
+            edge_index=0,
+        )
+    if x.rank >= 4 and x.letters is not None and x.letters[-1] != "C":
+        ctx.warn(
+            "LAYOUT",
+            f"Linear acts on the last axis of {x.describe()}, i.e. on {x.letters[-1]}, not on the channels",
+            insert_node("Permute", ctx.edge(0), {"dims": _channels_last_order(x.letters)}),
             edge_index=0,
         )
     if x.rank == 3 and x.layout == CHANNELS_FIRST:
@@ -31,6 +40,12 @@ def infer_linear(ctx: InferCtx) -> TensorType:
             edge_index=0,
         )
     return x.with_dims((*x.dims[:-1], out))
+
+
+def _channels_last_order(letters: str) -> list[int]:
+    """Permute ``dims`` moving the channels to the last axis, the others kept in order."""
+    channels = letters.index("C")
+    return [i for i in range(len(letters)) if i != channels] + [channels]
 
 
 def emit_linear(ctx: EmitCtx) -> NodeCode:

@@ -1,4 +1,4 @@
-"""Merging several tensors (Concat, Add, Mul) and splitting one into several (Split, Chunk)."""
+"""Merging several tensors (Concat, Add, Sub, Mul, Div) and splitting one into several (Split, Chunk)."""
 
 from __future__ import annotations
 
@@ -167,6 +167,24 @@ register(
         variadic=True,
         min_inputs=2,
         aliases=("Multiply",),
+    ),
+    NodeSpec(
+        "Sub",
+        "merge",
+        "Element-wise difference `x1 - x2`; size-1 axes broadcast.",
+        _infer_elementwise("Sub", True),
+        _emit_binary("-"),
+        ports=("x1", "x2"),
+        aliases=("Subtract",),
+    ),
+    NodeSpec(
+        "Div",
+        "merge",
+        "Element-wise quotient `x1 / x2`; size-1 axes broadcast.",
+        _infer_elementwise("Div", True),
+        _emit_binary("/"),
+        ports=("x1", "x2"),
+        aliases=("Divide",),
     ),
     NodeSpec(
         "Chunk",

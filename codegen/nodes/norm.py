@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..dims import floordiv, product
-from ..ir import call, kw_unless
+from ..ir import Call, call, kw_unless, method
 from ..params import Bool, Float, Int
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
 from ..tensor import TensorType
@@ -59,6 +59,14 @@ def infer_layernorm(ctx: InferCtx) -> TensorType:
             "NEEDS_SHAPE",
             "cannot infer LayerNorm's normalized size without input shapes: set `shape` on the Input node",
         )
+    if x.rank == 4 and x.layout is None:
+        ctx.warn(
+            "LAYOUT",
+            f"LayerNorm normalises the last axis of {x.describe()}, i.e. the width; "
+            "LayerNorm2d normalises the channels at each position, as ConvNeXt does",
+            {"action": "set_type", "node": ctx.node, "type": "LayerNorm2d"},
+            edge_index=0,
+        )
     return x
 
 
@@ -69,6 +77,20 @@ def emit_layernorm(ctx: EmitCtx) -> NodeCode:
         "nn.LayerNorm", size, eps=kw_unless(p["eps"], 1e-5), elementwise_affine=kw_unless(p["elementwise_affine"], True)
     )
     return apply_module(ctx, init)
+
+
+def infer_layernorm2d(ctx: InferCtx) -> TensorType:
+    x = ctx.input(0, ranks=(4,), channels_first=True)
+    require_features(ctx, x, "LayerNorm2d's channel count")
+    return x
+
+
+def emit_layernorm2d(ctx: EmitCtx) -> NodeCode:
+    """ConvNeXt's LayerNorm2d: an ``nn.LayerNorm(C)`` (weights of shape (C,)) applied channels last."""
+    p = ctx.params
+    init = call("nn.LayerNorm", ctx.in_features(), eps=kw_unless(p["eps"], 1e-5))
+    channels_last = method(ctx.x, "permute", 0, 2, 3, 1)
+    return NodeCode(init, (ctx.assign(method(Call(ctx.module, (channels_last,)), "permute", 0, 3, 1, 2)),))
 
 
 def infer_groupnorm(ctx: InferCtx) -> TensorType:
@@ -131,6 +153,14 @@ register(
         infer_layernorm,
         emit_layernorm,
         params=(_EPS, Bool("elementwise_affine", default=True, doc="Learn a scale and shift.")),
+    ),
+    NodeSpec(
+        "LayerNorm2d",
+        "norm",
+        "Layer normalisation over the channels of (B, C, H, W) at each position (ConvNeXt).",
+        infer_layernorm2d,
+        emit_layernorm2d,
+        params=(_EPS,),
     ),
     NodeSpec(
         "GroupNorm",

@@ -7,7 +7,7 @@ from ..dims import is_known, product
 from ..ir import call, method
 from ..params import Int, IntList
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
-from ..tensor import CHANNELS_FIRST, SEQUENCE, TensorType
+from ..tensor import CHANNELS_FIRST, SEQUENCE, TensorType, permuted_layout
 from ._common import simple_module
 
 
@@ -77,10 +77,11 @@ def infer_permute(ctx: InferCtx) -> TensorType:
         raise ctx.fail("RANK", f"dims {list(dims)} needs rank {len(dims)}, got {x.describe()}", edge_index=0)
     sizes = (None,) * (len(dims) - 1) if not x.rank_known else x.dims
     out = tuple(sizes[d - 1] for d in dims[1:])
-    layout = None
     if len(dims) == 3:
         layout = x.layout if tuple(dims) == (0, 1, 2) else _flip(x.layout)
-    return TensorType(out, layout, x.dtype)
+    else:
+        layout = permuted_layout(x, tuple(dims))
+    return x.with_dims(out, layout)
 
 
 def _flip(layout: str | None) -> str:
@@ -114,10 +115,11 @@ def infer_transpose(ctx: InferCtx) -> TensorType:
         return x
     a = _axis(ctx, x, ctx.params["dim0"], "dim0")
     b = _axis(ctx, x, ctx.params["dim1"], "dim1")
-    dims = list(x.dims)
-    dims[a - 1], dims[b - 1] = dims[b - 1], dims[a - 1]
-    layout = _flip(x.layout) if x.rank == 3 and a != b else x.layout
-    return TensorType(tuple(dims), layout, x.dtype)
+    order = list(range(x.rank))
+    order[a], order[b] = order[b], order[a]
+    dims = tuple(x.dims[d - 1] for d in order[1:])
+    layout = _flip(x.layout) if x.rank == 3 and a != b else permuted_layout(x, tuple(order))
+    return x.with_dims(dims, layout)
 
 
 def emit_transpose(ctx: EmitCtx) -> NodeCode:

@@ -377,6 +377,27 @@ EDGE_CASES = {
     "conv1d_on_a_sequence": chain_graph("seq", [5, 3], ("Conv1d", {"out_channels": 2})),
     "groupnorm_on_a_sequence": chain_graph("seq", [5, 3], ("GroupNorm", {"num_groups": 1})),
     "instancenorm_on_a_sequence": chain_graph("seq", [5, 3], ("InstanceNorm1d", {"affine": True})),
+    "linear_channels_last": chain_graph(
+        "2d",
+        [3, 4, 5],
+        ("Permute", {"dims": [0, 2, 3, 1]}),
+        ("LayerNorm", {"eps": 1e-6}),
+        ("Linear", {"out_features": 6}),
+        ("Permute", {"dims": [0, 3, 1, 2]}),
+        ("Conv2d", {"out_channels": 2}),
+    ),
+    "linear_after_transposing_channels_last": chain_graph(
+        "2d", [3, 4, 5], ("Transpose", {"dim0": 1, "dim1": 3}), ("Linear", {"out_features": 2})
+    ),
+    "layernorm2d": chain_graph("2d", [3, 4, 5], ("LayerNorm2d", {"eps": 1e-6}), ("Conv2d", {"out_channels": 2})),
+    "scalar_ops": chain_graph(
+        "1d",
+        [3, 5],
+        ("Scalar", {"op": "sub", "value": 0.5}),
+        ("Scalar", {"op": "div", "value": 4.0}),
+        ("Scalar", {"op": "add", "value": -1.0}),
+        ("Scalar", {"op": "mul", "value": 3.0}),
+    ),
 }
 
 
@@ -453,3 +474,18 @@ LEARNED_CASES = {
 def test_learned_tensors_run_as_the_reference_interpreter(case: Case, workdir: Path) -> None:
     assert codegen.validate(case.graph).ok, codegen.validate(case.graph).to_dict()["diagnostics"]
     check_case(case, workdir)
+
+
+GOLDEN = Path(__file__).parent / "golden"
+# Golden graphs that use MatMul, Sub and Div, which the random graphs do not draw.
+GOLDEN_CASES = {
+    "convnext_block": ("2d", (3, 32, 32)),
+    "scaled_attention": ("seq", (6, 8)),
+}
+
+
+@pytest.mark.parametrize("name", GOLDEN_CASES)
+def test_the_golden_arithmetic_graphs_run_as_interpreted(name: str, workdir: Path) -> None:
+    graph = json.loads((GOLDEN / name / "graph.json").read_text())
+    kind, dims = GOLDEN_CASES[name]
+    check_case(Case(graph, None, [(graph["inputs"][0], kind, dims, None)]), workdir)

@@ -419,7 +419,8 @@ def test_it_suggests_a_flatten_before_a_linear_fed_a_4d_tensor(chain, node):
     assert diagnostics(document) == [
         error(
             "RANK",
-            "Linear expects (B, F) or a sequence (B, T, H), got rank 4 BCHW (B, 8, 6, 6); flatten it first",
+            "Linear acts on the last axis, the width of rank 4 BCHW (B, 8, 6, 6); flatten it first "
+            "(or Permute the channels last with dims [0, 2, 3, 1])",
             node="fc",
             edge=["conv", "fc"],
             suggestion={"action": "insert_node", "type": "Flatten", "between": ["conv", "fc"]},

@@ -1,0 +1,96 @@
+"""Arithmetic beyond element-wise merges: a tensor with a constant scalar, and matrix products."""
+
+from __future__ import annotations
+
+from ..dims import Dim, same
+from ..ir import BinOp, call
+from ..params import Choice, Float
+from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
+from ..tensor import TensorType
+from .merge import _merge_dim
+
+# op name -> Python operator; `value` on the right, as in `x = x * 0.125`.
+_SCALAR_OPS = {"mul": "*", "add": "+", "sub": "-", "div": "/"}
+
+
+def infer_scalar(ctx: InferCtx) -> TensorType:
+    if ctx.params["op"] == "div" and ctx.params["value"] == 0:
+        raise ctx.fail("PARAM_RANGE", "dividing by 0 makes every value inf or nan; use a non-zero `value`")
+    return ctx.input(0)
+
+
+def emit_scalar(ctx: EmitCtx) -> NodeCode:
+    return functional(ctx, BinOp(_SCALAR_OPS[ctx.params["op"]], ctx.x, ctx.params["value"]))
+
+
+def infer_matmul(ctx: InferCtx) -> TensorType:
+    a, b = ctx.input(0), ctx.input(1)
+    if not (a.rank_known and b.rank_known):
+        known = a if a.rank_known else b  # the other must have the same rank
+        return known.with_dims((None,) * len(known.dims)) if known.rank_known else known
+    for index, t in enumerate((a, b)):
+        if t.rank < 3:
+            raise ctx.fail(
+                "RANK",
+                f"MatMul multiplies the last two axes of each input, so it needs rank ≥ 3; "
+                f"`{ctx.sources[index]}` gives {t.describe()}",
+                edge_index=index,
+            )
+    if a.rank != b.rank:  # torch.matmul would align the batch axis of one with a data axis of the other
+        raise ctx.fail(
+            "RANK",
+            f"MatMul needs inputs of equal rank: `{ctx.sources[0]}` gives {a.describe()}, "
+            f"`{ctx.sources[1]}` gives {b.describe()}; Unsqueeze the shorter one",
+            edge_index=1,
+        )
+    inner_a, inner_b = a.dims[-1], b.dims[-2]
+    if same(inner_a, inner_b) is False:
+        raise ctx.fail(
+            "SHAPE",
+            f"MatMul needs the last axis of `{ctx.sources[0]}` ({inner_a}) to equal the second-to-last axis of "
+            f"`{ctx.sources[1]}` ({inner_b}): {a.describe()} @ {b.describe()}; Transpose one of them",
+            edge_index=1,
+        )
+    leading: list[Dim] = []
+    for axis, (p, q) in enumerate(zip(a.dims[:-2], b.dims[:-2])):
+        if (p == 1 or q == 1) and same(p, q) is not True:
+            leading.append(q if p == 1 else p)
+        elif same(p, q) is not False:
+            leading.append(_merge_dim((p, q)))
+        else:
+            raise ctx.fail(
+                "SHAPE",
+                f"MatMul broadcasts axis {axis + 1}, which must be equal or 1: {p} from `{ctx.sources[0]}`, "
+                f"{q} from `{ctx.sources[1]}`",
+                edge_index=1,
+            )
+    return a.with_dims((*leading, a.dims[-2], b.dims[-1]))
+
+
+def emit_matmul(ctx: EmitCtx) -> NodeCode:
+    return functional(ctx, call("torch.matmul", *ctx.inputs))
+
+
+register(
+    NodeSpec(
+        "Scalar",
+        "math",
+        "A tensor and a constant: `x * value`, `x + value`, `x - value` or `x / value` (e.g. attention's ×1/√d).",
+        infer_scalar,
+        emit_scalar,
+        params=(
+            Choice("op", default="mul", choices=tuple(_SCALAR_OPS), doc="mul, add, sub or div."),
+            Float("value", default=1.0, doc="The constant."),
+        ),
+        aliases=("Scale",),
+        summary=("op", "value"),
+    ),
+    NodeSpec(
+        "MatMul",
+        "math",
+        "Matrix product of the last two axes, `torch.matmul(x1, x2)`; the axes before them broadcast.",
+        infer_matmul,
+        emit_matmul,
+        ports=("x1", "x2"),
+    ),
+)
