@@ -819,7 +819,9 @@ def check_composite_definition(definition: CompositeDef, analysis: Analysis) -> 
                 path=body.path,
             )
         )
-    if definition.name in NODE_SPECS or definition.name in ALIASES or definition.name in _block_class_names():
+    # Only the node types a graph can place are taken; helper classes (MBConv's SqueezeExcitation)
+    # clash only where generated code carries them, which the renderer checks.
+    if definition.name in NODE_SPECS or definition.name in ALIASES:
         analysis.diagnostics.append(
             Diagnostic(
                 "COMPOSITE", f"block name {definition.name} is taken by a built-in type; rename it", path=body.path
@@ -847,9 +849,3 @@ def check_composite_definition(definition: CompositeDef, analysis: Analysis) -> 
                 analysis.diagnostics.append(
                     Diagnostic("COMPOSITE", f"block {definition.name}: default of `{param.name}` {exc}", path=body.path)
                 )
-
-
-def _block_class_names() -> set[str]:
-    from .blocks import BLOCK_CLASSES
-
-    return set(BLOCK_CLASSES)

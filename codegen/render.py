@@ -422,12 +422,24 @@ class Renderer:
         self.block_sources: dict[str, list[str]] = {}
         self.order: list[str] = []  # block classes in dependency order
 
-    def add_builtin(self, type_name: str) -> None:
+    def add_builtin(self, type_name: str, node_id: str | None = None) -> None:
         if type_name in self.block_sources:
             return
         # Helper classes a block requires (MBConv's SqueezeExcitation) have no node spec of their own.
         spec = NODE_SPECS.get(type_name)
         for dependency in spec.requires if spec is not None else ():
+            if dependency in self.graph.composites:  # two classes of one name in blocks.py
+                raise GraphError(
+                    [
+                        Diagnostic(
+                            "COMPOSITE",
+                            f"block name {dependency} is also the helper class that the built-in {type_name} "
+                            f"uses in generated code; rename the block {dependency}",
+                            node=node_id,
+                            path=self.graph.composites[dependency].body.path or None,
+                        )
+                    ]
+                )
             self.add_builtin(dependency)
         block_class = spec.block_class if spec is not None else BLOCK_CLASSES[type_name]
         source = textwrap.dedent(inspect.getsource(block_class)).rstrip().splitlines()  # type: ignore[arg-type]
@@ -492,7 +504,7 @@ class Renderer:
             if info.node.disabled:
                 continue
             if info.spec is not None and info.spec.block_class is not None:
-                self.add_builtin(info.spec.type)
+                self.add_builtin(info.spec.type, node_id)
             elif info.composite is not None:
                 instances.setdefault(info.composite.name, []).append((analysis, info))
                 if info.inner is not None:
@@ -586,8 +598,6 @@ def _check_composite_names(definition: CompositeDef, block_names: set[str]) -> N
     problems = []
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name) or name in _MODULE_NAMES:
         problems.append(f"block name `{name}` is a Python keyword or a name generated code relies on; rename the block")
-    elif name in BLOCK_CLASSES:
-        problems.append(f"block name `{name}` is the name of a built-in block class; rename the block")
     for param in definition.params:
         pname = param.get("name")
         if not isinstance(pname, str):

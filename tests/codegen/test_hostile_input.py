@@ -322,6 +322,18 @@ def unit_block(name: str = "Unit", param: str = "c", default: Any = 4, **extra: 
     return graph
 
 
+def with_mbconv(graph: dict[str, Any]) -> dict[str, Any]:
+    """The graph with an MBConv on a 4-D input, whose generated code carries a class `SqueezeExcitation`."""
+    graph["nodes"] += [
+        {"id": "img", "type": "Input", "params": {"shape": [8, 4, 4]}},
+        {"id": "mb", "type": "MBConv", "params": {"out_channels": 8}},
+    ]
+    graph["edges"].append(["img", "mb"])
+    graph["inputs"].append("img")
+    graph["outputs"].append("mb")
+    return graph
+
+
 @pytest.mark.parametrize(
     "graph",
     [
@@ -334,7 +346,7 @@ def unit_block(name: str = "Unit", param: str = "c", default: Any = 4, **extra: 
         unit_block(name="F"),
         unit_block(name="INPUT_SHAPES"),
         unit_block(name="ValueError"),
-        unit_block(name="SqueezeExcitation"),
+        with_mbconv(unit_block(name="SqueezeExcitation")),
         unit_block(param="c'); import os #"),
         unit_block(param="class"),
         unit_block(param="self"),

@@ -615,6 +615,52 @@ def test_a_block_cannot_take_a_builtin_name(node):
     ]
 
 
+SE_BLOCK = {
+    "params": [{"name": "channels", "type": "int", "default": 8}, {"name": "squeeze", "type": "int", "default": 2}],
+    "nodes": [
+        {"id": "x", "type": "Input"},
+        {"id": "pool", "type": "AdaptiveAvgPool2d", "params": {"output_size": 1}},
+        {"id": "fc1", "type": "Conv2d", "params": {"out_channels": "$squeeze", "kernel_size": 1}},
+        {"id": "act", "type": "ReLU"},
+        {"id": "fc2", "type": "Conv2d", "params": {"out_channels": "$channels", "kernel_size": 1}},
+        {"id": "gate", "type": "Sigmoid"},
+        {"id": "scale", "type": "Mul"},
+    ],
+    "edges": [["x", "pool"], ["pool", "fc1"], ["fc1", "act"], ["act", "fc2"], ["fc2", "gate"], ["x", "scale"]]
+    + [["gate", "scale"]],
+    "inputs": ["x"],
+    "outputs": ["scale"],
+}
+
+
+def se_graph(node, *extra_nodes):
+    nodes = [node("inp", "Input", shape=[8, 4, 4]), node("se", "SqueezeExcitation"), *extra_nodes]
+    edges = [["inp", "se"]] + [[a["id"], b["id"]] for a, b in zip(nodes[1:], nodes[2:])]
+    document = graph(nodes, edges, [nodes[-1]["id"]])
+    document["composites"] = {"SqueezeExcitation": SE_BLOCK}
+    return document
+
+
+def test_a_block_may_take_the_name_of_a_helper_class_the_graph_does_not_use(node):
+    """`SqueezeExcitation` is no node type: only MBConv's generated code carries a class of that name."""
+    document = se_graph(node)
+    assert diagnostics(document) == []
+    assert "class SqueezeExcitation(nn.Module):" in "".join(codegen.generate(document).values())
+
+
+def test_a_block_named_like_a_helper_class_the_graph_uses_is_refused(node):
+    document = se_graph(node, node("mb", "MBConv", out_channels=8))
+    assert diagnostics(document) == [
+        error(
+            "COMPOSITE",
+            "block name SqueezeExcitation is also the helper class that the built-in MBConv uses in generated "
+            "code; rename the block SqueezeExcitation",
+            node="mb",
+            path="composites.SqueezeExcitation",
+        )
+    ]
+
+
 def test_a_block_cannot_declare_its_input_size(node):
     definition = {**IDENTITY_BLOCK, "params": [{"name": "in_channels"}]}
     assert diagnostics(with_block(node, "Blk", definition, in_channels=4)) == [
