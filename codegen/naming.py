@@ -39,18 +39,20 @@ def sanitize(text: str, fallback: str = "node") -> str:
 
 
 def class_name(text: str, fallback: str = "Model") -> str:
-    """A CamelCase class name; an identifier that is already CamelCase is kept as it is."""
+    """A CamelCase class name; an identifier that starts with a capital is kept as it is.
+
+    So ``ResNeXt50_32x4d`` stays itself. Other text is split into words, each capitalised and joined;
+    an underscore stays between two digits (``resnext50 32x4d`` gives ``Resnext50_32x4d``, not ``5032``).
+    """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    if (
-        ascii_text.isidentifier()
-        and ascii_text[:1].isupper()
-        and "_" not in ascii_text
-        and not keyword.iskeyword(ascii_text)
-    ):
+    if ascii_text.isidentifier() and ascii_text[:1].isupper() and not keyword.iskeyword(ascii_text):
         name = ascii_text[:64]
     else:
-        parts = [p for p in _INVALID.split(ascii_text.replace("_", " ")) if p]
-        name = "".join(p[:1].upper() + p[1:] for p in " ".join(parts).split())[:64]
+        name = ""
+        for word in _INVALID.sub(" ", ascii_text.replace("_", " ")).split():
+            joint = "_" if name[-1:].isdigit() and word[0].isdigit() else ""
+            name += joint + word[:1].upper() + word[1:]
+        name = name[:64]
     if not name or not name[0].isalpha():
         name = fallback + name
     if name in _RESERVED or keyword.iskeyword(name) or hasattr(builtins, name):
