@@ -366,13 +366,20 @@ def _mentions(expr: Any, symbol: str) -> bool:
 def _composite_call(
     info: NodeInfo, analysis: Analysis, block: CompositeClass, attr: str, inputs: list[Any], outputs: tuple[str, ...]
 ) -> tuple[Call, tuple[Assign, ...]]:
-    """``self.blk = MyBlock(64, c=128)`` and ``x = self.blk(x)`` for a user composite instance."""
+    """``self.blk = MyBlock(64, c=128)`` and ``x = self.blk(x)`` for a user composite instance.
+
+    Integer parameters (sizes, counts, strides: what shapes follow from) are spelled out at every call,
+    so ``GroupedBottleneck(64, planes=64, groups=32, width=4)`` shows its width and output size even
+    where they equal the class's defaults; a float, bool or choice only where it differs from the
+    default in the class's signature (the block's declared default).
+    """
     in_type = analysis.edge_type(info.inputs[0])
     args = [in_type.features] if block.needs_input_size and in_type is not None else []
     kwargs = tuple(
-        (param.name, info.params.get(param.name))
+        (param.name, value)
         for param in block.params
-        if param.required or info.params.get(param.name) != param.default
+        for value in [info.params.get(param.name)]
+        if param.required or param.kind == "int" or not (value == param.default and type(value) is type(param.default))
     )
     return Call(block.name, tuple(args), kwargs), (Assign(outputs, Call(SelfAttr(attr), tuple(inputs))),)
 

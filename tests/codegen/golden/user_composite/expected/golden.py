@@ -60,7 +60,7 @@ class ResStage(nn.Module):
 
     def __init__(self, in_channels: int, c: int, drop: float = 0.0) -> None:
         super().__init__()
-        self.unit1 = ConvBNReLU(in_channels, c=c)
+        self.unit1 = ConvBNReLU(in_channels, c=c, k=3)
         self.dropout = nn.Dropout(p=drop)
         self.unit2 = ConvBNReLU(c, c=c, k=1)
         self.act = nn.ReLU()
@@ -84,7 +84,7 @@ class TinyResNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stem = ConvBNReLU(3, c=8)
+        self.stem = ConvBNReLU(3, c=8, k=3)
         self.stage1 = ResStage(8, c=8)
         self.stage2 = ResStage(8, c=8, drop=0.1)
         self.se = SEBlock(8, reduction=4)

@@ -57,7 +57,7 @@ class ResStage(nn.Module):
 
     def __init__(self, in_channels: int, c: int, drop: float = 0.0) -> None:
         super().__init__()
-        self.unit1 = ConvBNReLU(in_channels, c=c)
+        self.unit1 = ConvBNReLU(in_channels, c=c, k=3)
         self.dropout = nn.Dropout(p=drop)
         self.unit2 = ConvBNReLU(c, c=c, k=1)
         self.act = nn.ReLU()

@@ -19,7 +19,7 @@ class TinyResNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stem = ConvBNReLU(3, c=8)
+        self.stem = ConvBNReLU(3, c=8, k=3)
         self.stage1 = ResStage(8, c=8)
         self.stage2 = ResStage(8, c=8, drop=0.1)
         self.se = SEBlock(8, reduction=4)
