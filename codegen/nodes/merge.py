@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import reduce
 
-from ..dims import Dim, add, is_known, same
+from ..dims import Dim, add, floordiv, is_known, same
 from ..ir import BinOp, ListOf, call
 from ..params import Int, IntList
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
@@ -103,11 +103,20 @@ def infer_chunk(ctx: InferCtx) -> tuple[TensorType, ...]:
     if not 1 <= index < x.rank:
         raise ctx.fail("PARAM_RANGE", f"dim={dim} is not a non-batch axis of {x.describe()}")
     size = x.dims[index - 1]
-    if not is_known(size):
-        raise ctx.fail("NEEDS_SHAPE", f"Chunk needs the size of axis {dim} to know how many pieces it makes")
-    if size % chunks:
-        raise ctx.fail("SHAPE", f"axis {dim} of size {size} does not split into {chunks} equal chunks")
-    piece = x.with_dims(tuple(size // chunks if a == index - 1 else d for a, d in enumerate(x.dims)))
+    # A symbolic size (a block class's `in_channels`) gives pieces of `size // chunks`: each use of the
+    # block is also analysed with its concrete sizes, where an indivisible one is the SHAPE error below.
+    if size is None:
+        raise ctx.fail(
+            "NEEDS_SHAPE",
+            f"Chunk needs the size of axis {dim} to know how many pieces it makes: set `shape` on the Input node",
+        )
+    if is_known(size) and size % chunks:
+        raise ctx.fail(
+            "SHAPE",
+            f"axis {dim} of size {size} does not split into {chunks} equal chunks: make it a multiple of "
+            f"{chunks} or use Split with explicit sizes",
+        )
+    piece = x.with_dims(tuple(floordiv(size, chunks) if a == index - 1 else d for a, d in enumerate(x.dims)))
     return (piece,) * chunks
 
 

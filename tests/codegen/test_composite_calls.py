@@ -70,3 +70,56 @@ def test_calls_spell_out_every_size_even_at_the_blocks_default(node, tmp_path: P
     for declared in ("planes: int = 64,", "groups: int = 1,", "width: int = 4,", "drop: float = 0.0"):
         assert declared in source  # the class's defaults are the block's declared defaults
     check_case(Case(document, None, [("inp", "2d", (64, 8, 8), None)]), tmp_path)
+
+
+# ShuffleNetV2's stride-1 unit: half the channels pass through, half go through a branch, then shuffle.
+SHUFFLE_UNIT = {
+    "params": [{"name": "branch", "type": "int", "default": 4}],
+    "nodes": [
+        {"id": "x", "type": "Input"},
+        {"id": "split", "type": "Chunk", "params": {"chunks": 2, "dim": 1}},
+        {"id": "pw", "type": "Conv2d", "params": {"out_channels": "$branch", "kernel_size": 1}},
+        {"id": "bn", "type": "BatchNorm2d"},
+        {"id": "act", "type": "ReLU"},
+        {"id": "cat", "type": "Concat", "params": {"dim": 1}},
+        {"id": "shuffle", "type": "ChannelShuffle", "params": {"groups": 2}},
+    ],
+    "edges": [["x", "split"], ["split:1", "pw"], ["pw", "bn"], ["bn", "act"], ["split:0", "cat"], ["act", "cat"]]
+    + [["cat", "shuffle"]],
+    "inputs": ["x"],
+    "outputs": ["shuffle"],
+}
+
+
+def shuffle_graph(node, shape: list[int] | None, units: int = 2) -> dict[str, Any]:
+    nodes = [node("inp", "Input", **({"shape": shape} if shape else {}))]
+    nodes += [node(f"unit{i}", "ShuffleUnit") for i in range(units)]
+    return {
+        "version": "0.2",
+        "nodes": nodes,
+        "edges": [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:])],
+        "inputs": ["inp"],
+        "outputs": [nodes[-1]["id"]],
+        "composites": {"ShuffleUnit": SHUFFLE_UNIT},
+    }
+
+
+def test_a_block_chunks_its_symbolic_channels_and_runs_as_interpreted(node, tmp_path: Path) -> None:
+    document = shuffle_graph(node, [8, 6, 6])
+    assert codegen.validate(document).to_dict()["diagnostics"] == []
+    source = model_source(document)
+    assert "torch.chunk(x, 2, dim=1)" in source
+    assert "self.pw = nn.Conv2d(in_channels // 2, branch, kernel_size=1)" in source  # one class, symbolic half
+    check_case(Case(document, None, [("inp", "2d", (8, 6, 6), None)]), tmp_path)
+
+
+def test_a_use_whose_channels_do_not_halve_is_a_shape_error_naming_the_chunk(node) -> None:
+    assert codegen.validate(shuffle_graph(node, [7, 6, 6])).to_dict()["diagnostics"] == [
+        {
+            "severity": "error",
+            "code": "SHAPE",
+            "message": "inside block ShuffleUnit at `split`: axis 1 of size 7 does not split into 2 equal chunks: "
+            "make it a multiple of 2 or use Split with explicit sizes",
+            "node": "unit0",
+        }
+    ]
