@@ -44,18 +44,18 @@ GROUPED_BOTTLENECK = {
 }
 
 
-def bottleneck_graph(node, *params: dict[str, Any]) -> dict[str, Any]:
-    nodes = [node("inp", "Input", shape=[64, 8, 8])]
-    nodes += [node(f"b{i}", "GroupedBottleneck", **p) for i, p in enumerate(params)]
-    document = {
+def chain_of_blocks(node, name: str, definition: dict[str, Any], shape: list[int], *params: dict[str, Any]):
+    """Input, then one instance of the block per entry of ``params``, in a chain."""
+    nodes = [node("inp", "Input", shape=shape)]
+    nodes += [node(f"b{i}", name, **p) for i, p in enumerate(params)]
+    return {
         "version": "0.2",
         "nodes": nodes,
         "edges": [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:])],
         "inputs": ["inp"],
         "outputs": [nodes[-1]["id"]],
-        "composites": {"GroupedBottleneck": GROUPED_BOTTLENECK},
+        "composites": {name: definition},
     }
-    return document
 
 
 def model_source(document: dict[str, Any]) -> str:
@@ -63,7 +63,14 @@ def model_source(document: dict[str, Any]) -> str:
 
 
 def test_calls_spell_out_every_size_even_at_the_blocks_default(node, tmp_path: Path) -> None:
-    document = bottleneck_graph(node, {"groups": 32}, {"planes": 64, "groups": 32, "drop": 0.1})
+    document = chain_of_blocks(
+        node,
+        "GroupedBottleneck",
+        GROUPED_BOTTLENECK,
+        [64, 8, 8],
+        {"groups": 32},
+        {"planes": 64, "groups": 32, "drop": 0.1},
+    )
     source = model_source(document)
     assert "self.b0 = GroupedBottleneck(64, planes=64, groups=32, width=4)\n" in source
     assert "self.b1 = GroupedBottleneck(256, planes=64, groups=32, width=4, drop=0.1)\n" in source
@@ -91,21 +98,8 @@ SHUFFLE_UNIT = {
 }
 
 
-def shuffle_graph(node, shape: list[int] | None, units: int = 2) -> dict[str, Any]:
-    nodes = [node("inp", "Input", **({"shape": shape} if shape else {}))]
-    nodes += [node(f"unit{i}", "ShuffleUnit") for i in range(units)]
-    return {
-        "version": "0.2",
-        "nodes": nodes,
-        "edges": [[a["id"], b["id"]] for a, b in zip(nodes, nodes[1:])],
-        "inputs": ["inp"],
-        "outputs": [nodes[-1]["id"]],
-        "composites": {"ShuffleUnit": SHUFFLE_UNIT},
-    }
-
-
 def test_a_block_chunks_its_symbolic_channels_and_runs_as_interpreted(node, tmp_path: Path) -> None:
-    document = shuffle_graph(node, [8, 6, 6])
+    document = chain_of_blocks(node, "ShuffleUnit", SHUFFLE_UNIT, [8, 6, 6], {}, {})
     assert codegen.validate(document).to_dict()["diagnostics"] == []
     source = model_source(document)
     assert "torch.chunk(x, 2, dim=1)" in source
@@ -114,12 +108,14 @@ def test_a_block_chunks_its_symbolic_channels_and_runs_as_interpreted(node, tmp_
 
 
 def test_a_use_whose_channels_do_not_halve_is_a_shape_error_naming_the_chunk(node) -> None:
-    assert codegen.validate(shuffle_graph(node, [7, 6, 6])).to_dict()["diagnostics"] == [
+    assert codegen.validate(chain_of_blocks(node, "ShuffleUnit", SHUFFLE_UNIT, [7, 6, 6], {}, {})).to_dict()[
+        "diagnostics"
+    ] == [
         {
             "severity": "error",
             "code": "SHAPE",
             "message": "inside block ShuffleUnit at `split`: axis 1 of size 7 does not split into 2 equal chunks: "
             "make it a multiple of 2 or use Split with explicit sizes",
-            "node": "unit0",
+            "node": "b0",
         }
     ]
