@@ -90,39 +90,53 @@ class ResidualBlock(nn.Module):
 class Bottleneck(nn.Module):
     """The 1×1 → 3×3 → 1×1 residual block of ResNet-50/101/152 (torchvision's ``Bottleneck``).
 
-    The inner width is ``out_channels // expansion``; the stride sits on the 3×3 convolution
-    (ResNet v1.5, as in torchvision). A 1×1 projection shortcut is used when the shape changes.
+    The inner width is ``(out_channels // expansion) * width_per_group // 64 * groups``, as in
+    torchvision: the defaults give ``out_channels // expansion`` (ResNet), ``groups=32,
+    width_per_group=4`` ResNeXt-50 32×4d and ``width_per_group=128`` Wide ResNet-50-2. The 3×3
+    convolution is grouped and carries the stride (ResNet v1.5). A 1×1 projection shortcut
+    (``downsample``) is used when the shape changes.
 
     He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
     https://arxiv.org/abs/1512.03385
+    Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017.
+    https://arxiv.org/abs/1611.05431
+    Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016. https://arxiv.org/abs/1605.07146
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, stride: int = 1, expansion: int = 4
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        expansion: int = 4,
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
-        width = out_channels // expansion
+        # Integer form of torchvision's int(planes * (base_width / 64.0)) * groups.
+        width = (out_channels // expansion) * width_per_group // 64 * groups
         if width < 1:
             raise ValueError(
-                f"out_channels // expansion must be at least 1, got {out_channels} // {expansion}"
+                f"the inner width (out_channels // expansion) * width_per_group // 64 * groups "
+                f"must be at least 1, got {out_channels}, {expansion}, {width_per_group}, {groups}"
             )
         self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(
+            self.downsample = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
                 nn.BatchNorm2d(out_channels),
             )
         else:
-            self.shortcut = nn.Identity()
+            self.downsample = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = self.shortcut(x)
+        identity = self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))

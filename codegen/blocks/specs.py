@@ -107,6 +107,18 @@ def infer_bottleneck(ctx: InferCtx) -> TensorType:
             f"out_channels {out} leaves no inner width at expansion {expansion}; use out_channels ≥ {expansion}",
             set_param(ctx.node, "out_channels", expansion),
         )
+    planes, per_group = (
+        out // expansion if is_known(out, expansion) else None,
+        p["width_per_group"],
+    )
+    if is_known(planes, per_group) and planes * per_group // 64 < 1:
+        least = -(-64 // planes)
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"width_per_group {per_group} leaves no inner width: (out_channels // expansion) * width_per_group // 64 "
+            f"is {planes} * {per_group} // 64 = 0; use width_per_group ≥ {least}",
+            set_param(ctx.node, "width_per_group", least),
+        )
     return x.with_dims((out, *(strided(size, p["stride"]) for size in spatial(x))))
 
 
@@ -280,7 +292,22 @@ BOTTLENECK_PARAMS = (
         default=4,
         min=1,
         max=1024,
-        doc="Ratio of output channels to the inner width.",
+        doc="Ratio of output channels to the inner width at width_per_group 64.",
+    ),
+    Int(
+        "groups",
+        default=1,
+        min=1,
+        max=1024,
+        doc="Groups of the 3×3 convolution (ResNeXt's cardinality, 32 in ResNeXt-50 32×4d).",
+    ),
+    Int(
+        "width_per_group",
+        default=64,
+        min=1,
+        max=100_000,
+        doc="Inner width is (out_channels // expansion) * width_per_group // 64 * groups "
+        "(4 in ResNeXt-50 32×4d, 128 in Wide ResNet-50-2).",
     ),
 )
 
@@ -405,7 +432,7 @@ SPECS = (
     ),
     block(
         Bottleneck,
-        "ResNet bottleneck block: 1×1 → 3×3 → 1×1 Conv-BN with a shortcut, over (B, C, H, W).",
+        "ResNet/ResNeXt/Wide ResNet bottleneck: 1×1 → grouped 3×3 → 1×1 Conv-BN with a shortcut, over (B, C, H, W).",
         infer_bottleneck,
         BOTTLENECK_PARAMS,
         "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)",

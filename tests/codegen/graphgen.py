@@ -577,6 +577,8 @@ class Builder:
         params: dict[str, Any] = {"out_channels": out, "expansion": expansion}
         if stride != 1:
             params["stride"] = stride
+        if self.coin(0.3):  # ResNeXt-style: out // expansion * 32 // 64 * 2 keeps the inner width at least 1
+            params |= {"groups": 2, "width_per_group": 32 * self.integer(2, 4)}
         node_id = self.add_node("bottleneck", "Bottleneck", params, [x.ref])
         sizes = tuple((s - 1) // stride + 1 for s in x.dims[1:])
         return self.emit(x.with_(node_id, "2d", (out, *sizes), (True, x.k(1), x.k(2))))

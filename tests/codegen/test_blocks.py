@@ -97,6 +97,8 @@ def bottleneck_cases(draw):
         "out_channels": draw(st.integers(expansion, 16)),
         "stride": draw(st.integers(1, 3)),
         "expansion": expansion,
+        "groups": draw(st.sampled_from([1, 2, 4])),
+        "width_per_group": draw(st.sampled_from([64, 128, 256])),
     }
     return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
 
@@ -356,6 +358,18 @@ def test_an_se_reduction_too_large_suggests_one_that_fits():
     assert error.value.suggestion == {"action": "set_param", "node": "b", "param": "reduction", "value": 8}
 
 
+def test_a_bottleneck_too_narrow_for_its_width_per_group_suggests_the_least_that_works():
+    params = full_params("Bottleneck", out_channels=64, width_per_group=3)
+    with pytest.raises(ShapeError) as error:
+        infer("Bottleneck", params, tensor(8, 4, 4))
+    assert error.value.message == (
+        "width_per_group 3 leaves no inner width: (out_channels // expansion) * width_per_group // 64 "
+        "is 16 * 3 // 64 = 0; use width_per_group ≥ 4"
+    )
+    assert error.value.suggestion == {"action": "set_param", "node": "b", "param": "width_per_group", "value": 4}
+    assert infer("Bottleneck", params | {"width_per_group": 4}, tensor(8, 4, 4)).dims == (64, 4, 4)
+
+
 def test_a_sequence_longer_than_max_len_suggests_its_length():
     with pytest.raises(ShapeError) as error:
         infer("PositionalEncoding", full_params("PositionalEncoding", max_len=64), tensor(100, 16, layout=SEQUENCE))
@@ -373,6 +387,8 @@ def test_a_sequence_of_unknown_length_is_left_to_the_run_time_check():
     [
         ("SEBlock", "reduction", 0),
         ("ResidualBlock", "stride", 0),
+        ("Bottleneck", "groups", 0),
+        ("Bottleneck", "width_per_group", 0),
         ("VGGBlock", "c1", 0),
         ("DenseLayer", "drop_rate", 1.0),
         ("MBConv", "se_ratio", 1.5),
@@ -451,6 +467,18 @@ def test_the_residual_block_keeps_torchvisions_state_dict_layout():
         for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
     } | {"conv1.weight", "conv2.weight", "downsample.0.weight"}
     assert keys == {key.replace("downsample", "shortcut") for key in torchvision_keys}
+
+
+def test_resnext50_32x4d_and_wide_resnet50_2_from_bottlenecks_have_torchvisions_params():
+    def variant(**kwargs: int) -> type:
+        return lambda cin, cout, stride: BLOCK_CLASSES["Bottleneck"](cin, cout, stride, **kwargs)
+
+    depths, widths = (3, 4, 6, 3), (256, 512, 1024, 2048)
+    with torch.device("meta"):
+        resnext = resnet(variant(groups=32, width_per_group=4), depths, widths)
+        wide = resnet(variant(width_per_group=128), depths, widths)
+    assert count(resnext) == 25_028_904
+    assert count(wide) == 68_883_240
 
 
 def test_bad_constructor_arguments_raise_value_errors():
