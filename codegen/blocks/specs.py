@@ -336,6 +336,11 @@ VGG_PARAMS = (
         max=16,
         doc="Number of convolutions (VGG-16 uses 2, 2, 3, 3, 3).",
     ),
+    Bool(
+        "batch_norm",
+        default=False,
+        doc="BatchNorm between each convolution and its ReLU (torchvision's vgg*_bn).",
+    ),
 )
 
 INCEPTION_PARAMS = (  # defaults: GoogLeNet's inception (3a)
@@ -441,7 +446,7 @@ SPECS = (
     ),
     block(
         VGGBlock,
-        "VGG stage: same-padded Conv-ReLU layers, optional LRN, then 2×2 max pooling; input channels may be unknown.",
+        "VGG stage: same-padded Conv(-BN)-ReLU layers, optional LRN, then 2×2 max pooling; input channels may be unknown.",
         infer_vgg,
         VGG_PARAMS,
         "Simonyan and Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, ICLR 2015 "

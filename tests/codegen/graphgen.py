@@ -599,6 +599,8 @@ class Builder:
             params["pool"] = False
         if lrn:
             params["lrn"] = True
+        if self.coin(0.3):
+            params["batch_norm"] = True
         if convs != 2:
             params["convs"] = convs
         node_id = self.add_node("vgg", "VGGBlock", params, [x.ref])

@@ -112,6 +112,7 @@ def vgg_cases(draw):
         "pool": draw(st.booleans()),
         "lrn": draw(st.booleans()),
         "convs": draw(st.integers(1, 3)),
+        "batch_norm": draw(st.booleans()),
     }
     channels = draw(st.none() | st.integers(1, 4))  # None: the first convolution goes lazy
     return params, tensor(channels, draw(st.integers(2, 9)), draw(st.integers(2, 9)))
@@ -438,6 +439,18 @@ def test_resnet50_from_bottlenecks_has_torchvisions_25557032_params():
     with torch.device("meta"):
         model = resnet(BLOCK_CLASSES["Bottleneck"], (3, 4, 6, 3), (256, 512, 1024, 2048))
     assert count(model) == 25_557_032
+
+
+def test_vgg11_bn_from_vgg_blocks_has_torchvisions_132868840_params():
+    stages = ((64, 1), (128, 1), (256, 2), (512, 2), (512, 2))  # configuration A
+    with torch.device("meta"):
+        blocks = [
+            BLOCK_CLASSES["VGGBlock"](3 if i == 0 else stages[i - 1][0], c, c, convs=n, batch_norm=True)
+            for i, (c, n) in enumerate(stages)
+        ]
+        head = [nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.Linear(4096, 4096), nn.Linear(4096, 1000)]
+        model = nn.Sequential(*blocks, *head)
+    assert count(model) == 132_868_840
 
 
 def test_a_vgg_block_without_input_channels_is_lazy_until_its_first_forward():

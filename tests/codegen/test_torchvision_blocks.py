@@ -33,11 +33,12 @@ def randomise(module: nn.Module) -> None:
             nn.init.uniform_(m.bias, -0.5, 0.5)
 
 
-def assert_same(reference: nn.Module, block: nn.Module, x: torch.Tensor) -> None:
+def assert_same(reference: nn.Module, block: nn.Module, x: torch.Tensor, prefix: str = "") -> None:
+    """Weights copied by name (each reference key under ``prefix``), then the same output in eval mode."""
     torch.manual_seed(0)
     with torch.no_grad():
         randomise(reference)
-        block.load_state_dict(reference.state_dict(), strict=True)
+        block.load_state_dict({prefix + k: v for k, v in reference.state_dict().items()}, strict=True)
         reference.eval(), block.eval()
         torch.testing.assert_close(block(x), reference(x), rtol=1e-4, atol=1e-5)
     assert sum(p.numel() for p in block.parameters()) == sum(p.numel() for p in reference.parameters())
@@ -92,3 +93,22 @@ def test_bottleneck_matches_torchvisions_resnet_resnext_and_wide_resnet(inplanes
     params |= {"groups": groups, "width_per_group": base_width}
     block = generated("Bottleneck", inplanes, 8, **params)
     assert_same(reference, block, torch.randn(2, inplanes, 8, 8))
+
+
+def torchvision_vgg_stage(in_channels: int, widths: tuple[int, ...]) -> nn.Sequential:
+    """One stage of torchvision.models.vgg.make_layers(cfg, batch_norm=True): its layers, flat."""
+    layers: list[nn.Module] = []
+    for width in widths:
+        layers += [nn.Conv2d(in_channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+        in_channels = width
+    return nn.Sequential(*layers, nn.MaxPool2d(2, 2))
+
+
+@pytest.mark.parametrize(("in_channels", "widths"), [(3, (8,)), (4, (8, 8)), (8, (16, 16, 16))])
+def test_vgg_block_with_batch_norm_matches_a_torchvision_vgg_bn_stage(in_channels, widths):
+    torch.manual_seed(2)
+    reference = torchvision_vgg_stage(in_channels, widths)
+    params = {"c1": widths[0], "c2": widths[-1], "convs": len(widths), "batch_norm": True}
+    block = generated("VGGBlock", in_channels, 8, **params)
+    # torchvision's features are one flat Sequential; the block's convolutions sit in ``layers``.
+    assert_same(reference, block, torch.randn(2, in_channels, 8, 8), prefix="layers.")
