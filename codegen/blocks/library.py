@@ -362,23 +362,29 @@ class TransformerEncoderBlock(nn.Module):
     """A pre-norm Transformer encoder block over (B, T, E), as in the Vision Transformer.
 
     x + Dropout(Attention(LayerNorm(x))), then x + MLP(LayerNorm(x)) with a GELU hidden layer of
-    ``int(dim * mlp_ratio)`` units.
+    ``int(dim * mlp_ratio)`` units. Submodule names match torchvision's ViT ``EncoderBlock``, which
+    uses ``eps=1e-6`` in both LayerNorms.
 
     Vaswani et al., "Attention Is All You Need", NeurIPS 2017. https://arxiv.org/abs/1706.03762
     Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021. https://arxiv.org/abs/2010.11929
     """
 
     def __init__(
-        self, dim: int, num_heads: int = 8, mlp_ratio: float = 4.0, dropout: float = 0.0
+        self,
+        dim: int,
+        num_heads: int = 8,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.0,
+        eps: float = 1e-5,
     ) -> None:
         super().__init__()
         hidden = int(dim * mlp_ratio)
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(
+        self.ln_1 = nn.LayerNorm(dim, eps=eps)
+        self.self_attention = nn.MultiheadAttention(
             dim, num_heads, dropout=dropout, batch_first=True
         )
         self.dropout = nn.Dropout(dropout)
-        self.norm2 = nn.LayerNorm(dim)
+        self.ln_2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = nn.Sequential(
             nn.Linear(dim, hidden),
             nn.GELU(),
@@ -388,10 +394,10 @@ class TransformerEncoderBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.norm1(x)
-        h, _ = self.attn(h, h, h, need_weights=False)
+        h = self.ln_1(x)
+        h, _ = self.self_attention(h, h, h, need_weights=False)
         x = x + self.dropout(h)
-        return x + self.mlp(self.norm2(x))
+        return x + self.mlp(self.ln_2(x))
 
 
 class PositionalEncoding(nn.Module):

@@ -404,6 +404,13 @@ TRANSFORMER_PARAMS = (
         doc="Hidden size of the MLP relative to the embedding size.",
     ),
     _dropout("dropout", "Dropout on attention and MLP outputs."),
+    Float(
+        "eps",
+        default=1e-5,
+        min=0.0,
+        max=1.0,
+        doc="Epsilon of both LayerNorms (torchvision's ViT uses 1e-6).",
+    ),
 )
 
 POSITIONAL_ENCODING_PARAMS = (

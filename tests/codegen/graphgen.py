@@ -788,7 +788,9 @@ class Builder:
         if heads is None:
             return None
         ratios = [r for r in (1.0, 2.0, 0.5) if int(x.dims[1] * r) >= 1]
-        params = {"num_heads": heads, "mlp_ratio": self.choice(ratios)}
+        params: dict[str, Any] = {"num_heads": heads, "mlp_ratio": self.choice(ratios)}
+        if self.coin(0.3):
+            params["eps"] = 1e-6  # torchvision's ViT
         node_id = self.add_node("vit", "TransformerEncoderBlock", params, [x.ref])
         return self.emit(x.with_(node_id, "seq", x.dims, x.known))
 

@@ -153,6 +153,7 @@ def transformer_cases(draw):
         "num_heads": heads,
         "mlp_ratio": draw(st.sampled_from([1.0, 1.5, 2.0, 4.0])),
         "dropout": draw(st.sampled_from([0.0, 0.1])),
+        "eps": draw(st.sampled_from([1e-5, 1e-6])),
     }
     return params, tensor(draw(st.integers(1, 6)), heads * draw(st.integers(1, 6)), layout=SEQUENCE)
 
@@ -394,6 +395,7 @@ def test_a_sequence_of_unknown_length_is_left_to_the_run_time_check():
         ("DenseLayer", "drop_rate", 1.0),
         ("MBConv", "se_ratio", 1.5),
         ("TransformerEncoderBlock", "dropout", -0.1),
+        ("TransformerEncoderBlock", "eps", -1e-6),
         ("PositionalEncoding", "max_len", 0),
         ("PositionalEncoding", "dropout", 1.0),
     ],
