@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import torch
 from test_blocks import build, full_params
+from test_vit_reference import HEADS, HIDDEN, MLP, EncoderBlock
 from torch import nn
 
 from codegen.tensor import SEQUENCE, tensor
@@ -114,37 +115,14 @@ def test_vgg_block_with_batch_norm_matches_a_torchvision_vgg_bn_stage(in_channel
     assert_same(reference, block, torch.randn(2, in_channels, 8, 8), prefix="layers.")
 
 
-class TorchvisionEncoderBlock(nn.Module):
-    """torchvision.models.vision_transformer.EncoderBlock, with its default LayerNorm(eps=1e-6)."""
-
-    def __init__(self, num_heads: int, hidden_dim: int, mlp_dim: int) -> None:
-        super().__init__()
-        self.ln_1 = nn.LayerNorm(hidden_dim, eps=1e-6)
-        self.self_attention = nn.MultiheadAttention(hidden_dim, num_heads, dropout=0.0, batch_first=True)
-        self.dropout = nn.Dropout(0.0)
-        self.ln_2 = nn.LayerNorm(hidden_dim, eps=1e-6)
-        self.mlp = nn.Sequential(
-            nn.Linear(hidden_dim, mlp_dim), nn.GELU(), nn.Dropout(0.0), nn.Linear(mlp_dim, hidden_dim), nn.Dropout(0.0)
-        )
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        x = self.ln_1(input)
-        x, _ = self.self_attention(x, x, x, need_weights=False)
-        x = self.dropout(x)
-        x = x + input
-        y = self.ln_2(x)
-        y = self.mlp(y)
-        return x + y
-
-
 def test_transformer_encoder_block_with_eps_1e_6_is_torchvisions_vit_encoder_block():
     torch.manual_seed(3)
-    reference = TorchvisionEncoderBlock(num_heads=2, hidden_dim=8, mlp_dim=16)
+    reference = EncoderBlock()  # torchvision's, at HIDDEN features and HEADS heads, LayerNorm(eps=1e-6)
     for norm in (reference.ln_1, reference.ln_2):  # random affine terms, so a swapped norm shows
         nn.init.normal_(norm.weight), nn.init.normal_(norm.bias)
-    params = {"num_heads": 2, "mlp_ratio": 2.0, "eps": 1e-6}
-    x_type = tensor(5, 8, layout=SEQUENCE)
+    params = {"num_heads": HEADS, "mlp_ratio": MLP / HIDDEN, "eps": 1e-6}
+    x_type = tensor(5, HIDDEN, layout=SEQUENCE)
     block = build("TransformerEncoderBlock", full_params("TransformerEncoderBlock", **params), x_type)[0]
     assert [m.eps for m in block.modules() if isinstance(m, nn.LayerNorm)] == [1e-6, 1e-6]
     # Inputs of tiny variance make eps matter: the default 1e-5 fails this comparison on every element.
-    assert_same(reference, block, 1e-3 * torch.randn(2, 5, 8))
+    assert_same(reference, block, 1e-3 * torch.randn(2, 5, HIDDEN))
