@@ -274,19 +274,27 @@ class DenseLayer(nn.Module):
 
 
 class SqueezeExcitation(nn.Module):
-    """The squeeze-and-excitation gate inside MBConv: GAP → 1×1 → SiLU → 1×1 → Sigmoid → scale.
+    """The squeeze-and-excitation gate of MBConv and MobileNetV3 (torchvision.ops.SqueezeExcitation).
 
-    Hu, Shen and Sun, "Squeeze-and-Excitation Networks", CVPR 2018, in the form EfficientNet uses.
-    https://arxiv.org/abs/1709.01507
+    GAP → 1×1 → ``activation`` → 1×1 → ``scale_activation`` → scale: SiLU and Sigmoid in
+    EfficientNet, ReLU and Hardsigmoid in MobileNetV3.
+
+    Hu, Shen and Sun, "Squeeze-and-Excitation Networks", CVPR 2018. https://arxiv.org/abs/1709.01507
     """
 
-    def __init__(self, channels: int, squeeze_channels: int) -> None:
+    def __init__(
+        self,
+        channels: int,
+        squeeze_channels: int,
+        activation: type[nn.Module] = nn.SiLU,
+        scale_activation: type[nn.Module] = nn.Sigmoid,
+    ) -> None:
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
-        self.activation = nn.SiLU(inplace=True)
         self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
-        self.scale_activation = nn.Sigmoid()
+        self.activation = activation()
+        self.scale_activation = scale_activation()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.scale_activation(
@@ -296,12 +304,13 @@ class SqueezeExcitation(nn.Module):
 
 
 class MBConv(nn.Module):
-    """The inverted residual block of MobileNetV2 and EfficientNet, with squeeze-and-excitation.
+    """The inverted residual block of EfficientNet (torchvision's ``MBConv``), with squeeze-and-excitation.
 
-    1×1 expansion (skipped when ``expand_ratio`` is 1) → k×k depthwise (stride here) → SE gate
-    (skipped when ``se_ratio`` is 0; its width is relative to the block's input channels) → 1×1
-    linear projection, each convolution with BN and all but the last with SiLU. The input is added
-    back when the stride is 1 and the channels do not change.
+    ``block``: 1×1 expansion Conv-BN-SiLU (left out when ``expand_ratio`` is 1) → k×k depthwise
+    Conv-BN-SiLU (stride here) → SE gate (left out when ``se_ratio`` is 0; its width is relative to
+    the block's input channels) → 1×1 linear projection Conv-BN. The input is added back when the
+    stride is 1 and the channels do not change, the branch first going through stochastic depth
+    (``stochastic_depth_prob``, per sample, training only). Submodule names match torchvision's.
 
     Tan and Le, "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", ICML 2019.
     https://arxiv.org/abs/1905.11946 (after Sandler et al., "MobileNetV2", CVPR 2018)
@@ -315,45 +324,115 @@ class MBConv(nn.Module):
         kernel_size: int = 3,
         stride: int = 1,
         se_ratio: float = 0.25,
+        stochastic_depth_prob: float = 0.0,
     ) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         hidden = in_channels * expand_ratio
+        layers: list[nn.Module] = []
         if expand_ratio != 1:
-            self.expand = nn.Sequential(
-                nn.Conv2d(in_channels, hidden, 1, bias=False),
+            layers.append(
+                nn.Sequential(
+                    nn.Conv2d(in_channels, hidden, 1, bias=False),
+                    nn.BatchNorm2d(hidden),
+                    nn.SiLU(inplace=True),
+                )
+            )
+        layers.append(
+            nn.Sequential(
+                nn.Conv2d(
+                    hidden,
+                    hidden,
+                    kernel_size,
+                    stride,
+                    kernel_size // 2,
+                    groups=hidden,
+                    bias=False,
+                ),
                 nn.BatchNorm2d(hidden),
                 nn.SiLU(inplace=True),
             )
-        else:
-            self.expand = nn.Identity()
-        self.depthwise = nn.Sequential(
-            nn.Conv2d(
-                hidden,
-                hidden,
-                kernel_size,
-                stride,
-                kernel_size // 2,
-                groups=hidden,
-                bias=False,
-            ),
-            nn.BatchNorm2d(hidden),
-            nn.SiLU(inplace=True),
         )
         if se_ratio > 0:
-            self.se = SqueezeExcitation(hidden, max(1, int(in_channels * se_ratio)))
-        else:
-            self.se = nn.Identity()
-        self.project = nn.Sequential(
-            nn.Conv2d(hidden, out_channels, 1, bias=False),
-            nn.BatchNorm2d(out_channels),
+            layers.append(
+                SqueezeExcitation(hidden, max(1, int(in_channels * se_ratio)))
+            )
+        layers.append(
+            nn.Sequential(
+                nn.Conv2d(hidden, out_channels, 1, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
         )
-        self.use_residual = stride == 1 and in_channels == out_channels
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.use_res_connect = stride == 1 and in_channels == out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.project(self.se(self.depthwise(self.expand(x))))
-        if self.use_residual:
+        out = self.block(x)
+        if self.use_res_connect:
+            out = self.stochastic_depth(out) + x
+        return out
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV3's inverted residual block (torchvision's ``mobilenetv3.InvertedResidual``).
+
+    ``block``: 1×1 expansion to ``expanded_channels`` Conv-BN-act (left out when it equals
+    ``in_channels``) → k×k depthwise Conv-BN-act (stride here) → optional SE gate (ReLU, then
+    Hardsigmoid; its width is ``expanded_channels // 4`` rounded to a multiple of 8) → 1×1 linear
+    projection Conv-BN; act is ReLU or Hardswish. BatchNorm uses MobileNetV3's eps=0.001 and
+    momentum=0.01. The input is added back when the stride is 1 and the channels do not change.
+    Submodule names match torchvision's.
+
+    Howard et al., "Searching for MobileNetV3", ICCV 2019. https://arxiv.org/abs/1905.02244
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        expanded_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        use_se: bool = False,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        if activation not in ("relu", "hardswish"):
+            raise ValueError(
+                f'activation must be "relu" or "hardswish", got {activation!r}'
+            )
+        act = nn.Hardswish if activation == "hardswish" else nn.ReLU
+
+        def conv_bn(cin: int, cout: int, k: int, s: int, groups: int, last: bool):
+            conv = nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False)
+            norm = nn.BatchNorm2d(cout, eps=0.001, momentum=0.01)
+            return (
+                nn.Sequential(conv, norm) if last else nn.Sequential(conv, norm, act())
+            )
+
+        hidden = expanded_channels
+        layers: list[nn.Module] = []
+        if hidden != in_channels:
+            layers.append(conv_bn(in_channels, hidden, 1, 1, 1, False))
+        layers.append(conv_bn(hidden, hidden, kernel_size, stride, hidden, False))
+        if use_se:
+            # torchvision's _make_divisible(hidden // 4, 8): nearest multiple of 8, at least 8,
+            # and never more than 10% below hidden // 4.
+            squeeze = max(8, (hidden // 4 + 4) // 8 * 8)
+            if squeeze < 0.9 * (hidden // 4):
+                squeeze += 8
+            layers.append(SqueezeExcitation(hidden, squeeze, nn.ReLU, nn.Hardsigmoid))
+        layers.append(conv_bn(hidden, out_channels, 1, 1, 1, True))
+        self.block = nn.Sequential(*layers)
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.block(x)
+        if self.use_res_connect:
             out = out + x
         return out
 

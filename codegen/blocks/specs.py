@@ -15,13 +15,14 @@ from ..dims import Dim, Sym, add, is_known
 from ..ir import call, kw_unless
 from ..nodes._common import check_divisible
 from ..nodes.recurrent import sequence_input
-from ..params import Bool, Float, Int, Param
+from ..params import Bool, Choice, Float, Int, Param
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
 from ..tensor import SEQUENCE, TensorType
 from .library import (
     Bottleneck,
     DenseLayer,
     InceptionBlock,
+    InvertedResidual,
     MBConv,
     PositionalEncoding,
     ResidualBlock,
@@ -167,6 +168,31 @@ def infer_dense_layer(ctx: InferCtx) -> TensorType:
 
 def infer_mbconv(ctx: InferCtx) -> TensorType:
     x = channels_first_input(ctx, "MBConv")
+    p = ctx.params
+    require_odd_kernel(ctx, p["kernel_size"])
+    drop, residual = (
+        p["stochastic_depth_prob"],
+        p["stride"] == 1 and x.features == p["out_channels"],
+    )
+    if (
+        is_known(p["stride"], x.features, p["out_channels"])
+        and isinstance(drop, float)
+        and drop > 0
+        and not residual
+    ):
+        ctx.warn(
+            "PARAM_RANGE",
+            f"stochastic_depth_prob {drop} has no effect: stochastic depth drops the residual branch, and a block "
+            f"with stride {p['stride']} from {x.features} to {p['out_channels']} channels has none",
+            set_param(ctx.node, "stochastic_depth_prob", 0.0),
+        )
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
+
+
+def infer_inverted_residual(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "InvertedResidual")
     p = ctx.params
     require_odd_kernel(ctx, p["kernel_size"])
     return x.with_dims(
@@ -386,6 +412,35 @@ MBCONV_PARAMS = (
         max=1.0,
         doc="Squeeze-excitation width relative to the input; 0 = none.",
     ),
+    Float(
+        "stochastic_depth_prob",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        doc="Probability of dropping the residual branch per sample in training "
+        "(EfficientNet-B0: 0.2 × block index / blocks); needs a residual.",
+    ),
+)
+
+INVERTED_RESIDUAL_PARAMS = (
+    _channels(
+        "expanded_channels",
+        "Width of the depthwise stage; equal to the input's skips the expansion.",
+    ),
+    _channels("out_channels", "Output channels."),
+    _KERNEL,
+    _STRIDE,
+    Bool(
+        "use_se",
+        default=False,
+        doc="Squeeze-excitation (ReLU, Hardsigmoid) after the depthwise convolution.",
+    ),
+    Choice(
+        "activation",
+        default="relu",
+        choices=("relu", "hardswish"),
+        doc="Activation of the expansion and depthwise stages (MobileNetV3's RE or HS).",
+    ),
 )
 
 TRANSFORMER_PARAMS = (
@@ -481,13 +536,23 @@ SPECS = (
     ),
     block(
         MBConv,
-        "Inverted residual (MobileNetV2/EfficientNet): expand, depthwise, squeeze-excite, project, over (B, C, H, W).",
+        "EfficientNet inverted residual: expand, depthwise, squeeze-excite, project, stochastic depth; (B, C, H, W).",
         infer_mbconv,
         MBCONV_PARAMS,
         "Tan and Le, EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks, ICML 2019 "
         "(arXiv:1905.11946)",
         positional=("out_channels",),
         summary=("out_channels", "expand_ratio", "stride"),
+        requires=("SqueezeExcitation", "StochasticDepth"),
+    ),
+    block(
+        InvertedResidual,
+        "MobileNetV3 inverted residual: expand, depthwise, optional SE (Hardsigmoid), project; ReLU or Hardswish.",
+        infer_inverted_residual,
+        INVERTED_RESIDUAL_PARAMS,
+        "Howard et al., Searching for MobileNetV3, ICCV 2019 (arXiv:1905.02244)",
+        positional=("expanded_channels", "out_channels"),
+        summary=("expanded_channels", "out_channels", "stride"),
         requires=("SqueezeExcitation",),
     ),
     block(

@@ -325,6 +325,7 @@ class Builder:
             ("InceptionBlock", self.inception),
             ("DenseLayer", self.dense_layer),
             ("MBConv", self.mbconv),
+            ("InvertedResidual", self.inverted_residual),
             ("Split", self.split),
             ("Chunk", self.chunk),
             ("Composite", self.composite),
@@ -631,7 +632,23 @@ class Builder:
         params: dict[str, Any] = {"out_channels": out, "expand_ratio": self.choice((1, 2)), "stride": stride}
         if self.coin(0.3):
             params["se_ratio"] = 0.0
+        if self.coin(0.3):  # drops samples of the residual branch in training, when there is one
+            params["stochastic_depth_prob"] = 0.5
         node_id = self.add_node("mbconv", "MBConv", params, [x.ref])
+        sizes = tuple((s - 1) // stride + 1 for s in x.dims[1:])
+        return self.emit(x.with_(node_id, "2d", (out, *sizes), (True, x.k(1), x.k(2))))
+
+    def inverted_residual(self, x: Value) -> Value | None:
+        if not x.k(0):
+            return None
+        out, stride = self.choice((x.dims[0], self.integer(1, 4))), self.choice((1, 2))
+        expanded = self.choice((x.dims[0], self.integer(1, 12)))  # the input's width skips the expansion
+        params: dict[str, Any] = {"expanded_channels": expanded, "out_channels": out, "stride": stride}
+        if self.coin():
+            params["use_se"] = True
+        if self.coin():
+            params["activation"] = "hardswish"
+        node_id = self.add_node("inverted", "InvertedResidual", params, [x.ref])
         sizes = tuple((s - 1) // stride + 1 for s in x.dims[1:])
         return self.emit(x.with_(node_id, "2d", (out, *sizes), (True, x.k(1), x.k(2))))
 
