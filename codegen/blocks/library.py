@@ -47,8 +47,8 @@ class SEBlock(nn.Module):
 class ResidualBlock(nn.Module):
     """The basic two-convolution residual block of ResNet-18/34 (torchvision's ``BasicBlock``).
 
-    Conv(k, stride) → BN → ReLU → Conv(k) → BN, plus the input (through a 1×1 convolution and BN when
-    the channels or the resolution change), then ReLU.
+    Conv(k, stride) → BN → ReLU → Conv(k) → BN, plus the input (through a 1×1 convolution and BN, ``downsample``,
+    when the channels or the resolution change), then ReLU.
 
     He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
     https://arxiv.org/abs/1512.03385
@@ -73,15 +73,15 @@ class ResidualBlock(nn.Module):
         )
         self.bn2 = nn.BatchNorm2d(out_channels)
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(
+            self.downsample = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
                 nn.BatchNorm2d(out_channels),
             )
         else:
-            self.shortcut = nn.Identity()
+            self.downsample = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = self.shortcut(x)
+        identity = self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + identity)

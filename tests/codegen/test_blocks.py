@@ -582,8 +582,8 @@ def test_a_vgg_block_without_input_channels_is_lazy_until_its_first_forward():
 
 
 def test_optional_parts_become_identities():
-    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 64).shortcut, nn.Identity)
-    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 128).shortcut, nn.Sequential)
+    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 64).downsample, nn.Identity)
+    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 128).downsample, nn.Sequential)
     assert isinstance(BLOCK_CLASSES["VGGBlock"](3, 8, 8, pool=False).pool, nn.Identity)
     assert isinstance(BLOCK_CLASSES["DenseLayer"](8).dropout, nn.Identity)
     # torchvision's MBConv and InvertedResidual leave skipped stages out of ``block``, renumbering the rest.
@@ -605,7 +605,7 @@ def test_the_residual_block_keeps_torchvisions_state_dict_layout():
         for layer in ("bn1", "bn2", "downsample.1")
         for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
     } | {"conv1.weight", "conv2.weight", "downsample.0.weight"}
-    assert keys == {key.replace("downsample", "shortcut") for key in torchvision_keys}
+    assert keys == torchvision_keys
 
 
 def test_resnext50_32x4d_and_wide_resnet50_2_from_bottlenecks_have_torchvisions_params():
