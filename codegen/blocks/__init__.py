@@ -1,7 +1,7 @@
 """Built-in composite ("paper") blocks: real ``nn.Module`` classes and their node declarations.
 
 Importing this package registers every block in ``NODE_SPECS``. ``BLOCK_CLASSES`` maps each class
-name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` requires) and layers
+name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` and ``InvertedResidual`` require) and layers
 declared with the other node types (``StochasticDepth``), so that a spec's ``block_class`` and
 ``requires`` resolve to source that generated code can carry.
 """
@@ -13,6 +13,7 @@ from .library import (
     Bottleneck,
     DenseLayer,
     InceptionBlock,
+    InvertedResidual,
     MBConv,
     PositionalEncoding,
     ResidualBlock,
@@ -34,6 +35,7 @@ BLOCK_CLASSES: dict[str, type] = {
         DenseLayer,
         SqueezeExcitation,
         MBConv,
+        InvertedResidual,
         TransformerEncoderBlock,
         PositionalEncoding,
         StochasticDepth,
@@ -48,6 +50,7 @@ __all__ = [
     "Bottleneck",
     "DenseLayer",
     "InceptionBlock",
+    "InvertedResidual",
     "MBConv",
     "PositionalEncoding",
     "ResidualBlock",

@@ -47,8 +47,8 @@ class SEBlock(nn.Module):
 class ResidualBlock(nn.Module):
     """The basic two-convolution residual block of ResNet-18/34 (torchvision's ``BasicBlock``).
 
-    Conv(k, stride) → BN → ReLU → Conv(k) → BN, plus the input (through a 1×1 convolution and BN when
-    the channels or the resolution change), then ReLU.
+    Conv(k, stride) → BN → ReLU → Conv(k) → BN, plus the input (through a 1×1 convolution and BN, ``downsample``,
+    when the channels or the resolution change), then ReLU.
 
     He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
     https://arxiv.org/abs/1512.03385
@@ -73,15 +73,15 @@ class ResidualBlock(nn.Module):
         )
         self.bn2 = nn.BatchNorm2d(out_channels)
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(
+            self.downsample = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
                 nn.BatchNorm2d(out_channels),
             )
         else:
-            self.shortcut = nn.Identity()
+            self.downsample = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = self.shortcut(x)
+        identity = self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return self.relu(out + identity)
@@ -90,39 +90,53 @@ class ResidualBlock(nn.Module):
 class Bottleneck(nn.Module):
     """The 1×1 → 3×3 → 1×1 residual block of ResNet-50/101/152 (torchvision's ``Bottleneck``).
 
-    The inner width is ``out_channels // expansion``; the stride sits on the 3×3 convolution
-    (ResNet v1.5, as in torchvision). A 1×1 projection shortcut is used when the shape changes.
+    The inner width is ``(out_channels // expansion) * width_per_group // 64 * groups``, as in
+    torchvision: the defaults give ``out_channels // expansion`` (ResNet), ``groups=32,
+    width_per_group=4`` ResNeXt-50 32×4d and ``width_per_group=128`` Wide ResNet-50-2. The 3×3
+    convolution is grouped and carries the stride (ResNet v1.5). A 1×1 projection shortcut
+    (``downsample``) is used when the shape changes.
 
     He, Zhang, Ren and Sun, "Deep Residual Learning for Image Recognition", CVPR 2016.
     https://arxiv.org/abs/1512.03385
+    Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017.
+    https://arxiv.org/abs/1611.05431
+    Zagoruyko and Komodakis, "Wide Residual Networks", BMVC 2016. https://arxiv.org/abs/1605.07146
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, stride: int = 1, expansion: int = 4
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        expansion: int = 4,
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
-        width = out_channels // expansion
+        # Integer form of torchvision's int(planes * (base_width / 64.0)) * groups.
+        width = (out_channels // expansion) * width_per_group // 64 * groups
         if width < 1:
             raise ValueError(
-                f"out_channels // expansion must be at least 1, got {out_channels} // {expansion}"
+                f"the inner width (out_channels // expansion) * width_per_group // 64 * groups "
+                f"must be at least 1, got {out_channels}, {expansion}, {width_per_group}, {groups}"
             )
         self.conv1 = nn.Conv2d(in_channels, width, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = nn.Conv2d(width, out_channels, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_channels)
         self.relu = nn.ReLU(inplace=True)
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(
+            self.downsample = nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
                 nn.BatchNorm2d(out_channels),
             )
         else:
-            self.shortcut = nn.Identity()
+            self.downsample = nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = self.shortcut(x)
+        identity = self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
@@ -130,7 +144,10 @@ class Bottleneck(nn.Module):
 
 
 class VGGBlock(nn.Module):
-    """A VGG stage: ``convs`` same-padded convolutions with ReLU (and optional LRN), then max pooling.
+    """A VGG stage: ``convs`` same-padded convolutions with ReLU (and optional BN or LRN), then max pooling.
+
+    With ``batch_norm`` each convolution is followed by BatchNorm before its ReLU, as in
+    torchvision's ``vgg11_bn`` to ``vgg19_bn``.
 
     The first convolution maps to ``c1`` channels, the others to ``c2``. With ``in_channels=None``
     the first convolution is lazy and takes its input channels from the first batch it sees.
@@ -148,6 +165,7 @@ class VGGBlock(nn.Module):
         pool: bool = True,
         lrn: bool = False,
         convs: int = 2,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -158,6 +176,9 @@ class VGGBlock(nn.Module):
                 layers.append(nn.LazyConv2d(out_channels, k, padding=k // 2))
             else:
                 layers.append(nn.Conv2d(channels, out_channels, k, padding=k // 2))
+            if batch_norm:
+                # torchvision's vgg*_bn: the convolution keeps its bias, BN sits before the ReLU.
+                layers.append(nn.BatchNorm2d(out_channels))
             layers.append(nn.ReLU(inplace=True))
             if lrn:
                 # The setting of Krizhevsky et al. (2012), which VGG's A-LRN configuration reuses.
@@ -253,19 +274,27 @@ class DenseLayer(nn.Module):
 
 
 class SqueezeExcitation(nn.Module):
-    """The squeeze-and-excitation gate inside MBConv: GAP → 1×1 → SiLU → 1×1 → Sigmoid → scale.
+    """The squeeze-and-excitation gate of MBConv and MobileNetV3 (torchvision.ops.SqueezeExcitation).
 
-    Hu, Shen and Sun, "Squeeze-and-Excitation Networks", CVPR 2018, in the form EfficientNet uses.
-    https://arxiv.org/abs/1709.01507
+    GAP → 1×1 → ``activation`` → 1×1 → ``scale_activation`` → scale: SiLU and Sigmoid in
+    EfficientNet, ReLU and Hardsigmoid in MobileNetV3.
+
+    Hu, Shen and Sun, "Squeeze-and-Excitation Networks", CVPR 2018. https://arxiv.org/abs/1709.01507
     """
 
-    def __init__(self, channels: int, squeeze_channels: int) -> None:
+    def __init__(
+        self,
+        channels: int,
+        squeeze_channels: int,
+        activation: type[nn.Module] = nn.SiLU,
+        scale_activation: type[nn.Module] = nn.Sigmoid,
+    ) -> None:
         super().__init__()
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
-        self.activation = nn.SiLU(inplace=True)
         self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
-        self.scale_activation = nn.Sigmoid()
+        self.activation = activation()
+        self.scale_activation = scale_activation()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.scale_activation(
@@ -275,12 +304,13 @@ class SqueezeExcitation(nn.Module):
 
 
 class MBConv(nn.Module):
-    """The inverted residual block of MobileNetV2 and EfficientNet, with squeeze-and-excitation.
+    """The inverted residual block of EfficientNet (torchvision's ``MBConv``), with squeeze-and-excitation.
 
-    1×1 expansion (skipped when ``expand_ratio`` is 1) → k×k depthwise (stride here) → SE gate
-    (skipped when ``se_ratio`` is 0; its width is relative to the block's input channels) → 1×1
-    linear projection, each convolution with BN and all but the last with SiLU. The input is added
-    back when the stride is 1 and the channels do not change.
+    ``block``: 1×1 expansion Conv-BN-SiLU (left out when ``expand_ratio`` is 1) → k×k depthwise
+    Conv-BN-SiLU (stride here) → SE gate (left out when ``se_ratio`` is 0; its width is relative to
+    the block's input channels) → 1×1 linear projection Conv-BN. The input is added back when the
+    stride is 1 and the channels do not change, the branch first going through stochastic depth
+    (``stochastic_depth_prob``, per sample, training only). Submodule names match torchvision's.
 
     Tan and Le, "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", ICML 2019.
     https://arxiv.org/abs/1905.11946 (after Sandler et al., "MobileNetV2", CVPR 2018)
@@ -294,45 +324,115 @@ class MBConv(nn.Module):
         kernel_size: int = 3,
         stride: int = 1,
         se_ratio: float = 0.25,
+        stochastic_depth_prob: float = 0.0,
     ) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}")
         hidden = in_channels * expand_ratio
+        layers: list[nn.Module] = []
         if expand_ratio != 1:
-            self.expand = nn.Sequential(
-                nn.Conv2d(in_channels, hidden, 1, bias=False),
+            layers.append(
+                nn.Sequential(
+                    nn.Conv2d(in_channels, hidden, 1, bias=False),
+                    nn.BatchNorm2d(hidden),
+                    nn.SiLU(inplace=True),
+                )
+            )
+        layers.append(
+            nn.Sequential(
+                nn.Conv2d(
+                    hidden,
+                    hidden,
+                    kernel_size,
+                    stride,
+                    kernel_size // 2,
+                    groups=hidden,
+                    bias=False,
+                ),
                 nn.BatchNorm2d(hidden),
                 nn.SiLU(inplace=True),
             )
-        else:
-            self.expand = nn.Identity()
-        self.depthwise = nn.Sequential(
-            nn.Conv2d(
-                hidden,
-                hidden,
-                kernel_size,
-                stride,
-                kernel_size // 2,
-                groups=hidden,
-                bias=False,
-            ),
-            nn.BatchNorm2d(hidden),
-            nn.SiLU(inplace=True),
         )
         if se_ratio > 0:
-            self.se = SqueezeExcitation(hidden, max(1, int(in_channels * se_ratio)))
-        else:
-            self.se = nn.Identity()
-        self.project = nn.Sequential(
-            nn.Conv2d(hidden, out_channels, 1, bias=False),
-            nn.BatchNorm2d(out_channels),
+            layers.append(
+                SqueezeExcitation(hidden, max(1, int(in_channels * se_ratio)))
+            )
+        layers.append(
+            nn.Sequential(
+                nn.Conv2d(hidden, out_channels, 1, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
         )
-        self.use_residual = stride == 1 and in_channels == out_channels
+        self.block = nn.Sequential(*layers)
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.use_res_connect = stride == 1 and in_channels == out_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.project(self.se(self.depthwise(self.expand(x))))
-        if self.use_residual:
+        out = self.block(x)
+        if self.use_res_connect:
+            out = self.stochastic_depth(out) + x
+        return out
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV3's inverted residual block (torchvision's ``mobilenetv3.InvertedResidual``).
+
+    ``block``: 1×1 expansion to ``expanded_channels`` Conv-BN-act (left out when it equals
+    ``in_channels``) → k×k depthwise Conv-BN-act (stride here) → optional SE gate (ReLU, then
+    Hardsigmoid; its width is ``expanded_channels // 4`` rounded to a multiple of 8) → 1×1 linear
+    projection Conv-BN; act is ReLU or Hardswish. BatchNorm uses MobileNetV3's eps=0.001 and
+    momentum=0.01. The input is added back when the stride is 1 and the channels do not change.
+    Submodule names match torchvision's.
+
+    Howard et al., "Searching for MobileNetV3", ICCV 2019. https://arxiv.org/abs/1905.02244
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        expanded_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        use_se: bool = False,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        if activation not in ("relu", "hardswish"):
+            raise ValueError(
+                f'activation must be "relu" or "hardswish", got {activation!r}'
+            )
+        act = nn.Hardswish if activation == "hardswish" else nn.ReLU
+
+        def conv_bn(cin: int, cout: int, k: int, s: int, groups: int, last: bool):
+            conv = nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=False)
+            norm = nn.BatchNorm2d(cout, eps=0.001, momentum=0.01)
+            return (
+                nn.Sequential(conv, norm) if last else nn.Sequential(conv, norm, act())
+            )
+
+        hidden = expanded_channels
+        layers: list[nn.Module] = []
+        if hidden != in_channels:
+            layers.append(conv_bn(in_channels, hidden, 1, 1, 1, False))
+        layers.append(conv_bn(hidden, hidden, kernel_size, stride, hidden, False))
+        if use_se:
+            # torchvision's _make_divisible(hidden // 4, 8): nearest multiple of 8, at least 8,
+            # and never more than 10% below hidden // 4.
+            squeeze = max(8, (hidden // 4 + 4) // 8 * 8)
+            if squeeze < 0.9 * (hidden // 4):
+                squeeze += 8
+            layers.append(SqueezeExcitation(hidden, squeeze, nn.ReLU, nn.Hardsigmoid))
+        layers.append(conv_bn(hidden, out_channels, 1, 1, 1, True))
+        self.block = nn.Sequential(*layers)
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.block(x)
+        if self.use_res_connect:
             out = out + x
         return out
 
@@ -341,23 +441,29 @@ class TransformerEncoderBlock(nn.Module):
     """A pre-norm Transformer encoder block over (B, T, E), as in the Vision Transformer.
 
     x + Dropout(Attention(LayerNorm(x))), then x + MLP(LayerNorm(x)) with a GELU hidden layer of
-    ``int(dim * mlp_ratio)`` units.
+    ``int(dim * mlp_ratio)`` units. Submodule names match torchvision's ViT ``EncoderBlock``, which
+    uses ``eps=1e-6`` in both LayerNorms.
 
     Vaswani et al., "Attention Is All You Need", NeurIPS 2017. https://arxiv.org/abs/1706.03762
     Dosovitskiy et al., "An Image is Worth 16x16 Words", ICLR 2021. https://arxiv.org/abs/2010.11929
     """
 
     def __init__(
-        self, dim: int, num_heads: int = 8, mlp_ratio: float = 4.0, dropout: float = 0.0
+        self,
+        dim: int,
+        num_heads: int = 8,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.0,
+        eps: float = 1e-5,
     ) -> None:
         super().__init__()
         hidden = int(dim * mlp_ratio)
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(
+        self.ln_1 = nn.LayerNorm(dim, eps=eps)
+        self.self_attention = nn.MultiheadAttention(
             dim, num_heads, dropout=dropout, batch_first=True
         )
         self.dropout = nn.Dropout(dropout)
-        self.norm2 = nn.LayerNorm(dim)
+        self.ln_2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = nn.Sequential(
             nn.Linear(dim, hidden),
             nn.GELU(),
@@ -367,10 +473,10 @@ class TransformerEncoderBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.norm1(x)
-        h, _ = self.attn(h, h, h, need_weights=False)
+        h = self.ln_1(x)
+        h, _ = self.self_attention(h, h, h, need_weights=False)
         x = x + self.dropout(h)
-        return x + self.mlp(self.norm2(x))
+        return x + self.mlp(self.ln_2(x))
 
 
 class PositionalEncoding(nn.Module):

@@ -15,13 +15,14 @@ from ..dims import Dim, Sym, add, is_known
 from ..ir import call, kw_unless
 from ..nodes._common import check_divisible
 from ..nodes.recurrent import sequence_input
-from ..params import Bool, Float, Int, Param
+from ..params import Bool, Choice, Float, Int, Param
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
 from ..tensor import SEQUENCE, TensorType
 from .library import (
     Bottleneck,
     DenseLayer,
     InceptionBlock,
+    InvertedResidual,
     MBConv,
     PositionalEncoding,
     ResidualBlock,
@@ -107,6 +108,18 @@ def infer_bottleneck(ctx: InferCtx) -> TensorType:
             f"out_channels {out} leaves no inner width at expansion {expansion}; use out_channels ≥ {expansion}",
             set_param(ctx.node, "out_channels", expansion),
         )
+    planes, per_group = (
+        out // expansion if is_known(out, expansion) else None,
+        p["width_per_group"],
+    )
+    if is_known(planes, per_group) and planes * per_group // 64 < 1:
+        least = -(-64 // planes)
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"width_per_group {per_group} leaves no inner width: (out_channels // expansion) * width_per_group // 64 "
+            f"is {planes} * {per_group} // 64 = 0; use width_per_group ≥ {least}",
+            set_param(ctx.node, "width_per_group", least),
+        )
     return x.with_dims((out, *(strided(size, p["stride"]) for size in spatial(x))))
 
 
@@ -155,6 +168,31 @@ def infer_dense_layer(ctx: InferCtx) -> TensorType:
 
 def infer_mbconv(ctx: InferCtx) -> TensorType:
     x = channels_first_input(ctx, "MBConv")
+    p = ctx.params
+    require_odd_kernel(ctx, p["kernel_size"])
+    drop, residual = (
+        p["stochastic_depth_prob"],
+        p["stride"] == 1 and x.features == p["out_channels"],
+    )
+    if (
+        is_known(p["stride"], x.features, p["out_channels"])
+        and isinstance(drop, float)
+        and drop > 0
+        and not residual
+    ):
+        ctx.warn(
+            "PARAM_RANGE",
+            f"stochastic_depth_prob {drop} has no effect: stochastic depth drops the residual branch, and a block "
+            f"with stride {p['stride']} from {x.features} to {p['out_channels']} channels has none",
+            set_param(ctx.node, "stochastic_depth_prob", 0.0),
+        )
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
+
+
+def infer_inverted_residual(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "InvertedResidual")
     p = ctx.params
     require_odd_kernel(ctx, p["kernel_size"])
     return x.with_dims(
@@ -280,7 +318,22 @@ BOTTLENECK_PARAMS = (
         default=4,
         min=1,
         max=1024,
-        doc="Ratio of output channels to the inner width.",
+        doc="Ratio of output channels to the inner width at width_per_group 64.",
+    ),
+    Int(
+        "groups",
+        default=1,
+        min=1,
+        max=1024,
+        doc="Groups of the 3×3 convolution (ResNeXt's cardinality, 32 in ResNeXt-50 32×4d).",
+    ),
+    Int(
+        "width_per_group",
+        default=64,
+        min=1,
+        max=100_000,
+        doc="Inner width is (out_channels // expansion) * width_per_group // 64 * groups "
+        "(4 in ResNeXt-50 32×4d, 128 in Wide ResNet-50-2).",
     ),
 )
 
@@ -308,6 +361,11 @@ VGG_PARAMS = (
         min=1,
         max=16,
         doc="Number of convolutions (VGG-16 uses 2, 2, 3, 3, 3).",
+    ),
+    Bool(
+        "batch_norm",
+        default=False,
+        doc="BatchNorm between each convolution and its ReLU (torchvision's vgg*_bn).",
     ),
 )
 
@@ -354,6 +412,35 @@ MBCONV_PARAMS = (
         max=1.0,
         doc="Squeeze-excitation width relative to the input; 0 = none.",
     ),
+    Float(
+        "stochastic_depth_prob",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        doc="Probability of dropping the residual branch per sample in training "
+        "(EfficientNet-B0: 0.2 × block index / blocks); needs a residual.",
+    ),
+)
+
+INVERTED_RESIDUAL_PARAMS = (
+    _channels(
+        "expanded_channels",
+        "Width of the depthwise stage; equal to the input's skips the expansion.",
+    ),
+    _channels("out_channels", "Output channels."),
+    _KERNEL,
+    _STRIDE,
+    Bool(
+        "use_se",
+        default=False,
+        doc="Squeeze-excitation (ReLU, Hardsigmoid) after the depthwise convolution.",
+    ),
+    Choice(
+        "activation",
+        default="relu",
+        choices=("relu", "hardswish"),
+        doc="Activation of the expansion and depthwise stages (MobileNetV3's RE or HS).",
+    ),
 )
 
 TRANSFORMER_PARAMS = (
@@ -372,6 +459,13 @@ TRANSFORMER_PARAMS = (
         doc="Hidden size of the MLP relative to the embedding size.",
     ),
     _dropout("dropout", "Dropout on attention and MLP outputs."),
+    Float(
+        "eps",
+        default=1e-5,
+        min=0.0,
+        max=1.0,
+        doc="Epsilon of both LayerNorms (torchvision's ViT uses 1e-6).",
+    ),
 )
 
 POSITIONAL_ENCODING_PARAMS = (
@@ -405,7 +499,7 @@ SPECS = (
     ),
     block(
         Bottleneck,
-        "ResNet bottleneck block: 1×1 → 3×3 → 1×1 Conv-BN with a shortcut, over (B, C, H, W).",
+        "ResNet/ResNeXt/Wide ResNet bottleneck: 1×1 → grouped 3×3 → 1×1 Conv-BN with a shortcut, over (B, C, H, W).",
         infer_bottleneck,
         BOTTLENECK_PARAMS,
         "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)",
@@ -414,7 +508,7 @@ SPECS = (
     ),
     block(
         VGGBlock,
-        "VGG stage: same-padded Conv-ReLU layers, optional LRN, then 2×2 max pooling; input channels may be unknown.",
+        "VGG stage: same-padded Conv(-BN)-ReLU layers, optional LRN, then 2×2 max pooling; input channels may be unknown.",
         infer_vgg,
         VGG_PARAMS,
         "Simonyan and Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, ICLR 2015 "
@@ -442,13 +536,23 @@ SPECS = (
     ),
     block(
         MBConv,
-        "Inverted residual (MobileNetV2/EfficientNet): expand, depthwise, squeeze-excite, project, over (B, C, H, W).",
+        "EfficientNet inverted residual: expand, depthwise, squeeze-excite, project, stochastic depth; (B, C, H, W).",
         infer_mbconv,
         MBCONV_PARAMS,
         "Tan and Le, EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks, ICML 2019 "
         "(arXiv:1905.11946)",
         positional=("out_channels",),
         summary=("out_channels", "expand_ratio", "stride"),
+        requires=("SqueezeExcitation", "StochasticDepth"),
+    ),
+    block(
+        InvertedResidual,
+        "MobileNetV3 inverted residual: expand, depthwise, optional SE (Hardsigmoid), project; ReLU or Hardswish.",
+        infer_inverted_residual,
+        INVERTED_RESIDUAL_PARAMS,
+        "Howard et al., Searching for MobileNetV3, ICCV 2019 (arXiv:1905.02244)",
+        positional=("expanded_channels", "out_channels"),
+        summary=("expanded_channels", "out_channels", "stride"),
         requires=("SqueezeExcitation",),
     ),
     block(

@@ -325,6 +325,7 @@ class Builder:
             ("InceptionBlock", self.inception),
             ("DenseLayer", self.dense_layer),
             ("MBConv", self.mbconv),
+            ("InvertedResidual", self.inverted_residual),
             ("Split", self.split),
             ("Chunk", self.chunk),
             ("Composite", self.composite),
@@ -577,6 +578,8 @@ class Builder:
         params: dict[str, Any] = {"out_channels": out, "expansion": expansion}
         if stride != 1:
             params["stride"] = stride
+        if self.coin(0.3):  # ResNeXt-style: out // expansion * 32 // 64 * 2 keeps the inner width at least 1
+            params |= {"groups": 2, "width_per_group": 32 * self.integer(2, 4)}
         node_id = self.add_node("bottleneck", "Bottleneck", params, [x.ref])
         sizes = tuple((s - 1) // stride + 1 for s in x.dims[1:])
         return self.emit(x.with_(node_id, "2d", (out, *sizes), (True, x.k(1), x.k(2))))
@@ -597,6 +600,8 @@ class Builder:
             params["pool"] = False
         if lrn:
             params["lrn"] = True
+        if self.coin(0.3):
+            params["batch_norm"] = True
         if convs != 2:
             params["convs"] = convs
         node_id = self.add_node("vgg", "VGGBlock", params, [x.ref])
@@ -627,7 +632,23 @@ class Builder:
         params: dict[str, Any] = {"out_channels": out, "expand_ratio": self.choice((1, 2)), "stride": stride}
         if self.coin(0.3):
             params["se_ratio"] = 0.0
+        if self.coin(0.3):  # drops samples of the residual branch in training, when there is one
+            params["stochastic_depth_prob"] = 0.5
         node_id = self.add_node("mbconv", "MBConv", params, [x.ref])
+        sizes = tuple((s - 1) // stride + 1 for s in x.dims[1:])
+        return self.emit(x.with_(node_id, "2d", (out, *sizes), (True, x.k(1), x.k(2))))
+
+    def inverted_residual(self, x: Value) -> Value | None:
+        if not x.k(0):
+            return None
+        out, stride = self.choice((x.dims[0], self.integer(1, 4))), self.choice((1, 2))
+        expanded = self.choice((x.dims[0], self.integer(1, 12)))  # the input's width skips the expansion
+        params: dict[str, Any] = {"expanded_channels": expanded, "out_channels": out, "stride": stride}
+        if self.coin():
+            params["use_se"] = True
+        if self.coin():
+            params["activation"] = "hardswish"
+        node_id = self.add_node("inverted", "InvertedResidual", params, [x.ref])
         sizes = tuple((s - 1) // stride + 1 for s in x.dims[1:])
         return self.emit(x.with_(node_id, "2d", (out, *sizes), (True, x.k(1), x.k(2))))
 
@@ -784,7 +805,9 @@ class Builder:
         if heads is None:
             return None
         ratios = [r for r in (1.0, 2.0, 0.5) if int(x.dims[1] * r) >= 1]
-        params = {"num_heads": heads, "mlp_ratio": self.choice(ratios)}
+        params: dict[str, Any] = {"num_heads": heads, "mlp_ratio": self.choice(ratios)}
+        if self.coin(0.3):
+            params["eps"] = 1e-6  # torchvision's ViT
         node_id = self.add_node("vit", "TransformerEncoderBlock", params, [x.ref])
         return self.emit(x.with_(node_id, "seq", x.dims, x.known))
 

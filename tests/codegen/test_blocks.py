@@ -97,6 +97,8 @@ def bottleneck_cases(draw):
         "out_channels": draw(st.integers(expansion, 16)),
         "stride": draw(st.integers(1, 3)),
         "expansion": expansion,
+        "groups": draw(st.sampled_from([1, 2, 4])),
+        "width_per_group": draw(st.sampled_from([64, 128, 256])),
     }
     return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
 
@@ -110,6 +112,7 @@ def vgg_cases(draw):
         "pool": draw(st.booleans()),
         "lrn": draw(st.booleans()),
         "convs": draw(st.integers(1, 3)),
+        "batch_norm": draw(st.booleans()),
     }
     channels = draw(st.none() | st.integers(1, 4))  # None: the first convolution goes lazy
     return params, tensor(channels, draw(st.integers(2, 9)), draw(st.integers(2, 9)))
@@ -131,16 +134,31 @@ def dense_layer_cases(draw):
     return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
 
 
-@st.composite
-def mbconv_cases(draw):
-    params = {
-        "out_channels": draw(st.integers(1, 8)),
-        "expand_ratio": draw(st.integers(1, 4)),
-        "kernel_size": draw(st.sampled_from([1, 3, 5])),
-        "stride": draw(st.integers(1, 3)),
-        "se_ratio": draw(st.sampled_from([0.0, 0.25, 0.5, 1.0])),
-    }
-    return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
+def image_cases(**params: st.SearchStrategy) -> st.SearchStrategy:
+    """Params drawn from the given strategies, with a (C, H, W) input of small random sizes."""
+    return st.tuples(st.fixed_dictionaries(params), st.builds(tensor, st.integers(1, 8), sizes, sizes))
+
+
+def mbconv_cases():
+    return image_cases(
+        out_channels=st.integers(1, 8),
+        expand_ratio=st.integers(1, 4),
+        kernel_size=st.sampled_from([1, 3, 5]),
+        stride=st.integers(1, 3),
+        se_ratio=st.sampled_from([0.0, 0.25, 0.5, 1.0]),
+        stochastic_depth_prob=st.sampled_from([0.0, 0.5]),
+    )
+
+
+def inverted_residual_cases():
+    return image_cases(
+        expanded_channels=st.integers(1, 24),
+        out_channels=st.integers(1, 8),
+        kernel_size=st.sampled_from([1, 3, 5]),
+        stride=st.integers(1, 3),
+        use_se=st.booleans(),
+        activation=st.sampled_from(["relu", "hardswish"]),
+    )
 
 
 @st.composite
@@ -150,6 +168,7 @@ def transformer_cases(draw):
         "num_heads": heads,
         "mlp_ratio": draw(st.sampled_from([1.0, 1.5, 2.0, 4.0])),
         "dropout": draw(st.sampled_from([0.0, 0.1])),
+        "eps": draw(st.sampled_from([1e-5, 1e-6])),
     }
     return params, tensor(draw(st.integers(1, 6)), heads * draw(st.integers(1, 6)), layout=SEQUENCE)
 
@@ -169,6 +188,7 @@ CASES = {
     "InceptionBlock": inception_cases(),
     "DenseLayer": dense_layer_cases(),
     "MBConv": mbconv_cases(),
+    "InvertedResidual": inverted_residual_cases(),
     "TransformerEncoderBlock": transformer_cases(),
     "PositionalEncoding": positional_encoding_cases(),
 }
@@ -234,6 +254,24 @@ def test_every_class_has_a_docstring_citing_its_paper():
             {"out_channels": 24, "expand_ratio": 6, "kernel_size": 5, "stride": 2},
             tensor(16, 64, 64),
             "MBConv(16, 24, expand_ratio=6, kernel_size=5, stride=2)",
+        ),
+        (
+            "MBConv",
+            {"out_channels": 16, "expand_ratio": 6, "stochastic_depth_prob": 0.2},
+            tensor(16, 8, 8),
+            "MBConv(16, 16, expand_ratio=6, stochastic_depth_prob=0.2)",
+        ),
+        (
+            "InvertedResidual",
+            {"expanded_channels": 72, "out_channels": 40, "kernel_size": 5, "stride": 2, "use_se": True},
+            tensor(24, 56, 56),
+            "InvertedResidual(24, 72, 40, kernel_size=5, stride=2, use_se=True)",
+        ),
+        (
+            "InvertedResidual",
+            {"expanded_channels": 240, "out_channels": 80, "activation": "hardswish"},
+            tensor(40, 28, 28),
+            'InvertedResidual(40, 240, 80, activation="hardswish")',
         ),
         (
             "TransformerEncoderBlock",
@@ -326,6 +364,20 @@ IMPOSSIBLE = [
     pytest.param("InceptionBlock", {}, tensor(None, 8, 8), "NEEDS_SHAPE", id="inception-unknown-channels"),
     pytest.param("DenseLayer", {}, UNKNOWN, "NEEDS_SHAPE", id="dense-layer-without-input-shape"),
     pytest.param("MBConv", {"out_channels": 8, "kernel_size": 2}, tensor(8, 8, 8), "PARAM_RANGE", id="mbconv-even"),
+    pytest.param(
+        "InvertedResidual",
+        {"expanded_channels": 16, "out_channels": 8, "kernel_size": 4},
+        tensor(8, 8, 8),
+        "PARAM_RANGE",
+        id="inverted-residual-even",
+    ),
+    pytest.param(
+        "InvertedResidual",
+        {"expanded_channels": 16, "out_channels": 8},
+        tensor(8, 5, layout=SEQUENCE),
+        "RANK",
+        id="inverted-residual-on-a-sequence",
+    ),
     pytest.param("TransformerEncoderBlock", {}, tensor(10, 30, layout=SEQUENCE), "SHAPE", id="heads-not-dividing"),
     pytest.param("TransformerEncoderBlock", {}, tensor(64, 10), "LAYOUT", id="transformer-on-channels-first"),
     pytest.param("TransformerEncoderBlock", {}, tensor(None, layout=SEQUENCE), "RANK", id="transformer-on-flat"),
@@ -356,6 +408,39 @@ def test_an_se_reduction_too_large_suggests_one_that_fits():
     assert error.value.suggestion == {"action": "set_param", "node": "b", "param": "reduction", "value": 8}
 
 
+def test_a_bottleneck_too_narrow_for_its_width_per_group_suggests_the_least_that_works():
+    params = full_params("Bottleneck", out_channels=64, width_per_group=3)
+    with pytest.raises(ShapeError) as error:
+        infer("Bottleneck", params, tensor(8, 4, 4))
+    assert error.value.message == (
+        "width_per_group 3 leaves no inner width: (out_channels // expansion) * width_per_group // 64 "
+        "is 16 * 3 // 64 = 0; use width_per_group ≥ 4"
+    )
+    assert error.value.suggestion == {"action": "set_param", "node": "b", "param": "width_per_group", "value": 4}
+    assert infer("Bottleneck", params | {"width_per_group": 4}, tensor(8, 4, 4)).dims == (64, 4, 4)
+
+
+@pytest.mark.parametrize(
+    ("params", "x", "warned"),
+    [
+        ({"out_channels": 16, "stochastic_depth_prob": 0.2}, tensor(16, 8, 8), False),
+        ({"out_channels": 24, "stochastic_depth_prob": 0.2}, tensor(16, 8, 8), True),
+        ({"out_channels": 16, "stride": 2, "stochastic_depth_prob": 0.2}, tensor(16, 8, 8), True),
+        ({"out_channels": 24}, tensor(16, 8, 8), False),
+    ],
+)
+def test_stochastic_depth_on_an_mbconv_without_a_residual_is_a_warning(params, x, warned):
+    ctx = InferCtx(node="b", params=full_params("MBConv", **params), inputs=[x], sources=["x"])
+    NODE_SPECS["MBConv"].infer(ctx)
+    if not warned:
+        assert ctx.warnings == []
+        return
+    [warning] = ctx.warnings
+    assert warning.code == "PARAM_RANGE"
+    assert warning.message.startswith("stochastic_depth_prob 0.2 has no effect")
+    assert warning.suggestion == {"action": "set_param", "node": "b", "param": "stochastic_depth_prob", "value": 0.0}
+
+
 def test_a_sequence_longer_than_max_len_suggests_its_length():
     with pytest.raises(ShapeError) as error:
         infer("PositionalEncoding", full_params("PositionalEncoding", max_len=64), tensor(100, 16, layout=SEQUENCE))
@@ -373,10 +458,16 @@ def test_a_sequence_of_unknown_length_is_left_to_the_run_time_check():
     [
         ("SEBlock", "reduction", 0),
         ("ResidualBlock", "stride", 0),
+        ("Bottleneck", "groups", 0),
+        ("Bottleneck", "width_per_group", 0),
         ("VGGBlock", "c1", 0),
         ("DenseLayer", "drop_rate", 1.0),
         ("MBConv", "se_ratio", 1.5),
+        ("MBConv", "stochastic_depth_prob", 1.5),
+        ("InvertedResidual", "expanded_channels", 0),
+        ("InvertedResidual", "activation", "relu6"),
         ("TransformerEncoderBlock", "dropout", -0.1),
+        ("TransformerEncoderBlock", "eps", -1e-6),
         ("PositionalEncoding", "max_len", 0),
         ("PositionalEncoding", "dropout", 1.0),
     ],
@@ -424,6 +515,62 @@ def test_resnet50_from_bottlenecks_has_torchvisions_25557032_params():
     assert count(model) == 25_557_032
 
 
+def test_vgg11_bn_from_vgg_blocks_has_torchvisions_132868840_params():
+    stages = ((64, 1), (128, 1), (256, 2), (512, 2), (512, 2))  # configuration A
+    with torch.device("meta"):
+        blocks = [
+            BLOCK_CLASSES["VGGBlock"](3 if i == 0 else stages[i - 1][0], c, c, convs=n, batch_norm=True)
+            for i, (c, n) in enumerate(stages)
+        ]
+        head = [nn.Flatten(), nn.Linear(512 * 7 * 7, 4096), nn.Linear(4096, 4096), nn.Linear(4096, 1000)]
+        model = nn.Sequential(*blocks, *head)
+    assert count(model) == 132_868_840
+
+
+def test_efficientnet_b0_from_mbconvs_has_torchvisions_5288548_params():
+    stages = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3))
+    stages += ((6, 5, 2, 192, 4), (6, 3, 1, 320, 1))  # expand_ratio, kernel, stride, channels, blocks
+    with torch.device("meta"):
+        layers: list[nn.Module] = [nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.SiLU()]
+        channels = 32
+        for expand, kernel, stride, width, depth in stages:
+            for i in range(depth):
+                layers.append(BLOCK_CLASSES["MBConv"](channels, width, expand, kernel, stride if i == 0 else 1))
+                channels = width
+        layers += [nn.Conv2d(320, 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.Linear(1280, 1000)]
+        model = nn.Sequential(*layers)
+    assert count(model) == 5_288_548
+
+
+MOBILENET_V3_LARGE = (  # torchvision's bneck_conf: in, kernel, expanded, out, SE, activation, stride
+    (16, 3, 16, 16, False, "relu", 1),
+    (16, 3, 64, 24, False, "relu", 2),
+    (24, 3, 72, 24, False, "relu", 1),
+    (24, 5, 72, 40, True, "relu", 2),
+    (40, 5, 120, 40, True, "relu", 1),
+    (40, 5, 120, 40, True, "relu", 1),
+    (40, 3, 240, 80, False, "hardswish", 2),
+    (80, 3, 200, 80, False, "hardswish", 1),
+    (80, 3, 184, 80, False, "hardswish", 1),
+    (80, 3, 184, 80, False, "hardswish", 1),
+    (80, 3, 480, 112, True, "hardswish", 1),
+    (112, 3, 672, 112, True, "hardswish", 1),
+    (112, 5, 672, 160, True, "hardswish", 2),
+    (160, 5, 960, 160, True, "hardswish", 1),
+    (160, 5, 960, 160, True, "hardswish", 1),
+)
+
+
+def test_mobilenet_v3_large_from_inverted_residuals_has_torchvisions_5483032_params():
+    with torch.device("meta"):
+        layers: list[nn.Module] = [nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16)]
+        for cin, kernel, expanded, out, se, activation, stride in MOBILENET_V3_LARGE:
+            layers.append(BLOCK_CLASSES["InvertedResidual"](cin, expanded, out, kernel, stride, se, activation))
+        layers += [nn.Conv2d(160, 960, 1, bias=False), nn.BatchNorm2d(960), nn.Linear(960, 1280), nn.Linear(1280, 1000)]
+        model = nn.Sequential(*layers)
+    assert count(model) == 5_483_032
+
+
 def test_a_vgg_block_without_input_channels_is_lazy_until_its_first_forward():
     block = BLOCK_CLASSES["VGGBlock"](None, 8, 8)
     assert isinstance(block.layers[0], nn.LazyConv2d)
@@ -435,12 +582,20 @@ def test_a_vgg_block_without_input_channels_is_lazy_until_its_first_forward():
 
 
 def test_optional_parts_become_identities():
-    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 64).shortcut, nn.Identity)
-    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 128).shortcut, nn.Sequential)
+    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 64).downsample, nn.Identity)
+    assert isinstance(BLOCK_CLASSES["ResidualBlock"](64, 128).downsample, nn.Sequential)
     assert isinstance(BLOCK_CLASSES["VGGBlock"](3, 8, 8, pool=False).pool, nn.Identity)
     assert isinstance(BLOCK_CLASSES["DenseLayer"](8).dropout, nn.Identity)
-    assert isinstance(BLOCK_CLASSES["MBConv"](8, 8, expand_ratio=1, se_ratio=0.0).expand, nn.Identity)
-    assert isinstance(BLOCK_CLASSES["MBConv"](8, 8, se_ratio=0.0).se, nn.Identity)
+    # torchvision's MBConv and InvertedResidual leave skipped stages out of ``block``, renumbering the rest.
+    assert [type(m).__name__ for m in BLOCK_CLASSES["MBConv"](8, 8, expand_ratio=1, se_ratio=0.0).block] == [
+        "Sequential",
+        "Sequential",
+    ]
+    assert [type(m).__name__ for m in BLOCK_CLASSES["InvertedResidual"](8, 8, 8, use_se=True).block] == [
+        "Sequential",
+        "SqueezeExcitation",
+        "Sequential",
+    ]
 
 
 def test_the_residual_block_keeps_torchvisions_state_dict_layout():
@@ -450,7 +605,19 @@ def test_the_residual_block_keeps_torchvisions_state_dict_layout():
         for layer in ("bn1", "bn2", "downsample.1")
         for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
     } | {"conv1.weight", "conv2.weight", "downsample.0.weight"}
-    assert keys == {key.replace("downsample", "shortcut") for key in torchvision_keys}
+    assert keys == torchvision_keys
+
+
+def test_resnext50_32x4d_and_wide_resnet50_2_from_bottlenecks_have_torchvisions_params():
+    def variant(**kwargs: int) -> type:
+        return lambda cin, cout, stride: BLOCK_CLASSES["Bottleneck"](cin, cout, stride, **kwargs)
+
+    depths, widths = (3, 4, 6, 3), (256, 512, 1024, 2048)
+    with torch.device("meta"):
+        resnext = resnet(variant(groups=32, width_per_group=4), depths, widths)
+        wide = resnet(variant(width_per_group=128), depths, widths)
+    assert count(resnext) == 25_028_904
+    assert count(wide) == 68_883_240
 
 
 def test_bad_constructor_arguments_raise_value_errors():
@@ -458,6 +625,8 @@ def test_bad_constructor_arguments_raise_value_errors():
         BLOCK_CLASSES["SEBlock"](8, 16)
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         BLOCK_CLASSES["ResidualBlock"](8, 8, kernel_size=2)
+    with pytest.raises(ValueError, match='activation must be "relu" or "hardswish"'):
+        BLOCK_CLASSES["InvertedResidual"](8, 8, 8, activation="relu6")
 
 
 def textbook_positions(length: int, dim: int) -> torch.Tensor:
@@ -498,7 +667,8 @@ EXAMPLE_ARGS = {
     "InceptionBlock": ((4, 2, 2, 3, 2, 3, 2), (4, 6, 6)),
     "DenseLayer": ((4, 4, 2, 0.1), (4, 6, 6)),
     "SqueezeExcitation": ((8, 2), (8, 4, 4)),
-    "MBConv": ((8, 8, 4, 3, 1, 0.25), (8, 6, 6)),
+    "MBConv": ((8, 8, 4, 3, 1, 0.25, 0.2), (8, 6, 6)),
+    "InvertedResidual": ((8, 24, 8, 3, 1, True, "hardswish"), (8, 6, 6)),
     "TransformerEncoderBlock": ((8, 2, 2.0, 0.1), (5, 8)),
     "PositionalEncoding": ((7, 10, 0.1), (6, 7)),
     "StochasticDepth": ((0.5, "row"), (4, 5)),
@@ -515,6 +685,7 @@ def free_names(source: str) -> set[str]:
     tree = ast.parse(source)
     bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments) for a in n.args + n.kwonlyargs}
+    bound |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}  # a nested helper's name
     loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     return loaded - bound - set(dir(builtins))
 

@@ -214,6 +214,7 @@ REQUIRED_FEATURES = {
     "InceptionBlock",
     "DenseLayer",
     "MBConv",
+    "InvertedResidual",
     "TransformerEncoderBlock",
     "PositionalEncoding",
     "Split",

@@ -131,6 +131,7 @@ EXAMPLES: dict[str, Example] = {
     "InceptionBlock": ex([4, 6, 6], c1=2, c3_reduce=2, c3=3, c5_reduce=2, c5=3, pool_proj=2),
     "DenseLayer": ex([4, 5, 5], growth_rate=4, bn_size=2),
     "MBConv": ex([4, 6, 6], out_channels=6, stride=2),
+    "InvertedResidual": ex([4, 6, 6], expanded_channels=12, out_channels=4, use_se=True, activation="hardswish"),
     "TransformerEncoderBlock": ex([5, 8], layout="BTH", num_heads=2, mlp_ratio=2.0),
     "PositionalEncoding": ex(BTH, layout="BTH", max_len=7, dropout=0.1),  # max_len: exactly T
     # learned tensors (ViT, ConvNeXt)
@@ -258,6 +259,7 @@ def test_without_input_shapes_only_layers_that_cannot_go_lazy_ask_for_them():
         "InceptionBlock",
         "DenseLayer",
         "MBConv",
+        "InvertedResidual",
         "ClassToken",
         "PositionEmbedding",
         "LayerScale",

@@ -11,7 +11,10 @@ from torch import nn
 
 
 class VGGBlock(nn.Module):
-    """A VGG stage: ``convs`` same-padded convolutions with ReLU (and optional LRN), then max pooling.
+    """A VGG stage: ``convs`` same-padded convolutions with ReLU (and optional BN or LRN), then max pooling.
+
+    With ``batch_norm`` each convolution is followed by BatchNorm before its ReLU, as in
+    torchvision's ``vgg11_bn`` to ``vgg19_bn``.
 
     The first convolution maps to ``c1`` channels, the others to ``c2``. With ``in_channels=None``
     the first convolution is lazy and takes its input channels from the first batch it sees.
@@ -29,6 +32,7 @@ class VGGBlock(nn.Module):
         pool: bool = True,
         lrn: bool = False,
         convs: int = 2,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
@@ -39,6 +43,9 @@ class VGGBlock(nn.Module):
                 layers.append(nn.LazyConv2d(out_channels, k, padding=k // 2))
             else:
                 layers.append(nn.Conv2d(channels, out_channels, k, padding=k // 2))
+            if batch_norm:
+                # torchvision's vgg*_bn: the convolution keeps its bias, BN sits before the ReLU.
+                layers.append(nn.BatchNorm2d(out_channels))
             layers.append(nn.ReLU(inplace=True))
             if lrn:
                 # The setting of Krizhevsky et al. (2012), which VGG's A-LRN configuration reuses.
