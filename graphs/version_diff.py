@@ -4,7 +4,8 @@ Versions are immutable, so the diff of (from, to) never changes: the structural 
 source's diff are kept in Django's cache (Redis in production, per-process memory otherwise) under the two
 versions' content hashes (a fork's versions share entries; a recreated database cannot hit stale ones), the
 engine's version and, for the source, the version numbers (its labels) and the engine limits that decide
-whether code is generated at all. A cache that fails (Redis away) costs the computation, never the answer.
+whether code is generated at all. While Redis is away the cache backend answers from process memory
+(``torchcanvas_site/cache.py``), so an outage costs the computation, never the answer.
 
 A source diff generates both versions (about a second for 5,000 nodes), so anonymous callers get it only for
 graphs up to ``TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES`` nodes; everyone gets the structural diff.
@@ -13,7 +14,6 @@ graphs up to ``TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES`` nodes; everyone gets the
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +24,6 @@ import codegen
 from graphs.diff import diff_documents, source_diff
 from graphs.models import GraphVersion
 from graphs.services import engine_limits
-
-logger = logging.getLogger("torchcanvas.diff")
 
 CACHE_SECONDS = 7 * 24 * 3600
 _MISSING = object()
@@ -72,16 +70,8 @@ def _key(kind: str, old: GraphVersion, new: GraphVersion) -> str:
 
 
 def _cached(key: str, compute: Callable[[], Any]) -> Any:
-    try:
-        value = cache.get(key, _MISSING)
-    except Exception as exc:  # noqa: BLE001 - any cache failure (Redis away, a bad pickle): compute instead
-        logger.warning("Diff cache unavailable (%s); computing %s", exc.__class__.__name__, key)
-        return compute()
-    if value is not _MISSING:
-        return value
-    value = compute()
-    try:
+    value = cache.get(key, _MISSING)
+    if value is _MISSING:
+        value = compute()
         cache.set(key, value, CACHE_SECONDS)
-    except Exception as exc:  # noqa: BLE001 - the answer is computed; storing it is only an optimisation
-        logger.warning("Diff cache unavailable (%s); not storing %s", exc.__class__.__name__, key)
     return value

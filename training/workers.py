@@ -99,12 +99,8 @@ def forget_presence(hostname: str, queues: list[str]) -> None:
 
 def live_workers(queue: str, now: float | None = None) -> list[dict[str, Any]] | None:
     """The workers of ``queue`` seen within :data:`PRESENCE_TTL_S`; None when the cache cannot say (Redis away)."""
-    try:
-        workers = cache.get(presence_key(queue)) or {}
-    except Exception:  # a cache that is down knows nothing: never refuse a run on its account
-        logger.warning("Could not read which workers consume the %s queue", queue, exc_info=True)
-        return None
-    if getattr(cache, "serving_locally", False):  # Redis away: the fallback memory knows no workers either
+    workers = cache.get(presence_key(queue)) or {}
+    if getattr(cache, "serving_locally", False):  # Redis away: this process's memory knows no workers
         return None
     return list(_fresh(workers, time.time() if now is None else now).values())
 
