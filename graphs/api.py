@@ -76,7 +76,7 @@ from graphs.serializers import (
     VersionDetailSerializer,
     VersionSerializer,
 )
-from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, body_limit_message
+from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, body_limit_message, content_length
 from torchcanvas_site.throttling import LoginFailureThrottle, ScopedThrottle
 
 ID = r"[0-9]{1,18}"
@@ -97,12 +97,8 @@ class CappedMultiPartParser(MultiPartParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
-        request = (parser_context or {}).get("request")
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0) if request is not None else 0
-        except ValueError:
-            declared = 0
-        if declared > limit:
+        declared = content_length((parser_context or {}).get("request"))
+        if declared is not None and declared > limit:
             raise RequestTooLarge(body_limit_message(declared, limit))
         return super().parse(stream, media_type, parser_context)
 

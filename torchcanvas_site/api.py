@@ -36,7 +36,7 @@ class CappedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
         limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
         request = (parser_context or {}).get("request")
-        declared = _content_length(request)
+        declared = content_length(request)
         if declared is not None and declared > limit:
             raise RequestTooLarge(body_limit_message(declared, limit))
         body = stream.read(limit + 1)
@@ -48,7 +48,8 @@ class CappedJSONParser(JSONParser):
             raise ParseError("JSON parse error - the document nests too deeply.") from None
 
 
-def _content_length(request) -> int | None:
+def content_length(request) -> int | None:
+    """The request's declared ``Content-Length`` (None: absent, zero or not a number)."""
     if request is None:
         return None
     try:
