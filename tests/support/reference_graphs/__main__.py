@@ -1,0 +1,34 @@
+"""``python -m tests.support.reference_graphs``: rewrite the template files that these graphs are shipped as."""
+
+import json
+
+from codegen.templates import TEMPLATES_DIR
+
+from . import all_models
+
+
+def template_text(document: dict) -> str:
+    """A template file: one node or edge per line, so that a diff of two versions reads well."""
+    lines = ["{"]
+    parts = []
+    for key, value in document.items():
+        if key in ("nodes", "edges") and value:
+            items = ",\n".join(f"    {json.dumps(item, ensure_ascii=False)}" for item in value)
+            parts.append(f'  "{key}": [\n{items}\n  ]')
+        else:
+            parts.append(f'  "{key}": {json.dumps(value, ensure_ascii=False)}')
+    lines.append(",\n".join(parts))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    for name, model in all_models().items():
+        if model.template:
+            path = TEMPLATES_DIR / f"{model.template}.json"
+            path.write_text(template_text(model.graph()), encoding="utf-8")
+            print(f"wrote {path.name} ({name})")
+
+
+if __name__ == "__main__":
+    main()
