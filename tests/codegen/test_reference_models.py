@@ -54,8 +54,10 @@ def test_the_drawn_model_loads_the_reference_weights_and_computes_the_same(name,
     assert codegen.validate(document).params_total == count
 
     (input_id,) = document["inputs"]
-    (shape,) = [n["params"]["shape"] for n in document["nodes"] if n["id"] == input_id]
-    x = torch.randn(model.batch, *shape)
+    (params,) = [n["params"] for n in document["nodes"] if n["id"] == input_id]
+    size = (model.batch, *params["shape"])
+    # Token ids for a text model's int64 input, features otherwise.
+    x = torch.randint(params["vocab_size"], size) if params.get("dtype") == "int64" else torch.randn(size)
     with torch.no_grad():
         torch.testing.assert_close(generated(x), reference(x), rtol=1e-4, atol=1e-5)
 
