@@ -436,14 +436,20 @@ class TextClassifier(nn.Module):
     """Token embeddings plus sinusoidal positions, a post-norm Transformer encoder, mean pooling, a linear head."""
 
     def __init__(
-        self, vocab_size: int = 1000, dim: int = 128, heads: int = 4, layers: int = 2, num_classes: int = 4
+        self,
+        vocab_size: int = 1000,
+        dim: int = 128,
+        heads: int = 4,
+        layers: int = 2,
+        num_classes: int = 4,
+        max_len: int = 64,
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, dim)
         layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.encoder = nn.TransformerEncoder(layer, layers)
         self.classifier = nn.Linear(dim, num_classes)
-        self.register_buffer("positions", self.sinusoids(64, dim), persistent=False)
+        self.register_buffer("positions", self.sinusoids(max_len, dim), persistent=False)
 
     @staticmethod
     def sinusoids(length: int, dim: int) -> torch.Tensor:
