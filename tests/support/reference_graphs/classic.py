@@ -446,8 +446,9 @@ class TextClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, dim)
-        layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, layers)
+        self.encoder = nn.Sequential(
+            *[nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, batch_first=True) for _ in range(layers)]
+        )
         self.classifier = nn.Linear(dim, num_classes)
         self.register_buffer("positions", self.sinusoids(max_len, dim), persistent=False)
 
@@ -480,7 +481,7 @@ def transformer_classifier() -> dict:
         g.node(
             "TransformerEncoderLayer",
             f"encoder{layer}",
-            path=f"encoder.layers.{layer - 1}",
+            path=f"encoder.{layer - 1}",
             nhead=4,
             dim_feedforward=256,
         )
