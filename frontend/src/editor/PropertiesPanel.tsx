@@ -1,11 +1,13 @@
-// The properties of the selected node (id, label, params, disable, model output, input order, blocks), or
+// The properties of the selected node (id, label, module path, params, disable, model output, input order,
+// blocks), or
 // of the selection, or of the graph when nothing is selected.
 import { type ReactNode, useEffect, useState } from "react";
 import type { Diagnostic, GraphDoc, ParamValue, Suggestion, ValidateResult } from "../graph";
-import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam } from "../lib/docops";
+import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam, setPath } from "../lib/docops";
 import { formatBytes, formatCount, formatValue, nodeShapeText } from "../lib/format";
 import { getNode, nodeIndex } from "../lib/graphutil";
 import { idProblem } from "../lib/ids";
+import { flatModuleName, pathProblem } from "../lib/paths";
 import type { SpecIndex } from "../lib/specs";
 import { canApply, describeSuggestion } from "../lib/suggestions";
 import { ParamField } from "./ParamField";
@@ -163,6 +165,7 @@ function NodeProperties(props: Props & { id: string }) {
           data-testid="node-label"
         />
       </div>
+      {node.type !== "Input" ? <PathField key={`path-${id}`} doc={doc} id={id} readOnly={readOnly} edit={edit} seal={seal} /> : null}
       <div className="cv-checks">
         <label className="cv-check">
           <input type="checkbox" checked={doc.outputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, id, e.target.checked))} data-testid="node-output" />
@@ -282,6 +285,56 @@ function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; r
         data-testid="node-id"
       />
       <div className="cv-field-help">{problem ? <div className="cv-field-error">{problem}</div> : <span className="cv-muted">Renaming updates every edge; press Enter.</span>}</div>
+    </div>
+  );
+}
+
+/**
+ * The node's module path. A well-formed path applies as it is typed (one undo step per visit, like the
+ * label); a malformed one or one another node has stays in the field with the reason and is not applied.
+ * Clearing the field removes `path`: the module is a top-level attribute named after the id again.
+ */
+function PathField({ doc, id, readOnly, edit, seal }: { doc: GraphDoc; id: string; readOnly: boolean; edit: Props["edit"]; seal: () => void }): ReactNode {
+  const stored = getNode(doc, id)?.path ?? "";
+  const [text, setText] = useState(stored);
+  useEffect(() => setText(stored), [stored]); // undo, redo, a rename elsewhere
+  const problem = pathProblem(text.trim(), doc.nodes, id);
+  const change = (value: string) => {
+    setText(value);
+    const path = value.trim();
+    if (!pathProblem(path, doc.nodes, id)) edit((d) => setPath(d, id, path), `path:${id}`);
+  };
+  return (
+    <div className="cv-field">
+      <label htmlFor="cv-node-path">module path</label>
+      <input
+        id="cv-node-path"
+        className={problem ? "cv-input cv-input--error cv-mono" : "cv-input cv-mono"}
+        value={text}
+        placeholder={flatModuleName(id)}
+        disabled={readOnly}
+        spellCheck={false}
+        aria-invalid={problem ? true : undefined}
+        aria-describedby="cv-node-path-help"
+        onChange={(e) => change(e.target.value)}
+        onBlur={seal}
+        onKeyDown={(e) => {
+          if (e.key === "Escape") setText(stored);
+        }}
+        data-testid="node-path"
+      />
+      <div className="cv-field-help" id="cv-node-path-help">
+        {problem ? (
+          <div className="cv-field-error" data-testid="node-path-error">
+            {problem} Not applied.
+          </div>
+        ) : (
+          <span className="cv-muted">
+            Where the module sits in the model, e.g. <code>features.0</code> or <code>layer1.0.conv1</code>: state_dict keys become <code>{"<path>.weight"}</code>. Empty: a
+            top-level attribute named after the id.
+          </span>
+        )}
+      </div>
     </div>
   );
 }
