@@ -1,6 +1,5 @@
 // The properties of the selected node (id, label, module path, params, disable, model output, input order,
-// blocks), or
-// of the selection, or of the graph when nothing is selected.
+// blocks), or of the selection, or of the graph when nothing is selected.
 import { type ReactNode, useEffect, useState } from "react";
 import type { Diagnostic, GraphDoc, ParamValue, Suggestion, ValidateResult } from "../graph";
 import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam, setPath } from "../lib/docops";
