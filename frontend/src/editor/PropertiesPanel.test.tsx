@@ -1,7 +1,7 @@
 import { act, cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { useReducer } from "react";
 import { afterEach, describe, expect, it } from "vitest";
-import type { GraphDoc } from "../graph";
+import type { GraphDoc, ValidateResult } from "../graph";
 import { SpecIndex } from "../lib/specs";
 import { REGISTRY } from "../test/registry";
 import { PropertiesPanel } from "./PropertiesPanel";
@@ -25,7 +25,8 @@ const base: GraphDoc = {
 };
 
 /** The panel over a real editor store, wired as the editor wires it; reports the store and its dispatch. */
-function Harness({ selected, onState }: { selected: string; onState: (state: EditorState, dispatch: (action: EditorAction) => void) => void }) {
+function Harness(props: { selected: string; validation?: ValidateResult; onState: (state: EditorState, dispatch: (action: EditorAction) => void) => void }) {
+  const { selected, onState } = props;
   const [state, dispatch] = useReducer(editorReducer, base, initEditor);
   onState(state, dispatch);
   const none = () => undefined;
@@ -34,7 +35,7 @@ function Harness({ selected, onState }: { selected: string; onState: (state: Edi
       doc={state.history.present}
       specs={specs}
       selected={[selected]}
-      validation={null}
+      validation={props.validation ?? null}
       readOnly={false}
       edit={(fn, key) => dispatch({ type: "edit", fn, key })}
       seal={() => dispatch({ type: "seal" })}
@@ -116,6 +117,23 @@ describe("the module path field", () => {
     expect(field.value).toBe("features.0");
     dispatch({ type: "redo" });
     expect(field.value).toBe("");
+  });
+
+  it("shows the engine's PATH diagnostics under the field, not in the node's general list", () => {
+    const message = 'Node "act" has the path features.0.sub, under the module of node "Conv-1" (features.0); move one of them.';
+    const validation: ValidateResult = {
+      ok: false,
+      shapes: {},
+      diagnostics: [
+        { severity: "error", code: "PATH", message, node: "act" },
+        { severity: "warning", code: "OTHER", message: "Something else.", node: "act" },
+      ],
+    };
+    render(<Harness selected="act" validation={validation} onState={() => undefined} />);
+    expect(screen.getByTestId("node-path-error").textContent).toBe(message);
+    expect(screen.getByTestId("node-path").getAttribute("aria-invalid")).toBe("true");
+    const general = screen.getByTestId("properties").querySelectorAll(".cv-diag");
+    expect([...general].map((li) => li.textContent)).toEqual(["OTHER Something else."]);
   });
 
   it("is not offered on Input nodes, which have no module", () => {

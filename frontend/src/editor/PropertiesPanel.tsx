@@ -100,7 +100,12 @@ function NodeProperties(props: Props & { id: string }) {
   const diagnostics = (validation?.diagnostics ?? []).filter((d) => d.node === id);
   const paramErrors = new Map<string, string[]>();
   const general: Diagnostic[] = [];
+  const pathErrors: string[] = []; // the engine's PATH diagnostics show under the field they are about
   for (const d of diagnostics) {
+    if (d.code === "PATH" && !(d.suggestion && canApply(d.suggestion))) {
+      pathErrors.push(d.message);
+      continue;
+    }
     const match = d.path ? /params\.([A-Za-z0-9_]+)$/.exec(d.path) : null;
     if (match && info.params.some((p) => p.name === match[1])) {
       if (d.code === "MISSING_PARAM") continue; // the field says "Required." itself
@@ -164,7 +169,7 @@ function NodeProperties(props: Props & { id: string }) {
           data-testid="node-label"
         />
       </div>
-      {node.type !== "Input" ? <PathField key={`path-${id}`} doc={doc} id={id} readOnly={readOnly} edit={edit} seal={seal} /> : null}
+      {node.type !== "Input" ? <PathField key={`path-${id}`} doc={doc} id={id} readOnly={readOnly} serverErrors={pathErrors} edit={edit} seal={seal} /> : null}
       <div className="cv-checks">
         <label className="cv-check">
           <input type="checkbox" checked={doc.outputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, id, e.target.checked))} data-testid="node-output" />
@@ -291,13 +296,16 @@ function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; r
 /**
  * The node's module path. A well-formed path applies as it is typed (one undo step per visit, like the
  * label); a malformed one or one another node has stays in the field with the reason and is not applied.
- * Clearing the field removes `path`: the module is a top-level attribute named after the id again.
+ * Clearing the field removes `path`: the module is a top-level attribute named after the id again. What
+ * only the engine can tell (a path under another node's module) comes back as its PATH diagnostics.
  */
-function PathField({ doc, id, readOnly, edit, seal }: { doc: GraphDoc; id: string; readOnly: boolean; edit: Props["edit"]; seal: () => void }): ReactNode {
+function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; serverErrors: string[]; edit: Props["edit"]; seal: () => void }): ReactNode {
+  const { doc, id, readOnly, serverErrors, edit, seal } = props;
   const stored = getNode(doc, id)?.path ?? "";
   const [text, setText] = useState(stored);
   useEffect(() => setText(stored), [stored]); // undo, redo, a rename elsewhere
   const problem = pathProblem(text.trim(), doc.nodes, id);
+  const invalid = !!problem || serverErrors.length > 0;
   const change = (value: string) => {
     setText(value);
     const path = value.trim();
@@ -308,12 +316,12 @@ function PathField({ doc, id, readOnly, edit, seal }: { doc: GraphDoc; id: strin
       <label htmlFor="cv-node-path">module path</label>
       <input
         id="cv-node-path"
-        className={problem ? "cv-input cv-input--error cv-mono" : "cv-input cv-mono"}
+        className={invalid ? "cv-input cv-input--error cv-mono" : "cv-input cv-mono"}
         value={text}
         placeholder={flatModuleName(id)}
         disabled={readOnly}
         spellCheck={false}
-        aria-invalid={problem ? true : undefined}
+        aria-invalid={invalid ? true : undefined}
         aria-describedby="cv-node-path-help"
         onChange={(e) => change(e.target.value)}
         onBlur={seal}
@@ -327,6 +335,12 @@ function PathField({ doc, id, readOnly, edit, seal }: { doc: GraphDoc; id: strin
           <div className="cv-field-error" data-testid="node-path-error">
             {problem} Not applied.
           </div>
+        ) : serverErrors.length ? (
+          serverErrors.map((message, i) => (
+            <div key={i} className="cv-field-error" data-testid="node-path-error">
+              {message}
+            </div>
+          ))
         ) : (
           <span className="cv-muted">
             Where the module sits in the model, e.g. <code>features.0</code> or <code>layer1.0.conv1</code>: state_dict keys become <code>{"<path>.weight"}</code>. Empty: a
