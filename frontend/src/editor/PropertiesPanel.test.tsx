@@ -120,12 +120,15 @@ describe("the module path field", () => {
   });
 
   it("shows the engine's PATH diagnostics under the field, not in the node's general list", () => {
-    const message = 'Node "act" has the path features.0.sub, under the module of node "Conv-1" (features.0); move one of them.';
+    // Messages as the engine writes them (codegen/hierarchy.py); the second is about a block's inner node.
+    const message = "module path `training` uses `training`, which Python or nn.Module reserves; rename that segment";
+    const inner = "inside block Blk at `c`: module path `a..b` has the segment ``: each segment is a Python identifier";
     const validation: ValidateResult = {
       ok: false,
       shapes: {},
       diagnostics: [
-        { severity: "error", code: "PATH", message, node: "act" },
+        { severity: "error", code: "PATH", message, node: "act", path: "nodes[2].path" },
+        { severity: "error", code: "PATH", message: inner, node: "act" },
         { severity: "warning", code: "OTHER", message: "Something else.", node: "act" },
       ],
     };
@@ -133,7 +136,7 @@ describe("the module path field", () => {
     expect(screen.getByTestId("node-path-error").textContent).toBe(message);
     expect(screen.getByTestId("node-path").getAttribute("aria-invalid")).toBe("true");
     const general = screen.getByTestId("properties").querySelectorAll(".cv-diag");
-    expect([...general].map((li) => li.textContent)).toEqual(["OTHER Something else."]);
+    expect([...general].map((li) => li.textContent)).toEqual([`PATH ${inner}`, "OTHER Something else."]);
   });
 
   it("is not offered on Input nodes, which have no module", () => {

@@ -102,7 +102,9 @@ function NodeProperties(props: Props & { id: string }) {
   const general: Diagnostic[] = [];
   const pathErrors: string[] = []; // the engine's PATH diagnostics show under the field they are about
   for (const d of diagnostics) {
-    if (d.code === "PATH" && !(d.suggestion && canApply(d.suggestion))) {
+    // About this node's own path ("nodes[3].path"); a block's inner path problem names the block node
+    // without that path ("inside block Blk at `c`: ...") and stays in the general list.
+    if (d.code === "PATH" && d.path && /^nodes\[\d+\]\.path$/.test(d.path) && !(d.suggestion && canApply(d.suggestion))) {
       pathErrors.push(d.message);
       continue;
     }

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
+import ENGINE_VERDICTS from "../test/module_paths.json";
 import { commonStrictPrefix, flatModuleName, joinPath, pathFormatProblem, pathProblem } from "./paths";
 
 describe("pathFormatProblem", () => {
+  it("accepts exactly the paths the engine's format rule accepts (test/module_paths.json, from codegen)", () => {
+    for (const [path, accepted] of ENGINE_VERDICTS as [string, boolean][]) expect(pathFormatProblem(path) === null, path).toBe(accepted);
+  });
+
   it("accepts torchvision's paths: names and indexes separated by dots", () => {
     for (const path of ["features", "features.0", "features.0.1", "layer1.0.downsample.0", "encoder.layers.encoder_layer_0", "_private", "match", "x.10"]) {
       expect(pathFormatProblem(path), path).toBeNull();
@@ -15,7 +20,10 @@ describe("pathFormatProblem", () => {
   });
 
   it("refuses parts that are neither identifiers nor non-negative integers", () => {
-    expect(pathFormatProblem("layer-1")).toBe('"layer-1" is neither a Python name (ASCII letters, digits, underscores, not starting with a digit) nor a number.');
+    expect(pathFormatProblem("layer-1")).toBe(
+      '"layer-1" is neither a Python name (ASCII letters, digits, underscores, not starting with a digit) nor a number without leading zeros.',
+    );
+    expect(pathFormatProblem("features.01")).toMatch(/^"01" is neither/);
     expect(pathFormatProblem("features.-1")).toMatch(/^"-1" is neither/);
     expect(pathFormatProblem("1a")).toMatch(/^"1a" is neither/);
     expect(pathFormatProblem("blöck")).toMatch(/^"blöck" is neither/);
@@ -23,9 +31,17 @@ describe("pathFormatProblem", () => {
     expect(pathFormatProblem("features[0]")).toMatch(/is neither/);
   });
 
-  it("refuses Python keywords", () => {
+  it("refuses Python keywords and names Python reserves", () => {
     expect(pathFormatProblem("blocks.class")).toBe('"class" is a Python keyword; choose another name.');
     expect(pathFormatProblem("None")).toMatch(/keyword/);
+    expect(pathFormatProblem("blocks.__init__")).toBe('"__init__" starts with two underscores, which Python reserves; choose another name.');
+  });
+
+  it("allows indexes up to 9999 and 16 levels, as the engine does", () => {
+    expect(pathFormatProblem("blocks.9999")).toBeNull();
+    expect(pathFormatProblem("blocks.10000")).toBe('"10000": numbers go up to 9999.');
+    expect(pathFormatProblem(Array(16).fill("a").join("."))).toBeNull();
+    expect(pathFormatProblem(Array(17).fill("a").join("."))).toBe("At most 16 levels (this one has 17).");
   });
 
   it("allows 200 characters and no more", () => {

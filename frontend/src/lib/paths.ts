@@ -1,32 +1,37 @@
 // Module paths (`nodes[].path`, docs/engine.md "Module paths"): where a node's module sits in the generated
 // nn.Module, e.g. "features.0" or "layer1.0.conv1", so state_dict keys can be torchvision's. The format rule
-// mirrors the engine's (codegen/schema.py): dot-separated segments, each an ASCII Python identifier that is
-// not a keyword or a non-negative integer, at most 200 characters in all.
+// mirrors the engine's (codegen/hierarchy.py split_path): at most 200 characters and 16 dot-separated
+// segments, each an ASCII Python identifier or a number without leading zeros up to 9999; no keywords, no
+// leading "__". Names nn.Module itself has (`training`, `forward`) and clashes between paths are left to the
+// engine, whose PATH diagnostics the properties panel shows under the field.
 
 export const MAX_PATH_LENGTH = 200;
+const MAX_PATH_DEPTH = 16;
+const MAX_INDEX = 9999;
 
 const PY_KEYWORDS = new Set(
   "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield".split(
     " ",
   ),
 );
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const INDEX = /^[0-9]+$/;
+const SEGMENT = /^(?:[A-Za-z_][A-Za-z0-9_]*|0|[1-9][0-9]*)$/;
 
 /** Why `path` is not a well-formed module path (null when it is). The empty string is "no path". */
 export function pathFormatProblem(path: string): string | null {
   if (path.length > MAX_PATH_LENGTH) return `At most ${MAX_PATH_LENGTH} characters (this one has ${path.length}).`;
   const segments = path.split(".");
+  if (segments.length > MAX_PATH_DEPTH) return `At most ${MAX_PATH_DEPTH} levels (this one has ${segments.length}).`;
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i];
     if (!segment) {
       return `Part ${i + 1} of ${segments.length} is empty: write names and numbers separated by single dots, e.g. "features.0".`;
     }
-    if (INDEX.test(segment)) continue;
-    if (!IDENTIFIER.test(segment)) {
-      return `"${segment}" is neither a Python name (ASCII letters, digits, underscores, not starting with a digit) nor a number.`;
+    if (!SEGMENT.test(segment)) {
+      return `"${segment}" is neither a Python name (ASCII letters, digits, underscores, not starting with a digit) nor a number without leading zeros.`;
     }
+    if (/^[0-9]/.test(segment) && Number(segment) > MAX_INDEX) return `"${segment}": numbers go up to ${MAX_INDEX}.`;
     if (PY_KEYWORDS.has(segment)) return `"${segment}" is a Python keyword; choose another name.`;
+    if (segment.startsWith("__")) return `"${segment}" starts with two underscores, which Python reserves; choose another name.`;
   }
   return null;
 }
