@@ -119,6 +119,15 @@ describe("the module path field", () => {
     expect(field.value).toBe("");
   });
 
+  it("shows the engine's PATH warning under the field without marking the path invalid", () => {
+    const message = "ReLU is a function in forward, with no module or learned tensor of its own, so its module path `features.1` places nothing; clear it";
+    const validation: ValidateResult = { ok: true, shapes: {}, diagnostics: [{ severity: "warning", code: "PATH", message, node: "act", path: "nodes[2].path" }] };
+    render(<Harness selected="act" validation={validation} onState={() => undefined} />);
+    expect(screen.getByTestId("node-path-warning").textContent).toBe(message);
+    expect(screen.getByTestId("node-path").getAttribute("aria-invalid")).toBeNull();
+    expect(screen.getByTestId("properties").querySelectorAll(".cv-diag")).toHaveLength(0);
+  });
+
   it("shows the engine's PATH diagnostics under the field, not in the node's general list", () => {
     // Messages as the engine writes them (codegen/hierarchy.py); the second is about a block's inner node.
     const message = "module path `training` uses `training`, which Python or nn.Module reserves; rename that segment";

@@ -100,12 +100,12 @@ function NodeProperties(props: Props & { id: string }) {
   const diagnostics = (validation?.diagnostics ?? []).filter((d) => d.node === id);
   const paramErrors = new Map<string, string[]>();
   const general: Diagnostic[] = [];
-  const pathErrors: string[] = []; // the engine's PATH diagnostics show under the field they are about
+  const pathDiagnostics: Diagnostic[] = []; // the engine's PATH diagnostics show under the field they are about
   for (const d of diagnostics) {
     // About this node's own path ("nodes[3].path"); a block's inner path problem names the block node
     // without that path ("inside block Blk at `c`: ...") and stays in the general list.
     if (d.code === "PATH" && d.path && /^nodes\[\d+\]\.path$/.test(d.path) && !(d.suggestion && canApply(d.suggestion))) {
-      pathErrors.push(d.message);
+      pathDiagnostics.push(d);
       continue;
     }
     const match = d.path ? /params\.([A-Za-z0-9_]+)$/.exec(d.path) : null;
@@ -171,7 +171,7 @@ function NodeProperties(props: Props & { id: string }) {
           data-testid="node-label"
         />
       </div>
-      {node.type !== "Input" ? <PathField key={`path-${id}`} doc={doc} id={id} readOnly={readOnly} serverErrors={pathErrors} edit={edit} seal={seal} /> : null}
+      {node.type !== "Input" ? <PathField key={`path-${id}`} doc={doc} id={id} readOnly={readOnly} diagnostics={pathDiagnostics} edit={edit} seal={seal} /> : null}
       <div className="cv-checks">
         <label className="cv-check">
           <input type="checkbox" checked={doc.outputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, id, e.target.checked))} data-testid="node-output" />
@@ -299,15 +299,16 @@ function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; r
  * The node's module path. A well-formed path applies as it is typed (one undo step per visit, like the
  * label); a malformed one or one another node has stays in the field with the reason and is not applied.
  * Clearing the field removes `path`: the module is a top-level attribute named after the id again. What
- * only the engine can tell (a path under another node's module) comes back as its PATH diagnostics.
+ * only the engine can tell (a path under another node's module, a path on a function that places nothing)
+ * comes back as its PATH diagnostics, errors and warnings.
  */
-function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; serverErrors: string[]; edit: Props["edit"]; seal: () => void }): ReactNode {
-  const { doc, id, readOnly, serverErrors, edit, seal } = props;
+function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; diagnostics: Diagnostic[]; edit: Props["edit"]; seal: () => void }): ReactNode {
+  const { doc, id, readOnly, diagnostics, edit, seal } = props;
   const stored = getNode(doc, id)?.path ?? "";
   const [text, setText] = useState(stored);
   useEffect(() => setText(stored), [stored]); // undo, redo, a rename elsewhere
   const problem = pathProblem(text.trim(), doc.nodes, id);
-  const invalid = !!problem || serverErrors.length > 0;
+  const invalid = !!problem || diagnostics.some((d) => d.severity === "error");
   const change = (value: string) => {
     setText(value);
     const path = value.trim();
@@ -337,10 +338,10 @@ function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; server
           <div className="cv-field-error" data-testid="node-path-error">
             {problem} Not applied.
           </div>
-        ) : serverErrors.length ? (
-          serverErrors.map((message, i) => (
-            <div key={i} className="cv-field-error" data-testid="node-path-error">
-              {message}
+        ) : diagnostics.length ? (
+          diagnostics.map((d, i) => (
+            <div key={i} className={d.severity === "error" ? "cv-field-error" : "cv-field-warning"} data-testid={`node-path-${d.severity}`}>
+              {d.message}
             </div>
           ))
         ) : (
