@@ -216,7 +216,8 @@ class DefaultRule:
 def default_order(definition: CompositeDef) -> tuple[list[DefaultRule], list[str]]:
     """The reference defaults in an order where each follows those it reads, or why there is none."""
     params = sorted(n for n in {p.get("name") for p in definition.params} if isinstance(n, str))
-    sizes = sorted(size_names(definition), key=lambda n: (size_names(definition)[n], n))
+    positions = size_names(definition)
+    sizes = sorted(positions, key=lambda n: (positions[n], n))
     known = frozenset(params) | frozenset(sizes)
     rules: dict[str, DefaultRule] = {}
     problems: list[str] = []
@@ -815,7 +816,10 @@ class _BodyAnalyzer:
         for index, (port, t) in enumerate(zip(definition.body.inputs, types)):
             fits = reads_features(t)
             sizes[size_name(index, port, fits)] = t.features
-            spelled[size_name(index, port, not fits)] = size_name(index, port, fits)
+            if t.dims is None:  # rank unknown: either spelling may be meant, and neither size is known
+                sizes[size_name(index, port, not fits)] = None
+            else:
+                spelled[size_name(index, port, not fits)] = size_name(index, port, fits)
         for rule in rules:
             for used in sorted(rule.uses & set(spelled)):
                 self.report(

@@ -24,6 +24,7 @@ from .analysis import (
     emit_context,
     reads_features,
     size_name,
+    size_names,
 )
 from .blocks import BLOCK_CLASSES
 from .diagnostics import Diagnostic, GraphError
@@ -511,6 +512,18 @@ class Renderer:
         ]
         prelude: list[str] = []
         for rule in computed:  # torchvision's `if norm_layer is None: norm_layer = ...`
+            for used in sorted(rule.uses & set(size_names(definition)) - set(symbols)):
+                port = ports[size_names(definition)[used]]  # fed only tensors of unknown rank
+                raise GraphError(
+                    [
+                        Diagnostic(
+                            "NEEDS_SHAPE",
+                            f"block {name}: the default of `{rule.name}` reads `{used}`, the size of its input "
+                            f"`{port}`, which cannot be inferred without input shapes: set `shape` on the Input node",
+                            node=instances[0][1].id,
+                        )
+                    ]
+                )
             prelude.append(f"{INDENT * 2}if {rule.name} is None:")
             prelude.extend(render_statement(INDENT * 3, rule.name, rule.expr))
         doc = [safe_text(definition.doc or f"{name}: a composite block designed in TorchCanvas.")]

@@ -302,6 +302,20 @@ def test_a_default_of_an_unknown_size_asks_for_the_value_or_a_shape() -> None:
     assert [d for d in diagnostics(document) if d["severity"] == "error"] == [expected]
 
 
+def test_a_default_read_from_an_input_of_unknown_rank_needs_its_shape_even_when_set() -> None:
+    """The class computes the default itself, so it must take that input's size: the instance cannot give it."""
+    document = unet(["inp", "up1"], ["enc", "up1", "skip"], up_params={"mid": 4})
+    del document["nodes"][0]["params"]["shape"]
+    document["composites"]["Up"]["params"][0]["default"] = "$in_features // 2"
+    expected = error(
+        "NEEDS_SHAPE",
+        "block Up: the default of `mid` reads `in_features`, the size of its input `x`, which cannot be inferred "
+        "without input shapes: set `shape` on the Input node",
+        node="up1",
+    )
+    assert [d for d in diagnostics(document) if d["severity"] == "error"] == [expected]
+
+
 def test_a_computed_default_out_of_range_names_its_value_and_the_fix() -> None:
     document = unet(["pool", "up1"], ["enc", "up1", "skip"])
     document["nodes"][2]["params"] = {"kernel_size": 1}  # pool keeps 16 x 16: give Up a 1-channel input

@@ -4,6 +4,7 @@ import { ReactFlow, ReactFlowProvider } from "@xyflow/react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
 import { flowEdgeToGraphEdge, fromFlow, targetHandleIds, toFlow } from "../lib/convert";
+import { connect, connectionProblem } from "../lib/docops";
 import { SpecIndex } from "../lib/specs";
 import { REGISTRY } from "../test/registry";
 import { LayerNode } from "./LayerNode";
@@ -108,6 +109,17 @@ describe("user blocks with several inputs and outputs", () => {
     expect(flowEdgeToGraphEdge({ source: "inp", target: "up1", sourceHandle: "out", targetHandle: "skip" }, up)).toEqual(["inp", "up1", "skip"]);
     expect(flowEdgeToGraphEdge({ source: "heads", target: "a", sourceHandle: "out1", targetHandle: "x" })).toEqual(["heads:1", "a"]);
     expect(fromFlow(flow.nodes, flow.edges, doc)).toEqual(unet());
+  });
+
+  it("connect to a free port by its name and refuse a port already fed", () => {
+    const doc = unet();
+    doc.edges = doc.edges.filter((e) => !(e[0] === "enc" && e[1] === "up1"));
+    expect(connectionProblem(doc, specs, { source: "inp", target: "up1", targetHandle: "x" })).toBe("Port x of up1 is already connected.");
+    const conn = { source: "enc", sourceHandle: "out", target: "up1", targetHandle: "skip" };
+    expect(connectionProblem(doc, specs, conn)).toBeNull();
+    const connected = connect(doc, specs, conn);
+    expect(connected.edges.at(-1)).toEqual(["enc", "up1", "skip"]);
+    expect(connectionProblem(connected, specs, { source: "inp", target: "up1", targetHandle: "skip" })).toBe("up1 takes 2 inputs; remove the existing edge first.");
   });
 
   it("render the handles, labelled with the ports and the outputs' names", () => {
