@@ -290,30 +290,35 @@ def test_ports_that_are_unknown_fed_twice_or_left_open_are_named(edges, expected
     assert expected in diagnostics(unet(*edges))
 
 
-def test_a_default_of_an_unknown_size_asks_for_the_value_or_a_shape() -> None:
-    document = unet(["inp", "up1"], ["enc", "up1", "skip"])  # x straight from an Input of unknown shape
+def errors_with_x_of_unknown_shape(mid_default: str, **up_params: Any) -> list[dict[str, Any]]:
+    """Errors of the U-Net with Up's x straight from an Input without `shape` (its rank unknown)."""
+    document = unet(["inp", "up1"], ["enc", "up1", "skip"], up_params=up_params)
     del document["nodes"][0]["params"]["shape"]
-    expected = error(
-        "NEEDS_SHAPE",
-        "`mid` of block Up defaults to '$in_channels // 2', but the size of its input `x` is unknown here: "
-        "set `mid`, or `shape` on the Input node",
-        node="up1",
-    )
-    assert [d for d in diagnostics(document) if d["severity"] == "error"] == [expected]
+    document["composites"]["Up"]["params"][0]["default"] = mid_default
+    return [d for d in diagnostics(document) if d["severity"] == "error"]
+
+
+def test_a_default_of_an_unknown_size_asks_for_the_value_or_a_shape() -> None:
+    assert errors_with_x_of_unknown_shape("$in_channels // 2") == [
+        error(
+            "NEEDS_SHAPE",
+            "`mid` of block Up defaults to '$in_channels // 2', but the size of its input `x` is unknown here: "
+            "set `mid`, or `shape` on the Input node",
+            node="up1",
+        )
+    ]
 
 
 def test_a_default_read_from_an_input_of_unknown_rank_needs_its_shape_even_when_set() -> None:
     """The class computes the default itself, so it must take that input's size: the instance cannot give it."""
-    document = unet(["inp", "up1"], ["enc", "up1", "skip"], up_params={"mid": 4})
-    del document["nodes"][0]["params"]["shape"]
-    document["composites"]["Up"]["params"][0]["default"] = "$in_features // 2"
-    expected = error(
-        "NEEDS_SHAPE",
-        "block Up: the default of `mid` reads `in_features`, the size of its input `x`, which cannot be inferred "
-        "without input shapes: set `shape` on the Input node",
-        node="up1",
-    )
-    assert [d for d in diagnostics(document) if d["severity"] == "error"] == [expected]
+    assert errors_with_x_of_unknown_shape("$in_features // 2", mid=4) == [
+        error(
+            "NEEDS_SHAPE",
+            "block Up: the default of `mid` reads `in_features`, the size of its input `x`, which cannot be "
+            "inferred without input shapes: set `shape` on the Input node",
+            node="up1",
+        )
+    ]
 
 
 def test_a_computed_default_out_of_range_names_its_value_and_the_fix() -> None:
