@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
 import { flowEdgeToGraphEdge, fromFlow, targetHandleIds, toFlow } from "../lib/convert";
 import { connect, connectionProblem } from "../lib/docops";
+import { ungroupNode } from "../lib/grouping";
 import { SpecIndex } from "../lib/specs";
 import { REGISTRY } from "../test/registry";
 import { LayerNode } from "./LayerNode";
@@ -120,6 +121,18 @@ describe("user blocks with several inputs and outputs", () => {
     const connected = connect(doc, specs, conn);
     expect(connected.edges.at(-1)).toEqual(["enc", "up1", "skip"]);
     expect(connectionProblem(connected, specs, { source: "inp", target: "up1", targetHandle: "skip" })).toBe("up1 takes 2 inputs; remove the existing edge first.");
+  });
+
+  it("ungroup only blocks with one port and values it can compute", () => {
+    expect(() => ungroupNode(unet(), "up1")).toThrow("Block Up must have exactly one input and one output to be ungrouped.");
+    const doc = unet();
+    doc.composites!.Halves.outputs = ["left"];
+    doc.composites!.Halves.params = [{ name: "width", type: "int", default: "$in_channels" }];
+    doc.edges = doc.edges.filter((e) => e[0] !== "heads:1");
+    doc.edges = doc.edges.map((e) => (e[0] === "heads:0" ? ["heads", e[1]] : e));
+    expect(() => ungroupNode(doc, "heads")).toThrow('`heads` leaves "width" to its computed default $in_channels; set it on the node first.');
+    doc.nodes.find((n) => n.id === "heads")!.params = { width: 8 };
+    expect(ungroupNode(doc, "heads").nodes.map((n) => n.id)).toContain("heads_left");
   });
 
   it("render the handles, labelled with the ports and the outputs' names", () => {
