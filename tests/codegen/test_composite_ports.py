@@ -221,6 +221,25 @@ def test_outputs_are_read_by_position_and_a_name_gets_the_position_to_use() -> N
     ) in diagnostics(halves_graph("split:0", "split:right_act"))
 
 
+def test_a_two_output_block_unpacks_inside_another_blocks_class(tmp_path: Path) -> None:
+    document = halves_graph("split:0", "split:1")
+    document["composites"]["Outer"] = {
+        "nodes": [{"id": "x", "type": "Input"}, {"id": "h", "type": "Halves", "params": {"width": 3}}]
+        + [{"id": "sum", "type": "Add"}],
+        "edges": [["x", "h"], ["h:0", "sum"], ["h:1", "sum"]],
+        "inputs": ["x"],
+        "outputs": ["sum"],
+    }
+    document["nodes"] = [document["nodes"][0], {"id": "outer", "type": "Outer"}]
+    document["edges"] = [["inp", "outer"]]
+    document["outputs"] = ["outer"]
+    assert diagnostics(document) == []
+    text = source(document)
+    assert "        self.h = Halves(in_channels, width=3)\n" in text
+    assert "        h_0, h_1 = self.h(x)\n        x = h_0 + h_1  # (B, 3, ?, ?)\n" in text
+    check_case(image_case(document, (8, 6, 6)), tmp_path)
+
+
 def test_a_two_input_block_nests_in_another_block(tmp_path: Path) -> None:
     """Inside a class, the inner block's sizes are expressions of the outer class's input sizes."""
     document = unet()
