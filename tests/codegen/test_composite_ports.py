@@ -417,6 +417,25 @@ def test_a_definition_with_a_bad_default_or_port_list_is_refused_with_the_fix(ch
     assert error("COMPOSITE", message, path="composites.Up") in block_problems(change)
 
 
-def test_the_golden_unet_runs_as_interpreted(tmp_path: Path) -> None:
+def golden_unet() -> Case:
+    """The golden case `composite_ports`: a one-level U-Net with Up(x, skip) and a two-output block."""
     document = json.loads((Path(__file__).parent / "golden" / "composite_ports" / "graph.json").read_text())
-    check_case(Case(document, None, [("image", "2d", (3, 16, 16), None)]), tmp_path)
+    return Case(document, None, [("image", "2d", (3, 16, 16), None)])
+
+
+def test_the_golden_unet_runs_as_interpreted(tmp_path: Path) -> None:
+    check_case(golden_unet(), tmp_path)
+
+
+def test_module_paths_hold_inside_a_two_input_block_and_on_its_instance(tmp_path: Path) -> None:
+    case = golden_unet()
+    document = case.graph
+    for node in document["composites"]["Up"]["nodes"]:
+        if node["id"] in ("conv", "bn", "act"):
+            node["path"] = f"block.{['conv', 'bn', 'act'].index(node['id'])}"
+    next(n for n in document["nodes"] if n["id"] == "up1")["path"] = "decoder.0"
+    text = source(document)
+    assert "            out_channels = skip_channels\n        self.up = nn.ConvTranspose2d(" in text
+    assert "        self.block = nn.Sequential(\n" in text
+    assert "        x = self.decoder[0](x, enc)  # (B, 8, 16, 16)\n" in text
+    check_case(case, tmp_path)
