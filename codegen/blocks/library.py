@@ -754,6 +754,41 @@ class ResBottleneckBlock(nn.Module):
         return self.activation(self.proj(x) + self.f(x))
 
 
+class RegNetStage(nn.Sequential):
+    """One stage of a RegNet (torchvision's ``regnet.AnyStage``): ``depth`` ``ResBottleneckBlock``s.
+
+    The first block changes the width to ``out_channels`` and carries the stride; the others keep
+    both. The blocks are named ``block<stage_index>-<i>``, torchvision's names, so that a
+    torchvision RegNet's ``trunk_output.block<stage_index>`` weights load by name.
+
+    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020.
+    https://arxiv.org/abs/2003.13678
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        depth: int,
+        stride: int = 2,
+        group_width: int = 1,
+        bottleneck_multiplier: float = 1.0,
+        se_ratio: float = 0.0,
+        stage_index: int = 1,
+    ) -> None:
+        super().__init__()
+        for i in range(depth):
+            block = ResBottleneckBlock(
+                in_channels if i == 0 else out_channels,
+                out_channels,
+                stride if i == 0 else 1,
+                group_width,
+                bottleneck_multiplier,
+                se_ratio,
+            )
+            self.add_module(f"block{stage_index}-{i}", block)
+
+
 class TransformerEncoderBlock(nn.Module):
     """A pre-norm Transformer encoder block over (B, T, E), as in the Vision Transformer.
 

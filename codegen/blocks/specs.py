@@ -31,6 +31,7 @@ from .library import (
     InvertedResidualV2,
     MBConv,
     PositionalEncoding,
+    RegNetStage,
     ResBottleneckBlock,
     ResidualBlock,
     SEBlock,
@@ -554,8 +555,8 @@ def infer_dense_transition(ctx: InferCtx) -> TensorType:
     return x.with_dims((ctx.params["out_channels"], *sizes))
 
 
-def infer_res_bottleneck(ctx: InferCtx) -> TensorType:
-    x = channels_first_input(ctx, "ResBottleneckBlock")
+def check_regnet_widths(ctx: InferCtx, channels: Dim) -> None:
+    """The bottleneck, group and squeeze-excitation widths of a RegNet block reading ``channels``."""
     p = ctx.params
     out, multiplier, group_width = (
         p["out_channels"],
@@ -581,7 +582,7 @@ def infer_res_bottleneck(ctx: InferCtx) -> TensorType:
                 f"(out_channels {out} × bottleneck_multiplier {multiplier}); use group_width {fit}",
                 set_param(ctx.node, "group_width", fit),
             )
-    se_ratio, channels = p["se_ratio"], x.features
+    se_ratio = p["se_ratio"]
     if is_known(channels) and isinstance(se_ratio, float) and se_ratio > 0:
         if int(round(se_ratio * channels)) < 1:
             least = 1.0 / channels
@@ -591,7 +592,26 @@ def infer_res_bottleneck(ctx: InferCtx) -> TensorType:
                 f"use se_ratio ≥ {least:.3g}, or 0 for none",
                 set_param(ctx.node, "se_ratio", 0.0),
             )
-    return x.with_dims((out, *(strided(size, p["stride"]) for size in spatial(x))))
+
+
+def infer_res_bottleneck(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "ResBottleneckBlock")
+    p = ctx.params
+    check_regnet_widths(ctx, x.features)
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
+
+
+def infer_regnet_stage(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "RegNetStage")
+    p = ctx.params
+    check_regnet_widths(ctx, x.features)
+    if p["depth"] != 1:  # the later blocks read out_channels
+        check_regnet_widths(ctx, p["out_channels"])
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
 
 
 BASIC_CONV_PARAMS = (
@@ -660,6 +680,26 @@ RES_BOTTLENECK_PARAMS = (
         min=0.0,
         max=1.0,
         doc="Squeeze-excitation width relative to the input channels (RegNetY: 0.25); 0 = none.",
+    ),
+)
+
+REGNET_STAGE_PARAMS = (
+    _channels("out_channels", "Output channels of every block."),
+    Int("depth", min=1, max=1024, doc="Number of blocks."),
+    Int(
+        "stride",
+        default=2,
+        min=1,
+        max=64,
+        doc="Stride of the first block; 2 halves height and width.",
+    ),
+    *RES_BOTTLENECK_PARAMS[2:],
+    Int(
+        "stage_index",
+        default=1,
+        min=1,
+        max=1024,
+        doc="Position of the stage, 1 for the first: its blocks are named block<stage_index>-<i>, as torchvision's.",
     ),
 )
 
@@ -732,6 +772,16 @@ CLASSIFIER_SPECS = (
         positional=("out_channels",),
         summary=("out_channels", "stride", "group_width"),
         requires=("Conv2dNormActivation", "SqueezeExcitation"),
+    ),
+    block(
+        RegNetStage,
+        "RegNet stage: depth ResBottleneckBlocks, the first changing width and size, named as torchvision's.",
+        infer_regnet_stage,
+        REGNET_STAGE_PARAMS,
+        "Radosavovic et al., Designing Network Design Spaces, CVPR 2020 (arXiv:2003.13678)",
+        positional=("out_channels", "depth"),
+        summary=("out_channels", "depth", "group_width"),
+        requires=("ResBottleneckBlock",),
     ),
 )
 

@@ -234,6 +234,12 @@ def res_bottleneck_cases(draw):
     return params, tensor(draw(st.integers(4, 8)), draw(sizes), draw(sizes))
 
 
+@st.composite
+def regnet_stage_cases(draw):
+    params, x = draw(res_bottleneck_cases())
+    return params | {"depth": draw(st.integers(1, 3)), "stage_index": draw(st.integers(1, 4))}, x
+
+
 CASES = {
     "SEBlock": se_cases(),
     "ResidualBlock": residual_cases(),
@@ -252,6 +258,7 @@ CASES = {
     "Fire": fire_cases(),
     "DenseTransition": dense_transition_cases(),
     "ResBottleneckBlock": res_bottleneck_cases(),
+    "RegNetStage": regnet_stage_cases(),
 }
 
 
@@ -741,6 +748,7 @@ EXAMPLE_ARGS = {
     "Fire": ((4, 2, 3, 3), (4, 5, 5)),
     "DenseTransition": ((4, 2), (4, 6, 6)),
     "ResBottleneckBlock": ((4, 8, 2, 2, 1.0, 0.5), (4, 6, 6)),
+    "RegNetStage": ((4, 8, 2, 2, 2, 1.0, 0.5, 3), (4, 6, 6)),
 }
 
 

@@ -147,6 +147,21 @@ def test_res_bottleneck_block_is_regnets(cin, cout, stride, group_width, multipl
     assert_same(ref, block, torch.randn(2, cin, 8, 8))
 
 
+@pytest.mark.parametrize(
+    ("cin", "cout", "depth", "stride", "stage_index"), [(32, 48, 1, 2, 1), (48, 104, 3, 2, 2), (8, 8, 2, 1, 4)]
+)
+def test_regnet_stage_is_regnets_any_stage_with_its_block_names(cin, cout, depth, stride, stage_index):
+    norm = partial(nn.BatchNorm2d, eps=1e-05, momentum=0.1)
+    block_class = torchvision_module("regnet", "ResBottleneckBlock")
+    args = (cin, cout, stride, depth, block_class, norm, nn.ReLU, 8, 1.0, 0.25)
+    ref = reference("regnet", "AnyStage", *args, stage_index=stage_index)
+    params: dict[str, Any] = {"out_channels": cout, "depth": depth, "stride": stride, "group_width": 8}
+    params |= {"se_ratio": 0.25, "stage_index": stage_index}
+    block = generated("RegNetStage", cin, 8, **params)
+    assert_same(ref, block, torch.randn(2, cin, 8, 8))
+    assert f"block{stage_index}-{depth - 1}.f.se.fc1.weight" in block.state_dict()
+
+
 # ---------------------------------------------------------------------------------------------
 # Render rules
 
@@ -195,6 +210,12 @@ def test_res_bottleneck_block_is_regnets(cin, cout, stride, group_width, multipl
             "ResBottleneckBlock(32, 48, stride=2, group_width=8, se_ratio=0.25)",
         ),
         ("ResBottleneckBlock", {"out_channels": 64}, tensor(64, 8, 8), "ResBottleneckBlock(64, 64)"),
+        (
+            "RegNetStage",
+            {"out_channels": 104, "depth": 3, "group_width": 8, "se_ratio": 0.25, "stage_index": 2},
+            tensor(48, 56, 56),
+            "RegNetStage(48, 104, 3, group_width=8, se_ratio=0.25, stage_index=2)",
+        ),
     ],
 )
 def test_the_render_rule_calls_the_class_leaving_defaults_out(block, params, x, source):
@@ -303,6 +324,22 @@ IMPOSSIBLE = [
         "PARAM_RANGE",
         ("bottleneck_multiplier", 1.0),
         id="regnet-empty-bottleneck",
+    ),
+    pytest.param(
+        "RegNetStage",
+        {"out_channels": 48, "depth": 2, "group_width": 32},
+        tensor(48, 8, 8),
+        "PARAM_RANGE",
+        ("group_width", 24),
+        id="regnet-stage-group-width-not-dividing",
+    ),
+    pytest.param(
+        "RegNetStage",
+        {"out_channels": 2, "depth": 2, "group_width": 2, "se_ratio": 0.25},
+        tensor(8, 8, 8),
+        "PARAM_RANGE",
+        ("se_ratio", 0.0),
+        id="regnet-stage-empty-se-in-its-later-blocks",
     ),
     pytest.param(
         "ResBottleneckBlock",

@@ -139,6 +139,7 @@ EXAMPLES: dict[str, Example] = {
     "Fire": ex([4, 5, 5], squeeze_channels=2, expand1x1_channels=3, expand3x3_channels=4),
     "DenseTransition": ex([6, 5, 5], out_channels=3),
     "ResBottleneckBlock": ex([4, 6, 6], out_channels=8, stride=2, group_width=4, se_ratio=0.25),
+    "RegNetStage": ex([4, 6, 6], out_channels=8, depth=2, group_width=4, se_ratio=0.25, stage_index=3),
     "TransformerEncoderBlock": ex([5, 8], layout="BTH", num_heads=2, mlp_ratio=2.0),
     "PositionalEncoding": ex(BTH, layout="BTH", max_len=7, dropout=0.1),  # max_len: exactly T
     # learned tensors (ViT, ConvNeXt)
@@ -274,6 +275,7 @@ def test_without_input_shapes_only_layers_that_cannot_go_lazy_ask_for_them():
         "Fire",
         "DenseTransition",
         "ResBottleneckBlock",
+        "RegNetStage",
         "ClassToken",
         "PositionEmbedding",
         "LayerScale",
