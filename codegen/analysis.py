@@ -16,6 +16,7 @@ from typing import Any
 
 from . import nodes as _nodes  # noqa: F401  (registers the node types)
 from .diagnostics import ERROR, WARNING, Diagnostic, ShapeError
+from .hierarchy import path_problems
 from .ir import Call, Evaluator
 from .params import Bool, Choice, Float, Int, Param, ParamError
 from .schema import CompositeDef, Edge, Graph, GraphBody, Limits, Node
@@ -185,6 +186,7 @@ class _BodyAnalyzer:
     # -- passes ----------------------------------------------------------------------------
     def run(self) -> Analysis:
         self.resolve_nodes()
+        self.check_paths()
         self.resolve_edges()
         inputs, outputs = self.resolve_interface()
         order = self.topological_order()
@@ -239,6 +241,12 @@ class _BodyAnalyzer:
                 info.valid = False
                 continue
             info.params = self.resolve_params(info, declared)
+
+    def check_paths(self) -> None:
+        is_input = {n: info.is_input for n, info in self.info.items()}
+        for node, message in path_problems([info.node for info in self.info.values()], is_input):
+            index = self.info[node.id].index
+            self.report("PATH", message, node=node.id, path=f"nodes[{index}].path")
 
     def resolve_params(self, info: NodeInfo, declared: tuple[Param, ...]) -> dict[str, Any]:
         node = info.node
