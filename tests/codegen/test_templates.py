@@ -30,10 +30,12 @@ ROOT = Path(__file__).resolve().parents[2]
 NAMES = template_names()
 REQUIRED = ("vgg16", "resnet18", "resnet50", "hybridcmi", "transformer_classifier", "unet_small")
 
-# torchvision's parameter counts (vgg16, resnet18, resnet50 with 1000 classes).
+# torchvision's parameter counts (with 1000 classes).
 TORCHVISION_TOTALS = {"vgg16": 138_357_544, "resnet18": 11_689_512, "resnet50": 25_557_032}
+TORCHVISION_TOTALS |= {"mobilenet_v2": 3_504_872, "densenet121": 7_978_856}
 # The ImageNet models run at a smaller resolution: their adaptive/global pooling makes that legal.
 SMALL_INPUTS = {"vgg16": [3, 32, 32], "resnet18": [3, 64, 64], "resnet50": [3, 64, 64]}
+SMALL_INPUTS |= {"mobilenet_v2": [3, 64, 64], "densenet121": [3, 64, 64]}
 # Small enough to train for two steps in a test.
 TRAINABLE = [name for name in NAMES if name not in TORCHVISION_TOTALS]
 
@@ -289,6 +291,15 @@ def test_the_resnets_use_their_paper_blocks(import_template):
         resnet50 = import_template("resnet50").build_model()
     assert sum(type(m).__name__ == "ResidualBlock" for m in resnet18.modules()) == 8
     assert sum(type(m).__name__ == "Bottleneck" for m in resnet50.modules()) == 16
+
+
+def test_mobilenet_v2_and_densenet121_use_their_paper_blocks(import_template):
+    with torch.device("meta"):
+        mobilenet = import_template("mobilenet_v2").build_model()
+        densenet = import_template("densenet121").build_model()
+    assert sum(type(m).__name__ == "InvertedResidualV2" for m in mobilenet.modules()) == 17
+    assert sum(type(m).__name__ == "DenseLayer" for m in densenet.modules()) == 6 + 12 + 24 + 16
+    assert sum(type(m).__name__ == "DenseTransition" for m in densenet.modules()) == 3
 
 
 @pytest.mark.parametrize("name", TRAINABLE)
