@@ -208,6 +208,7 @@ class _BodyAnalyzer:
         analysis = Analysis(
             self.body, self.info, forward, inputs, outputs, self.diagnostics, composites=self.scope.composites
         )
+        self.check_unused_paths(analysis)
         self.count(analysis)
         return analysis
 
@@ -247,6 +248,23 @@ class _BodyAnalyzer:
         for node, message in path_problems([info.node for info in self.info.values()], is_input):
             index = self.info[node.id].index
             self.report("PATH", message, node=node.id, path=f"nodes[{index}].path")
+
+    def check_unused_paths(self, analysis: Analysis) -> None:
+        """A path on a node that renders as a function in ``forward`` (Add, Flatten, …) places nothing."""
+        for node_id in analysis.order:
+            info = self.info[node_id]
+            if info.node.path is None or info.spec is None or info.is_input or info.node.disabled:
+                continue
+            inputs = [f"in{k}" for k in range(len(info.inputs))]
+            if info.spec.emit(emit_context(analysis, info, "module", inputs)).init is None:
+                self.report(
+                    "PATH",
+                    f"{info.spec.type} is a function in forward, with no module or learned tensor of its own, so "
+                    f"its module path `{info.node.path}` places nothing; clear it",
+                    WARNING,
+                    node=node_id,
+                    path=f"nodes[{info.index}].path",
+                )
 
     def resolve_params(self, info: NodeInfo, declared: tuple[Param, ...]) -> dict[str, Any]:
         node = info.node

@@ -113,6 +113,19 @@ def test_an_input_takes_no_path():
     assert path_errors(document) == [("input", "an Input node holds no module, so it takes no module path; clear it")]
 
 
+def test_a_path_on_a_function_in_forward_is_a_warning_that_it_places_nothing():
+    g = GraphBuilder("Functional")
+    g.input("input", [4, 6, 6])
+    g.node("Flatten", "flat", path="features.0")
+    g.node("Linear", "fc", out_features=2)
+    (warning,) = codegen.validate(g.document()).diagnostics
+    assert (warning.code, warning.severity, warning.node) == ("PATH", "warning", "flat")
+    assert warning.message == (
+        "Flatten is a function in forward, with no module or learned tensor of its own, so its module path "
+        "`features.0` places nothing; clear it"
+    )
+
+
 def test_a_path_that_is_not_a_string_is_a_parse_error():
     document = chain([None])
     document["nodes"][1]["path"] = 3
