@@ -35,6 +35,8 @@ REQUIRED = (
     "resnext50_32x4d",
     "mobilenet_v3_small",
     "efficientnet_b0",
+    "mobilenet_v2",
+    "densenet121",
     "hybridcmi",
     "transformer_classifier",
     "unet_small",
@@ -48,6 +50,8 @@ TORCHVISION_TOTALS = {
     "resnext50_32x4d": 25_028_904,
     "mobilenet_v3_small": 2_542_856,
     "efficientnet_b0": 5_288_548,
+    "mobilenet_v2": 3_504_872,
+    "densenet121": 7_978_856,
 }
 # The ImageNet models run at a smaller resolution: their adaptive/global pooling makes that legal.
 SMALL_INPUTS = {
@@ -57,6 +61,8 @@ SMALL_INPUTS = {
     "resnext50_32x4d": [3, 64, 64],
     "mobilenet_v3_small": [3, 64, 64],
     "efficientnet_b0": [3, 64, 64],
+    "mobilenet_v2": [3, 64, 64],
+    "densenet121": [3, 64, 64],
 }
 # Small enough to train for two steps in a test.
 TRAINABLE = [name for name in NAMES if name not in TORCHVISION_TOTALS]
@@ -329,6 +335,15 @@ def test_resnext_groups_its_3x3_convolutions_32_ways(import_template):
     grouped = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
     assert len(grouped) == 16 and all(m.groups == 32 for m in grouped)
     assert sorted({m.in_channels for m in grouped}) == [128, 256, 512, 1024]  # 32 groups of 4, 8, 16, 32
+
+
+def test_mobilenet_v2_and_densenet121_use_their_paper_blocks(import_template):
+    with torch.device("meta"):
+        mobilenet = import_template("mobilenet_v2").build_model()
+        densenet = import_template("densenet121").build_model()
+    assert sum(type(m).__name__ == "InvertedResidualV2" for m in mobilenet.modules()) == 17
+    assert sum(type(m).__name__ == "DenseLayer" for m in densenet.modules()) == 6 + 12 + 24 + 16
+    assert sum(type(m).__name__ == "DenseTransition" for m in densenet.modules()) == 3
 
 
 @pytest.mark.parametrize("name", TRAINABLE)
