@@ -17,12 +17,12 @@ import torch
 from test_blocks import full_params, infer, render
 from test_torchvision_blocks import assert_same, generated
 from torch import nn
-from torchvision_models import torchvision_module
 
 from codegen.blocks import BLOCK_CLASSES
 from codegen.diagnostics import ShapeError
 from codegen.ir import render_expr
 from codegen.tensor import SEQUENCE, UNKNOWN, tensor
+from tests.support.torchvision_models import torchvision_module
 
 
 def reference(module: str, name: str, *args: Any, **kwargs: Any) -> nn.Module:
