@@ -188,11 +188,12 @@ def test_the_caps_are_checked_again_by_the_runner():
 
 
 def test_a_run_that_would_not_fit_in_memory_suggests_a_batch_that_does():
-    # VGG-16 at 224×224: ~2.2 GiB of weights, gradients and Adam state, and ~13 MiB of activations a sample.
+    # VGG-16 at 224×224: ~2.2 GiB of weights, gradients and Adam state, and every layer's activations
+    # (drawn as single layers, as torchvision's features are, each output counts).
     with pytest.raises(RunFailed) as failure:
         train(load_template("vgg16"), config(batch_size=512), caps=Caps(max_memory_bytes=4 * 2**30))
     assert failure.value.message == (
-        "This run needs about 8.8 GiB of memory at batch 512 (the limit is 4.0 GiB): try batch 128."
+        "This run needs about 112.1 GiB of memory at batch 512 (the limit is 4.0 GiB): try batch 8."
     )
 
 
