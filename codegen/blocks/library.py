@@ -660,6 +660,7 @@ class ShiftedWindowAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, height, width, channels = x.shape
         size, heads = self.window_size, self.num_heads
+        # Zeros on the right and bottom up to whole windows (-n % size is what n lacks).
         x = F.pad(x, (0, 0, 0, -width % size, 0, -height % size))
         padded_h, padded_w = x.shape[1], x.shape[2]
         # A window that covers a whole axis has nowhere to shift along it.
@@ -677,10 +678,11 @@ class ShiftedWindowAttention(nn.Module):
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
         attn = (q * (channels // heads) ** -0.5).matmul(k.transpose(-2, -1))
         bias = self.relative_position_bias_table[self.relative_position_index]
-        attn = attn + bias.view(tokens, tokens, heads).permute(2, 0, 1)
+        attn = attn + bias.view(tokens, tokens, heads).permute(2, 0, 1).contiguous()
         if shift_h or shift_w:
-            # Label the regions the roll moved (the last window's strip, the shifted-in strip) and
-            # keep attention between tokens of the same region only.
+            # The roll brought tokens from the far edges into the last row and column of windows.
+            # Along each axis, label a position by its region (before the last window, the last
+            # window's own part, the part rolled in) and mask attention across regions.
             ys = torch.arange(padded_h, device=x.device)
             xs = torch.arange(padded_w, device=x.device)
             ys = (ys >= padded_h - size).long() + (ys >= padded_h - shift_h).long()
