@@ -691,14 +691,14 @@ SWIN_PARAMS = (
         "window_size",
         default=7,
         min=1,
-        max=1024,
+        max=128,
         doc="Side of the square attention windows; the map is padded to whole windows.",
     ),
     Int(
         "shift_size",
         default=0,
         min=0,
-        max=1024,
+        max=127,
         doc="Cyclic shift of the windows, below window_size: 0, then window_size // 2, alternately.",
     ),
     Float(
