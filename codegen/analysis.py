@@ -16,6 +16,7 @@ from typing import Any
 
 from . import nodes as _nodes  # noqa: F401  (registers the node types)
 from .diagnostics import ERROR, WARNING, Diagnostic, ShapeError
+from .hierarchy import path_problems
 from .ir import Call, Evaluator
 from .params import Bool, Choice, Float, Int, Param, ParamError
 from .schema import CompositeDef, Edge, Graph, GraphBody, Limits, Node
@@ -185,6 +186,7 @@ class _BodyAnalyzer:
     # -- passes ----------------------------------------------------------------------------
     def run(self) -> Analysis:
         self.resolve_nodes()
+        self.check_paths()
         self.resolve_edges()
         inputs, outputs = self.resolve_interface()
         order = self.topological_order()
@@ -206,6 +208,7 @@ class _BodyAnalyzer:
         analysis = Analysis(
             self.body, self.info, forward, inputs, outputs, self.diagnostics, composites=self.scope.composites
         )
+        self.check_unused_paths(analysis)
         self.count(analysis)
         return analysis
 
@@ -239,6 +242,29 @@ class _BodyAnalyzer:
                 info.valid = False
                 continue
             info.params = self.resolve_params(info, declared)
+
+    def check_paths(self) -> None:
+        is_input = {n: info.is_input for n, info in self.info.items()}
+        for node, message in path_problems([info.node for info in self.info.values()], is_input):
+            index = self.info[node.id].index
+            self.report("PATH", message, node=node.id, path=f"nodes[{index}].path")
+
+    def check_unused_paths(self, analysis: Analysis) -> None:
+        """A path on a node that renders as a function in ``forward`` (Add, Flatten, …) places nothing."""
+        for node_id in analysis.order:
+            info = self.info[node_id]
+            if info.node.path is None or info.spec is None or info.is_input or info.node.disabled:
+                continue
+            inputs = [f"in{k}" for k in range(len(info.inputs))]
+            if info.spec.emit(emit_context(analysis, info, "module", inputs)).init is None:
+                self.report(
+                    "PATH",
+                    f"{info.spec.type} is a function in forward, with no module or learned tensor of its own, so "
+                    f"its module path `{info.node.path}` places nothing; clear it",
+                    WARNING,
+                    node=node_id,
+                    path=f"nodes[{info.index}].path",
+                )
 
     def resolve_params(self, info: NodeInfo, declared: tuple[Param, ...]) -> dict[str, Any]:
         node = info.node

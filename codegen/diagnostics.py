@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "MERGE": "Tensors merged by Concat/Add/Mul do not have compatible shapes.",
     "IMPOSSIBLE_OUTPUT": "A layer would produce an empty or negative size.",
     "NEEDS_SHAPE": "A layer needs a size that cannot be inferred without input shapes.",
+    "PATH": "A node's module path is malformed, used twice, or clashes with another node's.",
     "COMPOSITE": "A composite block definition is invalid.",
     "COMPOSITE_RECURSION": "A composite block contains itself.",
     "EXPRESSION_TOO_LONG": "A block parameter expression has more operators or characters than the engine accepts.",

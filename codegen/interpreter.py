@@ -52,20 +52,33 @@ class GraphModule(nn.Module):
             for k, name in enumerate(outputs):
                 variables[(node_id, k)] = name
             if info.composite is not None:
-                self.add_module(attrs[node_id], composite_module(analysis, info, limits))
+                self._register(attrs[node_id], composite_module(analysis, info, limits))
                 self._program.append(Assign(outputs, _call_submodule(attrs[node_id], inputs)))
                 continue
             code = info.spec.emit(emit_context(analysis, info, attrs[node_id], inputs, outputs, temps.fresh))  # type: ignore[union-attr]
             if code.init is not None:
-                made = Evaluator(namespaces).eval(code.init)
-                if isinstance(made, nn.Parameter):  # a learned-tensor node (ClassToken, LayerScale, …)
-                    self.register_parameter(attrs[node_id], made)
-                else:
-                    self.add_module(attrs[node_id], made)
+                self._register(attrs[node_id], Evaluator(namespaces).eval(code.init))
             self._program.extend(code.body)
         self._results = [variables[(o, 0)] for o in self._outputs]
         self.variables = variables  # (node id, output index) -> local name, for tests that trace values
         self._namespaces = namespaces
+
+    def _register(self, path: str, made: nn.Module | nn.Parameter) -> None:
+        """Register at a module path (``features.0.1``), making plain containers for its prefixes.
+
+        Container types do not matter here (the program calls each node's own module); the state_dict
+        keys do, and they are the generated module's.
+        """
+        *parents, last = path.split(".")
+        owner: nn.Module = self
+        for part in parents:
+            if part not in owner._modules:
+                owner.add_module(part, nn.Module())
+            owner = owner._modules[part]  # type: ignore[assignment]
+        if isinstance(made, nn.Parameter):  # a learned-tensor node (ClassToken, LayerScale, …)
+            owner.register_parameter(last, made)
+        else:
+            owner.add_module(last, made)
 
     def forward(self, *args: torch.Tensor) -> Any:
         local = self.trace(*args)

@@ -24,7 +24,8 @@ class Ref:
 
 @dataclass(frozen=True)
 class SelfAttr:
-    """``self.<name>``: the node's registered submodule."""
+    """``self.<name>``: the node's registered submodule; a dotted module path (``features.0.1``) is read
+    attribute by attribute, numbered segments as indices (``self.features[0][1]``)."""
 
     name: str
 
@@ -82,7 +83,32 @@ class Assign:
     value: Any
 
 
-Expr = Ref | SelfAttr | Call | Method | Item | BinOp | ListOf
+@dataclass(frozen=True)
+class Repeat:
+    """``[item for var in range(count)]`` (or a generator, ``(item for var in range(count))``)."""
+
+    item: Any
+    var: str
+    count: int
+    generator: bool = False
+
+
+@dataclass(frozen=True)
+class Starred:
+    """``*value`` among call arguments."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """``f"<prefix>{index}"``: the name of the ``index``-th of a run of named submodules."""
+
+    prefix: str
+    index: Any
+
+
+Expr = Ref | SelfAttr | Call | Method | Item | BinOp | ListOf | Repeat | Starred | Numbered
 
 
 def call(fn: str | Expr, *args: Any, **kwargs: Any) -> Call:
@@ -117,11 +143,20 @@ def render_expr(expr: Any) -> str:
     if isinstance(expr, Ref):
         return expr.name
     if isinstance(expr, SelfAttr):
-        return f"self.{expr.name}"
+        return "self" + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in expr.name.split("."))
+    if isinstance(expr, Repeat):
+        opening, closing = "()" if expr.generator else "[]"
+        return f"{opening}{render_expr(expr.item)} for {expr.var} in range({expr.count}){closing}"
+    if isinstance(expr, Starred):
+        return f"*{render_expr(expr.value)}"
+    if isinstance(expr, Numbered):
+        return f'f"{expr.prefix}{{{render_expr(expr.index)}}}"'
     if isinstance(expr, Sym):
         return expr.text
     if isinstance(expr, Call):
         fn = expr.fn if isinstance(expr.fn, str) else render_expr(expr.fn)
+        if sole_generator(expr):  # `f(x for x in xs)`: the call's parentheses are the generator's
+            return f"{fn}({render_expr(expr.args[0])[1:-1]})"
         return f"{fn}({_render_arguments(expr.args, expr.kwargs)})"
     if isinstance(expr, Method):
         return f"{_render_operand(expr.obj)}.{expr.name}({_render_arguments(expr.args, expr.kwargs)})"
@@ -158,6 +193,10 @@ def render_expr(expr: Any) -> str:
     if expr is None or isinstance(expr, (bool, int)):
         return repr(expr)
     raise TypeError(f"cannot render {expr!r}")
+
+
+def sole_generator(expr: Call) -> bool:
+    return len(expr.args) == 1 and not expr.kwargs and isinstance(expr.args[0], Repeat) and expr.args[0].generator
 
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -210,7 +249,10 @@ class Evaluator:
         if isinstance(expr, Ref):
             return self.local[expr.name]
         if isinstance(expr, SelfAttr):
-            return getattr(self.module, expr.name)
+            value = self.module
+            for part in expr.name.split("."):
+                value = getattr(value, part)
+            return value
         if isinstance(expr, Call):
             fn = self.resolve(expr.fn) if isinstance(expr.fn, str) else self.eval(expr.fn)
             return fn(*(self.eval(a) for a in expr.args), **{k: self.eval(v) for k, v in expr.kwargs})
@@ -226,6 +268,8 @@ class Evaluator:
             return _OPERATORS[expr.op](left, right)
         if isinstance(expr, ListOf):
             return [self.eval(i) for i in expr.items]
+        if isinstance(expr, (Repeat, Starred, Numbered)):
+            raise TypeError("containers are built by the interpreter itself, not evaluated")
         if isinstance(expr, tuple):
             return tuple(self.eval(i) for i in expr)
         if isinstance(expr, list):

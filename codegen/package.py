@@ -15,14 +15,16 @@ PACKAGE = "package"
 SINGLE_FILE = "file"
 
 
-def _imports(sources: list[str], relative_blocks: list[str] | None = None) -> list[str]:
-    """Only the imports the code below uses (ruff's F401 would flag any other).
+def _imports(sources: list[str], relative_blocks: list[str] | None = None, standard: tuple[str, ...] = ()) -> list[str]:
+    """Only the imports the code below uses (ruff's F401 would flag any other), in isort's sections.
 
     Names are read from the parsed code, not its text, so that user text in docstrings and
-    comments ("see F. Chollet") never adds an import.
+    comments ("see F. Chollet") never adds an import. ``standard`` are standard-library imports the
+    caller's own code needs.
     """
     used = {node.id for node in ast.walk(ast.parse("\n".join(sources))) if isinstance(node, ast.Name)}
-    lines = []
+    stdlib = [*standard, *(["from collections import OrderedDict"] if "OrderedDict" in used else [])]
+    lines = [*stdlib, ""] if stdlib else []
     if "torch" in used:
         lines.append("import torch")
     if "F" in used:
@@ -240,8 +242,7 @@ def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: b
         body = _join_classes([*r.blocks, r.model]) + ["", ""] + helpers
         if with_train:
             body += ["", ""] + train_source(r, None)
-        std = ["import argparse", "import time", ""] if with_train else []
-        imports = std + _imports(body)
+        imports = _imports(body, standard=("import argparse", "import time") if with_train else ())
         text = header(graph, "PyTorch model", r.source_hash) + [
             _docstring(f"{title}: a PyTorch model designed in TorchCanvas."),
             "",

@@ -18,7 +18,8 @@ from .analysis import Analysis, NodeInfo, Scope, analyze_composite, composite_pa
 from .blocks import BLOCK_CLASSES
 from .diagnostics import Diagnostic, GraphError
 from .dims import Sym
-from .ir import Assign, BinOp, Call, ListOf, Method, Ref, SelfAttr, render_expr
+from .hierarchy import Leaf, Tree, build_tree, init_statements
+from .ir import Assign, BinOp, Call, ListOf, Method, Ref, Repeat, SelfAttr, Starred, render_expr, sole_generator
 from .naming import Namespace, class_name
 from .params import Param
 from .schema import CompositeDef, Graph, Limits
@@ -99,6 +100,11 @@ def format_expr(indent: str, prefix: str, expr: Any, suffix: str) -> list[str]:
     flat = f"{indent}{prefix}{render_expr(expr)}{suffix}"
     if _fits(flat):
         return [flat]
+    if isinstance(expr, Starred):
+        return format_expr(indent, f"{prefix}*", expr.value, suffix)
+    if isinstance(expr, Repeat):
+        opening, closing = ("(", ")") if expr.generator else ("[", "]")
+        return [f"{indent}{prefix}{opening}", *_repeat_body(indent + INDENT, expr), f"{indent}{closing}{suffix}"]
     chain = _call_chain(expr)
     if chain:
         call = next((c for c in chain if _fits(f"{indent}{prefix}{_callee(c)}(")), chain[-1])
@@ -125,6 +131,11 @@ def _format_items(indent: str, items: list[tuple[str, Any]], *, collection: bool
     return lines
 
 
+def _repeat_body(indent: str, expr: Repeat) -> list[str]:
+    """The inside of a comprehension split over lines: its item, then its ``for`` clause."""
+    return [*format_expr(indent, "", expr.item, ""), f"{indent}for {expr.var} in range({expr.count})"]
+
+
 def _binop_chain(expr: BinOp) -> list[str]:
     """``a + b + c`` as ``["a", "+ b", "+ c"]``: the operands of a chain of one operator."""
     if isinstance(expr.left, BinOp) and expr.left.op == expr.op:
@@ -147,7 +158,10 @@ def _call_chain(expr: Any) -> list[Call | Method]:
 def _split_at(indent: str, prefix: str, value: Any, call: Call | Method, suffix: str = "") -> list[str]:
     """Split ``value`` at the parentheses of ``call``, one of the calls in its chain (a prefix of it)."""
     rest = render_expr(value)[len(render_expr(call)) :]
-    body = _format_items(indent + INDENT, _arguments(call), collection=False)
+    if isinstance(call, Call) and sole_generator(call):
+        body = _repeat_body(indent + INDENT, call.args[0])
+    else:
+        body = _format_items(indent + INDENT, _arguments(call), collection=False)
     return [f"{indent}{prefix}{_callee(call)}(", *body, f"{indent}){rest}{suffix}"]
 
 
@@ -228,13 +242,77 @@ class _Forward:
 
 
 def attribute_names(analysis: Analysis, names: Namespace | None = None) -> dict[str, str]:
-    """Submodule attribute per node (``self.<name>``): the ``state_dict`` keys, shared with the interpreter."""
+    """Where each node's submodule sits (``self.<name>``, or a module path such as ``features.0.1``).
+
+    These are the ``state_dict`` prefixes, shared with the interpreter. Nodes with a ``path`` keep it;
+    the others get a name from their id that no path's first segment has taken.
+    """
     names = names or Namespace()
+    paths = {
+        node_id: info.node.path
+        for node_id in analysis.order
+        if (info := analysis.info[node_id]).node.path is not None and not info.is_input
+    }
+    for path in paths.values():
+        names.claim(path.split(".")[0])
     return {
-        node_id: names.name(("node", node_id), node_id)
+        node_id: paths.get(node_id) or names.name(("node", node_id), node_id)
         for node_id in analysis.order
         if not analysis.info[node_id].is_input
     }
+
+
+def _module_tree(
+    analysis: Analysis, attr: dict[str, str], composites: dict[str, CompositeClass], source: ClassSource
+) -> Tree:
+    """The containers the node paths describe, with each node's constructor (block classes noted as used)."""
+    leaves: dict[str, Leaf] = {}
+    for node_id in analysis.order:
+        info = analysis.info[node_id]
+        if info.is_input or info.node.disabled:
+            continue
+        placeholders = [Ref(f"in{k}") for k in range(len(info.inputs))]
+        outputs = tuple(f"out{k}" for k in range(info.num_outputs))
+        if info.composite is not None:
+            init, body = _composite_call(
+                info, analysis, composites[info.composite.name], attr[node_id], placeholders, outputs
+            )
+            source.uses.add(info.composite.name)
+        else:
+            code = info.spec.emit(emit_context(analysis, info, attr[node_id], placeholders, outputs))  # type: ignore[union-attr]
+            init, body = code.init, code.body
+            if info.spec.block_class is not None:  # type: ignore[union-attr]
+                source.uses.add(info.spec.type)  # type: ignore[union-attr]
+        if init is None:
+            continue
+        plain_call = Assign(outputs, Call(SelfAttr(attr[node_id]), tuple(placeholders)))
+        leaves[node_id] = Leaf(
+            node_id, init, chainable=len(outputs) == 1 and len(placeholders) == 1 and body == (plain_call,)
+        )
+    sources = {n: [(e.source, e.output or 0) for e in analysis.info[n].inputs] for n in analysis.order}
+    readers: dict[str, int] = {}
+    for node_id in analysis.order:
+        info = analysis.info[node_id]
+        for edge in info.inputs[:1] if info.node.disabled else info.inputs:
+            if not edge.output:
+                readers[edge.source] = readers.get(edge.source, 0) + 1
+    for output in analysis.outputs:
+        readers[output] = readers.get(output, 0) + 1
+    paths = {n: tuple(attr[n].split(".")) for n in leaves}
+    return build_tree(paths, leaves, sources, readers)
+
+
+def _forward_order(analysis: Analysis, tree: Tree) -> list[str]:
+    """The analysis order with each chain a container calls moved together, just before its last node."""
+    skipped = tree.skipped()
+    order: list[str] = []
+    for node_id in analysis.order:
+        if node_id in skipped:
+            continue
+        if node_id in tree.calls:
+            order.extend(tree.calls[node_id][1][:-1])
+        order.append(node_id)
+    return order
 
 
 def render_class(
@@ -250,9 +328,12 @@ def render_class(
     names = Namespace()
     attr = attribute_names(analysis, names)
     source = ClassSource([])
-    init_lines: list[str] = []
+    tree = _module_tree(analysis, attr, composites, source)
+    skipped = tree.skipped()
     forward_lines: list[str] = []
     state = _Forward(analysis, names, attr)
+    # Locals named after the node: its attribute, or its module path with `_` (`features_0`).
+    local = {n: a if "." not in a else names.name(("local", n), a.replace(".", "_")) for n, a in attr.items()}
 
     inputs = analysis.inputs
     if len(inputs) == 1:
@@ -261,26 +342,27 @@ def render_class(
         for input_id in inputs:
             state.var[(input_id, 0)] = names.name(("node", input_id), input_id)
 
-    position = {node_id: i for i, node_id in enumerate(analysis.order)}
-    consumers: dict[str, list[int]] = {n: [] for n in analysis.order}
-    for node_id in analysis.order:
+    order = _forward_order(analysis, tree)
+    position = {node_id: i for i, node_id in enumerate(order)}
+    consumers: dict[str, list[int]] = {n: [] for n in order}
+    for node_id in order:
         for edge in analysis.info[node_id].inputs:
             consumers[edge.source].append(position[node_id])
-    end = len(analysis.order)
+    end = len(order)
     for output in analysis.outputs:
         consumers.setdefault(output, []).append(end)
     # Outputs of multi-output nodes that something reads; the others are unpacked into `_`.
     read = {(o, 0) for o in analysis.outputs}
-    for node_id in analysis.order:
+    for node_id in order:
         node_inputs = analysis.info[node_id].inputs
         for edge in node_inputs[:1] if analysis.info[node_id].node.disabled else node_inputs:
             read.add((edge.source, edge.output or 0))
     # Positions of the nodes still to read the value now held in `x` (disabled nodes alias it).
     x_readers = list(consumers[inputs[0]]) if len(inputs) == 1 else []
 
-    for node_id in analysis.order:
+    for node_id in order:
         info = analysis.info[node_id]
-        if info.is_input:
+        if info.is_input or node_id in skipped:
             continue
         i = position[node_id]
         if info.node.disabled:
@@ -294,33 +376,40 @@ def render_class(
             out_names: tuple[str, ...] = ("x",)
             x_readers = [i + 1]
         elif outs == 1:
-            out_names = (attr[node_id],)
+            out_names = (local[node_id],)
         else:
-            out_names = tuple(names.fresh(f"{attr[node_id]}_{k}") if (node_id, k) in read else "_" for k in range(outs))
+            out_names = tuple(
+                names.fresh(f"{local[node_id]}_{k}") if (node_id, k) in read else "_" for k in range(outs)
+            )
         for k, out_name in enumerate(out_names):
             state.var[(node_id, k)] = out_name
+        comment = "" if _symbolic(info.out) else shape_comment(info.out)
+        if node_id in tree.calls:  # the last of a chain: one call of the nn.Sequential that holds it
+            container, chain = tree.calls[node_id]
+            first = analysis.info[chain[0]]
+            value = Call(SelfAttr(container), (Ref(state.input_expr(first, 0)),))
+            forward_lines.extend(render_statement(INDENT * 2, ", ".join(out_names), value, comment))
+            continue
         input_refs = [Ref(state.input_expr(info, k)) for k in range(len(info.inputs))]
         if info.composite is not None:
-            code_init, body = _composite_call(
+            _, body = _composite_call(
                 info, analysis, composites[info.composite.name], attr[node_id], input_refs, out_names
             )
-            source.uses.add(info.composite.name)
         else:
             ctx = emit_context(analysis, info, attr[node_id], input_refs, out_names, names.fresh)
-            code = info.spec.emit(ctx)  # type: ignore[union-attr]
-            code_init, body = code.init, code.body
-            if info.spec.block_class is not None:  # type: ignore[union-attr]
-                source.uses.add(info.spec.type)  # type: ignore[union-attr]
-        if code_init is not None:
-            init_lines.extend(render_statement(INDENT * 2, f"self.{attr[node_id]}", code_init))
-            if input_symbol and _mentions(code_init, input_symbol):
-                source.needs_input_size = True
-        comment = "" if _symbolic(info.out) else shape_comment(info.out)
+            body = info.spec.emit(ctx).body  # type: ignore[union-attr]
         for k, stmt in enumerate(body):
             is_last = k == len(body) - 1
             forward_lines.extend(
                 render_statement(INDENT * 2, ", ".join(stmt.targets), stmt.value, comment if is_last else "")
             )
+
+    init_lines: list[str] = []
+    first_use = {node_id: i for i, node_id in enumerate(analysis.order)}
+    for target, value in init_statements(tree, first_use):
+        init_lines.extend(render_statement(INDENT * 2, target, value))
+        if input_symbol and _mentions(value, input_symbol):
+            source.needs_input_size = True
 
     returns = [state.var[(o, 0)] for o in analysis.outputs]
     forward_lines.append(f"{INDENT * 2}return {', '.join(returns)}")
@@ -585,7 +674,9 @@ _ANNOTATIONS = {"int": "int", "float": "float", "bool": "bool", "choice": "str"}
 
 # Names generated modules define or import at top level, and names a class body calls: a user block
 # class or constructor parameter of the same name would shadow them (or not even parse).
-_MODULE_NAMES = frozenset({"F", "nn", "torch", "INPUT_SHAPES", "build_model", "example_inputs", "main", "parse_shape"})
+_MODULE_NAMES = frozenset(
+    {"F", "nn", "torch", "OrderedDict", "INPUT_SHAPES", "build_model", "example_inputs", "main", "parse_shape"}
+)
 _BODY_NAMES = frozenset({"self", "super", "nn", "torch", "F", "in_channels", "in_features"})
 
 

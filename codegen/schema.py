@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic, GraphError
 
 SUPPORTED_VERSIONS = ("0.2",)
 GRAPH_KEYS = {"version", "metadata", "nodes", "edges", "inputs", "outputs", "composites"}
-NODE_KEYS = {"id", "type", "params", "disabled", "label", "ui"}
+NODE_KEYS = {"id", "type", "params", "disabled", "label", "ui", "path"}
 COMPOSITE_KEYS = {"params", "nodes", "edges", "inputs", "outputs", "doc", "category"}
 COMPOSITE_PARAM_KEYS = {"name", "type", "default", "min", "max", "choices", "doc"}
 
@@ -42,6 +42,7 @@ class Node:
     disabled: bool = False
     label: str | None = None
     ui: dict[str, Any] | None = None
+    path: str | None = None  # module path in generated code (``features.0.1``); see codegen/hierarchy.py
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,9 @@ class _Parser:
         ui = raw.get("ui")
         if ui is not None:
             ok = self.expect(ui, dict, f"{path}.ui", "object") and ok
+        module_path = raw.get("path")
+        if module_path is not None:
+            ok = self.expect(module_path, str, f"{path}.path", "string (a module path such as features.0)") and ok
         if not ok:
             return None
         node_id = raw["id"]
@@ -266,7 +270,7 @@ class _Parser:
                 "BAD_ID",
             )
             return None
-        return Node(node_id, raw["type"], dict(params), disabled, label, ui)
+        return Node(node_id, raw["type"], dict(params), disabled, label, ui, module_path)
 
     def edge(self, raw: Any, path: str, ids: set[str]) -> Edge | None:
         if not isinstance(raw, list) or len(raw) not in (2, 3) or not all(isinstance(v, str) for v in raw):

@@ -12,7 +12,7 @@ from typing import Any
 
 import codegen
 
-NODE_FIELDS = ("disabled", "label")
+NODE_FIELDS = ("disabled", "label", "path")
 
 
 def _nodes(document: dict) -> dict[str, dict]:
@@ -75,8 +75,8 @@ def diff_documents(a: dict, b: dict) -> dict[str, Any]:
     """What changed from document ``a`` to document ``b``.
 
     ``nodes``: ``added`` / ``removed`` (``{"id", "type"}``), ``changed`` (by id: ``type``, each changed
-    param with ``old``/``new``, ``disabled``, ``label``) and ``moved`` (ids whose canvas position alone
-    changed); ``edges``: ``added`` / ``removed``; ``inputs`` / ``outputs``: ``{"old", "new"}`` when they
+    param with ``old``/``new``, ``disabled``, ``label``, ``path``) and ``moved`` (ids whose canvas
+    position alone changed); ``edges``: ``added`` / ``removed``; ``inputs`` / ``outputs``: ``{"old", "new"}`` when they
     differ; ``composites``: block names ``added`` / ``removed`` / ``changed``; ``metadata``: changed keys.
     ``identical`` is true when nothing at all differs.
     """

@@ -9,6 +9,8 @@ export interface GraphNode {
   params?: Record<string, ParamValue>;
   label?: string;
   disabled?: boolean;
+  /** Dotted module path in the generated model ("layer1.0.conv1"); absent: a flat attribute named after the id. */
+  path?: string;
   /** Canvas-only data (position); codegen ignores it. */
   ui?: { x?: number; y?: number; [key: string]: unknown };
 }

@@ -135,6 +135,7 @@ class Builder:
         self.awkward = list(AWKWARD_IDS)
         self.vocab = 2
         self.long_ids = self.coin(0.08)
+        self.paths: dict[str, int] = {}  # module path family -> members so far
 
     # -- helpers -------------------------------------------------------------------------------
     def choice(self, options):
@@ -167,12 +168,26 @@ class Builder:
     def add_node(self, base: str, type_: str, params: dict[str, Any], sources: list[str], **extra: Any) -> str:
         node_id = self.new_id(base)
         node = {"id": node_id, "type": type_, "params": params, **extra}
+        if type_ != "Input" and self.coin(0.3):
+            node["path"] = self.module_path()
         self.nodes.append(node)
         for source in sources:
             self.edges.append([source, node_id])
             self.consumed.add(source)
         self.features.add(type_)
         return node_id
+
+    def module_path(self) -> str:
+        """A fresh module path: numbered members of ``body`` or ``blocks.stage``, or named ``named.layerN``.
+
+        Whether a family becomes an nn.Sequential, a ModuleList or a plain container depends on how its
+        members happen to be wired, which is what the equivalence tests then check.
+        """
+        self.features.add("module_path")
+        family = self.choice(["body", "blocks.stage", "named"])
+        index = self.paths.get(family, 0)
+        self.paths[family] = index + 1
+        return f"named.layer{index + 1}" if family == "named" else f"{family}.{index}"
 
     def emit(self, value: Value) -> Value:
         self.pool.append(value)

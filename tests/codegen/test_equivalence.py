@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import codegen
 from codegen.interpreter import build_reference
-from codegen.ir import BinOp, Call, ListOf, Method, Ref, SelfAttr
+from codegen.ir import BinOp, Call, ListOf, Method, Numbered, Ref, Repeat, SelfAttr, Starred
 from codegen.render import render_statement
 from codegen.tensor import TensorType
 
@@ -185,6 +185,7 @@ def test_generated_code_matches_the_reference_interpreter(case: Case, workdir: P
 
 
 REQUIRED_FEATURES = {
+    "module_path",
     "Concat",
     "Add",
     "Mul",
@@ -273,7 +274,7 @@ def random_statements(count: int, seed: int = 0) -> list[str]:
         return tuple(Ref(name()) for _ in range(rng.randint(low, high)))
 
     def value() -> object:
-        kind = rng.randrange(8)
+        kind = rng.randrange(9)
         if kind == 0:
             return Call(SelfAttr(name()), refs(1, 3))
         if kind == 1:
@@ -295,7 +296,25 @@ def random_statements(count: int, seed: int = 0) -> list[str]:
             kwargs = (("kernel_size", (3, 3)), ("padding", "same"), ("bias", False))[: rng.randint(0, 3)]
             args = tuple(rng.randint(1, 9999) for _ in range(rng.randint(0, 3)))
             return Call(f"nn.{rng.choice(['Conv2d', 'LazyConv2d', 'ReLU', 'Linear'])}", args, kwargs)
-        return Call(SelfAttr(name()), refs(1, 2), (("need_weights", False),))
+        if kind == 7:
+            return Call(SelfAttr(name()), refs(1, 2), (("need_weights", False),))
+        return container()
+
+    def container() -> object:
+        """What module paths build in ``__init__``: Sequentials with loops, named generators, ModuleLists."""
+        block = Call(rng.choice(["Bottleneck", "nn.Linear", "EncoderBlockWithALongName"]), refs(0, 1) + (64,))
+        grown = Call("DenseLayer", (BinOp("+", 64, BinOp("*", 32, Ref("i"))), 32, 4), (("drop_rate", 0.0),))
+        kind = rng.randrange(4)
+        if kind == 0:
+            members = [block, Starred(Repeat(rng.choice([block, grown]), "i", rng.randint(2, 24)))][: rng.randint(1, 2)]
+            return Call("nn.Sequential", tuple(members[::-1] if rng.random() < 0.5 else members))
+        if kind == 1:
+            item = (Numbered(rng.choice(["denselayer", "encoder_layer_"]), BinOp("+", Ref("i"), 1)), grown)
+            return Call("nn.Sequential", (Call("OrderedDict", (Repeat(item, "i", 6, generator=True),)),))
+        if kind == 2:
+            entries = [("conv0", block), ("norm0", Call("nn.BatchNorm2d", (64,)))][: rng.randint(1, 2)]
+            return Call("nn.Sequential", (Call("OrderedDict", (ListOf(tuple(entries)),)),))
+        return Call("nn.ModuleList", (rng.choice([ListOf((block, Call("nn.Identity"))), Repeat(block, "_", 3)]),))
 
     lines = ["def forward(self):"]
     for _ in range(count):

@@ -823,7 +823,7 @@ def test_an_id_over_the_length_limit_is_refused(chain, node):
             {"nodes": [7, {"id": 3, "type": None, "disabled": "yes", "zz": 1}]},
             [
                 "nodes[0]: expected object with id, type and params, got int",
-                "nodes[1].zz: unknown field (allowed: disabled, id, label, params, type, ui)",
+                "nodes[1].zz: unknown field (allowed: disabled, id, label, params, path, type, ui)",
                 "nodes[1].id: expected string, got int",
                 "nodes[1].type: expected string, got null",
                 'nodes[1].disabled: expected bool, got "yes"',

@@ -1,89 +1,41 @@
 """A tiny ViT drawn with ClassToken, PositionEmbedding and SelectToken computes what torchvision's ViT computes.
 
-The reference below is torchvision's ``VisionTransformer`` (models/vision_transformer.py) written out
-by hand at toy sizes (see docs/decisions.md for why it is not imported): the same submodule names,
-the same forward. The graph draws the encoder and its layer as user blocks, so its state_dict keys are torchvision's
-except for the two containers a graph cannot state yet (``encoder.layers.encoder_layer_0.ln_1`` is
-drawn ``encoder.encoder_layer_0.ln_1``, ``heads.head`` is ``head``); the weights are copied by those
-names with ``strict=True``.
+The reference is torchvision's own ``VisionTransformer`` at toy sizes (tests/support/torchvision_models.py).
+The graph draws the encoder and its layer as user blocks and states torchvision's module paths
+(``layers.encoder_layer_0``, ``mlp.0`` … ``mlp.4``, ``heads.head``), so the reference's state_dict loads by
+name with ``strict=True``.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections import OrderedDict
-from functools import partial
 from pathlib import Path
 
 import torch
 from torch import nn
 
 import codegen
+from tests.support.torchvision_models import torchvision_module
 
 HIDDEN, HEADS, MLP, PATCH, IMAGE, CLASSES = 16, 2, 32, 4, 8, 5
-LayerNorm = partial(nn.LayerNorm, eps=1e-6)  # torchvision's norm_layer
 
 
-class EncoderBlock(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ln_1 = LayerNorm(HIDDEN)
-        self.self_attention = nn.MultiheadAttention(HIDDEN, HEADS, dropout=0.0, batch_first=True)
-        self.dropout = nn.Dropout(0.0)
-        self.ln_2 = LayerNorm(HIDDEN)
-        self.mlp = nn.Sequential(nn.Linear(HIDDEN, MLP), nn.GELU(), nn.Dropout(0.0), nn.Linear(MLP, HIDDEN))
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        x = self.ln_1(input)
-        x, _ = self.self_attention(x, x, x, need_weights=False)
-        x = self.dropout(x)
-        x = x + input
-        y = self.ln_2(x)
-        y = self.mlp(y)
-        return x + y
+def VisionTransformer() -> nn.Module:
+    """torchvision's own VisionTransformer at toy sizes: one layer, 16 wide, 8x8 images of 4x4 patches."""
+    builder = torchvision_module("vision_transformer", "VisionTransformer")
+    return builder(
+        image_size=IMAGE,
+        patch_size=PATCH,
+        num_layers=1,
+        num_heads=HEADS,
+        hidden_dim=HIDDEN,
+        mlp_dim=MLP,
+        num_classes=CLASSES,
+    )
 
 
-class Encoder(nn.Module):
-    def __init__(self, seq_length: int) -> None:
-        super().__init__()
-        self.pos_embedding = nn.Parameter(torch.empty(1, seq_length, HIDDEN).normal_(std=0.02))
-        self.dropout = nn.Dropout(0.0)
-        self.layers = nn.Sequential(OrderedDict(encoder_layer_0=EncoderBlock()))
-        self.ln = LayerNorm(HIDDEN)
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        input = input + self.pos_embedding
-        return self.ln(self.layers(self.dropout(input)))
-
-
-class VisionTransformer(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_proj = nn.Conv2d(3, HIDDEN, kernel_size=PATCH, stride=PATCH)
-        seq_length = (IMAGE // PATCH) ** 2
-        self.class_token = nn.Parameter(torch.zeros(1, 1, HIDDEN))
-        seq_length += 1
-        self.encoder = Encoder(seq_length)
-        self.heads = nn.Sequential(OrderedDict(head=nn.Linear(HIDDEN, CLASSES)))
-
-    def _process_input(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = x.shape
-        x = self.conv_proj(x)
-        x = x.reshape(n, HIDDEN, (h // PATCH) * (w // PATCH))
-        return x.permute(0, 2, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self._process_input(x)
-        n = x.shape[0]
-        batch_class_token = self.class_token.expand(n, -1, -1)
-        x = torch.cat([batch_class_token, x], dim=1)
-        x = self.encoder(x)
-        x = x[:, 0]
-        return self.heads(x)
-
-
-def node(node_id: str, node_type: str, **params) -> dict:
-    return {"id": node_id, "type": node_type, "params": params}
+def node(node_id: str, node_type: str, path: str | None = None, **params) -> dict:
+    return {"id": node_id, "type": node_type, "params": params, **({"path": path} if path else {})}
 
 
 ENCODER_BLOCK = {
@@ -99,9 +51,11 @@ ENCODER_BLOCK = {
         node("self_attention", "MultiheadAttention", num_heads="$num_heads"),
         node("attended", "Add"),
         node("ln_2", "LayerNorm", eps=1e-6),
-        node("mlp_0", "Linear", out_features="$mlp_dim"),
-        node("mlp_1", "GELU"),
-        node("mlp_3", "Linear", out_features="$hidden_dim"),
+        node("mlp_0", "Linear", "mlp.0", out_features="$mlp_dim"),
+        node("mlp_1", "GELU", "mlp.1"),
+        node("mlp_2", "Dropout", "mlp.2", p=0.0),
+        node("mlp_3", "Linear", "mlp.3", out_features="$hidden_dim"),
+        node("mlp_4", "Dropout", "mlp.4", p=0.0),
         node("out", "Add"),
     ],
     "edges": [
@@ -112,9 +66,11 @@ ENCODER_BLOCK = {
         ["attended", "ln_2"],
         ["ln_2", "mlp_0"],
         ["mlp_0", "mlp_1"],
-        ["mlp_1", "mlp_3"],
+        ["mlp_1", "mlp_2"],
+        ["mlp_2", "mlp_3"],
+        ["mlp_3", "mlp_4"],
         ["attended", "out"],
-        ["mlp_3", "out"],
+        ["mlp_4", "out"],
     ],
     "inputs": ["input"],
     "outputs": ["out"],
@@ -125,7 +81,9 @@ ENCODER = {
     "nodes": [
         node("input", "Input"),
         node("pos_embedding", "PositionEmbedding", length="$seq_length"),
-        node("encoder_layer_0", "EncoderBlock", num_heads=HEADS, hidden_dim=HIDDEN, mlp_dim=MLP),
+        node(
+            "encoder_layer_0", "EncoderBlock", "layers.encoder_layer_0", num_heads=HEADS, hidden_dim=HIDDEN, mlp_dim=MLP
+        ),
         node("ln", "LayerNorm", eps=1e-6),
     ],
     "edges": [["input", "pos_embedding"], ["pos_embedding", "encoder_layer_0"], ["encoder_layer_0", "ln"]],
@@ -144,7 +102,7 @@ GRAPH = {
         node("class_token", "ClassToken"),
         node("encoder", "Encoder", seq_length=(IMAGE // PATCH) ** 2 + 1),
         node("cls", "SelectToken", index=0),
-        node("head", "Linear", out_features=CLASSES),
+        node("head", "Linear", "heads.head", out_features=CLASSES),
     ],
     "edges": [
         ["inp", "conv_proj"],
@@ -158,11 +116,6 @@ GRAPH = {
     "inputs": ["inp"],
     "outputs": ["head"],
 }
-
-
-def drawn_name(key: str) -> str:
-    """The generated model's key for a torchvision key: no ``layers``/``heads`` containers, ``mlp.0`` as ``mlp_0``."""
-    return key.replace("encoder.layers.", "encoder.").removeprefix("heads.").replace("mlp.", "mlp_")
 
 
 def generated_model(tmp_path: Path) -> nn.Module:
@@ -182,7 +135,7 @@ def test_a_drawn_tiny_vit_loads_torchvisions_weights_and_gives_its_outputs(tmp_p
         for p in reference.parameters():
             p.add_(torch.randn_like(p) * 0.5)
     model = generated_model(tmp_path).eval()
-    model.load_state_dict({drawn_name(k): v for k, v in reference.state_dict().items()}, strict=True)
+    model.load_state_dict(reference.state_dict(), strict=True)
 
     x = torch.randn(3, 3, IMAGE, IMAGE)
     with torch.no_grad():

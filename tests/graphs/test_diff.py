@@ -42,6 +42,22 @@ def test_it_reports_type_changes_and_ablations(demo_graph):
     assert changed["conv"] == {"disabled": {"old": None, "new": True}, "label": {"old": None, "new": "Front conv"}}
 
 
+def test_it_reports_module_paths_set_changed_and_cleared(demo_graph):
+    old = copy.deepcopy(demo_graph)
+    old["nodes"][1]["path"] = "features.0"
+    old["nodes"][5]["path"] = "classifier.0"
+    new = copy.deepcopy(old)
+    new["nodes"][1]["path"] = "features.1"
+    del new["nodes"][5]["path"]
+    new["nodes"][4]["path"] = "encoder"
+    changed = diff_documents(old, new)["nodes"]["changed"]
+    assert changed == {
+        "conv": {"path": {"old": "features.0", "new": "features.1"}},
+        "gru": {"path": {"old": None, "new": "encoder"}},
+        "fc": {"path": {"old": "classifier.0", "new": None}},
+    }
+
+
 def test_a_node_that_only_moved_on_the_canvas_is_listed_apart(demo_graph):
     new = copy.deepcopy(demo_graph)
     new["nodes"][3]["ui"] = {"x": 10, "y": 20}

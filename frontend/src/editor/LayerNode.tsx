@@ -1,6 +1,6 @@
-// One node on the canvas: a header in the category's colour (type, badge), id/label, key params, output
-// shape and parameter count from the last validation; input handles in argument order, output handles
-// per output. Memoised: React Flow re-renders it only when its node object changes (see FlowBuilder).
+// One node on the canvas: a header in the category's colour (type, badge), id/label, module path, key
+// params, output shape and parameter count from the last validation; input handles in argument order,
+// output handles per output. Memoised: React Flow re-renders it only when its node object changes (see FlowBuilder).
 import { Handle, type NodeProps, Position, useUpdateNodeInternals } from "@xyflow/react";
 import { type CSSProperties, memo, useEffect, useMemo, useRef } from "react";
 import { type CanvasNode, sourceHandleIds, targetHandleIds } from "../lib/convert";
@@ -90,6 +90,11 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           {data.isOutput ? <span className="cv-tag cv-tag--io">output</span> : null}
           {node.disabled ? <span className="cv-tag">disabled</span> : null}
         </div>
+        {node.path ? (
+          <div className="cv-node-path" title="module path (its state_dict keys start with it)" data-testid="node-path-text">
+            {node.path}
+          </div>
+        ) : null}
         {summary.length ? (
           <div className="cv-node-params">
             {summary.map((s) => (

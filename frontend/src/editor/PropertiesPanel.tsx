@@ -1,11 +1,12 @@
-// The properties of the selected node (id, label, params, disable, model output, input order, blocks), or
-// of the selection, or of the graph when nothing is selected.
+// The properties of the selected node (id, label, module path, params, disable, model output, input order,
+// blocks), or of the selection, or of the graph when nothing is selected.
 import { type ReactNode, useEffect, useState } from "react";
 import type { Diagnostic, GraphDoc, ParamValue, Suggestion, ValidateResult } from "../graph";
-import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam } from "../lib/docops";
+import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam, setPath } from "../lib/docops";
 import { formatBytes, formatCount, formatValue, nodeShapeText } from "../lib/format";
 import { getNode, nodeIndex } from "../lib/graphutil";
 import { idProblem } from "../lib/ids";
+import { flatModuleName, pathProblem } from "../lib/paths";
 import type { SpecIndex } from "../lib/specs";
 import { canApply, describeSuggestion } from "../lib/suggestions";
 import { ParamField } from "./ParamField";
@@ -99,7 +100,14 @@ function NodeProperties(props: Props & { id: string }) {
   const diagnostics = (validation?.diagnostics ?? []).filter((d) => d.node === id);
   const paramErrors = new Map<string, string[]>();
   const general: Diagnostic[] = [];
+  const pathDiagnostics: Diagnostic[] = []; // the engine's PATH diagnostics show under the field they are about
   for (const d of diagnostics) {
+    // About this node's own path ("nodes[3].path"); a block's inner path problem names the block node
+    // without that path ("inside block Blk at `c`: ...") and stays in the general list.
+    if (d.code === "PATH" && d.path && /^nodes\[\d+\]\.path$/.test(d.path) && !(d.suggestion && canApply(d.suggestion))) {
+      pathDiagnostics.push(d);
+      continue;
+    }
     const match = d.path ? /params\.([A-Za-z0-9_]+)$/.exec(d.path) : null;
     if (match && info.params.some((p) => p.name === match[1])) {
       if (d.code === "MISSING_PARAM") continue; // the field says "Required." itself
@@ -163,6 +171,7 @@ function NodeProperties(props: Props & { id: string }) {
           data-testid="node-label"
         />
       </div>
+      {node.type !== "Input" ? <PathField key={`path-${id}`} doc={doc} id={id} readOnly={readOnly} diagnostics={pathDiagnostics} edit={edit} seal={seal} /> : null}
       <div className="cv-checks">
         <label className="cv-check">
           <input type="checkbox" checked={doc.outputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, id, e.target.checked))} data-testid="node-output" />
@@ -282,6 +291,66 @@ function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; r
         data-testid="node-id"
       />
       <div className="cv-field-help">{problem ? <div className="cv-field-error">{problem}</div> : <span className="cv-muted">Renaming updates every edge; press Enter.</span>}</div>
+    </div>
+  );
+}
+
+/**
+ * The node's module path. A well-formed path applies as it is typed (one undo step per visit, like the
+ * label); a malformed one or one another node has stays in the field with the reason and is not applied.
+ * Clearing the field removes `path`: the module is a top-level attribute named after the id again. What
+ * only the engine can tell (a path under another node's module, a path on a function that places nothing)
+ * comes back as its PATH diagnostics, errors and warnings.
+ */
+function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; diagnostics: Diagnostic[]; edit: Props["edit"]; seal: () => void }): ReactNode {
+  const { doc, id, readOnly, diagnostics, edit, seal } = props;
+  const stored = getNode(doc, id)?.path ?? "";
+  const [text, setText] = useState(stored);
+  useEffect(() => setText(stored), [stored]); // undo, redo, a rename elsewhere
+  const problem = pathProblem(text.trim(), doc.nodes, id);
+  const invalid = !!problem || diagnostics.some((d) => d.severity === "error");
+  const change = (value: string) => {
+    setText(value);
+    const path = value.trim();
+    if (!pathProblem(path, doc.nodes, id)) edit((d) => setPath(d, id, path), `path:${id}`);
+  };
+  return (
+    <div className="cv-field">
+      <label htmlFor="cv-node-path">module path</label>
+      <input
+        id="cv-node-path"
+        className={invalid ? "cv-input cv-input--error cv-mono" : "cv-input cv-mono"}
+        value={text}
+        placeholder={flatModuleName(id)}
+        disabled={readOnly}
+        spellCheck={false}
+        aria-invalid={invalid ? true : undefined}
+        aria-describedby="cv-node-path-help"
+        onChange={(e) => change(e.target.value)}
+        onBlur={seal}
+        onKeyDown={(e) => {
+          if (e.key === "Escape") setText(stored);
+        }}
+        data-testid="node-path"
+      />
+      <div className="cv-field-help" id="cv-node-path-help">
+        {problem ? (
+          <div className="cv-field-error" data-testid="node-path-error">
+            {problem} Not applied.
+          </div>
+        ) : diagnostics.length ? (
+          diagnostics.map((d, i) => (
+            <div key={i} className={d.severity === "error" ? "cv-field-error" : "cv-field-warning"} data-testid={`node-path-${d.severity}`}>
+              {d.message}
+            </div>
+          ))
+        ) : (
+          <span className="cv-muted">
+            Where the module sits in the model, e.g. <code>features.0</code> or <code>layer1.0.conv1</code>: state_dict keys become <code>{"<path>.weight"}</code>. Empty: a
+            top-level attribute named after the id.
+          </span>
+        )}
+      </div>
     </div>
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
-import { addNode, moveNodes, removeItems } from "../lib/docops";
+import { addNode, moveNodes, removeItems, setPath } from "../lib/docops";
 import { editorReducer, initEditor } from "./store";
 
 const base: GraphDoc = {
@@ -37,6 +37,20 @@ describe("editor store", () => {
     expect([...s.selectedNodes]).toEqual(["b"]);
     s = editorReducer(s, { type: "edit", fn: (d) => removeItems(d, ["b"]) });
     expect(s.selectedNodes.size).toBe(0);
+  });
+
+  it("typing a path is one undo step; undo and redo restore the path and its absence", () => {
+    let s = initEditor(base);
+    for (const text of ["l", "layer1", "layer1.0"]) s = editorReducer(s, { type: "edit", fn: (d) => setPath(d, "b", text), key: "path:b" });
+    s = editorReducer(s, { type: "seal" });
+    s = editorReducer(s, { type: "edit", fn: (d) => setPath(d, "b", ""), key: "path:b" });
+    expect("path" in s.history.present.nodes[1]).toBe(false);
+    s = editorReducer(s, { type: "undo" });
+    expect(s.history.present.nodes[1].path).toBe("layer1.0");
+    s = editorReducer(s, { type: "undo" });
+    expect(s.history.present).toBe(base);
+    s = editorReducer(s, { type: "redo" });
+    expect(s.history.present.nodes[1].path).toBe("layer1.0");
   });
 
   it("ignores edits that change nothing and keeps the edge selection while edges are unchanged", () => {

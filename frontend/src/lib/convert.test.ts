@@ -50,6 +50,22 @@ describe("toFlow / fromFlow", () => {
     expect(fromFlow(flow.nodes, flow.edges, doc)).toEqual(copy);
   });
 
+  it("keeps module paths through the canvas, on nodes and inside block definitions", () => {
+    const doc = sample();
+    doc.nodes[1].path = "features.0";
+    doc.nodes[5].path = "layer1.0";
+    doc.composites!.MyBlock.nodes[1].path = "relu";
+    const copy = structuredClone(doc);
+    const flow = toFlow(doc, { specs });
+    expect(flow.nodes[1].data.node.path).toBe("features.0");
+    // A drag rewrites `ui` only; the path stays.
+    const moved = flow.nodes.map((n) => (n.id === "conv" ? { ...n, position: { x: 10, y: 20 } } : n));
+    const back = fromFlow(moved, flow.edges, doc);
+    expect(back.nodes[1]).toEqual({ ...copy.nodes[1], ui: { x: 10, y: 20 } });
+    expect(back.nodes[5].path).toBe("layer1.0");
+    expect(back.composites).toEqual(copy.composites);
+  });
+
   it("keeps unknown keys at every level", () => {
     const doc = sample() as GraphDoc & { extra?: unknown };
     (doc as unknown as Record<string, unknown>).extra = { keep: 1 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
 import { REGISTRY } from "../test/registry";
-import { addNode, connect, connectionProblem, copyNodes, orderedInputs, pasteClip, removeItems, renameNode, reorderInputs, setDisabled, setLabel, setOutput, setParam } from "./docops";
+import { addNode, connect, connectionProblem, copyNodes, orderedInputs, pasteClip, removeItems, renameNode, reorderInputs, setDisabled, setLabel, setOutput, setParam, setPath } from "./docops";
 import { SpecIndex } from "./specs";
 
 const specs = new SpecIndex(REGISTRY);
@@ -125,6 +125,42 @@ describe("node edits", () => {
     expect(d.nodes[1]).toMatchObject({ disabled: true, label: "Stem" });
     d = setLabel(setDisabled(d, "conv", false), "conv", "");
     expect("disabled" in d.nodes[1] || "label" in d.nodes[1]).toBe(false);
+  });
+});
+
+describe("module paths", () => {
+  it("sets a path, keeps it through a rename and removes the key when cleared", () => {
+    const base = doc();
+    let d = setPath(base, "conv", "features.0");
+    expect(d.nodes[1]).toEqual({ ...base.nodes[1], path: "features.0" });
+    expect(d.nodes[0]).toBe(base.nodes[0]);
+    expect(setPath(d, "conv", "features.0")).toBe(d);
+    d = renameNode(d, "conv", "stem");
+    expect(d.nodes[1].path).toBe("features.0");
+    d = setPath(d, "stem", "");
+    expect("path" in d.nodes[1]).toBe(false);
+  });
+
+  it("pastes copies without the path: two nodes cannot share one", () => {
+    const d = setPath(setPath(doc(), "conv", "features.0"), "ch", "features.1");
+    const clip = copyNodes(d, ["conv", "ch"])!;
+    expect(clip.nodes.map((n) => n.path)).toEqual(["features.0", "features.1"]);
+    const pasted = pasteClip(d, clip, { x: 40, y: 40 });
+    const copies = pasted.doc.nodes.filter((n) => pasted.ids.includes(n.id));
+    expect(copies.map((n) => "path" in n)).toEqual([false, false]);
+    expect(copies[0]).toMatchObject({ type: "Conv1d", params: { out_channels: 8 } });
+    // The originals keep theirs, and so does the clip (pasting again still gives path-less copies).
+    expect(pasted.doc.nodes.slice(0, 3).map((n) => n.path)).toEqual([undefined, "features.0", "features.1"]);
+    expect(clip.nodes[0].path).toBe("features.0");
+  });
+
+  it("keeps paths inside the block definitions a clip carries", () => {
+    const d = doc();
+    d.nodes.push({ id: "blk", type: "Blk", params: {}, path: "layer1.0" });
+    d.composites = { Blk: { nodes: [{ id: "i", type: "Input" }, { id: "c", type: "ReLU", path: "relu" }], edges: [["i", "c"]], inputs: ["i"], outputs: ["c"] } };
+    const pasted = pasteClip(doc(), copyNodes(d, ["blk"])!, { x: 0, y: 0 });
+    expect(pasted.doc.composites).toEqual(d.composites);
+    expect("path" in pasted.doc.nodes[pasted.doc.nodes.length - 1]).toBe(false);
   });
 });
 

@@ -159,14 +159,24 @@ export function setParam(doc: GraphDoc, id: string, name: string, value: ParamVa
   });
 }
 
-export function setLabel(doc: GraphDoc, id: string, label: string): GraphDoc {
+/** Sets an optional text field of a node; `""` removes the key. */
+function setText(doc: GraphDoc, id: string, key: "label" | "path", value: string): GraphDoc {
   return mapNode(doc, id, (node) => {
-    if ((node.label ?? "") === label) return node;
+    if ((node[key] ?? "") === value) return node;
     const next = { ...node };
-    if (label) next.label = label;
-    else delete next.label;
+    if (value) next[key] = value;
+    else delete next[key];
     return next;
   });
+}
+
+export function setLabel(doc: GraphDoc, id: string, label: string): GraphDoc {
+  return setText(doc, id, "label", label);
+}
+
+/** Sets the module path (`""` removes the key: the node is a flat attribute again). */
+export function setPath(doc: GraphDoc, id: string, path: string): GraphDoc {
+  return setText(doc, id, "path", path);
 }
 
 export function setDisabled(doc: GraphDoc, id: string, disabled: boolean): GraphDoc {
@@ -263,7 +273,11 @@ export function pasteClip(doc: GraphDoc, clip: Clip, offset: { x: number; y: num
     taken.add(id);
     mapping.set(node.id, id);
     const p = position(node) ?? { x: 0, y: 0 };
-    nodes.push(setPosition({ ...node, id }, { x: p.x + offset.x, y: p.y + offset.y }));
+    // A copy never keeps the module path: two nodes cannot share one, and a copy pasted into another graph
+    // would claim a place in a hierarchy it was not drawn for. The person sets the copy's path anew.
+    const copy: GraphNode = { ...node, id };
+    delete copy.path;
+    nodes.push(setPosition(copy, { x: p.x + offset.x, y: p.y + offset.y }));
   }
   const clipIds = new Set(clip.nodes.map((n) => n.id));
   const edges: GraphEdge[] = [];

@@ -55,7 +55,7 @@ function residual(): GraphDoc {
 /** Nodes and edges with ids mapped back through `rename`, positions dropped, for comparisons. */
 function normalise(graph: GraphDoc, rename: (id: string) => string = (id) => id) {
   const nodes = graph.nodes
-    .map((n: GraphNode) => ({ id: rename(n.id), type: n.type, params: n.params ?? {}, label: n.label, disabled: n.disabled }))
+    .map((n: GraphNode) => ({ id: rename(n.id), type: n.type, params: n.params ?? {}, label: n.label, disabled: n.disabled, path: n.path }))
     .sort((a, b) => a.id.localeCompare(b.id));
   const edges = graph.edges.map((e: GraphEdge) => [rename(e[0]), rename(e[1]), ...e.slice(2)]).map((e) => e.join("|")).sort();
   return { nodes, edges, inputs: graph.inputs.map(rename), outputs: graph.outputs.map(rename), composites: graph.composites };
@@ -270,6 +270,95 @@ describe("groupSelection", () => {
     expect(paramNameProblem("__class__")).toMatch(/two underscores/);
     expect(paramNameProblem("__c")).toMatch(/two underscores/);
     expect(paramNameProblem("_c")).toBeNull();
+  });
+});
+
+/** The residual with torchvision-style paths on its layers: stem at the top, the block at "layer1.0". */
+function residualWithPaths(): GraphDoc {
+  const graph = residual();
+  const paths: Record<string, string> = { stem: "conv1", conv: "layer1.0.conv1", bn: "layer1.0.bn1" };
+  graph.nodes = graph.nodes.map((n) => (paths[n.id] ? { ...n, path: paths[n.id] } : n));
+  return graph;
+}
+
+describe("grouping and module paths", () => {
+  it("moves the members' shared prefix onto the block node, so state_dict keys stay the same", () => {
+    const grouped = groupSelection(residualWithPaths(), ["conv", "bn", "add", "relu"], "BasicBlock");
+    const block = grouped.nodes.find((n) => n.type === "BasicBlock")!;
+    expect(block.path).toBe("layer1.0");
+    const inner = grouped.composites!.BasicBlock.nodes;
+    expect(inner.map((n) => [n.id, n.path])).toEqual([
+      ["in", undefined],
+      ["conv", "conv1"],
+      ["bn", "bn1"],
+      ["add", undefined],
+      ["relu", undefined],
+    ]);
+    expect(grouped.nodes.find((n) => n.id === "stem")!.path).toBe("conv1");
+  });
+
+  it("keeps the paths as they are inside the block when they share no prefix", () => {
+    const graph = residualWithPaths();
+    graph.nodes.find((n) => n.id === "bn")!.path = "norm";
+    const grouped = groupSelection(graph, ["conv", "bn", "add", "relu"], "BasicBlock");
+    expect(grouped.nodes.find((n) => n.type === "BasicBlock")!.path).toBeUndefined();
+    expect(grouped.composites!.BasicBlock.nodes.map((n) => n.path)).toEqual([undefined, "layer1.0.conv1", "norm", undefined, undefined]);
+  });
+
+  it("does not take a prefix that a node left outside sits under", () => {
+    const graph = residualWithPaths();
+    graph.nodes.find((n) => n.id === "stem")!.path = "layer1.0.downsample";
+    const grouped = groupSelection(graph, ["conv", "bn", "add", "relu"], "BasicBlock");
+    expect(grouped.nodes.find((n) => n.type === "BasicBlock")!.path).toBeUndefined();
+    expect(grouped.composites!.BasicBlock.nodes.find((n) => n.id === "conv")!.path).toBe("layer1.0.conv1");
+  });
+
+  it("ungrouping puts inner paths back under the block's path: group then ungroup restores them", () => {
+    const original = residualWithPaths();
+    const back = ungroupNode(groupSelection(original, ["conv", "bn", "add", "relu"], "BasicBlock"), "basic_block");
+    expect(normalise(back, (id) => id.replace(/^basic_block_/, ""))).toEqual(normalise(original));
+    expect(back.nodes.find((n) => n.id === "basic_block_conv")!.path).toBe("layer1.0.conv1");
+  });
+
+  it("ungrouping a block without a path puts inner paths under the attribute named after its id", () => {
+    const graph: GraphDoc = {
+      version: "0.2",
+      nodes: [
+        { id: "inp", type: "Input" },
+        { id: "Stage-2", type: "Pair" },
+        { id: "pass", type: "Pair" },
+      ],
+      edges: [
+        ["inp", "Stage-2"],
+        ["Stage-2", "pass"],
+      ],
+      inputs: ["inp"],
+      outputs: ["pass"],
+      composites: {
+        Pair: {
+          nodes: [
+            { id: "in", type: "Input" },
+            { id: "a", type: "ReLU", path: "0" },
+            { id: "b", type: "ReLU" },
+          ],
+          edges: [
+            ["in", "a"],
+            ["a", "b"],
+          ],
+          inputs: ["in"],
+          outputs: ["b"],
+        },
+      },
+    };
+    const once = ungroupNode(graph, "Stage-2");
+    expect(once.nodes.map((n) => [n.id, n.path])).toEqual([
+      ["inp", undefined],
+      ["Stage-2_a", "stage_2.0"],
+      ["Stage-2_b", undefined],
+      ["pass", undefined],
+    ]);
+    // "pass" is a keyword, so no path can start with it: the inlined node gets none.
+    expect(ungroupNode(once, "pass").nodes.find((n) => n.id === "pass_a")!.path).toBeUndefined();
   });
 });
 

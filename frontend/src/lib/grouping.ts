@@ -3,10 +3,13 @@
 //
 // A block has exactly one input and one output. Grouping copies the selected nodes into a definition
 // whose inner Input is "in", replaces them by one node of the new type at their centroid, and rewires
-// the outside edges (target ports kept). Ungrouping inlines a definition with ids prefixed by the block
-// node's id ("se1_conv"), substituting "$param" references and their `+ - * //` integer expressions.
+// the outside edges (target ports kept). The members' module paths go inside, less the prefix they all
+// share, which the block node takes, so their state_dict keys stay the same. Ungrouping inlines a definition
+// with ids prefixed by the block node's id ("se1_conv"), substituting "$param" references and their
+// `+ - * //` integer expressions; inner paths go back under the block's place.
 
 import type { CompositeDefinition, CompositeParam, GraphDoc, GraphEdge, GraphNode, ParamValue } from "../graph";
+import { commonStrictPrefix, flatModuleName, joinPath } from "./paths";
 
 /** One inner param value turned into a block param: `node.params[param]` becomes `"$name"`. */
 export interface ExposedParam {
@@ -284,10 +287,12 @@ export function groupSelection(graph: GraphDoc, ids: string[], name: string, opt
     : null;
   const inner = uniqueId("in", new Set(members.map((n) => n.id)));
   const innerNodes: GraphNode[] = [{ id: inner, type: "Input" }];
+  const blockPath = liftedPath(graph, members, selected);
   for (const node of members) {
     const copy: GraphNode = { id: node.id, type: node.type, params: innerParams.get(node.id)! };
     if (node.label !== undefined) copy.label = node.label;
     if (node.disabled !== undefined) copy.disabled = node.disabled;
+    if (node.path !== undefined) copy.path = blockPath ? node.path.slice(blockPath.length + 1) : node.path;
     if (centroid && typeof node.ui?.x === "number" && typeof node.ui?.y === "number") {
       copy.ui = { x: Math.round(node.ui.x - centroid.x), y: Math.round(node.ui.y - centroid.y) };
     }
@@ -313,6 +318,7 @@ export function groupSelection(graph: GraphDoc, ids: string[], name: string, opt
   const blockId = options.nodeId ?? uniqueId(snakeCase(name), others);
   if (others.has(blockId)) throw new Error(`A node with id \`${blockId}\` already exists.`);
   const block: GraphNode = { id: blockId, type: name, params: values };
+  if (blockPath) block.path = blockPath;
   if (centroid) block.ui = { x: Math.round(centroid.x), y: Math.round(centroid.y) };
   const nodes: GraphNode[] = [];
   for (const node of graph.nodes) {
@@ -341,6 +347,19 @@ export function groupSelection(graph: GraphDoc, ids: string[], name: string, opt
     outputs: graph.outputs.map((o) => (o === output ? blockId : o)),
     composites: { ...clone(graph.composites ?? {}), [name]: definition },
   };
+}
+
+/**
+ * The path the new block node takes so that its members' modules keep their state_dict keys: the prefix
+ * the members' paths share ("layer1.0" for "layer1.0.conv1", "layer1.0.bn1"), which the inner paths then
+ * lose. None when no member has a path, or when a node left outside sits at or under that prefix (it
+ * would have to live inside the block's module).
+ */
+function liftedPath(graph: GraphDoc, members: GraphNode[], selected: Set<string>): string | null {
+  const prefix = commonStrictPrefix(members.map((n) => n.path));
+  if (!prefix) return null;
+  const clash = graph.nodes.some((n) => !selected.has(n.id) && n.path !== undefined && (n.path === prefix || n.path.startsWith(`${prefix}.`)));
+  return clash ? null : prefix;
 }
 
 // --- ungrouping --------------------------------------------------------------------------------
@@ -518,6 +537,9 @@ export function ungroupNode(graph: GraphDoc, nodeId: string): GraphDoc {
     return parsed.output === null ? id : `${id}:${parsed.output}`;
   };
 
+  // Inner paths are relative to the block's module: they go under the block's own place (its path, else the
+  // attribute named after its id), so the inlined modules keep the state_dict keys they had in the block.
+  const modulePrefix = node.path ?? flatModuleName(node.id);
   const origin = typeof node.ui?.x === "number" && typeof node.ui?.y === "number" ? { x: node.ui.x, y: node.ui.y } : null;
   const fallback = layeredOffsets(definition);
   const expanded: GraphNode[] = [];
@@ -531,6 +553,10 @@ export function ungroupNode(graph: GraphDoc, nodeId: string): GraphDoc {
     copy.params = params;
     if (innerNode.label !== undefined) copy.label = innerNode.label;
     if (innerNode.disabled !== undefined) copy.disabled = innerNode.disabled;
+    if (innerNode.path !== undefined) {
+      const path = joinPath(modulePrefix, innerNode.path);
+      if (path) copy.path = path;
+    }
     if (origin) {
       const offset =
         typeof innerNode.ui?.x === "number" && typeof innerNode.ui?.y === "number"

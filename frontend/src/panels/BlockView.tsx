@@ -27,6 +27,7 @@ function InnerNodeBox(props: NodeProps<InnerNode>) {
         <strong>{node.label || node.id}</strong>
         <span className="tc-inner-type">{isInput ? "input" : node.type}</span>
       </div>
+      {node.path ? <div className="tc-inner-path">{node.path}</div> : null}
       {params.length > 0 && (
         <ul className="tc-inner-params">
           {params.map(([key, value]) => (
@@ -51,7 +52,7 @@ export function layoutDefinition(definition: CompositeDefinition): { nodes: Inne
   g.setDefaultEdgeLabel(() => ({}));
   const heights = new Map<string, number>();
   for (const node of definition.nodes) {
-    const height = 44 + 18 * Object.keys(node.params ?? {}).length + (definition.outputs.includes(node.id) ? 16 : 0);
+    const height = 44 + 18 * Object.keys(node.params ?? {}).length + (definition.outputs.includes(node.id) ? 16 : 0) + (node.path ? 16 : 0);
     heights.set(node.id, height);
     g.setNode(node.id, { width: NODE_WIDTH, height });
   }

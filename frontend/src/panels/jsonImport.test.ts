@@ -48,6 +48,33 @@ describe("parseGraphJson", () => {
     expect(checkGraph(doc)).toEqual(doc);
   });
 
+  it("keeps module paths on nodes and inside blocks, drops a null one and refuses one that is not text", () => {
+    const doc = {
+      version: "0.2",
+      nodes: [
+        { id: "inp", type: "Input" },
+        { id: "conv", type: "Conv2d", params: { out_channels: 64, kernel_size: 3 }, path: "features.0" },
+        { id: "blk", type: "Stage", path: "layer1.0" },
+      ],
+      edges: [
+        ["inp", "conv"],
+        ["conv", "blk"],
+      ],
+      inputs: ["inp"],
+      outputs: ["blk"],
+      composites: {
+        Stage: { nodes: [{ id: "in", type: "Input" }, { id: "c1", type: "ReLU", path: "conv1" }], edges: [["in", "c1"]], inputs: ["in"], outputs: ["c1"] },
+      },
+    };
+    expect(checkGraph(doc)).toEqual(doc);
+    // A malformed path still loads: the engine's PATH diagnostic names the node and the properties panel fixes it.
+    expect(parseGraphJson('{"nodes": [{"id": "a", "type": "ReLU", "path": "a..b"}]}').nodes[0].path).toBe("a..b");
+    expect("path" in parseGraphJson('{"nodes": [{"id": "a", "type": "ReLU", "path": null}]}').nodes[0]).toBe(false);
+    expect(() => parseGraphJson('{"nodes": [{"id": "a", "type": "ReLU", "path": ["features", 0]}]}')).toThrow(
+      'nodes[0].path must be a dotted module path (text), e.g. "features.0".',
+    );
+  });
+
   it("fills in missing edges, inputs and outputs, and drops null params", () => {
     const doc = parseGraphJson('{"nodes": [{"id": "a", "type": "Input", "params": null}]}');
     expect(doc).toEqual({ version: "0.2", nodes: [{ id: "a", type: "Input" }], edges: [], inputs: [], outputs: [] });
@@ -66,7 +93,7 @@ describe("parseGraphJson", () => {
     expect(bad('{"nodes": [{"id": "a"}]}')).toThrow("nodes[0] (a) has no type.");
     expect(bad('{"nodes": [{"id": 7, "type": "ReLU"}]}')).toThrow("nodes[0].id must be a non-empty string, not 7.");
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "params": [1]}]}')).toThrow("nodes[0].params must be an object, not a list.");
-    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "parms": {}}]}')).toThrow(/^nodes\[0\]\.parms: unknown field \(allowed: disabled, id, label, params, type, ui\)\.$/);
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "parms": {}}]}')).toThrow(/^nodes\[0\]\.parms: unknown field \(allowed: disabled, id, label, params, path, type, ui\)\.$/);
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}, {"id": "a", "type": "ReLU"}]}')).toThrow('nodes[1] has the id "a" of nodes[0]: ids must be unique.');
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a"]]}')).toThrow('edges[0] must be [source, target] or [source, target, port] (strings), not ["a"].');
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a", "b"]]}')).toThrow('edges[0] ends at "b", which is not a node.');

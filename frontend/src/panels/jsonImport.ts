@@ -3,7 +3,7 @@
 import type { GraphDoc, GraphEdge } from "../graph";
 
 const GRAPH_KEYS = ["version", "metadata", "nodes", "edges", "inputs", "outputs", "composites"];
-const NODE_KEYS = ["id", "type", "params", "disabled", "label", "ui"];
+const NODE_KEYS = ["id", "type", "params", "disabled", "label", "path", "ui"];
 const COMPOSITE_KEYS = ["params", "nodes", "edges", "inputs", "outputs", "doc", "category"];
 
 export class ImportError extends Error {}
@@ -55,6 +55,8 @@ function checkBody(data: Record<string, unknown>, prefix: string, strictEdges: b
     }
     if (node.disabled !== undefined && typeof node.disabled !== "boolean") throw new ImportError(`${where}.disabled must be true or false.`);
     if (node.label !== undefined && node.label !== null && typeof node.label !== "string") throw new ImportError(`${where}.label must be text.`);
+    // Only the type here: a malformed path still loads, and the engine's PATH diagnostic names the node.
+    if (node.path !== undefined && node.path !== null && typeof node.path !== "string") throw new ImportError(`${where}.path must be a dotted module path (text), e.g. "features.0".`);
     if (node.ui !== undefined && node.ui !== null && !isObject(node.ui)) throw new ImportError(`${where}.ui must be an object.`);
     unknownKeys(node, NODE_KEYS, where);
     const first = ids.get(node.id);
@@ -110,6 +112,7 @@ export function checkGraph(data: unknown): GraphDoc {
   for (const node of nodes) {
     if (node.params === null) delete node.params;
     if (node.label === null) delete node.label;
+    if (node.path === null) delete node.path;
     if (node.ui === null) delete node.ui;
   }
   const doc: GraphDoc = {

@@ -1,0 +1,155 @@
+import { act, cleanup, fireEvent, render, screen } from "@testing-library/react";
+import { useReducer } from "react";
+import { afterEach, describe, expect, it } from "vitest";
+import type { GraphDoc, ValidateResult } from "../graph";
+import { SpecIndex } from "../lib/specs";
+import { REGISTRY } from "../test/registry";
+import { PropertiesPanel } from "./PropertiesPanel";
+import { type EditorAction, editorReducer, type EditorState, initEditor } from "./store";
+
+const specs = new SpecIndex(REGISTRY);
+
+const base: GraphDoc = {
+  version: "0.2",
+  nodes: [
+    { id: "inp", type: "Input", params: { shape: [3, 32, 32] } },
+    { id: "Conv-1", type: "Conv2d", params: { out_channels: 8, kernel_size: 3 }, path: "features.0" },
+    { id: "act", type: "ReLU", params: {} },
+  ],
+  edges: [
+    ["inp", "Conv-1"],
+    ["Conv-1", "act"],
+  ],
+  inputs: ["inp"],
+  outputs: ["act"],
+};
+
+/** The panel over a real editor store, wired as the editor wires it; reports the store and its dispatch. */
+function Harness(props: { selected: string; validation?: ValidateResult; onState: (state: EditorState, dispatch: (action: EditorAction) => void) => void }) {
+  const { selected, onState } = props;
+  const [state, dispatch] = useReducer(editorReducer, base, initEditor);
+  onState(state, dispatch);
+  const none = () => undefined;
+  return (
+    <PropertiesPanel
+      doc={state.history.present}
+      specs={specs}
+      selected={[selected]}
+      validation={props.validation ?? null}
+      readOnly={false}
+      edit={(fn, key) => dispatch({ type: "edit", fn, key })}
+      seal={() => dispatch({ type: "seal" })}
+      onApplySuggestion={none}
+      onFocusNode={none}
+      onGroup={none}
+      onDelete={none}
+      onUngroup={none}
+      onLookInside={none}
+      canGroup={false}
+    />
+  );
+}
+
+function open(selected: string) {
+  let latest: EditorState | null = null;
+  let send: (action: EditorAction) => void = () => undefined;
+  render(
+    <Harness
+      selected={selected}
+      onState={(s, dispatch) => {
+        latest = s;
+        send = dispatch;
+      }}
+    />,
+  );
+  const node = (id: string) => latest!.history.present.nodes.find((n) => n.id === id)!;
+  return { node, field: screen.getByTestId("node-path") as HTMLInputElement, state: () => latest!, dispatch: (action: EditorAction) => act(() => send(action)) };
+}
+
+afterEach(cleanup);
+
+describe("the module path field", () => {
+  it("shows the stored path, and the name the node gets without one as the placeholder", () => {
+    const { field } = open("Conv-1");
+    expect(field.value).toBe("features.0");
+    expect(field.placeholder).toBe("conv_1");
+    cleanup();
+    expect(open("act").field.value).toBe("");
+  });
+
+  it("applies a well-formed path as it is typed, as one undo step", () => {
+    const { field, node, state } = open("act");
+    for (const text of ["f", "features", "features.1"]) fireEvent.change(field, { target: { value: text } });
+    fireEvent.blur(field);
+    expect(node("act").path).toBe("features.1");
+    expect(state().history.past).toHaveLength(1);
+  });
+
+  it("explains a malformed path inline and does not apply it", () => {
+    const { field, node } = open("act");
+    fireEvent.change(field, { target: { value: "features" } });
+    fireEvent.change(field, { target: { value: "features." } });
+    expect(screen.getByTestId("node-path-error").textContent).toBe(
+      'Part 2 of 2 is empty: write names and numbers separated by single dots, e.g. "features.0". Not applied.',
+    );
+    expect(field.getAttribute("aria-invalid")).toBe("true");
+    expect(node("act").path).toBe("features");
+    fireEvent.change(field, { target: { value: "features.class" } });
+    expect(screen.getByTestId("node-path-error").textContent).toMatch(/^"class" is a Python keyword/);
+    fireEvent.keyDown(field, { key: "Escape" });
+    expect(field.value).toBe("features");
+    expect(screen.queryByTestId("node-path-error")).toBeNull();
+  });
+
+  it("refuses the path of another node", () => {
+    const { field, node } = open("act");
+    fireEvent.change(field, { target: { value: "features.0" } });
+    expect(screen.getByTestId("node-path-error").textContent).toBe('Node "Conv-1" already has the path features.0; two modules cannot share one. Not applied.');
+    expect("path" in node("act")).toBe(false);
+  });
+
+  it("removes the key when cleared, and follows undo and redo", () => {
+    const { field, state, dispatch } = open("Conv-1");
+    fireEvent.change(field, { target: { value: "" } });
+    expect(state().history.present.nodes[1]).toEqual({ id: "Conv-1", type: "Conv2d", params: { out_channels: 8, kernel_size: 3 } });
+    expect(screen.queryByTestId("node-path-error")).toBeNull();
+    dispatch({ type: "undo" });
+    expect(field.value).toBe("features.0");
+    dispatch({ type: "redo" });
+    expect(field.value).toBe("");
+  });
+
+  it("shows the engine's PATH warning under the field without marking the path invalid", () => {
+    const message = "ReLU is a function in forward, with no module or learned tensor of its own, so its module path `features.1` places nothing; clear it";
+    const validation: ValidateResult = { ok: true, shapes: {}, diagnostics: [{ severity: "warning", code: "PATH", message, node: "act", path: "nodes[2].path" }] };
+    render(<Harness selected="act" validation={validation} onState={() => undefined} />);
+    expect(screen.getByTestId("node-path-warning").textContent).toBe(message);
+    expect(screen.getByTestId("node-path").getAttribute("aria-invalid")).toBeNull();
+    expect(screen.getByTestId("properties").querySelectorAll(".cv-diag")).toHaveLength(0);
+  });
+
+  it("shows the engine's PATH diagnostics under the field, not in the node's general list", () => {
+    // Messages as the engine writes them (codegen/hierarchy.py); the second is about a block's inner node.
+    const message = "module path `training` uses `training`, which Python or nn.Module reserves; rename that segment";
+    const inner = "inside block Blk at `c`: module path `a..b` has the segment ``: each segment is a Python identifier";
+    const validation: ValidateResult = {
+      ok: false,
+      shapes: {},
+      diagnostics: [
+        { severity: "error", code: "PATH", message, node: "act", path: "nodes[2].path" },
+        { severity: "error", code: "PATH", message: inner, node: "act" },
+        { severity: "warning", code: "OTHER", message: "Something else.", node: "act" },
+      ],
+    };
+    render(<Harness selected="act" validation={validation} onState={() => undefined} />);
+    expect(screen.getByTestId("node-path-error").textContent).toBe(message);
+    expect(screen.getByTestId("node-path").getAttribute("aria-invalid")).toBe("true");
+    const general = screen.getByTestId("properties").querySelectorAll(".cv-diag");
+    expect([...general].map((li) => li.textContent)).toEqual([`PATH ${inner}`, "OTHER Something else."]);
+  });
+
+  it("is not offered on Input nodes, which have no module", () => {
+    render(<Harness selected="inp" onState={() => undefined} />);
+    expect(screen.queryByTestId("node-path")).toBeNull();
+  });
+});
