@@ -30,10 +30,25 @@ ROOT = Path(__file__).resolve().parents[2]
 NAMES = template_names()
 REQUIRED = ("vgg16", "resnet18", "resnet50", "hybridcmi", "transformer_classifier", "unet_small")
 
-# torchvision's parameter counts (vgg16, resnet18, resnet50 with 1000 classes).
-TORCHVISION_TOTALS = {"vgg16": 138_357_544, "resnet18": 11_689_512, "resnet50": 25_557_032}
-# The ImageNet models run at a smaller resolution: their adaptive/global pooling makes that legal.
-SMALL_INPUTS = {"vgg16": [3, 32, 32], "resnet18": [3, 64, 64], "resnet50": [3, 64, 64]}
+# torchvision's parameter counts (1000 classes).
+TORCHVISION_TOTALS = {
+    "vgg16": 138_357_544,
+    "resnet18": 11_689_512,
+    "resnet50": 25_557_032,
+    "swin_t": 28_288_354,
+    "vit_b_16": 86_567_656,
+    "convnext_tiny": 28_589_128,
+}
+# The ImageNet models run at a smaller resolution: their adaptive/global pooling makes that legal. ViT's
+# position embedding has one row per patch of a 224x224 image, so it runs at its own size.
+SMALL_INPUTS = {
+    "vgg16": [3, 32, 32],
+    "resnet18": [3, 64, 64],
+    "resnet50": [3, 64, 64],
+    "swin_t": [3, 64, 64],
+    "vit_b_16": [3, 224, 224],
+    "convnext_tiny": [3, 64, 64],
+}
 # Small enough to train for two steps in a test.
 TRAINABLE = [name for name in NAMES if name not in TORCHVISION_TOTALS]
 
@@ -289,6 +304,20 @@ def test_the_resnets_use_their_paper_blocks(import_template):
         resnet50 = import_template("resnet50").build_model()
     assert sum(type(m).__name__ == "ResidualBlock" for m in resnet18.modules()) == 8
     assert sum(type(m).__name__ == "Bottleneck" for m in resnet50.modules()) == 16
+
+
+@pytest.mark.parametrize(
+    ("name", "block", "count"),
+    [
+        ("swin_t", "SwinTransformerBlock", 12),
+        ("vit_b_16", "TransformerEncoderBlock", 12),
+        ("convnext_tiny", "CNBlock", 18),
+    ],
+)
+def test_the_transformer_era_templates_use_their_paper_blocks(name, block, count, import_template):
+    with torch.device("meta"):
+        model = import_template(name).build_model()
+    assert sum(type(m).__name__ == block for m in model.modules()) == count
 
 
 @pytest.mark.parametrize("name", TRAINABLE)

@@ -23,6 +23,9 @@ LIGHTER = {
     "resnet18": {"input_shapes": {"input": [3, 32, 32]}},
     "resnet50": {"input_shapes": {"input": [3, 32, 32]}, "optimizer": "sgd"},
     "vgg16": {"input_shapes": {"input": [3, 32, 32]}, "optimizer": "sgd"},
+    "swin_t": {"input_shapes": {"input": [3, 64, 64]}, "optimizer": "sgd"},
+    "convnext_tiny": {"input_shapes": {"input": [3, 64, 64]}, "optimizer": "sgd"},
+    "vit_b_16": {"optimizer": "sgd"},  # its position embedding fixes the input at 224x224
 }
 
 
