@@ -8,6 +8,7 @@ analysis; nothing downstream re-checks the graph.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import heapq
 from dataclasses import dataclass, field
@@ -16,12 +17,14 @@ from typing import Any
 
 from . import nodes as _nodes  # noqa: F401  (registers the node types)
 from .diagnostics import ERROR, WARNING, Diagnostic, ShapeError
+from .dims import ExpressionTooLong, Sym, parse_sym
 from .hierarchy import path_problems
 from .ir import Call, Evaluator
+from .naming import sanitize
 from .params import Bool, Choice, Float, Int, Param, ParamError
 from .schema import CompositeDef, Edge, Graph, GraphBody, Limits, Node
 from .spec import ALIASES, NODE_SPECS, EmitCtx, InferCtx, NodeSpec, lookup
-from .tensor import UNKNOWN, TensorType
+from .tensor import SEQUENCE, UNKNOWN, TensorType
 
 try:  # the built-in composite blocks register themselves on import
     from . import blocks as _blocks  # noqa: F401
@@ -137,8 +140,13 @@ def did_you_mean(word: str, candidates: list[str]) -> str | None:
 
 
 def composite_params(definition: CompositeDef) -> tuple[Param, ...]:
-    """Turn a composite's parameter declarations into :class:`Param` objects."""
+    """Turn a composite's parameter declarations into :class:`Param` objects.
+
+    An int whose default refers to other parameters or input sizes (``"$in_channels"``) defaults to
+    ``None``, as in the rendered signature; :func:`default_order` says how it is computed.
+    """
     params: list[Param] = []
+    references = reference_defaults(definition)
     for decl in definition.params:
         kind = decl.get("type", "int")
         common = {"name": decl["name"], "doc": decl.get("doc", "") if isinstance(decl.get("doc"), str) else ""}
@@ -156,9 +164,116 @@ def composite_params(definition: CompositeDef) -> tuple[Param, ...]:
         elif kind == "choice":
             choices = tuple(c for c in decl.get("choices", []) if isinstance(c, str))
             params.append(Choice(**common, choices=choices))
+        elif decl["name"] in references:
+            params.append(Int(**{**common, "default": None}, **bounds, optional=True))
         else:
             params.append(Int(**common, **bounds))
     return tuple(params)
+
+
+def size_name(index: int, port: str, features: bool) -> str:
+    """The constructor argument for a block input's size: ``in_channels`` for the first, ``skip_channels``
+    for a port ``skip``; ``*_features`` where the input is a vector or a sequence."""
+    kind = "features" if features else "channels"
+    return f"in_{kind}" if index == 0 else f"{sanitize(port, 'port')}_{kind}"
+
+
+def reads_features(t: TensorType | None) -> bool:
+    """Whether a block input's size is its features (vectors, sequences) rather than its channels."""
+    return t is not None and (t.rank == 2 or t.layout == SEQUENCE)
+
+
+def size_names(definition: CompositeDef) -> dict[str, int]:
+    """Every name a parameter default may use for an input's size, with the input's position."""
+    return {
+        size_name(index, port, features): index
+        for index, port in enumerate(definition.body.inputs)
+        for features in (False, True)
+    }
+
+
+def reference_defaults(definition: CompositeDef) -> dict[str, str]:
+    """Int parameters whose default is an expression of other parameters or input sizes."""
+    return {
+        decl["name"]: decl["default"]
+        for decl in definition.params
+        if isinstance(decl.get("name"), str)
+        and decl.get("type", "int") == "int"
+        and isinstance(decl.get("default"), str)
+        and decl["default"].startswith("$")
+    }
+
+
+@dataclass(frozen=True)
+class DefaultRule:
+    """``name = expr`` when the parameter is not given; ``uses`` are the names ``expr`` reads."""
+
+    name: str
+    text: str
+    expr: Sym | int
+    uses: frozenset[str]
+
+
+def default_order(definition: CompositeDef) -> tuple[list[DefaultRule], list[str]]:
+    """The reference defaults in an order where each follows those it reads, or why there is none."""
+    params = sorted(n for n in {p.get("name") for p in definition.params} if isinstance(n, str))
+    positions = size_names(definition)
+    sizes = sorted(positions, key=lambda n: (positions[n], n))
+    known = frozenset(params) | frozenset(sizes)
+    rules: dict[str, DefaultRule] = {}
+    problems: list[str] = []
+    for name, text in reference_defaults(definition).items():
+        try:
+            expr = parse_sym(text, known)
+        except ValueError as exc:
+            unknown = [] if isinstance(exc, ExpressionTooLong) else sorted(_names_in(text) - known)
+            problems.append(
+                f"the default of `{name}` reads `{unknown[0]}`, which is neither a parameter ({', '.join(params)}) "
+                f"nor an input size ({', '.join(sizes)})"
+                if unknown
+                else f"the default of `{name}`: {exc}"
+            )
+            continue
+        rules[name] = DefaultRule(name, text, expr, _names_in(text))
+    order: list[DefaultRule] = []
+    state: dict[str, str] = {}  # "visiting" or "done"
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = path[path.index(name) :] + [name]
+            if len(cycle) == 2:
+                problems.append(f"the default of `{name}` refers to itself; give it a number")
+            else:
+                shown = " → ".join(cycle)
+                problems.append(f"the defaults of {shown} refer to each other; give one of them a number")
+            return
+        state[name] = "visiting"
+        for used in sorted(rules[name].uses & set(rules)):
+            visit(used, [*path, name])
+        state[name] = "done"
+        order.append(rules[name])
+
+    for name in rules:
+        visit(name, [])
+    return order, problems
+
+
+def _names_in(text: str) -> frozenset[str]:
+    """The names a parameter expression of checked length reads (``"$a // $b"``: a and b)."""
+    try:
+        tree = ast.parse(text.strip().replace("$", ""), mode="eval")
+    except SyntaxError:
+        return frozenset()
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+
+
+def _evaluate(expr: Sym | int, values: dict[str, Any]) -> Any:
+    """The value of a checked parameter expression (``+ - * //`` over ``values``, ints or symbols)."""
+    if isinstance(expr, int):
+        return expr
+    return eval(compile(expr.text, "<param>", "eval"), {"__builtins__": {}}, dict(values))  # noqa: S307
 
 
 class _BodyAnalyzer:
@@ -321,8 +436,6 @@ class _BodyAnalyzer:
 
     def substitute(self, text: str, info: NodeInfo, path: str) -> Any:
         """Replace ``"$name"`` (or ``"$a // $b"``) by the composite instance's concrete value."""
-        from .dims import ExpressionTooLong, parse_sym
-
         values = self.scope.substitutions or {}
         try:
             expr = parse_sym(text, frozenset(values))
@@ -331,10 +444,8 @@ class _BodyAnalyzer:
             self.report(code, str(exc), node=info.id, path=path)
             info.valid = False
             return _INVALID
-        if isinstance(expr, int):
-            return expr
         try:
-            return eval(compile(expr.text, "<param>", "eval"), {"__builtins__": {}}, dict(values))  # noqa: S307
+            return _evaluate(expr, values)
         except Exception as exc:  # a checked expression of + - * // over declared values only
             self.report("COMPOSITE", f"{text!r} cannot be evaluated: {exc}", node=info.id, path=path)
             info.valid = False
@@ -345,6 +456,8 @@ class _BodyAnalyzer:
         for index, edge in enumerate(self.body.edges):
             path = f"edges[{index}]"
             missing = [n for n in (edge.source, edge.target) if n not in self.info]
+            if missing and self.named_output(edge, path):
+                continue
             if missing:
                 self.report(
                     "DANGLING_EDGE",
@@ -379,12 +492,35 @@ class _BodyAnalyzer:
         for info in self.info.values():
             self.order_ports(info)
 
+    def named_output(self, edge: Edge, path: str) -> bool:
+        """Report an edge from ``"up:skip"`` (a block's output by name) with the position to use instead."""
+        head, _, tail = edge.source.rpartition(":")
+        block = self.info[head].composite if head in self.info and edge.target in self.info else None
+        if block is None or tail not in block.body.outputs:
+            return False
+        position = block.body.outputs.index(tail)
+        self.report(
+            "BAD_PORT",
+            f"outputs of block {block.name} are read by position: connect from `{head}:{position}` "
+            f"for its output `{tail}`",
+            node=edge.target,
+            edge=edge.pair,
+            path=path,
+        )
+        return True
+
     def order_ports(self, info: NodeInfo) -> None:
         """Put incoming edges in argument order: named ports first by position, then edge order."""
         spec = info.spec
-        if spec is None or not info.inputs:
+        if spec is not None:
+            ports = list(spec.ports)
+        elif info.composite is not None:
+            ports = list(info.composite.body.inputs)
+        else:
             return
-        if spec.variadic:
+        if not info.inputs:
+            return
+        if spec is not None and spec.variadic:
             for edge in info.inputs:
                 if edge.port is not None and not edge.port.isdigit():
                     self.report(
@@ -396,23 +532,28 @@ class _BodyAnalyzer:
             info.inputs.sort(key=lambda e: int(e.port) if e.port is not None and e.port.isdigit() else 1_000_000)
             return
         named = [e for e in info.inputs if e.port is not None]
+        what = f"block {info.type_name}" if spec is None else info.type_name
         for edge in named:
-            if edge.port not in spec.ports:
+            if edge.port not in ports:
+                guess = did_you_mean(edge.port, ports) if spec is None else None
+                hint = f"did you mean `{guess}`? " if guess else ""
                 self.report(
                     "BAD_PORT",
-                    f"{spec.type} has no input port {edge.port!r} (ports: {', '.join(spec.ports)})",
+                    f"{what} has no input port {edge.port!r} ({hint}ports: {', '.join(ports)})",
                     node=info.id,
                     edge=edge.pair,
                 )
                 info.valid = False
-        if len({e.port for e in named}) != len(named):
-            self.report("BAD_PORT", "two edges feed the same port", node=info.id)
+        twice = sorted({e.port for e in named if sum(e.port == other.port for other in named) > 1})
+        if twice:
+            shown = "the same port" if spec is not None else f"port `{twice[0]}`"
+            self.report("BAD_PORT", f"two edges feed {shown}", node=info.id)
             info.valid = False
         if not info.valid:
             return
-        slots: list[Edge | None] = [None] * len(spec.ports)
+        slots: list[Edge | None] = [None] * len(ports)
         for edge in named:
-            slots[spec.ports.index(edge.port)] = edge
+            slots[ports.index(edge.port)] = edge
         rest = iter(e for e in info.inputs if e.port is None)
         info.inputs = [slot if slot is not None else next(rest, None) for slot in slots]  # type: ignore[misc]
         info.inputs = [e for e in info.inputs if e is not None] + list(rest)
@@ -485,12 +626,23 @@ class _BodyAnalyzer:
         for info in self.info.values():
             if info.composite is not None and info.id not in connected and len(self.info) > 1:
                 info.valid = False
-            elif info.composite is not None and len(info.inputs) != 1:
-                self.report(
-                    "ARITY", f"block {info.type_name} needs exactly 1 input, has {len(info.inputs)}", node=info.id
-                )
+            elif info.composite is not None and info.valid and len(info.inputs) != len(info.composite.body.inputs):
+                self.report("ARITY", self.block_arity(info), node=info.id)
                 info.valid = False
         return inputs, outputs
+
+    def block_arity(self, info: NodeInfo) -> str:
+        """What a block instance with too few or too many inputs needs, naming the ports."""
+        assert info.composite is not None
+        ports = info.composite.body.inputs
+        count = len(info.inputs)
+        need = f"block {info.type_name} takes {len(ports)} input{'s' if len(ports) != 1 else ''} "
+        need += f"({', '.join(ports)}), has {count}"
+        if count > len(ports):
+            return f"{need}: remove {count - len(ports)} of its edges"
+        named = {e.port for e in info.inputs}
+        free = [p for p in ports if p not in named][count - len(named - {None}) :]
+        return f"{need}: connect {', '.join(f'`{p}`' for p in free)}"
 
     def topological_order(self) -> list[str] | None:
         """Kahn's algorithm; ties broken by position in the document, so forward() reads as drawn."""
@@ -617,7 +769,7 @@ class _BodyAnalyzer:
                 )
             return
         if info.composite is not None:
-            self.infer_composite(info, types[0])
+            self.infer_composite(info, types)  # type: ignore[arg-type]
             return
         info.out = self.call_rule(info, types)  # type: ignore[arg-type]
 
@@ -653,7 +805,7 @@ class _BodyAnalyzer:
             edge = info.inputs[exc.edge_index].pair
         self.report(exc.code, exc.message, severity, node=info.id, edge=edge, suggestion=exc.suggestion)
 
-    def infer_composite(self, info: NodeInfo, input_type: TensorType) -> None:
+    def infer_composite(self, info: NodeInfo, types: list[TensorType]) -> None:
         definition = info.composite
         assert definition is not None
         if definition.name in self.scope.stack:
@@ -665,15 +817,74 @@ class _BodyAnalyzer:
                 "LIMIT", f"blocks are nested deeper than {self.scope.limits.max_composite_depth} levels", node=info.id
             )
             return
+        if not self.resolve_defaults(info, types):
+            return
         # Inside a block class, values may be symbolic (``c * 2``): substituting them keeps the inner
         # block's sizes in terms of the outer class's parameters.
-        inner = analyze_composite(definition, self.scope, input_type, info.params)
+        inner = analyze_composite(definition, self.scope, tuple(types), info.params)
         info.inner = inner
         for diagnostic in inner.errors:
             where = f" at `{diagnostic.node}`" if diagnostic.node else ""
             self.report(diagnostic.code, f"inside block {definition.name}{where}: {diagnostic.message}", node=info.id)
         if inner.ok and inner.outputs:
-            info.out = inner.info[inner.outputs[0]].out
+            outs = tuple(inner.info[name].out for name in inner.outputs)
+            info.out = outs[0] if len(outs) == 1 else outs  # type: ignore[assignment]
+
+    def resolve_defaults(self, info: NodeInfo, types: list[TensorType]) -> bool:
+        """Fill in the parameters this instance leaves to defaults that read other values or input sizes."""
+        definition = info.composite
+        assert definition is not None
+        rules, problems = default_order(definition)
+        if problems:
+            return False  # reported once, with the block's definition
+        sizes: dict[str, Any] = {}
+        spelled: dict[str, str] = {}  # the other spelling of each size -> the one that fits the input
+        for index, (port, t) in enumerate(zip(definition.body.inputs, types)):
+            fits = reads_features(t)
+            sizes[size_name(index, port, fits)] = t.features
+            if t.dims is None:  # rank unknown: either spelling may be meant, and neither size is known
+                sizes[size_name(index, port, not fits)] = None
+            else:
+                spelled[size_name(index, port, not fits)] = size_name(index, port, fits)
+        for rule in rules:
+            for used in sorted(rule.uses & set(spelled)):
+                self.report(
+                    "COMPOSITE",
+                    f"block {definition.name}: the default of `{rule.name}` reads `{used}`, but that input's size "
+                    f"is `{spelled[used]}` here; write `${spelled[used]}`",
+                    node=info.id,
+                )
+                return False
+        values = dict(info.params)
+        for rule in rules:
+            if values.get(rule.name) is not None:
+                continue  # set on this instance
+            unknown = sorted(n for n in rule.uses if n in sizes and sizes[n] is None)
+            if unknown:
+                port = definition.body.inputs[size_names(definition)[unknown[0]]]
+                self.report(
+                    "NEEDS_SHAPE",
+                    f"`{rule.name}` of block {definition.name} defaults to {rule.text!r}, but the size of its "
+                    f"input `{port}` is unknown here: set `{rule.name}`, or `shape` on the Input node",
+                    node=info.id,
+                )
+                return False
+            said = f"`{rule.name}` of block {definition.name} defaults to {rule.text!r}"
+            try:
+                value = _evaluate(rule.expr, {**values, **sizes})
+            except ArithmeticError as exc:
+                self.report(
+                    "COMPOSITE", f"{said}, which cannot be computed here ({exc}); set `{rule.name}`", node=info.id
+                )
+                return False
+            declared = next(p for p in composite_params(definition) if p.name == rule.name)
+            try:
+                values[rule.name] = declared.coerce(value)
+            except ParamError as exc:
+                self.report(exc.code, f"{said}: {exc} here; set `{rule.name}`", node=info.id)
+                return False
+        info.params = values
+        return True
 
     # -- counting --------------------------------------------------------------------------
     def count(self, analysis: Analysis) -> None:
@@ -769,20 +980,20 @@ def analyze_body(body: GraphBody, scope: Scope) -> Analysis:
 
 
 def analyze_composite(
-    definition: CompositeDef, scope: Scope, input_type: TensorType, values: dict[str, Any] | None
+    definition: CompositeDef, scope: Scope, input_types: tuple[TensorType, ...], values: dict[str, Any] | None
 ) -> Analysis:
-    """Analyse a block's inside: with concrete ``values`` (an instance) or symbolically (its class)."""
+    """Analyse a block's inside, one type per input port: with concrete ``values`` (an instance) or
+    symbolically (its class)."""
     frozen = None if values is None else tuple(sorted((k, _hashable(v)) for k, v in values.items()))
-    key = (definition.name, input_type, frozen, scope.stack)
+    key = (definition.name, input_types, frozen, scope.stack)
     cached = scope.expansions.get(key)
     if cached is not None:
         return cached
-    inner_inputs = definition.body.inputs
     names = frozenset(p["name"] for p in definition.params if isinstance(p.get("name"), str))
     inner_scope = Scope(
         composites=scope.composites,
         limits=scope.limits,
-        input_types={inner_inputs[0]: input_type} if len(inner_inputs) == 1 else {},
+        input_types=dict(zip(definition.body.inputs, input_types)),
         symbols=names if values is None else None,
         substitutions=values if values is not None else None,
         stack=(*scope.stack, definition.name),
@@ -836,42 +1047,46 @@ def analyze(graph: Graph, input_shapes: dict[str, list[int]] | None = None, limi
 
 def check_composite_definition(definition: CompositeDef, analysis: Analysis) -> None:
     body = definition.body
-    if len(body.inputs) != 1 or len(body.outputs) != 1:
-        analysis.diagnostics.append(
-            Diagnostic(
-                "COMPOSITE",
-                f"block {definition.name} must have exactly one input and one output "
-                f"(has {len(body.inputs)} and {len(body.outputs)})",
-                path=body.path,
-            )
+
+    def problem(message: str) -> None:
+        analysis.diagnostics.append(Diagnostic("COMPOSITE", message, path=body.path))
+
+    if not body.inputs or not body.outputs:
+        problem(
+            f"block {definition.name} needs at least one input and one output (has {len(body.inputs)} and {len(body.outputs)}): "
+            "list its Input nodes in `inputs` and the nodes it returns in `outputs`"
         )
+    for key, listed in (("inputs", body.inputs), ("outputs", body.outputs)):
+        for name in sorted({n for n in listed if listed.count(n) > 1}):
+            problem(f"block {definition.name} lists `{name}` twice in `{key}`: each port appears once")
+    for node in body.nodes:
+        if lookup(node.type) is NODE_SPECS["Input"] and node.id not in body.inputs:
+            problem(
+                f"block {definition.name}: Input `{node.id}` is not one of its `inputs`; list it there (a port) or remove it"
+            )
     # Only the node types a graph can place are taken; helper classes (MBConv's SqueezeExcitation)
     # clash only where generated code carries them, which the renderer checks.
     if definition.name in NODE_SPECS or definition.name in ALIASES:
-        analysis.diagnostics.append(
-            Diagnostic(
-                "COMPOSITE", f"block name {definition.name} is taken by a built-in type; rename it", path=body.path
-            )
-        )
+        problem(f"block name {definition.name} is taken by a built-in type; rename it")
     names = [p.get("name") for p in definition.params]
-    for reserved in ("in_channels", "in_features"):
+    sizes = size_names(definition)
+    for reserved in sorted(sizes, key=lambda n: (sizes[n], n)):
         if reserved in names:
-            analysis.diagnostics.append(
-                Diagnostic(
-                    "COMPOSITE",
-                    f"block {definition.name}: `{reserved}` is passed automatically from the input; do not declare it",
-                    path=body.path,
-                )
+            port = "" if sizes[reserved] == 0 else f" `{body.inputs[sizes[reserved]]}`"
+            problem(
+                f"block {definition.name}: `{reserved}` is passed automatically from the input{port}; do not declare it"
             )
     if len(set(names)) != len(names):
-        analysis.diagnostics.append(
-            Diagnostic("COMPOSITE", f"block {definition.name} declares a parameter twice", path=body.path)
-        )
+        problem(f"block {definition.name} declares a parameter twice")
+    references = reference_defaults(definition)
     for param in composite_params(definition):
+        if param.name in references:
+            continue
         if not param.required:
             try:
                 param.coerce(param.default)
             except ParamError as exc:
-                analysis.diagnostics.append(
-                    Diagnostic("COMPOSITE", f"block {definition.name}: default of `{param.name}` {exc}", path=body.path)
-                )
+                hint = " (only int parameters may default to another)" if str(param.default).startswith("$") else ""
+                problem(f"block {definition.name}: default of `{param.name}` {exc}{hint}")
+    for message in default_order(definition)[1]:
+        problem(f"block {definition.name}: {message}")

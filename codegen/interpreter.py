@@ -102,16 +102,18 @@ def _call_submodule(attr: str, inputs: list[Ref]):
 def composite_module(analysis: Analysis, info: NodeInfo, limits: Limits | None) -> GraphModule:
     """A user block instance, sized from what its class knows: input channels, not spatial sizes."""
     assert info.composite is not None
-    in_type = analysis.edge_type(info.inputs[0])
-    assert in_type is not None
-    if in_type.dims is None:  # as the rendered class: analysed for an input of unknown rank
-        class_input = TensorType(None, None, in_type.dtype)
-    else:
+    class_inputs = []
+    for edge in info.inputs:  # one per port, in port order
+        in_type = analysis.edge_type(edge)
+        assert in_type is not None
+        if in_type.dims is None:  # as the rendered class: analysed for an input of unknown rank
+            class_inputs.append(TensorType(None, None, in_type.dtype))
+            continue
         dims: list[Any] = [None] * len(in_type.dims)
         dims[in_type.feature_index] = in_type.features
-        class_input = TensorType(tuple(dims), in_type.layout, in_type.dtype)
+        class_inputs.append(TensorType(tuple(dims), in_type.layout, in_type.dtype))
     scope = Scope(analysis.composites, limits or Limits())
-    inner = analyze_composite(info.composite, scope, class_input, info.params)
+    inner = analyze_composite(info.composite, scope, tuple(class_inputs), info.params)
     if not inner.ok:
         raise ValueError(f"block {info.composite.name} at `{info.id}`: {inner.errors[0].message}")
     return GraphModule(inner, limits)

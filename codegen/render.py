@@ -14,7 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import Analysis, NodeInfo, Scope, analyze_composite, composite_params, emit_context
+from .analysis import (
+    Analysis,
+    NodeInfo,
+    Scope,
+    analyze_composite,
+    composite_params,
+    default_order,
+    emit_context,
+    reads_features,
+    size_name,
+    size_names,
+)
 from .blocks import BLOCK_CLASSES
 from .diagnostics import Diagnostic, GraphError
 from .dims import Sym
@@ -24,7 +35,7 @@ from .naming import Namespace, class_name
 from .params import Param
 from .schema import CompositeDef, Graph, Limits
 from .spec import NODE_SPECS
-from .tensor import SEQUENCE, TensorType
+from .tensor import TensorType
 
 ENGINE_VERSION = "0.1.0"
 LINE_LENGTH = 88  # ruff's default: generated files land in projects without our configuration
@@ -212,18 +223,18 @@ def shape_comment(t: Any) -> str:
 
 @dataclass(frozen=True)
 class CompositeClass:
-    """How a user composite block's class is called: its name, params and whether it takes the input size."""
+    """How a user composite block's class is called: its name, params and the inputs whose size it takes."""
 
     name: str
     params: tuple[Param, ...]
-    needs_input_size: bool
+    input_sizes: tuple[int, ...]  # ports, by position
 
 
 @dataclass
 class ClassSource:
     lines: list[str]
     uses: set[str] = field(default_factory=set)  # block classes referenced
-    needs_input_size: bool = False
+    input_sizes: set[str] = field(default_factory=set)  # of the input size symbols, those the class takes
     arg_names: dict[str, str] = field(default_factory=dict)  # Input node id -> forward() argument
 
 
@@ -322,7 +333,8 @@ def render_class(
     doc: list[str] | Callable[[dict[str, str]], list[str]],
     init_params: list[str],
     composites: dict[str, CompositeClass],
-    input_symbol: str | None = None,
+    input_symbols: tuple[str, ...] = (),
+    prelude: tuple[str, ...] = (),
 ) -> ClassSource:
     """Source lines of ``class <name>(nn.Module)`` for a body analysed concretely or symbolically."""
     names = Namespace()
@@ -338,9 +350,9 @@ def render_class(
     inputs = analysis.inputs
     if len(inputs) == 1:
         state.var[(inputs[0], 0)] = "x"
-    else:
+    else:  # an input called x keeps its name (U-Net's `forward(self, x, skip)`)
         for input_id in inputs:
-            state.var[(input_id, 0)] = names.name(("node", input_id), input_id)
+            state.var[(input_id, 0)] = "x" if input_id == "x" else names.name(("node", input_id), input_id)
 
     order = _forward_order(analysis, tree)
     position = {node_id: i for i, node_id in enumerate(order)}
@@ -358,7 +370,7 @@ def render_class(
         for edge in node_inputs[:1] if analysis.info[node_id].node.disabled else node_inputs:
             read.add((edge.source, edge.output or 0))
     # Positions of the nodes still to read the value now held in `x` (disabled nodes alias it).
-    x_readers = list(consumers[inputs[0]]) if len(inputs) == 1 else []
+    x_readers = [p for i in inputs if state.var[(i, 0)] == "x" for p in consumers[i]]
 
     for node_id in order:
         info = analysis.info[node_id]
@@ -408,8 +420,7 @@ def render_class(
     first_use = {node_id: i for i, node_id in enumerate(analysis.order)}
     for target, value in init_statements(tree, first_use):
         init_lines.extend(render_statement(INDENT * 2, target, value))
-        if input_symbol and _mentions(value, input_symbol):
-            source.needs_input_size = True
+        source.input_sizes.update(s for s in input_symbols if _mentions(value, s))
 
     returns = [state.var[(o, 0)] for o in analysis.outputs]
     forward_lines.append(f"{INDENT * 2}return {', '.join(returns)}")
@@ -426,11 +437,11 @@ def render_class(
     else:
         lines[-1] += '"""'
     lines.append("")
-    params = list(init_params)
-    if input_symbol and source.needs_input_size:
-        params.insert(0, f"{input_symbol}: int")
+    source.input_sizes.update(s for s in input_symbols if any(_mentions(line, s) for line in prelude))
+    params = [*(f"{s}: int" for s in input_symbols if s in source.input_sizes), *init_params]
     lines.extend(wrap_call(INDENT, "def __init__", ["self", *params], " -> None:"))
     lines.append(f"{INDENT * 2}super().__init__()")
+    lines.extend(prelude)
     lines.extend(init_lines)
     lines.append("")
     annotation = "torch.Tensor" if len(returns) == 1 else "tuple[torch.Tensor, ...]"
@@ -449,7 +460,7 @@ def _symbolic(t: Any) -> bool:
 def _mentions(expr: Any, symbol: str) -> bool:
     import re
 
-    return re.search(rf"\b{symbol}\b", render_expr(expr)) is not None
+    return re.search(rf"\b{symbol}\b", expr if isinstance(expr, str) else render_expr(expr)) is not None
 
 
 def _composite_call(
@@ -457,13 +468,15 @@ def _composite_call(
 ) -> tuple[Call, tuple[Assign, ...]]:
     """``self.blk = MyBlock(64, c=128)`` and ``x = self.blk(x)`` for a user composite instance.
 
+    The input sizes the class takes come first, in port order (``Up(128, 64, out_channels=64)``), and
+    a block with several outputs is unpacked (``up, _ = self.up(x, skip)``).
+
     Integer parameters (sizes, counts, strides: what shapes follow from) are spelled out at every call,
     so ``GroupedBottleneck(64, planes=64, groups=32, width=4)`` shows its width and output size even
     where they equal the class's defaults; a float, bool or choice only where it differs from the
     default in the class's signature (the block's declared default).
     """
-    in_type = analysis.edge_type(info.inputs[0])
-    args = [in_type.features] if block.needs_input_size and in_type is not None else []
+    args = [analysis.edge_type(info.inputs[port]).features for port in block.input_sizes]  # type: ignore[union-attr]
     kwargs = tuple(
         (param.name, value)
         for param in block.params
@@ -547,48 +560,91 @@ class Renderer:
         if name in self.block_sources:
             return
         _check_composite_names(definition, set(self.graph.composites))
-        signatures = {_input_signature(a.edge_type(i.inputs[0])) for a, i in instances}
-        if (None, None) in signatures:  # one use of unknown rank: a class that sizes itself lazily serves all
-            signatures = {(None, None)}
-        if len(signatures) != 1:
-            raise GraphError(
-                [Diagnostic("COMPOSITE", f"block {name} is used with inputs of different ranks or layouts")]
-            )
-        rank, layout = signatures.pop()
-        symbol = "in_features" if rank == 2 or layout == SEQUENCE else "in_channels"
-        if rank is None:  # only ever fed tensors of unknown rank: the class sizes itself lazily
-            input_type = TensorType(None)
-        else:
-            dims: list[Any] = [None] * (rank - 1)
-            dims[TensorType(tuple(dims), layout).feature_index] = Sym(symbol)
-            input_type = TensorType(tuple(dims), layout)
+        ports = definition.body.inputs
+        input_types: list[TensorType] = []
+        symbols: list[str] = []
+        for index, port in enumerate(ports):
+            signatures = {_input_signature(a.edge_type(i.inputs[index])) for a, i in instances}
+            if (None, None) in signatures:  # one use of unknown rank: a class that sizes itself lazily serves all
+                signatures = {(None, None)}
+            if len(signatures) != 1:
+                where = f" `{port}`" if len(ports) > 1 else "s"
+                raise GraphError(
+                    [Diagnostic("COMPOSITE", f"block {name} is used with input{where} of different ranks or layouts")]
+                )
+            rank, layout = signatures.pop()
+            if rank is None:  # only ever fed tensors of unknown rank: the class sizes itself lazily
+                input_type = TensorType(None)
+            else:
+                dims: list[Any] = [None] * (rank - 1)
+                input_type = TensorType(tuple(dims), layout)
+            symbol = size_name(index, port, reads_features(input_type))
+            if rank is not None:
+                dims[input_type.feature_index] = Sym(symbol)
+                input_type = TensorType(tuple(dims), layout)
+            input_types.append(input_type)
+            symbols.append(symbol)
         scope = Scope(self.graph.composites, self.limits)
-        body = analyze_composite(definition, scope, input_type, None)
+        body = analyze_composite(definition, scope, tuple(input_types), None)
         if not body.ok:
             raise GraphError([Diagnostic(d.code, f"in block {name}: {d.message}", node=d.node) for d in body.errors])
         self.collect(body)
         params = composite_params(definition)
+        computed = default_order(definition)[0]
         required = [f"{p.name}: {_ANNOTATIONS[p.kind]}" for p in params if p.required]
-        optional = [f"{p.name}: {_ANNOTATIONS[p.kind]} = {render_expr(p.default)}" for p in params if not p.required]
+        optional = [
+            f"{p.name}: int | None = None"
+            if p.default is None
+            else f"{p.name}: {_ANNOTATIONS[p.kind]} = {render_expr(p.default)}"
+            for p in params
+            if not p.required
+        ]
+        prelude: list[str] = []
+        for rule in computed:  # torchvision's `if norm_layer is None: norm_layer = ...`
+            for used in sorted(rule.uses & set(size_names(definition)) - set(symbols)):
+                port = ports[size_names(definition)[used]]  # fed only tensors of unknown rank
+                raise GraphError(
+                    [
+                        Diagnostic(
+                            "NEEDS_SHAPE",
+                            f"block {name}: the default of `{rule.name}` reads `{used}`, the size of its input "
+                            f"`{port}`, which cannot be inferred without input shapes: set `shape` on the Input node",
+                            node=instances[0][1].id,
+                        )
+                    ]
+                )
+            prelude.append(f"{INDENT * 2}if {rule.name} is None:")
+            prelude.extend(render_statement(INDENT * 3, rule.name, rule.expr))
         doc = [safe_text(definition.doc or f"{name}: a composite block designed in TorchCanvas.")]
         rendered = render_class(
-            name, body, doc=doc, init_params=[*required, *optional], composites=self.composites, input_symbol=symbol
+            name,
+            body,
+            doc=doc,
+            init_params=[*required, *optional],
+            composites=self.composites,
+            input_symbols=tuple(symbols),
+            prelude=tuple(prelude),
         )
-        if rendered.needs_input_size:  # the class takes its input size: every instance must know it
+        # The class takes these input sizes: every instance must know them.
+        for index, (port, symbol) in enumerate(zip(ports, symbols)):
+            if symbol not in rendered.input_sizes:
+                continue
             for analysis, info in instances:
-                in_type = analysis.edge_type(info.inputs[0])
+                in_type = analysis.edge_type(info.inputs[index])
                 if in_type is None or in_type.features is None:
+                    what = f"input `{port}`'s" if len(ports) > 1 else "input's"
                     raise GraphError(
                         [
                             Diagnostic(
                                 "NEEDS_SHAPE",
-                                f"block {name} needs its input's {symbol.replace('_', ' ')}, which cannot be "
+                                f"block {name} needs its {what} {symbol.split('_')[-1]}, which cannot be "
                                 "inferred without input shapes: set `shape` on the Input node",
                                 node=info.id,
                             )
                         ]
                     )
-        self.composites[name] = CompositeClass(name, params, rendered.needs_input_size)
+        sizes = tuple(index for index, symbol in enumerate(symbols) if symbol in rendered.input_sizes)
+        self.composites[name] = CompositeClass(name, params, sizes)
         self.block_sources[name] = rendered.lines
         self.order.append(name)
 

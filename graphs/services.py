@@ -765,14 +765,8 @@ def check_block_definition(name: str, definition: Any, composites: Any) -> None:
         raise ServiceError("definition: expected an object with params, nodes, edges, inputs and outputs.")
     check_json(definition, what="The definition")
     _check_inner_blocks(name, composites)
-    probe = {
-        "version": "0.2",
-        "nodes": [{"id": "input", "type": "Input"}, {"id": "block", "type": name}],
-        "edges": [["input", "block"]],
-        "inputs": ["input"],
-        "outputs": ["block"],
-        "composites": {**composites, name: definition},
-    }
+    probe = _probe_graph(name, definition)
+    probe["composites"] = {**composites, name: definition}
     limits = engine_limits()
     try:
         parsed = codegen.load_graph(probe, limits=limits)
@@ -788,6 +782,23 @@ def check_block_definition(name: str, definition: Any, composites: Any) -> None:
     unused = sorted(set(composites) - _blocks_used(definition, composites))
     if unused:
         raise ServiceError(f"composites.{unused[0]} is not used by the block.")
+
+
+def _probe_graph(name: str, definition: dict) -> dict:
+    """One instance of the block, fed by an Input per port (named when there are several) and with each
+    of its outputs read, so that only what is wrong with the block itself is reported."""
+    listed = definition.get("inputs")
+    ports = [p for p in listed if isinstance(p, str)] if isinstance(listed, list) else []
+    count = len(definition["outputs"]) if isinstance(definition.get("outputs"), list) else 1
+    inputs = ["input"] if len(ports) <= 1 else [f"input_{k}" for k in range(len(ports))]
+    nodes = [{"id": i, "type": "Input"} for i in inputs] + [{"id": "block", "type": name}]
+    edges = [["input", "block"]] if len(ports) == 1 else [[i, "block", port] for i, port in zip(inputs, ports)]
+    outputs = ["block"]
+    if count > 1:  # a model returns single tensors: read each output through an Identity
+        outputs = [f"output_{k}" for k in range(count)]
+        nodes += [{"id": o, "type": "Identity"} for o in outputs]
+        edges += [[f"block:{k}", o] for k, o in enumerate(outputs)]
+    return {"version": "0.2", "nodes": nodes, "edges": edges, "inputs": inputs, "outputs": outputs}
 
 
 def _check_inner_blocks(name: str, composites: Any) -> None:

@@ -1,28 +1,38 @@
 """Built-in composite ("paper") blocks: real ``nn.Module`` classes and their node declarations.
 
 Importing this package registers every block in ``NODE_SPECS``. ``BLOCK_CLASSES`` maps each class
-name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` and ``InvertedResidual``
-require; ``PermuteAxes`` for ``CNBlock``; ``ShiftedWindowAttention`` for ``SwinTransformerBlock``) and
-layers declared with the other node types (``StochasticDepth``), so that a spec's ``block_class`` and
-``requires`` resolve to source that generated code can carry.
+name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` and ``InvertedResidual`` require,
+``Conv2dNormActivation``, which the MobileNetV2 and RegNet blocks require, ``PermuteAxes`` for ``CNBlock`` and
+``ShiftedWindowAttention`` for ``SwinTransformerBlock``) and layers declared with the other node types
+(``StochasticDepth``), so that a spec's ``block_class`` and ``requires`` resolve to source that generated code
+can carry.
 """
 
 from __future__ import annotations
 
 from . import specs
 from .library import (
+    BasicConv2d,
     Bottleneck,
     CNBlock,
+    Conv2dNormActivation,
     DenseLayer,
+    DenseTransition,
+    Fire,
+    Inception,
     InceptionBlock,
     InvertedResidual,
+    InvertedResidualV2,
     MBConv,
     PatchMerging,
     PermuteAxes,
     PositionalEncoding,
+    RegNetStage,
+    ResBottleneckBlock,
     ResidualBlock,
     SEBlock,
     ShiftedWindowAttention,
+    ShuffleNetV2Unit,
     SqueezeExcitation,
     StochasticDepth,
     SwinTransformerBlock,
@@ -42,6 +52,15 @@ BLOCK_CLASSES: dict[str, type] = {
         SqueezeExcitation,
         MBConv,
         InvertedResidual,
+        Conv2dNormActivation,
+        BasicConv2d,
+        Inception,
+        InvertedResidualV2,
+        ShuffleNetV2Unit,
+        Fire,
+        DenseTransition,
+        ResBottleneckBlock,
+        RegNetStage,
         TransformerEncoderBlock,
         PositionalEncoding,
         StochasticDepth,
@@ -58,17 +77,26 @@ BLOCK_SPECS = specs.SPECS
 __all__ = [
     "BLOCK_CLASSES",
     "BLOCK_SPECS",
+    "BasicConv2d",
     "Bottleneck",
+    "Conv2dNormActivation",
     "CNBlock",
     "DenseLayer",
+    "DenseTransition",
+    "Fire",
+    "Inception",
     "InceptionBlock",
     "InvertedResidual",
+    "InvertedResidualV2",
     "MBConv",
     "PatchMerging",
     "PermuteAxes",
     "PositionalEncoding",
+    "RegNetStage",
+    "ResBottleneckBlock",
     "ResidualBlock",
     "SEBlock",
+    "ShuffleNetV2Unit",
     "ShiftedWindowAttention",
     "SqueezeExcitation",
     "StochasticDepth",

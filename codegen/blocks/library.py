@@ -438,6 +438,359 @@ class InvertedResidual(nn.Module):
         return out
 
 
+class Conv2dNormActivation(nn.Sequential):
+    """Convolution without bias, BatchNorm, then an activation (torchvision.ops.Conv2dNormActivation).
+
+    Padding ``(kernel_size - 1) // 2`` keeps the size at stride 1; ``activation_layer=None`` leaves
+    the activation out (a linear projection). The layers are ``0``, ``1`` and ``2`` in the
+    ``state_dict``, as in torchvision.
+
+    Ioffe and Szegedy, "Batch Normalization", ICML 2015. https://arxiv.org/abs/1502.03167
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 3,
+        stride: int = 1,
+        groups: int = 1,
+        activation_layer: type[nn.Module] | None = nn.ReLU,
+    ) -> None:
+        padding = (kernel_size - 1) // 2
+        layers: list[nn.Module] = [
+            nn.Conv2d(
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                groups=groups,
+                bias=False,
+            ),
+            nn.BatchNorm2d(out_channels),
+        ]
+        if activation_layer is not None:
+            layers.append(activation_layer(inplace=True))
+        super().__init__(*layers)
+
+
+class BasicConv2d(nn.Module):
+    """GoogLeNet's convolution as torchvision trains it: Conv (no bias) → BatchNorm (eps=0.001) → ReLU.
+
+    Szegedy et al., "Going Deeper with Convolutions", CVPR 2015. https://arxiv.org/abs/1409.4842
+    Ioffe and Szegedy, "Batch Normalization", ICML 2015. https://arxiv.org/abs/1502.03167
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride, padding, bias=False
+        )
+        self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.bn(self.conv(x)), inplace=True)
+
+
+class Inception(nn.Module):
+    """GoogLeNet's inception module as torchvision builds it (``googlenet``): four branches, concatenated.
+
+    1×1 | 1×1 → 3×3 | 1×1 → 3×3 | 3×3 max pool → 1×1, every convolution a ``BasicConv2d``
+    (Conv-BN-ReLU). The third branch convolves 3×3 where the paper has 5×5 (pytorch/vision#906):
+    torchvision's pretrained weights have that shape. The output has ``c1 + c3 + c5 + pool_proj``
+    channels and the input's height and width. ``InceptionBlock`` is the paper's module.
+
+    Szegedy et al., "Going Deeper with Convolutions", CVPR 2015. https://arxiv.org/abs/1409.4842
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        c1: int,
+        c3_reduce: int,
+        c3: int,
+        c5_reduce: int,
+        c5: int,
+        pool_proj: int,
+    ) -> None:
+        super().__init__()
+        self.branch1 = BasicConv2d(in_channels, c1, 1)
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_channels, c3_reduce, 1),
+            BasicConv2d(c3_reduce, c3, 3, padding=1),
+        )
+        self.branch3 = nn.Sequential(
+            BasicConv2d(in_channels, c5_reduce, 1),
+            BasicConv2d(c5_reduce, c5, 3, padding=1),
+        )
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1),
+            BasicConv2d(in_channels, pool_proj, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat(
+            [self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1
+        )
+
+
+class InvertedResidualV2(nn.Module):
+    """MobileNetV2's inverted residual (torchvision's ``mobilenetv2.InvertedResidual``).
+
+    ``conv``: 1×1 expansion to ``in_channels * expand_ratio`` Conv-BN-ReLU6 (left out when
+    ``expand_ratio`` is 1, so the indices shift as in torchvision) → 3×3 depthwise Conv-BN-ReLU6
+    (stride here) → 1×1 linear projection Conv, BN. The input is added back when the stride is 1
+    and the channels do not change.
+
+    Sandler et al., "MobileNetV2: Inverted Residuals and Linear Bottlenecks", CVPR 2018.
+    https://arxiv.org/abs/1801.04381
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        expand_ratio: int = 6,
+    ) -> None:
+        super().__init__()
+        hidden = in_channels * expand_ratio
+        layers: list[nn.Module] = []
+        if expand_ratio != 1:
+            layers.append(
+                Conv2dNormActivation(in_channels, hidden, 1, activation_layer=nn.ReLU6)
+            )
+        layers += [
+            Conv2dNormActivation(
+                hidden, hidden, 3, stride, groups=hidden, activation_layer=nn.ReLU6
+            ),
+            nn.Conv2d(hidden, out_channels, 1, bias=False),
+            nn.BatchNorm2d(out_channels),
+        ]
+        self.conv = nn.Sequential(*layers)
+        self.use_res_connect = stride == 1 and in_channels == out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.use_res_connect:
+            return x + self.conv(x)
+        return self.conv(x)
+
+
+class ShuffleNetV2Unit(nn.Module):
+    """ShuffleNet V2's unit (torchvision's ``shufflenetv2.InvertedResidual``), then a channel shuffle.
+
+    At stride 1 the input's channels are split in two: the first half passes through, the second
+    goes through ``branch2`` (1×1 Conv-BN-ReLU → 3×3 depthwise Conv-BN → 1×1 Conv-BN-ReLU); this
+    needs ``in_channels == out_channels``. At stride 2 (or 3) the whole input goes through both
+    ``branch1`` (3×3 depthwise Conv-BN → 1×1 Conv-BN-ReLU) and ``branch2``, each giving
+    ``out_channels // 2`` channels. The halves are concatenated and shuffled in two groups.
+
+    Ma, Zhang, Zheng and Sun, "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture
+    Design", ECCV 2018. https://arxiv.org/abs/1807.11164
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        branch = out_channels // 2
+        if out_channels % 2 or (stride == 1 and in_channels != out_channels):
+            raise ValueError(
+                "out_channels must be even, and equal to in_channels at stride 1; "
+                f"got {in_channels} → {out_channels} at stride {stride}"
+            )
+        self.stride = stride
+        if stride > 1:
+            self.branch1 = nn.Sequential(
+                nn.Conv2d(
+                    in_channels,
+                    in_channels,
+                    3,
+                    stride,
+                    1,
+                    groups=in_channels,
+                    bias=False,
+                ),
+                nn.BatchNorm2d(in_channels),
+                nn.Conv2d(in_channels, branch, 1, bias=False),
+                nn.BatchNorm2d(branch),
+                nn.ReLU(inplace=True),
+            )
+        else:
+            self.branch1 = nn.Identity()
+        self.branch2 = nn.Sequential(
+            nn.Conv2d(in_channels if stride > 1 else branch, branch, 1, bias=False),
+            nn.BatchNorm2d(branch),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(branch, branch, 3, stride, 1, groups=branch, bias=False),
+            nn.BatchNorm2d(branch),
+            nn.Conv2d(branch, branch, 1, bias=False),
+            nn.BatchNorm2d(branch),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+        else:
+            x1 = x2 = x
+        out = torch.cat((self.branch1(x1), self.branch2(x2)), dim=1)
+        # Channel shuffle in two groups: (B, 2, C / 2, H, W), swapped to (B, C / 2, 2, H, W).
+        # F.channel_shuffle computes the same, but its backward is slower on CPU.
+        return out.unflatten(1, (2, -1)).transpose(1, 2).flatten(1, 2)
+
+
+class Fire(nn.Module):
+    """SqueezeNet's fire module (torchvision's ``squeezenet.Fire``).
+
+    A 1×1 "squeeze" convolution with ReLU, then 1×1 and 3×3 "expand" convolutions with ReLU side
+    by side, concatenated: ``expand1x1_channels + expand3x3_channels`` channels at the input's size.
+
+    Iandola et al., "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model
+    size", 2016. https://arxiv.org/abs/1602.07360
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        squeeze_channels: int,
+        expand1x1_channels: int,
+        expand3x3_channels: int,
+    ) -> None:
+        super().__init__()
+        self.squeeze = nn.Conv2d(in_channels, squeeze_channels, 1)
+        self.squeeze_activation = nn.ReLU(inplace=True)
+        self.expand1x1 = nn.Conv2d(squeeze_channels, expand1x1_channels, 1)
+        self.expand1x1_activation = nn.ReLU(inplace=True)
+        self.expand3x3 = nn.Conv2d(squeeze_channels, expand3x3_channels, 3, padding=1)
+        self.expand3x3_activation = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.squeeze_activation(self.squeeze(x))
+        return torch.cat(
+            [
+                self.expand1x1_activation(self.expand1x1(x)),
+                self.expand3x3_activation(self.expand3x3(x)),
+            ],
+            dim=1,
+        )
+
+
+class DenseTransition(nn.Module):
+    """The transition between DenseNet's dense blocks (torchvision's ``densenet._Transition``).
+
+    BN → ReLU → 1×1 convolution to ``out_channels`` (half the input in DenseNet-BC) → 2×2 average
+    pooling, which halves height and width.
+
+    Huang, Liu, van der Maaten and Weinberger, "Densely Connected Convolutional Networks",
+    CVPR 2017. https://arxiv.org/abs/1608.06993
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(in_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
+        self.pool = nn.AvgPool2d(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.conv(self.relu(self.norm(x))))
+
+
+class ResBottleneckBlock(nn.Module):
+    """RegNet's residual bottleneck block (torchvision's ``regnet.ResBottleneckBlock``).
+
+    ``f``: ``a`` 1×1 Conv-BN-ReLU to the bottleneck width ``round(out_channels *
+    bottleneck_multiplier)`` → ``b`` 3×3 grouped Conv-BN-ReLU with ``group_width`` channels per
+    group (stride here) → ``se`` squeeze-excitation of width ``round(se_ratio * in_channels)``
+    (RegNetY; left out when ``se_ratio`` is 0) → ``c`` 1×1 Conv-BN. Added to the input, through a
+    1×1 Conv-BN projection (``proj``) when the shape changes, then ReLU.
+
+    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020.
+    https://arxiv.org/abs/2003.13678
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        stride: int = 1,
+        group_width: int = 1,
+        bottleneck_multiplier: float = 1.0,
+        se_ratio: float = 0.0,
+    ) -> None:
+        super().__init__()
+        width = int(round(out_channels * bottleneck_multiplier))
+        if width < group_width or width % group_width:
+            raise ValueError(
+                f"group_width {group_width} must divide the bottleneck width {width}"
+            )
+        if in_channels != out_channels or stride != 1:
+            self.proj = Conv2dNormActivation(
+                in_channels, out_channels, 1, stride, activation_layer=None
+            )
+        else:
+            self.proj = nn.Identity()
+        # Named children, so that the state_dict keys read f.a, f.b, f.se, f.c as in torchvision.
+        self.f = nn.Sequential()
+        self.f.add_module("a", Conv2dNormActivation(in_channels, width, 1))
+        self.f.add_module(
+            "b",
+            Conv2dNormActivation(width, width, 3, stride, groups=width // group_width),
+        )
+        if se_ratio > 0:
+            squeeze = int(round(se_ratio * in_channels))
+            self.f.add_module("se", SqueezeExcitation(width, squeeze, nn.ReLU))
+        self.f.add_module(
+            "c", Conv2dNormActivation(width, out_channels, 1, activation_layer=None)
+        )
+        self.activation = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.proj(x) + self.f(x))
+
+
+class RegNetStage(nn.Sequential):
+    """One stage of a RegNet (torchvision's ``regnet.AnyStage``): ``depth`` ``ResBottleneckBlock``s.
+
+    The first block changes the width to ``out_channels`` and carries the stride; the others keep
+    both. The blocks are named ``block<stage_index>-<i>``, torchvision's names, so that a
+    torchvision RegNet's ``trunk_output.block<stage_index>`` weights load by name.
+
+    Radosavovic et al., "Designing Network Design Spaces", CVPR 2020.
+    https://arxiv.org/abs/2003.13678
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        depth: int,
+        stride: int = 2,
+        group_width: int = 1,
+        bottleneck_multiplier: float = 1.0,
+        se_ratio: float = 0.0,
+        stage_index: int = 1,
+    ) -> None:
+        super().__init__()
+        for i in range(depth):
+            block = ResBottleneckBlock(
+                in_channels if i == 0 else out_channels,
+                out_channels,
+                stride if i == 0 else 1,
+                group_width,
+                bottleneck_multiplier,
+                se_ratio,
+            )
+            self.add_module(f"block{stage_index}-{i}", block)
+
+
 class TransformerEncoderBlock(nn.Module):
     """A pre-norm Transformer encoder block over (B, T, E), as in the Vision Transformer.
 

@@ -8,27 +8,36 @@ are arithmetic only: they never build the module.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..diagnostics import insert_node, set_param
-from ..dims import Dim, Sym, add, is_known, mul
+from ..dims import Dim, Sym, add, floordiv, is_known, mul
 from ..ir import call, kw_unless
-from ..nodes._common import check_divisible
+from ..nodes._common import check_divisible, window_out
 from ..nodes.recurrent import sequence_input
 from ..params import Bool, Choice, Float, Int, Param
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
 from ..tensor import SEQUENCE, TensorType, unknown_of_rank
 from .library import (
+    BasicConv2d,
     Bottleneck,
     CNBlock,
     DenseLayer,
+    DenseTransition,
+    Fire,
+    Inception,
     InceptionBlock,
     InvertedResidual,
+    InvertedResidualV2,
     MBConv,
     PatchMerging,
     PositionalEncoding,
+    RegNetStage,
+    ResBottleneckBlock,
     ResidualBlock,
     SEBlock,
+    ShuffleNetV2Unit,
     SwinTransformerBlock,
     TransformerEncoderBlock,
     VGGBlock,
@@ -157,8 +166,8 @@ def infer_vgg(ctx: InferCtx) -> TensorType:
     return x.with_dims((channels, *sizes))
 
 
-def infer_inception(ctx: InferCtx) -> TensorType:
-    x = channels_first_input(ctx, "InceptionBlock")
+def infer_inception(ctx: InferCtx, what: str = "InceptionBlock") -> TensorType:
+    x = channels_first_input(ctx, what)
     p = ctx.params
     channels = add(add(add(p["c1"], p["c3"]), p["c5"]), p["pool_proj"])
     return x.with_dims((channels, *spatial(x)))
@@ -482,100 +491,303 @@ POSITIONAL_ENCODING_PARAMS = (
     _dropout("dropout", "Dropout on the input plus its encoding."),
 )
 
-SPECS = (
+# ---------------------------------------------------------------------------------------------
+# The blocks of torchvision's CNN classifiers: GoogLeNet, MobileNetV2, ShuffleNetV2, SqueezeNet,
+# DenseNet and RegNet. Each class keeps torchvision's submodule names, so its weights load by name.
+
+
+def infer_basic_conv(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "BasicConv2d")
+    p = ctx.params
+    sizes = tuple(
+        window_out(
+            ctx, size, p["kernel_size"], p["stride"], p["padding"], axis_name=axis
+        )
+        for size, axis in zip(spatial(x), ("height", "width"))
+    )
+    return x.with_dims((p["out_channels"], *sizes))
+
+
+def infer_inverted_residual_v2(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "InvertedResidualV2")
+    p = ctx.params
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
+
+
+def infer_shufflenet_unit(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "ShuffleNetV2Unit")
+    p = ctx.params
+    channels, out, stride = x.features, p["out_channels"], p["stride"]
+    if is_known(out) and out % 2:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"out_channels must be even (two branches of out_channels // 2 each), got {out}; use {out + 1}",
+            set_param(ctx.node, "out_channels", out + 1),
+        )
+    if stride == 1 and is_known(channels, out) and channels != out:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"at stride 1 half the input passes through unchanged, so out_channels must equal the input's "
+            f"{channels} channels, got {out}; set out_channels to {channels}, or stride to 2 to change the width",
+            set_param(ctx.node, "out_channels", channels),
+        )
+    return x.with_dims((out, *(strided(size, stride) for size in spatial(x))))
+
+
+def infer_fire(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "Fire")
+    p = ctx.params
+    return x.with_dims(
+        (add(p["expand1x1_channels"], p["expand3x3_channels"]), *spatial(x))
+    )
+
+
+def infer_dense_transition(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "DenseTransition")
+    sizes: list[Dim] = []
+    for axis, size in zip(("height", "width"), spatial(x)):
+        if is_known(size) and size < 2:
+            raise ctx.fail(
+                "IMPOSSIBLE_OUTPUT",
+                f"2×2 average pooling needs a {axis} of at least 2, got {size}; "
+                "remove a downsampling layer before this transition",
+            )
+        sizes.append(floordiv(size, 2))
+    return x.with_dims((ctx.params["out_channels"], *sizes))
+
+
+def check_regnet_widths(ctx: InferCtx, channels: Dim) -> None:
+    """The bottleneck, group and squeeze-excitation widths of a RegNet block reading ``channels``."""
+    p = ctx.params
+    out, multiplier, group_width = (
+        p["out_channels"],
+        p["bottleneck_multiplier"],
+        p["group_width"],
+    )
+    if is_known(out) and isinstance(multiplier, float):
+        width = int(round(out * multiplier))
+        if width < 1:
+            raise ctx.fail(
+                "PARAM_RANGE",
+                f"bottleneck_multiplier {multiplier} leaves no bottleneck width for {out} output channels; "
+                "use bottleneck_multiplier 1.0",
+                set_param(ctx.node, "bottleneck_multiplier", 1.0),
+            )
+        if is_known(group_width) and (group_width > width or width % group_width):
+            fit = max(
+                d for d in range(1, min(group_width, width) + 1) if width % d == 0
+            )
+            raise ctx.fail(
+                "PARAM_RANGE",
+                f"group_width {group_width} must divide the bottleneck width {width} "
+                f"(out_channels {out} × bottleneck_multiplier {multiplier}); use group_width {fit}",
+                set_param(ctx.node, "group_width", fit),
+            )
+    se_ratio = p["se_ratio"]
+    if is_known(channels) and isinstance(se_ratio, float) and se_ratio > 0:
+        if int(round(se_ratio * channels)) < 1:
+            least = 1.0 / channels
+            raise ctx.fail(
+                "PARAM_RANGE",
+                f"se_ratio {se_ratio} leaves the squeeze-excitation no channels for {channels} input channels; "
+                f"use se_ratio ≥ {least:.3g}, or 0 for none",
+                set_param(ctx.node, "se_ratio", 0.0),
+            )
+
+
+def infer_res_bottleneck(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "ResBottleneckBlock")
+    p = ctx.params
+    check_regnet_widths(ctx, x.features)
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
+
+
+def infer_regnet_stage(ctx: InferCtx) -> TensorType:
+    x = channels_first_input(ctx, "RegNetStage")
+    p = ctx.params
+    check_regnet_widths(ctx, x.features)
+    if p["depth"] != 1:  # the later blocks read out_channels
+        check_regnet_widths(ctx, p["out_channels"])
+    return x.with_dims(
+        (p["out_channels"], *(strided(size, p["stride"]) for size in spatial(x)))
+    )
+
+
+BASIC_CONV_PARAMS = (
+    _channels("out_channels", "Output channels."),
+    Int("kernel_size", min=1, max=31, doc="Kernel size."),
+    Int("stride", default=1, min=1, max=64, doc="Stride."),
+    Int("padding", default=0, min=0, max=64, doc="Zero padding on each side."),
+)
+
+INVERTED_RESIDUAL_V2_PARAMS = (
+    _channels("out_channels", "Output channels."),
+    _STRIDE,
+    Int(
+        "expand_ratio",
+        default=6,
+        min=1,
+        max=64,
+        doc="Width of the depthwise stage, in multiples of the input; 1 skips the expansion.",
+    ),
+)
+
+SHUFFLENET_UNIT_PARAMS = (
+    _channels(
+        "out_channels",
+        "Output channels, even; equal to the input's at stride 1.",
+    ),
+    Int(
+        "stride",
+        default=1,
+        min=1,
+        max=3,
+        doc="1 keeps the size (half the channels pass through); 2 halves height and width.",
+    ),
+)
+
+FIRE_PARAMS = (
+    _channels("squeeze_channels", "Output channels of the 1×1 squeeze convolution."),
+    _channels("expand1x1_channels", "Output channels of the 1×1 expand convolution."),
+    _channels("expand3x3_channels", "Output channels of the 3×3 expand convolution."),
+)
+
+DENSE_TRANSITION_PARAMS = (
+    _channels("out_channels", "Output channels (DenseNet-BC: half the input's)."),
+)
+
+RES_BOTTLENECK_PARAMS = (
+    _channels("out_channels", "Output channels."),
+    _STRIDE,
+    Int(
+        "group_width",
+        default=1,
+        min=1,
+        max=100_000,
+        doc="Channels per group of the 3×3 convolution; must divide the bottleneck width.",
+    ),
+    Float(
+        "bottleneck_multiplier",
+        default=1.0,
+        min=0.0,
+        max=64.0,
+        doc="Bottleneck width relative to out_channels (1.0 in torchvision's RegNets).",
+    ),
+    Float(
+        "se_ratio",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        doc="Squeeze-excitation width relative to the input channels (RegNetY: 0.25); 0 = none.",
+    ),
+)
+
+REGNET_STAGE_PARAMS = (
+    _channels("out_channels", "Output channels of every block."),
+    Int("depth", min=1, max=1024, doc="Number of blocks."),
+    Int(
+        "stride",
+        default=2,
+        min=1,
+        max=64,
+        doc="Stride of the first block; 2 halves height and width.",
+    ),
+    *RES_BOTTLENECK_PARAMS[2:],
+    Int(
+        "stage_index",
+        default=1,
+        min=1,
+        max=1024,
+        doc="Position of the stage, 1 for the first: its blocks are named block<stage_index>-<i>, as torchvision's.",
+    ),
+)
+
+CLASSIFIER_SPECS = (
     block(
-        SEBlock,
-        "Squeeze-and-excitation: rescales each channel by a learned gate; (B, C, ...) in and out.",
-        infer_se,
-        SE_PARAMS,
-        "Hu, Shen and Sun, Squeeze-and-Excitation Networks, CVPR 2018 (arXiv:1709.01507)",
-        summary=("reduction",),
+        BasicConv2d,
+        "GoogLeNet's Conv-BN-ReLU (no conv bias, BN eps 0.001), as torchvision's googlenet; (B, C, H, W).",
+        infer_basic_conv,
+        BASIC_CONV_PARAMS,
+        "Szegedy et al., Going Deeper with Convolutions, CVPR 2015 (arXiv:1409.4842)",
+        positional=("out_channels", "kernel_size"),
+        summary=("out_channels", "kernel_size", "stride"),
     ),
     block(
-        ResidualBlock,
-        "ResNet basic block: two k×k Conv-BN with an identity or 1×1 projection shortcut, over (B, C, H, W).",
-        infer_residual,
-        RESIDUAL_PARAMS,
-        "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)",
-        positional=("out_channels",),
-        summary=("out_channels", "stride"),
-    ),
-    block(
-        Bottleneck,
-        "ResNet/ResNeXt/Wide ResNet bottleneck: 1×1 → grouped 3×3 → 1×1 Conv-BN with a shortcut, over (B, C, H, W).",
-        infer_bottleneck,
-        BOTTLENECK_PARAMS,
-        "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)",
-        positional=("out_channels",),
-        summary=("out_channels", "stride"),
-    ),
-    block(
-        VGGBlock,
-        "VGG stage: same-padded Conv(-BN)-ReLU layers, optional LRN, then 2×2 max pooling; input channels may be unknown.",
-        infer_vgg,
-        VGG_PARAMS,
-        "Simonyan and Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, ICLR 2015 "
-        "(arXiv:1409.1556)",
-        positional=("c1", "c2"),
-        summary=("c1", "c2", "convs"),
-    ),
-    block(
-        InceptionBlock,
-        "GoogLeNet inception module: 1×1, 3×3, 5×5 and pooling branches concatenated on channels.",
-        infer_inception,
+        Inception,
+        "GoogLeNet inception module as torchvision builds it: Conv-BN-ReLU branches (3×3 in the 5×5 branch).",
+        partial(infer_inception, what="Inception"),
         INCEPTION_PARAMS,
         "Szegedy et al., Going Deeper with Convolutions, CVPR 2015 (arXiv:1409.4842)",
         positional=tuple(param.name for param in INCEPTION_PARAMS),
         summary=("c1", "c3", "c5", "pool_proj"),
+        requires=("BasicConv2d",),
     ),
     block(
-        DenseLayer,
-        "DenseNet layer: BN-ReLU-1×1-BN-ReLU-3×3, concatenated to its input (C + growth_rate channels).",
-        infer_dense_layer,
-        DENSE_LAYER_PARAMS,
-        "Huang, Liu, van der Maaten and Weinberger, Densely Connected Convolutional Networks, CVPR 2017 "
-        "(arXiv:1608.06993)",
-        summary=("growth_rate",),
-    ),
-    block(
-        MBConv,
-        "EfficientNet inverted residual: expand, depthwise, squeeze-excite, project, stochastic depth; (B, C, H, W).",
-        infer_mbconv,
-        MBCONV_PARAMS,
-        "Tan and Le, EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks, ICML 2019 "
-        "(arXiv:1905.11946)",
+        InvertedResidualV2,
+        "MobileNetV2 inverted residual: 1×1 expand, 3×3 depthwise (ReLU6), linear 1×1 projection; (B, C, H, W).",
+        infer_inverted_residual_v2,
+        INVERTED_RESIDUAL_V2_PARAMS,
+        "Sandler et al., MobileNetV2: Inverted Residuals and Linear Bottlenecks, CVPR 2018 (arXiv:1801.04381)",
         positional=("out_channels",),
         summary=("out_channels", "expand_ratio", "stride"),
-        requires=("SqueezeExcitation", "StochasticDepth"),
+        requires=("Conv2dNormActivation",),
     ),
     block(
-        InvertedResidual,
-        "MobileNetV3 inverted residual: expand, depthwise, optional SE (Hardsigmoid), project; ReLU or Hardswish.",
-        infer_inverted_residual,
-        INVERTED_RESIDUAL_PARAMS,
-        "Howard et al., Searching for MobileNetV3, ICCV 2019 (arXiv:1905.02244)",
-        positional=("expanded_channels", "out_channels"),
-        summary=("expanded_channels", "out_channels", "stride"),
-        requires=("SqueezeExcitation",),
+        ShuffleNetV2Unit,
+        "ShuffleNet V2 unit: split (or downsample) into two branches, concatenate, shuffle channels; (B, C, H, W).",
+        infer_shufflenet_unit,
+        SHUFFLENET_UNIT_PARAMS,
+        "Ma, Zhang, Zheng and Sun, ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design, "
+        "ECCV 2018 (arXiv:1807.11164)",
+        positional=("out_channels",),
+        summary=("out_channels", "stride"),
     ),
     block(
-        TransformerEncoderBlock,
-        "Pre-norm Transformer encoder block (ViT): self-attention and a GELU MLP with residuals, over (B, T, E).",
-        infer_transformer,
-        TRANSFORMER_PARAMS,
-        "Vaswani et al., Attention Is All You Need, NeurIPS 2017 (arXiv:1706.03762); Dosovitskiy et al., "
-        "An Image is Worth 16x16 Words, ICLR 2021 (arXiv:2010.11929)",
-        summary=("num_heads", "mlp_ratio"),
+        Fire,
+        "SqueezeNet fire module: 1×1 squeeze, then 1×1 and 3×3 expand convolutions concatenated; (B, C, H, W).",
+        infer_fire,
+        FIRE_PARAMS,
+        "Iandola et al., SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size, "
+        "2016 (arXiv:1602.07360)",
+        positional=tuple(param.name for param in FIRE_PARAMS),
+        summary=tuple(param.name for param in FIRE_PARAMS),
     ),
     block(
-        PositionalEncoding,
-        "Fixed sinusoidal positional encoding (Transformer), added to (B, T, E); no learned weights.",
-        infer_positional_encoding,
-        POSITIONAL_ENCODING_PARAMS,
-        "Vaswani et al., Attention Is All You Need, NeurIPS 2017 (arXiv:1706.03762)",
-        summary=("max_len",),
+        DenseTransition,
+        "DenseNet transition: BN-ReLU-1×1 convolution, then 2×2 average pooling; (B, C, H, W).",
+        infer_dense_transition,
+        DENSE_TRANSITION_PARAMS,
+        "Huang, Liu, van der Maaten and Weinberger, Densely Connected Convolutional Networks, CVPR 2017 "
+        "(arXiv:1608.06993)",
+        positional=("out_channels",),
+        summary=("out_channels",),
+    ),
+    block(
+        ResBottleneckBlock,
+        "RegNet residual bottleneck: 1×1, grouped 3×3, optional SE, 1×1 Conv-BN with a shortcut; (B, C, H, W).",
+        infer_res_bottleneck,
+        RES_BOTTLENECK_PARAMS,
+        "Radosavovic et al., Designing Network Design Spaces, CVPR 2020 (arXiv:2003.13678)",
+        positional=("out_channels",),
+        summary=("out_channels", "stride", "group_width"),
+        requires=("Conv2dNormActivation", "SqueezeExcitation"),
+    ),
+    block(
+        RegNetStage,
+        "RegNet stage: depth ResBottleneckBlocks, the first changing width and size, named as torchvision's.",
+        infer_regnet_stage,
+        REGNET_STAGE_PARAMS,
+        "Radosavovic et al., Designing Network Design Spaces, CVPR 2020 (arXiv:2003.13678)",
+        positional=("out_channels", "depth"),
+        summary=("out_channels", "depth", "group_width"),
+        requires=("ResBottleneckBlock",),
     ),
 )
+
 
 # ---------------------------------------------------------------------------------------------
 # ConvNeXt and Swin Transformer blocks, as torchvision's
@@ -729,7 +941,7 @@ SWIN_PAPER = (
     "(arXiv:2103.14030)"
 )
 
-TRANSFORMER_SPECS = (
+SWIN_CONVNEXT_SPECS = (
     block(
         CNBlock,
         "ConvNeXt block: 7×7 depthwise conv, LayerNorm, Linear-GELU-Linear, layer scale, stochastic depth, residual.",
@@ -760,6 +972,103 @@ TRANSFORMER_SPECS = (
     ),
 )
 
-SPECS = SPECS + TRANSFORMER_SPECS
+
+SPECS = (
+    block(
+        SEBlock,
+        "Squeeze-and-excitation: rescales each channel by a learned gate; (B, C, ...) in and out.",
+        infer_se,
+        SE_PARAMS,
+        "Hu, Shen and Sun, Squeeze-and-Excitation Networks, CVPR 2018 (arXiv:1709.01507)",
+        summary=("reduction",),
+    ),
+    block(
+        ResidualBlock,
+        "ResNet basic block: two k×k Conv-BN with an identity or 1×1 projection shortcut, over (B, C, H, W).",
+        infer_residual,
+        RESIDUAL_PARAMS,
+        "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)",
+        positional=("out_channels",),
+        summary=("out_channels", "stride"),
+    ),
+    block(
+        Bottleneck,
+        "ResNet/ResNeXt/Wide ResNet bottleneck: 1×1 → grouped 3×3 → 1×1 Conv-BN with a shortcut, over (B, C, H, W).",
+        infer_bottleneck,
+        BOTTLENECK_PARAMS,
+        "He, Zhang, Ren and Sun, Deep Residual Learning for Image Recognition, CVPR 2016 (arXiv:1512.03385)",
+        positional=("out_channels",),
+        summary=("out_channels", "stride"),
+    ),
+    block(
+        VGGBlock,
+        "VGG stage: same-padded Conv(-BN)-ReLU layers, optional LRN, then 2×2 max pooling; input channels may be unknown.",
+        infer_vgg,
+        VGG_PARAMS,
+        "Simonyan and Zisserman, Very Deep Convolutional Networks for Large-Scale Image Recognition, ICLR 2015 "
+        "(arXiv:1409.1556)",
+        positional=("c1", "c2"),
+        summary=("c1", "c2", "convs"),
+    ),
+    block(
+        InceptionBlock,
+        "GoogLeNet inception module: 1×1, 3×3, 5×5 and pooling branches concatenated on channels.",
+        infer_inception,
+        INCEPTION_PARAMS,
+        "Szegedy et al., Going Deeper with Convolutions, CVPR 2015 (arXiv:1409.4842)",
+        positional=tuple(param.name for param in INCEPTION_PARAMS),
+        summary=("c1", "c3", "c5", "pool_proj"),
+    ),
+    block(
+        DenseLayer,
+        "DenseNet layer: BN-ReLU-1×1-BN-ReLU-3×3, concatenated to its input (C + growth_rate channels).",
+        infer_dense_layer,
+        DENSE_LAYER_PARAMS,
+        "Huang, Liu, van der Maaten and Weinberger, Densely Connected Convolutional Networks, CVPR 2017 "
+        "(arXiv:1608.06993)",
+        summary=("growth_rate",),
+    ),
+    block(
+        MBConv,
+        "EfficientNet inverted residual: expand, depthwise, squeeze-excite, project, stochastic depth; (B, C, H, W).",
+        infer_mbconv,
+        MBCONV_PARAMS,
+        "Tan and Le, EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks, ICML 2019 "
+        "(arXiv:1905.11946)",
+        positional=("out_channels",),
+        summary=("out_channels", "expand_ratio", "stride"),
+        requires=("SqueezeExcitation", "StochasticDepth"),
+    ),
+    block(
+        InvertedResidual,
+        "MobileNetV3 inverted residual: expand, depthwise, optional SE (Hardsigmoid), project; ReLU or Hardswish.",
+        infer_inverted_residual,
+        INVERTED_RESIDUAL_PARAMS,
+        "Howard et al., Searching for MobileNetV3, ICCV 2019 (arXiv:1905.02244)",
+        positional=("expanded_channels", "out_channels"),
+        summary=("expanded_channels", "out_channels", "stride"),
+        requires=("SqueezeExcitation",),
+    ),
+    *CLASSIFIER_SPECS,
+    block(
+        TransformerEncoderBlock,
+        "Pre-norm Transformer encoder block (ViT): self-attention and a GELU MLP with residuals, over (B, T, E).",
+        infer_transformer,
+        TRANSFORMER_PARAMS,
+        "Vaswani et al., Attention Is All You Need, NeurIPS 2017 (arXiv:1706.03762); Dosovitskiy et al., "
+        "An Image is Worth 16x16 Words, ICLR 2021 (arXiv:2010.11929)",
+        summary=("num_heads", "mlp_ratio"),
+    ),
+    block(
+        PositionalEncoding,
+        "Fixed sinusoidal positional encoding (Transformer), added to (B, T, E); no learned weights.",
+        infer_positional_encoding,
+        POSITIONAL_ENCODING_PARAMS,
+        "Vaswani et al., Attention Is All You Need, NeurIPS 2017 (arXiv:1706.03762)",
+        summary=("max_len",),
+    ),
+    *SWIN_CONVNEXT_SPECS,
+)
+
 
 register(*SPECS)

@@ -180,6 +180,66 @@ def positional_encoding_cases(draw):
     return params, tensor(length, draw(st.integers(1, 7)), layout=SEQUENCE)
 
 
+# The blocks of torchvision's CNN classifiers (tests/codegen/test_cnn_blocks.py compares them with torchvision's).
+
+
+@st.composite
+def basic_conv_cases(draw):
+    kernel = draw(st.integers(1, 3))
+    params = {
+        "out_channels": draw(st.integers(1, 8)),
+        "kernel_size": kernel,
+        "stride": draw(st.integers(1, 3)),
+        "padding": draw(st.integers(0, 2)),
+    }
+    return params, tensor(draw(st.integers(1, 8)), draw(st.integers(kernel, 9)), draw(st.integers(kernel, 9)))
+
+
+def inception_v1_cases():
+    names = ("c1", "c3_reduce", "c3", "c5_reduce", "c5", "pool_proj")
+    return image_cases(**{name: st.integers(1, 5) for name in names})
+
+
+def inverted_residual_v2_cases():
+    return image_cases(out_channels=st.integers(1, 8), stride=st.integers(1, 3), expand_ratio=st.integers(1, 4))
+
+
+@st.composite
+def shufflenet_unit_cases(draw):
+    half, stride = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    channels = 2 * half if stride == 1 else draw(st.integers(1, 8))
+    return {"out_channels": 2 * half, "stride": stride}, tensor(channels, draw(sizes), draw(sizes))
+
+
+def fire_cases():
+    names = ("squeeze_channels", "expand1x1_channels", "expand3x3_channels")
+    return image_cases(**{name: st.integers(1, 6) for name in names})
+
+
+@st.composite
+def dense_transition_cases(draw):
+    size = st.integers(2, 9)
+    return {"out_channels": draw(st.integers(1, 8))}, tensor(draw(st.integers(1, 8)), draw(size), draw(size))
+
+
+@st.composite
+def res_bottleneck_cases(draw):
+    group_width, groups = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    params = {
+        "out_channels": group_width * groups,  # at bottleneck_multiplier 1: the group width divides the bottleneck
+        "stride": draw(st.integers(1, 3)),
+        "group_width": group_width,
+        "se_ratio": draw(st.sampled_from([0.0, 0.25, 1.0])),
+    }
+    return params, tensor(draw(st.integers(4, 8)), draw(sizes), draw(sizes))
+
+
+@st.composite
+def regnet_stage_cases(draw):
+    params, x = draw(res_bottleneck_cases())
+    return params | {"depth": draw(st.integers(1, 3)), "stage_index": draw(st.integers(1, 4))}, x
+
+
 @st.composite
 def cnblock_cases(draw):
     params = {
@@ -218,6 +278,14 @@ CASES = {
     "InvertedResidual": inverted_residual_cases(),
     "TransformerEncoderBlock": transformer_cases(),
     "PositionalEncoding": positional_encoding_cases(),
+    "BasicConv2d": basic_conv_cases(),
+    "Inception": inception_v1_cases(),
+    "InvertedResidualV2": inverted_residual_v2_cases(),
+    "ShuffleNetV2Unit": shufflenet_unit_cases(),
+    "Fire": fire_cases(),
+    "DenseTransition": dense_transition_cases(),
+    "ResBottleneckBlock": res_bottleneck_cases(),
+    "RegNetStage": regnet_stage_cases(),
     "CNBlock": cnblock_cases(),
     "SwinTransformerBlock": swin_cases(),
     "PatchMerging": patch_merging_cases(),
@@ -704,6 +772,15 @@ EXAMPLE_ARGS = {
     "TransformerEncoderBlock": ((8, 2, 2.0, 0.1), (5, 8)),
     "PositionalEncoding": ((7, 10, 0.1), (6, 7)),
     "StochasticDepth": ((0.5, "row"), (4, 5)),
+    "Conv2dNormActivation": ((4, 6, 3, 2, 2, nn.ReLU6), (4, 7, 7)),
+    "BasicConv2d": ((4, 6, 3, 2, 1), (4, 7, 7)),
+    "Inception": ((4, 2, 2, 3, 2, 3, 2), (4, 6, 6)),
+    "InvertedResidualV2": ((4, 4, 1, 2), (4, 5, 5)),
+    "ShuffleNetV2Unit": ((4, 6, 2), (4, 5, 5)),
+    "Fire": ((4, 2, 3, 3), (4, 5, 5)),
+    "DenseTransition": ((4, 2), (4, 6, 6)),
+    "ResBottleneckBlock": ((4, 8, 2, 2, 1.0, 0.5), (4, 6, 6)),
+    "RegNetStage": ((4, 8, 2, 2, 2, 1.0, 0.5, 3), (4, 6, 6)),
     "PermuteAxes": (([0, 2, 3, 1],), (4, 5, 6)),
     "CNBlock": ((8, 0.5, 0.1), (8, 5, 5)),
     "ShiftedWindowAttention": ((8, 2, 3, 1, 0.1, 0.1), (7, 5, 8)),

@@ -8,6 +8,7 @@ same parameter count, and gives outputs equal to the reference's in eval mode (r
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import sys
@@ -54,8 +55,10 @@ def test_the_drawn_model_loads_the_reference_weights_and_computes_the_same(name,
     assert codegen.validate(document).params_total == count
 
     (input_id,) = document["inputs"]
-    (shape,) = [n["params"]["shape"] for n in document["nodes"] if n["id"] == input_id]
-    x = torch.randn(model.batch, *shape)
+    (params,) = [n["params"] for n in document["nodes"] if n["id"] == input_id]
+    size = (model.batch, *params["shape"])
+    # Token ids for a text model's int64 input, features otherwise.
+    x = torch.randint(params["vocab_size"], size) if params.get("dtype") == "int64" else torch.randn(size)
     with torch.no_grad():
         torch.testing.assert_close(generated(x), reference(x), rtol=1e-4, atol=1e-5)
 
@@ -66,3 +69,31 @@ def test_the_shipped_template_is_what_the_builder_writes(name):
     shipped = (TEMPLATES_DIR / f"{model.template}.json").read_text(encoding="utf-8")
     assert shipped == template_text(model.graph()), "run `python -m tests.support.reference_graphs`"
     assert json.loads(shipped) == model.graph()
+
+
+def without_paths(document: dict) -> dict:
+    """The same graph without module paths: what the engine generated before paths existed (flat names)."""
+    flat = json.loads(json.dumps(document))
+    for body in [flat, *flat.get("composites", {}).values()]:
+        for node in body["nodes"]:
+            node.pop("path", None)
+    return flat
+
+
+def model_statements(document: dict) -> tuple[int, str]:
+    """Statements in the model class's ``__init__`` and ``forward`` (a wrapped statement counts once), and the source."""
+    source = codegen.generate(document, name="m")["m/model.py"]
+    (model_class,) = [node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)]
+    methods = [node for node in model_class.body if isinstance(node, ast.FunctionDef)]
+    return sum(1 for method in methods for node in ast.walk(method) if isinstance(node, ast.stmt)) - len(
+        methods
+    ), source
+
+
+@pytest.mark.parametrize("name", ["resnet50", "densenet121"])
+def test_stages_are_sequentials_and_loops_at_most_half_the_flat_length(name):
+    document = MODELS[name].graph()
+    shaped, source = model_statements(document)
+    flat, _ = model_statements(without_paths(document))
+    assert 2 * shaped <= flat, (shaped, flat)
+    assert "nn.Sequential(" in source and " in range(" in source

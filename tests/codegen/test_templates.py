@@ -28,13 +28,30 @@ from codegen.templates import TEMPLATES_DIR, list_templates, load_template, temp
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = template_names()
-REQUIRED = ("vgg16", "resnet18", "resnet50", "hybridcmi", "transformer_classifier", "unet_small")
+REQUIRED = (
+    "vgg16",
+    "resnet18",
+    "resnet50",
+    "resnext50_32x4d",
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+    "mobilenet_v2",
+    "densenet121",
+    "hybridcmi",
+    "transformer_classifier",
+    "unet_small",
+)
 
-# torchvision's parameter counts (1000 classes).
+# torchvision's parameter counts, with 1000 classes.
 TORCHVISION_TOTALS = {
     "vgg16": 138_357_544,
     "resnet18": 11_689_512,
     "resnet50": 25_557_032,
+    "resnext50_32x4d": 25_028_904,
+    "mobilenet_v3_small": 2_542_856,
+    "efficientnet_b0": 5_288_548,
+    "mobilenet_v2": 3_504_872,
+    "densenet121": 7_978_856,
     "swin_t": 28_288_354,
     "vit_b_16": 86_567_656,
     "convnext_tiny": 28_589_128,
@@ -45,6 +62,11 @@ SMALL_INPUTS = {
     "vgg16": [3, 32, 32],
     "resnet18": [3, 64, 64],
     "resnet50": [3, 64, 64],
+    "resnext50_32x4d": [3, 64, 64],
+    "mobilenet_v3_small": [3, 64, 64],
+    "efficientnet_b0": [3, 64, 64],
+    "mobilenet_v2": [3, 64, 64],
+    "densenet121": [3, 64, 64],
     "swin_t": [3, 64, 64],
     "vit_b_16": [3, 224, 224],
     "convnext_tiny": [3, 64, 64],
@@ -298,12 +320,37 @@ def test_vgg16_has_thirteen_convolutions_and_three_linear_layers(import_template
     assert kinds.count(nn.Conv2d) == 13 and kinds.count(nn.Linear) == 3 and kinds.count(nn.MaxPool2d) == 5
 
 
-def test_the_resnets_use_their_paper_blocks(import_template):
+@pytest.mark.parametrize(
+    ("name", "block", "count"),
+    [
+        ("resnet18", "ResidualBlock", 8),
+        ("resnet50", "Bottleneck", 16),
+        ("resnext50_32x4d", "Bottleneck", 16),
+        ("mobilenet_v3_small", "InvertedResidual", 11),
+        ("efficientnet_b0", "MBConv", 16),
+    ],
+)
+def test_the_imagenet_templates_use_their_paper_blocks(name, block, count, import_template):
     with torch.device("meta"):
-        resnet18 = import_template("resnet18").build_model()
-        resnet50 = import_template("resnet50").build_model()
-    assert sum(type(m).__name__ == "ResidualBlock" for m in resnet18.modules()) == 8
-    assert sum(type(m).__name__ == "Bottleneck" for m in resnet50.modules()) == 16
+        model = import_template(name).build_model()
+    assert sum(type(m).__name__ == block for m in model.modules()) == count
+
+
+def test_resnext_groups_its_3x3_convolutions_32_ways(import_template):
+    with torch.device("meta"):
+        model = import_template("resnext50_32x4d").build_model()
+    grouped = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    assert len(grouped) == 16 and all(m.groups == 32 for m in grouped)
+    assert sorted({m.in_channels for m in grouped}) == [128, 256, 512, 1024]  # 32 groups of 4, 8, 16, 32
+
+
+def test_mobilenet_v2_and_densenet121_use_their_paper_blocks(import_template):
+    with torch.device("meta"):
+        mobilenet = import_template("mobilenet_v2").build_model()
+        densenet = import_template("densenet121").build_model()
+    assert sum(type(m).__name__ == "InvertedResidualV2" for m in mobilenet.modules()) == 17
+    assert sum(type(m).__name__ == "DenseLayer" for m in densenet.modules()) == 6 + 12 + 24 + 16
+    assert sum(type(m).__name__ == "DenseTransition" for m in densenet.modules()) == 3
 
 
 @pytest.mark.parametrize(

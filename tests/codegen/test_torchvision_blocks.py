@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import torch
 from test_blocks import build, full_params
-from test_vit_reference import HEADS, HIDDEN, MLP, EncoderBlock
+from test_vit_reference import HEADS, HIDDEN, MLP
 from torch import nn
 
 from codegen.blocks import StochasticDepth
 from codegen.tensor import SEQUENCE, tensor
+from tests.support.torchvision_models import torchvision_module
 
 
 def generated(block: str, in_channels: int, size: int, **given: Any) -> nn.Module:
@@ -119,7 +120,8 @@ def test_vgg_block_with_batch_norm_matches_a_torchvision_vgg_bn_stage(in_channel
 
 def test_transformer_encoder_block_with_eps_1e_6_is_torchvisions_vit_encoder_block():
     torch.manual_seed(3)
-    reference = EncoderBlock()  # torchvision's, at HIDDEN features and HEADS heads, LayerNorm(eps=1e-6)
+    encoder_block = torchvision_module("vision_transformer", "EncoderBlock")
+    reference = encoder_block(HEADS, HIDDEN, MLP, 0.0, 0.0)  # torchvision's, LayerNorm(eps=1e-6)
     for norm in (reference.ln_1, reference.ln_2):  # random affine terms, so a swapped norm shows
         nn.init.normal_(norm.weight), nn.init.normal_(norm.bias)
     params = {"num_heads": HEADS, "mlp_ratio": MLP / HIDDEN, "eps": 1e-6}

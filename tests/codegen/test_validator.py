@@ -595,18 +595,19 @@ def with_block(node, name: str, definition: dict[str, Any], **params: Any) -> di
     return document
 
 
-def test_a_block_must_have_one_input_and_one_output(node):
-    two_inputs = {
-        "nodes": [node("a", "Input"), node("b", "Input"), node("add", "Add")],
-        "edges": [["a", "add"], ["b", "add"]],
-        "inputs": ["a", "b"],
-        "outputs": ["add"],
+def test_a_block_needs_an_input_and_an_output(node):
+    no_outputs = {
+        "nodes": [node("a", "Input"), node("act", "ReLU")],
+        "edges": [["a", "act"]],
+        "inputs": ["a"],
+        "outputs": [],
     }
     assert error(
         "COMPOSITE",
-        "block Pair must have exactly one input and one output (has 2 and 1)",
-        path="composites.Pair",
-    ) in diagnostics(with_block(node, "Pair", two_inputs))
+        "block Sink needs at least one input and one output (has 1 and 0): "
+        "list its Input nodes in `inputs` and the nodes it returns in `outputs`",
+        path="composites.Sink",
+    ) in diagnostics(with_block(node, "Sink", no_outputs))
 
 
 def test_a_block_cannot_take_a_builtin_name(node):

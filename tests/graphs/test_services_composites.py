@@ -122,6 +122,29 @@ def test_a_block_whose_sizes_depend_on_its_input_is_accepted(alice):
     assert services.publish_composite(alice, name="Recurrent", definition=needs_shape).number == 1
 
 
+def test_a_block_with_several_inputs_and_outputs_is_published(alice):
+    two_in_two_out = {
+        "params": [{"name": "c", "type": "int", "default": "$skip_channels"}],
+        "nodes": [
+            {"id": "x", "type": "Input"},
+            {"id": "skip", "type": "Input"},
+            {"id": "cat", "type": "Concat"},
+            {"id": "conv", "type": "Conv2d", "params": {"out_channels": "$c", "kernel_size": 1}},
+            {"id": "halves", "type": "Chunk", "params": {"chunks": 2}},
+            {"id": "a", "type": "ReLU"},
+            {"id": "b", "type": "Sigmoid"},
+        ],
+        "edges": [["x", "cat"], ["skip", "cat"], ["cat", "conv"], ["conv", "halves"], ["halves:0", "a"]]
+        + [["halves:1", "b"]],
+        "inputs": ["x", "skip"],
+        "outputs": ["a", "b"],
+    }
+    assert services.publish_composite(alice, name="Fork", definition=two_in_two_out).number == 1
+    two_in_two_out["params"][0]["default"] = "$c + 1"
+    with pytest.raises(services.ServiceError, match="the default of `c` refers to itself"):
+        services.publish_composite(alice, name="Fork", definition=two_in_two_out)
+
+
 def test_a_graph_referencing_a_block_embeds_that_version(alice):
     version = services.publish_composite(alice, name="ConvBNReLU", definition=definition())
     graph = services.create_graph(

@@ -135,7 +135,7 @@ def test_the_parameter_and_memory_caps_are_checked_before_queueing(alice, tiny_g
     settings.TORCHCANVAS_RUNS["max_memory_bytes"] = 4 * 2**30
     vgg = services.create_graph(alice, name="VGG", document=load_template("vgg16"))
     assert refusal(vgg.head, alice, {"batch_size": 512}).message == (
-        "This run needs about 8.8 GiB of memory at batch 512 (the limit is 4.0 GiB): try batch 128."
+        "This run needs about 112.1 GiB of memory at batch 512 (the limit is 4.0 GiB): try batch 8."
     )
 
 

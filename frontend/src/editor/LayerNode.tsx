@@ -123,7 +123,7 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           className="cv-handle"
           isConnectable={!data.readOnly}
         >
-          {sources.length > 1 ? <span className="cv-handle-label cv-handle-label--out">{i}</span> : null}
+          {sources.length > 1 ? <span className="cv-handle-label cv-handle-label--out">{info.outputNames?.[i] ?? i}</span> : null}
         </Handle>
       ))}
     </div>

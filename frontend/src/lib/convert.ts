@@ -2,7 +2,7 @@
 //
 // toFlow: one React Flow node per document node (position from `ui`, laid out with dagre where missing),
 // one edge per document edge, in document order (edge order is argument order for variadic nodes).
-// Handles: target handles are the node's ports (`x`, or `x1`/`x2` for Bilinear); variadic nodes (Concat,
+// Handles: target handles are the node's ports (`x`, `x1`/`x2` for Bilinear, a user block's input ids); variadic nodes (Concat,
 // Add, Mul) get numbered handles `in0`, `in1`, … in argument order plus a free one to append; source
 // handles are `out`, or `out0`, `out1`, … for multi-output nodes (edges from `"split:1"` use `out1`).
 // fromFlow: the document back; every node and edge keeps its original JSON (unknown keys included), only

@@ -512,8 +512,11 @@ export function ungroupNode(graph: GraphDoc, nodeId: string): GraphDoc {
   const values: Record<string, ParamValue> = {};
   for (const param of definition.params ?? []) {
     const given = node.params?.[param.name];
-    if (given !== undefined) values[param.name] = given;
-    else if (param.default !== undefined) values[param.name] = param.default;
+    if (given !== undefined && given !== null) values[param.name] = given;
+    else if (typeof param.default === "string" && param.default.startsWith("$") && (param.type ?? "int") === "int") {
+      // Computed from other values or the input's size (`$in_channels`), which only validation knows.
+      throw new Error(`\`${nodeId}\` leaves "${param.name}" to its computed default ${param.default}; set it on the node first.`);
+    } else if (param.default !== undefined) values[param.name] = param.default;
     else throw new Error(`\`${nodeId}\` has no value for the block parameter "${param.name}", which has no default; set it first.`);
   }
 

@@ -1,5 +1,6 @@
 // What the canvas needs to know about a node type: registry specs, aliases, and the document's own
-// composite blocks (`composites`), which behave like one-input, one-output layers.
+// composite blocks (`composites`), whose ports are the block's `inputs` (its Input node ids; one input
+// keeps the plain handle `x`) and whose outputs are read by position, like Split's.
 import type { CompositeDefinition, GraphDoc, GraphNode, NodeTypeSpec, ParamSpec, Registry } from "../graph";
 
 export interface TypeInfo {
@@ -14,6 +15,8 @@ export interface TypeInfo {
   maxInputs: number | null;
   /** A fixed count, or "param" when the count comes from the params (Chunk `chunks`, Split `sections`). */
   outputs: number | "param";
+  /** Names shown on the output handles (a user block's `outputs`); numbers where absent. */
+  outputNames?: string[];
   summary: string[];
   /** A built-in block (SEBlock, …) or a user block. */
   composite: boolean;
@@ -108,17 +111,22 @@ function compositeInfo(type: string, definition: CompositeDefinition, colors: Ma
     max: p.max,
     choices: (p as { choices?: string[] }).choices,
   }));
+  // A port listed twice is the engine's error to report; the canvas shows it once.
+  const inputs = Array.isArray(definition.inputs) ? [...new Set(definition.inputs.filter((i) => typeof i === "string"))] : [];
+  const outputs = Array.isArray(definition.outputs) ? definition.outputs.filter((o) => typeof o === "string") : [];
+  const ports = inputs.length > 1 ? inputs : ["x"];
   return {
     type,
     category,
     color: colors.get(category) ?? colors.get("block") ?? "#f97316",
     doc: definition.doc ?? "A block defined in this graph.",
     params,
-    ports: ["x"],
+    ports,
     variadic: false,
-    minInputs: 1,
-    maxInputs: 1,
-    outputs: 1,
+    minInputs: ports.length,
+    maxInputs: ports.length,
+    outputs: Math.max(1, outputs.length),
+    outputNames: outputs.length > 1 ? outputs : undefined,
     summary: params.slice(0, 3).map((p) => p.name),
     composite: true,
     userComposite: true,
