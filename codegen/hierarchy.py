@@ -246,8 +246,11 @@ def _build(target: str, child: Leaf | Container) -> list[tuple[str, Any]]:
         rest: list[tuple[str, Any]] = []
         for key, member in members:
             if isinstance(member, Container) and not member.sequential:
-                slots[int(key)] = Call("nn.ModuleList" if member.members()[0][0].isdigit() else "nn.Module")
-                rest += _build(f"{target}[{key}]", member)[1:]
+                # Its first statement makes the container (a filled nn.ModuleList, or an empty nn.Module()
+                # whose members the following statements set): that value fills the slot.
+                (_, made), *more = _build(f"{target}[{key}]", member)
+                slots[int(key)] = made
+                rest += more
             else:
                 slots[int(key)] = _value(member)
         items = _loops(slots)

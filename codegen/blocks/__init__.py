@@ -2,9 +2,10 @@
 
 Importing this package registers every block in ``NODE_SPECS``. ``BLOCK_CLASSES`` maps each class
 name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` and ``InvertedResidual`` require,
-``Conv2dNormActivation``, which the MobileNetV2 and RegNet blocks require) and layers declared with the other
-node types (``StochasticDepth``), so that a spec's ``block_class`` and
-``requires`` resolve to source that generated code can carry.
+``Conv2dNormActivation``, which the MobileNetV2 and RegNet blocks require, ``PermuteAxes`` for ``CNBlock`` and
+``ShiftedWindowAttention`` for ``SwinTransformerBlock``) and layers declared with the other node types
+(``StochasticDepth``), so that a spec's ``block_class`` and ``requires`` resolve to source that generated code
+can carry.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from . import specs
 from .library import (
     BasicConv2d,
     Bottleneck,
+    CNBlock,
     Conv2dNormActivation,
     DenseLayer,
     DenseTransition,
@@ -22,14 +24,18 @@ from .library import (
     InvertedResidual,
     InvertedResidualV2,
     MBConv,
+    PatchMerging,
+    PermuteAxes,
     PositionalEncoding,
     RegNetStage,
     ResBottleneckBlock,
     ResidualBlock,
     SEBlock,
+    ShiftedWindowAttention,
     ShuffleNetV2Unit,
     SqueezeExcitation,
     StochasticDepth,
+    SwinTransformerBlock,
     TransformerEncoderBlock,
     VGGBlock,
 )
@@ -58,6 +64,11 @@ BLOCK_CLASSES: dict[str, type] = {
         TransformerEncoderBlock,
         PositionalEncoding,
         StochasticDepth,
+        PermuteAxes,
+        CNBlock,
+        ShiftedWindowAttention,
+        SwinTransformerBlock,
+        PatchMerging,
     )
 }
 
@@ -69,6 +80,7 @@ __all__ = [
     "BasicConv2d",
     "Bottleneck",
     "Conv2dNormActivation",
+    "CNBlock",
     "DenseLayer",
     "DenseTransition",
     "Fire",
@@ -77,14 +89,18 @@ __all__ = [
     "InvertedResidual",
     "InvertedResidualV2",
     "MBConv",
+    "PatchMerging",
+    "PermuteAxes",
     "PositionalEncoding",
     "RegNetStage",
     "ResBottleneckBlock",
     "ResidualBlock",
     "SEBlock",
     "ShuffleNetV2Unit",
+    "ShiftedWindowAttention",
     "SqueezeExcitation",
     "StochasticDepth",
+    "SwinTransformerBlock",
     "TransformerEncoderBlock",
     "VGGBlock",
 ]

@@ -902,3 +902,238 @@ class StochasticDepth(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, mode={self.mode}"
+
+
+class PermuteAxes(nn.Module):
+    """``x.permute(*dims)`` as a module, so that a ``nn.Sequential`` can change the axis order.
+
+    ConvNeXt's block goes channels last for its LayerNorm and Linear layers and back; as in
+    torchvision (``torchvision.ops.Permute``) the permutes are members of the block's
+    ``nn.Sequential``, which keeps the indices of the layers after them, and so their
+    ``state_dict`` keys, torchvision's. Not called ``Permute``: that is the name of a node type.
+
+    Liu et al., "A ConvNet for the 2020s", CVPR 2022. https://arxiv.org/abs/2201.03545
+    """
+
+    def __init__(self, dims: list[int]) -> None:
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
+
+
+class CNBlock(nn.Module):
+    """The ConvNeXt block (torchvision's ``CNBlock``), over (B, C, H, W).
+
+    ``block``: 7×7 depthwise convolution → channels last → LayerNorm → Linear(C → 4C) → GELU →
+    Linear(4C → C) → channels first; the result is scaled per channel by the learned ``layer_scale``
+    (C, 1, 1), initialised to ``layer_scale``, goes through stochastic depth (per sample, training
+    only) and is added to the input. Submodule names match torchvision's.
+
+    Liu et al., "A ConvNet for the 2020s", CVPR 2022. https://arxiv.org/abs/2201.03545
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        layer_scale: float = 1e-6,
+        stochastic_depth_prob: float = 0.0,
+        eps: float = 1e-6,
+    ) -> None:
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(dim, dim, 7, padding=3, groups=dim),
+            PermuteAxes([0, 2, 3, 1]),
+            nn.LayerNorm(dim, eps=eps),
+            nn.Linear(dim, 4 * dim),
+            nn.GELU(),
+            nn.Linear(4 * dim, dim),
+            PermuteAxes([0, 3, 1, 2]),
+        )
+        self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), layer_scale))
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.stochastic_depth(self.layer_scale * self.block(x))
+
+
+class ShiftedWindowAttention(nn.Module):
+    """Window multi-head self-attention with relative position bias (Swin's W-MSA and SW-MSA), on (B, H, W, C).
+
+    The map is padded on the right and bottom to whole ``window_size`` × ``window_size`` windows,
+    rolled up and left by ``shift_size`` (shifted windows, when the padded map is larger than one
+    window), and attention runs inside each window, biased by a learned value per head and relative
+    offset. Tokens that the roll brought together from opposite edges are masked from each other.
+    The result is rolled back, unpadded and projected. The same computation and ``state_dict`` as
+    torchvision's ``ShiftedWindowAttention`` with square windows.
+
+    Liu et al., "Swin Transformer: Hierarchical Vision Transformer using Shifted Windows", ICCV 2021.
+    https://arxiv.org/abs/2103.14030
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        window_size: int = 7,
+        shift_size: int = 0,
+        attention_dropout: float = 0.0,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} is not divisible by num_heads={num_heads}")
+        if not 0 <= shift_size < window_size:
+            raise ValueError(
+                f"shift_size must be in [0, window_size), got {shift_size} for window_size {window_size}"
+            )
+        self.num_heads = num_heads
+        self.window_size = window_size
+        self.shift_size = shift_size
+        self.attention_dropout = attention_dropout
+        self.dropout = dropout
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+        # One bias per head for each of the (2w - 1)² offsets between two tokens of a window.
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * window_size - 1) ** 2, num_heads)
+        )
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        # For every (query, key) pair of a window's tokens, the row of that table.
+        coords = torch.stack(
+            torch.meshgrid(
+                torch.arange(window_size), torch.arange(window_size), indexing="ij"
+            )
+        ).flatten(1)
+        offsets = coords[:, :, None] - coords[:, None, :] + (window_size - 1)
+        index = offsets[0] * (2 * window_size - 1) + offsets[1]
+        self.register_buffer("relative_position_index", index.flatten())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, height, width, channels = x.shape
+        size, heads = self.window_size, self.num_heads
+        # Zeros on the right and bottom up to whole windows (-n % size is what n lacks).
+        x = F.pad(x, (0, 0, 0, -width % size, 0, -height % size))
+        padded_h, padded_w = x.shape[1], x.shape[2]
+        # A window that covers a whole axis has nowhere to shift along it.
+        shift_h = self.shift_size if padded_h > size else 0
+        shift_w = self.shift_size if padded_w > size else 0
+        if shift_h or shift_w:
+            x = torch.roll(x, shifts=(-shift_h, -shift_w), dims=(1, 2))
+
+        # Partition: (B · windows, w², C), windows in row-major order.
+        rows, cols, tokens = padded_h // size, padded_w // size, size * size
+        x = x.reshape(batch, rows, size, cols, size, channels)
+        x = x.permute(0, 1, 3, 2, 4, 5).reshape(-1, tokens, channels)
+
+        qkv = self.qkv(x).reshape(x.size(0), tokens, 3, heads, channels // heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        attn = (q * (channels // heads) ** -0.5).matmul(k.transpose(-2, -1))
+        bias = self.relative_position_bias_table[self.relative_position_index]
+        attn = attn + bias.view(tokens, tokens, heads).permute(2, 0, 1).contiguous()
+        if shift_h or shift_w:
+            # The roll brought tokens from the far edges into the last row and column of windows.
+            # Along each axis, label a position by its region (before the last window, the last
+            # window's own part, the part rolled in) and mask attention across regions.
+            ys = torch.arange(padded_h, device=x.device)
+            xs = torch.arange(padded_w, device=x.device)
+            ys = (ys >= padded_h - size).long() + (ys >= padded_h - shift_h).long()
+            xs = (xs >= padded_w - size).long() + (xs >= padded_w - shift_w).long()
+            region = (ys[:, None] * 3 + xs[None, :]).view(rows, size, cols, size)
+            region = region.permute(0, 2, 1, 3).reshape(rows * cols, tokens)
+            mask = torch.zeros(
+                region.shape + (tokens,), dtype=attn.dtype, device=x.device
+            )
+            mask = mask.masked_fill(region[:, :, None] != region[:, None, :], -100.0)
+            attn = attn.view(batch, rows * cols, heads, tokens, tokens) + mask[:, None]
+            attn = attn.view(-1, heads, tokens, tokens)
+        attn = F.dropout(attn.softmax(dim=-1), self.attention_dropout, self.training)
+
+        x = attn.matmul(v).transpose(1, 2).reshape(-1, tokens, channels)
+        x = F.dropout(self.proj(x), self.dropout, self.training)
+
+        # Reverse the partition, the roll and the padding.
+        x = x.view(batch, rows, cols, size, size, channels)
+        x = x.permute(0, 1, 3, 2, 4, 5).reshape(batch, padded_h, padded_w, channels)
+        if shift_h or shift_w:
+            x = torch.roll(x, shifts=(shift_h, shift_w), dims=(1, 2))
+        return x[:, :height, :width].contiguous()
+
+
+class SwinTransformerBlock(nn.Module):
+    """The Swin Transformer block (torchvision's v1 ``SwinTransformerBlock``), over (B, H, W, C).
+
+    x + StochasticDepth(ShiftedWindowAttention(LayerNorm(x))), then x + StochasticDepth(MLP(LayerNorm(x)))
+    with a GELU hidden layer of ``int(dim * mlp_ratio)`` units. Consecutive blocks alternate
+    ``shift_size`` 0 and ``window_size // 2``. Submodule names and initialisation match torchvision's.
+
+    Liu et al., "Swin Transformer: Hierarchical Vision Transformer using Shifted Windows", ICCV 2021.
+    https://arxiv.org/abs/2103.14030
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        window_size: int = 7,
+        shift_size: int = 0,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+        stochastic_depth_prob: float = 0.0,
+        eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        hidden = int(dim * mlp_ratio)
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = ShiftedWindowAttention(
+            dim, num_heads, window_size, shift_size, attention_dropout, dropout
+        )
+        self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, hidden),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, dim),
+            nn.Dropout(dropout),
+        )
+        for layer in (self.mlp[0], self.mlp[3]):
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.normal_(layer.bias, std=1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.stochastic_depth(self.attn(self.norm1(x)))
+        return x + self.stochastic_depth(self.mlp(self.norm2(x)))
+
+
+class PatchMerging(nn.Module):
+    """Swin's downsampling between stages (torchvision's ``PatchMerging``): (B, H, W, C) → (B, ⌈H/2⌉, ⌈W/2⌉, 2C).
+
+    Odd heights and widths are padded with zeros; the four pixels of each 2×2 patch are
+    concatenated on the channels (4C), normalised and projected to 2C by a Linear without bias.
+
+    Liu et al., "Swin Transformer: Hierarchical Vision Transformer using Shifted Windows", ICCV 2021.
+    https://arxiv.org/abs/2103.14030
+    """
+
+    def __init__(self, dim: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(4 * dim, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-3], x.shape[-2]
+        x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
+        # torchvision's order: (even row, even column), (odd, even), (even, odd), (odd, odd).
+        x = torch.cat(
+            [
+                x[..., 0::2, 0::2, :],
+                x[..., 1::2, 0::2, :],
+                x[..., 0::2, 1::2, :],
+                x[..., 1::2, 1::2, :],
+            ],
+            dim=-1,
+        )
+        return self.reduction(self.norm(x))

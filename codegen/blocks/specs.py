@@ -12,16 +12,17 @@ from functools import partial
 from typing import Any
 
 from ..diagnostics import insert_node, set_param
-from ..dims import Dim, Sym, add, floordiv, is_known
+from ..dims import Dim, Sym, add, floordiv, is_known, mul
 from ..ir import call, kw_unless
 from ..nodes._common import check_divisible, window_out
 from ..nodes.recurrent import sequence_input
 from ..params import Bool, Choice, Float, Int, Param
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
-from ..tensor import SEQUENCE, TensorType
+from ..tensor import SEQUENCE, TensorType, unknown_of_rank
 from .library import (
     BasicConv2d,
     Bottleneck,
+    CNBlock,
     DenseLayer,
     DenseTransition,
     Fire,
@@ -30,12 +31,14 @@ from .library import (
     InvertedResidual,
     InvertedResidualV2,
     MBConv,
+    PatchMerging,
     PositionalEncoding,
     RegNetStage,
     ResBottleneckBlock,
     ResidualBlock,
     SEBlock,
     ShuffleNetV2Unit,
+    SwinTransformerBlock,
     TransformerEncoderBlock,
     VGGBlock,
 )
@@ -786,6 +789,190 @@ CLASSIFIER_SPECS = (
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# ConvNeXt and Swin Transformer blocks, as torchvision's
+
+CHANNELS_LAST = "BHWC"
+
+
+def channels_last_input(ctx: InferCtx, what: str) -> TensorType:
+    """Input 0 as a (B, H, W, C) image with known channels, as Swin's blocks read it."""
+    x = ctx.input(0)
+    if not x.rank_known:
+        x = unknown_of_rank(4, CHANNELS_LAST)
+    if x.rank != 4:
+        raise ctx.fail(
+            "RANK",
+            f"{what} expects a rank 4 channels-last image (B, H, W, C), got {x.describe()}",
+            edge_index=0,
+        )
+    if x.letters != CHANNELS_LAST:
+        order = [x.letters.index(letter) for letter in CHANNELS_LAST]
+        raise ctx.fail(
+            "LAYOUT",
+            f"{what} reads channels last (B, H, W, C) but receives {x.describe()}; "
+            f"insert a Permute with dims {order}",
+            insert_node("Permute", ctx.edge(0), {"dims": order}),
+            edge_index=0,
+        )
+    if x.features is None:
+        raise ctx.fail(
+            "NEEDS_SHAPE",
+            f"cannot infer {what}'s channels without input shapes: set `shape` on the Input node",
+        )
+    return x
+
+
+def infer_cnblock(ctx: InferCtx) -> TensorType:
+    return channels_first_input(ctx, "CNBlock")
+
+
+def infer_swin_block(ctx: InferCtx) -> TensorType:
+    x = channels_last_input(ctx, "SwinTransformerBlock")
+    p = ctx.params
+    channels, heads, ratio = x.features, p["num_heads"], p["mlp_ratio"]
+    if is_known(channels, heads) and channels % heads:
+        fits = max(h for h in range(1, heads + 1) if channels % h == 0)
+        raise ctx.fail(
+            "SHAPE",
+            f"{channels} channels cannot be split into {heads} attention heads; "
+            f"use a num_heads that divides {channels}, such as {fits}",
+            set_param(ctx.node, "num_heads", fits),
+        )
+    window, shift = p["window_size"], p["shift_size"]
+    if is_known(window, shift) and shift >= window:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"shift_size {shift} must be smaller than window_size {window}; Swin shifts by window_size // 2",
+            set_param(ctx.node, "shift_size", window // 2),
+        )
+    if is_known(channels) and isinstance(ratio, float) and int(channels * ratio) < 1:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"mlp_ratio {ratio} leaves the MLP no hidden units for {channels} channels",
+            set_param(ctx.node, "mlp_ratio", 4.0),
+        )
+    return x
+
+
+def infer_patch_merging(ctx: InferCtx) -> TensorType:
+    x = channels_last_input(ctx, "PatchMerging")
+    height, width, channels = x.dims
+    # Odd sizes are padded by one, so each 2×2 patch is whole: ceil(size / 2).
+    return x.with_dims((strided(height, 2), strided(width, 2), mul(channels, 2)))
+
+
+def _stochastic_depth(example: str) -> Float:
+    return Float(
+        "stochastic_depth_prob",
+        default=0.0,
+        min=0.0,
+        max=1.0,
+        doc=f"Probability of dropping each residual branch per sample in training ({example}).",
+    )
+
+
+_EPS_6 = Float(
+    "eps",
+    default=1e-6,
+    min=0.0,
+    max=1.0,
+    doc="Epsilon of the LayerNorm (torchvision's ConvNeXt: 1e-6).",
+)
+
+CNBLOCK_PARAMS = (
+    Float(
+        "layer_scale",
+        default=1e-6,
+        min=0.0,
+        max=1e6,
+        doc="Initial value of the learned per-channel scale of the branch.",
+    ),
+    _stochastic_depth("ConvNeXt-T: 0.1 × block index / (blocks - 1)"),
+    _EPS_6,
+)
+
+SWIN_PARAMS = (
+    Int(
+        "num_heads",
+        min=1,
+        max=1024,
+        doc="Attention heads; must divide the channels (Swin-T: 3, 6, 12, 24 by stage).",
+    ),
+    Int(
+        "window_size",
+        default=7,
+        min=1,
+        max=128,
+        doc="Side of the square attention windows; the map is padded to whole windows.",
+    ),
+    Int(
+        "shift_size",
+        default=0,
+        min=0,
+        max=127,
+        doc="Cyclic shift of the windows, below window_size: 0, then window_size // 2, alternately.",
+    ),
+    Float(
+        "mlp_ratio",
+        default=4.0,
+        min=0.0,
+        max=64.0,
+        doc="Hidden size of the MLP relative to the channels.",
+    ),
+    _dropout("dropout", "Dropout on the attention projection and the MLP outputs."),
+    _dropout("attention_dropout", "Dropout on the attention weights."),
+    _stochastic_depth("Swin-T: 0.2 × block index / (blocks - 1)"),
+    Float(
+        "eps",
+        default=1e-5,
+        min=0.0,
+        max=1.0,
+        doc="Epsilon of both LayerNorms.",
+    ),
+)
+
+PATCH_MERGING_PARAMS = (
+    Float("eps", default=1e-5, min=0.0, max=1.0, doc="Epsilon of the LayerNorm."),
+)
+
+SWIN_PAPER = (
+    "Liu et al., Swin Transformer: Hierarchical Vision Transformer using Shifted Windows, ICCV 2021 "
+    "(arXiv:2103.14030)"
+)
+
+SWIN_CONVNEXT_SPECS = (
+    block(
+        CNBlock,
+        "ConvNeXt block: 7×7 depthwise conv, LayerNorm, Linear-GELU-Linear, layer scale, stochastic depth, residual.",
+        infer_cnblock,
+        CNBLOCK_PARAMS,
+        "Liu et al., A ConvNet for the 2020s, CVPR 2022 (arXiv:2201.03545)",
+        summary=("stochastic_depth_prob",),
+        requires=("PermuteAxes", "StochasticDepth"),
+    ),
+    block(
+        SwinTransformerBlock,
+        "Swin Transformer block: (shifted) window attention with relative position bias and a GELU MLP, "
+        "over (B, H, W, C).",
+        infer_swin_block,
+        SWIN_PARAMS,
+        SWIN_PAPER,
+        positional=("num_heads",),
+        summary=("num_heads", "window_size", "shift_size"),
+        requires=("ShiftedWindowAttention", "StochasticDepth"),
+    ),
+    block(
+        PatchMerging,
+        "Swin patch merging: each 2×2 patch's pixels concatenated, LayerNorm, Linear to 2C; "
+        "(B, H, W, C) → (B, H/2, W/2, 2C).",
+        infer_patch_merging,
+        PATCH_MERGING_PARAMS,
+        SWIN_PAPER,
+    ),
+)
+
+
 SPECS = (
     block(
         SEBlock,
@@ -880,6 +1067,8 @@ SPECS = (
         "Vaswani et al., Attention Is All You Need, NeurIPS 2017 (arXiv:1706.03762)",
         summary=("max_len",),
     ),
+    *SWIN_CONVNEXT_SPECS,
 )
+
 
 register(*SPECS)

@@ -240,6 +240,33 @@ def regnet_stage_cases(draw):
     return params | {"depth": draw(st.integers(1, 3)), "stage_index": draw(st.integers(1, 4))}, x
 
 
+@st.composite
+def cnblock_cases(draw):
+    params = {
+        "layer_scale": draw(st.sampled_from([1e-6, 0.5, 1.0])),
+        "stochastic_depth_prob": draw(st.sampled_from([0.0, 0.1])),
+    }
+    return params, tensor(draw(st.integers(1, 8)), draw(sizes), draw(sizes))
+
+
+@st.composite
+def swin_cases(draw):
+    heads, window = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    params = {
+        "num_heads": heads,
+        "window_size": window,
+        "shift_size": draw(st.integers(0, window // 2)),
+        "mlp_ratio": draw(st.sampled_from([1.0, 2.0, 4.0])),
+        "stochastic_depth_prob": draw(st.sampled_from([0.0, 0.1])),
+    }
+    return params, tensor(draw(sizes), draw(sizes), heads * draw(st.integers(1, 4)), layout="BHWC")
+
+
+@st.composite
+def patch_merging_cases(draw):
+    return {}, tensor(draw(sizes), draw(sizes), draw(st.integers(1, 8)), layout="BHWC")
+
+
 CASES = {
     "SEBlock": se_cases(),
     "ResidualBlock": residual_cases(),
@@ -259,6 +286,9 @@ CASES = {
     "DenseTransition": dense_transition_cases(),
     "ResBottleneckBlock": res_bottleneck_cases(),
     "RegNetStage": regnet_stage_cases(),
+    "CNBlock": cnblock_cases(),
+    "SwinTransformerBlock": swin_cases(),
+    "PatchMerging": patch_merging_cases(),
 }
 
 
@@ -389,6 +419,8 @@ def symbolic(block: str) -> dict[str, Any]:
 def test_shape_rules_accept_symbolic_params_and_sizes(block):
     layout = SEQUENCE if block in ("TransformerEncoderBlock", "PositionalEncoding") else None
     x = tensor(Sym("n"), Sym("channels"), layout=layout) if layout else tensor(Sym("channels"), 32, Sym("w"))
+    if block in ("SwinTransformerBlock", "PatchMerging"):  # Swin reads (B, H, W, C)
+        x = tensor(32, Sym("w"), Sym("channels"), layout="BHWC")
     out = infer(block, symbolic(block), x)
     assert out.rank == x.rank
 
@@ -749,6 +781,11 @@ EXAMPLE_ARGS = {
     "DenseTransition": ((4, 2), (4, 6, 6)),
     "ResBottleneckBlock": ((4, 8, 2, 2, 1.0, 0.5), (4, 6, 6)),
     "RegNetStage": ((4, 8, 2, 2, 2, 1.0, 0.5, 3), (4, 6, 6)),
+    "PermuteAxes": (([0, 2, 3, 1],), (4, 5, 6)),
+    "CNBlock": ((8, 0.5, 0.1), (8, 5, 5)),
+    "ShiftedWindowAttention": ((8, 2, 3, 1, 0.1, 0.1), (7, 5, 8)),
+    "SwinTransformerBlock": ((8, 2, 3, 1, 2.0, 0.1, 0.1, 0.2), (7, 5, 8)),
+    "PatchMerging": ((4,), (5, 6, 4)),
 }
 
 

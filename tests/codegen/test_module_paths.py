@@ -247,3 +247,18 @@ def test_flat_names_avoid_the_first_segment_of_every_path(tmp_path):
     text, model = generated(document, tmp_path)
     assert "self.features_1 = nn.Linear(8, 8)" in text
     assert_matches_interpreter(document, model, 8)
+
+
+def test_a_numbered_container_inside_a_numbered_one_keeps_its_members(tmp_path):
+    # Swin's stem: features.0 is Conv2d, Permute (a function here), LayerNorm; features.1 the next stage.
+    g = GraphBuilder("Stem")
+    g.input("input", [3, 8, 8])
+    g.node("Conv2d", "patchify", path="features.0.0", out_channels=4, kernel_size=2, stride=2)
+    g.node("Permute", "channels_last", dims=[0, 2, 3, 1])
+    g.node("LayerNorm", "norm", path="features.0.2")
+    g.node("Linear", "fc", path="features.1", out_features=6)
+    document = g.document()
+    text, model = generated(document, tmp_path)
+    assert "nn.Conv2d(3, 4, kernel_size=2, stride=2),\n" in text and "nn.LayerNorm(4),\n" in text
+    assert set(model.state_dict()) == {f"features.{k}.{p}" for k in ("0.0", "0.2", "1") for p in ("weight", "bias")}
+    assert_matches_interpreter(document, model, 3, 8, 8)

@@ -147,24 +147,36 @@ EXAMPLES: dict[str, Example] = {
     "PositionEmbedding": ex(BTH, layout="BTH"),
     "LayerScale": ex([4, 5, 6], init="constant", value=0.5),
     "SelectToken": ex(BTH, layout="BTH", index=6),
+    # ConvNeXt and Swin
+    "CNBlock": ex([4, 6, 6], layer_scale=0.5),
+    "SwinTransformerBlock": ex([5, 7, 4], layout="BHWC", num_heads=2, window_size=3, shift_size=1),
+    "PatchMerging": ex([5, 7, 4], layout="BHWC"),
 }
 
 TYPES = sorted(NODE_SPECS)
 
 
 def one_node_graph(node_type: str, example: Example, with_shapes: bool = True) -> dict[str, Any]:
-    """Inputs ``in0``, ``in1``, … → node ``n`` (the output; or Identity nodes after each of its outputs)."""
+    """Inputs ``in0``, ``in1``, … → node ``n`` (the output; or Identity nodes after each of its outputs).
+
+    A channels-last example (layout ``"BHWC"``, shape (H, W, C)) reads an image input (C, H, W) through a
+    Permute, as a graph gets one: the Input node has no channels-last layout.
+    """
     inputs = [f"in{i}" for i in range(len(example.inputs))]
+    channels_last = example.layout == "BHWC"
     nodes = []
     for name, shape in zip(inputs, example.inputs):
-        params: dict[str, Any] = {"dtype": example.dtype, "layout": example.layout}
+        params: dict[str, Any] = {"dtype": example.dtype, "layout": "auto" if channels_last else example.layout}
         if with_shapes:
-            params["shape"] = shape
+            params["shape"] = [shape[-1], *shape[:-1]] if channels_last else shape
         nodes.append({"id": name, "type": "Input", "params": params})
     if node_type == "Input":
         return {"nodes": nodes, "edges": [], "inputs": inputs, "outputs": inputs}
     nodes.append({"id": "n", "type": node_type, "params": example.params})
     edges = [[i, "n"] for i in inputs]
+    if channels_last:
+        nodes += [{"id": f"last{i}", "type": "Permute", "params": {"dims": [0, 2, 3, 1]}} for i in inputs]
+        edges = [edge for i in inputs for edge in ([i, f"last{i}"], [f"last{i}", "n"])]
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in example.params.items()}
     count = NODE_SPECS[ALIASES.get(node_type, node_type)].num_outputs(params)
     if count == 1:
@@ -279,6 +291,9 @@ def test_without_input_shapes_only_layers_that_cannot_go_lazy_ask_for_them():
         "ClassToken",
         "PositionEmbedding",
         "LayerScale",
+        "CNBlock",
+        "SwinTransformerBlock",
+        "PatchMerging",
     }
 
 

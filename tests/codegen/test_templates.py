@@ -52,8 +52,12 @@ TORCHVISION_TOTALS = {
     "efficientnet_b0": 5_288_548,
     "mobilenet_v2": 3_504_872,
     "densenet121": 7_978_856,
+    "swin_t": 28_288_354,
+    "vit_b_16": 86_567_656,
+    "convnext_tiny": 28_589_128,
 }
-# The ImageNet models run at a smaller resolution: their adaptive/global pooling makes that legal.
+# The ImageNet models run at a smaller resolution: their adaptive/global pooling makes that legal. ViT's
+# position embedding has one row per patch of a 224x224 image, so it runs at its own size.
 SMALL_INPUTS = {
     "vgg16": [3, 32, 32],
     "resnet18": [3, 64, 64],
@@ -63,6 +67,9 @@ SMALL_INPUTS = {
     "efficientnet_b0": [3, 64, 64],
     "mobilenet_v2": [3, 64, 64],
     "densenet121": [3, 64, 64],
+    "swin_t": [3, 64, 64],
+    "vit_b_16": [3, 224, 224],
+    "convnext_tiny": [3, 64, 64],
 }
 # Small enough to train for two steps in a test.
 TRAINABLE = [name for name in NAMES if name not in TORCHVISION_TOTALS]
@@ -321,6 +328,9 @@ def test_vgg16_has_thirteen_convolutions_and_three_linear_layers(import_template
         ("resnext50_32x4d", "Bottleneck", 16),
         ("mobilenet_v3_small", "InvertedResidual", 11),
         ("efficientnet_b0", "MBConv", 16),
+        ("swin_t", "SwinTransformerBlock", 12),
+        ("vit_b_16", "TransformerEncoderBlock", 12),
+        ("convnext_tiny", "CNBlock", 18),
     ],
 )
 def test_the_imagenet_templates_use_their_paper_blocks(name, block, count, import_template):

@@ -26,6 +26,9 @@ LIGHTER = {
     "resnext50_32x4d": {"input_shapes": {"input": [3, 32, 32]}, "optimizer": "sgd"},
     "mobilenet_v3_small": {"input_shapes": {"input": [3, 32, 32]}},
     "efficientnet_b0": {"input_shapes": {"input": [3, 32, 32]}},
+    "swin_t": {"input_shapes": {"input": [3, 64, 64]}, "optimizer": "sgd"},
+    "convnext_tiny": {"input_shapes": {"input": [3, 64, 64]}, "optimizer": "sgd"},
+    "vit_b_16": {"optimizer": "sgd"},  # its position embedding fixes the input at 224x224
 }
 
 
