@@ -178,15 +178,18 @@ class Builder:
         return node_id
 
     def module_path(self) -> str:
-        """A fresh module path: numbered members of ``body`` or ``blocks.stage``, or named ``named.layerN``.
+        """A fresh module path: numbered members of ``body`` or ``blocks.stage``, named ``named.layerN``, or
+        numbered containers in a numbered one (``grid.0.1``).
 
         Whether a family becomes an nn.Sequential, a ModuleList or a plain container depends on how its
         members happen to be wired, which is what the equivalence tests then check.
         """
         self.features.add("module_path")
-        family = self.choice(["body", "blocks.stage", "named"])
+        family = self.choice(["body", "blocks.stage", "named", "grid"])
         index = self.paths.get(family, 0)
         self.paths[family] = index + 1
+        if family == "grid":
+            return f"grid.{index // 2}.{index % 2}"
         return f"named.layer{index + 1}" if family == "named" else f"{family}.{index}"
 
     def emit(self, value: Value) -> Value:
