@@ -1,0 +1,455 @@
+"""Import a PyTorch ``nn.Module`` into a graph document v0.2: code in, editable graph out.
+
+The module is traced with ``torch.fx``; modules the registry knows (``nn.Conv2d``, the built-in block
+classes, …) stay leaves, every other submodule is traced through, so its layers land in the graph with
+their module path (``layer1.0.conv1``) and the generated code loads the original ``state_dict`` by name.
+Each fx node maps to one registry node through the rule tables in :mod:`codegen.importer_rules`.
+Whatever has no node says so with an ``IMPORT`` diagnostic naming the op, the module path and the
+source line; nothing but the module handed in is ever run (once, on random inputs, to learn shapes).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from .diagnostics import Diagnostic, GraphError
+from .importer_rules import FUNCTIONS, METHODS, Unsupported, clean_params, module_rule
+from .spec import NODE_SPECS
+
+_TORCH_DIR = re.compile(r"[\\/](torch|importlib)[\\/]")
+
+
+class ImportTracer(fx.Tracer):
+    """Keeps the modules the rule table knows as leaves (built-in blocks included); traces through the rest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_stack_traces = True
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        if module_rule(m) is not None:
+            return True
+        # Other torch.nn layers stay leaves too, so that an unknown one is named, not traced into.
+        return super().is_leaf_module(m, module_qualified_name)
+
+
+def fail(message: str, path: str | None = None) -> GraphError:
+    return GraphError([Diagnostic("IMPORT", message, path=path)])
+
+
+def _source_line(stack: str | None) -> str | None:
+    """``file.py:12 `code``` for the innermost frame of ``stack`` outside torch itself."""
+    if not stack:
+        return None
+    frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*([^\n]*)', stack)
+    frames = [f for f in frames if not _TORCH_DIR.search(f[0])] or frames
+    if not frames:
+        return None
+    file, line, code = frames[-1]
+    return f"{file}:{line} `{code.strip()}`"
+
+
+def _traceback_line(exc: BaseException) -> str | None:
+    return _source_line("".join(traceback.format_tb(exc.__traceback__)))
+
+
+@dataclass
+class _Batch:
+    """``x.size(0)`` / ``x.shape[0]``: the batch size, as the first argument of a batch-keeping reshape."""
+
+
+@dataclass
+class _Shape:
+    """``x.shape`` / ``x.size()``; only its batch entry can be used."""
+
+
+@dataclass
+class Builder:
+    """The graph under construction and what each fx node became."""
+
+    shapes: dict[str, list[int]]
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    edges: list[list[str]] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    values: dict[fx.Node, Any] = field(default_factory=dict)
+    used_paths: set[str] = field(default_factory=set)
+    origin: dict[str, fx.Node] = field(default_factory=dict)  # graph node id -> the fx node it came from
+    mean_axes: dict[str, list[int]] = field(default_factory=dict)  # GlobalAvgPool id -> the axes averaged
+
+    def node_named(self, node_id: str) -> dict[str, Any] | None:
+        return next((n for n in reversed(self.nodes) if n["id"] == node_id), None)
+
+    def add(self, fx_node: fx.Node, node_type: str, params: dict[str, Any], inputs: list[str], path: str | None = None):
+        node_id = fx_node.name
+        node: dict[str, Any] = {"id": node_id, "type": node_type, "params": clean_params(node_type, params)}
+        if path is not None:
+            node["path"] = path
+        self.nodes.append(node)
+        for index, source in enumerate(inputs):
+            edge = [source, node_id]
+            if inputs.count(source) > 1:  # the same tensor twice (x * x): ports tell the edges apart
+                edge.append(str(index) if NODE_SPECS[node_type].variadic else NODE_SPECS[node_type].ports[index])
+            self.edges.append(edge)
+        self.origin[node_id] = fx_node
+        return node_id
+
+
+class Context:
+    """What a rule sees: the fx node, its inputs as graph references, shapes, and the builder."""
+
+    def __init__(self, builder: Builder, node: fx.Node, module: nn.Module | None = None) -> None:
+        self.builder = builder
+        self.node = node
+        self.module = module
+
+    def value(self, arg: Any) -> Any:
+        if isinstance(arg, fx.Node):
+            return self.builder.values[arg]
+        if isinstance(arg, (list, tuple)):
+            return type(arg)(self.value(a) for a in arg)
+        return arg
+
+    def tensor(self, arg: Any) -> str:
+        """The graph reference (``id`` or ``id:k``) an argument holds; anything else is unsupported."""
+        value = self.value(arg)
+        if not isinstance(value, str):
+            raise Unsupported(f"an argument that is not a tensor ({type(value).__name__}) where a tensor is needed")
+        return value
+
+    def is_tensor(self, arg: Any) -> bool:
+        return isinstance(arg, fx.Node) and isinstance(self.builder.values.get(arg), str)
+
+    def is_batch(self, arg: Any) -> bool:
+        return isinstance(arg, fx.Node) and isinstance(self.builder.values.get(arg), _Batch)
+
+    def shape(self, arg: Any) -> tuple[int, ...]:
+        meta = arg.meta.get("tensor_meta") if isinstance(arg, fx.Node) else None
+        if meta is None or not hasattr(meta, "shape"):
+            raise Unsupported("a value whose shape could not be recorded")
+        return tuple(meta.shape)
+
+    def rank(self, arg: Any) -> int:
+        return len(self.shape(arg))
+
+    def emit(self, node_type: str, params: dict[str, Any], inputs: list[str], path: str | None = None) -> str:
+        return self.builder.add(self.node, node_type, params, inputs, path)
+
+    def batch(self) -> _Batch:
+        return _Batch()
+
+    def shape_of(self) -> _Shape:
+        return _Shape()
+
+
+def _module_path(node: fx.Node) -> str | None:
+    if node.op == "call_module":
+        return str(node.target)
+    stack = node.meta.get("nn_module_stack")
+    if stack:
+        path = list(stack.values())[-1]
+        return path[0] if isinstance(path, tuple) else str(path)
+    return None
+
+
+def _describe(node: fx.Node) -> str:
+    if node.op == "call_module":
+        return f"module `{node.target}`"
+    if node.op == "call_method":
+        return f"method `.{node.target}()`"
+    if node.op == "call_function":
+        name = getattr(node.target, "__name__", str(node.target))
+        module = getattr(node.target, "__module__", "") or ""
+        if module.startswith("torch.nn.functional"):
+            name = f"F.{name}"
+        elif module == "_operator":
+            name = f"operator.{name}"
+        elif module.startswith("torch"):
+            name = f"torch.{name}"
+        return f"function `{name}`"
+    return f"`{node.op} {node.target}`"
+
+
+def _diagnostic(node: fx.Node, message: str) -> Diagnostic:
+    path = _module_path(node)
+    where = [f"in `{path}`"] if path else []
+    line = _source_line(node.stack_trace)
+    if line:
+        where.append(f"at {line}")
+    text = f"cannot import {_describe(node)}: {message}"
+    if where:
+        text += " (" + ", ".join(where) + ")"
+    return Diagnostic("IMPORT", text, node=node.name, path=path)
+
+
+def _inplace_safe(node: fx.Node, arg: Any) -> None:
+    """An in-place op on a value read again later would change what those reads see: refuse it."""
+    if not isinstance(arg, fx.Node):
+        return
+    order = {n: i for i, n in enumerate(node.graph.nodes)}
+    later = [user for user in arg.users if user is not node and order[user] > order[node]]
+    if later:
+        raise Unsupported(
+            f"it changes `{arg.name}` in place, which `{later[0].name}` reads afterwards; "
+            "write the operation out of place"
+        )
+
+
+def _call_module(ctx: Context) -> Any:
+    node, module = ctx.node, ctx.module
+    rule = module_rule(module)
+    if rule is None:
+        raise Unsupported(f"no node type for `{type(module).__module__}.{type(module).__name__}`")
+    if node.kwargs:
+        raise Unsupported(f"keyword arguments {sorted(node.kwargs)} in the call")
+    if getattr(module, "inplace", False) and node.args:
+        _inplace_safe(node, node.args[0])
+    stateful = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+    path: str | None = str(node.target)
+    if path in ctx.builder.used_paths:
+        if stateful:
+            raise Unsupported("the module is called more than once (shared weights); the graph has one node per call")
+        path = None  # a second call of a stateless module: the first call holds its name
+    else:
+        ctx.builder.used_paths.add(path)
+    return rule(ctx, path if rule.keeps_path else None)
+
+
+def _call(ctx: Context) -> Any:
+    node = ctx.node
+    if node.op == "call_module":
+        return _call_module(ctx)
+    if node.op == "call_function":
+        rule = FUNCTIONS.get(node.target)
+    else:
+        rule = METHODS.get(node.target)
+    if rule is None:
+        raise Unsupported("no node type does this")
+    if rule.inplace and node.args:
+        _inplace_safe(node, node.args[0])
+    return rule(ctx)
+
+
+def _example_inputs(graph: fx.Graph, shapes: dict[str, list[int]], vocab: dict[str, int]) -> list[torch.Tensor]:
+    tensors = []
+    for node in graph.nodes:
+        if node.op != "placeholder":
+            continue
+        if node.name not in shapes:
+            raise fail(f"input `{node.name}` needs a shape (sizes without the batch axis): pass --input-shape")
+        size = (2, *shapes[node.name])
+        if node.name in vocab:
+            tensors.append(torch.randint(0, vocab[node.name], size))
+        else:
+            tensors.append(torch.randn(size))
+    return tensors
+
+
+def _token_inputs(graph: fx.Graph, root: nn.Module) -> dict[str, int]:
+    """Inputs read straight by an ``nn.Embedding`` are int64 token ids below its vocabulary size."""
+    vocab: dict[str, int] = {}
+    for node in graph.nodes:
+        if node.op != "placeholder":
+            continue
+        for user in node.users:
+            if user.op == "call_module" and isinstance(root.get_submodule(str(user.target)), nn.Embedding):
+                vocab[node.name] = root.get_submodule(str(user.target)).num_embeddings
+    return vocab
+
+
+def _normalise_shapes(graph: fx.Graph, input_shapes: Any) -> dict[str, list[int]]:
+    names = [n.name for n in graph.nodes if n.op == "placeholder"]
+    if input_shapes is None:
+        return {}
+    if isinstance(input_shapes, dict):
+        unknown = sorted(set(input_shapes) - set(names))
+        if unknown:
+            raise fail(f"input_shapes names {unknown}, but forward() takes {names}")
+        return {k: [int(s) for s in v] for k, v in input_shapes.items()}
+    if len(names) != 1:
+        raise fail(f"forward() takes {len(names)} inputs {names}: give input_shapes as {{name: sizes}}")
+    return {names[0]: [int(s) for s in input_shapes]}
+
+
+_LOADED: list[str] = []
+
+
+def load_generated(path: str | Path) -> tuple[nn.Module, dict[str, list[int]], str]:
+    """A package TorchCanvas generated (maybe edited since): its ``build_model()``, ``INPUT_SHAPES`` and name.
+
+    The package is imported under a private name from ``path`` (the folder holding ``__init__.py``).
+    """
+    folder = Path(path)
+    init = folder / "__init__.py"
+    if not init.is_file():
+        raise fail(f"{folder} is not a generated package: it has no __init__.py")
+    # A fresh private name each time: two packages of one name never mix, and the classes stay importable
+    # (inspect reads their source through sys.modules to recognise built-in blocks).
+    name = f"_torchcanvas_import_{len(_LOADED)}_{folder.name}"
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[name] = package
+    _LOADED.append(name)
+    try:
+        spec.loader.exec_module(package)
+    except Exception as exc:
+        line = _traceback_line(exc)
+        raise fail(f"importing {folder} failed{f' at {line}' if line else ''}: {exc}") from None
+    missing = [attr for attr in ("build_model", "INPUT_SHAPES") if not hasattr(package, attr)]
+    if missing:
+        raise fail(f"{folder} lacks {', '.join(missing)}: is it a package TorchCanvas generated?")
+    model = package.build_model()
+    shapes = {k: list(v) for k, v in package.INPUT_SHAPES.items() if v is not None}
+    return model, shapes, type(model).__name__
+
+
+def trace(module: nn.Module) -> fx.GraphModule:
+    """``module`` traced with :class:`ImportTracer`; a construct fx cannot trace is an ``IMPORT`` error."""
+    tracer = ImportTracer()
+    try:
+        graph = tracer.trace(module)
+    except Exception as exc:  # fx raises TraceError, TypeError, AttributeError, … from the user's forward
+        line = _traceback_line(exc)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "control flow" in reason:
+            reason = "a Python `if`/`while` (or bool()) on a tensor value: the graph would depend on the data"
+        where = f" at {line}" if line else ""
+        raise fail(f"cannot trace `{type(module).__name__}`{where}: {reason}") from None
+    return fx.GraphModule(tracer.root, graph, type(module).__name__)
+
+
+def from_module(
+    module: nn.Module,
+    input_shapes: dict[str, list[int]] | list[int] | None = None,
+    *,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """A graph document v0.2 computing what ``module`` computes (in eval mode), with its state_dict keys.
+
+    ``input_shapes``: sizes without the batch axis, ``[3, 224, 224]`` for a single input or ``{name:
+    sizes}`` by forward() argument name. Raises :class:`GraphError` with ``IMPORT`` diagnostics for what
+    has no node.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        gm = trace(module)
+        shapes = _normalise_shapes(gm.graph, input_shapes)
+        vocab = _token_inputs(gm.graph, module)
+        try:
+            with torch.no_grad():
+                ShapeProp(gm).propagate(*_example_inputs(gm.graph, shapes, vocab))
+        except GraphError:
+            raise
+        except Exception as exc:
+            line = _traceback_line(exc)
+            where = f" at {line}" if line else ""
+            raise fail(f"running `{type(module).__name__}` on inputs of shapes {shapes} failed{where}: {exc}") from None
+        builder = Builder(shapes)
+        problems: list[Diagnostic] = []
+        for node in gm.graph.nodes:
+            try:
+                _convert(builder, gm, node, vocab)
+            except Unsupported as exc:
+                problems.append(_diagnostic(node, str(exc)))
+                if len(problems) >= 20:
+                    break
+        if problems:
+            raise GraphError(problems)
+    finally:
+        module.train(was_training)
+    title = name or type(module).__name__
+    document = {
+        "version": "0.2",
+        "metadata": {"name": title, "description": f"Imported from `{type(module).__module__}.{title}`."},
+        "nodes": builder.nodes,
+        "edges": builder.edges,
+        "inputs": builder.inputs,
+        "outputs": builder.outputs,
+    }
+    return _resolve_layouts(document, builder)
+
+
+def _convert(builder: Builder, gm: fx.GraphModule, node: fx.Node, vocab: dict[str, int]) -> None:
+    if node.op == "placeholder":
+        params: dict[str, Any] = {"shape": builder.shapes.get(node.name)}
+        if node.name in vocab:
+            params.update(dtype="int64", vocab_size=vocab[node.name])
+        builder.values[node] = builder.add(node, "Input", params, [])
+        builder.inputs.append(node.name)
+    elif node.op == "output":
+        _outputs(builder, node)
+    elif node.op == "get_attr":
+        raise Unsupported("a parameter or buffer read directly in forward() (no node type holds a free tensor)")
+    else:
+        module = gm.get_submodule(str(node.target)) if node.op == "call_module" else None
+        builder.values[node] = _call(Context(builder, node, module))
+
+
+def _outputs(builder: Builder, node: fx.Node) -> None:
+    result = node.args[0]
+    values = list(result.values()) if isinstance(result, dict) else result
+    values = list(values) if isinstance(values, (list, tuple)) else [values]
+    ctx = Context(builder, node)
+    for value in values:
+        ref = ctx.tensor(value)
+        if ":" in ref:  # one output of a Split/Chunk: outputs name nodes, so pass it through an Identity
+            ref = builder.add(_Named(f"{ref.replace(':', '_')}_out"), "Identity", {}, [ref])
+        builder.outputs.append(ref)
+
+
+@dataclass(frozen=True)
+class _Named:
+    name: str
+
+
+def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, Any]:
+    """Fix what only the engine's layout inference can tell, then require the graph to validate.
+
+    ``x.permute(0, 2, 1)`` on (B, C, T) is ``Permute_BCT_to_BTH`` (before an RNN) and on (B, T, H)
+    ``Permute_BTH_to_BCT``; the code is the same, the graph reads better and infers layouts right.
+    """
+    from .api import validate
+    from .tensor import CHANNELS_FIRST, SEQUENCE
+
+    result = validate(document)
+    analysis = result.analysis
+    for node in document["nodes"]:
+        if node["type"] == "Permute" and node["params"].get("dims") == [0, 2, 1] and node["id"] in analysis.info:
+            edge = analysis.info[node["id"]].inputs[0]
+            layout = getattr(analysis.edge_type(edge), "layout", None)
+            if layout in (CHANNELS_FIRST, SEQUENCE):
+                node["type"] = "Permute_BCT_to_BTH" if layout == CHANNELS_FIRST else "Permute_BTH_to_BCT"
+                node["params"] = {}
+    result = validate(document)
+    for node_id, axes in builder.mean_axes.items():
+        edge = result.analysis.info[node_id].inputs[0]
+        layout = getattr(result.analysis.edge_type(edge), "layout", None)
+        if axes == [1] and layout != SEQUENCE:
+            raise GraphError(
+                [_diagnostic(builder.origin[node_id], "a mean over axis 1 of a tensor that is not (B, T, H)")]
+            )
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    if errors:
+        raise GraphError([_explain(d, builder) for d in errors])
+    return document
+
+
+def _explain(d: Diagnostic, builder: Builder) -> Diagnostic:
+    origin = builder.origin.get(d.node or "")
+    if origin is None or isinstance(origin, _Named):
+        return Diagnostic("IMPORT", f"the imported graph does not validate: {d.message}", node=d.node)
+    return _diagnostic(origin, f"the graph node it became does not validate: {d.code}: {d.message}")
+
+
+__all__ = ["from_module", "load_generated", "trace", "ImportTracer"]
