@@ -167,6 +167,8 @@ def _describe(node: fx.Node) -> str:
         return f"module `{node.target}`"
     if node.op == "call_method":
         return f"method `.{node.target}()`"
+    if node.op == "get_attr":
+        return f"parameter `{node.target}`"
     if node.op == "call_function":
         name = getattr(node.target, "__name__", str(node.target))
         module = getattr(node.target, "__module__", "") or ""
@@ -357,13 +359,16 @@ def from_module(
             raise fail(f"running `{type(module).__name__}` on inputs of shapes {shapes} failed{where}: {exc}") from None
         builder = Builder(shapes)
         problems: list[Diagnostic] = []
+        failed: set[fx.Node] = set()
         for node in gm.graph.nodes:
+            if any(source in failed for source in node.all_input_nodes):
+                failed.add(node)  # reported where it started; its consequences add nothing
+                continue
             try:
                 _convert(builder, gm, node, vocab)
             except Unsupported as exc:
+                failed.add(node)
                 problems.append(_diagnostic(node, str(exc)))
-                if len(problems) >= 20:
-                    break
         if problems:
             raise GraphError(problems)
     finally:

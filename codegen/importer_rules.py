@@ -593,6 +593,8 @@ def _softmax_call(node_type: str) -> Callable[[Context], Any]:
 
 def _cat(ctx: Context) -> str:
     tensors, dim = arguments(ctx, "tensors", "dim", dim=0)
+    if len(tensors) == 1:  # DenseNet's first layer concatenates a list of one: the tensor itself
+        return ctx.tensor(tensors[0])
     return ctx.emit("Concat", {"dim": dim}, [ctx.tensor(t) for t in tensors])
 
 
