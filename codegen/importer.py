@@ -212,8 +212,6 @@ def _call_module(ctx: Context) -> Any:
     rule = module_rule(module)
     if rule is None:
         raise Unsupported(f"no node type for `{type(module).__module__}.{type(module).__name__}`")
-    if node.kwargs:
-        raise Unsupported(f"keyword arguments {sorted(node.kwargs)} in the call")
     if getattr(module, "inplace", False) and node.args:
         _inplace_safe(node, node.args[0])
     stateful = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
@@ -286,9 +284,12 @@ def _normalise_shapes(graph: fx.Graph, input_shapes: Any) -> dict[str, list[int]
 _LOADED: list[str] = []
 
 
-def load_generated(path: str | Path) -> tuple[nn.Module, dict[str, list[int]], str]:
-    """A package TorchCanvas generated (maybe edited since): its ``build_model()``, ``INPUT_SHAPES`` and name.
+def load_generated(
+    path: str | Path, input_shapes: dict[str, list[int]] | None = None
+) -> tuple[nn.Module, dict[str, list[int]], str]:
+    """A package TorchCanvas generated (maybe edited since): its ``build_model()``, input shapes and class name.
 
+    ``input_shapes`` adds to (or overrides) the package's ``INPUT_SHAPES``; lazy packages need it.
     The package is imported under a private name from ``path`` (the folder holding ``__init__.py``).
     """
     folder = Path(path)
@@ -310,8 +311,15 @@ def load_generated(path: str | Path) -> tuple[nn.Module, dict[str, list[int]], s
     missing = [attr for attr in ("build_model", "INPUT_SHAPES") if not hasattr(package, attr)]
     if missing:
         raise fail(f"{folder} lacks {', '.join(missing)}: is it a package TorchCanvas generated?")
-    model = package.build_model()
-    shapes = {k: list(v) for k, v in package.INPUT_SHAPES.items() if v is not None}
+    shapes = {k: list(v) for k, v in {**package.INPUT_SHAPES, **(input_shapes or {})}.items() if v is not None}
+    open_inputs = sorted(set(package.INPUT_SHAPES) - set(shapes))
+    if open_inputs:
+        raise fail(f"the package leaves the shape of input(s) {open_inputs} open: give them (--input-shape NAME=SIZES)")
+    try:
+        model = package.build_model({k: tuple(v) for k, v in shapes.items()})
+    except Exception as exc:
+        line = _traceback_line(exc)
+        raise fail(f"build_model() of {folder} failed{f' at {line}' if line else ''}: {exc}") from None
     return model, shapes, type(model).__name__
 
 
@@ -428,6 +436,15 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     from .tensor import CHANNELS_FIRST, SEQUENCE
 
     result = validate(document)
+    for node in document["nodes"]:
+        # A rank-3 input is read as (B, C, T) unless stated; one that sequence layers read is (B, T, H).
+        if node["type"] == "Input" and len(node["params"].get("shape") or ()) == 2 and _layout_errors(result):
+            node["params"]["layout"] = "BTH"
+            retried = validate(document)
+            if _layout_errors(retried) < _layout_errors(result):
+                result = retried
+            else:
+                del node["params"]["layout"]
     analysis = result.analysis
     for node in document["nodes"]:
         if node["type"] == "Permute" and node["params"].get("dims") == [0, 2, 1] and node["id"] in analysis.info:
@@ -448,6 +465,10 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     if errors:
         raise GraphError([_explain(d, builder) for d in errors])
     return document
+
+
+def _layout_errors(result: Any) -> int:
+    return sum(1 for d in result.diagnostics if d.code == "LAYOUT" and d.severity == "error")
 
 
 def _explain(d: Diagnostic, builder: Builder) -> Diagnostic:

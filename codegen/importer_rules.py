@@ -81,6 +81,7 @@ class ModuleRule:
     def __call__(self, ctx: Context, path: str | None) -> Any:
         if self.apply is not None:
             return self.apply(ctx, path, self)
+        require(not ctx.node.kwargs, f"keyword arguments {sorted(ctx.node.kwargs)} in the call")
         inputs = [ctx.tensor(arg) for arg in ctx.node.args]
         return ctx.emit(self.node_type, self.read(ctx.module), inputs, path)
 
@@ -347,25 +348,22 @@ def _dense(m: blocks.DenseLayer) -> tuple[int, dict[str, Any]]:
     return m.conv1.in_channels, {"growth_rate": growth, "bn_size": m.conv1.out_channels // growth, "drop_rate": drop}
 
 
-def _convs(m: nn.Module) -> list[nn.Conv2d]:
-    return [c for c in m.block.modules() if isinstance(c, nn.Conv2d) and not _in_se(m, c)]
+def _stages(m: nn.Module) -> tuple[nn.Conv2d, nn.Conv2d, nn.Conv2d, nn.Module | None]:
+    """MBConv's and InvertedResidual's first, depthwise and projection convolutions, and the SE gate.
 
-
-def _in_se(m: nn.Module, conv: nn.Conv2d) -> bool:
-    return any(conv is c for se in m.modules() if isinstance(se, blocks.SqueezeExcitation) for c in se.modules())
-
-
-def _squeeze(m: nn.Module) -> blocks.SqueezeExcitation | None:
-    return next((s for s in m.modules() if isinstance(s, blocks.SqueezeExcitation)), None)
+    ``block`` holds Conv-BN(-act) stages, [expansion,] depthwise, [SE,] projection; the SE gate is
+    matched by class name, as a generated package carries its own copy of the class.
+    """
+    se = next((s for s in m.block if type(s).__name__ == "SqueezeExcitation"), None)
+    stages = [s[0] for s in m.block if s is not se]
+    return stages[0], stages[-2], stages[-1], se
 
 
 def _mbconv(m: blocks.MBConv) -> tuple[int, dict[str, Any]]:
-    convs = _convs(m)
-    depthwise = next(c for c in convs if c.groups > 1 or c.kernel_size[0] > 1)
-    size = convs[0].in_channels
-    se = _squeeze(m)
+    first, depthwise, project, se = _stages(m)
+    size = first.in_channels
     params = {
-        "out_channels": convs[-1].out_channels,
+        "out_channels": project.out_channels,
         "expand_ratio": depthwise.in_channels // size,
         "kernel_size": depthwise.kernel_size[0],
         "stride": depthwise.stride[0],
@@ -376,17 +374,16 @@ def _mbconv(m: blocks.MBConv) -> tuple[int, dict[str, Any]]:
 
 
 def _inverted_residual(m: blocks.InvertedResidual) -> tuple[int, dict[str, Any]]:
-    convs = _convs(m)
-    depthwise = next(c for c in convs if c.groups > 1 or c.kernel_size[0] > 1)
+    first, depthwise, project, se = _stages(m)
     params = {
         "expanded_channels": depthwise.in_channels,
-        "out_channels": convs[-1].out_channels,
+        "out_channels": project.out_channels,
         "kernel_size": depthwise.kernel_size[0],
         "stride": depthwise.stride[0],
-        "use_se": _squeeze(m) is not None,
+        "use_se": se is not None,
         "activation": "hardswish" if any(isinstance(a, nn.Hardswish) for a in m.modules()) else "relu",
     }
-    return convs[0].in_channels, params
+    return first.in_channels, params
 
 
 def _transformer_block(m: blocks.TransformerEncoderBlock) -> tuple[int, dict[str, Any]]:
