@@ -23,6 +23,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
 from .diagnostics import Diagnostic, GraphError
+from .importer_composites import fold
 from .importer_rules import FUNCTIONS, METHODS, Unsupported, clean_params, module_rule
 from .spec import NODE_SPECS
 
@@ -464,7 +465,9 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors:
         raise GraphError([_explain(d, builder) for d in errors])
-    return document
+    folded = fold(document, builder.origin)
+    # Folding only regroups nodes; should the engine refuse a block it made, the flat graph stands.
+    return folded if folded is not None and validate(folded).ok else document
 
 
 def _layout_errors(result: Any) -> int:

@@ -36,6 +36,18 @@ def assert_same_model(original: torch.nn.Module, graph: dict[str, Any], tmp_path
     torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
 
 
+def module_paths(graph: dict[str, Any]) -> set[str]:
+    """Every module path a graph places, into composite blocks too (``layer1.0`` + ``conv1``)."""
+    paths = set()
+    for node in graph["nodes"]:
+        if node.get("path"):
+            paths.add(node["path"])
+            block = graph.get("composites", {}).get(node["type"])
+            inner = module_paths({"nodes": block["nodes"]}) if block else set()
+            paths |= {f"{node['path']}.{p}" for p in inner}
+    return paths
+
+
 def canonical(graph: dict[str, Any]) -> list[Any]:
     """The graph up to node ids and layout: each output as a tree of (type, params with defaults, inputs)."""
     nodes = {n["id"]: n for n in graph["nodes"]}
@@ -128,3 +140,58 @@ def test_it_round_trips_random_graphs(seed: int, tmp_path: Path) -> None:
                 node["params"]["shape"] = true_shapes[node["id"]]
         assert canonical(imported) == canonical(case.graph)
     assert_same_model(original, imported, tmp_path, inputs_for(shapes, imported))
+
+
+class Unit(torch.nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int = 1, act: bool = True) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn = torch.nn.BatchNorm2d(cout)
+        self.act = torch.nn.ReLU(inplace=True) if act else torch.nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class Pair(torch.nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.a = Unit(cin, cout, stride)
+        self.b = Unit(cout, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))
+
+
+class Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = Unit(3, 4)
+        self.pairs = torch.nn.Sequential(Pair(4, 8, 2), Pair(8, 8, 1))
+        self.last = Unit(8, 6, act=False)  # wired differently from the other Units: stays inlined
+        self.fc = torch.nn.Linear(6, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.last(self.pairs(self.stem(x))).mean((2, 3)))
+
+
+def test_it_makes_one_composite_of_a_repeated_class_with_parameters_for_what_differs(tmp_path: Path) -> None:
+    model = Net()
+    graph = from_module(model, [3, 8, 8])
+    assert list(graph["composites"]) == ["Unit"]
+    unit = graph["composites"]["Unit"]
+    assert unit["params"] == [
+        {"name": "conv_out_channels", "type": "int", "default": 4},
+        {"name": "conv_stride", "type": "int", "default": 1},
+    ]
+    assert [n.get("path") for n in unit["nodes"]] == [None, "conv", "bn", "act"]
+    instances = {n["path"]: n["params"] for n in graph["nodes"] if n["type"] == "Unit"}
+    assert instances == {  # Pair holds Units, so it is inlined and its Units are blocks
+        "stem": {"conv_out_channels": 4, "conv_stride": 1},
+        "pairs.0.a": {"conv_out_channels": 8, "conv_stride": 2},
+        "pairs.0.b": {"conv_out_channels": 8, "conv_stride": 1},
+        "pairs.1.a": {"conv_out_channels": 8, "conv_stride": 1},
+        "pairs.1.b": {"conv_out_channels": 8, "conv_stride": 1},
+    }
+    assert {n.get("path") for n in graph["nodes"]} >= {"last.conv", "last.bn", "last.act", "fc"}
+    assert_same_model(model, graph, tmp_path, [torch.randn(2, 3, 8, 8)])

@@ -72,8 +72,8 @@ def test_it_imports_a_users_model_with_keyword_arguments(user_package: str, tmp_
     assert main([*argv, "--arg", "width=4", "--arg", "gated=true", "--name", "Tiny"]) == 0
     graph = json.loads(out.read_text())
     assert graph["metadata"]["name"] == "Tiny"
-    conv = next(n for n in graph["nodes"] if n.get("path") == "stage.0.conv")
-    assert conv["params"] == {"out_channels": 8, "stride": 2, "padding": 1, "bias": False}
+    stage = next(n for n in graph["nodes"] if n.get("path") == "stage.0")  # a ConvBNAct instance
+    assert (stage["type"], stage["params"]) == ("ConvBNAct", {"conv_out_channels": 8, "conv_stride": 2})
     assert any(n["type"] == "Sigmoid" for n in graph["nodes"])  # gated=true reached the constructor
 
     import importlib

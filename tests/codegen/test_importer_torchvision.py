@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from codegen.importer import from_module
-from tests.codegen.test_importer import assert_same_model
+from tests.codegen.test_importer import assert_same_model, module_paths
 from tests.support.torchvision_models import torchvision_model
 
 CASES = {
@@ -30,6 +30,5 @@ def test_it_imports_torchvision_models_with_their_weights(name: str, tmp_path: P
             module.running_mean.uniform_(-0.5, 0.5)
             module.running_var.uniform_(0.5, 1.5)
     graph = from_module(model, CASES[name])
-    paths = {node.get("path") for node in graph["nodes"]}
-    assert {key.rsplit(".", 1)[0] for key in model.state_dict()} <= paths  # keys come from the node paths
+    assert {key.rsplit(".", 1)[0] for key in model.state_dict()} <= module_paths(graph)  # keys come from paths
     assert_same_model(model, graph, tmp_path, [torch.randn(2, *CASES[name])])
