@@ -10,7 +10,9 @@ source line; nothing but the module handed in is ever run (once, on random input
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import re
 import sys
 import traceback
@@ -22,12 +24,24 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from .api import validate
 from .diagnostics import Diagnostic, GraphError
 from .importer_composites import fold
-from .importer_rules import FUNCTIONS, METHODS, Unsupported, clean_params, module_rule
+from .importer_rules import FUNCTIONS, METHODS, Batch, Unsupported, clean_params, module_rule
 from .spec import NODE_SPECS
+from .tensor import CHANNELS_FIRST, SEQUENCE
 
 _TORCH_DIR = re.compile(r"[\\/](torch|importlib)[\\/]")
+
+
+class _ShapeProp(ShapeProp):
+    """fx's shape propagation, remembering the node it runs so that a failure can name it."""
+
+    current: fx.Node
+
+    def run_node(self, n: fx.Node) -> Any:
+        self.current = n
+        return super().run_node(n)
 
 
 class ImportTracer(fx.Tracer):
@@ -53,7 +67,7 @@ def _source_line(stack: str | None) -> str | None:
     if not stack:
         return None
     frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*([^\n]*)', stack)
-    frames = [f for f in frames if not _TORCH_DIR.search(f[0])] or frames
+    frames = [f for f in frames if not _TORCH_DIR.search(f[0])]  # torch's own frames say nothing to the user
     if not frames:
         return None
     file, line, code = frames[-1]
@@ -62,16 +76,6 @@ def _source_line(stack: str | None) -> str | None:
 
 def _traceback_line(exc: BaseException) -> str | None:
     return _source_line("".join(traceback.format_tb(exc.__traceback__)))
-
-
-@dataclass
-class _Batch:
-    """``x.size(0)`` / ``x.shape[0]``: the batch size, as the first argument of a batch-keeping reshape."""
-
-
-@dataclass
-class _Shape:
-    """``x.shape`` / ``x.size()``; only its batch entry can be used."""
 
 
 @dataclass
@@ -87,6 +91,7 @@ class Builder:
     used_paths: set[str] = field(default_factory=set)
     origin: dict[str, fx.Node] = field(default_factory=dict)  # graph node id -> the fx node it came from
     mean_axes: dict[str, list[int]] = field(default_factory=dict)  # GlobalAvgPool id -> the axes averaged
+    order: dict[fx.Node, int] = field(default_factory=dict)  # position of each fx node in forward order
 
     def node_named(self, node_id: str) -> dict[str, Any] | None:
         return next((n for n in reversed(self.nodes) if n["id"] == node_id), None)
@@ -132,7 +137,7 @@ class Context:
         return isinstance(arg, fx.Node) and isinstance(self.builder.values.get(arg), str)
 
     def is_batch(self, arg: Any) -> bool:
-        return isinstance(arg, fx.Node) and isinstance(self.builder.values.get(arg), _Batch)
+        return isinstance(arg, fx.Node) and isinstance(self.builder.values.get(arg), Batch)
 
     def shape(self, arg: Any) -> tuple[int, ...]:
         meta = arg.meta.get("tensor_meta") if isinstance(arg, fx.Node) else None
@@ -145,12 +150,6 @@ class Context:
 
     def emit(self, node_type: str, params: dict[str, Any], inputs: list[str], path: str | None = None) -> str:
         return self.builder.add(self.node, node_type, params, inputs, path)
-
-    def batch(self) -> _Batch:
-        return _Batch()
-
-    def shape_of(self) -> _Shape:
-        return _Shape()
 
 
 def _module_path(node: fx.Node) -> str | None:
@@ -195,11 +194,11 @@ def _diagnostic(node: fx.Node, message: str) -> Diagnostic:
     return Diagnostic("IMPORT", text, node=node.name, path=path)
 
 
-def _inplace_safe(node: fx.Node, arg: Any) -> None:
+def _inplace_safe(ctx: Context, arg: Any) -> None:
     """An in-place op on a value read again later would change what those reads see: refuse it."""
     if not isinstance(arg, fx.Node):
         return
-    order = {n: i for i, n in enumerate(node.graph.nodes)}
+    node, order = ctx.node, ctx.builder.order
     later = [user for user in arg.users if user is not node and order[user] > order[node]]
     if later:
         raise Unsupported(
@@ -214,7 +213,7 @@ def _call_module(ctx: Context) -> Any:
     if rule is None:
         raise Unsupported(f"no node type for `{type(module).__module__}.{type(module).__name__}`")
     if getattr(module, "inplace", False) and node.args:
-        _inplace_safe(node, node.args[0])
+        _inplace_safe(ctx, node.args[0])
     stateful = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
     path: str | None = str(node.target)
     if path in ctx.builder.used_paths:
@@ -237,7 +236,7 @@ def _call(ctx: Context) -> Any:
     if rule is None:
         raise Unsupported("no node type does this")
     if rule.inplace and node.args:
-        _inplace_safe(node, node.args[0])
+        _inplace_safe(ctx, node.args[0])
     return rule(ctx)
 
 
@@ -247,7 +246,10 @@ def _example_inputs(graph: fx.Graph, shapes: dict[str, list[int]], vocab: dict[s
         if node.op != "placeholder":
             continue
         if node.name not in shapes:
-            raise fail(f"input `{node.name}` needs a shape (sizes without the batch axis): pass --input-shape")
+            raise fail(
+                f"input `{node.name}` needs a shape (sizes without the batch axis): give input_shapes "
+                "(--input-shape on the command line)"
+            )
         size = (2, *shapes[node.name])
         if node.name in vocab:
             tensors.append(torch.randint(0, vocab[node.name], size))
@@ -268,10 +270,23 @@ def _token_inputs(graph: fx.Graph, root: nn.Module) -> dict[str, int]:
     return vocab
 
 
-def _normalise_shapes(graph: fx.Graph, input_shapes: Any) -> dict[str, list[int]]:
+def _shapes_from_first_layer(graph: fx.Graph, root: nn.Module) -> dict[str, list[int]]:
+    """Input sizes where the first layer fixes them: an input read only by ``nn.Linear`` layers is (B, in_features)."""
+    shapes = {}
+    for node in graph.nodes:
+        if node.op != "placeholder" or not node.users:
+            continue
+        users = [root.get_submodule(str(u.target)) if u.op == "call_module" else None for u in node.users]
+        sizes = {m.in_features for m in users if isinstance(m, nn.Linear)}
+        if len(sizes) == 1 and all(isinstance(m, nn.Linear) for m in users):
+            shapes[node.name] = [sizes.pop()]
+    return shapes
+
+
+def _normalise_shapes(graph: fx.Graph, root: nn.Module, input_shapes: Any) -> dict[str, list[int]]:
     names = [n.name for n in graph.nodes if n.op == "placeholder"]
     if input_shapes is None:
-        return {}
+        return _shapes_from_first_layer(graph, root)
     if isinstance(input_shapes, dict):
         unknown = sorted(set(input_shapes) - set(names))
         if unknown:
@@ -355,18 +370,22 @@ def from_module(
     module.eval()
     try:
         gm = trace(module)
-        shapes = _normalise_shapes(gm.graph, input_shapes)
+        shapes = _normalise_shapes(gm.graph, module, input_shapes)
         vocab = _token_inputs(gm.graph, module)
+        propagation = _ShapeProp(gm)
         try:
-            with torch.no_grad():
-                ShapeProp(gm).propagate(*_example_inputs(gm.graph, shapes, vocab))
+            # ShapeProp prints the traceback of a failing node itself; the diagnostic below says it in one line.
+            with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
+                propagation.propagate(*_example_inputs(gm.graph, shapes, vocab))
         except GraphError:
             raise
-        except Exception as exc:
-            line = _traceback_line(exc)
-            where = f" at {line}" if line else ""
-            raise fail(f"running `{type(module).__name__}` on inputs of shapes {shapes} failed{where}: {exc}") from None
-        builder = Builder(shapes)
+        except Exception as exc:  # ShapeProp wraps the error the user's code raised: report that one
+            while exc.__cause__ is not None:
+                exc = exc.__cause__
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message = f"it fails on inputs of shapes {shapes}: {reason}"
+            raise GraphError([_diagnostic(propagation.current, message)]) from None
+        builder = Builder(shapes, order={n: i for i, n in enumerate(gm.graph.nodes)})
         problems: list[Diagnostic] = []
         failed: set[fx.Node] = set()
         for node in gm.graph.nodes:
@@ -433,9 +452,6 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     ``x.permute(0, 2, 1)`` on (B, C, T) is ``Permute_BCT_to_BTH`` (before an RNN) and on (B, T, H)
     ``Permute_BTH_to_BCT``; the code is the same, the graph reads better and infers layouts right.
     """
-    from .api import validate
-    from .tensor import CHANNELS_FIRST, SEQUENCE
-
     result = validate(document)
     for node in document["nodes"]:
         # A rank-3 input is read as (B, C, T) unless stated; one that sequence layers read is (B, T, H).

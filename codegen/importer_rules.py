@@ -626,14 +626,12 @@ def _split(ctx: Context) -> _Multi:
 
 
 def _getitem(ctx: Context) -> Any:
-    from .importer import _Batch, _Shape
-
     container, index = ctx.node.args
     value = ctx.value(container)
     if isinstance(value, _Multi) and isinstance(index, int):
         return f"{value.node}:{index % value.count}"
     if isinstance(value, _Shape) and index == 0:
-        return _Batch()
+        return Batch()
     if isinstance(value, _Deferred) and isinstance(index, int):
         if not ctx.node.users:  # `_, hidden = self.gru(x)`: the unpacked item nobody reads makes no node
             return None
@@ -654,19 +652,25 @@ def _getitem(ctx: Context) -> Any:
     raise Unsupported(f"indexing with {index!r}")
 
 
-def _size(ctx: Context) -> Any:
-    from .importer import _Batch, _Shape
+@dataclass(frozen=True)
+class Batch:
+    """``x.size(0)`` / ``x.shape[0]``: the batch size, as the first size of a batch-keeping reshape."""
 
+
+@dataclass(frozen=True)
+class _Shape:
+    """``x.shape`` / ``x.size()``; only its batch entry can be used."""
+
+
+def _size(ctx: Context) -> Any:
     x, dim = arguments(ctx, "self", "dim", dim=None)
     if dim is None:
         return _Shape()
     require(dim == 0, f"size({dim}) used as a number (only the batch size, size(0), keeps the graph static)")
-    return _Batch()
+    return Batch()
 
 
 def _shape_attribute(ctx: Context) -> Any:
-    from .importer import _Shape
-
     require(ctx.node.args[1] == "shape", f"the attribute `{ctx.node.args[1]}`")
     return _Shape()
 

@@ -195,3 +195,37 @@ def test_it_makes_one_composite_of_a_repeated_class_with_parameters_for_what_dif
     }
     assert {n.get("path") for n in graph["nodes"]} >= {"last.conv", "last.bn", "last.act", "fc"}
     assert_same_model(model, graph, tmp_path, [torch.randn(2, 3, 8, 8)])
+
+
+class Functional(torch.nn.Module):
+    """Calls written the many ways hand-written models write them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(4, 8, 3, padding=1)
+        self.seq = torch.nn.GRU(8, 6, batch_first=True)
+        self.attn = torch.nn.MultiheadAttention(6, 2, batch_first=True)
+        self.fc = torch.nn.Linear(12, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.nn.functional.relu(self.conv(x))
+        a, b = y.chunk(2, dim=1)
+        c, d = torch.split(y, [3, 5], 1)
+        y = torch.cat([a * torch.sigmoid(b), 0.5 * c.tanh() + 1, d / (d.sigmoid() + 1)], dim=1)
+        y = torch.nn.functional.adaptive_avg_pool2d(y, 2) * y.mean((2, 3), keepdim=True)
+        tokens = y.view(y.shape[0], 8, -1).transpose(1, 2)  # (B, 4, 8)
+        seq, _ = self.seq(tokens)
+        attended, _ = self.attn(seq, seq, seq, need_weights=False)
+        scores = torch.softmax(torch.matmul(attended, attended.transpose(1, 2)), dim=-1)
+        mixed = (scores @ attended).permute(0, 2, 1).mean(2)  # (B, 6)
+        pooled, _ = torch.flatten(torch.nn.functional.dropout(y, 0.1, self.training), 1).split([6, 42], 1)
+        return self.fc(torch.cat([mixed, pooled.unsqueeze(1).squeeze(1)], 1))
+
+
+def test_it_maps_functions_and_methods_to_nodes(tmp_path: Path) -> None:
+    model = Functional()
+    graph = from_module(model, [4, 6, 6])
+    types = {n["type"] for n in graph["nodes"]}
+    assert {"Chunk", "Split", "Concat", "Scalar", "Div", "Mul", "AdaptiveAvgPool2d", "Reshape", "Transpose"} <= types
+    assert {"GRU", "MultiheadAttention", "Softmax", "MatMul", "Permute_BTH_to_BCT", "GlobalAvgPool", "Dropout"} <= types
+    assert_same_model(model, graph, tmp_path, [torch.randn(2, 4, 6, 6)])

@@ -172,3 +172,30 @@ def test_it_reports_every_unsupported_op_once_and_not_what_follows_from_it() -> 
     messages = [d.message for d in caught.value.diagnostics]
     assert len(messages) == 2
     assert "torch.erf" in messages[0] and ".cumsum()" in messages[1]
+
+
+def test_it_names_the_layer_that_fails_on_the_given_shape() -> None:
+    class Wrong(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    with pytest.raises(GraphError) as caught:
+        from_module(Wrong(), [5])
+    message = caught.value.diagnostics[0].message
+    assert message.startswith("cannot import module `fc`: it fails on inputs of shapes {'x': [5]}: mat1 and mat2")
+    assert f"{line_of(Wrong, 'return self.fc(x)')} `return self.fc(x)`" in message
+
+
+def test_it_takes_the_input_size_from_a_first_linear_layer_and_asks_for_others() -> None:
+    graph = from_module(nn.Sequential(nn.Linear(7, 3), nn.ReLU()))
+    assert graph["nodes"][0]["params"] == {"shape": [7]}
+    with pytest.raises(GraphError) as caught:
+        from_module(nn.Sequential(nn.Conv2d(3, 4, 3)))
+    assert caught.value.diagnostics[0].message == (
+        "input `input_1` needs a shape (sizes without the batch axis): give input_shapes (--input-shape on the "
+        "command line)"
+    )
