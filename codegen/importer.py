@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 from torch import fx, nn
+from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.fx.passes.shape_prop import ShapeProp
 
 from .api import validate
@@ -240,6 +241,22 @@ def _call(ctx: Context) -> Any:
     return rule(ctx)
 
 
+def _propagate(gm: fx.GraphModule, inputs: list[torch.Tensor], shapes: dict[str, list[int]]) -> None:
+    """Record every node's shape by running ``gm`` on ``inputs``; a failure names the node and its line."""
+    propagation = _ShapeProp(gm)
+    try:
+        # ShapeProp prints the traceback of a failing node itself; the diagnostic below says it in one line.
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
+            propagation.propagate(*inputs)
+    except Exception as exc:  # ShapeProp wraps the error the user's code raised: report that one
+        while exc.__cause__ is not None:
+            exc = exc.__cause__
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GraphError(
+            [_diagnostic(propagation.current, f"it fails on inputs of shapes {shapes}: {reason}")]
+        ) from None
+
+
 def _example_inputs(graph: fx.Graph, shapes: dict[str, list[int]], vocab: dict[str, int]) -> list[torch.Tensor]:
     tensors = []
     for node in graph.nodes:
@@ -372,19 +389,12 @@ def from_module(
         gm = trace(module)
         shapes = _normalise_shapes(gm.graph, module, input_shapes)
         vocab = _token_inputs(gm.graph, module)
-        propagation = _ShapeProp(gm)
-        try:
-            # ShapeProp prints the traceback of a failing node itself; the diagnostic below says it in one line.
+        inputs = _example_inputs(gm.graph, shapes, vocab)
+        try:  # shapes only, without computing: fast even for large models and inputs
             with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
-                propagation.propagate(*_example_inputs(gm.graph, shapes, vocab))
-        except GraphError:
-            raise
-        except Exception as exc:  # ShapeProp wraps the error the user's code raised: report that one
-            while exc.__cause__ is not None:
-                exc = exc.__cause__
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            message = f"it fails on inputs of shapes {shapes}: {reason}"
-            raise GraphError([_diagnostic(propagation.current, message)]) from None
+                _ShapeProp(gm, fake_mode=FakeTensorMode(allow_non_fake_inputs=True)).propagate(*inputs)
+        except Exception:  # an op fake tensors cannot run, or a real failure: run it for real to tell which
+            _propagate(gm, inputs, shapes)
         builder = Builder(shapes, order={n: i for i, n in enumerate(gm.graph.nodes)})
         problems: list[Diagnostic] = []
         failed: set[fx.Node] = set()
