@@ -138,3 +138,14 @@ def test_it_reports_a_failing_constructor_in_one_line(user_package: str) -> None
 def test_it_parses_arguments_as_int_float_bool_or_string(text: str, value: object) -> None:
     key, parsed = parse_arg(text)
     assert (key, parsed, type(parsed)) == (text.split("=")[0], value, type(value))
+
+
+def test_a_hand_edit_of_a_generated_package_comes_back_as_exactly_that_change(tmp_path: Path, capsys) -> None:
+    graph = load_template("hybridcmi")
+    package = write_package(graph, tmp_path, "Demo")
+    model = package / "model.py"
+    model.write_text(model.read_text().replace("nn.Linear(128, 18)", "nn.Linear(128, 20)"))
+    assert main(["import", "--generated", str(package)]) == 0
+    imported = json.loads(capsys.readouterr().out)
+    next(n for n in graph["nodes"] if n["id"] == "fc")["params"]["out_features"] = 20
+    assert canonical(imported) == canonical(graph)
