@@ -103,11 +103,13 @@ class Builder:
         if path is not None:
             node["path"] = path
         self.nodes.append(node)
+        # The same tensor twice (x * x, cat([a, b, b])): ports or positions tell the edges apart, on every
+        # edge of the node, since unlabelled edges would take the positions first.
+        labelled = len(set(inputs)) < len(inputs)
+        spec = NODE_SPECS[node_type]
         for index, source in enumerate(inputs):
-            edge = [source, node_id]
-            if inputs.count(source) > 1:  # the same tensor twice (x * x): ports tell the edges apart
-                edge.append(str(index) if NODE_SPECS[node_type].variadic else NODE_SPECS[node_type].ports[index])
-            self.edges.append(edge)
+            port = str(index) if spec.variadic else spec.ports[index]
+            self.edges.append([source, node_id, port] if labelled else [source, node_id])
         self.origin[node_id] = fx_node
         return node_id
 
@@ -465,10 +467,10 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     result = validate(document)
     for node in document["nodes"]:
         # A rank-3 input is read as (B, C, T) unless stated; one that sequence layers read is (B, T, H).
-        if node["type"] == "Input" and len(node["params"].get("shape") or ()) == 2 and _layout_errors(result):
+        if node["type"] == "Input" and len(node["params"].get("shape") or ()) == 2 and _conflicts(result, builder):
             node["params"]["layout"] = "BTH"
             retried = validate(document)
-            if _layout_errors(retried) < _layout_errors(result):
+            if _conflicts(retried, builder) < _conflicts(result, builder):
                 result = retried
             else:
                 del node["params"]["layout"]
@@ -482,9 +484,7 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
                 node["params"] = {}
     result = validate(document)
     for node_id, axes in builder.mean_axes.items():
-        edge = result.analysis.info[node_id].inputs[0]
-        layout = getattr(result.analysis.edge_type(edge), "layout", None)
-        if axes == [1] and layout != SEQUENCE:
+        if axes == [1] and not _sequence(result, node_id):
             raise GraphError(
                 [_diagnostic(builder.origin[node_id], "a mean over axis 1 of a tensor that is not (B, T, H)")]
             )
@@ -496,8 +496,19 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     return folded if folded is not None and validate(folded).ok else document
 
 
-def _layout_errors(result: Any) -> int:
-    return sum(1 for d in result.diagnostics if d.code == "LAYOUT" and d.severity == "error")
+def _conflicts(result: Any, builder: Builder) -> int:
+    """Layout errors, and means over axis 1 that GlobalAvgPool would take over axis 2 (not a sequence)."""
+    errors = sum(1 for d in result.diagnostics if d.code == "LAYOUT" and d.severity == "error")
+    return errors + sum(
+        1 for node_id, axes in builder.mean_axes.items() if axes == [1] and not _sequence(result, node_id)
+    )
+
+
+def _sequence(result: Any, node_id: str) -> bool:
+    info = result.analysis.info.get(node_id)
+    if info is None or not info.inputs:
+        return False
+    return getattr(result.analysis.edge_type(info.inputs[0]), "layout", None) == SEQUENCE
 
 
 def _explain(d: Diagnostic, builder: Builder) -> Diagnostic:

@@ -178,7 +178,7 @@ def _upsample(m: nn.Upsample) -> dict[str, Any]:
 
 
 def _zero_pad(m: nn.ZeroPad2d) -> dict[str, Any]:
-    return {"padding": list(m.padding)}
+    return {"padding": tuple(m.padding)}
 
 
 def _softmax(m: nn.Module) -> dict[str, Any]:
@@ -249,6 +249,19 @@ class _Deferred:
         if self.made is None:
             self.made = self.ctx.emit(self.node_type, self.params, self.inputs, self.path)
         return self.made
+
+
+@dataclass(frozen=True)
+class _LastLayer:
+    """``hidden[-2]`` or ``hidden[-1]`` of a bidirectional GRU: one direction of the last layer's state."""
+
+    rnn: _Deferred
+    index: int
+
+
+def _final_state(rnn: _Deferred) -> str:
+    rnn.node_type, rnn.params = "GRUBlock", {**rnn.params, "out": "last"}
+    return rnn.output(0)
 
 
 @dataclass
@@ -359,6 +372,11 @@ def _stages(m: nn.Module) -> tuple[nn.Conv2d, nn.Conv2d, nn.Conv2d, nn.Module | 
     return stages[0], stages[-2], stages[-1], se
 
 
+def _se_ratio(squeeze: int, size: int) -> float:
+    """The default 0.25 where it gives this gate width (``max(1, int(size * ratio))`` is not one-to-one)."""
+    return 0.25 if max(1, int(size * 0.25)) == squeeze else squeeze / size
+
+
 def _mbconv(m: blocks.MBConv) -> tuple[int, dict[str, Any]]:
     first, depthwise, project, se = _stages(m)
     size = first.in_channels
@@ -367,7 +385,7 @@ def _mbconv(m: blocks.MBConv) -> tuple[int, dict[str, Any]]:
         "expand_ratio": depthwise.in_channels // size,
         "kernel_size": depthwise.kernel_size[0],
         "stride": depthwise.stride[0],
-        "se_ratio": se.fc1.out_channels / size if se is not None else 0.0,
+        "se_ratio": _se_ratio(se.fc1.out_channels, size) if se is not None else 0.0,
         "stochastic_depth_prob": float(m.stochastic_depth.p),
     }
     return size, params
@@ -561,8 +579,9 @@ def _merge(ctx: Context, node_type: str, a: fx.Node, b: fx.Node) -> str:
     left, right = ctx.tensor(a), ctx.tensor(b)
     if NODE_SPECS[node_type].variadic and len(a.users) == 1:
         node = ctx.builder.node_named(left)
-        sources = [e[0] for e in ctx.builder.edges if e[1] == left]
-        if node is not None and node["type"] == node_type and right not in sources:
+        edges = [e for e in ctx.builder.edges if e[1] == left]
+        unlabelled = all(len(e) == 2 for e in edges)  # an appended edge must not jump labelled positions
+        if node is not None and node["type"] == node_type and unlabelled and right not in [e[0] for e in edges]:
             ctx.builder.edges.append([right, left])
             return left
     return ctx.emit(node_type, {}, [left, right])
@@ -590,6 +609,12 @@ def _softmax_call(node_type: str) -> Callable[[Context], Any]:
 
 def _cat(ctx: Context) -> str:
     tensors, dim = arguments(ctx, "tensors", "dim", dim=0)
+    parts = ctx.value(tensors)
+    if any(isinstance(part, _LastLayer) for part in parts):
+        both = len(parts) == 2 and all(isinstance(part, _LastLayer) for part in parts)
+        order = both and parts[0].rnn is parts[1].rnn and (parts[0].index, parts[1].index) == (-2, -1)
+        require(order and dim in (1, -1), "a bidirectional GRU's states other than cat([hidden[-2], hidden[-1]], 1)")
+        return _final_state(parts[0].rnn)
     if len(tensors) == 1:  # DenseNet's first layer concatenates a list of one: the tensor itself
         return ctx.tensor(tensors[0])
     return ctx.emit("Concat", {"dim": dim}, [ctx.tensor(t) for t in tensors])
@@ -639,12 +664,12 @@ def _getitem(ctx: Context) -> Any:
             return value.output(0)
         require(value.node_type == "GRU", f"item {index} of {value.node_type}'s result (only the output sequence)")
         return _Hidden(value)
-    if isinstance(value, _Hidden) and index == -1:
-        rnn = value.rnn
-        require(not rnn.params["bidirectional"], "hidden[-1] of a bidirectional GRU (only one direction)")
-        require(rnn.made is None, "both the sequence and the final state of one GRU")
-        rnn.node_type, rnn.params = "GRUBlock", {**rnn.params, "out": "last"}
-        return rnn.output(0)
+    if isinstance(value, _Hidden) and index in (-1, -2):
+        require(value.rnn.made is None, "both the sequence and the final state of one GRU")
+        if value.rnn.params["bidirectional"]:  # torch.cat([hidden[-2], hidden[-1]], dim=1) is GRUBlock's
+            return _LastLayer(value.rnn, index)
+        require(index == -1, f"hidden[{index}] (only the last layer's state, hidden[-1])")
+        return _final_state(value.rnn)
     if isinstance(value, str) and isinstance(index, tuple) and len(index) == 2:
         first, second = index
         if first == slice(None) and isinstance(second, int):

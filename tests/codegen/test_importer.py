@@ -14,7 +14,9 @@ from codegen.spec import lookup
 from codegen.templates import list_templates, load_template
 from tests.codegen.graphgen import random_graph
 
-RANDOM_SEEDS = 40
+# The first 40 seeds, and seeds that once failed: a Concat reading one tensor twice (103), bidirectional GRU
+# states (70, 153), a mean over time of a sequence input (82), an ambiguous SE width (74), GRUBlock "seq" (234).
+RANDOM_SEEDS = [*range(40), 70, 74, 82, 103, 153, 234]
 
 
 def write_package(graph: dict[str, Any], folder: Path, name: str, shapes: dict[str, list[int]] | None = None) -> Path:
@@ -67,16 +69,22 @@ def canonical(graph: dict[str, Any]) -> list[Any]:
         if node["type"] == "Bottleneck":  # width_per_group values giving the same inner width are one model
             planes = int(values["out_channels"]) // int(values["expansion"])
             values["width_per_group"] = planes * int(values["width_per_group"]) // 64
+        for name, value in values.items():  # [1, 1] and 1 are one kernel size
+            if isinstance(value, list) and len(value) > 1 and len({str(v) for v in value}) == 1:
+                if getattr(spec.param(name), "kind", "") in ("ints", "padding"):
+                    values[name] = value[0]
         if node["type"] == "VGGBlock" and values["convs"] == 1:  # c2 sizes the convolutions after the first
             values["c2"] = values["c1"]
         return tuple(sorted((k, str(v)) for k, v in values.items()))
 
     def kind(node: dict[str, Any]) -> str:
-        """The type; the three spellings of ``x.permute(0, 2, 1)`` are one (which reads better depends on layouts)."""
+        """The type; spellings of one piece of code are one (which permute reads better depends on layouts)."""
         if node["type"] in ("Permute_BCT_to_BTH", "Permute_BTH_to_BCT"):
             return "Permute(0, 2, 1)"
         if node["type"] == "Permute" and node["params"].get("dims") == [0, 2, 1]:
             return "Permute(0, 2, 1)"
+        if node["type"] == "GRUBlock" and node["params"].get("out") == "seq":  # the same code as a GRU
+            return "GRU"
         return lookup(node["type"]).type
 
     def ref(source: str) -> Any:
@@ -90,6 +98,8 @@ def canonical(graph: dict[str, Any]) -> list[Any]:
             if all(len(e) == 3 and e[2].isdigit() for e in edges):  # positions given: argument order
                 edges = sorted(edges, key=lambda e: int(e[2]))
             same = kind(node) == "Permute(0, 2, 1)"
+            if kind(node) == "GRU":
+                node = {**node, "type": "GRU", "params": {k: v for k, v in node["params"].items() if k != "out"}}
             memo[node_id] = (kind(node), () if same else params(node), tuple(ref(e[0]) for e in edges))
         return memo[node_id]
 
@@ -128,7 +138,7 @@ def plain(graph: dict[str, Any]) -> bool:
     return not graph.get("composites") and not any(n.get("disabled") for n in graph["nodes"])
 
 
-@pytest.mark.parametrize("seed", range(RANDOM_SEEDS))
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
 def test_it_round_trips_random_graphs(seed: int, tmp_path: Path) -> None:
     case = random_graph(seed)
     true_shapes = {node_id: list(dims) for node_id, _, dims, _ in case.inputs}
