@@ -411,6 +411,7 @@ def from_module(
                 problems.append(_diagnostic(node, str(exc)))
         if problems:
             raise GraphError(problems)
+        _check_weights_used(module, builder.used_paths)
     finally:
         module.train(was_training)
     title = name or type(module).__name__
@@ -423,6 +424,22 @@ def from_module(
         "outputs": builder.outputs,
     }
     return _resolve_layouts(document, builder)
+
+
+def _check_weights_used(module: nn.Module, used: set[str]) -> None:
+    """Weights no call reads (GoogLeNet's training-only aux heads) would make a strict load fail: refuse them."""
+    owners = {key.rsplit(".", 1)[0] for key in module.state_dict()}
+    unused = sorted(
+        o for o in owners if not any(".".join(o.split(".")[:n]) in used for n in range(1, o.count(".") + 2))
+    )
+    if unused:
+        shown = ", ".join(f"`{path}`" for path in unused[:5]) + (
+            f" and {len(unused) - 5} more" if len(unused) > 5 else ""
+        )
+        raise fail(
+            f"{shown} hold weights that forward() never uses in eval mode, so the graph has no node for them and "
+            "the generated model could not load this state_dict strictly; remove them from the model first"
+        )
 
 
 def _convert(builder: Builder, gm: fx.GraphModule, node: fx.Node, vocab: dict[str, int]) -> None:

@@ -18,10 +18,24 @@ CASES = {
     "mobilenet_v2": [3, 32, 32],
     "densenet121": [3, 32, 32],
     "squeezenet1_1": [3, 64, 64],
+    "mnasnet0_5": [3, 32, 32],
 }
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize(
+    "name",
+    [
+        *(name for name in CASES if name != "mnasnet0_5"),
+        pytest.param(
+            "mnasnet0_5",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="engine bug (render/hierarchy): equal plain containers collapse to "
+                "`*[nn.ModuleList() for _ in range(n)]`, dropping their members",
+            ),
+        ),
+    ],
+)
 def test_it_imports_torchvision_models_with_their_weights(name: str, tmp_path: Path) -> None:
     model = torchvision_model(name)
     torch.manual_seed(0)

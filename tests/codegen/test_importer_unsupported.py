@@ -199,3 +199,18 @@ def test_it_takes_the_input_size_from_a_first_linear_layer_and_asks_for_others()
         "input `input_1` needs a shape (sizes without the batch axis): give input_shapes (--input-shape on the "
         "command line)"
     )
+
+
+def test_it_refuses_weights_that_forward_never_uses() -> None:
+    class AuxHead(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(4, 4)
+            self.aux = nn.Linear(4, 2)  # only used in training, as GoogLeNet's aux heads
+
+        def forward(self, x):
+            return self.aux(x) if self.training else self.body(x)
+
+    with pytest.raises(GraphError) as caught:
+        from_module(AuxHead(), [4])
+    assert caught.value.diagnostics[0].message.startswith("`aux` hold weights that forward() never uses in eval mode")
