@@ -28,7 +28,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 from .api import validate
 from .diagnostics import Diagnostic, GraphError
 from .importer_composites import fold
-from .importer_rules import FUNCTIONS, METHODS, Batch, Unsupported, clean_params, module_rule
+from .importer_rules import FUNCTIONS, METHODS, NAMED_FUNCTIONS, Batch, Unsupported, clean_params, module_rule
 from .spec import NODE_SPECS
 from .tensor import CHANNELS_FIRST, SEQUENCE
 
@@ -233,7 +233,9 @@ def _call(ctx: Context) -> Any:
     if node.op == "call_module":
         return _call_module(ctx)
     if node.op == "call_function":
-        rule = FUNCTIONS.get(node.target)
+        target = node.target
+        name = f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}"
+        rule = FUNCTIONS.get(target) or NAMED_FUNCTIONS.get(name)
     else:
         rule = METHODS.get(node.target)
     if rule is None:

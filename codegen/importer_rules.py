@@ -796,6 +796,11 @@ def _avg_pool_call(ctx: Context) -> str:
     return ctx.emit(f"AvgPool{ctx.rank(x) - 2}d", params, [ctx.tensor(x)])
 
 
+def _stochastic_depth_call(ctx: Context) -> str:
+    x, p, mode, _ = arguments(ctx, "input", "p", "mode", "training", training=True)
+    return ctx.emit("StochasticDepth", {"p": float(p), "mode": mode}, [ctx.tensor(x)])
+
+
 def _ops(table: dict[Any, Callable[[Context], Any]], inplace: tuple[Any, ...] = ()) -> dict[Any, OpRule]:
     return {key: OpRule(handle, key in inplace) for key, handle in table.items()}
 
@@ -854,6 +859,10 @@ FUNCTIONS: dict[Any, OpRule] = _ops(
     },
     inplace=(operator.iadd, operator.imul),
 )
+
+# Functions of packages the engine does not import, by qualified name (torchvision's ops are fx-wrapped,
+# so they reach the graph as calls).
+NAMED_FUNCTIONS: dict[str, OpRule] = _ops({"torchvision.ops.stochastic_depth.stochastic_depth": _stochastic_depth_call})
 
 METHODS: dict[str, OpRule] = _ops(
     {

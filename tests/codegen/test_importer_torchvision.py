@@ -46,3 +46,23 @@ def test_it_imports_torchvision_models_with_their_weights(name: str, tmp_path: P
     graph = from_module(model, CASES[name])
     assert {key.rsplit(".", 1)[0] for key in model.state_dict()} <= module_paths(graph)  # keys come from paths
     assert_same_model(model, graph, tmp_path, [torch.randn(2, *CASES[name])])
+
+
+def test_it_maps_torchvisions_stochastic_depth_function(tmp_path: Path) -> None:
+    torchvision_model("alexnet")  # imports torchvision the way the helper makes it work here
+    from torchvision.ops import StochasticDepth
+
+    class Residual(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 3, 1)
+            self.drop = StochasticDepth(0.2, "row")
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.drop(self.conv(x))
+
+    model = Residual()
+    graph = from_module(model, [3, 4, 4])
+    drop = next(n for n in graph["nodes"] if n["type"] == "StochasticDepth")
+    assert drop["params"] == {"p": 0.2}
+    assert_same_model(model, graph, tmp_path, [torch.randn(2, 3, 4, 4)])
