@@ -1,4 +1,4 @@
-"""``python -m codegen``: generate PyTorch source from a graph, validate a graph, list templates.
+"""``python -m codegen``: generate PyTorch source from a graph, validate a graph, list templates, import a model.
 
 Usable without Django: it imports only the engine.
 """
@@ -91,7 +91,7 @@ def cmd_validate(argv: list[str]) -> int:
 def cmd_generate(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m codegen",
-        description="Generate PyTorch source from a TorchCanvas graph. Other commands: validate, templates.",
+        description="Generate PyTorch source from a TorchCanvas graph. Other commands: validate, templates, import.",
     )
     parser.add_argument("--graph", required=True, help="graph JSON file, or - for standard input")
     parser.add_argument("--name", default="Model", help="package (or module) name, a Python identifier")
@@ -152,7 +152,90 @@ def cmd_templates(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "templates": cmd_templates}
+def parse_arg(text: str) -> tuple[str, object]:
+    """``k=v`` for the model's constructor: v as int, float, bool (true/false) or else a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    if raw.lower() in ("true", "false"):
+        return key, raw.lower() == "true"
+    for kind in (int, float):
+        try:
+            return key, kind(raw)
+        except ValueError:
+            pass
+    return key, raw
+
+
+def build_target(target: str, kwargs: dict[str, object]):
+    """``pkg.module:callable`` called with ``kwargs``: a class or a function returning an ``nn.Module``."""
+    import importlib
+
+    from torch import nn
+
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise SystemExit(f"error: expected MODULE:CALLABLE (e.g. my_pkg.models:build_model), got {target!r}")
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")  # the current folder, as `python -m` gives it for the user's own packages
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SystemExit(f"error: cannot find {target}: {exc}") from None
+    try:
+        model = factory(**kwargs)
+    except Exception as exc:  # the user's constructor: report it in one line
+        raise SystemExit(f"error: {target}(**{kwargs}) failed: {type(exc).__name__}: {exc}") from None
+    if not isinstance(model, nn.Module):
+        raise SystemExit(f"error: {target} returned {type(model).__name__}, not an nn.Module")
+    return model
+
+
+def cmd_import(argv: list[str]) -> int:
+    from .importer import from_module, load_generated
+
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen import",
+        description="Import a PyTorch nn.Module (or a package TorchCanvas generated) as a graph JSON.",
+    )
+    parser.add_argument("target", nargs="?", help="MODULE:CALLABLE, a class or a function returning the model")
+    parser.add_argument("--generated", metavar="DIR", help="a generated package folder (holding __init__.py)")
+    parser.add_argument("--arg", type=parse_arg, action="append", default=[], help="NAME=VALUE for the callable")
+    parser.add_argument("--name", help="graph name (default: the model's class name)")
+    parser.add_argument("--out", default="-", help="graph JSON file to write (default: standard output)")
+    add_input_shape_option(parser)
+    args = parser.parse_args(argv)
+    if bool(args.target) == bool(args.generated):
+        parser.error("give either MODULE:CALLABLE or --generated DIR")
+    named = {name: shape for name, shape in args.input_shape if name is not None}
+    unnamed = [shape for name, shape in args.input_shape if name is None]
+    if len(unnamed) > 1 or (unnamed and named):
+        parser.error("several inputs: write --input-shape NAME=SIZES for each")
+    try:
+        if args.generated:
+            model, shapes, _ = load_generated(args.generated, named or None)
+            graph = from_module(model, shapes if not unnamed else unnamed[0], name=args.name)
+            graph["metadata"]["description"] = f"Imported from the generated package {args.generated}."
+        else:
+            model = build_target(args.target, dict(args.arg))
+            graph = from_module(model, unnamed[0] if unnamed else (named or None), name=args.name)
+    except GraphError as exc:
+        print_diagnostics(exc.diagnostics, sys.stderr)
+        return 1
+    text = json.dumps(graph, indent=2, ensure_ascii=False) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {len(graph['nodes'])} nodes", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "templates": cmd_templates, "import": cmd_import}
 
 
 def main(argv: list[str] | None = None) -> int:

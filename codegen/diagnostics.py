@@ -44,6 +44,7 @@ CODES: dict[str, str] = {
     "COMPOSITE": "A composite block definition is invalid.",
     "COMPOSITE_RECURSION": "A composite block contains itself.",
     "EXPRESSION_TOO_LONG": "A block parameter expression has more operators or characters than the engine accepts.",
+    "IMPORT": "A PyTorch construct has no faithful node, so the module cannot be imported (names op, path, line).",
     "BUDGET": "The model exceeds the configured parameter or memory budget.",
 }
 

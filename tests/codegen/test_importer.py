@@ -1,0 +1,241 @@
+"""The importer: PyTorch code in, a graph out whose generated code loads the original weights by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from codegen.api import generate
+from codegen.importer import from_module, load_generated
+from codegen.spec import lookup
+from codegen.templates import list_templates, load_template
+from tests.codegen.graphgen import random_graph
+
+# The first 40 seeds, and seeds that once failed: a Concat reading one tensor twice (103), bidirectional GRU
+# states (70, 153), a mean over time of a sequence input (82), an ambiguous SE width (74), GRUBlock "seq" (234).
+RANDOM_SEEDS = [*range(40), 70, 74, 82, 103, 153, 234]
+
+
+def write_package(graph: dict[str, Any], folder: Path, name: str, shapes: dict[str, list[int]] | None = None) -> Path:
+    for path, text in generate(graph, name=name, input_shapes=shapes).items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return folder / name
+
+
+def assert_same_model(original: torch.nn.Module, graph: dict[str, Any], tmp_path: Path, inputs: list[torch.Tensor]):
+    """The imported graph's code loads ``original``'s state_dict by name (strict) and computes the same."""
+    model, _, _ = load_generated(write_package(graph, tmp_path / "imported", "Imported"))
+    model.load_state_dict(original.state_dict(), strict=True)
+    original.eval()
+    model.eval()
+    with torch.no_grad():
+        expected, actual = original(*inputs), model(*inputs)
+    torch.testing.assert_close(actual, expected, rtol=1e-4, atol=1e-5)
+
+
+def module_paths(graph: dict[str, Any]) -> set[str]:
+    """Every module path a graph places, into composite blocks too (``layer1.0`` + ``conv1``)."""
+    paths = set()
+    for node in graph["nodes"]:
+        if node.get("path"):
+            paths.add(node["path"])
+            block = graph.get("composites", {}).get(node["type"])
+            inner = module_paths({"nodes": block["nodes"]}) if block else set()
+            paths |= {f"{node['path']}.{p}" for p in inner}
+    return paths
+
+
+def canonical(graph: dict[str, Any]) -> list[Any]:
+    """The graph up to node ids and layout: each output as a tree of (type, params with defaults, inputs)."""
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    incoming: dict[str, list[list[str]]] = {node_id: [] for node_id in nodes}
+    for edge in graph["edges"]:
+        incoming[edge[1]].append(edge)
+    memo: dict[str, Any] = {}
+
+    def params(node: dict[str, Any]) -> tuple:
+        spec = lookup(node["type"])
+        values = {p.name: p.default for p in spec.params if not p.required}
+        values.update(node.get("params", {}))
+        if "stride" in values and values["stride"] is None and "ceil_mode" in values:  # pooling: stride = kernel
+            values["stride"] = values["kernel_size"]
+        values.pop("vocab_size", None)
+        values.pop("layout", None)  # an Input's stated layout only guides validation; see kind() for swaps
+        if node["type"] == "Bottleneck":  # width_per_group values giving the same inner width are one model
+            planes = int(values["out_channels"]) // int(values["expansion"])
+            values["width_per_group"] = planes * int(values["width_per_group"]) // 64
+        for name, value in values.items():  # [1, 1] and 1 are one kernel size
+            if isinstance(value, list) and len(value) > 1 and len({str(v) for v in value}) == 1:
+                if getattr(spec.param(name), "kind", "") in ("ints", "padding"):
+                    values[name] = value[0]
+        if node["type"] == "VGGBlock" and values["convs"] == 1:  # c2 sizes the convolutions after the first
+            values["c2"] = values["c1"]
+        return tuple(sorted((k, str(v)) for k, v in values.items()))
+
+    def kind(node: dict[str, Any]) -> str:
+        """The type; spellings of one piece of code are one (which permute reads better depends on layouts)."""
+        if node["type"] in ("Permute_BCT_to_BTH", "Permute_BTH_to_BCT"):
+            return "Permute(0, 2, 1)"
+        if node["type"] == "Permute" and node["params"].get("dims") == [0, 2, 1]:
+            return "Permute(0, 2, 1)"
+        if node["type"] == "GRUBlock" and node["params"].get("out") == "seq":  # the same code as a GRU
+            return "GRU"
+        return lookup(node["type"]).type
+
+    def ref(source: str) -> Any:
+        node_id, _, port = source.partition(":")
+        return (sig(node_id), port)
+
+    def sig(node_id: str) -> Any:
+        if node_id not in memo:
+            node = nodes[node_id]
+            edges = incoming[node_id]
+            if all(len(e) == 3 and e[2].isdigit() for e in edges):  # positions given: argument order
+                edges = sorted(edges, key=lambda e: int(e[2]))
+            same = kind(node) == "Permute(0, 2, 1)"
+            if kind(node) == "GRU":
+                node = {**node, "type": "GRU", "params": {k: v for k, v in node["params"].items() if k != "out"}}
+            memo[node_id] = (kind(node), () if same else params(node), tuple(ref(e[0]) for e in edges))
+        return memo[node_id]
+
+    return [sig(o) for o in graph["outputs"]]
+
+
+def inputs_for(shapes: dict[str, list[int]], graph: dict[str, Any]) -> list[torch.Tensor]:
+    torch.manual_seed(0)
+    tensors = []
+    for node_id in graph["inputs"]:
+        node = next(n for n in graph["nodes"] if n["id"] == node_id)
+        size = (2, *shapes[node_id])
+        vocab = node["params"].get("vocab_size")
+        tensors.append(torch.randint(0, vocab, size) if vocab else torch.randn(size))
+    return tensors
+
+
+SMALL = {"resnet18": [3, 32, 32], "resnet50": [3, 32, 32], "vgg16": [3, 32, 32], "se_resnet_tiny": None}
+
+
+@pytest.mark.parametrize("template", [t["name"] for t in list_templates()])
+def test_it_round_trips_every_template(template: str, tmp_path: Path) -> None:
+    graph = load_template(template)
+    original, shapes, name = load_generated(write_package(graph, tmp_path / "first", "First"))
+    for node in graph["nodes"]:  # smaller images keep the test quick; the structure is the same
+        if node["type"] == "Input" and SMALL.get(template):
+            node["params"]["shape"] = SMALL[template]
+            shapes = {k: SMALL[template] for k in shapes}
+    imported = from_module(original, shapes)
+    assert canonical(imported) == canonical(graph)
+    assert_same_model(original, imported, tmp_path, inputs_for(shapes, imported))
+
+
+def plain(graph: dict[str, Any]) -> bool:
+    """No user composite (the importer inlines those) and no disabled node (its code is an identity)."""
+    return not graph.get("composites") and not any(n.get("disabled") for n in graph["nodes"])
+
+
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_it_round_trips_random_graphs(seed: int, tmp_path: Path) -> None:
+    case = random_graph(seed)
+    true_shapes = {node_id: list(dims) for node_id, _, dims, _ in case.inputs}
+    original, shapes, _ = load_generated(write_package(case.graph, tmp_path / "first", "First", true_shapes))
+    imported = from_module(original, shapes)
+    if plain(case.graph):
+        for node in case.graph["nodes"]:
+            if node["type"] == "Input":
+                node["params"]["shape"] = true_shapes[node["id"]]
+        assert canonical(imported) == canonical(case.graph)
+    assert_same_model(original, imported, tmp_path, inputs_for(shapes, imported))
+
+
+class Unit(torch.nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int = 1, act: bool = True) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn = torch.nn.BatchNorm2d(cout)
+        self.act = torch.nn.ReLU(inplace=True) if act else torch.nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class Pair(torch.nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.a = Unit(cin, cout, stride)
+        self.b = Unit(cout, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.a(x))
+
+
+class Net(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = Unit(3, 4)
+        self.pairs = torch.nn.Sequential(Pair(4, 8, 2), Pair(8, 8, 1))
+        self.last = Unit(8, 6, act=False)  # wired differently from the other Units: stays inlined
+        self.fc = torch.nn.Linear(6, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.last(self.pairs(self.stem(x))).mean((2, 3)))
+
+
+def test_it_makes_one_composite_of_a_repeated_class_with_parameters_for_what_differs(tmp_path: Path) -> None:
+    model = Net()
+    graph = from_module(model, [3, 8, 8])
+    assert list(graph["composites"]) == ["Unit"]
+    unit = graph["composites"]["Unit"]
+    assert unit["params"] == [
+        {"name": "conv_out_channels", "type": "int", "default": 4},
+        {"name": "conv_stride", "type": "int", "default": 1},
+    ]
+    assert [n.get("path") for n in unit["nodes"]] == [None, "conv", "bn", "act"]
+    instances = {n["path"]: n["params"] for n in graph["nodes"] if n["type"] == "Unit"}
+    assert instances == {  # Pair holds Units, so it is inlined and its Units are blocks
+        "stem": {"conv_out_channels": 4, "conv_stride": 1},
+        "pairs.0.a": {"conv_out_channels": 8, "conv_stride": 2},
+        "pairs.0.b": {"conv_out_channels": 8, "conv_stride": 1},
+        "pairs.1.a": {"conv_out_channels": 8, "conv_stride": 1},
+        "pairs.1.b": {"conv_out_channels": 8, "conv_stride": 1},
+    }
+    assert {n.get("path") for n in graph["nodes"]} >= {"last.conv", "last.bn", "last.act", "fc"}
+    assert_same_model(model, graph, tmp_path, [torch.randn(2, 3, 8, 8)])
+
+
+class Functional(torch.nn.Module):
+    """Calls written the many ways hand-written models write them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(4, 8, 3, padding=1)
+        self.seq = torch.nn.GRU(8, 6, batch_first=True)
+        self.attn = torch.nn.MultiheadAttention(6, 2, batch_first=True)
+        self.fc = torch.nn.Linear(12, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.nn.functional.relu(self.conv(x))
+        a, b = y.chunk(2, dim=1)
+        c, d = torch.split(y, [3, 5], 1)
+        y = torch.cat([a * torch.sigmoid(b), 0.5 * c.tanh() + 1, d / (d.sigmoid() + 1)], dim=1)
+        y = torch.nn.functional.adaptive_avg_pool2d(y, 2) * y.mean((2, 3), keepdim=True)
+        tokens = y.view(y.shape[0], 8, -1).transpose(1, 2)  # (B, 4, 8)
+        seq, _ = self.seq(tokens)
+        attended, _ = self.attn(seq, seq, seq, need_weights=False)
+        scores = torch.softmax(torch.matmul(attended, attended.transpose(1, 2)), dim=-1)
+        mixed = (scores @ attended).permute(0, 2, 1).mean(2)  # (B, 6)
+        pooled, _ = torch.flatten(torch.nn.functional.dropout(y, 0.1, self.training), 1).split([6, 42], 1)
+        return self.fc(torch.cat([mixed, pooled.unsqueeze(1).squeeze(1)], 1))
+
+
+def test_it_maps_functions_and_methods_to_nodes(tmp_path: Path) -> None:
+    model = Functional()
+    graph = from_module(model, [4, 6, 6])
+    types = {n["type"] for n in graph["nodes"]}
+    assert {"Chunk", "Split", "Concat", "Scalar", "Div", "Mul", "AdaptiveAvgPool2d", "Reshape", "Transpose"} <= types
+    assert {"GRU", "MultiheadAttention", "Softmax", "MatMul", "Permute_BTH_to_BCT", "GlobalAvgPool", "Dropout"} <= types
+    assert_same_model(model, graph, tmp_path, [torch.randn(2, 4, 6, 6)])
