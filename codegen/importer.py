@@ -483,6 +483,7 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     ``x.permute(0, 2, 1)`` on (B, C, T) is ``Permute_BCT_to_BTH`` (before an RNN) and on (B, T, H)
     ``Permute_BTH_to_BCT``; the code is the same, the graph reads better and infers layouts right.
     """
+    _fuse_layernorm2d(document)
     result = validate(document)
     for node in document["nodes"]:
         # A rank-3 input is read as (B, C, T) unless stated; one that sequence layers read is (B, T, H).
@@ -513,6 +514,45 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     folded = fold(document, builder.origin)
     # Folding only regroups nodes; should the engine refuse a block it made, the flat graph stands.
     return folded if folded is not None and validate(folded).ok else document
+
+
+def _fuse_layernorm2d(document: dict[str, Any]) -> None:
+    """``norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)`` is the code of one ``LayerNorm2d`` (ConvNeXt's)."""
+    nodes = {n["id"]: n for n in document["nodes"]}
+    readers: dict[str, list[list[str]]] = {node_id: [] for node_id in nodes}
+    for edge in document["edges"]:
+        readers[edge[0].split(":")[0]].append(edge)
+
+    def only_reader(node_id: str, node_type: str, dims: list[int] | None = None) -> dict[str, Any] | None:
+        found = readers[node_id]
+        if len(found) != 1 or node_id in document["outputs"]:
+            return None
+        node = nodes[found[0][1]]
+        if node["type"] != node_type or (dims is not None and node["params"].get("dims") != dims):
+            return None
+        return node
+
+    for first in list(document["nodes"]):
+        if first["type"] != "Permute" or first["params"].get("dims") != [0, 2, 3, 1]:
+            continue
+        norm = only_reader(first["id"], "LayerNorm")
+        last = norm and only_reader(norm["id"], "Permute", [0, 3, 1, 2])
+        if last is None or norm["params"].get("elementwise_affine") is False:
+            continue
+        norm["type"], norm["params"] = "LayerNorm2d", {"eps": norm["params"]["eps"]}
+        source = next(e[0] for e in document["edges"] if e[1] == first["id"])
+        document["nodes"] = [n for n in document["nodes"] if n["id"] not in (first["id"], last["id"])]
+        edges = []
+        for edge in document["edges"]:
+            if edge[0] == first["id"]:
+                edges.append([source, *edge[1:]])
+            elif edge[0] == last["id"]:
+                edges.append([norm["id"], *edge[1:]])
+            elif edge[1] not in (first["id"], last["id"]):
+                edges.append(edge)
+        document["edges"] = edges
+        document["outputs"] = [norm["id"] if o == last["id"] else o for o in document["outputs"]]
+        readers[norm["id"]] = readers[last["id"]]
 
 
 def _conflicts(result: Any, builder: Builder) -> int:

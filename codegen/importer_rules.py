@@ -14,6 +14,7 @@ import functools
 import inspect
 import math
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -294,7 +295,10 @@ def _recurrent(ctx: Context, path: str | None, rule: ModuleRule) -> Any:
 
 def _block(cls: type, read: Callable[[Any], tuple[int, dict[str, Any]]]) -> Callable[[nn.Module], dict[str, Any]]:
     def checked(m: nn.Module) -> dict[str, Any]:
-        size, params = read(m)
+        try:
+            size, params = read(m)
+        except (AttributeError, IndexError, TypeError) as exc:  # a member missing: not the block's structure
+            raise Unsupported(f"its submodules are not {cls.__name__}'s ({exc})") from None
         try:
             rebuilt = type(m)(size, **params)
         except (ValueError, TypeError) as exc:
@@ -420,6 +424,109 @@ def _positional(m: blocks.PositionalEncoding) -> tuple[int, dict[str, Any]]:
     return dim, {"max_len": max_len, "dropout": float(m.dropout.p)}
 
 
+def _basic_conv(m: blocks.BasicConv2d) -> tuple[int, dict[str, Any]]:
+    c = m.conv
+    params = {"out_channels": c.out_channels, "kernel_size": c.kernel_size[0], "stride": c.stride[0]}
+    return c.in_channels, {**params, "padding": c.padding[0]}
+
+
+def _googlenet_inception(m: blocks.Inception) -> tuple[int, dict[str, Any]]:
+    params = {
+        "c1": m.branch1.conv.out_channels,
+        "c3_reduce": m.branch2[0].conv.out_channels,
+        "c3": m.branch2[1].conv.out_channels,
+        "c5_reduce": m.branch3[0].conv.out_channels,
+        "c5": m.branch3[1].conv.out_channels,
+        "pool_proj": m.branch4[1].conv.out_channels,
+    }
+    return m.branch1.conv.in_channels, params
+
+
+def _inverted_residual_v2(m: blocks.InvertedResidualV2) -> tuple[int, dict[str, Any]]:
+    first, depthwise, project = m.conv[0][0], m.conv[-3][0], m.conv[-2]
+    params = {
+        "out_channels": project.out_channels,
+        "stride": depthwise.stride[0],
+        "expand_ratio": depthwise.in_channels // first.in_channels,
+    }
+    return first.in_channels, params
+
+
+def _shufflenet_unit(m: blocks.ShuffleNetV2Unit) -> tuple[int, dict[str, Any]]:
+    stride = m.branch2[3].stride[0]
+    size = m.branch2[0].in_channels if stride > 1 else 2 * m.branch2[0].in_channels
+    return size, {"out_channels": 2 * m.branch2[-3].out_channels, "stride": stride}
+
+
+def _fire(m: blocks.Fire) -> tuple[int, dict[str, Any]]:
+    params = {
+        "squeeze_channels": m.squeeze.out_channels,
+        "expand1x1_channels": m.expand1x1.out_channels,
+        "expand3x3_channels": m.expand3x3.out_channels,
+    }
+    return m.squeeze.in_channels, params
+
+
+def _dense_transition(m: blocks.DenseTransition) -> tuple[int, dict[str, Any]]:
+    return m.conv.in_channels, {"out_channels": m.conv.out_channels}
+
+
+def _res_bottleneck(m: nn.Module) -> tuple[int, dict[str, Any]]:
+    a, b, c = m.f.a[0], m.f.b[0], m.f.c[0]
+    se = getattr(m.f, "se", None)
+    params = {
+        "out_channels": c.out_channels,
+        "stride": b.stride[0],
+        "group_width": b.out_channels // b.groups,
+        "bottleneck_multiplier": b.out_channels / c.out_channels,
+        "se_ratio": se.fc1.out_channels / a.in_channels if se is not None else 0.0,
+    }
+    return a.in_channels, params
+
+
+def _regnet_stage(m: blocks.RegNetStage) -> tuple[int, dict[str, Any]]:
+    names = list(m._modules)
+    size, params = _res_bottleneck(m[0])
+    index = re.fullmatch(r"block(\d+)-0", names[0])
+    require(index is not None, f"its first block is called {names[0]!r}, not block<stage_index>-0")
+    return size, {**params, "depth": len(names), "stage_index": int(index.group(1))}
+
+
+def _filled(parameter: torch.Tensor, default: float) -> float:
+    """The value a parameter created with ``torch.full`` holds; ``default`` once it was trained or loaded."""
+    values = parameter.detach().flatten().unique()
+    # The shortest decimal of the float32 value: 1e-06, not 9.999999974752427e-07.
+    return float(str(values[0].numpy())) if len(values) == 1 else default
+
+
+def _cn_block(m: blocks.CNBlock) -> tuple[int, dict[str, Any]]:
+    params = {
+        "layer_scale": _filled(m.layer_scale, 1e-6),
+        "stochastic_depth_prob": float(m.stochastic_depth.p),
+        "eps": m.block[2].eps,
+    }
+    return m.block[0].in_channels, params
+
+
+def _swin_block(m: blocks.SwinTransformerBlock) -> tuple[int, dict[str, Any]]:
+    dim, attn = m.norm1.normalized_shape[0], m.attn
+    params = {
+        "num_heads": attn.num_heads,
+        "window_size": attn.window_size,
+        "shift_size": attn.shift_size,
+        "mlp_ratio": m.mlp[0].out_features / dim,
+        "dropout": float(m.mlp[2].p),
+        "attention_dropout": float(attn.attention_dropout),
+        "stochastic_depth_prob": float(m.stochastic_depth.p),
+        "eps": m.norm1.eps,
+    }
+    return dim, params
+
+
+def _patch_merging(m: blocks.PatchMerging) -> tuple[int, dict[str, Any]]:
+    return m.reduction.in_features // 4, {"eps": m.norm.eps}
+
+
 def _stochastic_depth(m: blocks.StochasticDepth) -> dict[str, Any]:
     return {"p": float(m.p), "mode": m.mode}
 
@@ -494,6 +601,19 @@ MODULES: dict[type, ModuleRule] = {
         "TransformerEncoderBlock", _block(blocks.TransformerEncoderBlock, _transformer_block)
     ),
     blocks.PositionalEncoding: ModuleRule("PositionalEncoding", _block(blocks.PositionalEncoding, _positional)),
+    blocks.BasicConv2d: ModuleRule("BasicConv2d", _block(blocks.BasicConv2d, _basic_conv)),
+    blocks.Inception: ModuleRule("Inception", _block(blocks.Inception, _googlenet_inception)),
+    blocks.InvertedResidualV2: ModuleRule(
+        "InvertedResidualV2", _block(blocks.InvertedResidualV2, _inverted_residual_v2)
+    ),
+    blocks.ShuffleNetV2Unit: ModuleRule("ShuffleNetV2Unit", _block(blocks.ShuffleNetV2Unit, _shufflenet_unit)),
+    blocks.Fire: ModuleRule("Fire", _block(blocks.Fire, _fire)),
+    blocks.DenseTransition: ModuleRule("DenseTransition", _block(blocks.DenseTransition, _dense_transition)),
+    blocks.ResBottleneckBlock: ModuleRule("ResBottleneckBlock", _block(blocks.ResBottleneckBlock, _res_bottleneck)),
+    blocks.RegNetStage: ModuleRule("RegNetStage", _block(blocks.RegNetStage, _regnet_stage)),
+    blocks.CNBlock: ModuleRule("CNBlock", _block(blocks.CNBlock, _cn_block)),
+    blocks.SwinTransformerBlock: ModuleRule("SwinTransformerBlock", _block(blocks.SwinTransformerBlock, _swin_block)),
+    blocks.PatchMerging: ModuleRule("PatchMerging", _block(blocks.PatchMerging, _patch_merging)),
 }
 
 
