@@ -28,7 +28,16 @@ from torch.fx.passes.shape_prop import ShapeProp
 from .api import validate
 from .diagnostics import Diagnostic, GraphError
 from .importer_composites import fold
-from .importer_rules import FUNCTIONS, METHODS, NAMED_FUNCTIONS, Batch, Unsupported, clean_params, module_rule
+from .importer_rules import (
+    FUNCTIONS,
+    METHODS,
+    NAMED_FUNCTIONS,
+    Batch,
+    Learned,
+    Unsupported,
+    clean_params,
+    module_rule,
+)
 from .spec import NODE_SPECS
 from .tensor import CHANNELS_FIRST, SEQUENCE
 
@@ -132,6 +141,11 @@ class Context:
     def tensor(self, arg: Any) -> str:
         """The graph reference (``id`` or ``id:k``) an argument holds; anything else is unsupported."""
         value = self.value(arg)
+        if isinstance(value, Learned):
+            raise Unsupported(
+                f"parameter `{value.path}` is used other than as a class token (torch.cat([p.expand(B, -1, -1), x], "
+                "dim=1)), a position embedding (x + p) or a layer scale (p * x)"
+            )
         if not isinstance(value, str):
             raise Unsupported(f"an argument that is not a tensor ({type(value).__name__}) where a tensor is needed")
         return value
@@ -430,10 +444,13 @@ def from_module(
 
 def _check_weights_used(module: nn.Module, used: set[str]) -> None:
     """Weights no call reads (GoogLeNet's training-only aux heads) would make a strict load fail: refuse them."""
-    owners = {key.rsplit(".", 1)[0] for key in module.state_dict()}
-    unused = sorted(
-        o for o in owners if not any(".".join(o.split(".")[:n]) in used for n in range(1, o.count(".") + 2))
-    )
+    # A key is used when a node holds it or a module above it (a learned tensor's node holds the key itself).
+    keys = [
+        k
+        for k in module.state_dict()
+        if not any(".".join(k.split(".")[:n]) in used for n in range(1, k.count(".") + 2))
+    ]
+    unused = sorted({key.rsplit(".", 1)[0] for key in keys})
     if unused:
         shown = ", ".join(f"`{path}`" for path in unused[:5]) + (
             f" and {len(unused) - 5} more" if len(unused) > 5 else ""
@@ -454,10 +471,21 @@ def _convert(builder: Builder, gm: fx.GraphModule, node: fx.Node, vocab: dict[st
     elif node.op == "output":
         _outputs(builder, node)
     elif node.op == "get_attr":
-        raise Unsupported("a parameter or buffer read directly in forward() (no node type holds a free tensor)")
+        value = gm.get_parameter(str(node.target)) if _is_parameter(gm, str(node.target)) else None
+        if value is None:
+            raise Unsupported("a buffer or tensor attribute read directly in forward() (no node type holds one)")
+        builder.values[node] = Learned(str(node.target), value)
     else:
         module = gm.get_submodule(str(node.target)) if node.op == "call_module" else None
         builder.values[node] = _call(Context(builder, node, module))
+
+
+def _is_parameter(gm: fx.GraphModule, target: str) -> bool:
+    try:
+        gm.get_parameter(target)
+    except AttributeError:
+        return False
+    return True
 
 
 def _outputs(builder: Builder, node: fx.Node) -> None:

@@ -680,10 +680,82 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+@dataclass(frozen=True)
+class Learned:
+    """A parameter read in forward() (``get_attr``): a learned-tensor node where its use is one of theirs.
+
+    Their code (codegen/nodes/learned.py) is ``torch.cat([p.expand(x.size(0), -1, -1), x], dim=1)``
+    (ClassToken), ``x + p`` (PositionEmbedding) and ``p * x`` (LayerScale); ``p`` is at the node's path.
+    """
+
+    path: str
+    value: torch.Tensor
+
+    def claim(self, ctx: Context) -> str:
+        require(self.path not in ctx.builder.used_paths, f"parameter `{self.path}` is used twice")
+        ctx.builder.used_paths.add(self.path)
+        return self.path
+
+    def init(self, node_type: str) -> dict[str, Any]:
+        """The init choice the values allow: constants are exact; random values keep the node's default kind
+        (normal and trunc_normal look alike at small std) with their std to one significant digit."""
+        flat = self.value.detach().flatten()
+        if bool((flat == flat[0]).all()):
+            value = float(str(flat[0].numpy()))  # the float32's shortest decimal: 1e-06, not 9.99…e-07
+            if value in (0.0, 1.0):
+                return {"init": "zeros" if value == 0.0 else "ones"}
+            return {"init": "constant", "value": value}
+        default = NODE_SPECS[node_type].param("init").default
+        init = default if default in ("normal", "trunc_normal") else "trunc_normal"
+        return {"init": init, "std": float(f"{flat.std().item():.1g}")}
+
+
+@dataclass(frozen=True)
+class _Expanded:
+    """``p.expand(x.size(0), -1, -1)``: a class token copied over the batch, waiting for its torch.cat."""
+
+    learned: Learned
+
+
+def _require_shape(learned: Learned, shape: tuple[int, ...], what: str) -> None:
+    actual = tuple(learned.value.shape)
+    require(actual == shape, f"parameter `{learned.path}` of shape {list(actual)} as {what}, which needs {list(shape)}")
+
+
+def _learned_term(ctx: Context, merge: str, a: fx.Node, b: fx.Node) -> str:
+    """``x + p`` → PositionEmbedding, ``p * x`` → LayerScale (either order: the same values)."""
+    learned, x = (ctx.value(a), b) if isinstance(ctx.value(a), Learned) else (ctx.value(b), a)
+    require(ctx.is_tensor(x), f"parameter `{learned.path}` combined with a value that is no tensor")
+    sizes = ctx.shape(x)[1:]
+    if merge == "Add":
+        require(len(sizes) == 2, f"parameter `{learned.path}` added to a tensor that is not (B, N, D) tokens")
+        _require_shape(learned, (1, *sizes), "a position embedding")
+        return ctx.emit("PositionEmbedding", learned.init("PositionEmbedding"), [ctx.tensor(x)], learned.claim(ctx))
+    # One value per channel: (C, 1, …) channels first, (D,) for (B, D) vectors and (B, N, D) tokens.
+    shapes = [(sizes[0], *(1,) * (len(sizes) - 1))] + ([(sizes[-1],)] if len(sizes) == 2 else [])
+    require(
+        tuple(learned.value.shape) in shapes,
+        f"parameter `{learned.path}` of shape {list(learned.value.shape)} as a layer scale, which needs "
+        f"{' or '.join(str(list(s)) for s in shapes)}",
+    )
+    return ctx.emit("LayerScale", learned.init("LayerScale"), [ctx.tensor(x)], learned.claim(ctx))
+
+
+def _expand(ctx: Context) -> _Expanded:
+    learned, *sizes = ctx.node.args
+    value = ctx.value(learned)
+    require(isinstance(value, Learned), "expand() of a tensor (only a class token parameter is expanded)")
+    batch = len(sizes) == 3 and ctx.is_batch(sizes[0]) and list(sizes[1:]) == [-1, -1]
+    require(batch and not ctx.node.kwargs, f"parameter `{value.path}` expanded other than as p.expand(B, -1, -1)")
+    return _Expanded(value)
+
+
 def _binary(merge: str, scalar: str, commutative: bool) -> Callable[[Context], Any]:
     def handle(ctx: Context) -> Any:
         require(len(ctx.node.args) == 2 and not ctx.node.kwargs, "extra arguments (alpha, out)")
         a, b = ctx.node.args
+        if commutative and any(isinstance(ctx.value(arg), Learned) for arg in (a, b)):
+            return _learned_term(ctx, merge, a, b)
         if ctx.is_tensor(a) and ctx.is_tensor(b):
             return _merge(ctx, merge, a, b)
         if commutative and _number(a) and ctx.is_tensor(b):
@@ -735,6 +807,12 @@ def _cat(ctx: Context) -> str:
         order = both and parts[0].rnn is parts[1].rnn and (parts[0].index, parts[1].index) == (-2, -1)
         require(order and dim in (1, -1), "a bidirectional GRU's states other than cat([hidden[-2], hidden[-1]], 1)")
         return _final_state(parts[0].rnn)
+    if parts and isinstance(parts[0], _Expanded):
+        require(len(parts) == 2 and dim == 1, "an expanded parameter other than torch.cat([p.expand(B, -1, -1), x], 1)")
+        learned, x = parts[0].learned, tensors[1]
+        width = ctx.shape(x)[-1]
+        _require_shape(learned, (1, 1, width), "a class token")
+        return ctx.emit("ClassToken", learned.init("ClassToken"), [ctx.tensor(x)], learned.claim(ctx))
     if len(tensors) == 1:  # DenseNet's first layer concatenates a list of one: the tensor itself
         return ctx.tensor(tensors[0])
     return ctx.emit("Concat", {"dim": dim}, [ctx.tensor(t) for t in tensors])
@@ -988,6 +1066,7 @@ METHODS: dict[str, OpRule] = _ops(
     {
         "add": _ADD,
         "add_": _ADD,
+        "expand": _expand,
         "mul": _MUL,
         "mul_": _MUL,
         "sub": _SUB,

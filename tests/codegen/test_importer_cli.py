@@ -12,7 +12,7 @@ import torch
 from codegen.cli import main, parse_arg
 from codegen.importer import load_generated
 from codegen.templates import load_template
-from tests.codegen.test_importer import assert_same_model, canonical, write_package
+from tests.codegen.test_importer import assert_same_model, canonical, module_paths, write_package
 
 USER_CODE = """
 from torch import nn
@@ -88,7 +88,7 @@ def test_it_imports_a_generated_package_as_the_graph_it_came_from(tmp_path: Path
     package = write_package(graph, tmp_path, "ResNet")
     assert main(["import", "--generated", str(package)]) == 0
     imported = json.loads(capsys.readouterr().out)
-    assert canonical(imported) == canonical(graph)
+    assert canonical(imported, module_paths(graph)) == canonical(graph, module_paths(graph))
     assert imported["metadata"]["description"] == f"Imported from the generated package {package}."
     original, _, _ = load_generated(package)
     assert_same_model(original, imported, tmp_path, [torch.randn(2, 3, 32, 32)])
@@ -148,4 +148,4 @@ def test_a_hand_edit_of_a_generated_package_comes_back_as_exactly_that_change(tm
     assert main(["import", "--generated", str(package)]) == 0
     imported = json.loads(capsys.readouterr().out)
     next(n for n in graph["nodes"] if n["id"] == "fc")["params"]["out_features"] = 20
-    assert canonical(imported) == canonical(graph)
+    assert canonical(imported, module_paths(graph)) == canonical(graph, module_paths(graph))

@@ -75,12 +75,32 @@ class SharedWeights(nn.Module):
 
 
 class FreeParameter(nn.Module):
+    """A parameter used as none of the learned-tensor nodes uses theirs (class token, position embedding, scale)."""
+
     def __init__(self):
         super().__init__()
-        self.scale = nn.Parameter(torch.ones(3, 1, 1))
+        self.mix = nn.Parameter(torch.ones(4, 4))
 
     def forward(self, x):
-        return x * self.scale
+        return torch.matmul(x, self.mix)
+
+
+class WrongScale(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(4))  # per width, not per channel: no LayerScale has it
+
+    def forward(self, x):
+        return self.scale * x
+
+
+class FreeBuffer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("mask", torch.ones(3, 1, 1))
+
+    def forward(self, x):
+        return x * self.mask
 
 
 class NumberMinusTensor(nn.Module):
@@ -134,7 +154,9 @@ CASES = [
     (UnknownModule, "self.unfold(x)", "PixelUnshuffle", "stage.unfold"),
     (InPlaceTrick, "a.relu_()", "method `.relu_()`", None),
     (SharedWeights, "self.conv(self.conv(x))", "called more than once", "conv"),
-    (FreeParameter, "x * self.scale", "parameter `scale`", None),
+    (FreeParameter, "torch.matmul(x, self.mix)", "parameter `mix` is used other than as a class token", None),
+    (WrongScale, "self.scale * x", "parameter `scale` of shape [4] as a layer scale", None),
+    (FreeBuffer, "x * self.mask", "parameter `mask`: a buffer", None),
     (NumberMinusTensor, "1 - x", "function `operator.sub`", None),
     (BatchLosingView, "x.view(-1)", "method `.view()`", None),
     (SizeAsNumber, "x.size(1)", "method `.size()`", None),
