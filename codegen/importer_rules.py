@@ -311,6 +311,32 @@ def _block(cls: type, read: Callable[[Any], tuple[int, dict[str, Any]]]) -> Call
     return checked
 
 
+def _foreign_block(
+    cls: type, read: Callable[[Any], tuple[int, dict[str, Any]]]
+) -> Callable[[nn.Module], dict[str, Any]]:
+    """torchvision's class of which ``cls`` is the copy: checked by the state_dict the arguments rebuild."""
+
+    def checked(m: nn.Module) -> dict[str, Any]:
+        try:
+            size, params = read(m)
+            rebuilt = cls(size, **params)
+        except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            raise Unsupported(f"its arguments as a {cls.__name__} could not be read back ({exc})") from None
+        shapes = [{k: tuple(v.shape) for k, v in module.state_dict().items()} for module in (rebuilt, m)]
+        require(shapes[0] == shapes[1], f"its weights differ from {cls.__name__}({size}, {params})'s")
+        return params
+
+    return checked
+
+
+def _square(value: Any) -> int:
+    """torchvision's Swin keeps window and shift sizes as [h, w]; the block's are one int."""
+    if isinstance(value, (list, tuple)):
+        require(len(set(value)) == 1, f"a window of {list(value)} (only square windows)")
+        return int(value[0])
+    return int(value)
+
+
 def _se(m: blocks.SEBlock) -> tuple[int, dict[str, Any]]:
     return m.fc1.in_features, {"reduction": m.fc1.in_features // m.fc1.out_features}
 
@@ -512,8 +538,8 @@ def _swin_block(m: blocks.SwinTransformerBlock) -> tuple[int, dict[str, Any]]:
     dim, attn = m.norm1.normalized_shape[0], m.attn
     params = {
         "num_heads": attn.num_heads,
-        "window_size": attn.window_size,
-        "shift_size": attn.shift_size,
+        "window_size": _square(attn.window_size),
+        "shift_size": _square(attn.shift_size),
         "mlp_ratio": m.mlp[0].out_features / dim,
         "dropout": float(m.mlp[2].p),
         "attention_dropout": float(attn.attention_dropout),
@@ -617,6 +643,26 @@ MODULES: dict[type, ModuleRule] = {
 }
 
 
+def _layernorm2d(m: nn.LayerNorm) -> dict[str, Any]:
+    require(len(m.normalized_shape) == 1 and m.elementwise_affine, "a LayerNorm2d without a (C,) weight and bias")
+    return {"eps": m.eps}
+
+
+# Classes of packages the engine does not import, by qualified name: torchvision's LayerNorm2d is an
+# nn.LayerNorm whose forward permutes around F.layer_norm, which is the LayerNorm2d node's code, and its
+# StochasticDepth is the node of that name; the Swin blocks are built-ins copied from torchvision.
+NAMED_MODULES: dict[str, ModuleRule] = {
+    "torchvision.models.convnext.LayerNorm2d": ModuleRule("LayerNorm2d", _layernorm2d),
+    "torchvision.ops.stochastic_depth.StochasticDepth": ModuleRule("StochasticDepth", _stochastic_depth),
+    "torchvision.models.swin_transformer.SwinTransformerBlock": ModuleRule(
+        "SwinTransformerBlock", _foreign_block(blocks.SwinTransformerBlock, _swin_block)
+    ),
+    "torchvision.models.swin_transformer.PatchMerging": ModuleRule(
+        "PatchMerging", _foreign_block(blocks.PatchMerging, _patch_merging)
+    ),
+}
+
+
 @functools.cache
 def _source(cls: type) -> str | None:
     try:
@@ -633,7 +679,7 @@ def module_rule(module: nn.Module) -> ModuleRule | None:
     once edited.
     """
     cls = type(module)
-    rule = MODULES.get(cls)
+    rule = MODULES.get(cls) or NAMED_MODULES.get(f"{cls.__module__}.{cls.__qualname__}")
     if rule is not None:
         return rule
     builtin = BLOCK_CLASSES.get(cls.__name__)
