@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import codegen
-from tests.codegen.test_reference_models import generated_model
+from tests.codegen.test_reference_models import example_input, generated_model
 from tests.support.reference_graphs import all_models
 
 from .report import machine, publish
@@ -58,10 +58,11 @@ def measure(name: str, tmp_path) -> dict:
     generated = generated_model(document, tmp_path, f"bench_{name}")
     generated.load_state_dict(reference.state_dict(), strict=True)
     torch.manual_seed(1)
-    batch = torch.randn(BATCH, *shape)
+    batch = example_input(document, BATCH)
     with torch.no_grad():
-        classes = reference.eval()(batch).shape[-1]
-    target = torch.randint(0, classes, (BATCH,))
+        output = reference.eval()(batch)
+    # Class indices per sample (or per pixel, for the U-Net's (B, K, H, W) output) for the cross-entropy loss.
+    target = torch.randint(0, output.shape[1], (output.shape[0], *output.shape[2:]))
     steppers = {"generated": Stepper(generated, batch, target), "reference": Stepper(reference, batch, target)}
     for _ in range(WARMUP):
         for stepper in steppers.values():

@@ -39,6 +39,14 @@ def generated_model(document: dict, tmp_path, module_name: str) -> torch.nn.Modu
         del sys.modules[module_name]
 
 
+def example_input(document: dict, batch: int) -> torch.Tensor:
+    """A batch for the graph's one Input: token ids for a text model's int64 input, features otherwise."""
+    (input_id,) = document["inputs"]
+    (params,) = [n["params"] for n in document["nodes"] if n["id"] == input_id]
+    size = (batch, *params["shape"])
+    return torch.randint(params["vocab_size"], size) if params.get("dtype") == "int64" else torch.randn(size)
+
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_the_drawn_model_loads_the_reference_weights_and_computes_the_same(name, tmp_path):
     model = MODELS[name]
@@ -54,11 +62,7 @@ def test_the_drawn_model_loads_the_reference_weights_and_computes_the_same(name,
     assert count == sum(p.numel() for p in reference.parameters())
     assert codegen.validate(document).params_total == count
 
-    (input_id,) = document["inputs"]
-    (params,) = [n["params"] for n in document["nodes"] if n["id"] == input_id]
-    size = (model.batch, *params["shape"])
-    # Token ids for a text model's int64 input, features otherwise.
-    x = torch.randint(params["vocab_size"], size) if params.get("dtype") == "int64" else torch.randn(size)
+    x = example_input(document, model.batch)
     with torch.no_grad():
         torch.testing.assert_close(generated(x), reference(x), rtol=1e-4, atol=1e-5)
 

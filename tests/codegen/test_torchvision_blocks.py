@@ -1,8 +1,8 @@
 """The built-in blocks configured as torchvision's compute what torchvision's modules compute.
 
-Each reference below is torchvision's module (torchvision/models/*.py) written out by hand at toy
-sizes (torchvision is not a dependency, see docs/decisions.md): the same submodule names, the same
-forward. The generated block loads the reference's ``state_dict`` by name with ``strict=True`` and
+Each reference is torchvision's own module at toy sizes (tests/support/torchvision_models.py; the
+product does not depend on torchvision, see docs/decisions.md); a VGG stage is built the way
+``vgg.make_layers`` builds one. The generated block loads the reference's ``state_dict`` by name with ``strict=True`` and
 must give the same output in eval mode, with the same parameter count.
 """
 
@@ -17,7 +17,6 @@ from test_blocks import build, full_params
 from test_vit_reference import HEADS, HIDDEN, MLP
 from torch import nn
 
-from codegen.blocks import StochasticDepth
 from codegen.tensor import SEQUENCE, tensor
 from tests.support.torchvision_models import torchvision_module
 
@@ -48,36 +47,13 @@ def assert_same(reference: nn.Module, block: nn.Module, x: torch.Tensor, prefix:
     assert sum(p.numel() for p in block.parameters()) == sum(p.numel() for p in reference.parameters())
 
 
-class TorchvisionBottleneck(nn.Module):
-    """torchvision.models.resnet.Bottleneck."""
-
-    expansion = 4
-
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, groups: int = 1, base_width: int = 64) -> None:
-        super().__init__()
-        width = int(planes * (base_width / 64.0)) * groups
-        self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = nn.Conv2d(width, width, 3, stride, padding=1, groups=groups, bias=False, dilation=1)
-        self.bn2 = nn.BatchNorm2d(width)
-        self.conv3 = nn.Conv2d(width, planes * self.expansion, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or inplanes != planes * self.expansion:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(inplanes, planes * self.expansion, 1, stride, bias=False),
-                nn.BatchNorm2d(planes * self.expansion),
-            )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        return self.relu(out + identity)
+def torchvision_bottleneck(inplanes: int, planes: int, stride: int, groups: int, base_width: int) -> nn.Module:
+    """torchvision's ResNet ``Bottleneck``, with the projection ``ResNet._make_layer`` gives it when shapes change."""
+    downsample = None
+    if stride != 1 or inplanes != planes * 4:
+        downsample = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4))
+    bottleneck = torchvision_module("resnet", "Bottleneck")
+    return bottleneck(inplanes, planes, stride, downsample, groups, base_width)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +68,7 @@ class TorchvisionBottleneck(nn.Module):
 )
 def test_bottleneck_matches_torchvisions_resnet_resnext_and_wide_resnet(inplanes, planes, stride, groups, base_width):
     torch.manual_seed(1)
-    reference = TorchvisionBottleneck(inplanes, planes, stride, groups, base_width)
+    reference = torchvision_bottleneck(inplanes, planes, stride, groups, base_width)
     params: dict[str, Any] = {"out_channels": planes * 4, "stride": stride}
     params |= {"groups": groups, "width_per_group": base_width}
     block = generated("Bottleneck", inplanes, 8, **params)
@@ -132,73 +108,19 @@ def test_transformer_encoder_block_with_eps_1e_6_is_torchvisions_vit_encoder_blo
     assert_same(reference, block, 1e-3 * torch.randn(2, 5, HIDDEN))
 
 
-class Conv2dNormActivation(nn.Sequential):
-    """torchvision.ops.Conv2dNormActivation: conv (no bias before a norm), norm, optional activation."""
-
-    def __init__(self, cin: int, cout: int, kernel_size: int, stride: int = 1, groups: int = 1, **kw: Any) -> None:
-        norm_layer, activation_layer = kw.get("norm_layer", nn.BatchNorm2d), kw.get("activation_layer", nn.ReLU)
-        padding = (kernel_size - 1) // 2
-        layers = [nn.Conv2d(cin, cout, kernel_size, stride, padding, groups=groups, bias=False), norm_layer(cout)]
-        if activation_layer is not None:
-            layers.append(activation_layer())
-        super().__init__(*layers)
-
-
-class TorchvisionSqueezeExcitation(nn.Module):
-    """torchvision.ops.SqueezeExcitation."""
-
-    def __init__(self, input_channels: int, squeeze_channels: int, activation=nn.ReLU, scale_activation=nn.Sigmoid):
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
-        self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
-        self.activation = activation()
-        self.scale_activation = scale_activation()
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(input)))))
-        return scale * input
-
-
-def make_divisible(v: float, divisor: int = 8) -> int:
-    """torchvision.models._utils._make_divisible."""
-    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
-
-
-class TorchvisionMBConv(nn.Module):
-    """torchvision.models.efficientnet.MBConv (B0-B7: BatchNorm2d, SiLU, SE width input // 4)."""
-
-    def __init__(self, expand_ratio: int, kernel: int, stride: int, cin: int, cout: int, sd_prob: float) -> None:
-        super().__init__()
-        self.use_res_connect = stride == 1 and cin == cout
-        layers: list[nn.Module] = []
-        expanded = cin * expand_ratio
-        if expanded != cin:
-            layers.append(Conv2dNormActivation(cin, expanded, 1, activation_layer=nn.SiLU))
-        layers.append(Conv2dNormActivation(expanded, expanded, kernel, stride, expanded, activation_layer=nn.SiLU))
-        layers.append(TorchvisionSqueezeExcitation(expanded, max(1, cin // 4), activation=nn.SiLU))
-        layers.append(Conv2dNormActivation(expanded, cout, 1, activation_layer=None))
-        self.block = nn.Sequential(*layers)
-        self.stochastic_depth = StochasticDepth(sd_prob, "row")
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        result = self.block(input)
-        if self.use_res_connect:
-            result = self.stochastic_depth(result)
-            result += input
-        return result
+def torchvision_mbconv(expand_ratio: int, kernel: int, stride: int, cin: int, cout: int, sd_prob: float) -> nn.Module:
+    """torchvision's EfficientNet ``MBConv`` (B0-B7: BatchNorm2d, SiLU, SE width input // 4)."""
+    config = torchvision_module("efficientnet", "MBConvConfig")(expand_ratio, kernel, stride, cin, cout, 1)
+    return torchvision_module("efficientnet", "MBConv")(config, sd_prob, nn.BatchNorm2d)
 
 
 @pytest.mark.parametrize(
     ("expand_ratio", "kernel", "stride", "cin", "cout"),
-    [(1, 3, 1, 16, 16), (6, 3, 2, 16, 24), (6, 5, 1, 24, 24), (4, 5, 2, 8, 12)],
+    [(1, 3, 1, 16, 16), (6, 3, 2, 16, 24), (6, 5, 1, 24, 24), (4, 5, 2, 8, 16)],
 )
 def test_mbconv_matches_torchvisions_efficientnet_mbconv(expand_ratio, kernel, stride, cin, cout):
     torch.manual_seed(4)
-    reference = TorchvisionMBConv(expand_ratio, kernel, stride, cin, cout, sd_prob=0.2)
+    reference = torchvision_mbconv(expand_ratio, kernel, stride, cin, cout, sd_prob=0.2)
     params = {"out_channels": cout, "expand_ratio": expand_ratio, "kernel_size": kernel, "stride": stride}
     block = generated("MBConv", cin, 8, **params, stochastic_depth_prob=0.2)
     assert_same(reference, block, torch.randn(2, cin, 8, 8))
@@ -220,30 +142,14 @@ def test_mbconv_stochastic_depth_drops_whole_samples_of_the_branch_in_training_o
     assert 10 < sum(dropped) < 54
 
 
-class TorchvisionInvertedResidual(nn.Module):
-    """torchvision.models.mobilenetv3.InvertedResidual, with MobileNetV3's BatchNorm(eps=0.001, momentum=0.01)."""
-
-    def __init__(self, cin: int, kernel: int, expanded: int, cout: int, use_se: bool, use_hs: bool, stride: int):
-        super().__init__()
-        self.use_res_connect = stride == 1 and cin == cout
-        norm_layer = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
-        activation_layer = nn.Hardswish if use_hs else nn.ReLU
-        conv = partial(Conv2dNormActivation, norm_layer=norm_layer)
-        layers: list[nn.Module] = []
-        if expanded != cin:
-            layers.append(conv(cin, expanded, 1, activation_layer=activation_layer))
-        layers.append(conv(expanded, expanded, kernel, stride, expanded, activation_layer=activation_layer))
-        if use_se:
-            squeeze = make_divisible(expanded // 4, 8)
-            layers.append(TorchvisionSqueezeExcitation(expanded, squeeze, scale_activation=nn.Hardsigmoid))
-        layers.append(conv(expanded, cout, 1, activation_layer=None))
-        self.block = nn.Sequential(*layers)
-
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
-        result = self.block(input)
-        if self.use_res_connect:
-            result += input
-        return result
+def torchvision_inverted_residual(
+    cin: int, kernel: int, expanded: int, cout: int, use_se: bool, use_hs: bool, stride: int
+) -> nn.Module:
+    """torchvision's MobileNetV3 ``InvertedResidual``, with MobileNetV3's BatchNorm(eps=0.001, momentum=0.01)."""
+    config = torchvision_module("mobilenetv3", "InvertedResidualConfig")
+    block = config(cin, kernel, expanded, cout, use_se, "HS" if use_hs else "RE", stride, 1, 1.0)
+    norm_layer = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
+    return torchvision_module("mobilenetv3", "InvertedResidual")(block, norm_layer)
 
 
 @pytest.mark.parametrize(
@@ -261,7 +167,7 @@ class TorchvisionInvertedResidual(nn.Module):
 )
 def test_inverted_residual_matches_torchvisions_mobilenet_v3_block(cin, kernel, expanded, cout, use_se, use_hs, stride):
     torch.manual_seed(6)
-    reference = TorchvisionInvertedResidual(cin, kernel, expanded, cout, use_se, use_hs, stride)
+    reference = torchvision_inverted_residual(cin, kernel, expanded, cout, use_se, use_hs, stride)
     params: dict[str, Any] = {"expanded_channels": expanded, "out_channels": cout, "kernel_size": kernel}
     params |= {"stride": stride, "use_se": use_se, "activation": "hardswish" if use_hs else "relu"}
     block = generated("InvertedResidual", cin, 8, **params)

@@ -111,7 +111,8 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
+        out += identity  # in place, as torchvision adds: one activation-sized tensor fewer per block
+        return self.relu(out)
 
 
 class SqueezeExcitation(nn.Module):
