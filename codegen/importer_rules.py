@@ -746,6 +746,8 @@ class Learned:
         """The init choice the values allow: constants are exact; random values keep the node's default kind
         (normal and trunc_normal look alike at small std) with their std to one significant digit."""
         flat = self.value.detach().flatten()
+        if flat.numel() == 0:
+            return {}
         if bool((flat == flat[0]).all()):
             value = float(str(flat[0].numpy()))  # the float32's shortest decimal: 1e-06, not 9.99…e-07
             if value in (0.0, 1.0):
