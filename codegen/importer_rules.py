@@ -650,13 +650,15 @@ def _layernorm2d(m: nn.LayerNorm) -> dict[str, Any]:
 
 # Classes of packages the engine does not import, by qualified name: torchvision's LayerNorm2d is an
 # nn.LayerNorm whose forward permutes around F.layer_norm, which is the LayerNorm2d node's code, and its
-# StochasticDepth is the node of that name; the Swin blocks are built-ins copied from torchvision.
+# StochasticDepth is the node of that name; RegNet's stage (its block names, block1-0, are no paths) and the
+# Swin blocks are built-ins copied from torchvision.
 NAMED_MODULES: dict[str, ModuleRule] = {
     "torchvision.models.convnext.LayerNorm2d": ModuleRule("LayerNorm2d", _layernorm2d),
     "torchvision.ops.stochastic_depth.StochasticDepth": ModuleRule("StochasticDepth", _stochastic_depth),
     "torchvision.models.swin_transformer.SwinTransformerBlock": ModuleRule(
         "SwinTransformerBlock", _foreign_block(blocks.SwinTransformerBlock, _swin_block)
     ),
+    "torchvision.models.regnet.AnyStage": ModuleRule("RegNetStage", _foreign_block(blocks.RegNetStage, _regnet_stage)),
     "torchvision.models.swin_transformer.PatchMerging": ModuleRule(
         "PatchMerging", _foreign_block(blocks.PatchMerging, _patch_merging)
     ),

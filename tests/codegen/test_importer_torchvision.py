@@ -21,6 +21,7 @@ CASES = {
     "mnasnet0_5": [3, 32, 32],
     "convnext_tiny": [3, 32, 32],  # LayerNorm2d and StochasticDepth by class name, layer scales as LayerScale
     "swin_t": [3, 32, 32],  # torchvision's Swin blocks as the built-in copies
+    "regnet_y_400mf": [3, 32, 32],  # its stages as RegNetStage: block names such as block1-0 are no paths
 }
 
 
