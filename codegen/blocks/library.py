@@ -867,6 +867,22 @@ class PositionalEncoding(nn.Module):
         return self.dropout(x + self.table[:length])
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """Layer normalisation over the channels of a (B, C, H, W) tensor, at each position.
+
+    ``nn.LayerNorm(C)`` applied channels last, so its weight and bias have shape (C,) and a ConvNeXt
+    checkpoint loads by name; being a module of its own, it sits in an ``nn.Sequential`` as
+    torchvision's ``LayerNorm2d`` does.
+
+    Liu et al., "A ConvNet for the 2020s", CVPR 2022. https://arxiv.org/abs/2201.03545
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
 class StochasticDepth(nn.Module):
     """Stochastic depth ("drop path"): in training, drops whole residual branches.
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..blocks.library import LayerNorm2d
 from ..dims import floordiv, product
-from ..ir import Call, call, kw_unless, method
+from ..ir import call, kw_unless
 from ..params import Bool, Float, Int
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
 from ..tensor import TensorType
@@ -86,11 +87,8 @@ def infer_layernorm2d(ctx: InferCtx) -> TensorType:
 
 
 def emit_layernorm2d(ctx: EmitCtx) -> NodeCode:
-    """ConvNeXt's LayerNorm2d: an ``nn.LayerNorm(C)`` (weights of shape (C,)) applied channels last."""
-    p = ctx.params
-    init = call("nn.LayerNorm", ctx.in_features(), eps=kw_unless(p["eps"], 1e-5))
-    channels_last = method(ctx.x, "permute", 0, 2, 3, 1)
-    return NodeCode(init, (ctx.assign(method(Call(ctx.module, (channels_last,)), "permute", 0, 3, 1, 2)),))
+    """ConvNeXt's LayerNorm2d: a module class (``nn.LayerNorm(C)`` applied channels last), as torchvision's."""
+    return apply_module(ctx, call(LayerNorm2d.__name__, ctx.in_features(), eps=kw_unless(ctx.params["eps"], 1e-5)))
 
 
 def infer_groupnorm(ctx: InferCtx) -> TensorType:
@@ -161,6 +159,7 @@ register(
         infer_layernorm2d,
         emit_layernorm2d,
         params=(_EPS,),
+        block_class=LayerNorm2d,
     ),
     NodeSpec(
         "GroupNorm",

@@ -399,6 +399,6 @@ def test_a_convnext_block_as_a_user_block_sizes_its_layers_from_its_parameters(t
         "composites": {"CNB": block},
     }
     source = codegen.generate(graph, name="m", layout="file", with_train=False)["m.py"]
-    assert "self.norm2d = nn.LayerNorm(in_channels, eps=1e-06)" in source
+    assert "self.norm2d = LayerNorm2d(in_channels, eps=1e-06)" in source
     assert "self.fc1 = nn.Linear(in_channels, expand * 16)" in source
     check_case(Case(graph, None, [("inp", "2d", (16, 5, 5), None)]), tmp_path)

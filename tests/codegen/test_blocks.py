@@ -772,6 +772,7 @@ EXAMPLE_ARGS = {
     "TransformerEncoderBlock": ((8, 2, 2.0, 0.1), (5, 8)),
     "PositionalEncoding": ((7, 10, 0.1), (6, 7)),
     "StochasticDepth": ((0.5, "row"), (4, 5)),
+    "LayerNorm2d": ((4, 1e-6), (4, 5, 6)),
     "Conv2dNormActivation": ((4, 6, 3, 2, 2, nn.ReLU6), (4, 7, 7)),
     "BasicConv2d": ((4, 6, 3, 2, 1), (4, 7, 7)),
     "Inception": ((4, 2, 2, 3, 2, 3, 2), (4, 6, 6)),

@@ -7,7 +7,24 @@ import argparse
 import time
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer normalisation over the channels of a (B, C, H, W) tensor, at each position.
+
+    ``nn.LayerNorm(C)`` applied channels last, so its weight and bias have shape (C,) and a ConvNeXt
+    checkpoint loads by name; being a module of its own, it sits in an ``nn.Sequential`` as
+    torchvision's ``LayerNorm2d`` does.
+
+    Liu et al., "A ConvNet for the 2020s", CVPR 2022. https://arxiv.org/abs/2201.03545
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
 
 
 class ConvNeXtBlock(nn.Module):
@@ -21,7 +38,7 @@ class ConvNeXtBlock(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Conv2d(3, 16, kernel_size=4, stride=4)
-        self.stem_norm = nn.LayerNorm(16, eps=1e-06)
+        self.stem_norm = LayerNorm2d(16, eps=1e-06)
         self.dwconv = nn.Conv2d(16, 16, kernel_size=7, padding=3, groups=16)
         self.norm = nn.LayerNorm(16, eps=1e-06)
         self.expand = nn.Linear(16, 64)
@@ -31,7 +48,7 @@ class ConvNeXtBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)  # (B, 16, 8, 8)
-        stem_norm = self.stem_norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        stem_norm = self.stem_norm(x)  # (B, 16, 8, 8)
         x = self.dwconv(stem_norm)  # (B, 16, 8, 8)
         x = x.permute(0, 2, 3, 1)  # (B, 8, 8, 16)
         x = self.norm(x)  # (B, 8, 8, 16)

@@ -3,4 +3,22 @@
 # Source graph sha256: 13c6a48920811639c5fee5c953114d2ed6fac71ca39d98b799ed90b1a07870aa
 """Composite blocks used by ConvNeXtBlock."""
 
-# This model uses no composite blocks.
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer normalisation over the channels of a (B, C, H, W) tensor, at each position.
+
+    ``nn.LayerNorm(C)`` applied channels last, so its weight and bias have shape (C,) and a ConvNeXt
+    checkpoint loads by name; being a module of its own, it sits in an ``nn.Sequential`` as
+    torchvision's ``LayerNorm2d`` does.
+
+    Liu et al., "A ConvNet for the 2020s", CVPR 2022. https://arxiv.org/abs/2201.03545
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)

@@ -6,6 +6,8 @@
 import torch
 from torch import nn
 
+from .blocks import LayerNorm2d
+
 
 class ConvNeXtBlock(nn.Module):
     """ConvNeXtBlock, designed in TorchCanvas.
@@ -18,7 +20,7 @@ class ConvNeXtBlock(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Conv2d(3, 16, kernel_size=4, stride=4)
-        self.stem_norm = nn.LayerNorm(16, eps=1e-06)
+        self.stem_norm = LayerNorm2d(16, eps=1e-06)
         self.dwconv = nn.Conv2d(16, 16, kernel_size=7, padding=3, groups=16)
         self.norm = nn.LayerNorm(16, eps=1e-06)
         self.expand = nn.Linear(16, 64)
@@ -28,7 +30,7 @@ class ConvNeXtBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)  # (B, 16, 8, 8)
-        stem_norm = self.stem_norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        stem_norm = self.stem_norm(x)  # (B, 16, 8, 8)
         x = self.dwconv(stem_norm)  # (B, 16, 8, 8)
         x = x.permute(0, 2, 3, 1)  # (B, 8, 8, 16)
         x = self.norm(x)  # (B, 8, 8, 16)
