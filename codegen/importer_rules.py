@@ -557,6 +557,12 @@ def _stochastic_depth(m: blocks.StochasticDepth) -> dict[str, Any]:
     return {"p": float(m.p), "mode": m.mode}
 
 
+def _layernorm2d(m: nn.LayerNorm) -> dict[str, Any]:
+    affine = m.elementwise_affine and m.bias is not None
+    require(len(m.normalized_shape) == 1 and affine, "a LayerNorm2d without a (C,) weight and bias")
+    return {"eps": m.eps}
+
+
 def _activation(node_type: str, read: Callable[[nn.Module], dict[str, Any]] = _none) -> ModuleRule:
     return ModuleRule(node_type, read)
 
@@ -615,6 +621,7 @@ MODULES: dict[type, ModuleRule] = {
     nn.LSTM: ModuleRule("LSTM", _none, apply=_recurrent),
     nn.RNN: ModuleRule("RNN", _none, apply=_recurrent),
     blocks.StochasticDepth: ModuleRule("StochasticDepth", _stochastic_depth),
+    blocks.LayerNorm2d: ModuleRule("LayerNorm2d", _layernorm2d),
     blocks.SEBlock: ModuleRule("SEBlock", _block(blocks.SEBlock, _se)),
     blocks.ResidualBlock: ModuleRule("ResidualBlock", _block(blocks.ResidualBlock, _residual)),
     blocks.Bottleneck: ModuleRule("Bottleneck", _block(blocks.Bottleneck, _bottleneck)),
@@ -641,11 +648,6 @@ MODULES: dict[type, ModuleRule] = {
     blocks.SwinTransformerBlock: ModuleRule("SwinTransformerBlock", _block(blocks.SwinTransformerBlock, _swin_block)),
     blocks.PatchMerging: ModuleRule("PatchMerging", _block(blocks.PatchMerging, _patch_merging)),
 }
-
-
-def _layernorm2d(m: nn.LayerNorm) -> dict[str, Any]:
-    require(len(m.normalized_shape) == 1 and m.elementwise_affine, "a LayerNorm2d without a (C,) weight and bias")
-    return {"eps": m.eps}
 
 
 # Classes of packages the engine does not import, by qualified name: torchvision's LayerNorm2d is an
