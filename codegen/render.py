@@ -29,7 +29,7 @@ from .analysis import (
 from .blocks import BLOCK_CLASSES
 from .diagnostics import Diagnostic, GraphError
 from .dims import Sym
-from .hierarchy import Leaf, Tree, build_tree, init_statements
+from .hierarchy import Container, Leaf, Tree, build_tree, init_statements
 from .ir import Assign, BinOp, Call, ListOf, Method, Ref, Repeat, SelfAttr, Starred, render_expr, sole_generator
 from .naming import Namespace, class_name
 from .params import Param
@@ -273,10 +273,14 @@ def attribute_names(analysis: Analysis, names: Namespace | None = None) -> dict[
     }
 
 
-def _module_tree(
+def _leaves(
     analysis: Analysis, attr: dict[str, str], composites: dict[str, CompositeClass], source: ClassSource
-) -> Tree:
-    """The containers the node paths describe, with each node's constructor (block classes noted as used)."""
+) -> dict[str, Leaf]:
+    """Each node's constructor, and whether it may sit in a chain (block classes noted as used).
+
+    Rendered before the forward statements because paths may gather a chain into one call; without
+    paths the forward pass collects the constructors itself, so nodes are not emitted twice.
+    """
     leaves: dict[str, Leaf] = {}
     for node_id in analysis.order:
         info = analysis.info[node_id]
@@ -300,6 +304,11 @@ def _module_tree(
         leaves[node_id] = Leaf(
             node_id, init, chainable=len(outputs) == 1 and len(placeholders) == 1 and body == (plain_call,)
         )
+    return leaves
+
+
+def _module_tree(analysis: Analysis, attr: dict[str, str], leaves: dict[str, Leaf]) -> Tree:
+    """The containers the node paths describe."""
     sources = {n: [(e.source, e.output or 0) for e in analysis.info[n].inputs] for n in analysis.order}
     readers: dict[str, int] = {}
     for node_id in analysis.order:
@@ -340,7 +349,9 @@ def render_class(
     names = Namespace()
     attr = attribute_names(analysis, names)
     source = ClassSource([])
-    tree = _module_tree(analysis, attr, composites, source)
+    with_paths = any(analysis.info[n].node.path is not None for n in analysis.order)
+    leaves = _leaves(analysis, attr, composites, source) if with_paths else {}
+    tree = _module_tree(analysis, attr, leaves) if with_paths else Tree(Container(), {})
     skipped = tree.skipped()
     forward_lines: list[str] = []
     state = _Forward(analysis, names, attr)
@@ -404,18 +415,26 @@ def render_class(
             continue
         input_refs = [Ref(state.input_expr(info, k)) for k in range(len(info.inputs))]
         if info.composite is not None:
-            _, body = _composite_call(
+            init, body = _composite_call(
                 info, analysis, composites[info.composite.name], attr[node_id], input_refs, out_names
             )
+            source.uses.add(info.composite.name)
         else:
             ctx = emit_context(analysis, info, attr[node_id], input_refs, out_names, names.fresh)
-            body = info.spec.emit(ctx).body  # type: ignore[union-attr]
+            code = info.spec.emit(ctx)  # type: ignore[union-attr]
+            init, body = code.init, code.body
+            if info.spec.block_class is not None:  # type: ignore[union-attr]
+                source.uses.add(info.spec.type)  # type: ignore[union-attr]
+        if not with_paths and init is not None:
+            leaves[node_id] = Leaf(node_id, init, chainable=False)
         for k, stmt in enumerate(body):
             is_last = k == len(body) - 1
             forward_lines.extend(
                 render_statement(INDENT * 2, ", ".join(stmt.targets), stmt.value, comment if is_last else "")
             )
 
+    if not with_paths:  # every constructor sits at the top level, under its node's name
+        tree = _module_tree(analysis, attr, leaves)
     init_lines: list[str] = []
     first_use = {node_id: i for i, node_id in enumerate(analysis.order)}
     for target, value in init_statements(tree, first_use):

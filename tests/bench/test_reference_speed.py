@@ -27,8 +27,8 @@ pytestmark = pytest.mark.bench
 
 TARGET = 1.05
 BATCH = 2
-WARMUP = 2
-STEPS = 10
+WARMUP = 3
+STEPS = 20
 SMALL = 64  # the side the CNNs run at; a model whose graph does not validate there keeps its own size
 
 
