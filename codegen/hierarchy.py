@@ -134,10 +134,7 @@ class Container:
 
     def leaves(self) -> list[Leaf]:
         """Leaves in member order: numbered members by number, named ones in the order they appear."""
-        found: list[Leaf] = []
-        for _, child in self.members():
-            found.extend([child] if isinstance(child, Leaf) else child.leaves())
-        return found
+        return [leaf for _, child in self.members() for leaf in _leaves_of(child)]
 
     def members(self) -> list[tuple[str, Leaf | Container]]:
         items = list(self.children.items())
@@ -290,10 +287,9 @@ def _loops(values: list[Any]) -> list[Any]:
     start = 0
     while start < len(values):
         end, template = _run(values, start)
-        count = end - start
-        if template is not _DIFFERENT and (count >= 3 or (count == 2 and values[start] == values[start + 1])):
+        if template is not _DIFFERENT and _worth_a_loop(values[start:end]):
             var = "_" if values[start] == values[end - 1] else "i"
-            out.append(Starred(Repeat(template, var, count)))
+            out.append(Starred(Repeat(template, var, end - start)))
             start = end
         else:
             out.append(values[start])
@@ -316,7 +312,7 @@ def _named_loops(entries: list[tuple[str, Any]]) -> list[Any]:
                 end += 1
         values = [value for _, value in entries[start:end]]
         best, template = _run(values, 0)
-        if numbered and template is not _DIFFERENT and (best >= 3 or (best == 2 and values[0] == values[1])):
+        if numbered and template is not _DIFFERENT and _worth_a_loop(values[:best]):
             index: Any = _progression(first, 1)
             item = (Numbered(prefix, index), template)
             out.append(Starred(Repeat(item, "i", best, generator=True)))
@@ -328,14 +324,22 @@ def _named_loops(entries: list[tuple[str, Any]]) -> list[Any]:
 
 
 def _run(values: list[Any], start: int) -> tuple[int, Any]:
-    """The longest run from ``start`` that one template with ``i`` describes, and that template."""
-    best_end, best = start + 1, _DIFFERENT
-    for end in range(start + 2, len(values) + 1):
-        template = _template(values[start:end])
-        if template is _DIFFERENT:
-            break
-        best_end, best = end, template
-    return best_end, best
+    """The longest run from ``start`` that one template with ``i`` describes, and that template.
+
+    Each value only needs checking against the two before it: equal neighbours and a constant step
+    between every consecutive three make one run, so a long Sequential costs linear time.
+    """
+    if start + 2 > len(values) or _template(values[start : start + 2]) is _DIFFERENT:
+        return start + 1, _DIFFERENT
+    end = start + 2
+    while end < len(values) and _template(values[end - 2 : end + 1]) is not _DIFFERENT:
+        end += 1
+    return end, _template(values[start:end])
+
+
+def _worth_a_loop(run: list[Any]) -> bool:
+    """Two equal values, or three or more: fewer varying ones read better written out."""
+    return len(run) >= 3 or (len(run) == 2 and run[0] == run[1])
 
 
 _DIFFERENT = object()  # no one template describes the values

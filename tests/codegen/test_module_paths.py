@@ -150,6 +150,15 @@ def test_equal_blocks_become_a_loop_and_evenly_growing_ones_a_loop_over_i(tmp_pa
     assert_matches_interpreter(document, model, 8)
 
 
+def test_a_run_ends_where_its_step_changes_and_the_next_run_starts_there(tmp_path):
+    widths = [12, 16, 20, 24, 32, 40, 48]
+    document = chain([f"grow.{k}" for k in range(len(widths))], widths=widths)
+    text, model = generated(document, tmp_path)
+    assert "*[nn.Linear(8 + 4 * i, 12 + 4 * i) for i in range(4)]" in text
+    assert "*[nn.Linear(24 + 8 * i, 32 + 8 * i) for i in range(3)]" in text
+    assert_matches_interpreter(document, model, 8)
+
+
 def test_two_different_blocks_are_not_forced_into_a_loop(tmp_path):
     text, _ = generated(chain(["pair.0", "pair.1"], widths=[16, 4]), tmp_path)
     assert "for i in range" not in text and "nn.Linear(8, 16)" in text and "nn.Linear(16, 4)" in text
