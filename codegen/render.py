@@ -273,6 +273,26 @@ def attribute_names(analysis: Analysis, names: Namespace | None = None) -> dict[
     }
 
 
+def _emit_node(
+    analysis: Analysis,
+    info: NodeInfo,
+    attr: str,
+    inputs: list[Ref],
+    outputs: tuple[str, ...],
+    composites: dict[str, CompositeClass],
+    source: ClassSource,
+    new_temp: Callable[[str], str] = lambda hint: hint,
+) -> tuple[Any, tuple[Assign, ...]]:
+    """A node's constructor (or None) and forward statements; the block class it uses is noted in ``source``."""
+    if info.composite is not None:
+        source.uses.add(info.composite.name)
+        return _composite_call(info, analysis, composites[info.composite.name], attr, inputs, outputs)
+    code = info.spec.emit(emit_context(analysis, info, attr, inputs, outputs, new_temp))  # type: ignore[union-attr]
+    if info.spec.block_class is not None:  # type: ignore[union-attr]
+        source.uses.add(info.spec.type)  # type: ignore[union-attr]
+    return code.init, code.body
+
+
 def _leaves(
     analysis: Analysis, attr: dict[str, str], composites: dict[str, CompositeClass], source: ClassSource
 ) -> dict[str, Leaf]:
@@ -288,16 +308,7 @@ def _leaves(
             continue
         placeholders = [Ref(f"in{k}") for k in range(len(info.inputs))]
         outputs = tuple(f"out{k}" for k in range(info.num_outputs))
-        if info.composite is not None:
-            init, body = _composite_call(
-                info, analysis, composites[info.composite.name], attr[node_id], placeholders, outputs
-            )
-            source.uses.add(info.composite.name)
-        else:
-            code = info.spec.emit(emit_context(analysis, info, attr[node_id], placeholders, outputs))  # type: ignore[union-attr]
-            init, body = code.init, code.body
-            if info.spec.block_class is not None:  # type: ignore[union-attr]
-                source.uses.add(info.spec.type)  # type: ignore[union-attr]
+        init, body = _emit_node(analysis, info, attr[node_id], placeholders, outputs, composites, source)
         if init is None:
             continue
         plain_call = Assign(outputs, Call(SelfAttr(attr[node_id]), tuple(placeholders)))
@@ -414,17 +425,7 @@ def render_class(
             forward_lines.extend(render_statement(INDENT * 2, ", ".join(out_names), value, comment))
             continue
         input_refs = [Ref(state.input_expr(info, k)) for k in range(len(info.inputs))]
-        if info.composite is not None:
-            init, body = _composite_call(
-                info, analysis, composites[info.composite.name], attr[node_id], input_refs, out_names
-            )
-            source.uses.add(info.composite.name)
-        else:
-            ctx = emit_context(analysis, info, attr[node_id], input_refs, out_names, names.fresh)
-            code = info.spec.emit(ctx)  # type: ignore[union-attr]
-            init, body = code.init, code.body
-            if info.spec.block_class is not None:  # type: ignore[union-attr]
-                source.uses.add(info.spec.type)  # type: ignore[union-attr]
+        init, body = _emit_node(analysis, info, attr[node_id], input_refs, out_names, composites, source, names.fresh)
         if not with_paths and init is not None:
             leaves[node_id] = Leaf(node_id, init, chainable=False)
         for k, stmt in enumerate(body):
