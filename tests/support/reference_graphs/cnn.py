@@ -13,17 +13,10 @@ from __future__ import annotations
 from ..graph_builder import GraphBuilder
 from ..torchvision_models import torchvision_model
 from . import ReferenceModel
+from .classic import conv_norm_activation
 
 IMAGENET = [3, 224, 224]
 TAGS = ("vision", "classification", "2d", "imagenet", "paper")
-
-
-def conv_bn_act(g: GraphBuilder, name: str, path: str, out_channels: int, kernel_size: int, act: str, **conv) -> None:
-    """A bias-free convolution, BatchNorm and an activation at ``path.0`` to ``path.2``, as an ``nn.Sequential``
-    of torchvision's (``Conv2dNormActivation``, ShuffleNetV2's ``conv1``)."""
-    g.node("Conv2d", f"{name}_conv", path=f"{path}.0", out_channels=out_channels, kernel_size=kernel_size, **conv)
-    g.node("BatchNorm2d", f"{name}_bn", path=f"{path}.1")
-    g.node(act, f"{name}_{act.lower()}", path=f"{path}.2")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,7 +82,7 @@ def mobilenet_v2() -> dict:
         tags=(*TAGS, "mobile", "inverted-residual", "composite"),
     )
     g.input("input", IMAGENET)
-    conv_bn_act(g, "stem", "features.0", 32, 3, "ReLU6", stride=2, padding=1, bias=False)
+    conv_norm_activation(g, "stem", "features.0", 32, 3, "ReLU6", 2)
     index = 1
     for expand_ratio, channels, blocks, first_stride in MOBILENET_V2_STAGES:
         for block in range(blocks):
@@ -97,7 +90,7 @@ def mobilenet_v2() -> dict:
             params |= {"expand_ratio": expand_ratio}
             g.node("InvertedResidualV2", f"block{index}", path=f"features.{index}", **params)
             index += 1
-    conv_bn_act(g, "head", f"features.{index}", 1280, 1, "ReLU6", bias=False)
+    conv_norm_activation(g, "head", f"features.{index}", 1280, 1, "ReLU6")
     g.node("GlobalAvgPool", "avgpool")
     g.node("Dropout", "dropout", path="classifier.0", p=0.2)
     g.node("Linear", "fc", path="classifier.1", out_features=1000)
@@ -111,7 +104,7 @@ def mobilenet_v2() -> dict:
 def shufflenet_v2_x1_0() -> dict:
     g = GraphBuilder("ShuffleNetV2")
     g.input("input", IMAGENET)
-    conv_bn_act(g, "stem", "conv1", 24, 3, "ReLU", stride=2, padding=1, bias=False)
+    conv_norm_activation(g, "stem", "conv1", 24, 3, "ReLU", 2)
     g.node("MaxPool2d", "maxpool", kernel_size=3, stride=2, padding=1)
     for stage, (repeats, channels) in enumerate(zip((4, 8, 4), (116, 232, 464)), 2):
         for index in range(repeats):
@@ -123,7 +116,7 @@ def shufflenet_v2_x1_0() -> dict:
                 out_channels=channels,
                 **stride,
             )
-    conv_bn_act(g, "conv5", "conv5", 1024, 1, "ReLU", bias=False)
+    conv_norm_activation(g, "conv5", "conv5", 1024, 1, "ReLU")
     g.node("GlobalAvgPool", "globalpool")
     g.node("Linear", "fc", path="fc", out_features=1000)
     return g.document()
@@ -202,7 +195,7 @@ def regnet_y_400mf() -> dict:
     """torchvision names a stage's blocks ``block1-0``…, not an identifier: a ``RegNetStage`` node holds each stage."""
     g = GraphBuilder("RegNetY400MF")
     g.input("input", IMAGENET)
-    conv_bn_act(g, "stem", "stem", 32, 3, "ReLU", stride=2, padding=1, bias=False)
+    conv_norm_activation(g, "stem", "stem", 32, 3, "ReLU", 2)
     for index, (depth, width) in enumerate(REGNET_Y_400MF_STAGES, 1):
         params = {"out_channels": width, "depth": depth, "group_width": 8, "se_ratio": 0.25, "stage_index": index}
         g.node("RegNetStage", f"block{index}", path=f"trunk_output.block{index}", **params)
