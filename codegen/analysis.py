@@ -34,6 +34,9 @@ except ImportError:  # pragma: no cover - during bootstrap only
 BYTES_PER_VALUE = 4  # fp32 activations
 
 
+_NOT_EMITTED = object()  # NodeInfo.init before node_init() ran (None means "no module")
+
+
 @dataclass
 class NodeInfo:
     """What the analysis learned about one node."""
@@ -49,6 +52,7 @@ class NodeInfo:
     inner: Analysis | None = None  # a user composite instance, expanded with its concrete params
     live: bool = True  # contributes to an output
     valid: bool = True  # type and params are usable
+    init: Any = field(default=_NOT_EMITTED, repr=False, compare=False)  # the constructor, once node_init() ran
 
     @property
     def id(self) -> str:
@@ -370,8 +374,7 @@ class _BodyAnalyzer:
             info = self.info[node_id]
             if info.node.path is None or info.spec is None or info.is_input or info.node.disabled:
                 continue
-            inputs = [f"in{k}" for k in range(len(info.inputs))]
-            if info.spec.emit(emit_context(analysis, info, "module", inputs)).init is None:
+            if node_init(analysis, info) is None:
                 self.report(
                     "PATH",
                     f"{info.spec.type} is a function in forward, with no module or learned tensor of its own, so "
@@ -934,10 +937,18 @@ def node_param_count(analysis: Analysis, info: NodeInfo) -> int | None:
         return info.inner.params_total
     if info.spec is None:
         return None
-    code = info.spec.emit(emit_context(analysis, info, "m", ["x"] * len(info.inputs)))
-    if code.init is None:
-        return 0
-    return count_call_parameters(code.init)
+    init = node_init(analysis, info)
+    return 0 if init is None else count_call_parameters(init)
+
+
+def node_init(analysis: Analysis, info: NodeInfo) -> Call | None:
+    """The constructor a node type's render rule gives it (None for a function in forward), emitted once.
+
+    Both the parameter count and the check of unused module paths need it; inputs' types are final by then.
+    """
+    if info.init is _NOT_EMITTED:
+        info.init = info.spec.emit(emit_context(analysis, info, "m", ["x"] * len(info.inputs))).init  # type: ignore[union-attr]
+    return info.init
 
 
 def emit_context(
