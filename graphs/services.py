@@ -543,6 +543,15 @@ def delete_graph(graph: Graph, user) -> None:
             _log(user, "deleted", f"{user} deleted {graph.name}", team=Team.objects.filter(pk=graph.team_id).first())
 
 
+# A line only Python starts that way: an upload of model code rather than of the graph made from it.
+_PYTHON_SOURCE = re.compile(r"^(import \w|from [\w.]+ import |class \w+\s*[(:]|def \w+\s*\()", re.MULTILINE)
+PYTHON_UPLOAD = (
+    "This is Python source, not a graph document. The server never runs uploaded code: turn your model into a "
+    "graph on your machine with `python -m codegen import your_module:build_model --input-shape 3,224,224 "
+    "--out graph.json` and upload graph.json (or add `--push URL --token TOKEN` to that command)."
+)
+
+
 def import_graph(
     user, raw: str | bytes | dict, *, name: str | None = None, team: Team | None = None, visibility: str = "private"
 ) -> Graph:
@@ -562,6 +571,8 @@ def import_graph(
         try:
             document = json.loads(raw)
         except json.JSONDecodeError as exc:
+            if _PYTHON_SOURCE.search(raw):
+                raise ServiceError(PYTHON_UPLOAD) from None
             raise ServiceError(
                 f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
             ) from None

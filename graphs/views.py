@@ -271,7 +271,8 @@ def graph_import(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Imported “{graph.name}” as version 1.")
             return redirect(graph)
-    return TemplateResponse(request, "graphs/graph_import.html", {"form": form})
+    site = request.build_absolute_uri("/").rstrip("/")
+    return TemplateResponse(request, "graphs/graph_import.html", {"form": form, "site": site})
 
 
 def _version_page(request: HttpRequest, graph: Graph):

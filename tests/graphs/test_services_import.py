@@ -46,6 +46,22 @@ def test_bad_files_are_refused_and_nothing_is_created(alice, raw, message):
     assert not Graph.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import torch\nfrom torch import nn\n\nclass Net(nn.Module):\n    pass\n",
+        '"""My model."""\nfrom my_pkg.layers import Block\n',
+        "# a model\ndef build_model(depth=18):\n    return None\n",
+    ],
+)
+def test_python_source_is_refused_with_the_command_that_turns_it_into_a_graph(alice, source):
+    with pytest.raises(services.ServiceError) as caught:
+        services.import_graph(alice, source.encode())
+    assert caught.value.message == services.PYTHON_UPLOAD
+    assert "python -m codegen import" in caught.value.message
+    assert not Graph.objects.exists()
+
+
 def test_a_file_over_the_size_limit_is_refused(alice, settings):
     settings.TORCHCANVAS_LIMITS = {**settings.TORCHCANVAS_LIMITS, "max_body_bytes": 1024}
     with pytest.raises(services.ServiceError, match="^The file is 2000 bytes; the limit is 1024 bytes.$"):

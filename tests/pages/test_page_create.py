@@ -75,3 +75,18 @@ def test_a_binary_upload_is_refused(alice_client):
     upload = SimpleUploadedFile("graph.json", b"\xff\xfe\x00garbage")
     response = alice_client.post("/graphs/import/", {"file": upload, "visibility": "private"})
     assert "not UTF-8 text" in response.content.decode()
+
+
+def test_the_import_page_shows_how_to_bring_pytorch_code(alice_client):
+    page = alice_client.get("/graphs/import/").content.decode()
+    assert "The server never runs uploaded Python" in page
+    assert "python -m codegen import my_pkg.models:build_model" in page
+    assert "--push http://testserver --token YOUR_TOKEN" in page
+
+
+def test_uploading_a_python_file_says_what_to_run_instead(alice_client):
+    upload = SimpleUploadedFile("model.py", b"import torch\n\nclass Net(torch.nn.Module):\n    pass\n")
+    response = alice_client.post("/graphs/import/", {"file": upload, "visibility": "private"})
+    assert response.status_code == 200
+    assert "This is Python source, not a graph document." in response.content.decode()
+    assert not Graph.objects.exists()
