@@ -22,7 +22,7 @@ import { clearDraft, writeDraft } from "../lib/draft";
 import { getNode, nodeIndex, position } from "../lib/graphutil";
 import { canRedo, canUndo } from "../lib/history";
 import { type LibraryVersion, withLibraryBlock } from "../lib/library";
-import { dagreLayout, type Direction, ensurePositions, fastLayout, NODE_HEIGHT, NODE_WIDTH, withPositions } from "../lib/layout";
+import { type Direction, ensurePositions, layoutPositions, NODE_HEIGHT, NODE_WIDTH, withPositions } from "../lib/layout";
 import { SpecIndex } from "../lib/specs";
 import { applySuggestion } from "../lib/suggestions";
 import { readClip, writeClip } from "./clipboard";
@@ -455,7 +455,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
 
   const runLayout = useCallback(
     (direction: Direction) => {
-      edit((d) => withPositions(d, d.nodes.length > 1000 ? fastLayout(d, direction, sizeOf) : dagreLayout(d, direction, sizeOf)));
+      edit((d) => withPositions(d, layoutPositions(d, direction, sizeOf, 1000)));
       window.setTimeout(() => void rf.fitView({ duration: 300, padding: 0.1 }), 50);
     },
     [edit, rf, sizeOf],

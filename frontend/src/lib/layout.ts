@@ -13,9 +13,96 @@ export type SizeOf = (id: string) => { width: number; height: number } | undefin
 /** Above this many nodes, positions are computed by the linear-time layered layout instead of dagre. */
 export const DAGRE_LIMIT = 150;
 
-/** Top-left positions for every node: dagre for graphs up to DAGRE_LIMIT nodes, the fast layered layout above. */
-export function layoutPositions(doc: GraphDoc, dir: Direction, sizeOf?: SizeOf): Map<string, { x: number; y: number }> {
-  return doc.nodes.length > DAGRE_LIMIT ? fastLayout(doc, dir, sizeOf) : dagreLayout(doc, dir, sizeOf);
+/** A graph this long whose nodes sit in module stages (`layer1.0`, `layer2.3`) is laid out a stage per column. */
+export const STAGED_MIN_NODES = 40;
+const STAGE_GAP = 140;
+
+/**
+ * Top-left positions for every node: dagre for graphs up to `dagreLimit` nodes, the fast layered layout
+ * above. A long graph with module stages (an imported ResNet: stem, layer1…layer4, head) gets one column
+ * (row, left to right) per stage, each laid out on its own, so the drawing reads like the architecture
+ * instead of as one very tall chain.
+ */
+export function layoutPositions(doc: GraphDoc, dir: Direction, sizeOf?: SizeOf, dagreLimit = DAGRE_LIMIT): Map<string, { x: number; y: number }> {
+  const layered = (d: GraphDoc) => (d.nodes.length > dagreLimit ? fastLayout(d, dir, sizeOf) : dagreLayout(d, dir, sizeOf));
+  const stages = doc.nodes.length >= STAGED_MIN_NODES ? moduleStages(doc) : null;
+  if (!stages) return layered(doc);
+  const result = new Map<string, { x: number; y: number }>();
+  const size = (id: string) => sizeOf?.(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
+  let offset = 0;
+  for (const members of stages) {
+    const inside = new Set(members);
+    const part: GraphDoc = { ...doc, nodes: doc.nodes.filter((n) => inside.has(n.id)), edges: doc.edges.filter((e) => inside.has(e[0].split(":")[0]) && inside.has(e[1])) };
+    const laid = layered(part);
+    const boxes = [...laid].map(([id, p]) => ({ ...p, ...size(id) }));
+    const minX = Math.min(...boxes.map((b) => b.x));
+    const minY = Math.min(...boxes.map((b) => b.y));
+    for (const [id, p] of laid) result.set(id, dir === "TB" ? { x: p.x - minX + offset, y: p.y - minY } : { x: p.x - minX, y: p.y - minY + offset });
+    offset += dir === "TB" ? Math.max(...boxes.map((b) => b.x + b.width)) - minX + STAGE_GAP : Math.max(...boxes.map((b) => b.y + b.height)) - minY + STAGE_GAP;
+  }
+  return result;
+}
+
+/**
+ * The graph's module stages in forward order, or null when it has fewer than two. A stage is the nodes
+ * whose path starts with one container (`layer1` of `layer1.0`, `layer1.1.conv1`; below the containers
+ * that every path shares, such as DenseNet's `features`); a node without one
+ * (an unnamed `add`, a head's `fc`) joins the latest stage its inputs come from, and nodes before any
+ * stage (the input and a stem's `conv1`, `bn1`) make a column of their own.
+ */
+export function moduleStages(doc: GraphDoc): string[][] | null {
+  const byId = new Map(doc.nodes.map((n) => [n.id, n]));
+  // Containers every path shares (DenseNet's `features`) say nothing: the stages are one level below.
+  const containers = doc.nodes.flatMap((n) => (n.path?.includes(".") ? [n.path.split(".").slice(0, -1)] : []));
+  let depth = 0;
+  while (containers.length && containers.every((c) => c.length > depth && c[depth] === containers[0][depth])) depth++;
+  const stageKey = (path: string | undefined) => {
+    const segments = path?.split(".") ?? [];
+    return segments.length > depth + 1 ? segments[depth] : null;
+  };
+  const inputs = new Map<string, string[]>(doc.nodes.map((n) => [n.id, []]));
+  for (const ref of edgeRefs(doc)) inputs.get(ref.target)?.push(ref.source.node);
+  const stages: string[][] = [];
+  const stageOf = new Map<string, number>();
+  const stageOfKey = new Map<string, number>();
+  let stem = -1;
+  for (const id of forwardOrder(doc)) {
+    const key = stageKey(byId.get(id)?.path);
+    let stage: number;
+    if (key !== null) {
+      if (!stageOfKey.has(key)) stageOfKey.set(key, stages.push([]) - 1);
+      stage = stageOfKey.get(key)!;
+    } else {
+      const from = inputs.get(id)!.map((source) => stageOf.get(source) ?? -1);
+      stage = Math.max(-1, ...from);
+      if (stage === -1) stage = stem === -1 ? (stem = stages.push([]) - 1) : stem;
+    }
+    stages[stage].push(id);
+    stageOf.set(id, stage);
+  }
+  return stageOfKey.size >= 2 ? stages : null;
+}
+
+/** Node ids in a topological order (Kahn's, ties in document order); nodes on cycles come last. */
+function forwardOrder(doc: GraphDoc): string[] {
+  const ids = [...nodeIndex(doc).keys()];
+  const succs = new Map<string, string[]>(ids.map((id) => [id, []]));
+  const indegree = new Map<string, number>(ids.map((id) => [id, 0]));
+  for (const ref of edgeRefs(doc)) {
+    if (ref.source.node === ref.target || !succs.has(ref.source.node) || !succs.has(ref.target)) continue;
+    succs.get(ref.source.node)!.push(ref.target);
+    indegree.set(ref.target, indegree.get(ref.target)! + 1);
+  }
+  const queue = ids.filter((id) => indegree.get(id) === 0);
+  for (let i = 0; i < queue.length; i++) {
+    for (const next of succs.get(queue[i])!) {
+      const left = indegree.get(next)! - 1;
+      indegree.set(next, left);
+      if (left === 0) queue.push(next);
+    }
+  }
+  const seen = new Set(queue);
+  return [...queue, ...ids.filter((id) => !seen.has(id))];
 }
 
 /** Top-left positions for every node, laid out by dagre (network simplex ranks, crossing minimisation). */
