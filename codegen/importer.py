@@ -33,6 +33,7 @@ from .importer_rules import (
     METHODS,
     NAMED_FUNCTIONS,
     Batch,
+    Fixed,
     Learned,
     Unsupported,
     clean_params,
@@ -60,6 +61,7 @@ class ImportTracer(fx.Tracer):
     def __init__(self) -> None:
         super().__init__()
         self.record_stack_traces = True
+        self.proxy_buffer_attributes = True  # a buffer cut by a size (table[: x.shape[1]]) is traced, not run
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         if module_rule(m) is not None:
@@ -145,6 +147,11 @@ class Context:
             raise Unsupported(
                 f"parameter `{value.path}` is used other than as a class token (torch.cat([p.expand(B, -1, -1), x], "
                 "dim=1)), a position embedding (x + p) or a layer scale (p * x)"
+            )
+        if isinstance(value, Fixed):
+            raise Unsupported(
+                f"buffer `{value.path}` is used other than as the sinusoid table of a positional encoding "
+                "(x + table[: x.shape[1]]); no node holds other fixed tensors"
             )
         if not isinstance(value, str):
             raise Unsupported(f"an argument that is not a tensor ({type(value).__name__}) where a tensor is needed")
@@ -471,13 +478,40 @@ def _convert(builder: Builder, gm: fx.GraphModule, node: fx.Node, vocab: dict[st
     elif node.op == "output":
         _outputs(builder, node)
     elif node.op == "get_attr":
-        value = gm.get_parameter(str(node.target)) if _is_parameter(gm, str(node.target)) else None
-        if value is None:
-            raise Unsupported("a buffer or tensor attribute read directly in forward() (no node type holds one)")
-        builder.values[node] = Learned(str(node.target), value)
+        target = str(node.target)
+        if _is_parameter(gm, target):
+            builder.values[node] = Learned(target, gm.get_parameter(target))
+        elif isinstance(value := _attribute(gm, target), torch.Tensor):  # a buffer, or a tensor attribute
+            builder.values[node] = Fixed(target, value)
+        else:
+            raise Unsupported("an attribute read directly in forward() that is no parameter or tensor")
     else:
+        _fold_numbers(builder, node)
         module = gm.get_submodule(str(node.target)) if node.op == "call_module" else None
         builder.values[node] = _call(Context(builder, node, module))
+
+
+def _fold_numbers(builder: Builder, node: fx.Node) -> None:
+    """Arguments that are sizes computed earlier (``c // groups``) become the numbers they are."""
+
+    def number(value: Any) -> bool:
+        if isinstance(value, tuple):
+            return all(number(v) for v in value)
+        return isinstance(value, (int, float, bool))
+
+    def fold(arg: Any) -> Any:
+        value = builder.values.get(arg) if isinstance(arg, fx.Node) else None
+        return value if value is not None and number(value) else arg
+
+    node.args = fx.node.map_aggregate(node.args, fold)
+    node.kwargs = fx.node.map_aggregate(node.kwargs, fold)
+
+
+def _attribute(gm: fx.GraphModule, target: str) -> Any:
+    value: Any = gm
+    for name in target.split("."):
+        value = getattr(value, name, None)
+    return value
 
 
 def _is_parameter(gm: fx.GraphModule, target: str) -> bool:

@@ -763,6 +763,32 @@ class Learned:
 
 
 @dataclass(frozen=True)
+class Fixed:
+    """A buffer read in forward() (``get_attr``), maybe cut to the first ``length`` rows: a fixed table.
+
+    ``x + table[: x.shape[1]]`` with the sinusoid table of the Transformer is a ``PositionalEncoding``.
+    """
+
+    path: str
+    value: torch.Tensor
+    length: int | None = None
+
+    def positional(self, ctx: Context, x: fx.Node) -> str:
+        rows, dim = self.value.shape if self.value.dim() == 2 else (None, None)
+        sizes = ctx.shape(x)[1:]
+        require(
+            rows is not None and len(sizes) == 2 and sizes == (self.length or rows, dim),
+            f"buffer `{self.path}` added to a tensor, other than a (max_len, D) sinusoid table cut to (B, T, D) tokens",
+        )
+        table = blocks.PositionalEncoding(dim, rows).table
+        require(
+            torch.allclose(self.value.float(), table, atol=1e-5),
+            f"buffer `{self.path}` added to tokens is not the Transformer's sinusoid table (no node holds other values)",
+        )
+        return ctx.emit("PositionalEncoding", {"max_len": rows}, [ctx.tensor(x)])
+
+
+@dataclass(frozen=True)
 class _Expanded:
     """``p.expand(x.size(0), -1, -1)``: a class token copied over the batch, waiting for its torch.cat."""
 
@@ -806,6 +832,15 @@ def _binary(merge: str, scalar: str, commutative: bool) -> Callable[[Context], A
     def handle(ctx: Context) -> Any:
         require(len(ctx.node.args) == 2 and not ctx.node.kwargs, "extra arguments (alpha, out)")
         a, b = ctx.node.args
+        if _number(ctx.value(a)) and _number(ctx.value(b)):  # sizes: n_h * n_w
+            return _NUMBER_OPS[scalar](ctx.value(a), ctx.value(b))
+        if merge == "Add" and any(isinstance(ctx.value(arg), Fixed) for arg in (a, b)):
+            fixed, x = (ctx.value(a), b) if isinstance(ctx.value(a), Fixed) else (ctx.value(b), a)
+            return fixed.positional(ctx, x)
+        for arg in (a, b):
+            if isinstance(ctx.value(arg), Fixed):
+                ctx.tensor(arg)  # says what a buffer may be used as
+            require(not isinstance(ctx.value(arg), Batch), f"`{scalar}` of the batch size (it stays what it is)")
         if commutative and any(isinstance(ctx.value(arg), Learned) for arg in (a, b)):
             return _learned_term(ctx, merge, a, b)
         if ctx.is_tensor(a) and ctx.is_tensor(b):
@@ -905,8 +940,14 @@ def _getitem(ctx: Context) -> Any:
     value = ctx.value(container)
     if isinstance(value, _Multi) and isinstance(index, int):
         return f"{value.node}:{index % value.count}"
-    if isinstance(value, _Shape) and index == 0:
-        return Batch()
+    if isinstance(value, _Shape):
+        return value.item(index)
+    if isinstance(value, Fixed) and isinstance(index, slice):  # table[:length]
+        require(
+            index.start in (None, 0) and index.step in (None, 1) and isinstance(index.stop, int),
+            f"buffer `{value.path}` cut other than to its first rows ([:length])",
+        )
+        return Fixed(value.path, value.value[: index.stop], length=index.stop)
     if isinstance(value, _Deferred) and isinstance(index, int):
         if not ctx.node.users:  # `_, hidden = self.gru(x)`: the unpacked item nobody reads makes no node
             return None
@@ -934,20 +975,62 @@ class Batch:
 
 @dataclass(frozen=True)
 class _Shape:
-    """``x.shape`` / ``x.size()``; only its batch entry can be used."""
+    """``x.shape`` / ``x.size()``: the batch size, then numbers.
+
+    The graph's input shapes are fixed (the import is given them), so every size but the batch is a
+    constant of the graph: ``h // p`` or ``c // groups`` is folded into the number it is at these shapes.
+    """
+
+    sizes: tuple[int, ...]
+
+    def item(self, index: Any) -> Any:
+        if isinstance(index, int):
+            require(-len(self.sizes) <= index < len(self.sizes), f"size {index} of a rank-{len(self.sizes)} tensor")
+            return Batch() if index % len(self.sizes) == 0 else self.sizes[index]
+        require(isinstance(index, slice), f"indexing a shape with {index!r}")
+        positions = range(len(self.sizes))[index]
+        return tuple(Batch() if i == 0 else self.sizes[i] for i in positions)
 
 
 def _size(ctx: Context) -> Any:
     x, dim = arguments(ctx, "self", "dim", dim=None)
-    if dim is None:
-        return _Shape()
-    require(dim == 0, f"size({dim}) used as a number (only the batch size, size(0), keeps the graph static)")
-    return Batch()
+    shape = _Shape(ctx.shape(x))
+    return shape if dim is None else shape.item(dim)
+
+
+def _dim(ctx: Context) -> int:
+    (x,) = arguments(ctx, "self")
+    return ctx.rank(x)
 
 
 def _shape_attribute(ctx: Context) -> Any:
-    require(ctx.node.args[1] == "shape", f"the attribute `{ctx.node.args[1]}`")
-    return _Shape()
+    x, name = ctx.node.args
+    if name == "ndim":
+        return ctx.rank(x)
+    require(name == "shape", f"the attribute `{name}`")
+    return _Shape(ctx.shape(x))
+
+
+def _constant(op: Callable[..., Any], symbol: str) -> Callable[[Context], Any]:
+    """Arithmetic and comparisons of sizes (``h // p``, ``h == 224``): folded into their value."""
+
+    def handle(ctx: Context) -> Any:
+        values = [ctx.value(arg) for arg in ctx.node.args]
+        require(
+            not ctx.node.kwargs and all(_number(v) or isinstance(v, bool) for v in values),
+            f"`{symbol}` of values that are not sizes or numbers (only sizes other than the batch fold into a number)",
+        )
+        return op(*values)
+
+    return handle
+
+
+def _assert(ctx: Context) -> None:
+    """``torch._assert(h == 224, ...)``: checked now, at the given shapes; the graph needs no node for it."""
+    condition, message = arguments(ctx, "condition", "message")
+    condition = ctx.value(condition)
+    require(isinstance(condition, bool), "an assertion on a tensor's values (only on sizes)")
+    require(condition, f"it fails at the given input shapes: {message}")
 
 
 def _reshape(ctx: Context) -> str:
@@ -1055,6 +1138,7 @@ def _ops(table: dict[Any, Callable[[Context], Any]], inplace: tuple[Any, ...] = 
     return {key: OpRule(handle, key in inplace) for key, handle in table.items()}
 
 
+_NUMBER_OPS = {"add": operator.add, "mul": operator.mul, "sub": operator.sub, "div": operator.truediv}
 _ADD, _MUL = _binary("Add", "add", True), _binary("Mul", "mul", True)
 _SUB, _DIV = _binary("Sub", "sub", False), _binary("Div", "div", False)
 _RELU, _SIGMOID, _TANH = _unary("ReLU"), _unary("Sigmoid"), _unary("Tanh")
@@ -1075,6 +1159,15 @@ FUNCTIONS: dict[Any, OpRule] = _ops(
         torch.matmul: _matmul,
         operator.getitem: _getitem,
         getattr: _shape_attribute,
+        operator.floordiv: _constant(operator.floordiv, "//"),
+        operator.mod: _constant(operator.mod, "%"),
+        operator.eq: _constant(operator.eq, "=="),
+        operator.ne: _constant(operator.ne, "!="),
+        operator.lt: _constant(operator.lt, "<"),
+        operator.le: _constant(operator.le, "<="),
+        operator.gt: _constant(operator.gt, ">"),
+        operator.ge: _constant(operator.ge, ">="),
+        torch._assert: _assert,
         torch.cat: _cat,
         torch.concat: _cat,
         torch.flatten: _flatten_call,
@@ -1140,6 +1233,7 @@ METHODS: dict[str, OpRule] = _ops(
         "tanh": _TANH,
         "softmax": _softmax_call("Softmax"),
         "size": _size,
+        "dim": _dim,
         "contiguous": _passthrough,
     },
     inplace=("add_", "mul_", "relu_"),

@@ -113,9 +113,15 @@ class BatchLosingView(nn.Module):
         return x.view(-1)
 
 
-class SizeAsNumber(nn.Module):
+class BatchArithmetic(nn.Module):
     def forward(self, x):
-        return x.reshape(x.size(0), x.size(1), -1)
+        return x.reshape(x.size(0) * 2, -1)
+
+
+class FailingAssertion(nn.Module):
+    def forward(self, x):
+        torch._assert(x.shape[-1] == 8, "Wrong image width!")
+        return x
 
 
 class ReflectPadding(nn.Module):
@@ -156,10 +162,11 @@ CASES = [
     (SharedWeights, "self.conv(self.conv(x))", "called more than once", "conv"),
     (FreeParameter, "torch.matmul(x, self.mix)", "parameter `mix` is used other than as a class token", None),
     (WrongScale, "self.scale * x", "parameter `scale` of shape [4] as a layer scale", None),
-    (FreeBuffer, "x * self.mask", "parameter `mask`: a buffer", None),
+    (FreeBuffer, "x * self.mask", "buffer `mask` is used other than as the sinusoid table", None),
     (NumberMinusTensor, "1 - x", "function `operator.sub`", None),
     (BatchLosingView, "x.view(-1)", "method `.view()`", None),
-    (SizeAsNumber, "x.size(1)", "method `.size()`", None),
+    (BatchArithmetic, "x.size(0) * 2", "`mul` of the batch size", None),
+    (FailingAssertion, "torch._assert(", "it fails on inputs of shapes {'x': [3, 4, 4]}: Wrong image width!", None),
     (ReflectPadding, "self.conv(x)", 'padding_mode="reflect"', "conv"),
     (ChannelMean, "x.mean(1)", "method `.mean()`", None),
     (SequenceFirstLSTM, "self.lstm(x)", "batch_first=False", "lstm"),

@@ -34,3 +34,11 @@ def all_models() -> dict[str, ReferenceModel]:
                 raise ValueError(f"reference model {name} is defined twice")
             models[name] = model
     return dict(sorted(models.items()))
+
+
+def reference_module(name: str) -> nn.Module:
+    """The reference module of ``name`` (eval mode), for ``python -m codegen import`` to import by name."""
+    models = all_models()
+    if name not in models:
+        raise ValueError(f"no reference model {name!r}; known: {', '.join(models)}")
+    return models[name].reference().eval()
