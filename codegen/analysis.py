@@ -798,6 +798,8 @@ class _BodyAnalyzer:
             # Inside a composite class body some rules cannot reason about symbolic sizes.
             self.report("NEEDS_SHAPE", f"size cannot be expressed from the block's parameters ({exc})", node=info.id)
             out = None
+        for error in ctx.errors:
+            self.shape_report(info, error, ERROR)
         for warning in ctx.warnings:
             self.shape_report(info, warning, WARNING)
         return out

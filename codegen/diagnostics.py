@@ -45,6 +45,7 @@ CODES: dict[str, str] = {
     "COMPOSITE_RECURSION": "A composite block contains itself.",
     "EXPRESSION_TOO_LONG": "A block parameter expression has more operators or characters than the engine accepts.",
     "IMPORT": "A PyTorch construct has no faithful node, so the module cannot be imported (names op, path, line).",
+    "NOT_IMPORTED": "A placeholder for a part of an imported module that has no node: replace it to generate code.",
     "BUDGET": "The model exceeds the configured parameter or memory budget.",
 }
 

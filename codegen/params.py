@@ -222,6 +222,26 @@ class IntList(Param):
         return {**super().schema(), "min_length": self.min_length, "max_length": self.max_length}
 
 
+@dataclass(frozen=True)
+class Text(Param):
+    """One line of text (what an imported placeholder stands for), at most ``max_length`` characters."""
+
+    max_length: int = 500
+    kind = "text"
+
+    def _coerce(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise self._expected(value, "text")
+        if len(value) > self.max_length:
+            raise ParamError("PARAM_RANGE", f"must be at most {self.max_length} characters, got {len(value)}")
+        if any(ord(c) < 32 for c in value):
+            raise ParamError("PARAM_RANGE", "must be one line without control characters")
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {**super().schema(), "max_length": self.max_length}
+
+
 def as_tuple(value: Any, length: int) -> tuple[Any, ...]:
     """Expand an :class:`Ints` value to a tuple of ``length`` entries."""
     return tuple(value) if isinstance(value, tuple) else (value,) * length

@@ -30,6 +30,7 @@ class InferCtx:
     inputs: list[TensorType]
     sources: list[str] = field(default_factory=list)  # the node each input comes from
     warnings: list[ShapeError] = field(default_factory=list)
+    errors: list[ShapeError] = field(default_factory=list)  # reported while the output type still stands
 
     def input(
         self,
@@ -162,6 +163,7 @@ class NodeSpec:
     composite: bool = False
     block_class: type | None = None  # built-in block: the nn.Module class whose source is emitted
     requires: tuple[str, ...] = ()  # other block classes that class's source refers to
+    palette: bool = True  # offered in the canvas's palette (an import placeholder is not something to add)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -197,6 +199,8 @@ class NodeSpec:
         }
         if self.paper:
             data["paper"] = self.paper
+        if not self.palette:
+            data["palette"] = False
         return data
 
 
@@ -216,6 +220,7 @@ CATEGORY_COLORS = {
     "sampling": "#84cc16",
     "embedding": "#0891b2",
     "block": "#f97316",
+    "imported": "#6b7280",
 }
 
 NODE_SPECS: dict[str, NodeSpec] = {}

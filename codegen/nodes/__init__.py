@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     linear,
     merge,
     norm,
+    placeholder,
     pool,
     recurrent,
     regularization,

@@ -115,6 +115,8 @@ export interface NodeTypeSpec {
   composite: boolean;
   /** The paper a built-in block comes from. */
   paper?: string;
+  /** false: not offered in the palette (an import placeholder: documents have it, nobody adds one). */
+  palette?: boolean;
 }
 
 /** GET /api/registry/ answer. */

@@ -11,10 +11,11 @@ from pathlib import Path
 import codegen
 
 FIXTURE = Path(__file__).resolve().parents[2] / "frontend" / "src" / "test" / "registry.json"
-# The node types the front-end tests use: plain layers, ports, variadic merges, split outputs, a paper block.
+# The node types the front-end tests use: plain layers, ports, variadic merges, split outputs, a paper block,
+# the import placeholder.
 TYPES = (
     "ReLU Dropout GRU Conv1d Conv2d Input Linear Bilinear Concat Add Mul Chunk Split BatchNorm1d Flatten "
-    "Permute_BCT_to_BTH SEBlock"
+    "Permute_BCT_to_BTH SEBlock NotImported"
 ).split()
 
 

@@ -30,6 +30,7 @@ export function buildEntries(registry: Registry | null, composites: GraphDoc["co
   const entries: PaletteEntry[] = [];
   const colors = new Map((registry?.categories ?? []).map((c) => [c.name, c.color]));
   for (const spec of registry?.nodes ?? []) {
+    if (spec.palette === false) continue;
     entries.push({ kind: "type", type: spec.type, category: spec.category, color: spec.color, doc: spec.doc, aliases: spec.aliases ?? [] });
   }
   for (const [name, def] of Object.entries(composites ?? {})) {
