@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import os
 import re
 import sys
 import traceback
@@ -401,12 +402,14 @@ def from_module(
     input_shapes: dict[str, list[int]] | list[int] | None = None,
     *,
     name: str | None = None,
+    placeholders: bool = False,
 ) -> dict[str, Any]:
     """A graph document v0.2 computing what ``module`` computes (in eval mode), with its state_dict keys.
 
     ``input_shapes``: sizes without the batch axis, ``[3, 224, 224]`` for a single input or ``{name:
     sizes}`` by forward() argument name. Raises :class:`GraphError` with ``IMPORT`` diagnostics for what
-    has no node.
+    has no node; with ``placeholders``, a part that has none but gives one tensor from tensors of the
+    graph becomes a ``NotImported`` node instead (an error in the graph until it is replaced).
     """
     was_training = module.training
     module.eval()
@@ -430,6 +433,8 @@ def from_module(
             try:
                 _convert(builder, gm, node, vocab)
             except Unsupported as exc:
+                if placeholders and _placeholder(builder, node, str(exc)):
+                    continue
                 failed.add(node)
                 problems.append(_diagnostic(node, str(exc)))
         if problems:
@@ -447,6 +452,30 @@ def from_module(
         "outputs": builder.outputs,
     }
     return _resolve_layouts(document, builder)
+
+
+def _placeholder(builder: Builder, node: fx.Node, reason: str) -> bool:
+    """A ``NotImported`` node where ``node`` was, when it gives one tensor from tensors the graph has."""
+    meta = node.meta.get("tensor_meta")
+    sizes = list(getattr(meta, "shape", ()))[1:]
+    sources = [builder.values[n] for n in node.all_input_nodes if isinstance(builder.values.get(n), str)]
+    if not hasattr(meta, "shape") or not sources or len(sizes) > 4 or not all(sizes):
+        return False
+    params: dict[str, Any] = {"op": _describe(node), "reason": _clipped(reason), "shape": sizes}
+    line = _source_line(node.stack_trace)
+    if line:  # the graph may be shared: a file under the working folder is named relative to it
+        params["source"] = _clipped(line.removeprefix(str(Path.cwd()) + os.sep))
+    if meta.dtype == torch.int64:
+        params["dtype"] = "int64"
+    if node.op == "call_module":  # its weights wait for the nodes that replace it
+        builder.used_paths.add(str(node.target))
+    builder.values[node] = builder.add(node, "NotImported", params, list(dict.fromkeys(sources)))
+    return True
+
+
+def _clipped(text: str, limit: int = 500) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_weights_used(module: nn.Module, used: set[str]) -> None:
@@ -570,12 +599,17 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
             raise GraphError(
                 [_diagnostic(builder.origin[node_id], "a mean over axis 1 of a tensor that is not (B, T, H)")]
             )
-    errors = [d for d in result.diagnostics if d.severity == "error"]
+    errors = _blocking(result)
     if errors:
         raise GraphError([_explain(d, builder) for d in errors])
     folded = fold(document, builder.origin)
     # Folding only regroups nodes; should the engine refuse a block it made, the flat graph stands.
-    return folded if folded is not None and validate(folded).ok else document
+    return folded if folded is not None and not _blocking(validate(folded)) else document
+
+
+def _blocking(result: Any) -> list[Diagnostic]:
+    """The errors that stop an import: all but the placeholders it made on purpose."""
+    return [d for d in result.diagnostics if d.severity == "error" and d.code != "NOT_IMPORTED"]
 
 
 def _fuse_layernorm2d(document: dict[str, Any]) -> None:

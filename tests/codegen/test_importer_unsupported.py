@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from codegen.api import validate
 from codegen.diagnostics import GraphError
 from codegen.importer import from_module
 
@@ -243,3 +244,47 @@ def test_it_refuses_weights_that_forward_never_uses() -> None:
     with pytest.raises(GraphError) as caught:
         from_module(AuxHead(), [4])
     assert caught.value.diagnostics[0].message.startswith("`aux` hold weights that forward() never uses in eval mode")
+
+
+class Partly(nn.Module):
+    """A model with two parts that have no node, between parts that do."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.unfold = nn.PixelUnshuffle(2)
+        self.fc = nn.Linear(16 * 2 * 2, 5)
+
+    def forward(self, x):
+        x = torch.erf(self.conv(x))
+        return self.fc(torch.flatten(self.unfold(x), 1))
+
+
+def test_with_placeholders_the_rest_is_imported_and_each_part_is_a_marked_node() -> None:
+    graph = from_module(Partly(), [3, 4, 4], placeholders=True)
+    marked = {n["id"]: n["params"] for n in graph["nodes"] if n["type"] == "NotImported"}
+    assert marked == {
+        "erf": {
+            "op": "function `torch.erf`",
+            "reason": "no node type does this",
+            "source": f"tests/codegen/{line_of(Partly, 'torch.erf(')} `x = torch.erf(self.conv(x))`",
+            "shape": [4, 4, 4],
+        },
+        "unfold": {
+            "op": "module `unfold`",
+            "reason": "no node type for `torch.nn.modules.pixelshuffle.PixelUnshuffle`",
+            "source": f"tests/codegen/{line_of(Partly, 'self.unfold(x)')} `return self.fc(torch.flatten(self.unfold(x), 1))`",
+            "shape": [16, 2, 2],
+        },
+    }
+    assert [n["type"] for n in graph["nodes"]] == ["Input", "Conv2d", "NotImported", "NotImported", "Flatten", "Linear"]
+    assert ["conv", "erf"] in graph["edges"] and ["unfold", "flatten"] in graph["edges"]
+    result = validate(graph)
+    assert [(d.code, d.node) for d in result.errors] == [("NOT_IMPORTED", "erf"), ("NOT_IMPORTED", "unfold")]
+    assert result.analysis.info["fc"].out.to_json() == ["B", 5]  # the rest is sized through the placeholders
+
+
+def test_a_part_that_gives_no_single_tensor_stays_an_error_with_placeholders() -> None:
+    with pytest.raises(GraphError) as caught:
+        from_module(DataDependentIf(), [3, 4, 4], placeholders=True)
+    assert "`if`" in caught.value.diagnostics[0].message
