@@ -1,0 +1,396 @@
+"""Align an imported graph with the version its code was generated from, so a new version shows only the edit.
+
+The importer names nodes after torch.fx (``layer1_0_conv1``, ``add_3``) and writes params its own way, so a
+graph imported from a generated package (edited or not) would differ from its source version in every node.
+:func:`align` gives the imported nodes the base version's ids where they correspond:
+
+1. inputs by position, and nodes by module path: the generated model's attributes are the base nodes'
+   ``path`` or a name made from their id (:func:`codegen.render.attribute_names`), and the importer reads
+   each attribute back as the node's ``path``;
+2. then, to a fixed point, nodes without a path (``x + y``, ``torch.cat``, ``torch.flatten``): an unmatched
+   imported node whose inputs are all matched corresponds to the unmatched base node of the same type with
+   those inputs in that order; one whose reader is matched, to the base node of the same type at that port.
+
+A matched node that is the same up to defaults (``kernel_size`` 3 left out, ``[3, 3]`` for ``3``) is the base
+node verbatim, canvas position, label and ``disabled`` included; a changed one keeps its base id, position
+and label and takes the new type or params (the params it kept as the base wrote them). Edges into a node
+whose inputs did not change, the inputs/outputs lists, metadata and composite definitions stay the base's.
+What has no counterpart keeps a fresh id that no base node has. So the unedited code of a version imports
+back to exactly that version's document, and an edit shows as just that edit on the diff page.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import Analysis
+from .api import validate
+from .diagnostics import GraphError
+from .naming import class_name, sanitize
+from .render import attribute_names
+from .spec import lookup
+
+_PERMUTE_021 = "Permute(0, 2, 1)"
+
+
+def _kind(node: dict[str, Any]) -> str:
+    """The type; spellings of one piece of code are one (a permute's name depends on the inferred layouts)."""
+    node_type = node.get("type", "")
+    params = node.get("params") or {}
+    if node_type in ("Permute_BCT_to_BTH", "Permute_BTH_to_BCT"):
+        return _PERMUTE_021
+    if node_type == "Permute" and params.get("dims") == [0, 2, 1]:
+        return _PERMUTE_021
+    spec = lookup(node_type)
+    return node_type if spec is None else spec.type
+
+
+def canonical_params(node: dict[str, Any]) -> dict[str, Any]:
+    """The node's params with defaults filled in, lists as lists and ``[k, k]`` as ``k`` where a size may be."""
+    params = dict(node.get("params") or {})
+    spec = lookup(node.get("type", ""))
+    if spec is None:  # a user block: its params as written
+        return params
+    if _kind(node) == _PERMUTE_021:
+        return {}
+    values: dict[str, Any] = {p.name: p.default for p in spec.params if not p.required}
+    values.update(params)
+    if spec.type == "Input":  # a stated layout only guides validation; the vocabulary the importer reads back
+        values.pop("layout", None)
+        values.pop("vocab_size", None)
+    if values.get("stride", 0) is None and "ceil_mode" in values:  # pooling: no stride is the kernel size
+        values["stride"] = values.get("kernel_size")
+    for name, value in values.items():
+        if isinstance(value, tuple):
+            value = list(value)
+        param = spec.param(name)
+        uniform = isinstance(value, list) and len(value) > 1 and len({repr(v) for v in value}) == 1
+        if uniform and getattr(param, "kind", "") in ("ints", "padding"):
+            value = value[0]
+        values[name] = value
+    return values
+
+
+def same_node(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """One layer up to how its params are written."""
+    return _kind(a) == _kind(b) and canonical_params(a) == canonical_params(b)
+
+
+def _analysis(document: dict[str, Any]) -> Analysis | None:
+    try:
+        return validate(document).analysis
+    except GraphError:  # a document that does not parse: ids and paths are all there is
+        return None
+
+
+def _attributes(base: dict[str, Any], analysis: Analysis | None) -> dict[str, str]:
+    """Base node id -> the attribute (module path) that holds it in the code generated from ``base``."""
+    names = attribute_names(analysis) if analysis is not None else {}
+    for node in base.get("nodes", []):
+        if node.get("type") != "Input":
+            names.setdefault(node["id"], node.get("path") or sanitize(node["id"]))
+    return names
+
+
+def _incoming(document: dict[str, Any]) -> dict[str, list[list[str]]]:
+    """Each node's incoming edges in argument order (labelled ports sorted by position)."""
+    types = {n["id"]: n.get("type", "") for n in document["nodes"]}
+    incoming: dict[str, list[list[str]]] = defaultdict(list)
+    for edge in document["edges"]:
+        incoming[edge[1]].append(edge)
+    for target, edges in incoming.items():
+        spec = lookup(types.get(target, ""))
+        ports = list(spec.ports) if spec else []
+        if all(len(e) == 3 and (e[2].isdigit() or e[2] in ports) for e in edges):
+            edges.sort(key=lambda e: int(e[2]) if e[2].isdigit() else ports.index(e[2]))
+    return incoming
+
+
+def _rename_ref(ref: str, ids: dict[str, str]) -> str:
+    node_id, sep, output = ref.partition(":")
+    return ids.get(node_id, node_id) + sep + output
+
+
+class _Matcher:
+    """Imported id -> base id, grown from inputs and module paths, then through the wiring."""
+
+    def __init__(self, imported: dict[str, Any], base: dict[str, Any]) -> None:
+        self.imp_nodes = {n["id"]: n for n in imported["nodes"]}
+        self.base_nodes = {n["id"]: n for n in base["nodes"]}
+        self.imp_in = _incoming(imported)
+        self.base_in = _incoming(base)
+        self.to_base: dict[str, str] = {}
+        self.to_imp: dict[str, str] = {}
+
+    def pair(self, imp_id: str, base_id: str) -> None:
+        if imp_id in self.to_base or base_id in self.to_imp:
+            return
+        self.to_base[imp_id] = base_id
+        self.to_imp[base_id] = imp_id
+
+    def seed(self, imported: dict[str, Any], base: dict[str, Any], analysis: Analysis | None) -> None:
+        for imp_id, base_id in zip(imported.get("inputs", []), base.get("inputs", [])):
+            if imp_id in self.imp_nodes and base_id in self.base_nodes:
+                self.pair(imp_id, base_id)
+        by_attr = {attr: node_id for node_id, attr in _attributes(base, analysis).items()}
+        for node in imported["nodes"]:
+            base_id = by_attr.get(node.get("path") or "")
+            if base_id is not None and node.get("type") != "Input":
+                self.pair(node["id"], base_id)
+
+    def _sources(self, incoming: list[list[str]], ids: dict[str, str]) -> list[str] | None:
+        """The inputs' refs translated through ``ids``; None when one of them has no counterpart yet."""
+        refs = []
+        for edge in incoming:
+            node_id, sep, output = edge[0].partition(":")
+            if node_id not in ids:
+                return None
+            refs.append(ids[node_id] + sep + output)
+        return refs
+
+    def propagate(self) -> None:
+        changed = True
+        while changed:
+            changed = self._forward() | self._backward()
+
+    def _forward(self) -> bool:
+        """Unmatched nodes whose inputs are all matched: the base node of that type reading the same inputs."""
+        candidates: dict[tuple, list[str]] = defaultdict(list)
+        for base_id, node in self.base_nodes.items():
+            if base_id in self.to_imp or node.get("type") == "Input":
+                continue
+            sources = self._sources(self.base_in.get(base_id, []), {b: b for b in self.to_imp})
+            if sources is not None:
+                candidates[(_kind(node), tuple(sources))].append(base_id)
+        grew = False
+        for imp_id, node in self.imp_nodes.items():
+            if imp_id in self.to_base or node.get("type") == "Input":
+                continue
+            sources = self._sources(self.imp_in.get(imp_id, []), self.to_base)
+            found = candidates.get((_kind(node), tuple(sources or ())), []) if sources is not None else []
+            if len(found) == 1:  # two look-alikes reading the same tensors: nothing tells them apart
+                self.pair(imp_id, found.pop())
+                grew = True
+        return grew
+
+    def _backward(self) -> bool:
+        """An unmatched input of a matched node: the base node of its type feeding that port of the counterpart."""
+        grew = False
+        for imp_id, base_id in list(self.to_base.items()):
+            imp_edges, base_edges = self.imp_in.get(imp_id, []), self.base_in.get(base_id, [])
+            if len(imp_edges) != len(base_edges):
+                continue
+            for imp_edge, base_edge in zip(imp_edges, base_edges):
+                imp_src, base_src = imp_edge[0].split(":")[0], base_edge[0].split(":")[0]
+                if imp_src in self.to_base or base_src in self.to_imp:
+                    continue
+                imp_node, base_node = self.imp_nodes.get(imp_src), self.base_nodes.get(base_src)
+                if imp_node and base_node and _kind(imp_node) == _kind(base_node) and imp_node["type"] != "Input":
+                    self.pair(imp_src, base_src)
+                    grew = True
+        return grew
+
+
+def _changed_node(imp: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """The base node (id, position, label, path…) with the imported type and params; params kept as written."""
+    node = copy.deepcopy(base)
+    node["type"] = imp["type"]
+    if _kind(imp) != _kind(base):
+        node["params"] = copy.deepcopy(imp.get("params") or {})
+        return node
+    old, new = base.get("params") or {}, imp.get("params") or {}
+    old_canon, new_canon = canonical_params(base), canonical_params(imp)
+    params: dict[str, Any] = {}
+    for name in [*old, *(k for k in new if k not in old)]:
+        if name in old and old_canon.get(name) == new_canon.get(name):
+            params[name] = old[name]
+        elif name in new:
+            params[name] = copy.deepcopy(new[name])
+        elif name in new_canon:  # the import left a default out where the base had another value: say it
+            params[name] = copy.deepcopy(new_canon[name])
+    node["params"] = params
+    return node
+
+
+def _fresh_ids(imported: dict[str, Any], base: dict[str, Any], to_base: dict[str, str]) -> dict[str, str]:
+    taken = {n["id"] for n in base["nodes"]} | set(to_base.values())
+    ids = dict(to_base)
+    for node in imported["nodes"]:
+        if node["id"] in ids:
+            continue
+        name, counter = node["id"], 1
+        while name in taken:
+            name = f"{node['id']}_{counter}"
+            counter += 1
+        taken.add(name)
+        ids[node["id"]] = name
+    return ids
+
+
+def _new_node(imp: dict[str, Any], node_id: str) -> dict[str, Any]:
+    node = {**copy.deepcopy(imp), "id": node_id}
+    if node.get("path") == sanitize(node_id):  # the attribute would be named so anyway; no path mode for it
+        del node["path"]
+    return node
+
+
+def _ordered_nodes(
+    imported: dict[str, Any], base: dict[str, Any], matcher: _Matcher, ids: dict[str, str], same: set[str]
+) -> list[dict[str, Any]]:
+    """The base's nodes in the base's order, each new node after the node the import put before it."""
+    after: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    previous: str | None = None
+    for node in imported["nodes"]:
+        if node["id"] in matcher.to_base:
+            previous = matcher.to_base[node["id"]]
+        else:
+            after[previous].append(_new_node(matcher.imp_nodes[node["id"]], ids[node["id"]]))
+    nodes = list(after[None])
+    for node in base["nodes"]:
+        imp_id = matcher.to_imp.get(node["id"])
+        if imp_id is None:
+            continue  # removed
+        imp = matcher.imp_nodes[imp_id]
+        unchanged = imp_id in same or same_node(imp, node)
+        nodes.append(copy.deepcopy(node) if unchanged else _changed_node(imp, node))
+        nodes.extend(after[node["id"]])
+    return nodes
+
+
+def _edges(imported: dict[str, Any], base: dict[str, Any], matcher: _Matcher, ids: dict[str, str]) -> list[list[str]]:
+    """Edges into a node that reads what its base node read keep the base's form and order; the rest are new."""
+    new_in: dict[str, list[list[str]]] = defaultdict(list)
+    for edge in imported["edges"]:
+        new_in[ids[edge[1]]].append([_rename_ref(edge[0], ids), ids[edge[1]], *edge[2:]])
+    ordered_new = {
+        target: [[_rename_ref(e[0], ids), *e[1:]] for e in edges] for target, edges in matcher.imp_in.items()
+    }
+    kept: set[str] = set()
+    for base_id, imp_id in matcher.to_imp.items():
+        old = [e[0] for e in matcher.base_in.get(base_id, [])]
+        if old == [e[0] for e in ordered_new.get(imp_id, [])]:
+            kept.add(base_id)
+    edges: list[list[str]] = []
+    done: set[str] = set()
+    for edge in base["edges"]:
+        target = edge[1]
+        if target in kept:
+            edges.append(copy.deepcopy(edge))
+        elif target not in done and target in matcher.to_imp:
+            edges.extend(new_in.get(target, []))
+        done.add(target)
+    for node in imported["nodes"]:
+        target = ids[node["id"]]
+        if target not in done and target not in kept:
+            edges.extend(new_in.get(target, []))
+            done.add(target)
+    return edges
+
+
+def _metadata(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """The base's metadata; a name other than the base's class name (``--name``) replaces the base's name."""
+    metadata = copy.deepcopy(base.get("metadata") or {})
+    name = (imported.get("metadata") or {}).get("name")
+    base_name = metadata.get("name")
+    if name and name != base_name and (not base_name or name != class_name(str(base_name))):
+        metadata["name"] = name
+    return metadata
+
+
+def _body_signature(inner: Analysis) -> tuple:
+    """A user block instance's inside, with its concrete params, by attribute: equal means the same code."""
+    attrs = attribute_names(inner)
+    keys = {node_id: attrs.get(node_id, f"<input {i}>") for i, node_id in enumerate(inner.order)}
+    items = []
+    for node_id in inner.order:
+        info = inner.info[node_id]
+        node = {"type": info.type_name, "params": info.params}
+        nested = _body_signature(info.inner) if info.inner is not None else None
+        sources = tuple(f"{keys.get(e.source, e.source)}:{e.output or 0}" for e in info.inputs)
+        params = repr(sorted(canonical_params(node).items()))
+        items.append((keys[node_id], _kind(node), params, nested, sources, bool(info.node.disabled)))
+    return tuple(sorted(items, key=repr))
+
+
+@dataclass
+class _Blocks:
+    """What became of the imported user blocks (the classes the importer folded)."""
+
+    names: dict[str, str] = field(default_factory=dict)  # imported block name -> its name in the result
+    definitions: dict[str, Any] = field(default_factory=dict)  # the result's block definitions
+    same: set[str] = field(default_factory=set)  # imported instances of an unchanged block, inside as the base's
+
+
+def _blocks(
+    imported: dict[str, Any], base: dict[str, Any], matcher: _Matcher, base_analysis: Analysis | None
+) -> _Blocks:
+    """A block whose instances sit where a base block's did is that block: its name, and its definition if
+    every instance computes what the base's did; else the imported definition replaces the base's."""
+    result = _Blocks(definitions=copy.deepcopy(base.get("composites") or {}))
+    folded = imported.get("composites") or {}
+    imp_analysis = _analysis(imported) if folded else None
+    pairs: dict[str, set[str]] = defaultdict(set)
+    differs: set[str] = set()
+    instances: dict[str, list[str]] = defaultdict(list)
+    for imp_id, base_id in matcher.to_base.items():
+        ii = imp_analysis.info.get(imp_id) if imp_analysis else None
+        bi = base_analysis.info.get(base_id) if base_analysis else None
+        if ii is None or bi is None or ii.composite is None or bi.composite is None:
+            continue
+        pairs[ii.composite.name].add(bi.composite.name)
+        instances[ii.composite.name].append(imp_id)
+        if ii.inner is None or bi.inner is None or _body_signature(ii.inner) != _body_signature(bi.inner):
+            differs.add(ii.composite.name)
+    claimed: dict[str, list[str]] = defaultdict(list)
+    for name, targets in pairs.items():
+        if len(targets) == 1:
+            claimed[next(iter(targets))].append(name)
+    for name, definition in folded.items():
+        targets = pairs.get(name, set())
+        target = next(iter(targets)) if len(targets) == 1 and len(claimed[next(iter(targets))]) == 1 else None
+        if target is not None and name not in differs:
+            result.names[name] = target
+            result.same.update(instances[name])
+            continue
+        if target is None:
+            target, counter = name, 1
+            while target in result.definitions or (target in folded and target != name):
+                target = f"{name}{counter}"
+                counter += 1
+        result.names[name] = target
+        result.definitions[target] = copy.deepcopy(definition)
+    return result
+
+
+def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``imported`` with the ids and writing of ``base`` wherever the two correspond (see the module docs)."""
+    analysis = _analysis(base)
+    matcher = _Matcher(imported, base)
+    matcher.seed(imported, base, analysis)
+    matcher.propagate()
+    blocks = _blocks(imported, base, matcher, analysis)
+    for node_id, node in matcher.imp_nodes.items():
+        if node.get("type") in blocks.names:
+            matcher.imp_nodes[node_id] = {**node, "type": blocks.names[node["type"]]}
+    ids = _fresh_ids(imported, base, matcher.to_base)
+    nodes = _ordered_nodes(imported, base, matcher, ids, blocks.same)
+    document: dict[str, Any] = {key: copy.deepcopy(value) for key, value in base.items()}
+    document["metadata"] = _metadata(imported, base)
+    document["nodes"] = nodes
+    document["edges"] = _edges(imported, base, matcher, ids)
+    for key in ("inputs", "outputs"):
+        renamed = [_rename_ref(ref, ids) for ref in imported.get(key, [])]
+        document[key] = copy.deepcopy(base[key]) if renamed == base.get(key) else renamed
+    if blocks.definitions:
+        document["composites"] = blocks.definitions
+    else:
+        document.pop("composites", None)
+    if "metadata" not in base and not document["metadata"]:
+        del document["metadata"]
+    return document
+
+
+__all__ = ["align", "canonical_params", "same_node"]

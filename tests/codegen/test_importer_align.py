@@ -1,0 +1,190 @@
+"""Aligning a re-imported generated package with its source version: an unedited package is that version,
+an edit shows on the diff (``graphs.diff.diff_documents``, what the diff page shows) as just that edit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen.importer import from_module, load_generated
+from codegen.importer_align import align, canonical_params
+from codegen.templates import load_template
+from graphs.diff import diff_documents
+from tests.codegen.test_importer import write_package
+
+BLOCKS = {  # a user block used three times: the importer folds its class back into one composite
+    "version": "0.2",
+    "metadata": {"name": "Blocky", "tags": ["test"]},
+    "nodes": [
+        {"id": "inp", "type": "Input", "params": {"shape": [3, 16, 16]}, "ui": {"x": 0, "y": 0}},
+        {"id": "b1", "type": "ConvBlock", "params": {"width": 8}, "label": "first", "ui": {"x": 0, "y": 100}},
+        {"id": "b2", "type": "ConvBlock", "params": {"width": 16}},
+        {"id": "b3", "type": "ConvBlock", "params": {"width": 16}},
+        {"id": "pool", "type": "GlobalAvgPool", "params": {}},
+        {"id": "fc", "type": "Linear", "params": {"out_features": 4}},
+    ],
+    "edges": [["inp", "b1"], ["b1", "b2"], ["b2", "b3"], ["b3", "pool"], ["pool", "fc"]],
+    "inputs": ["inp"],
+    "outputs": ["fc"],
+    "composites": {
+        "ConvBlock": {
+            "params": [{"name": "width", "type": "int", "default": 16}],
+            "nodes": [
+                {"id": "x", "type": "Input"},
+                {
+                    "id": "conv",
+                    "type": "Conv2d",
+                    "params": {"out_channels": "$width", "kernel_size": [3, 3], "padding": 1},
+                },
+                {"id": "bn", "type": "BatchNorm2d", "params": {}},
+                {"id": "act", "type": "ReLU", "params": {}},
+            ],
+            "edges": [["x", "conv"], ["conv", "bn"], ["bn", "act"]],
+            "inputs": ["x"],
+            "outputs": ["act"],
+        }
+    },
+}
+
+
+def reimport(base: dict[str, Any], tmp_path: Path, edits: list[tuple[str, str]] = (), file: str = "model.py"):
+    """``base``'s generated package, with each (old, new) text replaced once in ``file``, imported and aligned."""
+    package = write_package(base, tmp_path, "Pkg")
+    source = package / file
+    text = source.read_text()
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    source.write_text(text)
+    model, shapes, _ = load_generated(package)
+    return align(from_module(model, shapes), base)
+
+
+def changes(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The diff page's lists, without the ones that are empty."""
+    diff = diff_documents(base, new)
+    found = {f"nodes.{k}": v for k, v in diff["nodes"].items() if v}
+    found |= {f"edges.{k}": sorted(v) for k, v in diff["edges"].items() if v}
+    found |= {k: diff[k] for k in ("inputs", "outputs", "metadata") if diff[k]}
+    found |= {f"composites.{k}": v for k, v in diff["composites"].items() if v}
+    return found
+
+
+@pytest.mark.parametrize(
+    "template", ["resnet18", "se_resnet_tiny", "unet_small", "transformer_classifier", "mobilenet_v3_small"]
+)
+def test_an_unedited_template_package_imports_back_to_its_document(template: str, tmp_path: Path) -> None:
+    base = load_template(template)
+    assert reimport(base, tmp_path) == base
+
+
+def test_an_unedited_package_with_a_user_block_imports_back_to_its_document(tmp_path: Path) -> None:
+    assert reimport(BLOCKS, tmp_path) == BLOCKS
+
+
+def test_a_changed_kernel_size_is_one_changed_node(tmp_path: Path) -> None:
+    base = load_template("se_resnet_tiny")
+    new = reimport(
+        base,
+        tmp_path,
+        [
+            (
+                "self.block1_conv2 = nn.Conv2d(32, 32, kernel_size=3, padding=1",
+                "self.block1_conv2 = nn.Conv2d(32, 32, kernel_size=5, padding=2",
+            )
+        ],
+    )
+    assert changes(base, new) == {
+        "nodes.changed": {
+            "block1_conv2": {"params": {"kernel_size": {"old": 3, "new": 5}, "padding": {"old": 1, "new": 2}}}
+        }
+    }
+    node = next(n for n in new["nodes"] if n["id"] == "block1_conv2")
+    assert node["ui"] == next(n for n in base["nodes"] if n["id"] == "block1_conv2")["ui"]
+
+
+def test_a_changed_stem_of_resnet18_is_one_changed_node(tmp_path: Path) -> None:
+    base = load_template("resnet18")
+    new = reimport(base, tmp_path, [("kernel_size=7, stride=2, padding=3", "kernel_size=5, stride=2, padding=2")])
+    assert changes(base, new) == {
+        "nodes.changed": {"conv1": {"params": {"kernel_size": {"old": 7, "new": 5}, "padding": {"old": 3, "new": 2}}}}
+    }
+
+
+def test_an_added_dropout_is_one_added_node_and_its_edges(tmp_path: Path) -> None:
+    base = load_template("se_resnet_tiny")
+    new = reimport(
+        base,
+        tmp_path,
+        [
+            ("self.fc = nn.Linear(64, 10)", "self.drop = nn.Dropout(0.2)\n        self.fc = nn.Linear(64, 10)"),
+            ("x = self.fc(x)", "x = self.drop(x)\n        x = self.fc(x)"),
+        ],
+    )
+    pool = next(e[0] for e in base["edges"] if e[1] == "fc")
+    assert changes(base, new) == {
+        "nodes.added": [{"id": "drop", "type": "Dropout"}],
+        "edges.added": [[pool, "drop"], ["drop", "fc"]],
+        "edges.removed": [[pool, "fc"]],
+    }
+    assert next(n for n in new["nodes"] if n["id"] == "drop")["params"] == {"p": 0.2}
+
+
+def test_a_removed_layer_is_one_removed_node_and_its_edges(tmp_path: Path) -> None:
+    base = load_template("se_resnet_tiny")
+    new = reimport(
+        base,
+        tmp_path,
+        [
+            ("        self.block1_relu1 = nn.ReLU()\n", ""),
+            ("        x = self.block1_relu1(x)  # (B, 32, 32, 32)\n", ""),
+        ],
+    )
+    assert changes(base, new) == {
+        "nodes.removed": [{"id": "block1_relu1", "type": "ReLU"}],
+        "edges.added": [["block1_bn1", "block1_conv2"]],
+        "edges.removed": [["block1_bn1", "block1_relu1"], ["block1_relu1", "block1_conv2"]],
+    }
+
+
+def test_a_rewired_functional_node_keeps_its_id(tmp_path: Path) -> None:
+    """The residual Add has no module path: it is found through its inputs, and its new input shows as edges."""
+    base = load_template("se_resnet_tiny")
+    new = reimport(base, tmp_path, [("x = x + stem_relu", "x = x + x")])
+    diff = changes(base, new)
+    assert not diff.get("nodes.added") and not diff.get("nodes.removed")
+    (add,) = {e[1] for e in diff["edges.removed"]}
+    assert next(n for n in base["nodes"] if n["id"] == add)["type"] == "Add"
+
+
+def test_a_changed_user_block_replaces_its_definition_under_its_name(tmp_path: Path) -> None:
+    new = reimport(BLOCKS, tmp_path, [("kernel_size=(3, 3), padding=1", "kernel_size=5, padding=2")], file="blocks.py")
+    diff = changes(BLOCKS, new)
+    assert diff["composites.changed"] == ["ConvBlock"]
+    assert not diff.get("nodes.added") and not diff.get("nodes.removed") and not diff.get("edges.added")
+    assert [n["type"] for n in new["nodes"]][1:4] == ["ConvBlock"] * 3
+    conv = next(n for n in new["composites"]["ConvBlock"]["nodes"] if n["id"] == "conv")
+    assert conv["params"]["kernel_size"] == 5
+
+
+def test_new_nodes_never_take_a_base_id(tmp_path: Path) -> None:
+    base = load_template("se_resnet_tiny")
+    new = reimport(
+        base,
+        tmp_path,  # a second ReLU module after the first, named like a node that exists elsewhere
+        [
+            ("self.fc = nn.Linear(64, 10)", "self.fc = nn.Linear(64, 10)\n        self.block1_relu1_x = nn.ReLU()"),
+            ("x = self.fc(x)", "x = self.fc(x)\n        x = self.block1_relu1_x(x)"),
+        ],
+    )
+    added = changes(base, new)["nodes.added"]
+    assert len(added) == 1 and added[0]["id"] not in {n["id"] for n in base["nodes"]}
+
+
+def test_params_compare_up_to_defaults_and_uniform_sizes() -> None:
+    written = {"type": "Conv2d", "params": {"out_channels": 8, "kernel_size": [3, 3], "padding": [1, 1]}}
+    short = {"type": "Conv2d", "params": {"out_channels": 8, "padding": 1}}
+    assert canonical_params(written) == canonical_params(short)
+    assert canonical_params(written) != canonical_params({"type": "Conv2d", "params": {"out_channels": 8}})
