@@ -302,7 +302,7 @@ def cmd_import(argv: list[str]) -> int:
     push.add_argument("--push", metavar="URL", help="the server, e.g. http://localhost:8000: save the graph there")
     push.add_argument("--token", help="API token (default: $TORCHCANVAS_TOKEN); POST /api/auth/token/ gives one")
     push.add_argument("--graph", type=int, metavar="ID", help="save as a new version of this graph (else: a new graph)")
-    push.add_argument("--message", help="the new version's message")
+    push.add_argument("--message", help="the new version's message (with --graph)")
     args = parser.parse_args(argv)
     if sum(bool(x) for x in (args.target, args.generated, args.library)) != 1:
         parser.error("give one of MODULE:CALLABLE, --generated DIR or --from PACKAGE:NAME")
@@ -311,6 +311,8 @@ def cmd_import(argv: list[str]) -> int:
         parser.error("--push needs --token (or $TORCHCANVAS_TOKEN)")
     if (args.graph is not None or args.message) and not args.push:
         parser.error("--graph and --message go with --push URL")
+    if args.message and args.graph is None:
+        parser.error('--message goes with --graph ID (a new graph\'s first version is called "Imported")')
     named = {name: shape for name, shape in args.input_shape if name is not None}
     unnamed = [shape for name, shape in args.input_shape if name is None]
     if len(unnamed) > 1 or (unnamed and named):
@@ -344,9 +346,8 @@ def cmd_import(argv: list[str]) -> int:
         if status:
             return status
     if server is not None:
-        return push_graph(
-            server, graph, args.graph, args.message or f"Pushed from {args.generated or args.library or args.target}"
-        )
+        message = args.message or f"Pushed from {args.generated or args.library or args.target}"
+        return push_graph(server, graph, args.graph, message, args.name)
     return 0
 
 
@@ -364,11 +365,14 @@ def write_graph(graph: dict[str, Any], out: str) -> int:
     return 0
 
 
-def push_graph(server: Any, graph: dict[str, Any], graph_id: int | None, message: str) -> int:
+def push_graph(server: Any, graph: dict[str, Any], graph_id: int | None, message: str, name: str | None) -> int:
     from .push import PushError, push_new, push_version
 
     try:
-        line = push_new(server, graph) if graph_id is None else push_version(server, graph_id, graph, message[:500])
+        if graph_id is None:
+            line = push_new(server, graph)
+        else:
+            line = push_version(server, graph_id, graph, message[:500], name)
     except PushError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -14,7 +14,8 @@ graph imported from a generated package (edited or not) would differ from its so
 A matched node that is the same up to defaults (``kernel_size`` 3 left out, ``[3, 3]`` for ``3``) is the base
 node verbatim, canvas position, label and ``disabled`` included; a changed one keeps its base id, position
 and label and takes the new type or params (the params it kept as the base wrote them). Edges into a node
-whose inputs did not change, the inputs/outputs lists, metadata and composite definitions stay the base's.
+whose inputs did not change, the inputs/outputs lists and composite definitions stay the base's, and so does
+the metadata (the import's own is made up: the class name and "Imported from …").
 What has no counterpart keeps a fresh id that no base node has. So the unedited code of a version imports
 back to exactly that version's document, and an edit shows as just that edit on the diff page.
 """
@@ -29,7 +30,7 @@ from typing import Any
 from .analysis import Analysis
 from .api import validate
 from .diagnostics import GraphError
-from .naming import class_name, sanitize
+from .naming import sanitize
 from .render import attribute_names
 from .spec import lookup
 
@@ -290,16 +291,6 @@ def _edges(imported: dict[str, Any], base: dict[str, Any], matcher: _Matcher, id
     return edges
 
 
-def _metadata(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """The base's metadata; a name other than the base's class name (``--name``) replaces the base's name."""
-    metadata = copy.deepcopy(base.get("metadata") or {})
-    name = (imported.get("metadata") or {}).get("name")
-    base_name = metadata.get("name")
-    if name and name != base_name and (not base_name or name != class_name(str(base_name))):
-        metadata["name"] = name
-    return metadata
-
-
 def _body_signature(inner: Analysis) -> tuple:
     """A user block instance's inside, with its concrete params, by attribute: equal means the same code."""
     attrs = attribute_names(inner)
@@ -378,7 +369,6 @@ def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     ids = _fresh_ids(imported, base, matcher.to_base)
     nodes = _ordered_nodes(imported, base, matcher, ids, blocks.same)
     document: dict[str, Any] = {key: copy.deepcopy(value) for key, value in base.items()}
-    document["metadata"] = _metadata(imported, base)
     document["nodes"] = nodes
     document["edges"] = _edges(imported, base, matcher, ids)
     for key in ("inputs", "outputs"):
@@ -388,8 +378,6 @@ def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         document["composites"] = blocks.definitions
     else:
         document.pop("composites", None)
-    if "metadata" not in base and not document["metadata"]:
-        del document["metadata"]
     return document
 
 
