@@ -51,8 +51,8 @@ def _kind(node: dict[str, Any]) -> str:
 
 def canonical_params(node: dict[str, Any]) -> dict[str, Any]:
     """The node's params with defaults filled in, lists as lists and ``[k, k]`` as ``k`` where a size may be."""
-    params = dict(node.get("params") or {})
-    spec = lookup(node.get("type", ""))
+    params = dict(node["params"]) if isinstance(node.get("params"), dict) else {}
+    spec = lookup(str(node.get("type", "")))
     if spec is None:  # a user block: its params as written
         return params
     if _kind(node) == _PERMUTE_021:
@@ -80,11 +80,38 @@ def same_node(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return _kind(a) == _kind(b) and canonical_params(a) == canonical_params(b)
 
 
+def _well_formed(document: Any) -> dict[str, Any]:
+    """The parts of a stored document alignment reads, dropping what is malformed (the server keeps what it got)."""
+    if not isinstance(document, dict):
+        document = {}
+    nodes = [n for n in document.get("nodes") or [] if isinstance(n, dict) and isinstance(n.get("id"), str)]
+    ids = {n["id"] for n in nodes}
+    edges = [
+        e
+        for e in document.get("edges") or []
+        if isinstance(e, list)
+        and 2 <= len(e) <= 3
+        and all(isinstance(v, str) for v in e)
+        and e[0].split(":")[0] in ids
+        and e[1] in ids
+    ]
+    lists = {k: [r for r in document.get(k) or [] if isinstance(r, str)] for k in ("inputs", "outputs")}
+    return {**document, "nodes": nodes, "edges": edges, **lists}
+
+
 def _analysis(document: dict[str, Any]) -> Analysis | None:
     try:
         return validate(document).analysis
     except GraphError:  # a document that does not parse: ids and paths are all there is
         return None
+
+
+def _same_open_input(imp: dict[str, Any], base: dict[str, Any]) -> bool:
+    """An input the base leaves unsized (lazy layers) is the same input whatever size the import was traced at."""
+    if _kind(base) != "Input" or _kind(imp) != "Input" or (base.get("params") or {}).get("shape") is not None:
+        return False
+    sized, unsized = canonical_params(imp), canonical_params(base)
+    return {**sized, "shape": None} == {**unsized, "shape": None}
 
 
 def _attributes(base: dict[str, Any], analysis: Analysis | None) -> dict[str, str]:
@@ -125,6 +152,12 @@ class _Matcher:
         self.base_in = _incoming(base)
         self.to_base: dict[str, str] = {}
         self.to_imp: dict[str, str] = {}
+        self.attrs: dict[str, str] = {}  # base id -> its attribute in the generated code
+
+    def adopt(self, other: _Matcher) -> _Matcher:
+        """This matcher (over a copy of the same import) with ``other``'s pairs."""
+        self.to_base, self.to_imp, self.attrs = dict(other.to_base), dict(other.to_imp), other.attrs
+        return self
 
     def pair(self, imp_id: str, base_id: str) -> None:
         if imp_id in self.to_base or base_id in self.to_imp:
@@ -136,7 +169,8 @@ class _Matcher:
         for imp_id, base_id in zip(imported.get("inputs", []), base.get("inputs", [])):
             if imp_id in self.imp_nodes and base_id in self.base_nodes:
                 self.pair(imp_id, base_id)
-        by_attr = {attr: node_id for node_id, attr in _attributes(base, analysis).items()}
+        self.attrs = _attributes(base, analysis)
+        by_attr = {attr: node_id for node_id, attr in self.attrs.items()}
         for node in imported["nodes"]:
             base_id = by_attr.get(node.get("path") or "")
             if base_id is not None and node.get("type") != "Input":
@@ -255,8 +289,12 @@ def _ordered_nodes(
         if imp_id is None:
             continue  # removed
         imp = matcher.imp_nodes[imp_id]
-        unchanged = imp_id in same or same_node(imp, node)
-        nodes.append(copy.deepcopy(node) if unchanged else _changed_node(imp, node))
+        unchanged = imp_id in same or same_node(imp, node) or _same_open_input(imp, node)
+        kept = copy.deepcopy(node) if unchanged else _changed_node(imp, node)
+        path = imp.get("path")
+        if path and path != matcher.attrs.get(node["id"]):  # found by its wiring under a new attribute name
+            kept["path"] = path
+        nodes.append(kept)
         nodes.extend(after[node["id"]])
     return nodes
 
@@ -356,12 +394,80 @@ def _blocks(
     return result
 
 
-def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """``imported`` with the ids and writing of ``base`` wherever the two correspond (see the module docs)."""
-    analysis = _analysis(base)
+def _restore_disabled(imported: dict[str, Any], base: dict[str, Any], matcher: _Matcher) -> list[tuple[str, str]]:
+    """Put back, in ``imported``, the base's disabled nodes that its code still bypasses.
+
+    A disabled node's code is nothing (its readers read its first input), so the import has no node for it.
+    Where the import's readers still read that input at the same place, the node goes back in between.
+    Returns the (imported id, base id) pairs of the nodes put back.
+    """
+    imp_ids = {n["id"] for n in imported["nodes"]}
+    readers: dict[str, list[tuple[str, int]]] = defaultdict(list)  # base id -> (reader, argument position)
+    for target, edges in matcher.base_in.items():
+        for position, edge in enumerate(edges):
+            readers[edge[0].split(":")[0]].append((target, position))
+    restored = []
+    for node in base["nodes"]:
+        base_id = node["id"]
+        first = (matcher.base_in.get(base_id) or [None])[0]
+        if not node.get("disabled") or base_id in matcher.to_imp or first is None:
+            continue
+        source_id, sep, output = first[0].partition(":")
+        if source_id not in matcher.to_imp:
+            continue
+        passed = matcher.to_imp[source_id] + sep + output
+        places = []
+        for reader, position in readers[base_id]:
+            imp_reader = matcher.to_imp.get(reader)
+            edges = matcher.imp_in.get(imp_reader, []) if imp_reader else []
+            if position >= len(edges) or edges[position][0] != passed:
+                break
+            places.append(edges[position])
+        else:
+            outputs = [i for i, ref in enumerate(base.get("outputs", [])) if ref == base_id]
+            if any(imported["outputs"][i : i + 1] != [passed] for i in outputs) or not (places or outputs):
+                continue
+            new_id, counter = base_id, 1
+            while new_id in imp_ids:
+                new_id, counter = f"{base_id}__{counter}", counter + 1
+            imp_ids.add(new_id)
+            for edge in places:  # edges of ``imported`` itself: the readers now read the disabled node
+                edge[0] = new_id
+            for i in outputs:
+                imported["outputs"][i] = new_id
+            imported["nodes"].append(copy.deepcopy({**node, "id": new_id}))
+            for edge in matcher.base_in[base_id]:
+                source = edge[0].split(":")[0]
+                if source in matcher.to_imp:
+                    imported["edges"].append([_rename_ref(edge[0], matcher.to_imp), new_id, *edge[2:]])
+            restored.append((new_id, base_id))
+    return restored
+
+
+def _matched(imported: dict[str, Any], base: dict[str, Any], analysis: Analysis | None) -> tuple[dict, _Matcher]:
+    """The import (with the base's bypassed disabled nodes put back) and its correspondence with ``base``."""
     matcher = _Matcher(imported, base)
     matcher.seed(imported, base, analysis)
     matcher.propagate()
+    if not any(n.get("disabled") for n in base["nodes"]):
+        return imported, matcher
+    imported = copy.deepcopy(imported)
+    restored = _restore_disabled(imported, base, _Matcher(imported, base).adopt(matcher))
+    if not restored:
+        return imported, matcher
+    again = _Matcher(imported, base)
+    again.attrs = matcher.attrs
+    for imp_id, base_id in [*matcher.to_base.items(), *restored]:
+        again.pair(imp_id, base_id)
+    again.propagate()
+    return imported, again
+
+
+def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``imported`` with the ids and writing of ``base`` wherever the two correspond (see the module docs)."""
+    base = _well_formed(base)
+    analysis = _analysis(base)
+    imported, matcher = _matched(imported, base, analysis)
     blocks = _blocks(imported, base, matcher, analysis)
     for node_id, node in matcher.imp_nodes.items():
         if node.get("type") in blocks.names:

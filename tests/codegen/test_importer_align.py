@@ -84,6 +84,30 @@ def test_an_unedited_package_with_a_user_block_imports_back_to_its_document(tmp_
     assert reimport(BLOCKS, tmp_path) == BLOCKS
 
 
+def test_a_disabled_node_its_code_bypasses_comes_back(tmp_path: Path) -> None:
+    base = load_template("se_resnet_tiny")
+    next(n for n in base["nodes"] if n["id"] == "block1_relu1")["disabled"] = True
+    assert reimport(base, tmp_path) == base
+
+
+def test_an_input_the_base_leaves_unsized_stays_unsized(tmp_path: Path) -> None:
+    base = load_template("hybridcmi")
+    (node,) = [n for n in base["nodes"] if n["type"] == "Input"]
+    shape = node["params"].pop("shape")
+    package = write_package(base, tmp_path, "Pkg")
+    model, shapes, _ = load_generated(package, {"x": shape})
+    assert align(from_module(model, shapes), base) == base
+
+
+@pytest.mark.parametrize("base", [{}, {"nodes": "x"}, {"nodes": [{"id": "a", "params": []}], "edges": [["a", "b"], 3]}])
+def test_a_malformed_base_gives_the_import_with_fresh_ids(base: dict[str, Any], tmp_path: Path) -> None:
+    model, shapes, _ = load_generated(write_package(load_template("se_resnet_tiny"), tmp_path, "Pkg"))
+    imported = from_module(model, shapes)
+    aligned = align(imported, base)
+    assert [n["type"] for n in aligned["nodes"]] == [n["type"] for n in imported["nodes"]]
+    assert len(aligned["edges"]) == len(imported["edges"])
+
+
 def test_a_changed_kernel_size_is_one_changed_node(tmp_path: Path) -> None:
     base = load_template("se_resnet_tiny")
     new = reimport(
@@ -167,6 +191,14 @@ def test_a_changed_user_block_replaces_its_definition_under_its_name(tmp_path: P
     assert [n["type"] for n in new["nodes"]][1:4] == ["ConvBlock"] * 3
     conv = next(n for n in new["composites"]["ConvBlock"]["nodes"] if n["id"] == "conv")
     assert conv["params"]["kernel_size"] == 5
+
+
+def test_a_renamed_attribute_is_a_changed_module_path(tmp_path: Path) -> None:
+    base = load_template("se_resnet_tiny")
+    new = reimport(
+        base, tmp_path, [("self.fc = nn.Linear", "self.head = nn.Linear"), ("x = self.fc(x)", "x = self.head(x)")]
+    )
+    assert changes(base, new) == {"nodes.changed": {"fc": {"path": {"old": None, "new": "head"}}}}
 
 
 def test_new_nodes_never_take_a_base_id(tmp_path: Path) -> None:
