@@ -80,7 +80,7 @@ class Server:
             return status, answer
         detail = _one_line(answer.get("detail")) or f"status {status}"
         if status == 401:
-            raise PushError(f"{self.url} refused the token (401: {detail}); create one with POST /api/auth/token/")
+            raise PushError(f"{self.url} refused the token (401: {detail}); get one from {self.url}/accounts/token/")
         if status == 403:
             raise PushError(f"you may not {what} (403: {detail})")
         if status == 404:

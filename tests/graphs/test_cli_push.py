@@ -123,7 +123,7 @@ def test_a_bad_token_is_one_line(live_server, designed, tmp_path, capsys):
     status, out, err = push(capsys, package, live_server.url, "not-a-token", "--graph", str(designed.pk))
     assert (status, out) == (1, "")
     assert err == (
-        f"error: {live_server.url} refused the token (401: Invalid token.); create one with POST /api/auth/token/\n"
+        f"error: {live_server.url} refused the token (401: Invalid token.); get one from {live_server.url}/accounts/token/\n"
     )
 
 
