@@ -16,8 +16,16 @@ node verbatim, canvas position, label and ``disabled`` included; a changed one k
 and label and takes the new type or params (the params it kept as the base wrote them). Edges into a node
 whose inputs did not change, the inputs/outputs lists and composite definitions stay the base's, and so does
 the metadata (the import's own is made up: the class name and "Imported from …").
-What has no counterpart keeps a fresh id that no base node has. So the unedited code of a version imports
-back to exactly that version's document, and an edit shows as just that edit on the diff page.
+What has no counterpart keeps a fresh id that no base node has.
+
+User blocks: a class the importer folded (used twice or more) is the base's block where its instances compute
+what the base's did. A block instance the importer inlined (a block used once: its layers under the
+instance's path) is spelled out in the base as its layers with concrete params, matched like any layers, and
+folded back into the block node, with a changed argument or a changed literal of the block where that
+reproduces the edited layers. Disabled nodes, which the code bypasses, are put back where it still does.
+
+So the unedited code of a version imports back to exactly that version's document, and an edit shows as just
+that edit on the diff page.
 """
 
 from __future__ import annotations
@@ -463,10 +471,223 @@ def _matched(imported: dict[str, Any], base: dict[str, Any], analysis: Analysis 
     return imported, again
 
 
+@dataclass
+class _Inlined:
+    """A base block instance whose code the importer inlined, spelled out as its layers in the base."""
+
+    node: dict[str, Any]  # the base's block node
+    inner: dict[str, str] = field(default_factory=dict)  # inner node id -> its id in the spelled-out base
+    entries: list[list[str]] = field(default_factory=list)  # the block node's incoming edges in the base
+    exits: dict[str, str] = field(default_factory=dict)  # ref of an inner output -> the block's ref for it
+
+
+def _spell_out(base: dict[str, Any], analysis: Analysis | None, imported: dict[str, Any]):
+    """``base`` with each user block instance the import inlined replaced by its layers (concrete params,
+    module paths under the instance's), and what it takes to fold them back."""
+    if analysis is None or not base.get("composites"):
+        return base, []
+    attrs = attribute_names(analysis)
+    paths = {n.get("path") for n in imported["nodes"] if n.get("path")}
+    taken = {n["id"] for n in base["nodes"]}
+    incoming = _incoming(base)
+    nodes: list[dict[str, Any]] = []
+    replaced: dict[str, _Inlined] = {}
+    for node in base["nodes"]:
+        info = analysis.info.get(node["id"])
+        attr = attrs.get(node["id"], "")
+        inner = info.inner if info is not None and info.composite is not None else None
+        inlined = attr not in paths and any(p.startswith(f"{attr}.") for p in paths)
+        if inner is None or not inlined or any(i.node.disabled for i in inner.info.values()):
+            nodes.append(node)
+            continue
+        block = _Inlined(node, entries=incoming.get(node["id"], []))
+        inner_attrs = attribute_names(inner)
+        for inner_id in inner.order:
+            if inner_id in inner.inputs:
+                continue
+            new_id, counter = f"{node['id']}_{inner_id}", 1
+            while new_id in taken:
+                new_id, counter = f"{node['id']}_{inner_id}_{counter}", counter + 1
+            taken.add(new_id)
+            block.inner[inner_id] = new_id
+        for inner_id, new_id in block.inner.items():
+            i = inner.info[inner_id]
+            params = {k: i.params[k] for k in i.node.params if k in i.params}
+            nodes.append(
+                {"id": new_id, "type": i.type_name, "params": params, "path": f"{attr}.{inner_attrs[inner_id]}"}
+            )
+        for index, ref in enumerate(inner.outputs):
+            inner_id, sep, output = ref.partition(":")
+            block.exits[block.inner[inner_id] + sep + output] = node["id"] + (
+                f":{index}" if len(inner.outputs) > 1 else ""
+            )
+        replaced[node["id"]] = block
+    if not replaced:
+        return base, []
+    edges: list[list[str]] = []
+    for edge in base["edges"]:
+        source_id = edge[0].split(":")[0]
+        if edge[1] in replaced:
+            block = replaced[edge[1]]
+            if edge is block.entries[0]:
+                edges.extend(_inner_edges(block, analysis.info[edge[1]].inner))
+            continue
+        if source_id in replaced:
+            block = replaced[source_id]
+            exit_ref = next((r for r, b in block.exits.items() if b == edge[0]), None)
+            if exit_ref is not None:
+                edges.append([exit_ref, *edge[1:]])
+            continue
+        edges.append(edge)
+    outputs = []
+    for ref in base.get("outputs", []):
+        block = replaced.get(ref.split(":")[0])
+        outputs.append(next((r for r, b in block.exits.items() if b == ref), ref) if block else ref)
+    return {**base, "nodes": nodes, "edges": edges, "outputs": outputs}, list(replaced.values())
+
+
+def _inner_edges(block: _Inlined, inner: Analysis) -> list[list[str]]:
+    """The edges into a spelled-out block's layers: from the block's sources where it reads its inputs."""
+    sources = [e[0] for e in block.entries]
+    edges = []
+    for inner_id, new_id in block.inner.items():
+        for edge in inner.info[inner_id].inputs:
+            suffix = f":{edge.output}" if edge.output is not None else ""
+            if edge.source in inner.inputs:
+                position = inner.inputs.index(edge.source)
+                if position < len(sources):
+                    edges.append([sources[position], new_id])
+            else:
+                edges.append([block.inner[edge.source] + suffix, new_id])
+    return edges
+
+
+def _touching(edges: list[list[str]], ids: set[str]) -> list[list[str]]:
+    return [e for e in edges if e[1] in ids or e[0].split(":")[0] in ids]
+
+
+def _base_order(edges: list[list[str]], nodes: list[dict[str, Any]], base: dict[str, Any]) -> list[list[str]]:
+    """Edges into nodes that read exactly what they read in ``base`` take the base's order among themselves
+    (folding a block back puts its edges where the block's first one was); the others keep their places."""
+    position = {tuple(e): i for i, e in enumerate(base["edges"])}
+    before, after = _incoming(base), _incoming({"nodes": nodes, "edges": edges})
+    same = {target for target, incoming in after.items() if incoming == before.get(target)}
+    slots = [i for i, e in enumerate(edges) if e[1] in same and tuple(e) in position]
+    ordered = sorted((edges[i] for i in slots), key=lambda e: position[tuple(e)])
+    result = list(edges)
+    for slot, edge in zip(slots, ordered):
+        result[slot] = edge
+    return result
+
+
+def _fold_back(
+    document: dict[str, Any], spelled: dict[str, Any], blocks: list[_Inlined], imported: dict[str, Any]
+) -> dict[str, Any]:
+    """Each spelled-out block whose layers and wiring came back becomes a block node again: the base's when
+    nothing changed; else with the instance's arguments or the block's literals changed to what the import
+    computes, when that reproduces every layer (checked by spelling it out again)."""
+    for block in blocks:
+        inner_ids = set(block.inner.values())
+        expected = {n["id"]: n for n in spelled["nodes"] if n["id"] in inner_ids}
+        got = {n["id"]: n for n in document["nodes"] if n["id"] in inner_ids}
+        if set(got) != inner_ids or _touching(document["edges"], inner_ids) != _touching(spelled["edges"], inner_ids):
+            continue
+        if got == expected:
+            document = _folded(document, block, block.node, None)
+            continue
+        refit = _refit(block, expected, got, document)
+        if refit is None:
+            continue
+        candidate = _folded(document, block, *refit)
+        if _reproduces(candidate, block, got, imported):
+            document = candidate
+    return document
+
+
+def _folded(
+    document: dict[str, Any], block: _Inlined, node: dict[str, Any], definition: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``document`` with ``block``'s spelled-out layers replaced by ``node`` (and its definition, if given)."""
+    inner_ids = set(block.inner.values())
+    nodes, placed = [], False
+    for each in document["nodes"]:
+        if each["id"] not in inner_ids:
+            nodes.append(each)
+        elif not placed:
+            nodes.append(copy.deepcopy(node))
+            placed = True
+    edges, entered = [], False
+    for edge in document["edges"]:
+        if edge[1] in inner_ids:
+            if not entered:
+                edges.extend(copy.deepcopy(block.entries))
+                entered = True
+        elif edge[0] in block.exits:
+            edges.append([block.exits[edge[0]], *edge[1:]])
+        else:
+            edges.append(edge)
+    outputs = [block.exits.get(ref, ref) for ref in document.get("outputs", [])]
+    folded = {**document, "nodes": nodes, "edges": edges, "outputs": outputs}
+    if definition is not None:
+        folded["composites"] = {**document["composites"], node["type"]: definition}
+    return folded
+
+
+def _refit(
+    block: _Inlined, expected: dict[str, Any], got: dict[str, Any], document: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The block node and definition that would compute the edited layers: a param written ``$name`` in the
+    block changes the instance's argument, a literal one the block (only a block this instance alone uses)."""
+    name = block.node.get("type")
+    definition = copy.deepcopy((document.get("composites") or {}).get(name))
+    if not isinstance(definition, dict):
+        return None
+    inside = {n.get("id"): n for n in definition.get("nodes", []) if isinstance(n, dict)}
+    arguments: dict[str, Any] = {}
+    literal = False
+    for inner_id, new_id in block.inner.items():
+        old, new = expected[new_id], got[new_id]
+        if _kind(old) != _kind(new) or inner_id not in inside:
+            return None
+        before, after = canonical_params(old), canonical_params(new)
+        for param in sorted(before.keys() | after.keys()):
+            if before.get(param) == after.get(param):
+                continue
+            written = (inside[inner_id].get("params") or {}).get(param)
+            value = copy.deepcopy((new.get("params") or {}).get(param, after.get(param)))
+            if isinstance(written, str) and written.startswith("$"):
+                symbol = written[1:]
+                if not symbol.isidentifier() or arguments.get(symbol, value) != value:
+                    return None  # an expression of the arguments, or two values for one argument
+                arguments[symbol] = value
+            else:
+                inside[inner_id].setdefault("params", {})[param] = value
+                literal = True
+    users = [n for n in document["nodes"] if n.get("type") == name]
+    nested = any(n.get("type") == name for d in document.get("composites", {}).values() for n in d.get("nodes", []))
+    if literal and (users or nested):
+        return None  # another instance uses the block as it was
+    node = copy.deepcopy(block.node)
+    if arguments:
+        node["params"] = {**(node.get("params") or {}), **arguments}
+    return node, definition
+
+
+def _reproduces(candidate: dict[str, Any], block: _Inlined, got: dict[str, Any], imported: dict[str, Any]) -> bool:
+    """Whether ``candidate``'s block node, spelled out again, is the layers the import has."""
+    again, blocks = _spell_out(candidate, _analysis(candidate), imported)
+    redone = next((b for b in blocks if b.node.get("id") == block.node.get("id")), None)
+    if redone is None or set(redone.inner) != set(block.inner):
+        return False
+    nodes = {n["id"]: n for n in again["nodes"]}
+    return all(same_node(nodes[redone.inner[k]], got[block.inner[k]]) for k in block.inner)
+
+
 def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     """``imported`` with the ids and writing of ``base`` wherever the two correspond (see the module docs)."""
-    base = _well_formed(base)
-    analysis = _analysis(base)
+    original = _well_formed(base)
+    analysis = _analysis(original)
+    base, inlined = _spell_out(original, analysis, imported)
     imported, matcher = _matched(imported, base, analysis)
     blocks = _blocks(imported, base, matcher, analysis)
     for node_id, node in matcher.imp_nodes.items():
@@ -484,6 +705,12 @@ def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         document["composites"] = blocks.definitions
     else:
         document.pop("composites", None)
+    if inlined:
+        document = _fold_back(document, base, inlined, imported)
+        document["edges"] = _base_order(document["edges"], document["nodes"], original)
+    for key in ("inputs", "outputs"):
+        if document[key] == original.get(key):
+            document[key] = copy.deepcopy(original[key])
     return document
 
 

@@ -48,6 +48,36 @@ BLOCKS = {  # a user block used three times: the importer folds its class back i
     },
 }
 
+ONCE = {  # a user block used once, with a residual Add inside: the importer inlines its layers
+    "version": "0.2",
+    "metadata": {"name": "Once"},
+    "nodes": [
+        {"id": "inp", "type": "Input", "params": {"shape": [8, 16, 16]}},
+        {"id": "stem", "type": "Conv2d", "params": {"out_channels": 8, "kernel_size": 1}},
+        {"id": "blk", "type": "ResBlock", "params": {"width": 8}, "ui": {"x": 5, "y": 5}},
+        {"id": "pool", "type": "GlobalAvgPool", "params": {}},
+        {"id": "fc", "type": "Linear", "params": {"out_features": 4}},
+    ],
+    "edges": [["inp", "stem"], ["stem", "blk"], ["blk", "pool"], ["pool", "fc"]],
+    "inputs": ["inp"],
+    "outputs": ["fc"],
+    "composites": {
+        "ResBlock": {
+            "params": [{"name": "width", "type": "int", "default": 16}],
+            "nodes": [
+                {"id": "x", "type": "Input"},
+                {"id": "conv", "type": "Conv2d", "params": {"out_channels": "$width", "kernel_size": 3, "padding": 1}},
+                {"id": "bn", "type": "BatchNorm2d", "params": {}},
+                {"id": "add", "type": "Add", "params": {}},
+                {"id": "act", "type": "ReLU", "params": {}},
+            ],
+            "edges": [["x", "conv"], ["conv", "bn"], ["bn", "add"], ["x", "add"], ["add", "act"]],
+            "inputs": ["x"],
+            "outputs": ["act"],
+        }
+    },
+}
+
 
 def reimport(base: dict[str, Any], tmp_path: Path, edits: list[tuple[str, str]] = (), file: str = "model.py"):
     """``base``'s generated package, with each (old, new) text replaced once in ``file``, imported and aligned."""
@@ -82,6 +112,35 @@ def test_an_unedited_template_package_imports_back_to_its_document(template: str
 
 def test_an_unedited_package_with_a_user_block_imports_back_to_its_document(tmp_path: Path) -> None:
     assert reimport(BLOCKS, tmp_path) == BLOCKS
+
+
+def test_an_unedited_package_with_a_block_used_once_imports_back_to_its_document(tmp_path: Path) -> None:
+    assert reimport(ONCE, tmp_path) == ONCE
+
+
+def test_an_edited_literal_in_a_block_used_once_changes_the_block(tmp_path: Path) -> None:
+    new = reimport(ONCE, tmp_path, [("kernel_size=3, padding=1", "kernel_size=5, padding=2")], file="blocks.py")
+    assert changes(ONCE, new) == {"composites.changed": ["ResBlock"]}
+    conv = next(n for n in new["composites"]["ResBlock"]["nodes"] if n["id"] == "conv")
+    assert conv["params"] == {"out_channels": "$width", "kernel_size": 5, "padding": 2}
+
+
+def test_an_edited_argument_of_a_block_used_once_changes_the_instance(tmp_path: Path) -> None:
+    new = reimport(
+        ONCE,
+        tmp_path,
+        [
+            ("nn.Conv2d(8, 8, kernel_size=1)", "nn.Conv2d(8, 12, kernel_size=1)"),
+            ("ResBlock(8, width=8)", "ResBlock(12, width=12)"),
+            ("nn.Linear(8, 4)", "nn.Linear(12, 4)"),
+        ],
+    )
+    assert changes(ONCE, new) == {
+        "nodes.changed": {
+            "stem": {"params": {"out_channels": {"old": 8, "new": 12}}},
+            "blk": {"params": {"width": {"old": 8, "new": 12}}},
+        }
+    }
 
 
 def test_a_disabled_node_its_code_bypasses_comes_back(tmp_path: Path) -> None:
