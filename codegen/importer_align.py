@@ -22,7 +22,8 @@ User blocks: a class the importer folded (used twice or more) is the base's bloc
 what the base's did. A block instance the importer inlined (a block used once: its layers under the
 instance's path) is spelled out in the base as its layers with concrete params, matched like any layers, and
 folded back into the block node, with a changed argument or a changed literal of the block where that
-reproduces the edited layers. Disabled nodes, which the code bypasses, are put back where it still does.
+reproduces the edited layers (blocks inside such blocks in turn). Disabled nodes, which the code bypasses, are
+put back where it still does; nodes no output depends on, which the code leaves out, stay as they were.
 
 So the unedited code of a version imports back to exactly that version's document, and an edit shows as just
 that edit on the diff page.
@@ -43,6 +44,7 @@ from .render import attribute_names
 from .spec import lookup
 
 _PERMUTE_021 = "Permute(0, 2, 1)"
+_MAX_DEPTH = 8  # levels of blocks inside blocks spelled out
 
 
 def _kind(node: dict[str, Any]) -> str:
@@ -53,6 +55,8 @@ def _kind(node: dict[str, Any]) -> str:
         return _PERMUTE_021
     if node_type == "Permute" and params.get("dims") == [0, 2, 1]:
         return _PERMUTE_021
+    if node_type == "GRUBlock" and params.get("out") == "seq":  # the code of a GRU
+        return "GRU"
     spec = lookup(node_type)
     return node_type if spec is None else spec.type
 
@@ -60,6 +64,8 @@ def _kind(node: dict[str, Any]) -> str:
 def canonical_params(node: dict[str, Any]) -> dict[str, Any]:
     """The node's params with defaults filled in, lists as lists and ``[k, k]`` as ``k`` where a size may be."""
     params = dict(node["params"]) if isinstance(node.get("params"), dict) else {}
+    if _kind(node) == "GRU" and node.get("type") != "GRU":
+        return canonical_params({"type": "GRU", "params": {k: v for k, v in params.items() if k != "out"}})
     spec = lookup(str(node.get("type", "")))
     if spec is None:  # a user block: its params as written
         return params
@@ -72,6 +78,14 @@ def canonical_params(node: dict[str, Any]) -> dict[str, Any]:
         values.pop("vocab_size", None)
     if values.get("stride", 0) is None and "ceil_mode" in values:  # pooling: no stride is the kernel size
         values["stride"] = values.get("kernel_size")
+    if spec.type == "VGGBlock" and values.get("convs") == 1:  # c2 sizes the convolutions after the first
+        values["c2"] = values.get("c1")
+    if spec.type == "Bottleneck":  # width_per_group values giving one inner width are one model
+        try:
+            planes = int(values["out_channels"]) // int(values["expansion"])
+            values["width_per_group"] = planes * int(values["width_per_group"]) // 64
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            pass
     for name, value in values.items():
         if isinstance(value, tuple):
             value = list(value)
@@ -107,10 +121,21 @@ def _well_formed(document: Any) -> dict[str, Any]:
     return {**document, "nodes": nodes, "edges": edges, **lists}
 
 
-def _analysis(document: dict[str, Any]) -> Analysis | None:
+def _analysis(document: dict[str, Any], imported: dict[str, Any] | None = None) -> Analysis | None:
+    """The engine's analysis of ``document``, its unsized inputs sized as the import's (so blocks expand)."""
+    shapes = {}
+    if imported is not None:
+        sizes = {n["id"]: (n.get("params") or {}).get("shape") for n in imported["nodes"] if n.get("type") == "Input"}
+        nodes = {n["id"]: n for n in document["nodes"]}
+        for base_id, imp_id in zip(document.get("inputs", []), imported.get("inputs", [])):
+            open_input = base_id in nodes and (nodes[base_id].get("params") or {}).get("shape") is None
+            if open_input and isinstance(sizes.get(imp_id), list):
+                shapes[base_id] = sizes[imp_id]
     try:
-        return validate(document).analysis
+        return validate(document, input_shapes=shapes or None).analysis
     except GraphError:  # a document that does not parse: ids and paths are all there is
+        return None
+    except Exception:  # the engine failing on a stored document must not stop a push: align by ids and paths
         return None
 
 
@@ -161,14 +186,33 @@ class _Matcher:
         self.to_base: dict[str, str] = {}
         self.to_imp: dict[str, str] = {}
         self.attrs: dict[str, str] = {}  # base id -> its attribute in the generated code
+        self.dead: set[str] = set()  # base nodes no output depends on: the code has nothing of them
+        self.bypass: dict[str, str] = {}  # disabled base node -> the ref its code passes on (its first input's)
 
     def adopt(self, other: _Matcher) -> _Matcher:
         """This matcher (over a copy of the same import) with ``other``'s pairs."""
         self.to_base, self.to_imp, self.attrs = dict(other.to_base), dict(other.to_imp), other.attrs
+        self.dead, self.bypass = other.dead, other.bypass
         return self
 
+    def skip_disabled(self, base: dict[str, Any]) -> None:
+        """Disabled nodes have no code: matching reads through them to the input they pass on."""
+        for node in base["nodes"]:
+            first = (self.base_in.get(node["id"]) or [None])[0]
+            if node.get("disabled") and first is not None:
+                self.bypass[node["id"]] = first[0]
+        for node_id in self.bypass:
+            seen, ref = {node_id}, self.bypass[node_id]
+            while ref.split(":")[0] in self.bypass and ref.split(":")[0] not in seen:
+                seen.add(ref.split(":")[0])
+                ref = self.bypass[ref.split(":")[0]]
+            self.bypass[node_id] = ref
+
+    def _through(self, ref: str) -> str:
+        return self.bypass.get(ref.split(":")[0], ref)
+
     def pair(self, imp_id: str, base_id: str) -> None:
-        if imp_id in self.to_base or base_id in self.to_imp:
+        if imp_id in self.to_base or base_id in self.to_imp or base_id in self.dead or base_id in self.bypass:
             return
         self.to_base[imp_id] = base_id
         self.to_imp[base_id] = imp_id
@@ -184,11 +228,11 @@ class _Matcher:
             if base_id is not None and node.get("type") != "Input":
                 self.pair(node["id"], base_id)
 
-    def _sources(self, incoming: list[list[str]], ids: dict[str, str]) -> list[str] | None:
+    def _sources(self, incoming: list[list[str]], ids: dict[str, str], through: bool = False) -> list[str] | None:
         """The inputs' refs translated through ``ids``; None when one of them has no counterpart yet."""
         refs = []
         for edge in incoming:
-            node_id, sep, output = edge[0].partition(":")
+            node_id, sep, output = (self._through(edge[0]) if through else edge[0]).partition(":")
             if node_id not in ids:
                 return None
             refs.append(ids[node_id] + sep + output)
@@ -203,20 +247,37 @@ class _Matcher:
         """Unmatched nodes whose inputs are all matched: the base node of that type reading the same inputs."""
         candidates: dict[tuple, list[str]] = defaultdict(list)
         for base_id, node in self.base_nodes.items():
-            if base_id in self.to_imp or node.get("type") == "Input":
+            if base_id in self.to_imp or base_id in self.dead or base_id in self.bypass or node.get("type") == "Input":
                 continue
-            sources = self._sources(self.base_in.get(base_id, []), {b: b for b in self.to_imp})
+            sources = self._sources(self.base_in.get(base_id, []), {b: b for b in self.to_imp}, through=True)
             if sources is not None:
                 candidates[(_kind(node), tuple(sources))].append(base_id)
-        grew = False
+        readers: dict[tuple, list[str]] = defaultdict(list)
         for imp_id, node in self.imp_nodes.items():
             if imp_id in self.to_base or node.get("type") == "Input":
                 continue
             sources = self._sources(self.imp_in.get(imp_id, []), self.to_base)
-            found = candidates.get((_kind(node), tuple(sources or ())), []) if sources is not None else []
-            if len(found) == 1:  # two look-alikes reading the same tensors: nothing tells them apart
-                self.pair(imp_id, found.pop())
+            if sources is not None and (_kind(node), tuple(sources)) in candidates:
+                readers[(_kind(node), tuple(sources))].append(imp_id)
+        grew = False
+        for key, imp_ids in readers.items():
+            base_ids = candidates[key]
+            if len(imp_ids) == len(base_ids) == 1:
+                self.pair(imp_ids[0], base_ids[0])
                 grew = True
+                continue
+            # Look-alikes reading the same tensors: those with the same params compute the same, so any
+            # pairing of them is right (in order); a group with different numbers on each side is left alone.
+            by_params: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+            for imp_id in imp_ids:
+                by_params[repr(canonical_params(self.imp_nodes[imp_id]))][0].append(imp_id)
+            for base_id in base_ids:
+                by_params[repr(canonical_params(self.base_nodes[base_id]))][1].append(base_id)
+            for imps, bases in by_params.values():
+                if len(imps) == len(bases):
+                    for imp_id, base_id in zip(imps, bases):
+                        self.pair(imp_id, base_id)
+                        grew = True
         return grew
 
     def _backward(self) -> bool:
@@ -227,8 +288,8 @@ class _Matcher:
             if len(imp_edges) != len(base_edges):
                 continue
             for imp_edge, base_edge in zip(imp_edges, base_edges):
-                imp_src, base_src = imp_edge[0].split(":")[0], base_edge[0].split(":")[0]
-                if imp_src in self.to_base or base_src in self.to_imp:
+                imp_src, base_src = imp_edge[0].split(":")[0], self._through(base_edge[0]).split(":")[0]
+                if imp_src in self.to_base or base_src in self.to_imp or base_src in self.dead:
                     continue
                 imp_node, base_node = self.imp_nodes.get(imp_src), self.base_nodes.get(base_src)
                 if imp_node and base_node and _kind(imp_node) == _kind(base_node) and imp_node["type"] != "Input":
@@ -291,13 +352,20 @@ def _ordered_nodes(
             previous = matcher.to_base[node["id"]]
         else:
             after[previous].append(_new_node(matcher.imp_nodes[node["id"]], ids[node["id"]]))
+    read = {
+        e[0].split(":")[0] for target, edges in matcher.base_in.items() if target not in matcher.dead for e in edges
+    }
     nodes = list(after[None])
     for node in base["nodes"]:
         imp_id = matcher.to_imp.get(node["id"])
         if imp_id is None:
+            if node["id"] in matcher.dead:  # nothing of it in the code, so nothing the code could have changed
+                nodes.append(copy.deepcopy(node))
+                nodes.extend(after[node["id"]])
             continue  # removed
         imp = matcher.imp_nodes[imp_id]
         unchanged = imp_id in same or same_node(imp, node) or _same_open_input(imp, node)
+        unchanged = unchanged or (_kind(node) == _kind(imp) == "Input" and node["id"] not in read)  # no code reads it
         kept = copy.deepcopy(node) if unchanged else _changed_node(imp, node)
         path = imp.get("path")
         if path and path != matcher.attrs.get(node["id"]):  # found by its wiring under a new attribute name
@@ -320,11 +388,15 @@ def _edges(imported: dict[str, Any], base: dict[str, Any], matcher: _Matcher, id
         old = [e[0] for e in matcher.base_in.get(base_id, [])]
         if old == [e[0] for e in ordered_new.get(imp_id, [])]:
             kept.add(base_id)
+    present = set(matcher.to_imp) | matcher.dead
     edges: list[list[str]] = []
     done: set[str] = set()
     for edge in base["edges"]:
         target = edge[1]
-        if target in kept:
+        if target in matcher.dead:
+            if edge[0].split(":")[0] in present:
+                edges.append(copy.deepcopy(edge))
+        elif target in kept:
             edges.append(copy.deepcopy(edge))
         elif target not in done and target in matcher.to_imp:
             edges.extend(new_in.get(target, []))
@@ -406,55 +478,82 @@ def _restore_disabled(imported: dict[str, Any], base: dict[str, Any], matcher: _
     """Put back, in ``imported``, the base's disabled nodes that its code still bypasses.
 
     A disabled node's code is nothing (its readers read its first input), so the import has no node for it.
-    Where the import's readers still read that input at the same place, the node goes back in between.
-    Returns the (imported id, base id) pairs of the nodes put back.
+    Where the import's readers still read that input at the same place, the node (or a chain of them, each
+    the only reader of the one before) goes back in between. Returns the (imported id, base id) pairs.
     """
     imp_ids = {n["id"] for n in imported["nodes"]}
+    nodes = {n["id"]: n for n in base["nodes"]}
     readers: dict[str, list[tuple[str, int]]] = defaultdict(list)  # base id -> (reader, argument position)
     for target, edges in matcher.base_in.items():
         for position, edge in enumerate(edges):
             readers[edge[0].split(":")[0]].append((target, position))
-    restored = []
-    for node in base["nodes"]:
-        base_id = node["id"]
-        first = (matcher.base_in.get(base_id) or [None])[0]
-        if not node.get("disabled") or base_id in matcher.to_imp or first is None:
+
+    def first_source(node_id: str) -> str | None:
+        edges = matcher.base_in.get(node_id) or []
+        return edges[0][0] if edges else None
+
+    restored: list[tuple[str, str]] = []
+    for head in base["nodes"]:
+        source = first_source(head["id"])
+        if not head.get("disabled") or head["id"] in matcher.to_imp or source is None:
             continue
-        source_id, sep, output = first[0].partition(":")
-        if source_id not in matcher.to_imp:
-            continue
-        passed = matcher.to_imp[source_id] + sep + output
+        if source.split(":")[0] not in matcher.to_imp:
+            continue  # inside a chain, or reading what the import does not have: the chain's head decides
+        chain = [head["id"]]
+        while len(readers[chain[-1]]) == 1 and chain[-1] not in base.get("outputs", []):
+            reader, position = readers[chain[-1]][0]
+            if not nodes[reader].get("disabled") or position != 0 or reader in chain:
+                break
+            chain.append(reader)
+        passed = _rename_ref(source, matcher.to_imp)
         places = []
-        for reader, position in readers[base_id]:
+        for reader, position in readers[chain[-1]]:
+            if reader in matcher.dead:
+                continue  # kept as it is, with its edges
             imp_reader = matcher.to_imp.get(reader)
             edges = matcher.imp_in.get(imp_reader, []) if imp_reader else []
             if position >= len(edges) or edges[position][0] != passed:
                 break
             places.append(edges[position])
         else:
-            outputs = [i for i, ref in enumerate(base.get("outputs", [])) if ref == base_id]
+            outputs = [i for i, ref in enumerate(base.get("outputs", [])) if ref == chain[-1]]
             if any(imported["outputs"][i : i + 1] != [passed] for i in outputs) or not (places or outputs):
                 continue
-            new_id, counter = base_id, 1
-            while new_id in imp_ids:
-                new_id, counter = f"{base_id}__{counter}", counter + 1
-            imp_ids.add(new_id)
-            for edge in places:  # edges of ``imported`` itself: the readers now read the disabled node
-                edge[0] = new_id
+            ids = dict(matcher.to_imp)
+            for base_id in chain:
+                new_id, counter = base_id, 1
+                while new_id in imp_ids:
+                    new_id, counter = f"{base_id}__{counter}", counter + 1
+                imp_ids.add(new_id)
+                ids[base_id] = new_id
+                imported["nodes"].append(copy.deepcopy({**nodes[base_id], "id": new_id}))
+                for edge in matcher.base_in[base_id]:
+                    if edge[0].split(":")[0] in ids:
+                        imported["edges"].append([_rename_ref(edge[0], ids), new_id, *edge[2:]])
+                restored.append((new_id, base_id))
+            for edge in places:  # edges of ``imported`` itself: the readers now read the last disabled node
+                edge[0] = ids[chain[-1]]
             for i in outputs:
-                imported["outputs"][i] = new_id
-            imported["nodes"].append(copy.deepcopy({**node, "id": new_id}))
-            for edge in matcher.base_in[base_id]:
-                source = edge[0].split(":")[0]
-                if source in matcher.to_imp:
-                    imported["edges"].append([_rename_ref(edge[0], matcher.to_imp), new_id, *edge[2:]])
-            restored.append((new_id, base_id))
+                imported["outputs"][i] = ids[chain[-1]]
     return restored
+
+
+def _dead(base: dict[str, Any], analysis: Analysis | None) -> set[str]:
+    """Base nodes that no output depends on (left over on the canvas): their code is not generated."""
+    if analysis is None:
+        return set()
+    return {
+        n["id"]
+        for n in base["nodes"]
+        if (info := analysis.info.get(n["id"])) is not None and not info.live and not info.is_input
+    }
 
 
 def _matched(imported: dict[str, Any], base: dict[str, Any], analysis: Analysis | None) -> tuple[dict, _Matcher]:
     """The import (with the base's bypassed disabled nodes put back) and its correspondence with ``base``."""
     matcher = _Matcher(imported, base)
+    matcher.dead = _dead(base, analysis)
+    matcher.skip_disabled(base)
     matcher.seed(imported, base, analysis)
     matcher.propagate()
     if not any(n.get("disabled") for n in base["nodes"]):
@@ -464,7 +563,7 @@ def _matched(imported: dict[str, Any], base: dict[str, Any], analysis: Analysis 
     if not restored:
         return imported, matcher
     again = _Matcher(imported, base)
-    again.attrs = matcher.attrs
+    again.attrs, again.dead = matcher.attrs, matcher.dead
     for imp_id, base_id in [*matcher.to_base.items(), *restored]:
         again.pair(imp_id, base_id)
     again.propagate()
@@ -497,7 +596,7 @@ def _spell_out(base: dict[str, Any], analysis: Analysis | None, imported: dict[s
         attr = attrs.get(node["id"], "")
         inner = info.inner if info is not None and info.composite is not None else None
         inlined = attr not in paths and any(p.startswith(f"{attr}.") for p in paths)
-        if inner is None or not inlined or any(i.node.disabled for i in inner.info.values()):
+        if inner is None or not inlined:
             nodes.append(node)
             continue
         block = _Inlined(node, entries=incoming.get(node["id"], []))
@@ -512,10 +611,9 @@ def _spell_out(base: dict[str, Any], analysis: Analysis | None, imported: dict[s
             block.inner[inner_id] = new_id
         for inner_id, new_id in block.inner.items():
             i = inner.info[inner_id]
-            params = {k: i.params[k] for k in i.node.params if k in i.params}
-            nodes.append(
-                {"id": new_id, "type": i.type_name, "params": params, "path": f"{attr}.{inner_attrs[inner_id]}"}
-            )
+            params = {k: _as_json(i.params[k]) for k in i.node.params if k in i.params}
+            spelled = {"id": new_id, "type": i.type_name, "params": params, "path": f"{attr}.{inner_attrs[inner_id]}"}
+            nodes.append({**spelled, "disabled": True} if i.node.disabled else spelled)
         for index, ref in enumerate(inner.outputs):
             inner_id, sep, output = ref.partition(":")
             block.exits[block.inner[inner_id] + sep + output] = node["id"] + (
@@ -544,6 +642,13 @@ def _spell_out(base: dict[str, Any], analysis: Analysis | None, imported: dict[s
         block = replaced.get(ref.split(":")[0])
         outputs.append(next((r for r, b in block.exits.items() if b == ref), ref) if block else ref)
     return {**base, "nodes": nodes, "edges": edges, "outputs": outputs}, list(replaced.values())
+
+
+def _as_json(value: Any) -> Any:
+    """A coerced param value as a document writes it (tuples as lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    return value
 
 
 def _inner_edges(block: _Inlined, inner: Analysis) -> list[list[str]]:
@@ -675,7 +780,7 @@ def _refit(
 
 def _reproduces(candidate: dict[str, Any], block: _Inlined, got: dict[str, Any], imported: dict[str, Any]) -> bool:
     """Whether ``candidate``'s block node, spelled out again, is the layers the import has."""
-    again, blocks = _spell_out(candidate, _analysis(candidate), imported)
+    again, blocks = _spell_out(candidate, _analysis(candidate, imported), imported)
     redone = next((b for b in blocks if b.node.get("id") == block.node.get("id")), None)
     if redone is None or set(redone.inner) != set(block.inner):
         return False
@@ -686,10 +791,17 @@ def _reproduces(candidate: dict[str, Any], block: _Inlined, got: dict[str, Any],
 def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     """``imported`` with the ids and writing of ``base`` wherever the two correspond (see the module docs)."""
     original = _well_formed(base)
-    analysis = _analysis(original)
-    base, inlined = _spell_out(original, analysis, imported)
+    analysis = _analysis(original, imported)
+    base, levels, current = original, [], analysis
+    while len(levels) < _MAX_DEPTH:  # a block inlined inside an inlined block is spelled out in turn
+        spelled, inlined = _spell_out(base, current, imported)
+        if not inlined:
+            break
+        base = spelled
+        levels.append((spelled, inlined))
+        current = _analysis(base, imported)
     imported, matcher = _matched(imported, base, analysis)
-    blocks = _blocks(imported, base, matcher, analysis)
+    blocks = _blocks(imported, base, matcher, current)
     for node_id, node in matcher.imp_nodes.items():
         if node.get("type") in blocks.names:
             matcher.imp_nodes[node_id] = {**node, "type": blocks.names[node["type"]]}
@@ -705,8 +817,9 @@ def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         document["composites"] = blocks.definitions
     else:
         document.pop("composites", None)
-    if inlined:
-        document = _fold_back(document, base, inlined, imported)
+    for spelled, inlined in reversed(levels):
+        document = _fold_back(document, spelled, inlined, imported)
+    if levels:
         document["edges"] = _base_order(document["edges"], document["nodes"], original)
     for key in ("inputs", "outputs"):
         if document[key] == original.get(key):
