@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from codegen.importer import from_module, load_generated
 from codegen.importer_align import align, canonical_params
@@ -290,3 +291,36 @@ def test_params_compare_up_to_defaults_and_uniform_sizes() -> None:
     short = {"type": "Conv2d", "params": {"out_channels": 8, "padding": 1}}
     assert canonical_params(written) == canonical_params(short)
     assert canonical_params(written) != canonical_params({"type": "Conv2d", "params": {"out_channels": 8}})
+
+
+class ConvBNAct(torch.nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn = torch.nn.BatchNorm2d(cout)
+        self.act = torch.nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class TinyNet(torch.nn.Module):
+    def __init__(self, head_kernel: int = 1) -> None:
+        super().__init__()
+        self.stem = ConvBNAct(3, 8)
+        self.stage = torch.nn.Sequential(ConvBNAct(8, 16, 2), ConvBNAct(16, 16))
+        self.head = torch.nn.Conv2d(16, 4, head_kernel, padding=head_kernel // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stage(self.stem(x)) + 1.0).mean(dim=(2, 3))
+
+
+def test_a_hand_written_model_imported_before_aligns_by_its_module_paths() -> None:
+    """Bring your own code: its first import is the base; the import of the edited code diffs as the edit."""
+    base = from_module(TinyNet(), [3, 16, 16])
+    assert align(from_module(TinyNet(), [3, 16, 16]), base) == base
+    new = align(from_module(TinyNet(head_kernel=3), [3, 16, 16]), base)
+    head = next(n["id"] for n in base["nodes"] if n.get("path") == "head")
+    assert changes(base, new) == {
+        "nodes.changed": {head: {"params": {"kernel_size": {"old": 1, "new": 3}, "padding": {"old": None, "new": 1}}}}
+    }
