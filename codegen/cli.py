@@ -347,7 +347,8 @@ def cmd_import(argv: list[str]) -> int:
             return status
     if server is not None:
         message = args.message or f"Pushed from {args.generated or args.library or args.target}"
-        return push_graph(server, graph, args.graph, message, args.name)
+        stream = sys.stderr if args.out == "-" else sys.stdout  # standard output holds the graph JSON then
+        return push_graph(server, graph, args.graph, message, args.name, stream)
     return 0
 
 
@@ -365,7 +366,9 @@ def write_graph(graph: dict[str, Any], out: str) -> int:
     return 0
 
 
-def push_graph(server: Any, graph: dict[str, Any], graph_id: int | None, message: str, name: str | None) -> int:
+def push_graph(
+    server: Any, graph: dict[str, Any], graph_id: int | None, message: str, name: str | None, stream: Any
+) -> int:
     from .push import PushError, push_new, push_version
 
     try:
@@ -376,7 +379,7 @@ def push_graph(server: Any, graph: dict[str, Any], graph_id: int | None, message
     except PushError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(line)
+    print(line, file=stream)
     return 0
 
 

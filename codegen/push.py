@@ -25,6 +25,16 @@ class PushError(Exception):
     """A push that failed, said in one line."""
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is reported, not followed: urllib would resend a POST as a GET, without its body."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 class Server:
     """A TorchCanvas server reached with a token (``Authorization: Token <key>``)."""
 
@@ -47,9 +57,14 @@ class Server:
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            with _OPENER.open(request, timeout=TIMEOUT_S) as response:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                where = exc.headers.get("Location") or "another address"
+                raise PushError(
+                    f"{self.page(path)} redirects to {where}; give --push the server's address as it answers"
+                ) from None
             status, raw = exc.code, exc.read()
         except urllib.error.URLError as exc:
             reason = exc.reason

@@ -5,7 +5,10 @@ The CLI runs in-process (``codegen.cli.main``) and talks HTTP to the test server
 
 from __future__ import annotations
 
+import http.server
+import json
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -51,6 +54,18 @@ def test_it_pushes_an_import_as_a_new_graph(live_server, token, alice, tmp_path,
     assert out == f"created graph {graph.pk}: {live_server.url}/graphs/{graph.pk}/\n"
     assert (graph.owner, graph.name, graph.head.number) == (alice, "SEResNetTiny", 1)
     assert len(graph.head.document["nodes"]) == len(load_template("se_resnet_tiny")["nodes"])
+
+
+def test_the_token_may_come_from_the_environment_and_the_json_from_standard_output(
+    live_server, token, monkeypatch, tmp_path, capsys
+):
+    monkeypatch.setenv("TORCHCANVAS_TOKEN", token)
+    package = package_of(load_template("se_resnet_tiny"), tmp_path)
+    status = main(["import", "--generated", str(package), "--push", live_server.url, "--out", "-"])
+    captured = capsys.readouterr()
+    graph = Graph.objects.get()
+    assert status == 0 and json.loads(captured.out)["metadata"]["name"] == "SEResNetTiny"
+    assert captured.err == f"created graph {graph.pk}: {live_server.url}/graphs/{graph.pk}/\n"
 
 
 def test_out_still_writes_the_graph_file_when_pushing(live_server, token, tmp_path, capsys):
@@ -172,6 +187,36 @@ def test_an_address_that_is_not_the_server_is_one_line(live_server, token, tmp_p
     assert err == (
         f"error: POST {live_server.url}/nowhere/api/graphs/import/ answered 404 with something that is not a JSON "
         "object (is this the address of a TorchCanvas server?)\n"
+    )
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(301)
+        self.send_header("Location", "https://torchcanvas.example" + self.path)
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+
+def test_a_redirect_is_reported_not_followed(tmp_path, capsys):
+    """urllib would resend the POST as a GET without its body; the user is told the address to use."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Redirect)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        package = package_of(load_template("se_resnet_tiny"), tmp_path)
+        status, _, err = push(capsys, package, url, "any-token")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 1
+    assert err == (
+        f"error: {url}/api/graphs/import/ redirects to https://torchcanvas.example/api/graphs/import/; "
+        "give --push the server's address as it answers\n"
     )
 
 
