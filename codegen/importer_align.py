@@ -38,7 +38,6 @@ from typing import Any
 
 from .analysis import Analysis
 from .api import validate
-from .diagnostics import GraphError
 from .naming import sanitize
 from .render import attribute_names
 from .spec import lookup
@@ -47,10 +46,14 @@ _PERMUTE_021 = "Permute(0, 2, 1)"
 _MAX_DEPTH = 8  # levels of blocks inside blocks spelled out
 
 
+def _params(node: dict[str, Any]) -> dict[str, Any]:
+    return node["params"] if isinstance(node.get("params"), dict) else {}
+
+
 def _kind(node: dict[str, Any]) -> str:
     """The type; spellings of one piece of code are one (a permute's name depends on the inferred layouts)."""
-    node_type = node.get("type", "")
-    params = node.get("params") or {}
+    node_type = node.get("type") if isinstance(node.get("type"), str) else ""
+    params = _params(node)
     if node_type in ("Permute_BCT_to_BTH", "Permute_BTH_to_BCT"):
         return _PERMUTE_021
     if node_type == "Permute" and params.get("dims") == [0, 2, 1]:
@@ -63,14 +66,14 @@ def _kind(node: dict[str, Any]) -> str:
 
 def canonical_params(node: dict[str, Any]) -> dict[str, Any]:
     """The node's params with defaults filled in, lists as lists and ``[k, k]`` as ``k`` where a size may be."""
-    params = dict(node["params"]) if isinstance(node.get("params"), dict) else {}
+    params = dict(_params(node))
     if _kind(node) == "GRU" and node.get("type") != "GRU":
         return canonical_params({"type": "GRU", "params": {k: v for k, v in params.items() if k != "out"}})
-    spec = lookup(str(node.get("type", "")))
-    if spec is None:  # a user block: its params as written
-        return params
+    spec = lookup(_kind(node)) if _kind(node) != _PERMUTE_021 else None
     if _kind(node) == _PERMUTE_021:
         return {}
+    if spec is None:  # a user block: its params as written
+        return params
     values: dict[str, Any] = {p.name: p.default for p in spec.params if not p.required}
     values.update(params)
     if spec.type == "Input":  # a stated layout only guides validation; the vocabulary the importer reads back
@@ -102,22 +105,26 @@ def same_node(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return _kind(a) == _kind(b) and canonical_params(a) == canonical_params(b)
 
 
+def _list(document: dict[str, Any], key: str) -> list[Any]:
+    return document[key] if isinstance(document.get(key), list) else []
+
+
 def _well_formed(document: Any) -> dict[str, Any]:
     """The parts of a stored document alignment reads, dropping what is malformed (the server keeps what it got)."""
     if not isinstance(document, dict):
         document = {}
-    nodes = [n for n in document.get("nodes") or [] if isinstance(n, dict) and isinstance(n.get("id"), str)]
+    nodes = [n for n in _list(document, "nodes") if isinstance(n, dict) and isinstance(n.get("id"), str)]
     ids = {n["id"] for n in nodes}
     edges = [
         e
-        for e in document.get("edges") or []
+        for e in _list(document, "edges")
         if isinstance(e, list)
         and 2 <= len(e) <= 3
         and all(isinstance(v, str) for v in e)
         and e[0].split(":")[0] in ids
         and e[1] in ids
     ]
-    lists = {k: [r for r in document.get(k) or [] if isinstance(r, str)] for k in ("inputs", "outputs")}
+    lists = {k: [r for r in _list(document, k) if isinstance(r, str)] for k in ("inputs", "outputs")}
     return {**document, "nodes": nodes, "edges": edges, **lists}
 
 
@@ -125,23 +132,21 @@ def _analysis(document: dict[str, Any], imported: dict[str, Any] | None = None) 
     """The engine's analysis of ``document``, its unsized inputs sized as the import's (so blocks expand)."""
     shapes = {}
     if imported is not None:
-        sizes = {n["id"]: (n.get("params") or {}).get("shape") for n in imported["nodes"] if n.get("type") == "Input"}
+        sizes = {n["id"]: _params(n).get("shape") for n in imported["nodes"] if n.get("type") == "Input"}
         nodes = {n["id"]: n for n in document["nodes"]}
         for base_id, imp_id in zip(document.get("inputs", []), imported.get("inputs", [])):
-            open_input = base_id in nodes and (nodes[base_id].get("params") or {}).get("shape") is None
+            open_input = base_id in nodes and _params(nodes[base_id]).get("shape") is None
             if open_input and isinstance(sizes.get(imp_id), list):
                 shapes[base_id] = sizes[imp_id]
     try:
         return validate(document, input_shapes=shapes or None).analysis
-    except GraphError:  # a document that does not parse: ids and paths are all there is
-        return None
-    except Exception:  # the engine failing on a stored document must not stop a push: align by ids and paths
+    except Exception:  # a document that does not parse (or the engine failing on it): align by ids and paths
         return None
 
 
 def _same_open_input(imp: dict[str, Any], base: dict[str, Any]) -> bool:
     """An input the base leaves unsized (lazy layers) is the same input whatever size the import was traced at."""
-    if _kind(base) != "Input" or _kind(imp) != "Input" or (base.get("params") or {}).get("shape") is not None:
+    if _kind(base) != "Input" or _kind(imp) != "Input" or _params(base).get("shape") is not None:
         return False
     sized, unsized = canonical_params(imp), canonical_params(base)
     return {**sized, "shape": None} == {**unsized, "shape": None}
@@ -305,7 +310,7 @@ def _changed_node(imp: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     if _kind(imp) != _kind(base):
         node["params"] = copy.deepcopy(imp.get("params") or {})
         return node
-    old, new = base.get("params") or {}, imp.get("params") or {}
+    old, new = _params(base), _params(imp)
     old_canon, new_canon = canonical_params(base), canonical_params(imp)
     params: dict[str, Any] = {}
     for name in [*old, *(k for k in new if k not in old)]:
@@ -758,8 +763,8 @@ def _refit(
         for param in sorted(before.keys() | after.keys()):
             if before.get(param) == after.get(param):
                 continue
-            written = (inside[inner_id].get("params") or {}).get(param)
-            value = copy.deepcopy((new.get("params") or {}).get(param, after.get(param)))
+            written = _params(inside[inner_id]).get(param)
+            value = copy.deepcopy(_params(new).get(param, after.get(param)))
             if isinstance(written, str) and written.startswith("$"):
                 symbol = written[1:]
                 if not symbol.isidentifier() or arguments.get(symbol, value) != value:
@@ -774,7 +779,7 @@ def _refit(
         return None  # another instance uses the block as it was
     node = copy.deepcopy(block.node)
     if arguments:
-        node["params"] = {**(node.get("params") or {}), **arguments}
+        node["params"] = {**_params(node), **arguments}
     return node, definition
 
 

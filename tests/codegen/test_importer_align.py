@@ -170,7 +170,16 @@ def test_an_input_the_base_leaves_unsized_stays_unsized(tmp_path: Path) -> None:
     assert align(from_module(model, shapes), base) == base
 
 
-@pytest.mark.parametrize("base", [{}, {"nodes": "x"}, {"nodes": [{"id": "a", "params": []}], "edges": [["a", "b"], 3]}])
+@pytest.mark.parametrize(
+    "base",
+    [
+        {},
+        {"nodes": "x", "inputs": "x"},
+        {"nodes": [{"id": "a", "params": []}], "edges": [["a", "b"], 3]},
+        {"nodes": [{"id": "x", "type": ["Conv2d"], "params": "k"}, {"id": "y", "type": "Conv2d", "params": [3]}]},
+        {"nodes": [{"id": "stem_conv", "type": {}, "path": "stem_conv"}], "inputs": ["x"], "outputs": [None]},
+    ],
+)
 def test_a_malformed_base_gives_the_import_with_fresh_ids(base: dict[str, Any], tmp_path: Path) -> None:
     model, shapes, _ = load_generated(write_package(load_template("se_resnet_tiny"), tmp_path, "Pkg"))
     imported = from_module(model, shapes)
