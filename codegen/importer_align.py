@@ -155,15 +155,18 @@ def _same_open_input(imp: dict[str, Any], base: dict[str, Any]) -> bool:
 def _attributes(base: dict[str, Any], analysis: Analysis | None) -> dict[str, str]:
     """Base node id -> the attribute (module path) that holds it in the code generated from ``base``."""
     names = attribute_names(analysis) if analysis is not None else {}
-    for node in base.get("nodes", []):
-        if node.get("type") != "Input":
-            names.setdefault(node["id"], node.get("path") or sanitize(node["id"]))
+    used = set(names.values())
+    for node in base.get("nodes", []):  # nodes the analysis leaves out (dead ones) or never saw (spelled out)
+        name = node.get("path") or sanitize(node["id"])
+        if node["id"] not in names and node.get("type") != "Input" and isinstance(name, str) and name not in used:
+            names[node["id"]] = name
+            used.add(name)
     return names
 
 
 def _incoming(document: dict[str, Any]) -> dict[str, list[list[str]]]:
     """Each node's incoming edges in argument order (labelled ports sorted by position)."""
-    types = {n["id"]: n.get("type", "") for n in document["nodes"]}
+    types = {n["id"]: _kind(n) for n in document["nodes"]}
     incoming: dict[str, list[list[str]]] = defaultdict(list)
     for edge in document["edges"]:
         incoming[edge[1]].append(edge)
@@ -308,7 +311,7 @@ def _changed_node(imp: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     node = copy.deepcopy(base)
     node["type"] = imp["type"]
     if _kind(imp) != _kind(base):
-        node["params"] = copy.deepcopy(imp.get("params") or {})
+        node["params"] = copy.deepcopy(_params(imp))
         return node
     old, new = _params(base), _params(imp)
     old_canon, new_canon = canonical_params(base), canonical_params(imp)
@@ -443,7 +446,8 @@ def _blocks(
 ) -> _Blocks:
     """A block whose instances sit where a base block's did is that block: its name, and its definition if
     every instance computes what the base's did; else the imported definition replaces the base's."""
-    result = _Blocks(definitions=copy.deepcopy(base.get("composites") or {}))
+    own = base.get("composites")
+    result = _Blocks(definitions=copy.deepcopy(own) if isinstance(own, dict) else {})
     folded = imported.get("composites") or {}
     imp_analysis = _analysis(imported) if folded else None
     pairs: dict[str, set[str]] = defaultdict(set)
