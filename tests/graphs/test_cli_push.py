@@ -8,6 +8,8 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -270,3 +272,12 @@ def test_a_version_saved_meanwhile_is_a_conflict_not_an_overwrite(
         "(the head is now version 2); push again\n"
     )
     assert designed.versions.count() == 2
+
+
+def test_the_push_needs_no_django():
+    """The CLI runs where only the engine is installed: pushing imports urllib, not Django."""
+    code = "import sys, codegen.cli, codegen.push, codegen.importer_align; print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'rest_framework', 'requests'}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2]
+    )
+    assert done.stdout == "[]\n"
