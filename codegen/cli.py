@@ -6,9 +6,15 @@ Usable without Django: it imports only the engine.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import os
 import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .api import generate, package_zip, validate
 from .diagnostics import GraphError
@@ -191,47 +197,189 @@ def build_target(target: str, kwargs: dict[str, object]):
     return model
 
 
+@dataclass(frozen=True)
+class ModelLibrary:
+    """A package of named architectures for ``--from PACKAGE:NAME``: its names, and how one is built."""
+
+    names: list[str]
+    build: Callable[..., Any]  # build(name, **kwargs) -> nn.Module, never downloading weights
+
+
+def torchvision_library(models: Any) -> ModelLibrary:
+    """``torchvision.models`` as a library: ``get_model`` with ``weights=None``."""
+    return ModelLibrary(sorted(models.list_models()), lambda name, **kw: models.get_model(name, weights=None, **kw))
+
+
+def _torchvision() -> ModelLibrary:
+    import torchvision.models as models
+
+    return torchvision_library(models)
+
+
+def _timm() -> ModelLibrary:
+    import timm
+
+    return ModelLibrary(sorted(timm.list_models()), lambda name, **kw: timm.create_model(name, pretrained=False, **kw))
+
+
+# What ``--from`` knows; each loader imports its package only when asked (tests put a guarded loader here).
+MODEL_LIBRARIES: dict[str, Callable[[], ModelLibrary]] = {"torchvision": _torchvision, "timm": _timm}
+_WEIGHT_ARGS = ("weights", "pretrained", "pretrained_cfg", "checkpoint_path")
+
+
+def build_from_library(spec: str, kwargs: dict[str, object]):
+    """``torchvision:resnet50`` built by name with random weights (nothing is ever downloaded)."""
+    from torch import nn
+
+    package, sep, name = spec.partition(":")
+    if not sep or not name or package not in MODEL_LIBRARIES:
+        known = ", ".join(f"{p}:NAME" for p in MODEL_LIBRARIES)
+        raise SystemExit(f"error: --from expects {known} (e.g. torchvision:resnet50), got {spec!r}")
+    refused = [key for key in kwargs if key in _WEIGHT_ARGS]
+    if refused:
+        raise SystemExit(f"error: --from builds the architecture only, with random weights; drop --arg {refused[0]}")
+    try:
+        library = MODEL_LIBRARIES[package]()
+    except ModuleNotFoundError as exc:
+        if (exc.name or package).split(".")[0] != package:  # the package is there; something it needs is not
+            raise SystemExit(f"error: {package} is installed but cannot be imported: {exc}") from None
+        raise SystemExit(
+            f"error: {package} is not installed (pip install {package}); --from {package}:NAME needs it"
+        ) from None
+    except Exception as exc:  # installed but broken, e.g. a torchvision built for another torch
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SystemExit(
+            f"error: {package} is installed but cannot be imported ({reason}); install the {package} build "
+            f"that matches your torch (pip install -U {package})"
+        ) from None
+    if name not in library.names:
+        close = difflib.get_close_matches(name, library.names, n=6, cutoff=0.6)
+        hint = (
+            f"close names: {', '.join(close)}"
+            if close
+            else f"{len(library.names)} names, e.g. {', '.join(library.names[:5])}"
+        )
+        raise SystemExit(f"error: {package} has no model {name!r}; {hint}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecation notes of the library, not the user's concern here
+            model = library.build(name, **kwargs)
+    except Exception as exc:  # bad keyword arguments: one line
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise SystemExit(f"error: {package} {name}(**{kwargs}) failed: {type(exc).__name__}: {reason}") from None
+    if not isinstance(model, nn.Module):
+        raise SystemExit(f"error: {package} {name} gave {type(model).__name__}, not an nn.Module")
+    return model
+
+
+def _default_image_shape(model: Any) -> list[int]:
+    """The input size a library model states (timm's ``pretrained_cfg``), else ImageNet's 3x224x224."""
+    size = (getattr(model, "pretrained_cfg", None) or {}).get("input_size")
+    return [int(s) for s in size] if size else [3, 224, 224]
+
+
 def cmd_import(argv: list[str]) -> int:
     from .importer import from_module, load_generated
 
     parser = argparse.ArgumentParser(
         prog="python -m codegen import",
-        description="Import a PyTorch nn.Module (or a package TorchCanvas generated) as a graph JSON.",
+        description="Import a PyTorch nn.Module (or a package TorchCanvas generated) as a graph JSON, "
+        "and optionally push it to a TorchCanvas server.",
     )
     parser.add_argument("target", nargs="?", help="MODULE:CALLABLE, a class or a function returning the model")
     parser.add_argument("--generated", metavar="DIR", help="a generated package folder (holding __init__.py)")
+    parser.add_argument(
+        "--from",
+        dest="library",
+        metavar="PACKAGE:NAME",
+        help="an architecture by name: torchvision:resnet50 or timm:NAME (random weights, nothing downloaded)",
+    )
     parser.add_argument("--arg", type=parse_arg, action="append", default=[], help="NAME=VALUE for the callable")
     parser.add_argument("--name", help="graph name (default: the model's class name)")
-    parser.add_argument("--out", default="-", help="graph JSON file to write (default: standard output)")
+    parser.add_argument("--out", help="graph JSON file to write (default: standard output, unless --push)")
     add_input_shape_option(parser)
+    push = parser.add_argument_group("push to a TorchCanvas server")
+    push.add_argument("--push", metavar="URL", help="the server, e.g. http://localhost:8000: save the graph there")
+    push.add_argument("--token", help="API token (default: $TORCHCANVAS_TOKEN); POST /api/auth/token/ gives one")
+    push.add_argument("--graph", type=int, metavar="ID", help="save as a new version of this graph (else: a new graph)")
+    push.add_argument("--message", help="the new version's message (with --graph)")
     args = parser.parse_args(argv)
-    if bool(args.target) == bool(args.generated):
-        parser.error("give either MODULE:CALLABLE or --generated DIR")
+    if sum(bool(x) for x in (args.target, args.generated, args.library)) != 1:
+        parser.error("give one of MODULE:CALLABLE, --generated DIR or --from PACKAGE:NAME")
+    token = args.token or os.environ.get("TORCHCANVAS_TOKEN")
+    if args.push and not token:
+        parser.error("--push needs --token (or $TORCHCANVAS_TOKEN)")
+    if (args.graph is not None or args.message) and not args.push:
+        parser.error("--graph and --message go with --push URL")
+    if args.message and args.graph is None:
+        parser.error('--message goes with --graph ID (a new graph\'s first version is called "Imported")')
     named = {name: shape for name, shape in args.input_shape if name is not None}
     unnamed = [shape for name, shape in args.input_shape if name is None]
     if len(unnamed) > 1 or (unnamed and named):
         parser.error("several inputs: write --input-shape NAME=SIZES for each")
+    server = None
+    if args.push:
+        from .push import PushError, Server
+
+        try:
+            server = Server(args.push, token)
+        except PushError as exc:
+            parser.error(str(exc))
     try:
         if args.generated:
             model, shapes, _ = load_generated(args.generated, named or None)
             graph = from_module(model, shapes if not unnamed else unnamed[0], name=args.name)
             graph["metadata"]["description"] = f"Imported from the generated package {args.generated}."
+        elif args.library:
+            model = build_from_library(args.library, dict(args.arg))
+            shapes = unnamed[0] if unnamed else (named or _default_image_shape(model))
+            graph = from_module(model, shapes, name=args.name or args.library.partition(":")[2])
+            graph["metadata"]["description"] = f"Imported from {args.library} (random weights)."
         else:
             model = build_target(args.target, dict(args.arg))
             graph = from_module(model, unnamed[0] if unnamed else (named or None), name=args.name)
     except GraphError as exc:
         print_diagnostics(exc.diagnostics, sys.stderr)
         return 1
+    if args.out or not server:
+        status = write_graph(graph, args.out or "-")
+        if status:
+            return status
+    if server is not None:
+        message = args.message or f"Pushed from {args.generated or args.library or args.target}"
+        stream = sys.stderr if args.out == "-" else sys.stdout  # standard output holds the graph JSON then
+        return push_graph(server, graph, args.graph, message, args.name, stream)
+    return 0
+
+
+def write_graph(graph: dict[str, Any], out: str) -> int:
     text = json.dumps(graph, indent=2, ensure_ascii=False) + "\n"
-    if args.out == "-":
+    if out == "-":
         sys.stdout.write(text)
         return 0
     try:
-        Path(args.out).write_text(text, encoding="utf-8")
+        Path(out).write_text(text, encoding="utf-8")
     except OSError as exc:
-        print(f"error: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        print(f"error: cannot write {out}: {exc.strerror}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out}: {len(graph['nodes'])} nodes", file=sys.stderr)
+    print(f"wrote {out}: {len(graph['nodes'])} nodes", file=sys.stderr)
+    return 0
+
+
+def push_graph(
+    server: Any, graph: dict[str, Any], graph_id: int | None, message: str, name: str | None, stream: Any
+) -> int:
+    from .push import PushError, push_new, push_version
+
+    try:
+        if graph_id is None:
+            line = push_new(server, graph)
+        else:
+            line = push_version(server, graph_id, graph, message[:500], name)
+    except PushError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(line, file=stream)
     return 0
 
 
