@@ -6,6 +6,7 @@ Usable without Django: it imports only the engine.
 from __future__ import annotations
 
 import argparse
+import functools
 import difflib
 import json
 import os
@@ -297,6 +298,12 @@ def cmd_import(argv: list[str]) -> int:
     parser.add_argument("--arg", type=parse_arg, action="append", default=[], help="NAME=VALUE for the callable")
     parser.add_argument("--name", help="graph name (default: the model's class name)")
     parser.add_argument("--out", help="graph JSON file to write (default: standard output, unless --push)")
+    parser.add_argument(
+        "--placeholders",
+        action="store_true",
+        help="import the rest where a part has no node type: a NotImported node stands in its place (to replace "
+        "on the canvas; no code is generated until then)",
+    )
     add_input_shape_option(parser)
     push = parser.add_argument_group("push to a TorchCanvas server")
     push.add_argument("--push", metavar="URL", help="the server, e.g. http://localhost:8000: save the graph there")
@@ -325,22 +332,26 @@ def cmd_import(argv: list[str]) -> int:
             server = Server(args.push, token)
         except PushError as exc:
             parser.error(str(exc))
+    importing = functools.partial(from_module, placeholders=args.placeholders)
     try:
         if args.generated:
             model, shapes, _ = load_generated(args.generated, named or None)
-            graph = from_module(model, shapes if not unnamed else unnamed[0], name=args.name)
+            graph = importing(model, shapes if not unnamed else unnamed[0], name=args.name)
             graph["metadata"]["description"] = f"Imported from the generated package {args.generated}."
         elif args.library:
             model = build_from_library(args.library, dict(args.arg))
             shapes = unnamed[0] if unnamed else (named or _default_image_shape(model))
-            graph = from_module(model, shapes, name=args.name or args.library.partition(":")[2])
+            graph = importing(model, shapes, name=args.name or args.library.partition(":")[2])
             graph["metadata"]["description"] = f"Imported from {args.library} (random weights)."
         else:
             model = build_target(args.target, dict(args.arg))
-            graph = from_module(model, unnamed[0] if unnamed else (named or None), name=args.name)
+            graph = importing(model, unnamed[0] if unnamed else (named or None), name=args.name)
     except GraphError as exc:
         print_diagnostics(exc.diagnostics, sys.stderr)
+        if not args.placeholders and any(d.node for d in exc.diagnostics):
+            print("(--placeholders imports the rest, with a marked node in place of each such part)", file=sys.stderr)
         return 1
+    report_placeholders(graph, sys.stderr)
     if args.out or not server:
         status = write_graph(graph, args.out or "-")
         if status:
@@ -350,6 +361,18 @@ def cmd_import(argv: list[str]) -> int:
         stream = sys.stderr if args.out == "-" else sys.stdout  # standard output holds the graph JSON then
         return push_graph(server, graph, args.graph, message, args.name, stream)
     return 0
+
+
+def report_placeholders(graph: dict[str, Any], stream: Any) -> None:
+    """What ``--placeholders`` stood in for: each NotImported node, to replace before code can be generated."""
+    from .api import validate
+
+    if not any(node["type"] == "NotImported" for node in graph["nodes"]):
+        return
+    found = [d for d in validate(graph).diagnostics if d.code == "NOT_IMPORTED"]
+    if found:
+        print(f"{len(found)} part(s) not imported; replace each NotImported node on the canvas:", file=stream)
+        print_diagnostics(found, stream)
 
 
 def write_graph(graph: dict[str, Any], out: str) -> int:

@@ -102,6 +102,23 @@ def test_it_reports_what_cannot_be_imported_with_exit_status_1(tmp_path: Path, c
     err = capsys.readouterr().err
     assert err.startswith("error: IMPORT [cumsum]: cannot import method `.cumsum()`: no node type does this")
     assert "model.py:" in err and "`x = self.relu(x).cumsum(1)" in err
+    assert err.endswith("(--placeholders imports the rest, with a marked node in place of each such part)\n")
+
+
+def test_with_placeholders_it_writes_the_rest_and_lists_what_to_replace(tmp_path: Path, capsys) -> None:
+    package = write_package(load_template("hybridcmi"), tmp_path, "Demo")
+    model = package / "model.py"
+    model.write_text(model.read_text().replace("x = self.relu(x)", "x = self.relu(x).cumsum(1)"))
+    out = tmp_path / "g.json"
+    assert main(["import", "--generated", str(package), "--placeholders", "--out", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "1 part(s) not imported; replace each NotImported node on the canvas:"
+    assert err[1].startswith("error: NOT_IMPORTED [cumsum]: method `.cumsum()` at ")
+    assert err[1].endswith("was not imported: no node type does this; replace this placeholder with nodes that compute it")
+    assert err[2] == f"wrote {out}: {len(json.loads(out.read_text())['nodes'])} nodes"
+    graph = json.loads(out.read_text())
+    (placeholder,) = [n for n in graph["nodes"] if n["type"] == "NotImported"]
+    assert placeholder["params"]["op"] == "method `.cumsum()`"
 
 
 def test_it_explains_a_missing_input_shape(user_package: str, capsys) -> None:

@@ -80,3 +80,20 @@ def test_an_unknown_template_is_refused_with_the_known_ones(alice):
         services.ServiceError, match=r"^Unknown template 'nope'; available templates: (\w+, )*hybridcmi, "
     ):
         services.graph_from_template(alice, "nope")
+
+
+def test_a_graph_with_import_placeholders_is_saved_as_an_invalid_version(alice, demo_graph):
+    conv = next(n for n in demo_graph["nodes"] if n["type"] != "Input")
+    placeholder = {
+        "id": "erf",
+        "type": "NotImported",
+        "params": {"op": "function `torch.erf`", "reason": "no node type does this", "shape": [9, 256]},
+    }
+    source = next(e[0] for e in demo_graph["edges"] if e[1] == conv["id"])
+    demo_graph["nodes"].append(placeholder)
+    demo_graph["edges"] = [
+        [*e[:1], "erf", *e[2:]] if e[1] == conv["id"] and e[0] == source else e for e in demo_graph["edges"]
+    ] + [["erf", conv["id"]]]
+    graph = services.import_graph(alice, demo_graph)
+    assert graph.head.valid is False and graph.head.error_count == 1
+    assert graph.head.document["nodes"][-1] == placeholder
