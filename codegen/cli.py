@@ -6,8 +6,8 @@ Usable without Django: it imports only the engine.
 from __future__ import annotations
 
 import argparse
-import functools
 import difflib
+import functools
 import json
 import os
 import sys
@@ -365,8 +365,6 @@ def cmd_import(argv: list[str]) -> int:
 
 def report_placeholders(graph: dict[str, Any], stream: Any) -> None:
     """What ``--placeholders`` stood in for: each NotImported node, to replace before code can be generated."""
-    from .api import validate
-
     if not any(node["type"] == "NotImported" for node in graph["nodes"]):
         return
     found = [d for d in validate(graph).diagnostics if d.code == "NOT_IMPORTED"]

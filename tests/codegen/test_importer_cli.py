@@ -114,7 +114,9 @@ def test_with_placeholders_it_writes_the_rest_and_lists_what_to_replace(tmp_path
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "1 part(s) not imported; replace each NotImported node on the canvas:"
     assert err[1].startswith("error: NOT_IMPORTED [cumsum]: method `.cumsum()` at ")
-    assert err[1].endswith("was not imported: no node type does this; replace this placeholder with nodes that compute it")
+    assert err[1].endswith(
+        "was not imported: no node type does this; replace this placeholder with nodes that compute it"
+    )
     assert err[2] == f"wrote {out}: {len(json.loads(out.read_text())['nodes'])} nodes"
     graph = json.loads(out.read_text())
     (placeholder,) = [n for n in graph["nodes"] if n["type"] == "NotImported"]
