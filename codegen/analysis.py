@@ -372,7 +372,7 @@ class _BodyAnalyzer:
         """A path on a node that renders as a function in ``forward`` (Add, Flatten, …) places nothing."""
         for node_id in analysis.order:
             info = self.info[node_id]
-            if info.node.path is None or info.spec is None or info.is_input or info.node.disabled:
+            if info.node.path is None or info.spec is None or info.is_input or info.node.disabled or not info.valid:
                 continue
             if node_init(analysis, info) is None:
                 self.report(

@@ -19,6 +19,7 @@ import codegen
 from codegen.analysis import analyze
 from codegen.api import load_graph
 from codegen.interpreter import build_reference
+from codegen.spec import NODE_SPECS
 from tests.codegen.test_equivalence import RUFF
 from tests.support.graph_builder import GraphBuilder
 
@@ -111,6 +112,23 @@ def test_an_input_takes_no_path():
     document = chain(["fc"])
     document["nodes"][0]["path"] = "stem"
     assert path_errors(document) == [("input", "an Input node holds no module, so it takes no module path; clear it")]
+
+
+@pytest.mark.parametrize("node_type", sorted(NODE_SPECS))
+def test_a_node_with_a_path_and_bad_params_gets_param_errors_not_an_exception(node_type):
+    """The unused-path check asks each node for its constructor: only nodes whose params are usable."""
+    document = {
+        "version": "0.2",
+        "nodes": [
+            {"id": "x", "type": "Input", "params": {"shape": [4, 8]}},
+            {"id": "n", "type": node_type, "params": {"no_such_param": "bad"}, "path": "blk.n"},
+        ],
+        "edges": [["x", "n"]] if node_type != "Input" else [],
+        "inputs": ["x"],
+        "outputs": ["n"],
+    }
+    codes = {d.code for d in codegen.validate(document).diagnostics}
+    assert "UNKNOWN_PARAM" in codes
 
 
 def test_a_path_on_a_function_in_forward_is_a_warning_that_it_places_nothing():
