@@ -5,7 +5,8 @@ classes, …) stay leaves, every other submodule is traced through, so its layer
 their module path (``layer1.0.conv1``) and the generated code loads the original ``state_dict`` by name.
 Each fx node maps to one registry node through the rule tables in :mod:`codegen.importer_rules`.
 Whatever has no node says so with an ``IMPORT`` diagnostic naming the op, the module path and the
-source line; nothing but the module handed in is ever run (once, on random inputs, to learn shapes).
+source line; nothing but the module handed in is ever run (on meta tensors to learn shapes, or where
+that fails once for real, on random inputs).
 """
 
 from __future__ import annotations
