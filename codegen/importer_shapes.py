@@ -1,12 +1,13 @@
 """The importer's shape pass: every fx node's tensor sizes, learned on the meta device, without computing.
 
-The traced graph runs with meta tensors for inputs, and every parameter and buffer of the module swapped for
-a meta tensor of its size for the duration (put back after; nothing is copied). Torch's meta kernels are
-mostly Python decompositions, about 1 ms a call on a CPU (a batch norm, a linear layer, a layer norm, even a
-ReLU), which made this pass several times slower than tracing. So the layers and operators whose output
-size is a plain function of their input's have it computed here, for their exact classes only, and only
-where the input passes the checks the kernel would make (channels, rank, dtype); anything else, and any
-input that fails a check, runs torch's own kernel, which raises as it would. ``tests/codegen/
+The traced graph runs on meta inputs. A tensor the graph reads from the module comes as a meta tensor of its
+size, and a layer that runs its kernel has its parameters and buffers swapped for meta tensors only for that
+call (put back after, with any tensor its forward() stored on it; nothing is copied). Torch's meta kernels
+are mostly Python decompositions, about 1 ms a call on a CPU (a batch norm, a linear layer, a layer norm,
+even a ReLU), which made this pass several times slower than tracing. So the layers and operators whose
+output size is a plain function of their input's have it computed here: for their exact classes only,
+without forward hooks, and only where the input passes the checks the kernel would make (channels, rank,
+dtype); anything else runs torch's own kernel, which raises as it would. ``tests/codegen/
 test_importer_shapes.py`` compares each shortcut with the kernel.
 
 When the meta run fails (an op without a meta kernel, code that reads tensor values), the caller runs the
@@ -153,8 +154,14 @@ class MetaShapes(fx.Interpreter):
 
     The module's own tensors stay where they are: a tensor read by ``get_attr`` comes as a meta tensor of its
     size, and a layer that runs its kernel has its weights swapped for meta ones for the call (the shortcuts
-    read only the weights' sizes).
+    read only the weights' sizes). A layer with forward hooks, or its own ``forward`` set on the instance,
+    always runs: a hook may change what it returns.
     """
+
+    def __init__(self, module: nn.Module, graph: fx.Graph) -> None:
+        super().__init__(module, graph=graph)
+        global_hooks = getattr(torch.nn.modules.module, "_has_any_global_hook", lambda: True)
+        self.global_hooks = bool(global_hooks())
 
     def run_node(self, n: fx.Node) -> Any:
         args, kwargs = self.fetch_args_kwargs_from_env(n)
@@ -175,7 +182,7 @@ class MetaShapes(fx.Interpreter):
 
     def call_module(self, target: Any, args: tuple, kwargs: dict) -> Any:
         module = self.fetch_attr(target)
-        x = args[0] if len(args) == 1 and not kwargs else None
+        x = args[0] if len(args) == 1 and not kwargs and not self._hooked(module) else None
         if isinstance(x, torch.Tensor) and x.is_floating_point() and x.numel() > 0:
             kind = type(module)
             if kind in PASS_THROUGH:
@@ -195,6 +202,11 @@ class MetaShapes(fx.Interpreter):
     def get_attr(self, target: Any, args: tuple, kwargs: dict) -> Any:
         value = super().get_attr(target, args, kwargs)
         return _empty(value.shape, value, "meta") if isinstance(value, torch.Tensor) else value
+
+    def _hooked(self, module: nn.Module) -> bool:
+        return bool(
+            self.global_hooks or module._forward_hooks or module._forward_pre_hooks or "forward" in module.__dict__
+        )
 
     def call_function(self, target: Any, args: tuple, kwargs: dict) -> Any:
         if target in UNARY_FUNCTIONS and _one_tensor(args, kwargs):
@@ -224,10 +236,16 @@ def _empty(size: Size, like: torch.Tensor, device: Any = None) -> torch.Tensor:
 
 @contextlib.contextmanager
 def meta_weights(module: nn.Module) -> Iterator[None]:
-    """Every parameter and buffer of ``module`` as a meta tensor of its size, the originals put back after."""
+    """Every parameter and buffer of ``module`` as a meta tensor of its size, the originals put back after.
+
+    Tensors a forward() stores on its module as plain attributes (weight_norm's hook sets ``weight``, a cache)
+    are put back too: no meta tensor stays behind in the user's module.
+    """
+    subs = list(module.modules())
+    attributes = [(sub.__dict__, dict(sub.__dict__)) for sub in subs]
     swapped: list[tuple[dict[str, Any], str, torch.Tensor]] = []
     try:
-        for sub in module.modules():
+        for sub in subs:
             for store in (sub._parameters, sub._buffers):
                 for name, tensor in store.items():
                     if tensor is None:
@@ -239,6 +257,12 @@ def meta_weights(module: nn.Module) -> Iterator[None]:
     finally:
         for store, name, tensor in swapped:
             store[name] = tensor
+        for now, before in attributes:
+            for name in [k for k, v in now.items() if isinstance(v, torch.Tensor) and v.is_meta]:
+                if name in before:
+                    now[name] = before[name]
+                else:
+                    del now[name]
 
 
 def propagate_meta(module: nn.Module, graph: fx.Graph, inputs: list[torch.Tensor]) -> bool:

@@ -177,3 +177,24 @@ def test_meta_shapes_is_an_fx_interpreter_of_the_traced_graph() -> None:
     with torch.no_grad():
         out = MetaShapes(model, graph=graph).run(torch.empty(4, 3, device="meta"))
     assert out.shape == (4, 2) and out.device.type == "meta"
+
+
+def test_a_layer_with_forward_hooks_runs_its_kernel() -> None:
+    """A hook may change what the layer returns; its size is then the hook's, not the layer's."""
+    model = nn.Sequential(nn.Linear(6, 4))
+    model[0].register_forward_hook(lambda module, args, out: out.unsqueeze(1))
+    assert graph_shapes(model, (2, 6))["_0"] == (2, 1, 4)
+
+
+def test_no_meta_tensor_stays_in_the_module_after_the_meta_run() -> None:
+    """weight_norm's hook stores the weight it computes as a plain attribute of the layer."""
+    model = nn.Sequential(nn.Linear(4, 3))
+    with pytest.warns(FutureWarning):
+        torch.nn.utils.weight_norm(model[0])
+    with torch.no_grad():
+        expected = model(torch.ones(1, 4))
+    assert graph_shapes(model, (2, 4))["_0"] == (2, 3)
+    assert not model[0].weight.is_meta
+    assert all(not t.is_meta for t in model.state_dict().values())
+    with torch.no_grad():
+        assert torch.equal(model(torch.ones(1, 4)), expected)
