@@ -5,7 +5,8 @@ classes, …) stay leaves, every other submodule is traced through, so its layer
 their module path (``layer1.0.conv1``) and the generated code loads the original ``state_dict`` by name.
 Each fx node maps to one registry node through the rule tables in :mod:`codegen.importer_rules`.
 Whatever has no node says so with an ``IMPORT`` diagnostic naming the op, the module path and the
-source line; nothing but the module handed in is ever run (once, on random inputs, to learn shapes).
+source line; nothing but the module handed in is ever run (on meta tensors to learn shapes, or where
+that fails once for real, on random inputs).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import linecache
 import os
 import re
 import sys
@@ -23,7 +25,6 @@ from typing import Any
 
 import torch
 from torch import fx, nn
-from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.fx.passes.shape_prop import ShapeProp
 
 from .api import validate
@@ -40,6 +41,7 @@ from .importer_rules import (
     clean_params,
     module_rule,
 )
+from .importer_shapes import propagate_meta
 from .spec import NODE_SPECS
 from .tensor import CHANNELS_FIRST, SEQUENCE
 
@@ -57,12 +59,20 @@ class _ShapeProp(ShapeProp):
 
 
 class ImportTracer(fx.Tracer):
-    """Keeps the modules the rule table knows as leaves (built-in blocks included); traces through the rest."""
+    """Keeps the modules the rule table knows as leaves (built-in blocks included); traces through the rest.
+
+    Each node remembers the line of the user's code that made it (``node.meta["source"]``), for diagnostics.
+    fx's own ``record_stack_traces`` formats the whole stack at every node, which doubled the tracing time.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.record_stack_traces = True
         self.proxy_buffer_attributes = True  # a buffer cut by a size (table[: x.shape[1]]) is traced, not run
+
+    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
+        node = super().create_node(*args, **kwargs)
+        node.meta["source"] = _user_frame(sys._getframe(1))
+        return node
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         if module_rule(m) is not None:
@@ -73,6 +83,38 @@ class ImportTracer(fx.Tracer):
 
 def fail(message: str, path: str | None = None) -> GraphError:
     return GraphError([Diagnostic("IMPORT", message, path=path)])
+
+
+_TORCH_FILES: dict[str, bool] = {}
+
+
+def _in_torch(filename: str) -> bool:
+    found = _TORCH_FILES.get(filename)
+    if found is None:
+        found = _TORCH_FILES[filename] = bool(_TORCH_DIR.search(filename))
+    return found
+
+
+def _user_frame(frame: Any) -> tuple[str, int] | None:
+    """(file, line) of the innermost frame outside torch, if a ``forward`` runs there or around it."""
+    while frame is not None and _in_torch(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    found = (frame.f_code.co_filename, frame.f_lineno)
+    # As fx's stack traces, which start at the outermost forward(): a placeholder has no line of its own.
+    while frame is not None and frame.f_code.co_name != "forward":
+        frame = frame.f_back
+    return found if frame is not None else None
+
+
+def _node_line(node: fx.Node) -> str | None:
+    """``file.py:12 `code``` of the user's line that made ``node``."""
+    source = node.meta.get("source")
+    if source is None:
+        return None
+    file, line = source
+    return f"{file}:{line} `{linecache.getline(file, line).strip()}`"
 
 
 def _source_line(stack: str | None) -> str | None:
@@ -210,7 +252,7 @@ def _describe(node: fx.Node) -> str:
 def _diagnostic(node: fx.Node, message: str) -> Diagnostic:
     path = _module_path(node)
     where = [f"in `{path}`"] if path else []
-    line = _source_line(node.stack_trace)
+    line = _node_line(node)
     if line:
         where.append(f"at {line}")
     text = f"cannot import {_describe(node)}: {message}"
@@ -239,10 +281,9 @@ def _call_module(ctx: Context) -> Any:
         raise Unsupported(f"no node type for `{type(module).__module__}.{type(module).__name__}`")
     if getattr(module, "inplace", False) and node.args:
         _inplace_safe(ctx, node.args[0])
-    stateful = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
     path: str | None = str(node.target)
     if path in ctx.builder.used_paths:
-        if stateful:
+        if any(True for _ in module.parameters()) or any(True for _ in module.buffers()):
             raise Unsupported("the module is called more than once (shared weights); the graph has one node per call")
         path = None  # a second call of a stateless module: the first call holds its name
     else:
@@ -267,9 +308,9 @@ def _call(ctx: Context) -> Any:
     return rule(ctx)
 
 
-def _propagate(gm: fx.GraphModule, inputs: list[torch.Tensor], shapes: dict[str, list[int]]) -> None:
-    """Record every node's shape by running ``gm`` on ``inputs``; a failure names the node and its line."""
-    propagation = _ShapeProp(gm)
+def _propagate(module: nn.Module, graph: fx.Graph, inputs: list[torch.Tensor], shapes: dict[str, list[int]]) -> None:
+    """Record every node's shape by running ``graph`` on ``inputs``; a failure names the node and its line."""
+    propagation = _ShapeProp(fx.GraphModule(module, graph))
     try:
         # ShapeProp prints the traceback of a failing node itself; the diagnostic below says it in one line.
         with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
@@ -283,7 +324,9 @@ def _propagate(gm: fx.GraphModule, inputs: list[torch.Tensor], shapes: dict[str,
         ) from None
 
 
-def _example_inputs(graph: fx.Graph, shapes: dict[str, list[int]], vocab: dict[str, int]) -> list[torch.Tensor]:
+def _example_inputs(
+    graph: fx.Graph, shapes: dict[str, list[int]], vocab: dict[str, int], device: str = "cpu"
+) -> list[torch.Tensor]:
     tensors = []
     for node in graph.nodes:
         if node.op != "placeholder":
@@ -294,7 +337,9 @@ def _example_inputs(graph: fx.Graph, shapes: dict[str, list[int]], vocab: dict[s
                 "(--input-shape on the command line)"
             )
         size = (2, *shapes[node.name])
-        if node.name in vocab:
+        if device == "meta":
+            tensors.append(torch.empty(size, dtype=torch.int64 if node.name in vocab else None, device="meta"))
+        elif node.name in vocab:
             tensors.append(torch.randint(0, vocab[node.name], size))
         else:
             tensors.append(torch.randn(size))
@@ -384,6 +429,12 @@ def load_generated(
 
 def trace(module: nn.Module) -> fx.GraphModule:
     """``module`` traced with :class:`ImportTracer`; a construct fx cannot trace is an ``IMPORT`` error."""
+    return fx.GraphModule(module, _trace(module), type(module).__name__)
+
+
+def _trace(module: nn.Module) -> fx.Graph:
+    """The graph of :func:`trace`, without the GraphModule (whose code generation the importer never uses):
+    its targets are paths in ``module`` itself."""
     tracer = ImportTracer()
     try:
         graph = tracer.trace(module)
@@ -394,7 +445,7 @@ def trace(module: nn.Module) -> fx.GraphModule:
             reason = "a Python `if`/`while` (or bool()) on a tensor value: the graph would depend on the data"
         where = f" at {line}" if line else ""
         raise fail(f"cannot trace `{type(module).__name__}`{where}: {reason}") from None
-    return fx.GraphModule(tracer.root, graph, type(module).__name__)
+    return graph
 
 
 def from_module(
@@ -414,24 +465,21 @@ def from_module(
     was_training = module.training
     module.eval()
     try:
-        gm = trace(module)
-        shapes = _normalise_shapes(gm.graph, module, input_shapes)
-        vocab = _token_inputs(gm.graph, module)
-        inputs = _example_inputs(gm.graph, shapes, vocab)
-        try:  # shapes only, without computing: fast even for large models and inputs
-            with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
-                _ShapeProp(gm, fake_mode=FakeTensorMode(allow_non_fake_inputs=True)).propagate(*inputs)
-        except Exception:  # an op fake tensors cannot run, or a real failure: run it for real to tell which
-            _propagate(gm, inputs, shapes)
-        builder = Builder(shapes, order={n: i for i, n in enumerate(gm.graph.nodes)})
+        graph = _trace(module)
+        shapes = _normalise_shapes(graph, module, input_shapes)
+        vocab = _token_inputs(graph, module)
+        inputs = _example_inputs(graph, shapes, vocab, device="meta")
+        if not propagate_meta(module, graph, inputs):  # an op without a meta kernel, or a real failure
+            _propagate(module, graph, _example_inputs(graph, shapes, vocab), shapes)  # tells which
+        builder = Builder(shapes, order={n: i for i, n in enumerate(graph.nodes)})
         problems: list[Diagnostic] = []
         failed: set[fx.Node] = set()
-        for node in gm.graph.nodes:
+        for node in graph.nodes:
             if any(source in failed for source in node.all_input_nodes):
                 failed.add(node)  # reported where it started; its consequences add nothing
                 continue
             try:
-                _convert(builder, gm, node, vocab)
+                _convert(builder, module, node, vocab)
             except Unsupported as exc:
                 if placeholders and _placeholder(builder, node, str(exc)):
                     continue
@@ -462,7 +510,7 @@ def _placeholder(builder: Builder, node: fx.Node, reason: str) -> bool:
     if not hasattr(meta, "shape") or not sources or len(sizes) > 4 or not all(sizes):
         return False
     params: dict[str, Any] = {"op": _describe(node), "reason": _clipped(reason), "shape": sizes}
-    line = _source_line(node.stack_trace)
+    line = _node_line(node)
     if line:  # the graph may be shared: a file under the working folder is named relative to it
         params["source"] = _clipped(line.removeprefix(str(Path.cwd()) + os.sep))
     if meta.dtype == torch.int64:
@@ -481,11 +529,15 @@ def _clipped(text: str, limit: int = 500) -> str:
 def _check_weights_used(module: nn.Module, used: set[str]) -> None:
     """Weights no call reads (GoogLeNet's training-only aux heads) would make a strict load fail: refuse them."""
     # A key is used when a node holds it or a module above it (a learned tensor's node holds the key itself).
-    keys = [
-        k
-        for k in module.state_dict()
-        if not any(".".join(k.split(".")[:n]) in used for n in range(1, k.count(".") + 2))
-    ]
+    held: dict[str, bool] = {}
+
+    def is_held(path: str) -> bool:
+        if path not in held:
+            parent = path.rpartition(".")[0]
+            held[path] = path in used or (bool(parent) and is_held(parent))
+        return held[path]
+
+    keys = [k for k in module.state_dict(keep_vars=True) if not is_held(k)]
     unused = sorted({key.rsplit(".", 1)[0] for key in keys})
     if unused:
         shown = ", ".join(f"`{path}`" for path in unused[:5]) + (
@@ -497,7 +549,7 @@ def _check_weights_used(module: nn.Module, used: set[str]) -> None:
         )
 
 
-def _convert(builder: Builder, gm: fx.GraphModule, node: fx.Node, vocab: dict[str, int]) -> None:
+def _convert(builder: Builder, root: nn.Module, node: fx.Node, vocab: dict[str, int]) -> None:
     if node.op == "placeholder":
         params: dict[str, Any] = {"shape": builder.shapes.get(node.name)}
         if node.name in vocab:
@@ -508,15 +560,15 @@ def _convert(builder: Builder, gm: fx.GraphModule, node: fx.Node, vocab: dict[st
         _outputs(builder, node)
     elif node.op == "get_attr":
         target = str(node.target)
-        if _is_parameter(gm, target):
-            builder.values[node] = Learned(target, gm.get_parameter(target))
-        elif isinstance(value := _attribute(gm, target), torch.Tensor):  # a buffer, or a tensor attribute
+        if _is_parameter(root, target):
+            builder.values[node] = Learned(target, root.get_parameter(target))
+        elif isinstance(value := _attribute(root, target), torch.Tensor):  # a buffer, or a tensor attribute
             builder.values[node] = Fixed(target, value)
         else:
             raise Unsupported("an attribute read directly in forward() that is no parameter or tensor")
     else:
         _fold_numbers(builder, node)
-        module = gm.get_submodule(str(node.target)) if node.op == "call_module" else None
+        module = root.get_submodule(str(node.target)) if node.op == "call_module" else None
         builder.values[node] = _call(Context(builder, node, module))
 
 
@@ -536,16 +588,16 @@ def _fold_numbers(builder: Builder, node: fx.Node) -> None:
     node.kwargs = fx.node.map_aggregate(node.kwargs, fold)
 
 
-def _attribute(gm: fx.GraphModule, target: str) -> Any:
-    value: Any = gm
+def _attribute(root: nn.Module, target: str) -> Any:
+    value: Any = root
     for name in target.split("."):
         value = getattr(value, name, None)
     return value
 
 
-def _is_parameter(gm: fx.GraphModule, target: str) -> bool:
+def _is_parameter(root: nn.Module, target: str) -> bool:
     try:
-        gm.get_parameter(target)
+        root.get_parameter(target)
     except AttributeError:
         return False
     return True
@@ -575,17 +627,21 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     ``Permute_BTH_to_BCT``; the code is the same, the graph reads better and infers layouts right.
     """
     _fuse_layernorm2d(document)
+    # Validation is most of an import's time past tracing: the graph is validated again only where it changed.
     result = validate(document)
+    conflicts = _conflicts(result, builder)
     for node in document["nodes"]:
         # A rank-3 input is read as (B, C, T) unless stated; one that sequence layers read is (B, T, H).
-        if node["type"] == "Input" and len(node["params"].get("shape") or ()) == 2 and _conflicts(result, builder):
+        if node["type"] == "Input" and len(node["params"].get("shape") or ()) == 2 and conflicts:
             node["params"]["layout"] = "BTH"
             retried = validate(document)
-            if _conflicts(retried, builder) < _conflicts(result, builder):
-                result = retried
+            fewer = _conflicts(retried, builder)
+            if fewer < conflicts:
+                result, conflicts = retried, fewer
             else:
                 del node["params"]["layout"]
     analysis = result.analysis
+    renamed = False
     for node in document["nodes"]:
         if node["type"] == "Permute" and node["params"].get("dims") == [0, 2, 1] and node["id"] in analysis.info:
             edge = analysis.info[node["id"]].inputs[0]
@@ -593,7 +649,9 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
             if layout in (CHANNELS_FIRST, SEQUENCE):
                 node["type"] = "Permute_BCT_to_BTH" if layout == CHANNELS_FIRST else "Permute_BTH_to_BCT"
                 node["params"] = {}
-    result = validate(document)
+                renamed = True
+    if renamed:
+        result = validate(document)
     for node_id, axes in builder.mean_axes.items():
         if axes == [1] and not _sequence(result, node_id):
             raise GraphError(

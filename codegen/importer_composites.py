@@ -52,11 +52,17 @@ def fold(document: dict[str, Any], origin: dict[str, fx.Node]) -> dict[str, Any]
         members[path].append(node_id)
         classes[path] = cls
         nested |= {outer for outer, _ in owners[:-1]}
+    # The edges into and out of each node (positions in the document), so that each instance reads only its own.
+    incoming: dict[str, list[int]] = defaultdict(list)
+    outgoing: dict[str, list[int]] = defaultdict(list)
+    for index, edge in enumerate(document["edges"]):
+        incoming[edge[1]].append(index)
+        outgoing[edge[0].split(":")[0]].append(index)
     shapes: dict[tuple[type, Any], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for path, ids in members.items():
         if path in nested:
             continue
-        body = _body(document, nodes, path, ids)
+        body = _body(document, nodes, path, ids, (incoming, outgoing))
         if body is not None:
             shapes[(classes[path], body["signature"])].append((path, body))
     groups = [instances for instances in shapes.values() if len(instances) >= 2]
@@ -64,8 +70,7 @@ def fold(document: dict[str, Any], origin: dict[str, fx.Node]) -> dict[str, Any]
         return None
     taken = set(nodes)
     composites: dict[str, Any] = {}
-    renamed: dict[str, str] = {}
-    result = {**document, "nodes": list(document["nodes"]), "edges": list(document["edges"])}
+    folded: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (body, the node that stands for it)
     for instances in groups:
         name = _class_name(classes[instances[0][0]].__name__, composites)
         try:
@@ -78,11 +83,10 @@ def fold(document: dict[str, Any], origin: dict[str, fx.Node]) -> dict[str, Any]
             while node_id in taken:
                 node_id += "_"
             taken.add(node_id)
-            _replace(result, body, {"id": node_id, "type": name, "params": params, "path": path}, renamed)
+            folded.append((body, {"id": node_id, "type": name, "params": params, "path": path}))
     if not composites:
         return None
-    result["composites"] = composites
-    return result
+    return {**_replace(document, folded), "composites": composites}
 
 
 def _class_name(name: str, composites: dict[str, Any]) -> str:
@@ -94,11 +98,23 @@ def _class_name(name: str, composites: dict[str, Any]) -> str:
     return candidate
 
 
-def _body(document: dict[str, Any], nodes: dict[str, Any], path: str, ids: list[str]) -> dict[str, Any] | None:
-    """One instance's nodes in local terms, if it has one input tensor and one output node."""
+def _body(
+    document: dict[str, Any],
+    nodes: dict[str, Any],
+    path: str,
+    ids: list[str],
+    wiring: tuple[dict[str, list[int]], dict[str, list[int]]],
+) -> dict[str, Any] | None:
+    """One instance's nodes in local terms, if it has one input tensor and one output node.
+
+    ``ids`` are in document order; ``wiring`` holds the positions of the edges into and out of each node.
+    """
     inside = set(ids)
-    sources = {e[0] for e in document["edges"] if e[1] in inside and e[0].split(":")[0] not in inside}
-    readers = {e[0] for e in document["edges"] if e[0].split(":")[0] in inside and e[1] not in inside}
+    incoming, outgoing = wiring
+    edges = document["edges"]
+    into = sorted(i for node_id in ids for i in incoming.get(node_id, ()))  # in document order
+    sources = {edges[i][0] for i in into if edges[i][0].split(":")[0] not in inside}
+    readers = {edges[i][0] for node_id in ids for i in outgoing.get(node_id, ()) if edges[i][1] not in inside}
     readers |= {o for o in document["outputs"] if o in inside}
     if len(sources) != 1 or len(readers) != 1 or ":" in next(iter(readers)):
         return None
@@ -116,7 +132,7 @@ def _body(document: dict[str, Any], nodes: dict[str, Any], path: str, ids: list[
         node_id, sep, port = source.partition(":")
         return "in" if source in sources else local[node_id] + sep + port
 
-    edges = [[ref(e[0]), local[e[1]], *e[2:]] for e in document["edges"] if e[1] in inside]
+    edges = [[ref(edges[i][0]), local[edges[i][1]], *edges[i][2:]] for i in into]
     inner = [
         {
             "id": local[i],
@@ -137,6 +153,7 @@ def _body(document: dict[str, Any], nodes: dict[str, Any], path: str, ids: list[
         "edges": edges,
         "output": local[next(iter(readers))],
         "ids": inside,
+        "first": ids[0],
         "source": next(iter(sources)),
         "reader": next(iter(readers)),
     }
@@ -187,15 +204,21 @@ class _NotFoldable(Exception):
     """A value that differs between instances cannot be a block parameter (a list, a string)."""
 
 
-def _replace(document: dict[str, Any], body: dict[str, Any], node: dict[str, Any], renamed: dict[str, str]) -> None:
-    """Put ``node`` where ``body``'s nodes were; ``renamed`` maps the outputs of instances replaced before."""
-    inside = body["ids"]
-    at = next(i for i, n in enumerate(document["nodes"]) if n["id"] in inside)
-    kept = [n for n in document["nodes"] if n["id"] not in inside]
-    document["nodes"] = [*kept[:at], node, *kept[at:]]
-    reader = body["reader"]
-    renamed[reader] = node["id"]
-    edges = [[renamed.get(body["source"], body["source"]), node["id"]]]
-    edges += ([node["id"] if e[0] == reader else e[0], *e[1:]] for e in document["edges"] if e[1] not in inside)
-    document["edges"] = edges
-    document["outputs"] = [node["id"] if o == reader else o for o in document["outputs"]]
+def _replace(document: dict[str, Any], folded: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """``document`` with each body's nodes replaced by its node, in one pass over the nodes and edges.
+
+    The node takes the place of the body's first node; the edge into it comes first among the edges (the
+    last body's first, as when each body was put in place in turn); reads of a body's output read the node.
+    """
+    inner: set[str] = set()
+    standing: dict[str, dict[str, Any]] = {}  # id of a body's first node -> the node
+    renamed: dict[str, str] = {}  # a body's output -> the node
+    for body, node in folded:
+        inner |= body["ids"]
+        standing[body["first"]] = node
+        renamed[body["reader"]] = node["id"]
+    nodes = [standing.get(n["id"], n) for n in document["nodes"] if n["id"] not in inner or n["id"] in standing]
+    edges = [[renamed.get(body["source"], body["source"]), node["id"]] for body, node in reversed(folded)]
+    edges += ([renamed.get(e[0], e[0]), *e[1:]] for e in document["edges"] if e[1] not in inner)
+    outputs = [renamed.get(o, o) for o in document["outputs"]]
+    return {**document, "nodes": nodes, "edges": edges, "outputs": outputs}

@@ -337,8 +337,20 @@ def _square(value: Any) -> int:
     return int(value)
 
 
+# Several values give one hidden width at small sizes (an SE reduction 2 or 3 of 3 channels): the value
+# read back is the first of these that gives it, as people write them, else the exact quotient.
+_REDUCTIONS = (16, 4, 8, 2, 32, 1)
+_MLP_RATIOS = (4.0, 2.0, 1.0, 0.5, 3.0, 0.25)
+
+
 def _se(m: blocks.SEBlock) -> tuple[int, dict[str, Any]]:
-    return m.fc1.in_features, {"reduction": m.fc1.in_features // m.fc1.out_features}
+    channels, hidden = m.fc1.in_features, m.fc1.out_features
+    reduction = next((r for r in _REDUCTIONS if channels // r == hidden), channels // hidden)
+    return channels, {"reduction": reduction}
+
+
+def _mlp_ratio(dim: int, hidden: int) -> float:
+    return next((r for r in _MLP_RATIOS if int(dim * r) == hidden), hidden / dim)
 
 
 def _residual(m: blocks.ResidualBlock) -> tuple[int, dict[str, Any]]:
@@ -438,7 +450,7 @@ def _transformer_block(m: blocks.TransformerEncoderBlock) -> tuple[int, dict[str
     dim = m.ln_1.normalized_shape[0]
     params = {
         "num_heads": m.self_attention.num_heads,
-        "mlp_ratio": m.mlp[0].out_features / dim,
+        "mlp_ratio": _mlp_ratio(dim, m.mlp[0].out_features),
         "dropout": float(m.dropout.p),
         "eps": m.ln_1.eps,
     }
@@ -540,7 +552,7 @@ def _swin_block(m: blocks.SwinTransformerBlock) -> tuple[int, dict[str, Any]]:
         "num_heads": attn.num_heads,
         "window_size": _square(attn.window_size),
         "shift_size": _square(attn.shift_size),
-        "mlp_ratio": m.mlp[0].out_features / dim,
+        "mlp_ratio": _mlp_ratio(dim, m.mlp[0].out_features),
         "dropout": float(m.mlp[2].p),
         "attention_dropout": float(attn.attention_dropout),
         "stochastic_depth_prob": float(m.stochastic_depth.p),
