@@ -121,8 +121,8 @@ def _validate(graph, input_shapes, limits) -> Validation:
     analysis = analyze(parsed, input_shapes, limits)
     diagnostics = list(analysis.diagnostics)
     if analysis.ok and parsed.composites:
-        try:  # user composite classes are analysed symbolically only when rendered
-            Renderer(parsed, analysis, "Model", limits).render()
+        try:  # user composite classes are analysed symbolically only when their classes are rendered
+            Renderer(parsed, analysis, "Model", limits).collect(analysis)
         except GraphError as exc:
             diagnostics.extend(exc.diagnostics)
     return Validation(analysis, diagnostics)
