@@ -1,4 +1,4 @@
-"""A model imported from PyTorch code: uploaded as the CLI wrote it, laid out a stage per column, exported."""
+"""A model imported from PyTorch code: uploaded as the CLI wrote it, laid out a stage per column, exported, run."""
 
 import pytest
 from e2e_helpers import api, node, wait_valid
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.e2e
 STAGES = ["layer1", "layer2", "layer3", "layer4"]
 
 
-def test_an_imported_model_opens_in_stage_columns_and_exports(login, site, shot, tmp_path):
+def test_an_imported_model_opens_in_stage_columns_exports_and_runs(login, site, shot, tmp_path):
     graph_file = tmp_path / "staged.json"
     target = "tests.support.imported_models:StagedNet"
     assert codegen_cli(["import", target, "--input-shape", "3,32,32", "--out", str(graph_file)]) == 0
@@ -44,3 +44,11 @@ def test_an_imported_model_opens_in_stage_columns_and_exports(login, site, shot,
     exported = alice.request.get(site.url(f"/api/graphs/{graph_id}/versions/1/export/?format=py"))
     assert exported.status == 200
     assert "self.layer1 = nn.Sequential(" in exported.text()
+
+    # And it trains: a smoke run of the imported version ends succeeded, with a loss.
+    queued = api(alice, "POST", "/api/runs/", {"graph": graph_id, "config": {"steps": 3, "batch_size": 2}})
+    assert queued["status"] == 201, queued
+    alice.goto(site.url(f"/runs/{queued['json']['id']}/"))
+    alice.locator('#run-summary[data-status="succeeded"]').wait_for(timeout=90_000)
+    run = api(alice, "GET", f"/api/runs/{queued['json']['id']}/")["json"]
+    assert run["progress"]["step"] == 3 and run["metrics"]["loss"] > 0
