@@ -580,6 +580,9 @@ def _fold_numbers(builder: Builder, node: fx.Node) -> None:
             return all(number(v) for v in value)
         return isinstance(value, (int, float, bool))
 
+    if not any(number(builder.values.get(source)) for source in node.all_input_nodes):
+        return  # the usual case: nothing to fold, and rewriting the arguments would cost a graph update
+
     def fold(arg: Any) -> Any:
         value = builder.values.get(arg) if isinstance(arg, fx.Node) else None
         return value if value is not None and number(value) else arg
@@ -627,7 +630,14 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     ``Permute_BTH_to_BCT``; the code is the same, the graph reads better and infers layouts right.
     """
     _fuse_layernorm2d(document)
-    # Validation is most of an import's time past tracing: the graph is validated again only where it changed.
+    # Validation is most of an import's time past tracing: the graph is validated again only where it changed,
+    # and a graph without (B, C, T)/(B, T, H) questions is validated only once it is folded, which is the graph
+    # returned (should that fail, the flat graph is validated below and its diagnostics name the fx nodes).
+    questions = _layout_questions(document, builder)
+    if not questions:
+        folded = fold(document, builder.origin)
+        if folded is not None and not _blocking(validate(folded)):
+            return folded
     result = validate(document)
     conflicts = _conflicts(result, builder)
     for node in document["nodes"]:
@@ -660,9 +670,23 @@ def _resolve_layouts(document: dict[str, Any], builder: Builder) -> dict[str, An
     errors = _blocking(result)
     if errors:
         raise GraphError([_explain(d, builder) for d in errors])
+    if not questions:  # folded above: there was nothing to fold, or the engine refused the blocks
+        return document
     folded = fold(document, builder.origin)
     # Folding only regroups nodes; should the engine refuse a block it made, the flat graph stands.
     return folded if folded is not None and not _blocking(validate(folded)) else document
+
+
+def _layout_questions(document: dict[str, Any], builder: Builder) -> bool:
+    """Whether the flat graph's analysis must decide layouts: a rank-3 input, a ``permute(0, 2, 1)``, a mean
+    over axis 1."""
+    for node in document["nodes"]:
+        params = node["params"]
+        if node["type"] == "Input" and len(params.get("shape") or ()) == 2:
+            return True
+        if node["type"] == "Permute" and params.get("dims") == [0, 2, 1]:
+            return True
+    return bool(builder.mean_axes)
 
 
 def _blocking(result: Any) -> list[Diagnostic]:
