@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.template.response import TemplateResponse
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
@@ -28,6 +29,11 @@ from torchcanvas_site.throttling import retry_sentence, signup_wait
 
 def home(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "home.html")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for whatever the page's ``<link rel="icon">`` says: the brand mark."""
+    return redirect(static("favicon.svg"))  # not permanent: the hashed name changes with the file
 
 
 def signup(request: HttpRequest) -> HttpResponse:

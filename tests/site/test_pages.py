@@ -3,6 +3,7 @@
 from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
 from django.contrib.auth.hashers import make_password
+from django.contrib.staticfiles import finders
 
 
 def test_the_home_page_describes_the_product_and_links_to_the_api_docs(client):
@@ -44,3 +45,11 @@ def test_the_asgi_application_serves_http():
     response = async_to_sync(communicator.get_response)()
     assert response["status"] == 200
     assert b"TorchCanvas" in response["body"]
+
+
+def test_favicon_ico_leads_to_the_brand_mark_and_pages_link_it(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response.url == "/static/favicon.svg"
+    icon = finders.find("favicon.svg")  # what the static files serve under that name
+    assert icon and open(icon).read().startswith("<svg")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in client.get("/").content.decode()
