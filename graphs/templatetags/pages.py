@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 
 from graphs.highlight import highlight_python
@@ -23,6 +25,21 @@ def nav_link(context, url_name: str, label: str) -> SafeString:
     if current:
         return format_html('<a href="{}" class="active" aria-current="page">{}</a>', url, label)
     return format_html('<a href="{}">{}</a>', url, label)
+
+
+@register.simple_tag(takes_context=True)
+def next_query(context) -> str:
+    """``?next=…`` carrying the page's own local ``next`` onto the header's Log in and Sign up links, else nothing.
+
+    Someone sent to log in from an invitation link who clicks "Sign up" instead still lands on the invitation.
+    """
+    request = context.get("request")
+    next_url = request.GET.get("next", "") if request else ""
+    if not next_url or not url_has_allowed_host_and_scheme(
+        next_url, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    return "?" + urlencode({"next": next_url})
 
 
 @register.filter

@@ -62,3 +62,13 @@ def test_changing_the_password(client, django_user_model):
 
 def test_the_password_page_needs_a_login(client):
     assert client.get("/accounts/password/").status_code == 302
+
+
+def test_the_header_sign_up_link_keeps_a_pending_invitation(client):
+    login_page = client.get("/invite/some-token/", follow=True)
+    assert login_page.request["PATH_INFO"] == "/accounts/login/"
+    header = login_page.content.decode().split("</header>")[0]
+    assert 'href="/accounts/signup/?next=%2Finvite%2Fsome-token%2F"' in header
+    assert 'href="/accounts/login/?next=%2Finvite%2Fsome-token%2F"' in header
+    outside = client.get("/accounts/login/?next=https://evil.example/").content.decode().split("</header>")[0]
+    assert 'href="/accounts/signup/"' in outside and "evil" not in outside
