@@ -126,3 +126,14 @@ def test_leaving_through_the_confirmation_loads_the_team_list(bob_client, team):
     response = bob_client.post("/teams/lab/leave/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and response["HX-Redirect"] == "/teams/"
     assert not Membership.objects.filter(team=team, user__username="bob").exists()
+
+
+def test_an_invitation_link_has_a_copy_button_run_by_the_pages_own_script(alice_client, team):
+    alice_client.post("/teams/lab/invitations/", {"role": "editor"})
+    invitation = Invitation.objects.filter(team=team).latest("created_at")
+    html = alice_client.get("/teams/lab/").content.decode()
+    field = f'id="invite-url-{invitation.pk}" value="http://testserver/invite/{invitation.token}/"'
+    assert field in html  # the link itself, to select and copy by hand where the button cannot
+    assert f'data-copy="invite-url-{invitation.pk}">Copy</button>' in html
+    assert '<script src="/static/js/copy.js" defer></script>' in html
+    assert "onfocus=" not in html  # an inline handler the Content-Security-Policy would block
