@@ -314,6 +314,9 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
+# The fonts of static/css/app.css: the system's own, nothing to download.
+SYSTEM_FONTS = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", sans-serif'
+SYSTEM_MONO_FONTS = 'ui-monospace, SFMono-Regular, "JetBrains Mono", Menlo, Consolas, monospace'
 SPECTACULAR_SETTINGS = {
     "TITLE": "TorchCanvas API",
     "DESCRIPTION": "Validate PyTorch model graphs with shape inference and export clean PyTorch source.",
@@ -323,6 +326,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Redoc's theme names Roboto and Montserrat, web fonts the page never loads: the site's own system fonts.
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "colors": {"primary": {"main": "#ee4c2c"}},
+            "typography": {
+                "fontFamily": SYSTEM_FONTS,
+                "headings": {"fontFamily": SYSTEM_FONTS},
+                "code": {"fontFamily": SYSTEM_MONO_FONTS},
+            },
+        },
+    },
 }
 
 # Content-Security-Policy (torchcanvas_site/csp.py); report-only to try a change without enforcing it.

@@ -180,6 +180,15 @@ def test_redoc_makes_no_third_party_request(client):
     assert "Redoc" in bundle
 
 
+def test_redoc_is_set_to_fonts_of_the_system_not_the_web_fonts_of_its_default_theme(client):
+    html = client.get("/api/redoc/").content.decode()
+    settings = json.loads(html.split('<script id="redoc-settings" type="application/json">')[1].split("</script>")[0])
+    typography = settings["theme"]["typography"]
+    for font in (typography["fontFamily"], typography["headings"]["fontFamily"], typography["code"]["fontFamily"]):
+        assert font.startswith(("system-ui", "ui-monospace")) and "Montserrat" not in font
+    assert "googleapis" not in html and "gstatic" not in html
+
+
 def test_the_canvas_gets_a_style_nonce_for_codemirror_that_the_policy_allows(alice_client, team_graph):
     response = alice_client.get(reverse("graph-canvas", args=[team_graph.pk]))
     boot = json.loads(
