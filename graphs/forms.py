@@ -108,9 +108,17 @@ class GraphSettingsForm(TeamPlacementMixin):
         return [tag.strip() for tag in self.cleaned_data["tags"].split(",") if tag.strip()]
 
 
-class ForkForm(forms.Form):
+class ForkForm(TeamPlacementMixin):
+    """The fork page: a name, a version (the head when left out) and where the fork lives (private when left out)."""
+
     name = forms.CharField(required=False, max_length=120)
     version = forms.IntegerField(required=False, min_value=1)
+
+    field_order = ["name", "version", "visibility", "team"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visibility"].required = False
 
 
 class RestoreForm(forms.Form):

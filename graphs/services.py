@@ -460,6 +460,25 @@ def restore_version(graph: Graph, user, number: int, *, message: str = "") -> tu
     return version, True
 
 
+FORK_SUFFIX = re.compile(r" \(fork(?: \d+)?\)$")
+
+
+def fork_name(graph: Graph, user) -> str:
+    """ "<name> (fork)" for a fork of ``graph`` by ``user``; "(fork 2)", "(fork 3)"… when ``user`` already has one.
+
+    The suffix never stacks: a fork of "MiniCNN (fork)" is again "MiniCNN (fork …)", not "MiniCNN (fork) (fork)".
+    """
+    base = FORK_SUFFIX.sub("", graph.name)
+    taken = set(Graph.objects.filter(owner=user, name__startswith=base[:100]).values_list("name", flat=True))
+    number = 1
+    while True:
+        suffix = f" (fork {number})" if number > 1 else " (fork)"
+        name = base[: 120 - len(suffix)] + suffix  # a long base name is cut, keeping the suffix
+        if name not in taken:
+            return name
+        number += 1
+
+
 def fork_graph(
     graph: Graph,
     user,
@@ -478,7 +497,7 @@ def fork_graph(
         source = graph.versions.filter(number=version).first() if _positive_int(version) else None
     if source is None:
         raise Http404(f"Version {version} does not exist.")
-    name = name if name is not None else f"{graph.name} (fork)"[:120]
+    name = name if name is not None else fork_name(graph, user)
     return create_graph(
         user,
         name=name,

@@ -374,23 +374,31 @@ def graph_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def graph_fork(request: HttpRequest, pk: int) -> HttpResponse:
+    """A page to choose the fork's name, version, visibility and team; posting it forks."""
     graph, _ = _graph(request, pk)
-    form = ForkForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "That fork request was not valid.")
-        return redirect(graph)
-    number = form.cleaned_data["version"]
-    if number is not None:
-        _version(graph, number)  # a 404 for a version that does not exist
-    try:
-        fork = services.fork_graph(graph, request.user, version=number, name=form.cleaned_data["name"] or None)
-    except services.ServiceError as exc:
-        messages.error(request, str(exc))
-        return redirect(graph)
-    messages.success(request, f"Forked into your graphs as “{fork.name}”.")
-    return redirect(fork)
+    head = graph.head.number if graph.head_id else None
+    initial = {"name": services.fork_name(graph, request.user), "version": request.GET.get("version") or head}
+    form = ForkForm(request.POST if request.method == "POST" else None, initial=initial, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        number = form.cleaned_data["version"]
+        if number is not None:
+            _version(graph, number)  # a 404 for a version that does not exist
+        placement = _placement(form)
+        placement["visibility"] = placement["visibility"] or "private"
+        try:
+            fork = services.fork_graph(
+                graph, request.user, version=number, name=form.cleaned_data["name"] or None, **placement
+            )
+        except services.ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Forked into your graphs as “{fork.name}”.")
+            return redirect(fork)
+    versions = graph.versions.order_by("-number").values_list("number", flat=True)
+    context = {"graph": graph, "form": form, "versions": versions}
+    return TemplateResponse(request, "graphs/graph_fork.html", context)
 
 
 def graph_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:

@@ -161,6 +161,16 @@ def test_a_fork_copies_a_version_and_remembers_where_it_came_from(alice, bob, de
     assert list(fork.tags.values_list("name", flat=True)) == ["x"]
 
 
+def test_fork_names_never_stack_the_suffix_and_fit_the_name_field(alice, bob, demo_graph):
+    public = services.create_graph(alice, name="Open (fork)", document=demo_graph, visibility="public")
+    assert services.fork_graph(public, bob).name == "Open (fork)"
+    assert services.fork_graph(public, bob).name == "Open (fork 2)"
+    assert services.fork_name(public, bob) == "Open (fork 3)"
+    long = services.create_graph(alice, name="L" * 120, document=demo_graph, visibility="public")
+    services.fork_graph(long, bob)
+    assert services.fork_name(long, bob) == "L" * 111 + " (fork 2)"
+
+
 def test_a_fork_defaults_to_the_head(alice, graph, demo_graph):
     services.save_version(graph, alice, edited(demo_graph, 10), base=1)
     fork = services.fork_graph(graph, alice, name="Mine again")

@@ -20,7 +20,7 @@ def test_it_shows_the_owner_the_timeline_validation_and_highlighted_code(alice_c
     assert "No errors or warnings" in html
     assert '<span class="tok-k">class</span>' in html  # the single-file preview, highlighted
     assert f'href="/graphs/{team_graph.pk}/versions/2/download/zip/"' in html
-    assert f'action="/graphs/{team_graph.pk}/fork/"' in html
+    assert f'href="/graphs/{team_graph.pk}/fork/"' in html  # the fork page, to choose name and version
     assert f'action="/graphs/{team_graph.pk}/versions/1/restore/"' in html  # restore the older version
     assert f'href="/graphs/{team_graph.pk}/canvas/"' in html
 
@@ -190,6 +190,34 @@ def test_forking_from_the_page_copies_the_chosen_version_into_my_space(bob_clien
 
 def test_an_outsider_cannot_fork(charlie_client, private_graph):
     assert charlie_client.post(f"/graphs/{private_graph.pk}/fork/").status_code == 404
+    assert charlie_client.get(f"/graphs/{private_graph.pk}/fork/").status_code == 404
+
+
+def test_the_fork_page_offers_a_name_that_never_stacks_the_suffix_and_the_head(bob_client, bob, team_graph):
+    team_graph.name = "MiniCNN (fork)"
+    team_graph.save()
+    page = bob_client.get(f"/graphs/{team_graph.pk}/fork/")
+    form = page.context["form"]
+    assert page.status_code == 200
+    assert form["name"].value() == "MiniCNN (fork)" and form["version"].value() == team_graph.head.number
+    assert '<option value="2" selected>v2 (latest)</option>' in page.content.decode()
+    bob_client.post(f"/graphs/{team_graph.pk}/fork/", {"name": "MiniCNN (fork)"})
+    again = bob_client.get(f"/graphs/{team_graph.pk}/fork/?version=1")  # bob already has "MiniCNN (fork)"
+    assert again.context["form"]["name"].value() == "MiniCNN (fork 2)"
+    assert '<option value="1" selected>v1</option>' in again.content.decode()
+
+
+def test_the_fork_page_places_the_fork_in_a_team_and_shows_errors(alice_client, alice, team_graph):
+    response = alice_client.post(
+        f"/graphs/{team_graph.pk}/fork/",
+        {"name": "Lab copy", "version": 1, "visibility": "team", "team": team_graph.team.pk},
+    )
+    fork = alice.graphs.get(name="Lab copy")
+    assert response.url == f"/graphs/{fork.pk}/"
+    assert fork.team == team_graph.team and fork.visibility == "team" and fork.forked_from.number == 1
+    refused = alice_client.post(f"/graphs/{team_graph.pk}/fork/", {"name": "x", "visibility": "team"})
+    assert refused.status_code == 200 and "Pick the team that shares this graph" in refused.content.decode()
+    assert not alice.graphs.filter(name="x").exists()
 
 
 def test_restoring_from_the_page_adds_a_version(alice_client, team_graph):
