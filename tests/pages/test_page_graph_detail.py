@@ -241,6 +241,7 @@ def test_a_viewer_cannot_restore(bob_client, alice, team, team_graph):
 def test_the_version_page_shows_that_version(alice_client, team_graph):
     html = alice_client.get(f"/graphs/{team_graph.pk}/versions/1/").content.decode()
     assert "v1" in html and "Restore this version" in html and "Fork v1" in html
+    assert f'href="/graphs/{team_graph.pk}/fork/?version=1">Fork v1</a>' in html  # the fork page, v1 chosen
     assert 'Conv1d(<span class="tok-n">64</span>' in html
     assert alice_client.get(f"/graphs/{team_graph.pk}/versions/9/").status_code == 404
 
