@@ -56,6 +56,12 @@ class CodegenRequestSerializer(ValidateRequestSerializer):
         help_text="`package`: <name>/{__init__,blocks,model}.py; `file`: one module.",
     )
     with_train = serializers.BooleanField(default=False, help_text="Also emit a train.py smoke-training script.")
+    title = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=120,
+        help_text="The graph's name, used for the files' header and the model class when metadata.name is missing or \"untitled\".",
+    )
 
     def validate_name(self, value: str) -> str:
         return check_package_name(value)

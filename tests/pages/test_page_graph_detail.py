@@ -227,3 +227,14 @@ def test_the_canvas_page_boots_the_island_for_viewers_only(alice_client, charlie
     assert boot["urls"]["validate"] == "/api/validate/" and boot["csrfToken"]
     assert boot["runDefaults"] == RUN_DEFAULTS
     assert charlie_client.get(f"/graphs/{private_graph.pk}/canvas/").status_code == 404
+
+
+def test_the_code_preview_is_named_after_the_graph_when_the_document_is_untitled(alice, alice_client, demo_graph):
+    from html import unescape
+
+    from graphs import services
+
+    graph = services.create_graph(alice, name="MiniCNN", document={**demo_graph, "metadata": {"name": "untitled"}})
+    text = unescape(re.sub(r"<[^>]+>", "", alice_client.get(f"/graphs/{graph.pk}/").content.decode()))
+    assert 'from graph "MiniCNN".' in text and "class MiniCNN(nn.Module):" in text
+    assert 'from graph "untitled"' not in text
