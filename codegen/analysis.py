@@ -707,6 +707,7 @@ class _BodyAnalyzer:
             for end in (edge.source, edge.target):
                 if end in edges_of:
                     edges_of[end] += 1
+        only_input = sum(info.is_input for info in self.info.values()) == 1
         for info in self.info.values():
             is_input = info.is_input
             info.live = info.id in live or is_input
@@ -716,7 +717,8 @@ class _BodyAnalyzer:
                     f"`{info.id}` is not connected to anything",
                     WARNING,
                     node=info.id,
-                    suggestion={"action": "remove_node", "node": info.id},
+                    # Removing the only Input leaves a model without one: the fix is an edge from it.
+                    suggestion=None if is_input and only_input else {"action": "remove_node", "node": info.id},
                 )
             elif info.id not in live and outputs:
                 what = (
@@ -729,8 +731,47 @@ class _BodyAnalyzer:
                     f"`{info.id}` {what}",
                     WARNING,
                     node=info.id,
-                    suggestion={"action": "remove_node", "node": info.id},
+                    suggestion=self.dead_input_fix(info.id, outputs, live, only_input)
+                    if is_input
+                    else {"action": "remove_node", "node": info.id},
                 )
+
+    def dead_input_fix(self, input_id: str, outputs: list[str], live: set[str], only_input: bool) -> dict | None:
+        """For an Input no output reads: make the ends of what it feeds outputs, never remove a used Input.
+
+        The outputs kept are those some live Input reaches; the tails added are the nodes downstream of this
+        Input that feed nothing. An Input that feeds nothing and is not the only one may simply go.
+        """
+        targets: dict[str, list[str]] = {}
+        for edge in self.body.edges:
+            if edge.source in self.info and edge.target in self.info:
+                targets.setdefault(edge.source, []).append(edge.target)
+        downstream: list[str] = []
+        stack = list(targets.get(input_id, []))
+        while stack:
+            node_id = stack.pop()
+            if node_id not in downstream:
+                downstream.append(node_id)
+                stack.extend(targets.get(node_id, []))
+        if not downstream:
+            return None if only_input else {"action": "remove_node", "node": input_id}
+        tails = sorted((n for n in downstream if n not in targets), key=lambda n: self.info[n].index)
+        fed = {n for n in live if self.info[n].is_input}
+        kept = [o for o in outputs if any(self.reaches(i, o, targets) for i in fed)]
+        return {"action": "set_outputs", "outputs": kept + [t for t in tails if t not in kept]} if tails else None
+
+    @staticmethod
+    def reaches(source: str, target: str, targets: dict[str, list[str]]) -> bool:
+        seen: set[str] = set()
+        stack = [source]
+        while stack:
+            node_id = stack.pop()
+            if node_id == target:
+                return True
+            if node_id not in seen:
+                seen.add(node_id)
+                stack.extend(targets.get(node_id, []))
+        return False
 
     # -- shape inference -------------------------------------------------------------------
     def infer_node(self, info: NodeInfo) -> None:

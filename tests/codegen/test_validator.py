@@ -218,6 +218,60 @@ def test_a_node_that_leads_nowhere_is_a_dead_node_warning(chain, node):
     assert result.to_dict()["order"] == ["inp", "relu"]
 
 
+def test_an_output_the_only_input_does_not_reach_offers_the_tail_as_output_not_removing_the_input(node):
+    # The issue 12 graph: Input → Conv2d → ReLU drawn, but the output is a Linear left on the side.
+    document = graph(
+        [
+            node("inp", "Input", shape=[3, 8, 8]),
+            node("conv", "Conv2d", out_channels=4, kernel_size=3),
+            node("relu", "ReLU"),
+            node("head", "Linear", out_features=10),
+        ],
+        [["inp", "conv"], ["conv", "relu"]],
+        ["head"],
+    )
+    found = diagnostics(document)
+    suggestions = [d["suggestion"] for d in found if "suggestion" in d]
+    assert {"action": "remove_node", "node": "inp"} not in suggestions
+    first = next(d for d in found if "suggestion" in d)
+    assert first["node"] == "inp" and first["code"] == "DEAD_NODE"
+    assert first["suggestion"] == {"action": "set_outputs", "outputs": ["relu"]}
+    fixed = apply(document, first["suggestion"])
+    result = codegen.validate(fixed).to_dict()
+    assert result["ok"] and result["order"] == ["inp", "conv", "relu"]
+
+
+def test_a_dead_input_keeps_the_outputs_other_inputs_reach_and_adds_its_tail(node):
+    document = graph(
+        [node("a", "Input", shape=[4]), node("b", "Input", shape=[4]), node("fa", "ReLU"), node("fb", "Tanh")],
+        [["a", "fa"], ["b", "fb"]],
+        ["fa"],
+        inputs=("a", "b"),
+    )
+    dead = [d for d in diagnostics(document) if d["code"] == "DEAD_NODE"]
+    assert [d["node"] for d in dead] == ["b", "fb"]
+    assert dead[0]["suggestion"] == {"action": "set_outputs", "outputs": ["fa", "fb"]}
+    assert dead[1]["suggestion"] == {"action": "remove_node", "node": "fb"}
+
+
+def test_the_only_input_left_unconnected_is_never_offered_for_removal(node):
+    document = graph(
+        [node("inp", "Input", shape=[4]), node("a", "ReLU"), node("b", "Tanh")],
+        [["a", "b"]],
+        ["b"],
+    )
+    unconnected = [d for d in diagnostics(document) if d["code"] == "UNCONNECTED"]
+    assert [d["node"] for d in unconnected] == ["inp"] and "suggestion" not in unconnected[0]
+
+
+def test_a_spare_input_beside_another_may_still_be_removed(chain, node):
+    document = chain(node("relu", "ReLU"), shape=[4])
+    document["nodes"].append(node("spare", "Input", shape=[4]))
+    document["inputs"].append("spare")
+    unconnected = [d for d in diagnostics(document) if d["code"] == "UNCONNECTED"]
+    assert unconnected[0]["suggestion"] == {"action": "remove_node", "node": "spare"}
+
+
 def test_an_edge_to_a_missing_node_is_dangling(chain, node):
     document = chain(node("relu", "ReLU"))
     document["edges"].append(["relu", "ghost"])
