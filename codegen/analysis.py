@@ -945,10 +945,8 @@ class _BodyAnalyzer:
                 continue
             info.param_count = node_param_count(analysis, info)
             total = None if total is None or info.param_count is None else total + info.param_count
-            outs = info.out if isinstance(info.out, tuple) else (info.out,)
-            for out in outs:
-                numel = out.numel()
-                memory = None if memory is None or numel is None else memory + numel * BYTES_PER_VALUE
+            if memory is not None:
+                memory = _add(memory, node_activation_bytes(info))
         analysis.params_total = total if analysis.order else None
         analysis.memory_bytes = memory if analysis.order else None
         limits = self.scope.limits
@@ -959,6 +957,34 @@ class _BodyAnalyzer:
                 "BUDGET",
                 f"about {_size(memory)} of activations per sample exceed the budget of {_size(limits.max_memory_bytes)}",
             )
+
+
+def _add(total: int, more: int | None) -> int | None:
+    return None if more is None else total + more
+
+
+def output_bytes(info: NodeInfo) -> int | None:
+    """fp32 bytes of one sample of a node's output(s); None while a size is unknown."""
+    total: int | None = 0
+    for out in info.out if isinstance(info.out, tuple) else (info.out,):
+        numel = None if out is None else out.numel()
+        total = None if total is None or numel is None else total + numel * BYTES_PER_VALUE
+    return total
+
+
+def node_activation_bytes(info: NodeInfo) -> int | None:
+    """The forward activations a node keeps per sample: its outputs, and for a user block every value
+    computed inside it (the block's own Inputs are its caller's values, counted there). A built-in block
+    (``VGGBlock``, ``Bottleneck``, …) counts its outputs only: its internals are not analysed."""
+    if info.inner is None:
+        return output_bytes(info)
+    inside = info.inner.memory_bytes
+    for name in info.inner.inputs:
+        given = output_bytes(info.inner.info[name])
+        if inside is None or given is None:
+            return None
+        inside -= given
+    return inside
 
 
 _INVALID = object()

@@ -33,7 +33,7 @@ class Limits:
     max_composite_depth: int = 8
     max_expanded_nodes: int = 100_000  # layers once every composite block is expanded
     max_params: int = 2_000_000_000  # learnable parameters of the whole model
-    max_memory_bytes: int = 64 * 2**30  # estimated activation memory at batch size 1, fp32
+    max_memory_bytes: int = 64 * 2**30  # estimated forward activations of one sample, fp32 (memory_bytes)
 
 
 @dataclass(frozen=True)

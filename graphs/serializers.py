@@ -125,7 +125,13 @@ class ValidationResultSerializer(serializers.Serializer):
         child=serializers.IntegerField(allow_null=True), help_text="Parameter count per node id."
     )
     params_total = serializers.IntegerField(allow_null=True)
-    memory_bytes = serializers.IntegerField(allow_null=True, help_text="Estimated activation memory (batch 1, fp32).")
+    memory_bytes = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "Estimated forward activations of one sample (per sample, not per batch), fp32 bytes: every value "
+            "the model computes, inside user blocks too; a built-in block counts its outputs only."
+        ),
+    )
     order = serializers.ListField(child=serializers.CharField(), help_text="Node ids in execution order.")
 
 
