@@ -151,7 +151,10 @@ def _report(version: GraphVersion, name: str, title: str = "") -> dict:
 def _fresh_report(document: dict, name: str, title: str = "") -> dict:
     limits = engine_limits()
     result = codegen.validate(document, limits=limits).to_dict()
-    validation = {key: result[key] for key in ("ok", "diagnostics", "error_count", "warning_count", "params_total")}
+    validation = {
+        key: result[key]
+        for key in ("ok", "diagnostics", "error_count", "warning_count", "params_total", "memory_bytes")
+    }
     code = None
     if validation["ok"]:
         try:

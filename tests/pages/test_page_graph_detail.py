@@ -238,3 +238,22 @@ def test_the_code_preview_is_named_after_the_graph_when_the_document_is_untitled
     text = unescape(re.sub(r"<[^>]+>", "", alice_client.get(f"/graphs/{graph.pk}/").content.decode()))
     assert 'from graph "MiniCNN".' in text and "class MiniCNN(nn.Module):" in text
     assert 'from graph "untitled"' not in text
+
+
+def test_the_validation_panel_shows_activation_memory_per_sample(alice, alice_client):
+    from graphs import services
+
+    document = {
+        "version": "0.2",
+        "nodes": [
+            {"id": "inp", "type": "Input", "params": {"shape": [4, 16, 16]}},
+            {"id": "relu", "type": "ReLU", "params": {}},
+        ],
+        "edges": [["inp", "relu"]],
+        "inputs": ["inp"],
+        "outputs": ["relu"],
+    }
+    graph = services.create_graph(alice, name="Tiny", document=document)
+    html = alice_client.get(f"/graphs/{graph.pk}/").content.decode()
+    # two tensors of 4·16·16 = 1,024 fp32 values: 8,192 bytes = 8.0 KB
+    assert re.search(r"<dt>Activations per sample</dt><dd[^>]*>8\.0\xa0KB</dd>", html), html
