@@ -12,7 +12,7 @@ import ast
 import difflib
 import heapq
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from . import nodes as _nodes  # noqa: F401  (registers the node types)
@@ -733,7 +733,7 @@ class _BodyAnalyzer:
                     node=info.id,
                     suggestion=self.dead_input_fix(info.id, outputs, live, only_input)
                     if is_input
-                    else {"action": "remove_node", "node": info.id},
+                    else self.dead_node_fix(info.id, outputs),
                 )
 
     def dead_input_fix(self, input_id: str, outputs: list[str], live: set[str], only_input: bool) -> dict | None:
@@ -742,36 +742,49 @@ class _BodyAnalyzer:
         The outputs kept are those some live Input reaches; the tails added are the nodes downstream of this
         Input that feed nothing. An Input that feeds nothing and is not the only one may simply go.
         """
+        targets = self.edge_targets()
+        tails = self.tails(targets.get(input_id, []), targets)
+        if not targets.get(input_id):
+            return None if only_input else {"action": "remove_node", "node": input_id}
+        fed = [n for n in live if self.info[n].is_input]
+        kept = [o for o in outputs if any(o in self.tails([i], targets, every=True) for i in fed)]
+        return {"action": "set_outputs", "outputs": kept + [t for t in tails if t not in kept]} if tails else None
+
+    def dead_node_fix(self, node_id: str, outputs: list[str]) -> dict:
+        """For a node no output reads: remove it, unless the only outputs are Inputs (a new graph's
+        placeholder, ``outputs: ["input"]``) and an Input feeds it: then the chain just drawn is the model,
+        and the fix is to make its ends the outputs."""
+        if all(self.info[o].is_input for o in outputs if o in self.info):
+            targets = self.edge_targets()
+            inputs = [i.id for i in self.info.values() if i.is_input]
+            if node_id in self.tails(inputs, targets, every=True):
+                return {"action": "set_outputs", "outputs": self.tails([node_id], targets)}
+        return {"action": "remove_node", "node": node_id}
+
+    @cached_property
+    def _targets(self) -> dict[str, list[str]]:
         targets: dict[str, list[str]] = {}
         for edge in self.body.edges:
             if edge.source in self.info and edge.target in self.info:
                 targets.setdefault(edge.source, []).append(edge.target)
-        downstream: list[str] = []
-        stack = list(targets.get(input_id, []))
-        while stack:
-            node_id = stack.pop()
-            if node_id not in downstream:
-                downstream.append(node_id)
-                stack.extend(targets.get(node_id, []))
-        if not downstream:
-            return None if only_input else {"action": "remove_node", "node": input_id}
-        tails = sorted((n for n in downstream if n not in targets), key=lambda n: self.info[n].index)
-        fed = {n for n in live if self.info[n].is_input}
-        kept = [o for o in outputs if any(self.reaches(i, o, targets) for i in fed)]
-        return {"action": "set_outputs", "outputs": kept + [t for t in tails if t not in kept]} if tails else None
+        return targets
 
-    @staticmethod
-    def reaches(source: str, target: str, targets: dict[str, list[str]]) -> bool:
+    def edge_targets(self) -> dict[str, list[str]]:
+        """Who each node feeds (read once the edges are resolved)."""
+        return self._targets
+
+    def tails(self, starts: list[str], targets: dict[str, list[str]], every: bool = False) -> list[str]:
+        """The nodes reachable from ``starts`` (themselves included) that feed nothing, in document order;
+        with ``every``, all the nodes reachable."""
         seen: set[str] = set()
-        stack = [source]
+        stack = list(starts)
         while stack:
             node_id = stack.pop()
-            if node_id == target:
-                return True
             if node_id not in seen:
                 seen.add(node_id)
                 stack.extend(targets.get(node_id, []))
-        return False
+        found = seen if every else {n for n in seen if n not in targets}
+        return sorted(found, key=lambda n: self.info[n].index)
 
     # -- shape inference -------------------------------------------------------------------
     def infer_node(self, info: NodeInfo) -> None:

@@ -241,6 +241,25 @@ def test_an_output_the_only_input_does_not_reach_offers_the_tail_as_output_not_r
     assert result["ok"] and result["order"] == ["inp", "conv", "relu"]
 
 
+def test_a_chain_drawn_on_a_new_graph_offers_its_end_as_the_output_not_removing_it(node):
+    # "+ New graph" starts with outputs: ["input"]; the user then draws input → conv → relu.
+    document = graph(
+        [
+            node("input", "Input", shape=[3, 8, 8]),
+            node("conv", "Conv2d", out_channels=4, kernel_size=3),
+            node("relu", "ReLU"),
+        ],
+        [["input", "conv"], ["conv", "relu"]],
+        ["input"],
+        inputs=("input",),
+    )
+    dead = [d for d in diagnostics(document) if d["code"] == "DEAD_NODE"]
+    assert [d["node"] for d in dead] == ["conv", "relu"]
+    assert [d["suggestion"] for d in dead] == [{"action": "set_outputs", "outputs": ["relu"]}] * 2
+    result = codegen.validate(apply(document, dead[0]["suggestion"])).to_dict()
+    assert result["ok"] and result["diagnostics"] == [] and result["order"] == ["input", "conv", "relu"]
+
+
 def test_a_dead_input_keeps_the_outputs_other_inputs_reach_and_adds_its_tail(node):
     document = graph(
         [node("a", "Input", shape=[4]), node("b", "Input", shape=[4]), node("fa", "ReLU"), node("fb", "Tanh")],
