@@ -12,7 +12,7 @@ import ast
 import difflib
 import heapq
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from . import nodes as _nodes  # noqa: F401  (registers the node types)
@@ -707,6 +707,7 @@ class _BodyAnalyzer:
             for end in (edge.source, edge.target):
                 if end in edges_of:
                     edges_of[end] += 1
+        only_input = sum(info.is_input for info in self.info.values()) == 1
         for info in self.info.values():
             is_input = info.is_input
             info.live = info.id in live or is_input
@@ -716,7 +717,8 @@ class _BodyAnalyzer:
                     f"`{info.id}` is not connected to anything",
                     WARNING,
                     node=info.id,
-                    suggestion={"action": "remove_node", "node": info.id},
+                    # Removing the only Input leaves a model without one: the fix is an edge from it.
+                    suggestion=None if is_input and only_input else {"action": "remove_node", "node": info.id},
                 )
             elif info.id not in live and outputs:
                 what = (
@@ -729,8 +731,60 @@ class _BodyAnalyzer:
                     f"`{info.id}` {what}",
                     WARNING,
                     node=info.id,
-                    suggestion={"action": "remove_node", "node": info.id},
+                    suggestion=self.dead_input_fix(info.id, outputs, live, only_input)
+                    if is_input
+                    else self.dead_node_fix(info.id, outputs),
                 )
+
+    def dead_input_fix(self, input_id: str, outputs: list[str], live: set[str], only_input: bool) -> dict | None:
+        """For an Input no output reads: make the ends of what it feeds outputs, never remove a used Input.
+
+        The outputs kept are those some live Input reaches; the tails added are the nodes downstream of this
+        Input that feed nothing. An Input that feeds nothing and is not the only one may simply go.
+        """
+        targets = self.edge_targets()
+        tails = self.tails(targets.get(input_id, []), targets)
+        if not targets.get(input_id):
+            return None if only_input else {"action": "remove_node", "node": input_id}
+        fed = [n for n in live if self.info[n].is_input]
+        kept = [o for o in outputs if any(o in self.tails([i], targets, every=True) for i in fed)]
+        return {"action": "set_outputs", "outputs": kept + [t for t in tails if t not in kept]} if tails else None
+
+    def dead_node_fix(self, node_id: str, outputs: list[str]) -> dict:
+        """For a node no output reads: remove it, unless the only outputs are Inputs (a new graph's
+        placeholder, ``outputs: ["input"]``) and an Input feeds it: then the chain just drawn is the model,
+        and the fix is to make its ends the outputs."""
+        if all(self.info[o].is_input for o in outputs if o in self.info):
+            targets = self.edge_targets()
+            inputs = [i.id for i in self.info.values() if i.is_input]
+            if node_id in self.tails(inputs, targets, every=True):
+                return {"action": "set_outputs", "outputs": self.tails([node_id], targets)}
+        return {"action": "remove_node", "node": node_id}
+
+    @cached_property
+    def _targets(self) -> dict[str, list[str]]:
+        targets: dict[str, list[str]] = {}
+        for edge in self.body.edges:
+            if edge.source in self.info and edge.target in self.info:
+                targets.setdefault(edge.source, []).append(edge.target)
+        return targets
+
+    def edge_targets(self) -> dict[str, list[str]]:
+        """Who each node feeds (read once the edges are resolved)."""
+        return self._targets
+
+    def tails(self, starts: list[str], targets: dict[str, list[str]], every: bool = False) -> list[str]:
+        """The nodes reachable from ``starts`` (themselves included) that feed nothing, in document order;
+        with ``every``, all the nodes reachable."""
+        seen: set[str] = set()
+        stack = list(starts)
+        while stack:
+            node_id = stack.pop()
+            if node_id not in seen:
+                seen.add(node_id)
+                stack.extend(targets.get(node_id, []))
+        found = seen if every else {n for n in seen if n not in targets}
+        return sorted(found, key=lambda n: self.info[n].index)
 
     # -- shape inference -------------------------------------------------------------------
     def infer_node(self, info: NodeInfo) -> None:
@@ -904,10 +958,8 @@ class _BodyAnalyzer:
                 continue
             info.param_count = node_param_count(analysis, info)
             total = None if total is None or info.param_count is None else total + info.param_count
-            outs = info.out if isinstance(info.out, tuple) else (info.out,)
-            for out in outs:
-                numel = out.numel()
-                memory = None if memory is None or numel is None else memory + numel * BYTES_PER_VALUE
+            if memory is not None:
+                memory = _add(memory, node_activation_bytes(info))
         analysis.params_total = total if analysis.order else None
         analysis.memory_bytes = memory if analysis.order else None
         limits = self.scope.limits
@@ -918,6 +970,34 @@ class _BodyAnalyzer:
                 "BUDGET",
                 f"about {_size(memory)} of activations per sample exceed the budget of {_size(limits.max_memory_bytes)}",
             )
+
+
+def _add(total: int, more: int | None) -> int | None:
+    return None if more is None else total + more
+
+
+def output_bytes(info: NodeInfo) -> int | None:
+    """fp32 bytes of one sample of a node's output(s); None while a size is unknown."""
+    total: int | None = 0
+    for out in info.out if isinstance(info.out, tuple) else (info.out,):
+        numel = None if out is None else out.numel()
+        total = None if total is None or numel is None else total + numel * BYTES_PER_VALUE
+    return total
+
+
+def node_activation_bytes(info: NodeInfo) -> int | None:
+    """The forward activations a node keeps per sample: its outputs, and for a user block every value
+    computed inside it (the block's own Inputs are its caller's values, counted there). A built-in block
+    (``VGGBlock``, ``Bottleneck``, …) counts its outputs only: its internals are not analysed."""
+    if info.inner is None:
+        return output_bytes(info)
+    inside = info.inner.memory_bytes
+    for name in info.inner.inputs:
+        given = output_bytes(info.inner.info[name])
+        if inside is None or given is None:
+            return None
+        inside -= given
+    return inside
 
 
 _INVALID = object()

@@ -6,7 +6,7 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .analysis import Analysis, analyze
@@ -142,8 +142,12 @@ def generate(
     with_train: bool = False,
     input_shapes: dict[str, list[int]] | None = None,
     limits: Limits | None = None,
+    title: str | None = None,
 ) -> dict[str, str]:
     """Generate PyTorch source files ``{path: text}``; raises :class:`GraphError` if the graph has errors.
+
+    ``title`` names the graph (a saved graph's name) where ``metadata.name`` is missing or a placeholder
+    such as "untitled": it heads the files and gives the model class its name.
 
     ``layout="package"`` gives ``<name>/{__init__,blocks,model}.py`` (and ``train.py`` with ``with_train``);
     ``layout="file"`` gives one ``<name>.py``.
@@ -156,6 +160,8 @@ def generate(
         raise GraphError([Diagnostic("PARSE", f'layout must be "{PACKAGE}" or "{SINGLE_FILE}", got {layout!r}')])
     with _without_gc_pauses():
         parsed = load_graph(graph, limits=limits)
+        if title and title.strip():
+            parsed = replace(parsed, title=title.strip())
         analysis = analyze(parsed, input_shapes, limits)
         if not analysis.ok:
             raise GraphError(analysis.errors)

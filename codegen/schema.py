@@ -17,6 +17,8 @@ SUPPORTED_VERSIONS = ("0.2",)
 GRAPH_KEYS = {"version", "metadata", "nodes", "edges", "inputs", "outputs", "composites"}
 NODE_KEYS = {"id", "type", "params", "disabled", "label", "ui", "path"}
 COMPOSITE_KEYS = {"params", "nodes", "edges", "inputs", "outputs", "doc", "category"}
+# What editors put in metadata.name before the user names the graph: not a name to head code with.
+PLACEHOLDER_NAMES = {"untitled", "untitled graph"}
 COMPOSITE_PARAM_KEYS = {"name", "type", "default", "min", "max", "choices", "doc"}
 
 
@@ -31,7 +33,7 @@ class Limits:
     max_composite_depth: int = 8
     max_expanded_nodes: int = 100_000  # layers once every composite block is expanded
     max_params: int = 2_000_000_000  # learnable parameters of the whole model
-    max_memory_bytes: int = 64 * 2**30  # estimated activation memory at batch size 1, fp32
+    max_memory_bytes: int = 64 * 2**30  # estimated forward activations of one sample, fp32 (memory_bytes)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class Graph:
     metadata: dict[str, Any] = field(default_factory=dict)
     composites: dict[str, CompositeDef] = field(default_factory=dict)
     document: dict[str, Any] = field(default_factory=dict)  # the parsed JSON, for hashing and export
+    title: str = ""  # the caller's name for the graph (a saved graph's name), when metadata.name gives none
 
     @property
     def nodes(self) -> list[Node]:
@@ -110,8 +113,11 @@ class Graph:
 
     @property
     def name(self) -> str:
+        """The display name: ``metadata.name``, else :attr:`title` (a placeholder such as "untitled" is no name)."""
         name = self.metadata.get("name")
-        return name if isinstance(name, str) else ""
+        if isinstance(name, str) and name.strip() and name.strip().lower() not in PLACEHOLDER_NAMES:
+            return name
+        return self.title
 
 
 def describe(value: Any) -> str:

@@ -360,6 +360,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
             layout="file" if kind == "py" else "package",
             with_train=with_train,
             limits=services.engine_limits(),
+            title=graph.name,
         )
         if kind == "py":
             return _download(next(iter(files.values())).encode(), "text/x-python; charset=utf-8", f"{name}.py")

@@ -66,6 +66,7 @@ class EngineView(APIView):
             layout=data["layout"],
             with_train=data["with_train"],
             input_shapes=data.get("input_shapes"),
+            title=data.get("title"),
         )
         return data["name"], files
 

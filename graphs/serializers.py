@@ -56,6 +56,12 @@ class CodegenRequestSerializer(ValidateRequestSerializer):
         help_text="`package`: <name>/{__init__,blocks,model}.py; `file`: one module.",
     )
     with_train = serializers.BooleanField(default=False, help_text="Also emit a train.py smoke-training script.")
+    title = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=120,
+        help_text="The graph's name, used for the files' header and the model class when metadata.name is missing or \"untitled\".",
+    )
 
     def validate_name(self, value: str) -> str:
         return check_package_name(value)
@@ -119,7 +125,13 @@ class ValidationResultSerializer(serializers.Serializer):
         child=serializers.IntegerField(allow_null=True), help_text="Parameter count per node id."
     )
     params_total = serializers.IntegerField(allow_null=True)
-    memory_bytes = serializers.IntegerField(allow_null=True, help_text="Estimated activation memory (batch 1, fp32).")
+    memory_bytes = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "Estimated forward activations of one sample (per sample, not per batch), fp32 bytes: every value "
+            "the model computes, inside user blocks too; a built-in block counts its outputs only."
+        ),
+    )
     order = serializers.ListField(child=serializers.CharField(), help_text="Node ids in execution order.")
 
 

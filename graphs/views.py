@@ -8,6 +8,7 @@ a message next to the form, never a 500. With ``request.htmx`` a view answers it
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import keyword
@@ -134,27 +135,30 @@ def module_name(name: str) -> str:
     return cleaned
 
 
-def _report(version: GraphVersion, name: str) -> dict:
+def _report(version: GraphVersion, name: str, title: str = "") -> dict:
     """What a version page shows: validation now and, when the graph is valid, the single-file code.
 
     Versions are immutable, so the result is cached per content hash, module name and engine version.
     """
-    key = f"page-report:{codegen.ENGINE_VERSION}:{version.content_hash}:{name}"
+    key = f"page-report:{codegen.ENGINE_VERSION}:{version.content_hash}:{name}:{hashlib.sha256(title.encode()).hexdigest()}"
     report = cache.get(key)
     if report is None:
-        report = _fresh_report(version.document, name)
+        report = _fresh_report(version.document, name, title)
         cache.set(key, report, REPORT_CACHE_SECONDS)
     return report
 
 
-def _fresh_report(document: dict, name: str) -> dict:
+def _fresh_report(document: dict, name: str, title: str = "") -> dict:
     limits = engine_limits()
     result = codegen.validate(document, limits=limits).to_dict()
-    validation = {key: result[key] for key in ("ok", "diagnostics", "error_count", "warning_count", "params_total")}
+    validation = {
+        key: result[key]
+        for key in ("ok", "diagnostics", "error_count", "warning_count", "params_total", "memory_bytes")
+    }
     code = None
     if validation["ok"]:
         try:
-            code = codegen.generate(document, name=name, layout="file", limits=limits)
+            code = codegen.generate(document, name=name, layout="file", limits=limits, title=title)
         except codegen.GraphError as exc:  # the renderer found something the validator did not
             validation["diagnostics"] += [d.to_dict() for d in exc.diagnostics]
             validation["error_count"] += len(exc.diagnostics)
@@ -303,7 +307,7 @@ def graph_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "activity": Activity.objects.filter(graph=graph).select_related("actor")[:8],
     }
     if graph.head is not None:
-        context.update(_report(graph.head, module_name(graph.name)))
+        context.update(_report(graph.head, module_name(graph.name), graph.name))
     return TemplateResponse(request, "graphs/graph_detail.html", context)
 
 
@@ -418,7 +422,7 @@ def graph_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "node_count": len(version.document.get("nodes", [])),
         "edge_count": len(version.document.get("edges", [])),
     }
-    context.update(_report(version, module_name(graph.name)))
+    context.update(_report(version, module_name(graph.name), graph.name))
     return TemplateResponse(request, "graphs/graph_version.html", context)
 
 
@@ -461,11 +465,20 @@ def graph_download(request: HttpRequest, pk: int, number: int, fmt: str) -> Http
         try:
             if fmt == "py":
                 body = next(
-                    iter(codegen.generate(version.document, name=name, layout="file", limits=engine_limits()).values())
+                    iter(
+                        codegen.generate(
+                            version.document, name=name, layout="file", limits=engine_limits(), title=graph.name
+                        ).values()
+                    )
                 )
             else:
                 files = codegen.generate(
-                    version.document, name=name, layout="package", with_train=True, limits=engine_limits()
+                    version.document,
+                    name=name,
+                    layout="package",
+                    with_train=True,
+                    limits=engine_limits(),
+                    title=graph.name,
                 )
                 body = codegen.package_zip(files)
         except codegen.GraphError as exc:

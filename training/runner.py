@@ -159,7 +159,10 @@ def loop_settings(config: RunConfig, caps: Caps) -> SmokeSettings:
 
 @contextmanager
 def generated_package(
-    document: Any, input_shapes: Mapping[str, tuple[int, ...]] | None = None, limits: codegen.Limits | None = None
+    document: Any,
+    input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+    limits: codegen.Limits | None = None,
+    title: str | None = None,
 ) -> Iterator[ModuleType]:
     """Generate the document's package into a temporary folder and import it under a unique name.
 
@@ -170,7 +173,7 @@ def generated_package(
     shapes = {key: list(value) for key, value in input_shapes.items()} if input_shapes else None
     try:
         files = codegen.generate(
-            document, name=name, layout="package", with_train=False, input_shapes=shapes, limits=limits
+            document, name=name, layout="package", with_train=False, input_shapes=shapes, limits=limits, title=title
         )
     except codegen.GraphError as exc:
         problem = exc.diagnostics[0].message if exc.diagnostics else str(exc)
@@ -208,6 +211,7 @@ def train(
     cuda: CudaBackend | None = None,
     clock: Callable[[], float] = time.perf_counter,
     passthrough: tuple[type[BaseException], ...] = (),
+    title: str | None = None,
 ) -> dict[str, Any]:
     """Train ``document``'s model for ``config.total_steps`` steps; return the final metrics.
 
@@ -225,7 +229,7 @@ def train(
     if problem:
         raise RunFailed(problem)
     backend = select_backend(config.device, cuda)
-    with generated_package(document, config.input_shapes, limits) as package:
+    with generated_package(document, config.input_shapes, limits, title) as package:
         return smoke.train_package(
             package,
             loop_settings(config, caps),

@@ -220,6 +220,7 @@ def _train(run: Run, execution: _Execution, options: dict[str, Any]) -> str:
             should_cancel=execution.should_stop,
             cuda=runner.CudaBackend(memory_fraction=options["gpu_memory_fraction"]),
             passthrough=(SoftTimeLimitExceeded,),
+            title=run.version.graph.name,  # the class is named after the graph, as in the downloads
         )
     except (ConfigError, runner.RunFailed) as exc:
         return execution.fail(exc.message)

@@ -103,3 +103,12 @@ def test_it_rejects_bad_names(api_client, demo_graph, name, detail):
     response = post_json(api_client, {"graph": demo_graph, "name": name})
     assert response.status_code == 400
     assert response.json()["detail"] == detail
+
+
+def test_a_title_names_the_code_of_an_untitled_document(api_client, demo_graph):
+    graph = {**demo_graph, "metadata": {"name": "untitled"}}
+    before = post_json(api_client, {"graph": graph, "name": "minicnn", "layout": "file"}).json()["files"]
+    assert "class Minicnn(nn.Module):" in before["minicnn.py"]  # the package name, not "Untitled"
+    payload = {"graph": graph, "name": "minicnn", "layout": "file", "title": "MiniCNN"}
+    source = post_json(api_client, payload).json()["files"]["minicnn.py"]
+    assert 'from graph "MiniCNN".' in source and "class MiniCNN(nn.Module):" in source

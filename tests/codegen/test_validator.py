@@ -218,6 +218,79 @@ def test_a_node_that_leads_nowhere_is_a_dead_node_warning(chain, node):
     assert result.to_dict()["order"] == ["inp", "relu"]
 
 
+def test_an_output_the_only_input_does_not_reach_offers_the_tail_as_output_not_removing_the_input(node):
+    # The issue 12 graph: Input → Conv2d → ReLU drawn, but the output is a Linear left on the side.
+    document = graph(
+        [
+            node("inp", "Input", shape=[3, 8, 8]),
+            node("conv", "Conv2d", out_channels=4, kernel_size=3),
+            node("relu", "ReLU"),
+            node("head", "Linear", out_features=10),
+        ],
+        [["inp", "conv"], ["conv", "relu"]],
+        ["head"],
+    )
+    found = diagnostics(document)
+    suggestions = [d["suggestion"] for d in found if "suggestion" in d]
+    assert {"action": "remove_node", "node": "inp"} not in suggestions
+    first = next(d for d in found if "suggestion" in d)
+    assert first["node"] == "inp" and first["code"] == "DEAD_NODE"
+    assert first["suggestion"] == {"action": "set_outputs", "outputs": ["relu"]}
+    fixed = apply(document, first["suggestion"])
+    result = codegen.validate(fixed).to_dict()
+    assert result["ok"] and result["order"] == ["inp", "conv", "relu"]
+
+
+def test_a_chain_drawn_on_a_new_graph_offers_its_end_as_the_output_not_removing_it(node):
+    # "+ New graph" starts with outputs: ["input"]; the user then draws input → conv → relu.
+    document = graph(
+        [
+            node("input", "Input", shape=[3, 8, 8]),
+            node("conv", "Conv2d", out_channels=4, kernel_size=3),
+            node("relu", "ReLU"),
+        ],
+        [["input", "conv"], ["conv", "relu"]],
+        ["input"],
+        inputs=("input",),
+    )
+    dead = [d for d in diagnostics(document) if d["code"] == "DEAD_NODE"]
+    assert [d["node"] for d in dead] == ["conv", "relu"]
+    assert [d["suggestion"] for d in dead] == [{"action": "set_outputs", "outputs": ["relu"]}] * 2
+    result = codegen.validate(apply(document, dead[0]["suggestion"])).to_dict()
+    assert result["ok"] and result["diagnostics"] == [] and result["order"] == ["input", "conv", "relu"]
+
+
+def test_a_dead_input_keeps_the_outputs_other_inputs_reach_and_adds_its_tail(node):
+    document = graph(
+        [node("a", "Input", shape=[4]), node("b", "Input", shape=[4]), node("fa", "ReLU"), node("fb", "Tanh")],
+        [["a", "fa"], ["b", "fb"]],
+        ["fa"],
+        inputs=("a", "b"),
+    )
+    dead = [d for d in diagnostics(document) if d["code"] == "DEAD_NODE"]
+    assert [d["node"] for d in dead] == ["b", "fb"]
+    assert dead[0]["suggestion"] == {"action": "set_outputs", "outputs": ["fa", "fb"]}
+    assert dead[1]["suggestion"] == {"action": "remove_node", "node": "fb"}
+
+
+def test_the_only_input_left_unconnected_is_never_offered_for_removal(node):
+    document = graph(
+        [node("inp", "Input", shape=[4]), node("a", "ReLU"), node("b", "Tanh")],
+        [["a", "b"]],
+        ["b"],
+    )
+    unconnected = [d for d in diagnostics(document) if d["code"] == "UNCONNECTED"]
+    assert [d["node"] for d in unconnected] == ["inp"] and "suggestion" not in unconnected[0]
+
+
+def test_a_spare_input_beside_another_may_still_be_removed(chain, node):
+    document = chain(node("relu", "ReLU"), shape=[4])
+    document["nodes"].append(node("spare", "Input", shape=[4]))
+    document["inputs"].append("spare")
+    unconnected = [d for d in diagnostics(document) if d["code"] == "UNCONNECTED"]
+    assert unconnected[0]["suggestion"] == {"action": "remove_node", "node": "spare"}
+
+
 def test_an_edge_to_a_missing_node_is_dangling(chain, node):
     document = chain(node("relu", "ReLU"))
     document["edges"].append(["relu", "ghost"])
@@ -988,3 +1061,57 @@ def test_it_refuses_a_groupnorm_whose_groups_hold_a_single_value():
         "gn",
         "each of the 4 groups would normalise a single value; use fewer groups",
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Activation memory: fp32 bytes of the forward activations of one sample
+
+
+CONV_RELU_BLOCK = {
+    "nodes": [
+        {"id": "x", "type": "Input"},
+        {"id": "conv", "type": "Conv2d", "params": {"out_channels": 4, "kernel_size": 3, "padding": 1}},
+        {"id": "act", "type": "ReLU"},
+    ],
+    "edges": [["x", "conv"], ["conv", "act"]],
+    "inputs": ["x"],
+    "outputs": ["act"],
+}
+
+
+def test_activation_memory_of_a_flat_chain_counts_every_value_once_per_sample(chain, node):
+    document = chain(node("conv", "Conv2d", out_channels=4, kernel_size=3, padding=1), node("relu", "ReLU"))
+    document["nodes"][0]["params"]["shape"] = [3, 8, 8]
+    # input 3·8·8 = 192, conv 4·8·8 = 256, relu 256: 704 values of 4 bytes
+    assert codegen.validate(document).to_dict()["memory_bytes"] == 704 * 4
+
+
+def test_activation_memory_counts_the_values_inside_a_user_block(node):
+    document = graph(
+        [node("inp", "Input", shape=[3, 8, 8]), node("blk", "ConvRelu"), node("flat", "Flatten")],
+        [["inp", "blk"], ["blk", "flat"]],
+        ["flat"],
+    )
+    document["composites"] = {"ConvRelu": copy.deepcopy(CONV_RELU_BLOCK)}
+    # input 192; inside the block conv 256 and act 256 (the block's output, not counted twice; its Input is
+    # the caller's value); flatten 256: 960 values
+    assert codegen.validate(document).to_dict()["memory_bytes"] == 960 * 4
+
+
+def test_activation_memory_of_nested_blocks_adds_up_to_the_flat_graph(node):
+    document = graph(
+        [node("inp", "Input", shape=[3, 8, 8]), node("outer", "Outer")],
+        [["inp", "outer"]],
+        ["outer"],
+    )
+    document["composites"] = {
+        "ConvRelu": copy.deepcopy(CONV_RELU_BLOCK),
+        "Outer": {
+            "nodes": [{"id": "x", "type": "Input"}, {"id": "a", "type": "ConvRelu"}, {"id": "b", "type": "ConvRelu"}],
+            "edges": [["x", "a"], ["a", "b"]],
+            "inputs": ["x"],
+            "outputs": ["b"],
+        },
+    }
+    # input 192 + two blocks of (conv 256 + act 256): 1,216 values
+    assert codegen.validate(document).to_dict()["memory_bytes"] == 1216 * 4

@@ -256,3 +256,33 @@ def test_the_canvas_page_boots_the_island_for_viewers_only(alice_client, charlie
     assert boot["urls"]["validate"] == "/api/validate/" and boot["csrfToken"]
     assert boot["runDefaults"] == RUN_DEFAULTS
     assert charlie_client.get(f"/graphs/{private_graph.pk}/canvas/").status_code == 404
+
+
+def test_the_code_preview_is_named_after_the_graph_when_the_document_is_untitled(alice, alice_client, demo_graph):
+    from html import unescape
+
+    from graphs import services
+
+    graph = services.create_graph(alice, name="MiniCNN", document={**demo_graph, "metadata": {"name": "untitled"}})
+    text = unescape(re.sub(r"<[^>]+>", "", alice_client.get(f"/graphs/{graph.pk}/").content.decode()))
+    assert 'from graph "MiniCNN".' in text and "class MiniCNN(nn.Module):" in text
+    assert 'from graph "untitled"' not in text
+
+
+def test_the_validation_panel_shows_activation_memory_per_sample(alice, alice_client):
+    from graphs import services
+
+    document = {
+        "version": "0.2",
+        "nodes": [
+            {"id": "inp", "type": "Input", "params": {"shape": [4, 16, 16]}},
+            {"id": "relu", "type": "ReLU", "params": {}},
+        ],
+        "edges": [["inp", "relu"]],
+        "inputs": ["inp"],
+        "outputs": ["relu"],
+    }
+    graph = services.create_graph(alice, name="Tiny", document=document)
+    html = alice_client.get(f"/graphs/{graph.pk}/").content.decode()
+    # two tensors of 4·16·16 = 1,024 fp32 values: 8,192 bytes = 8.0 KB
+    assert re.search(r"<dt>Activations per sample</dt><dd[^>]*>8\.0\xa0KB</dd>", html), html

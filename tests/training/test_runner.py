@@ -293,3 +293,9 @@ def test_long_runs_keep_a_thinned_loss_curve_ending_at_the_last_step(monkeypatch
     metrics = train(document(TINY), config(steps=12))
     steps = [point[0] for point in metrics["loss_curve"]]
     assert steps[0] == 1 and steps[-1] == 12 and len(steps) <= 6
+
+
+def test_the_run_code_is_named_after_the_graph_when_the_document_is_untitled():
+    untitled = {**document(TWO_HEADS), "metadata": {"name": "untitled"}}
+    with runner.generated_package(untitled, title="MiniCNN") as package:
+        assert type(package.build_model()).__name__ == "MiniCNN"

@@ -210,3 +210,16 @@ def test_the_heartbeat_stamps_the_run_while_it_trains(make_run):
         time.sleep(0.2)
     run.refresh_from_db()
     assert run.heartbeat_at == old
+
+
+def test_the_worker_names_the_run_code_after_the_graph(make_run, monkeypatch):
+    seen = {}
+
+    def record(*args, **kwargs):
+        seen.update(kwargs)
+        raise KeyError("stop here")
+
+    monkeypatch.setattr(runner, "train", record)
+    run = make_run()
+    tasks.execute(run.pk)
+    assert seen["title"] == run.version.graph.name
