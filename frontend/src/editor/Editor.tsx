@@ -770,7 +770,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
             </div>
             {visited.has("code") ? (
               <div role="tabpanel" hidden={tab !== "code"} className="cv-tab-panel">
-                <CodePanel boot={boot} graph={doc} name={boot.graphName} />
+                <CodePanel boot={boot} graph={doc} name={boot.graphName} validation={validation} />
               </div>
             ) : null}
             {visited.has("json") ? (

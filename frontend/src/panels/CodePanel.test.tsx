@@ -123,3 +123,34 @@ describe("CodePanel", () => {
     click.mockRestore();
   });
 });
+
+describe("CodePanel with the editor's validation", () => {
+  const cycle = { severity: "error", code: "CYCLE", message: "cycle: a → b → a", node: "a" } as const;
+  const unconnected = { severity: "warning", code: "UNCONNECTED", message: "c is not connected", node: "c" } as const;
+
+  it("asks for no code while the latest validation has errors, and shows them instead", async () => {
+    const { fetch, calls } = fakeFetch({ "POST /api/codegen/": codegen });
+    vi.stubGlobal("fetch", fetch);
+    const { rerender } = render(
+      <CodePanel boot={testBoot} graph={graph} name="My net" validation={{ pending: false, result: { diagnostics: [cycle, unconnected] } }} />,
+    );
+    const error = await screen.findByTestId("code-error");
+    expect(error.textContent).toContain("No code while the graph has errors.");
+    expect(error.textContent).toContain("cycle: a → b → a");
+    expect(error.textContent).not.toContain("not connected");
+    expect(screen.getByTestId("download-py")).toHaveProperty("disabled", true);
+    await new Promise((r) => setTimeout(r, 500)); // past the debounce: still nothing sent
+    expect(calls).toHaveLength(0);
+
+    // An edit: nothing is sent while it is being validated either.
+    rerender(<CodePanel boot={testBoot} graph={graph} name="My net" validation={{ pending: true, result: { diagnostics: [cycle] } }} />);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls).toHaveLength(0);
+
+    // Fixed: the code comes.
+    rerender(<CodePanel boot={testBoot} graph={graph} name="My net" validation={{ pending: false, result: { diagnostics: [unconnected] } }} />);
+    await waitFor(() => expect(screen.getByTestId("code-view").textContent).toContain("class MyNet"));
+    expect(calls).toHaveLength(1);
+    expect(screen.getByTestId("download-py")).toHaveProperty("disabled", false);
+  });
+});

@@ -33,8 +33,14 @@ function orderFiles(files: Record<string, string>): string[] {
   return Object.keys(files).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }): JSX.Element {
-  const { boot, graph } = props;
+/** The editor's live validation of the same graph (the shape of useValidation's state). */
+export interface CodeValidation {
+  pending: boolean;
+  result: { diagnostics: Diagnostic[] } | null;
+}
+
+export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; validation?: CodeValidation }): JSX.Element {
+  const { boot, graph, validation } = props;
   const root = useRef<HTMLDivElement>(null);
   const visible = useVisible(root);
   const [layout, setLayout] = useState<Layout>("file");
@@ -53,9 +59,16 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
   const key = keyFor(layout);
   const result = results[layout];
   const current = result?.key === key;
+  // With the editor's validation at hand, code is asked for only once it has come back without errors:
+  // the engine would refuse the graph anyway (a 400 in the console), and the errors are already known.
+  const validationErrors = useMemo(
+    () => (validation?.result?.diagnostics ?? []).filter((d) => d.severity === "error"),
+    [validation?.result],
+  );
+  const gate = !validation ? "go" : validation.pending ? "wait" : validationErrors.length ? "errors" : "go";
 
   useEffect(() => {
-    if (!visible || current) return;
+    if (!visible || current || gate !== "go") return;
     const controller = new AbortController();
     const body = { graph: JSON.parse(graphJson) as GraphDoc, ...request(layout) };
     // The first load of a layout starts at once; edits wait until typing pauses.
@@ -80,7 +93,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
       setLoading(false);
     };
     // `key` covers the graph, the layout and the options.
-  }, [key, visible, retry]);
+  }, [key, visible, retry, gate]);
 
   useEffect(() => setDownloadError(null), [graphJson]);
 
@@ -88,7 +101,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
   const paths = files ? orderFiles(files) : [];
   const shownPath = layout === "file" ? paths[0] : paths.find((p) => basename(p) === selectedFile) ?? paths[0];
   const code = files && shownPath ? files[shownPath] : "";
-  const hasGraphErrors = !!result?.error && current && (result.diagnostics?.length ?? 0) > 0;
+  const hasGraphErrors = gate === "errors" || (!!result?.error && current && (result.diagnostics?.length ?? 0) > 0);
 
   async function downloadPy() {
     setDownloadError(null);
@@ -125,7 +138,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
     }
   }
 
-  const errorsOnly = (result?.diagnostics ?? []).filter((d) => d.severity === "error");
+  const errorsOnly = gate === "errors" ? validationErrors : (result?.diagnostics ?? []).filter((d) => d.severity === "error");
 
   return (
     <div ref={root} className="tc-panel tc-code-panel">
@@ -207,11 +220,11 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
       )}
       {loading && <p className="tc-muted tc-small tc-status-line">Generating…</p>}
 
-      {result?.error ? (
+      {gate === "errors" || result?.error ? (
         <div className="tc-alert tc-alert-error tc-code-error" role="status" data-testid="code-error">
           <p>
             <strong>{errorsOnly.length ? "No code while the graph has errors." : "The code could not be generated."}</strong>{" "}
-            {errorsOnly.length ? null : result.error}
+            {errorsOnly.length ? "Fix them first; the Problems tab lists them all." : result?.error}
           </p>
           {errorsOnly.length > 0 && (
             <ul className="tc-diagnostics">
