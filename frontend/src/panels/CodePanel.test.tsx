@@ -154,3 +154,37 @@ describe("CodePanel with the editor's validation", () => {
     expect(screen.getByTestId("download-py")).toHaveProperty("disabled", false);
   });
 });
+
+describe("CodePanel display", () => {
+  it("wraps long lines on demand and expands the code into a full-width dialog", async () => {
+    const { fetch, calls } = fakeFetch({ "POST /api/codegen/": codegen });
+    vi.stubGlobal("fetch", fetch);
+    render(<CodePanel boot={testBoot} graph={graph} name="My net" />);
+    await waitFor(() => expect(screen.getByTestId("code-view").textContent).toContain("class MyNet"));
+    const content = () => screen.getByTestId("code-view").querySelector(".cm-content");
+    expect(content()?.classList.contains("cm-lineWrapping")).toBe(false);
+    fireEvent.click(screen.getByTestId("code-wrap"));
+    expect(content()?.classList.contains("cm-lineWrapping")).toBe(true);
+    expect(screen.getByTestId("code-view").textContent).toContain("class MyNet"); // the text survives the switch
+
+    expect(screen.queryByTestId("code-expanded")).toBeNull();
+    fireEvent.click(screen.getByTestId("code-expand"));
+    const dialog = screen.getByTestId("code-expanded");
+    expect(dialog.getAttribute("role")).toBe("dialog");
+    expect(dialog.textContent).toContain("my_net.py");
+    expect(screen.getByTestId("code-view-expanded").textContent).toContain("class MyNet");
+    expect(screen.getByTestId("code-view-expanded").querySelector(".cm-content")?.classList.contains("cm-lineWrapping")).toBe(true);
+    fireEvent.click(screen.getByLabelText("Close"));
+    expect(screen.queryByTestId("code-expanded")).toBeNull();
+    expect(calls).toHaveLength(1); // showing it differently asks for nothing new
+  });
+
+  it("has nothing to expand while the graph has errors", async () => {
+    const { fetch } = fakeFetch({ "POST /api/codegen/": codegen });
+    vi.stubGlobal("fetch", fetch);
+    const cycle = { severity: "error", code: "CYCLE", message: "cycle", node: "a" } as const;
+    render(<CodePanel boot={testBoot} graph={graph} name="My net" validation={{ pending: false, result: { diagnostics: [cycle] } }} />);
+    await screen.findByTestId("code-error");
+    expect(screen.getByTestId("code-expand")).toHaveProperty("disabled", true);
+  });
+});

@@ -5,6 +5,7 @@ import { apiError, apiFetch, apiJson } from "../api";
 import type { Boot } from "../boot";
 import type { Diagnostic, GraphDoc } from "../graph";
 import { CodeView } from "./CodeView";
+import { Modal } from "./Modal";
 import "./panels.css";
 import { useVisible } from "./useVisible";
 import { describeError, downloadBlob, errorDiagnostics, packageName } from "./util";
@@ -51,6 +52,9 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
   const [retry, setRetry] = useState(0);
   const [downloading, setDownloading] = useState<"py" | "zip" | null>(null);
   const [downloadError, setDownloadError] = useState<string | null>(null);
+  // How the code is shown (kept in the page only): long lines wrapped, or the code in a full-width dialog.
+  const [wrap, setWrap] = useState(false);
+  const [expanded, setExpanded] = useState(false);
 
   const pkg = packageName(props.name);
   const graphJson = useMemo(() => JSON.stringify(graph), [graph]);
@@ -184,6 +188,23 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
         </button>
       </div>
 
+      <div className="tc-toolbar tc-small tc-muted">
+        <label className="tc-check tc-grow" title="Wrap long lines at the panel's width">
+          <input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.target.checked)} data-testid="code-wrap" />
+          wrap lines
+        </label>
+        <button
+          type="button"
+          className="tc-button tc-button-secondary tc-button-small"
+          data-testid="code-expand"
+          disabled={!files || !!result?.error || gate === "errors"}
+          title="Show the code full width"
+          onClick={() => setExpanded(true)}
+        >
+          Expand
+        </button>
+      </div>
+
       {layout === "file" && (
         <label className="tc-check tc-small tc-muted">
           <input type="checkbox" checked={withTrain} onChange={(e) => setWithTrain(e.target.checked)} data-testid="code-with-train" />
@@ -243,11 +264,18 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
           )}
         </div>
       ) : files ? (
-        <CodeView value={code} language="python" testId="code-view" label={`Generated ${shownPath ?? "code"}`} />
+        <CodeView value={code} language="python" testId="code-view" label={`Generated ${shownPath ?? "code"}`} wrap={wrap} />
       ) : (
         <div className="tc-code tc-code-empty" data-testid="code-view">
           <p className="tc-muted tc-small">{visible ? "Generating…" : ""}</p>
         </div>
+      )}
+      {expanded && files && (
+        <Modal title={<code>{shownPath ?? pkg}</code>} onClose={() => setExpanded(false)} closeOnBackdrop wide testId="code-expanded">
+          <div className="tc-code-expanded">
+            <CodeView value={code} language="python" testId="code-view-expanded" label={`Generated ${shownPath ?? "code"}, full width`} wrap={wrap} />
+          </div>
+        </Modal>
       )}
     </div>
   );
