@@ -58,13 +58,13 @@ export function LossChart(props: { steps: number[]; losses: number[] }) {
   const useLog = log && canLog;
   const raw = useMemo(() => (useLog ? forLogScale(props.losses) : props.losses), [props.losses, useLog]);
   const smooth = useMemo(() => (smoothing > 0 ? emaSmooth(raw, smoothing) : raw), [raw, smoothing]);
-  const look: Look = { log: useLog, smoothed: smoothing > 0 };
-  const lookKey = `${look.log}/${look.smoothed}`;
+  const lookKey = `${useLog}/${smoothing > 0}`;
   const drawnLook = useRef(lookKey);
+  // What a frame draws is read when it comes (several renders may share one frame).
   const data = useRef<uPlot.AlignedData>([[], [], []]);
   data.current = [props.steps, raw, smooth];
-  const lookRef = useRef(look);
-  lookRef.current = look;
+  const look = useRef<Look>({ log: useLog, smoothed: smoothing > 0 });
+  look.current = { log: useLog, smoothed: smoothing > 0 };
 
   useEffect(() => {
     const element = box.current;
@@ -74,12 +74,13 @@ export function LossChart(props: { steps: number[]; losses: number[] }) {
       frame.current = null;
       try {
         // A new scale or series style needs a new chart; new points only new data.
-        if (chart.current && drawnLook.current !== lookKey) {
+        const wanted = `${look.current.log}/${look.current.smoothed}`;
+        if (chart.current && drawnLook.current !== wanted) {
           chart.current.destroy();
           chart.current = null;
         }
-        drawnLook.current = lookKey;
-        if (!chart.current) chart.current = new uPlot(options(element.clientWidth || 320, lookRef.current), data.current, element);
+        drawnLook.current = wanted;
+        if (!chart.current) chart.current = new uPlot(options(element.clientWidth || 320, look.current), data.current, element);
         else chart.current.setData(data.current);
       } catch {
         // No canvas (tests, very old browsers): the numbers around the chart still tell the story.
