@@ -99,6 +99,14 @@ def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot
     shot(alice, "2-gru-error")
     assert "insert Permute_BCT_to_BTH" in problem.inner_text()
     assert alice.locator("[data-testid=diagnostic][data-severity=error]").count() == 1
+    # The Code tab knows the graph has errors from the validation: it asks the engine for no code (no 400).
+    codegen_urls = []
+    alice.on("request", lambda request: codegen_urls.append(request.url) if "/api/codegen/" in request.url else None)
+    alice.get_by_test_id("tab-code").click()
+    alice.get_by_test_id("code-error").filter(has_text="No code while the graph has errors").wait_for()
+    alice.wait_for_timeout(600)  # past the panel's debounce
+    assert codegen_urls == []
+    alice.get_by_test_id("tab-problems").click()
     problem.get_by_test_id("apply-suggestion").click()
     wait_valid(alice)
     permute = next(i for i in node_ids(alice) if i not in {inp, conv, relu, gru, fc})
@@ -131,7 +139,12 @@ def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot
 
     # The ZIP from the Code tab trains.
     alice.get_by_test_id("tab-code").click()
-    alice.get_by_test_id("code-view").wait_for()
+    alice.get_by_test_id("code-view").locator(".cm-content").wait_for()
+    assert codegen_urls, "the code is asked for once the graph is valid"
+    alice.get_by_test_id("code-expand").click()
+    alice.get_by_test_id("code-view-expanded").filter(has_text="nn.Module").wait_for()
+    alice.keyboard.press("Escape")
+    alice.get_by_test_id("code-expanded").wait_for(state="detached")
     with alice.expect_download() as download:
         alice.get_by_test_id("download-zip").click()
     archive = zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read()))
@@ -158,6 +171,13 @@ def test_build_the_seed_demo_fix_it_save_download_and_train_it(login, site, shot
     alice.locator('[data-testid=run-status][data-status="succeeded"]').wait_for(timeout=90_000)
     alice.get_by_test_id("run-metrics").wait_for()
     assert int(alice.get_by_test_id("run-chart").get_attribute("data-points")) >= 2
+    # Smoothing and a log scale redraw the chart (one uPlot, raw and smoothed series).
+    alice.get_by_test_id("chart-smoothing").fill("0.6")
+    alice.get_by_test_id("chart-log").check()
+    chart = alice.get_by_test_id("run-chart")
+    assert chart.get_attribute("data-log") == "true" and chart.get_attribute("data-smoothing") == "0.6"
+    alice.wait_for_timeout(100)  # drawn on the next animation frame
+    assert chart.locator(".uplot").count() == 1 and chart.locator("canvas").count() == 1
     shot(alice, "4-run-finished")
 
 
@@ -199,8 +219,9 @@ def test_group_two_resnet_nodes_into_a_library_block_and_save(login, site, shot)
     alice.keyboard.press("Escape")
     inside.wait_for(state="detached")
 
+    # Saved from the message box with Ctrl+S (the browser's own "Save page as" must not get it).
     alice.get_by_test_id("save-message").fill("Stem as a block")
-    alice.get_by_test_id("save").click()
+    alice.get_by_test_id("save-message").press("Control+s")
     alice.get_by_test_id("save-status").filter(has_text="Saved v2").wait_for()
     shot(alice, "3-saved")
 

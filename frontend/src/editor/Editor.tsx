@@ -34,6 +34,7 @@ import { ProblemsPanel } from "./ProblemsPanel";
 import { PropertiesPanel } from "./PropertiesPanel";
 import { QuickAdd } from "./QuickAdd";
 import { ShapeEdge } from "./ShapeEdge";
+import { shortcutFor } from "./shortcuts";
 import { type EditResult, editorReducer, initEditor } from "./store";
 import { Toolbar } from "./Toolbar";
 import { useValidation } from "./useValidation";
@@ -73,13 +74,6 @@ export interface EditorProps {
 }
 
 /** True while the person types in a field: shortcuts stay out of the way. */
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  if (!el || !el.tagName) return false;
-  const tag = el.tagName;
-  return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable || !!el.closest?.(".cm-editor");
-}
-
 export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft, initialDir }: EditorProps) {
   const readOnly = !boot.canEdit;
   const specs = useMemo(() => new SpecIndex(registry), [registry]);
@@ -572,42 +566,26 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
   keys.current = { copy, paste, deleteSelection, openGroup, save, doc };
   useEffect(() => {
     function onKeyDown(event: KeyboardEvent) {
-      if (isTyping(event.target)) return;
+      const shortcut = shortcutFor(event);
+      if (shortcut === null) return;
       const active = document.activeElement;
       const root = wrapper.current?.closest(".tc-canvas");
       if (active && active !== document.body && root && !root.contains(active)) return;
       if (document.querySelector(".tc-modal, .cv-modal")) return; // a dialog owns the keyboard
-      const mod = event.ctrlKey || event.metaKey;
-      const key = event.key.toLowerCase();
       const k = keys.current;
-      if (mod && key === "z" && !event.shiftKey) {
-        event.preventDefault();
-        dispatch({ type: "undo" });
-      } else if ((mod && key === "z" && event.shiftKey) || (mod && key === "y")) {
-        event.preventDefault();
-        dispatch({ type: "redo" });
-      } else if (mod && key === "c") {
-        k.copy();
-      } else if (mod && key === "x") {
+      // Copy and cut leave the browser's own copy alone; every other shortcut replaces the browser's.
+      if (shortcut !== "copy" && shortcut !== "cut" && shortcut !== "deselect") event.preventDefault();
+      if (shortcut === "undo") dispatch({ type: "undo" });
+      else if (shortcut === "redo") dispatch({ type: "redo" });
+      else if (shortcut === "copy") k.copy();
+      else if (shortcut === "cut") {
         if (k.copy()) k.deleteSelection();
-      } else if (mod && key === "v") {
-        event.preventDefault();
-        k.paste();
-      } else if (mod && key === "a") {
-        event.preventDefault();
-        dispatch({ type: "select", nodes: new Set(nodeIndex(k.doc).keys()), edges: new Set() });
-      } else if (mod && key === "g") {
-        event.preventDefault();
-        k.openGroup();
-      } else if (mod && key === "s") {
-        event.preventDefault();
-        void k.save();
-      } else if (!mod && (event.key === "Delete" || event.key === "Backspace")) {
-        event.preventDefault();
-        k.deleteSelection();
-      } else if (event.key === "Escape") {
-        dispatch({ type: "select", nodes: new Set(), edges: new Set() });
-      }
+      } else if (shortcut === "paste") k.paste();
+      else if (shortcut === "selectAll") dispatch({ type: "select", nodes: new Set(nodeIndex(k.doc).keys()), edges: new Set() });
+      else if (shortcut === "group") k.openGroup();
+      else if (shortcut === "save") void k.save();
+      else if (shortcut === "delete") k.deleteSelection();
+      else dispatch({ type: "select", nodes: new Set(), edges: new Set() });
     }
     window.addEventListener("keydown", onKeyDown);
     return () => window.removeEventListener("keydown", onKeyDown);
@@ -792,7 +770,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
             </div>
             {visited.has("code") ? (
               <div role="tabpanel" hidden={tab !== "code"} className="cv-tab-panel">
-                <CodePanel boot={boot} graph={doc} name={boot.graphName} />
+                <CodePanel boot={boot} graph={doc} name={boot.graphName} validation={validation} />
               </div>
             ) : null}
             {visited.has("json") ? (

@@ -123,3 +123,68 @@ describe("CodePanel", () => {
     click.mockRestore();
   });
 });
+
+describe("CodePanel with the editor's validation", () => {
+  const cycle = { severity: "error", code: "CYCLE", message: "cycle: a → b → a", node: "a" } as const;
+  const unconnected = { severity: "warning", code: "UNCONNECTED", message: "c is not connected", node: "c" } as const;
+
+  it("asks for no code while the latest validation has errors, and shows them instead", async () => {
+    const { fetch, calls } = fakeFetch({ "POST /api/codegen/": codegen });
+    vi.stubGlobal("fetch", fetch);
+    const { rerender } = render(
+      <CodePanel boot={testBoot} graph={graph} name="My net" validation={{ pending: false, result: { diagnostics: [cycle, unconnected] } }} />,
+    );
+    const error = await screen.findByTestId("code-error");
+    expect(error.textContent).toContain("No code while the graph has errors.");
+    expect(error.textContent).toContain("cycle: a → b → a");
+    expect(error.textContent).not.toContain("not connected");
+    expect(screen.getByTestId("download-py")).toHaveProperty("disabled", true);
+    await new Promise((r) => setTimeout(r, 500)); // past the debounce: still nothing sent
+    expect(calls).toHaveLength(0);
+
+    // An edit: nothing is sent while it is being validated either.
+    rerender(<CodePanel boot={testBoot} graph={graph} name="My net" validation={{ pending: true, result: { diagnostics: [cycle] } }} />);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls).toHaveLength(0);
+
+    // Fixed: the code comes.
+    rerender(<CodePanel boot={testBoot} graph={graph} name="My net" validation={{ pending: false, result: { diagnostics: [unconnected] } }} />);
+    await waitFor(() => expect(screen.getByTestId("code-view").textContent).toContain("class MyNet"));
+    expect(calls).toHaveLength(1);
+    expect(screen.getByTestId("download-py")).toHaveProperty("disabled", false);
+  });
+});
+
+describe("CodePanel display", () => {
+  it("wraps long lines on demand and expands the code into a full-width dialog", async () => {
+    const { fetch, calls } = fakeFetch({ "POST /api/codegen/": codegen });
+    vi.stubGlobal("fetch", fetch);
+    render(<CodePanel boot={testBoot} graph={graph} name="My net" />);
+    await waitFor(() => expect(screen.getByTestId("code-view").textContent).toContain("class MyNet"));
+    const content = () => screen.getByTestId("code-view").querySelector(".cm-content");
+    expect(content()?.classList.contains("cm-lineWrapping")).toBe(false);
+    fireEvent.click(screen.getByTestId("code-wrap"));
+    expect(content()?.classList.contains("cm-lineWrapping")).toBe(true);
+    expect(screen.getByTestId("code-view").textContent).toContain("class MyNet"); // the text survives the switch
+
+    expect(screen.queryByTestId("code-expanded")).toBeNull();
+    fireEvent.click(screen.getByTestId("code-expand"));
+    const dialog = screen.getByTestId("code-expanded");
+    expect(dialog.getAttribute("role")).toBe("dialog");
+    expect(dialog.textContent).toContain("my_net.py");
+    expect(screen.getByTestId("code-view-expanded").textContent).toContain("class MyNet");
+    expect(screen.getByTestId("code-view-expanded").querySelector(".cm-content")?.classList.contains("cm-lineWrapping")).toBe(true);
+    fireEvent.click(screen.getByLabelText("Close"));
+    expect(screen.queryByTestId("code-expanded")).toBeNull();
+    expect(calls).toHaveLength(1); // showing it differently asks for nothing new
+  });
+
+  it("has nothing to expand while the graph has errors", async () => {
+    const { fetch } = fakeFetch({ "POST /api/codegen/": codegen });
+    vi.stubGlobal("fetch", fetch);
+    const cycle = { severity: "error", code: "CYCLE", message: "cycle", node: "a" } as const;
+    render(<CodePanel boot={testBoot} graph={graph} name="My net" validation={{ pending: false, result: { diagnostics: [cycle] } }} />);
+    await screen.findByTestId("code-error");
+    expect(screen.getByTestId("code-expand")).toHaveProperty("disabled", true);
+  });
+});

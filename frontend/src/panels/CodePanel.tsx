@@ -5,6 +5,7 @@ import { apiError, apiFetch, apiJson } from "../api";
 import type { Boot } from "../boot";
 import type { Diagnostic, GraphDoc } from "../graph";
 import { CodeView } from "./CodeView";
+import { Modal } from "./Modal";
 import "./panels.css";
 import { useVisible } from "./useVisible";
 import { describeError, downloadBlob, errorDiagnostics, packageName } from "./util";
@@ -33,8 +34,14 @@ function orderFiles(files: Record<string, string>): string[] {
   return Object.keys(files).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }): JSX.Element {
-  const { boot, graph } = props;
+/** The editor's live validation of the same graph (the shape of useValidation's state). */
+export interface CodeValidation {
+  pending: boolean;
+  result: { diagnostics: Diagnostic[] } | null;
+}
+
+export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; validation?: CodeValidation }): JSX.Element {
+  const { boot, graph, validation } = props;
   const root = useRef<HTMLDivElement>(null);
   const visible = useVisible(root);
   const [layout, setLayout] = useState<Layout>("file");
@@ -45,6 +52,9 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
   const [retry, setRetry] = useState(0);
   const [downloading, setDownloading] = useState<"py" | "zip" | null>(null);
   const [downloadError, setDownloadError] = useState<string | null>(null);
+  // How the code is shown (kept in the page only): long lines wrapped, or the code in a full-width dialog.
+  const [wrap, setWrap] = useState(false);
+  const [expanded, setExpanded] = useState(false);
 
   const pkg = packageName(props.name);
   const graphJson = useMemo(() => JSON.stringify(graph), [graph]);
@@ -53,9 +63,16 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
   const key = keyFor(layout);
   const result = results[layout];
   const current = result?.key === key;
+  // With the editor's validation at hand, code is asked for only once it has come back without errors:
+  // the engine would refuse the graph anyway (a 400 in the console), and the errors are already known.
+  const validationErrors = useMemo(
+    () => (validation?.result?.diagnostics ?? []).filter((d) => d.severity === "error"),
+    [validation?.result],
+  );
+  const gate = !validation ? "go" : validation.pending ? "wait" : validationErrors.length ? "errors" : "go";
 
   useEffect(() => {
-    if (!visible || current) return;
+    if (!visible || current || gate !== "go") return;
     const controller = new AbortController();
     const body = { graph: JSON.parse(graphJson) as GraphDoc, ...request(layout) };
     // The first load of a layout starts at once; edits wait until typing pauses.
@@ -80,7 +97,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
       setLoading(false);
     };
     // `key` covers the graph, the layout and the options.
-  }, [key, visible, retry]);
+  }, [key, visible, retry, gate]);
 
   useEffect(() => setDownloadError(null), [graphJson]);
 
@@ -88,7 +105,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
   const paths = files ? orderFiles(files) : [];
   const shownPath = layout === "file" ? paths[0] : paths.find((p) => basename(p) === selectedFile) ?? paths[0];
   const code = files && shownPath ? files[shownPath] : "";
-  const hasGraphErrors = !!result?.error && current && (result.diagnostics?.length ?? 0) > 0;
+  const hasGraphErrors = gate === "errors" || (!!result?.error && current && (result.diagnostics?.length ?? 0) > 0);
 
   async function downloadPy() {
     setDownloadError(null);
@@ -125,7 +142,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
     }
   }
 
-  const errorsOnly = (result?.diagnostics ?? []).filter((d) => d.severity === "error");
+  const errorsOnly = gate === "errors" ? validationErrors : (result?.diagnostics ?? []).filter((d) => d.severity === "error");
 
   return (
     <div ref={root} className="tc-panel tc-code-panel">
@@ -171,6 +188,23 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
         </button>
       </div>
 
+      <div className="tc-toolbar tc-small tc-muted">
+        <label className="tc-check tc-grow" title="Wrap long lines at the panel's width">
+          <input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.target.checked)} data-testid="code-wrap" />
+          wrap lines
+        </label>
+        <button
+          type="button"
+          className="tc-button tc-button-secondary tc-button-small"
+          data-testid="code-expand"
+          disabled={!files || !!result?.error || gate === "errors"}
+          title="Show the code full width"
+          onClick={() => setExpanded(true)}
+        >
+          Expand
+        </button>
+      </div>
+
       {layout === "file" && (
         <label className="tc-check tc-small tc-muted">
           <input type="checkbox" checked={withTrain} onChange={(e) => setWithTrain(e.target.checked)} data-testid="code-with-train" />
@@ -207,11 +241,11 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
       )}
       {loading && <p className="tc-muted tc-small tc-status-line">Generating…</p>}
 
-      {result?.error ? (
+      {gate === "errors" || result?.error ? (
         <div className="tc-alert tc-alert-error tc-code-error" role="status" data-testid="code-error">
           <p>
             <strong>{errorsOnly.length ? "No code while the graph has errors." : "The code could not be generated."}</strong>{" "}
-            {errorsOnly.length ? null : result.error}
+            {errorsOnly.length ? "Fix them first; the Problems tab lists them all." : result?.error}
           </p>
           {errorsOnly.length > 0 && (
             <ul className="tc-diagnostics">
@@ -230,11 +264,18 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string }):
           )}
         </div>
       ) : files ? (
-        <CodeView value={code} language="python" testId="code-view" label={`Generated ${shownPath ?? "code"}`} />
+        <CodeView value={code} language="python" testId="code-view" label={`Generated ${shownPath ?? "code"}`} wrap={wrap} />
       ) : (
         <div className="tc-code tc-code-empty" data-testid="code-view">
           <p className="tc-muted tc-small">{visible ? "Generating…" : ""}</p>
         </div>
+      )}
+      {expanded && files && (
+        <Modal title={<code>{shownPath ?? pkg}</code>} onClose={() => setExpanded(false)} closeOnBackdrop wide testId="code-expanded">
+          <div className="tc-code-expanded">
+            <CodeView value={code} language="python" testId="code-view-expanded" label={`Generated ${shownPath ?? "code"}, full width`} wrap={wrap} />
+          </div>
+        </Modal>
       )}
     </div>
   );

@@ -5,9 +5,11 @@ import { EditorView, basicSetup } from "codemirror";
 import { useEffect, useRef } from "react";
 import { styleNonce } from "../lib/csp";
 
-export function CodeView(props: { value: string; language: "python" | "json"; testId?: string; label: string }) {
+export function CodeView(props: { value: string; language: "python" | "json"; testId?: string; label: string; wrap?: boolean }) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
+  // Long lines wrapped at the view's width, or scrolled sideways (the default).
+  const wrap = props.wrap ?? false;
 
   useEffect(() => {
     if (!host.current) return;
@@ -18,6 +20,7 @@ export function CodeView(props: { value: string; language: "python" | "json"; te
         basicSetup,
         props.language === "python" ? python() : json(),
         EditorView.editable.of(false),
+        wrap ? EditorView.lineWrapping : [],
         EditorView.cspNonce.of(styleNonce()),
         EditorView.contentAttributes.of({ "aria-label": props.label, "aria-readonly": "true" }),
       ],
@@ -27,8 +30,8 @@ export function CodeView(props: { value: string; language: "python" | "json"; te
       editor.destroy();
       view.current = null;
     };
-    // The editor is created once per language; `value` changes are applied below.
-  }, [props.language]);
+    // The editor is created once per language and wrapping; `value` changes are applied below.
+  }, [props.language, wrap]);
 
   useEffect(() => {
     const editor = view.current;

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { emaSmooth, forLogScale, logScaleUsable } from "./lossSeries";
+
+describe("emaSmooth", () => {
+  it("is the identity at weight 0", () => {
+    expect(emaSmooth([3, 1, 2], 0)).toEqual([3, 1, 2]);
+  });
+
+  it("is a debiased exponential moving average", () => {
+    const out = emaSmooth([4, 2, 0], 0.5) as number[];
+    // raw EMA: 2, 2, 1; debiased by 1 - 0.5^n: 0.5, 0.75, 0.875
+    expect(out[0]).toBeCloseTo(4);
+    expect(out[1]).toBeCloseTo(2 / 0.75);
+    expect(out[2]).toBeCloseTo(1 / 0.875);
+  });
+
+  it("keeps a constant series constant and damps noise", () => {
+    expect((emaSmooth([5, 5, 5, 5], 0.9) as number[]).every((v) => Math.abs(v - 5) < 1e-12)).toBe(true);
+    const noisy = Array.from({ length: 200 }, (_, i) => 1 + (i % 2 ? 0.5 : -0.5));
+    const smooth = emaSmooth(noisy, 0.9) as number[];
+    expect(Math.abs(smooth[199] - smooth[198])).toBeLessThan(0.2);
+  });
+
+  it("leaves gaps where the loss is not a finite number, without letting them into the average", () => {
+    const out = emaSmooth([2, Number.NaN, null, 2, Number.POSITIVE_INFINITY], 0.5);
+    expect(out[0]).toBeCloseTo(2);
+    expect(out[1]).toBeNull();
+    expect(out[2]).toBeNull();
+    expect(out[3]).toBeCloseTo(2);
+    expect(out[4]).toBeNull();
+  });
+
+  it("refuses weights outside [0, 1)", () => {
+    expect(() => emaSmooth([1], 1)).toThrow(/\[0, 1\)/);
+    expect(() => emaSmooth([1], -0.1)).toThrow(RangeError);
+    expect(() => emaSmooth([1], Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe("forLogScale", () => {
+  it("turns values a log axis cannot draw into gaps", () => {
+    expect(forLogScale([1, 0, -2, Number.NaN, 0.5, null])).toEqual([1, null, null, null, 0.5, null]);
+    expect(logScaleUsable([0, -1, Number.NaN])).toBe(false);
+    expect(logScaleUsable([0, 0.1])).toBe(true);
+  });
+});
