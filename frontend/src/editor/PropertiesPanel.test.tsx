@@ -153,3 +153,31 @@ describe("the module path field", () => {
     expect(screen.queryByTestId("node-path")).toBeNull();
   });
 });
+
+describe("the graph summary", () => {
+  it("says the activation memory is per sample", () => {
+    const none = () => undefined;
+    const validation = { ok: true, diagnostics: [], shapes: {}, params_total: 224, memory_bytes: 2048 } as unknown as ValidateResult;
+    render(
+      <PropertiesPanel
+        doc={base}
+        specs={specs}
+        selected={[]}
+        validation={validation}
+        readOnly={false}
+        edit={none}
+        seal={none}
+        onApplySuggestion={none}
+        onFocusNode={none}
+        onGroup={none}
+        onDelete={none}
+        onUngroup={none}
+        onLookInside={none}
+        canGroup={false}
+      />,
+    );
+    const label = screen.getByText("Activations per sample");
+    expect(label.getAttribute("title")).toBe("Forward activations of one sample, fp32");
+    expect(label.nextElementSibling?.textContent).toBe("2 KiB");
+  });
+});

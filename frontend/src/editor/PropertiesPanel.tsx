@@ -68,7 +68,7 @@ function GraphProperties({ doc, validation, onFocusNode }: Props) {
         <dd>{doc.edges.length}</dd>
         <dt>Parameters</dt>
         <dd>{validation?.params_total != null ? `${formatCount(validation.params_total)} (${validation.params_total.toLocaleString()})` : "—"}</dd>
-        <dt>Activation memory</dt>
+        <dt title="Forward activations of one sample, fp32">Activations per sample</dt>
         <dd>{formatBytes(validation?.memory_bytes as number | null | undefined) || "—"}</dd>
         <dt>Problems</dt>
         <dd>{validation ? `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}` : "…"}</dd>

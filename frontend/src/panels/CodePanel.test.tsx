@@ -44,7 +44,8 @@ describe("CodePanel", () => {
     vi.stubGlobal("fetch", fetch);
     render(<CodePanel boot={testBoot} graph={graph} name="My net" />);
     await waitFor(() => expect(screen.getByTestId("code-view").textContent).toContain("class MyNet(nn.Module):"));
-    expect(calls[0].body).toMatchObject({ name: "my_net", layout: "file", with_train: false, graph });
+    // The graph's name goes along: it heads the code and names the class where metadata.name is missing.
+    expect(calls[0].body).toMatchObject({ name: "my_net", title: "My net", layout: "file", with_train: false, graph });
 
     fireEvent.click(screen.getByTestId("code-tab-package"));
     // The file tabs render with the answer; the editor takes the new text in an effect just after.
@@ -119,7 +120,7 @@ describe("CodePanel", () => {
     expect(blobs[0].type).toBe("text/x-python;charset=utf-8");
     fireEvent.click(screen.getByTestId("download-zip"));
     await waitFor(() => expect(names).toEqual(["my_net.py", "my_net.zip"]));
-    expect(calls.at(-1)).toMatchObject({ url: "/api/export/zip/", body: { name: "my_net", layout: "package", with_train: true } });
+    expect(calls.at(-1)).toMatchObject({ url: "/api/export/zip/", body: { name: "my_net", title: "My net", layout: "package", with_train: true } });
     click.mockRestore();
   });
 });

@@ -58,7 +58,8 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
 
   const pkg = packageName(props.name);
   const graphJson = useMemo(() => JSON.stringify(graph), [graph]);
-  const request = (which: Layout) => ({ name: pkg, layout: which, with_train: which === "package" ? true : withTrain });
+  // The graph's name heads the files and names the class where the document's metadata has none of its own.
+  const request = (which: Layout) => ({ name: pkg, title: props.name, layout: which, with_train: which === "package" ? true : withTrain });
   const keyFor = (which: Layout) => `${JSON.stringify(request(which))}\n${graphJson}`;
   const key = keyFor(layout);
   const result = results[layout];
@@ -132,7 +133,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
     setDownloadError(null);
     setDownloading("zip");
     try {
-      const response = await apiFetch(boot.urls.exportZip, { body: { graph, name: pkg, layout: "package", with_train: true } });
+      const response = await apiFetch(boot.urls.exportZip, { body: { graph, name: pkg, title: props.name, layout: "package", with_train: true } });
       if (!response.ok) throw await apiError(response);
       downloadBlob(await response.blob(), `${pkg}.zip`);
     } catch (error) {
