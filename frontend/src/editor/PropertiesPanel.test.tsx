@@ -24,28 +24,37 @@ const base: GraphDoc = {
   outputs: ["act"],
 };
 
+/** The panel's props with every callback a no-op: what a test overrides is spread after them. */
+function inertPanel(doc: GraphDoc, selected: string[], validation: ValidateResult | null) {
+  const none = () => undefined;
+  return {
+    doc,
+    specs,
+    selected,
+    validation,
+    readOnly: false,
+    edit: none,
+    seal: none,
+    onApplySuggestion: none,
+    onFocusNode: none,
+    onGroup: none,
+    onDelete: none,
+    onUngroup: none,
+    onLookInside: none,
+    canGroup: false,
+  };
+}
+
 /** The panel over a real editor store, wired as the editor wires it; reports the store and its dispatch. */
 function Harness(props: { selected: string; validation?: ValidateResult; onState: (state: EditorState, dispatch: (action: EditorAction) => void) => void }) {
   const { selected, onState } = props;
   const [state, dispatch] = useReducer(editorReducer, base, initEditor);
   onState(state, dispatch);
-  const none = () => undefined;
   return (
     <PropertiesPanel
-      doc={state.history.present}
-      specs={specs}
-      selected={[selected]}
-      validation={props.validation ?? null}
-      readOnly={false}
+      {...inertPanel(state.history.present, [selected], props.validation ?? null)}
       edit={(fn, key) => dispatch({ type: "edit", fn, key })}
       seal={() => dispatch({ type: "seal" })}
-      onApplySuggestion={none}
-      onFocusNode={none}
-      onGroup={none}
-      onDelete={none}
-      onUngroup={none}
-      onLookInside={none}
-      canGroup={false}
     />
   );
 }
@@ -156,26 +165,8 @@ describe("the module path field", () => {
 
 describe("the graph summary", () => {
   it("says the activation memory is per sample", () => {
-    const none = () => undefined;
     const validation = { ok: true, diagnostics: [], shapes: {}, params_total: 224, memory_bytes: 2048 } as unknown as ValidateResult;
-    render(
-      <PropertiesPanel
-        doc={base}
-        specs={specs}
-        selected={[]}
-        validation={validation}
-        readOnly={false}
-        edit={none}
-        seal={none}
-        onApplySuggestion={none}
-        onFocusNode={none}
-        onGroup={none}
-        onDelete={none}
-        onUngroup={none}
-        onLookInside={none}
-        canGroup={false}
-      />,
-    );
+    render(<PropertiesPanel {...inertPanel(base, [], validation)} />);
     const label = screen.getByText("Activations per sample");
     expect(label.getAttribute("title")).toBe("Forward activations of one sample, fp32");
     expect(label.nextElementSibling?.textContent).toBe("2 KiB");
