@@ -60,20 +60,19 @@ export function moduleStages(doc: GraphDoc): string[][] | null {
     const segments = path?.split(".") ?? [];
     return segments.length > depth + 1 ? segments[depth] : null;
   };
-  const inputs = new Map<string, string[]>(doc.nodes.map((n) => [n.id, []]));
-  for (const ref of edgeRefs(doc)) inputs.get(ref.target)?.push(ref.source.node);
+  const edges = adjacency(doc);
   const stages: string[][] = [];
   const stageOf = new Map<string, number>();
   const stageOfKey = new Map<string, number>();
   let stem = -1;
-  for (const id of forwardOrder(doc)) {
+  for (const id of forwardOrder(edges)) {
     const key = stageKey(byId.get(id)?.path);
     let stage: number;
     if (key !== null) {
       if (!stageOfKey.has(key)) stageOfKey.set(key, stages.push([]) - 1);
       stage = stageOfKey.get(key)!;
     } else {
-      const from = inputs.get(id)!.map((source) => stageOf.get(source) ?? -1);
+      const from = edges.preds.get(id)!.map((source) => stageOf.get(source) ?? -1);
       stage = Math.max(-1, ...from);
       if (stage === -1) stage = stem === -1 ? (stem = stages.push([]) - 1) : stem;
     }
@@ -83,16 +82,30 @@ export function moduleStages(doc: GraphDoc): string[][] | null {
   return stageOfKey.size >= 2 ? stages : null;
 }
 
-/** Node ids in a topological order (Kahn's, ties in document order); nodes on cycles come last. */
-function forwardOrder(doc: GraphDoc): string[] {
+interface Adjacency {
+  ids: string[];
+  preds: Map<string, string[]>;
+  succs: Map<string, string[]>;
+}
+
+/** Each node's predecessors and successors along the edges; self-loops and edges to unknown nodes left out. */
+function adjacency(doc: GraphDoc): Adjacency {
   const ids = [...nodeIndex(doc).keys()];
+  const preds = new Map<string, string[]>(ids.map((id) => [id, []]));
   const succs = new Map<string, string[]>(ids.map((id) => [id, []]));
-  const indegree = new Map<string, number>(ids.map((id) => [id, 0]));
   for (const ref of edgeRefs(doc)) {
-    if (ref.source.node === ref.target || !succs.has(ref.source.node) || !succs.has(ref.target)) continue;
-    succs.get(ref.source.node)!.push(ref.target);
-    indegree.set(ref.target, indegree.get(ref.target)! + 1);
+    const a = ref.source.node;
+    const b = ref.target;
+    if (a === b || !preds.has(a) || !preds.has(b)) continue;
+    preds.get(b)!.push(a);
+    succs.get(a)!.push(b);
   }
+  return { ids, preds, succs };
+}
+
+/** Node ids in a topological order (Kahn's, ties in document order); nodes on cycles come last, in document order. */
+function forwardOrder({ ids, preds, succs }: Adjacency): string[] {
+  const indegree = new Map<string, number>(ids.map((id) => [id, preds.get(id)!.length]));
   const queue = ids.filter((id) => indegree.get(id) === 0);
   for (let i = 0; i < queue.length; i++) {
     for (const next of succs.get(queue[i])!) {
@@ -185,33 +198,10 @@ export function ensurePositions(doc: GraphDoc, dir: Direction = "TB", sizeOf?: S
  * where they fit and pushed aside where they do not.
  */
 export function fastLayout(doc: GraphDoc, dir: Direction, sizeOf?: SizeOf): Map<string, { x: number; y: number }> {
-  const ids = [...nodeIndex(doc).keys()];
-  const preds = new Map<string, string[]>(ids.map((id) => [id, []]));
-  const succs = new Map<string, string[]>(ids.map((id) => [id, []]));
-  const indegree = new Map<string, number>(ids.map((id) => [id, 0]));
-  for (const ref of edgeRefs(doc)) {
-    const a = ref.source.node;
-    const b = ref.target;
-    if (a === b || !preds.has(a) || !preds.has(b)) continue;
-    preds.get(b)!.push(a);
-    succs.get(a)!.push(b);
-    indegree.set(b, indegree.get(b)! + 1);
-  }
-  // Kahn's order; nodes left on cycles are appended in document order.
+  const edges = adjacency(doc);
+  const { preds } = edges;
   const rank = new Map<string, number>();
-  const queue = ids.filter((id) => indegree.get(id) === 0);
-  const order: string[] = [];
-  for (let i = 0; i < queue.length; i++) {
-    const id = queue[i];
-    order.push(id);
-    for (const next of succs.get(id)!) {
-      const left = indegree.get(next)! - 1;
-      indegree.set(next, left);
-      if (left === 0) queue.push(next);
-    }
-  }
-  const seen = new Set(order);
-  for (const id of ids) if (!seen.has(id)) order.push(id);
+  const order = forwardOrder(edges);
   for (const id of order) {
     let r = 0;
     for (const p of preds.get(id)!) if (rank.has(p)) r = Math.max(r, rank.get(p)! + 1);
