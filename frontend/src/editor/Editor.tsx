@@ -24,6 +24,7 @@ import { canRedo, canUndo } from "../lib/history";
 import { type LibraryVersion, withLibraryBlock } from "../lib/library";
 import { type Direction, ensurePositions, layoutPositions, NODE_HEIGHT, NODE_WIDTH, withPositions } from "../lib/layout";
 import { SpecIndex } from "../lib/specs";
+import { type DrawnNode, isStageCard } from "../lib/stages";
 import { applySuggestion } from "../lib/suggestions";
 import { readClip, writeClip } from "./clipboard";
 import { type Conflict, ConflictDialog } from "./ConflictDialog";
@@ -34,14 +35,13 @@ import { ProblemsPanel } from "./ProblemsPanel";
 import { PropertiesPanel } from "./PropertiesPanel";
 import { QuickAdd } from "./QuickAdd";
 import { ShapeEdge } from "./ShapeEdge";
+import { StageActions, StageNode } from "./StageNode";
 import { shortcutFor } from "./shortcuts";
 import { type EditResult, editorReducer, initEditor } from "./store";
 import { Toolbar } from "./Toolbar";
+import { useReadableZoom } from "./useReadableZoom";
+import { useStageView } from "./useStageView";
 import { useValidation } from "./useValidation";
-
-/** A graph longer than this along its flow (canvas pixels) opens on its first OPENING_SPAN pixels, not fitted whole. */
-const READABLE_SPAN = 1500;
-const OPENING_SPAN = 900;
 
 // The side panels load on first use (CodeMirror and the chart stay out of the first paint).
 const CodePanel = lazy(() => import("../panels/CodePanel").then((m) => ({ default: m.CodePanel })));
@@ -50,7 +50,7 @@ const RunPanel = lazy(() => import("../panels/RunPanel").then((m) => ({ default:
 const GroupDialog = lazy(() => import("../panels/GroupDialog").then((m) => ({ default: m.GroupDialog })));
 const BlockView = lazy(() => import("../panels/BlockView").then((m) => ({ default: m.BlockView })));
 
-const NODE_TYPES = { layer: LayerNode };
+const NODE_TYPES = { layer: LayerNode, stage: StageNode };
 const EDGE_TYPES = { shape: ShapeEdge };
 
 type Tab = "properties" | "problems" | "code" | "json" | "run";
@@ -86,7 +86,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
   const [base, setBase] = useState<{ version: number | null; doc: GraphDoc }>({ version: baseVersion, doc: initial });
   const dirty = doc !== base.doc;
   const validation = useValidation(doc, boot.urls.validate);
-  const rf = useReactFlow<CanvasNode, CanvasEdge>();
+  const rf = useReactFlow<DrawnNode, CanvasEdge>();
 
   const [dir, setDir] = useState<Direction>(initialDir);
   const [tab, setTab] = useState<Tab>("properties");
@@ -116,17 +116,8 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
 
   const selectedIds = useMemo(() => [...state.selectedNodes], [state.selectedNodes]);
 
-  // Graphs long along the flow (ResNet-50 top-down, 500 nodes) open on their beginning at a readable zoom
-  // rather than all of it as dots; Fit and the minimap show the whole.
-  const [initialFit] = useState(() => {
-    const axis = dir === "TB" ? "y" : "x";
-    const along = doc.nodes.map((n) => ({ id: n.id, at: position(n)?.[axis] ?? 0 })).sort((a, b) => a.at - b.at);
-    const start = along.length ? along[0].at : 0;
-    const span = along.length ? along[along.length - 1].at - start : 0;
-    if (doc.nodes.length <= 60 && span <= READABLE_SPAN) return { padding: 0.1, maxZoom: 1.2 };
-    const first = along.filter((n, i) => i === 0 || (n.at - start <= OPENING_SPAN && i < 12)).map((n) => ({ id: n.id }));
-    return { padding: 0.1, maxZoom: 1.2, minZoom: 0.5, nodes: first };
-  });
+  // Opens on the whole graph where it can be read whole, else on its start (lib/viewport.ts).
+  const { opening, onMove } = useReadableZoom(wrapper, initial);
 
   // --- edits -----------------------------------------------------------------------------------
   const edit = useCallback(
@@ -201,9 +192,12 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
     // measureTick: new sizes were recorded in `measured`
     [doc, specs, validation.result, state.selectedNodes, state.selectedEdges, dir, readOnly, measureTick, sizeOf],
   );
+  // Collapsing or expanding stages redraws the graph: show all of the new drawing.
+  const refit = useCallback(() => window.setTimeout(() => void rf.fitView({ duration: 300, padding: 0.1 }), 50), [rf]);
+  const stageView = useStageView(doc, flow, validation.result, dir, sizeOf, refit);
 
   const onNodesChange = useCallback(
-    (changes: NodeChange<CanvasNode>[]) => {
+    (changes: NodeChange<DrawnNode>[]) => {
       let positions: Map<string, { x: number; y: number }> | null = null;
       let selection: [string, boolean][] | null = null;
       let sized = false;
@@ -211,7 +205,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
         if (change.type === "position" && change.position) {
           (positions ??= new Map()).set(change.id, change.position);
         } else if (change.type === "select") {
-          (selection ??= []).push([change.id, change.selected]);
+          if (!isStageCard(change.id)) (selection ??= []).push([change.id, change.selected]);
         } else if (change.type === "dimensions" && change.dimensions) {
           const prev = measured.current.get(change.id);
           if (!prev || prev.width !== change.dimensions.width || prev.height !== change.dimensions.height) {
@@ -608,6 +602,10 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
         onLayout={() => runLayout(dir)}
         onDir={changeDir}
         onFit={() => void rf.fitView({ duration: 300, padding: 0.1 })}
+        stageCount={stageView.count}
+        stagesCollapsed={stageView.collapsedAny}
+        onCollapseStages={stageView.collapseAll}
+        onExpandStages={stageView.expandAll}
         canGroup={state.selectedNodes.size > 0}
         onGroup={openGroup}
         message={message}
@@ -659,49 +657,53 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
           onMouseMove={(e) => (pointer.current = { x: e.clientX, y: e.clientY })}
           data-testid="canvas"
         >
-          <ReactFlow<CanvasNode, CanvasEdge>
-            nodes={flow.nodes}
-            edges={flow.edges}
-            nodeTypes={NODE_TYPES}
-            edgeTypes={EDGE_TYPES}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            onConnect={onConnect}
-            onConnectEnd={onConnectEnd}
-            isValidConnection={isValidConnection}
-            onNodeDragStart={() => {
-              dragSeq.current += 1;
-              dragging.current = true;
-            }}
-            onNodeDragStop={() => {
-              dragging.current = false;
-            }}
-            onSelectionDragStart={() => {
-              dragSeq.current += 1;
-              dragging.current = true;
-            }}
-            onSelectionDragStop={() => {
-              dragging.current = false;
-            }}
-            onNodeDoubleClick={() => openTab("properties")}
-            deleteKeyCode={null}
-            selectionKeyCode="Shift"
-            multiSelectionKeyCode={["Shift", "Meta", "Control"]}
-            zoomOnDoubleClick={false}
-            nodesDraggable={!readOnly}
-            nodesConnectable={!readOnly}
-            elementsSelectable
-            fitView
-            fitViewOptions={initialFit}
-            minZoom={0.05}
-            maxZoom={2.5}
-            onlyRenderVisibleElements={doc.nodes.length > 250}
-            proOptions={{ hideAttribution: true }}
-          >
-            <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
-            <MiniMap pannable zoomable nodeColor={(n) => (n as CanvasNode).data?.info.color ?? "#94a3b8"} nodeStrokeWidth={0} />
-            <Controls showInteractive={false} />
-          </ReactFlow>
+          <StageActions.Provider value={stageView}>
+            {opening ? (
+              <ReactFlow<DrawnNode, CanvasEdge>
+                defaultViewport={opening}
+                onMove={onMove}
+                nodes={stageView.nodes}
+                edges={stageView.edges}
+                nodeTypes={NODE_TYPES}
+                edgeTypes={EDGE_TYPES}
+                onNodesChange={onNodesChange}
+                onEdgesChange={onEdgesChange}
+                onConnect={onConnect}
+                onConnectEnd={onConnectEnd}
+                isValidConnection={isValidConnection}
+                onNodeDragStart={() => {
+                  dragSeq.current += 1;
+                  dragging.current = true;
+                }}
+                onNodeDragStop={() => {
+                  dragging.current = false;
+                }}
+                onSelectionDragStart={() => {
+                  dragSeq.current += 1;
+                  dragging.current = true;
+                }}
+                onSelectionDragStop={() => {
+                  dragging.current = false;
+                }}
+                onNodeDoubleClick={(_event, clicked) => (clicked.type === "stage" ? stageView.expand(clicked.data.key) : openTab("properties"))}
+                deleteKeyCode={null}
+                selectionKeyCode="Shift"
+                multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+                zoomOnDoubleClick={false}
+                nodesDraggable={!readOnly && !stageView.collapsedAny}
+                nodesConnectable={!readOnly}
+                elementsSelectable
+                minZoom={0.05}
+                maxZoom={2.5}
+                onlyRenderVisibleElements={doc.nodes.length > 250}
+                proOptions={{ hideAttribution: true }}
+              >
+                <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
+                <MiniMap pannable zoomable nodeColor={(n) => (n.type === "stage" ? "#344054" : ((n as CanvasNode).data?.info.color ?? "#94a3b8"))} nodeStrokeWidth={0} />
+                <Controls showInteractive={false} />
+              </ReactFlow>
+            ) : null}
+          </StageActions.Provider>
           {quickAdd ? (
             <QuickAdd
               entries={entries}

@@ -1,7 +1,7 @@
 import "../panels/testSetup";
-import { render, screen } from "@testing-library/react";
+import { cleanup, render, screen } from "@testing-library/react";
 import { ReactFlow, ReactFlowProvider } from "@xyflow/react";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
 import { toFlow } from "../lib/convert";
 import { SpecIndex } from "../lib/specs";
@@ -23,6 +23,8 @@ function show(doc: GraphDoc) {
 }
 
 describe("the node card", () => {
+  afterEach(cleanup);
+
   it("shows the module path under the id when the node has one", () => {
     show({
       version: "0.2",
@@ -30,15 +32,36 @@ describe("the node card", () => {
         { id: "inp", type: "Input", ui: { x: 0, y: 0 } },
         { id: "conv", type: "Conv2d", params: { out_channels: 8, kernel_size: 3 }, path: "layer1.0.conv1", ui: { x: 0, y: 100 } },
         { id: "act", type: "ReLU", ui: { x: 0, y: 200 } },
+        { id: "fc", type: "Linear", params: { out_features: 2 }, path: "fc", ui: { x: 0, y: 300 } },
       ],
       edges: [
         ["inp", "conv"],
         ["conv", "act"],
+        ["act", "fc"],
       ],
       inputs: ["inp"],
-      outputs: ["act"],
+      outputs: ["fc"],
     });
     expect(screen.getByTestId("node-conv").querySelector("[data-testid=node-path-text]")!.textContent).toBe("layer1.0.conv1");
     expect(screen.getByTestId("node-act").querySelector("[data-testid=node-path-text]")).toBeNull();
+    // A path that only repeats the id (a template's `fc`) takes no line of its own.
+    expect(screen.getByTestId("node-fc").querySelector("[data-testid=node-path-text]")).toBeNull();
+  });
+
+  it("carries its name and type for the zoomed-out view", () => {
+    show({
+      version: "0.2",
+      nodes: [
+        { id: "inp", type: "Input", ui: { x: 0, y: 0 } },
+        { id: "conv", type: "Conv2d", label: "Stem", params: { out_channels: 8, kernel_size: 3 }, ui: { x: 0, y: 100 } },
+      ],
+      edges: [["inp", "conv"]],
+      inputs: ["inp"],
+      outputs: ["conv"],
+    });
+    const glance = screen.getByTestId("node-conv").querySelector(".cv-node-glance")!;
+    expect(glance.querySelector("[data-testid=node-glance-name]")!.textContent).toBe("Stem");
+    expect(glance.textContent).toContain("Conv2d");
+    expect(screen.getByTestId("node-inp").querySelector("[data-testid=node-glance-name]")!.textContent).toBe("inp");
   });
 });

@@ -10,6 +10,17 @@ function spread(i: number, n: number): string {
   return `${((i + 1) / (n + 1)) * 100}%`;
 }
 
+/** The count of a node's (or a stage's) errors, else of its warnings; nothing when it has neither. */
+export function ProblemBadge({ errors, warnings, title }: { errors: number; warnings: number; title?: string }) {
+  if (!errors && !warnings) return null;
+  const severity = errors ? "error" : "warning";
+  return (
+    <span className={`cv-badge cv-badge--${severity}`} data-testid="node-badge" data-severity={severity} title={title}>
+      {errors ? `✕ ${errors}` : `! ${warnings}`}
+    </span>
+  );
+}
+
 export const LayerNode = memo(function LayerNode({ id, data, selected }: NodeProps<CanvasNode>) {
   const { node, info, inCount, outCount, dir } = data;
   const horizontal = dir === "LR";
@@ -66,16 +77,7 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
         <span className="cv-node-type" title={info.doc}>
           {info.type}
         </span>
-        {data.errors || data.warnings ? (
-          <span
-            className={`cv-badge cv-badge--${data.errors ? "error" : "warning"}`}
-            data-testid="node-badge"
-            data-severity={data.errors ? "error" : "warning"}
-            title={data.problem}
-          >
-            {data.errors ? `✕ ${data.errors}` : `! ${data.warnings}`}
-          </span>
-        ) : null}
+        <ProblemBadge errors={data.errors} warnings={data.warnings} title={data.problem} />
       </div>
       <div className="cv-node-body">
         <div className="cv-node-name">
@@ -90,7 +92,7 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           {data.isOutput ? <span className="cv-tag cv-tag--io">output</span> : null}
           {node.disabled ? <span className="cv-tag">disabled</span> : null}
         </div>
-        {node.path ? (
+        {node.path && node.path !== id ? (
           <div className="cv-node-path" title="module path (its state_dict keys start with it)" data-testid="node-path-text">
             {node.path}
           </div>
@@ -112,6 +114,13 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
             {data.paramCount && data.paramCount !== "0" ? <span className="cv-count" title="learnable parameters">{data.paramCount} params</span> : null}
           </div>
         ) : null}
+      </div>
+      {/* Zoomed out (canvas.css: .cv-glance) the card shows only this, in a font that grows as the view shrinks. */}
+      <div className="cv-node-glance" aria-hidden="true">
+        <span className="cv-glance-name" data-testid="node-glance-name">
+          {node.label || id}
+        </span>
+        <span className="cv-glance-type">{info.type}</span>
       </div>
       {sources.map((handle, i) => (
         <Handle

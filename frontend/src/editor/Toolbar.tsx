@@ -15,6 +15,11 @@ interface Props {
   onLayout: () => void;
   onDir: (dir: Direction) => void;
   onFit: () => void;
+  /** Module stages that can collapse to one card each (offered from two), and whether any is collapsed. */
+  stageCount: number;
+  stagesCollapsed: boolean;
+  onCollapseStages: () => void;
+  onExpandStages: () => void;
   canGroup: boolean;
   onGroup: () => void;
   message: string;
@@ -66,6 +71,17 @@ export const Toolbar = memo(function Toolbar(props: Props) {
         <button type="button" className="cv-tool" onClick={props.onFit} title="Fit the whole graph in view" data-testid="fit-view">
           Fit
         </button>
+        {props.stageCount >= 2 ? (
+          <button
+            type="button"
+            className="cv-tool"
+            onClick={props.stagesCollapsed ? props.onExpandStages : props.onCollapseStages}
+            title={props.stagesCollapsed ? "Show every node of every stage" : `Draw each of the ${props.stageCount} module stages as one card`}
+            data-testid="stages-toggle"
+          >
+            {props.stagesCollapsed ? "Expand stages" : "Collapse stages"}
+          </button>
+        ) : null}
         {!readOnly ? (
           <button type="button" className="cv-tool" onClick={props.onGroup} disabled={!props.canGroup} title={`Group the selected nodes into a block (${MOD}G)`} data-testid="group">
             Group as block

@@ -1,0 +1,49 @@
+// A collapsed module stage on the canvas (lib/stages.ts): its path, how many nodes it holds, their
+// parameters and the shape it hands on; one handle in, one out (edges are drawn to it, not made on it).
+// Expanding it (the button, or a double click on the card) is the editor's: StageActions carries it.
+import { Handle, type NodeProps, Position } from "@xyflow/react";
+import { createContext, memo, useContext } from "react";
+import type { StageCanvasNode } from "../lib/stages";
+import { ProblemBadge } from "./LayerNode";
+
+export const StageActions = createContext<{ expand: (key: string) => void }>({ expand: () => undefined });
+
+export const StageNode = memo(function StageNode({ data, selected }: NodeProps<StageCanvasNode>) {
+  const { expand } = useContext(StageActions);
+  const horizontal = data.dir === "LR";
+  const classes = ["cv-node", "cv-node--stage"];
+  if (selected) classes.push("cv-node--selected");
+  if (data.errors) classes.push("cv-node--error");
+  else if (data.warnings) classes.push("cv-node--warning");
+  const layers = `${data.count} node${data.count === 1 ? "" : "s"}`;
+  return (
+    <div className={classes.join(" ")} data-testid={`stage-${data.key}`}>
+      <Handle type="target" id="x" position={horizontal ? Position.Left : Position.Top} className="cv-handle" isConnectable={false} />
+      <div className="cv-node-head">
+        <span className="cv-node-type">Stage · {layers}</span>
+        <ProblemBadge errors={data.errors} warnings={data.warnings} />
+      </div>
+      <div className="cv-node-body">
+        <div className="cv-node-name">
+          <strong>{data.key}</strong>
+        </div>
+        <button type="button" className="cv-button cv-button--small cv-stage-expand nodrag" onClick={() => expand(data.key)} data-testid={`expand-${data.key}`} title="Show the stage's nodes">
+          Expand
+        </button>
+        {data.shape || data.paramCount ? (
+          <div className="cv-node-foot">
+            <span className="cv-shape">{data.shape}</span>
+            {data.paramCount && data.paramCount !== "0" ? <span className="cv-count">{data.paramCount} params</span> : null}
+          </div>
+        ) : null}
+      </div>
+      <div className="cv-node-glance" aria-hidden="true">
+        <span className="cv-glance-name" data-testid="node-glance-name">
+          {data.key}
+        </span>
+        <span className="cv-glance-type">{layers}</span>
+      </div>
+      <Handle type="source" id="out" position={horizontal ? Position.Right : Position.Bottom} className="cv-handle" isConnectable={false} />
+    </div>
+  );
+});

@@ -1,0 +1,47 @@
+// Collapsing module stages on the canvas: which stages are collapsed (view state, not part of the
+// document), the nodes and edges drawn for that, and the actions the toolbar and the cards call.
+// While any stage is collapsed the drawing is laid out by the canvas, so nodes cannot be dragged.
+import { useCallback, useMemo, useState } from "react";
+import type { GraphDoc, ValidateResult } from "../graph";
+import type { CanvasEdge, CanvasNode } from "../lib/convert";
+import type { Direction, SizeOf } from "../lib/layout";
+import { collapseFlow, collapsedView, collapsibleStages, type DrawnNode } from "../lib/stages";
+
+export interface StageView {
+  nodes: DrawnNode[];
+  edges: CanvasEdge[];
+  /** How many stages the graph has that can collapse (the toolbar offers collapsing from two). */
+  count: number;
+  collapsedAny: boolean;
+  collapseAll: () => void;
+  expandAll: () => void;
+  expand: (key: string) => void;
+}
+
+export function useStageView(doc: GraphDoc, flow: { nodes: CanvasNode[]; edges: CanvasEdge[] }, validation: ValidateResult | null, dir: Direction, sizeOf: SizeOf, onChange: () => void): StageView {
+  const stages = useMemo(() => collapsibleStages(doc), [doc]);
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
+  // Stages that no longer exist (a node renamed out of its path) are not collapsed any more.
+  const live = useMemo(() => new Set(stages.filter((s) => collapsed.has(s.key)).map((s) => s.key)), [stages, collapsed]);
+  const view = useMemo(() => (live.size ? collapsedView(doc, stages, live, dir, sizeOf) : null), [doc, stages, live, dir, sizeOf]);
+  const drawn = useMemo(() => (view ? collapseFlow(flow, doc, view, validation, dir) : flow), [view, flow, doc, validation, dir]);
+
+  const change = useCallback(
+    (next: ReadonlySet<string>) => {
+      setCollapsed(next);
+      onChange();
+    },
+    [onChange],
+  );
+  const collapseAll = useCallback(() => change(new Set(stages.map((s) => s.key))), [change, stages]);
+  const expandAll = useCallback(() => change(new Set()), [change]);
+  const expand = useCallback(
+    (key: string) => {
+      const next = new Set(live);
+      next.delete(key);
+      change(next);
+    },
+    [change, live],
+  );
+  return { nodes: drawn.nodes, edges: drawn.edges, count: stages.length, collapsedAny: live.size > 0, collapseAll, expandAll, expand };
+}

@@ -1,0 +1,89 @@
+/// <reference types="node" />
+// @vitest-environment node
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { GraphDoc, ValidateResult } from "../graph";
+import { REGISTRY } from "../test/registry";
+import { toFlow } from "./convert";
+import { SpecIndex } from "./specs";
+import { collapsedView, collapseFlow, collapsibleStages, stageCardId, stageKeyOf } from "./stages";
+
+const TEMPLATES = new URL("../../../codegen/templates/", import.meta.url);
+const template = (name: string) => JSON.parse(readFileSync(new URL(`${name}.json`, TEMPLATES), "utf-8")) as GraphDoc;
+
+/** input → stem → a.0 → a.1 → b.0 → b.1 (b.1 also gets a skip from a.0) → head */
+function staged(): GraphDoc {
+  const node = (id: string, path?: string) => ({ id, type: "ReLU", ...(path ? { path } : {}), ui: { x: 0, y: 0 } });
+  return {
+    version: "0.2",
+    nodes: [{ id: "input", type: "Input", ui: { x: 0, y: 0 } }, node("stem", "stem"), node("a0", "a.0"), node("a1", "a.1"), node("b0", "b.0"), { ...node("b1", "b.1"), type: "Add" }, node("head", "head")],
+    edges: [
+      ["input", "stem"],
+      ["stem", "a0"],
+      ["a0", "a1"],
+      ["a1", "b0"],
+      ["b0", "b1"],
+      ["a0", "b1"],
+      ["b1", "head"],
+    ],
+    inputs: ["input"],
+    outputs: ["head"],
+  };
+}
+
+describe("module stages", () => {
+  it("are the containers one level below the ones every path shares", () => {
+    const keyOf = stageKeyOf(template("densenet121").nodes);
+    expect(keyOf("features.denseblock1.denselayer3")).toBe("features.denseblock1");
+    expect(keyOf("features.conv0")).toBeNull();
+    expect(keyOf(undefined)).toBeNull();
+    expect(collapsibleStages(template("resnet50")).map((s) => [s.key, s.members.length])).toEqual([
+      ["layer1", 3],
+      ["layer2", 4],
+      ["layer3", 6],
+      ["layer4", 3],
+    ]);
+    expect(collapsibleStages(template("unet_small")).map((s) => s.key)).toEqual(["enc1", "enc2", "bottleneck", "dec2", "dec1"]);
+  });
+
+  it("need two nodes to be worth collapsing, and a graph without paths has none", () => {
+    const doc = staged();
+    doc.nodes = doc.nodes.filter((n) => n.id !== "a1");
+    expect(collapsibleStages(doc).map((s) => s.key)).toEqual(["b"]);
+    expect(collapsibleStages({ ...doc, nodes: doc.nodes.map(({ path: _path, ...n }) => n) })).toEqual([]);
+  });
+});
+
+describe("the collapsed view", () => {
+  it("draws each collapsed stage as one card, laid out with the rest", () => {
+    const doc = staged();
+    const view = collapsedView(doc, collapsibleStages(doc), new Set(["a"]), "TB");
+    expect(view.drawnAs.get("a0")).toBe(stageCardId("a"));
+    expect(view.drawnAs.get("b0")).toBe("b0");
+    expect([...view.positions.keys()].sort()).toEqual(["@a", "b0", "b1", "head", "input", "stem"]);
+    // top-down: the card comes after the stem and before the stage it feeds
+    expect(view.positions.get("@a")!.y).toBeGreaterThan(view.positions.get("stem")!.y);
+    expect(view.positions.get("b0")!.y).toBeGreaterThan(view.positions.get("@a")!.y);
+  });
+
+  it("draws edges into and out of a stage to its card, once per pair of ends, and leaves out its inner edges", () => {
+    const doc = staged();
+    const specs = new SpecIndex(REGISTRY);
+    const validation = {
+      valid: true,
+      diagnostics: [],
+      shapes: { a1: [2, 8] },
+      params: { a0: 10, a1: 5 },
+    } as unknown as ValidateResult;
+    const flow = toFlow(doc, { specs, validation });
+    const view = collapsedView(doc, collapsibleStages(doc), new Set(["a"]), "TB");
+    const drawn = collapseFlow(flow, doc, view, validation, "TB");
+    expect(drawn.nodes.map((n) => n.id).sort()).toEqual(["@a", "b0", "b1", "head", "input", "stem"]);
+    const ends = drawn.edges.map((e) => `${e.source}->${e.target}`);
+    expect(ends).toEqual(["input->stem", "stem->@a", "@a->b0", "b0->b1", "@a->b1", "b1->head"]);
+    const card = drawn.nodes.find((n) => n.id === "@a")!;
+    expect(card.type).toBe("stage");
+    expect(card.data).toMatchObject({ key: "a", count: 2, paramCount: "15", shape: "(2, 8)" });
+    expect(drawn.edges.find((e) => e.source === "@a" && e.target === "b0")!.sourceHandle).toBe("out");
+  });
+});
