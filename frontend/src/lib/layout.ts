@@ -5,8 +5,8 @@ import { edgeRefs, nodeIndex, position } from "./graphutil";
 
 export type Direction = "TB" | "LR";
 
-export const NODE_WIDTH = 200;
-export const NODE_HEIGHT = 84;
+export const NODE_WIDTH = 240;
+export const NODE_HEIGHT = 120;
 
 export type SizeOf = (id: string) => { width: number; height: number } | undefined;
 
