@@ -12,7 +12,7 @@ import { canApply, describeSuggestion } from "../lib/suggestions";
 import { ParamField } from "./ParamField";
 import type { EditResult } from "./store";
 
-interface Props {
+export interface PropertiesPanelProps {
   doc: GraphDoc;
   specs: SpecIndex;
   selected: string[];
@@ -29,7 +29,7 @@ interface Props {
   canGroup: boolean;
 }
 
-export function PropertiesPanel(props: Props) {
+export function PropertiesPanel(props: PropertiesPanelProps) {
   const { doc, selected } = props;
   if (selected.length === 1 && getNode(doc, selected[0])) return <NodeProperties {...props} id={selected[0]} />;
   if (selected.length > 1) {
@@ -55,7 +55,7 @@ export function PropertiesPanel(props: Props) {
   return <GraphProperties {...props} />;
 }
 
-function GraphProperties({ doc, validation, onFocusNode }: Props) {
+function GraphProperties({ doc, validation, onFocusNode }: PropertiesPanelProps) {
   const errors = validation?.diagnostics.filter((d) => d.severity === "error").length ?? 0;
   const warnings = (validation?.diagnostics.length ?? 0) - errors;
   return (
@@ -92,7 +92,7 @@ function NodeLink({ id, onFocusNode }: { id: string; onFocusNode: (id: string) =
   );
 }
 
-function NodeProperties(props: Props & { id: string }) {
+function NodeProperties(props: PropertiesPanelProps & { id: string }) {
   const { doc, specs, id, validation, readOnly, edit, seal } = props;
   const node = getNode(doc, id)!;
   const info = specs.info(node.type, doc.composites);
@@ -302,7 +302,7 @@ function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; r
  * only the engine can tell (a path under another node's module, a path on a function that places nothing)
  * comes back as its PATH diagnostics, errors and warnings.
  */
-function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; diagnostics: Diagnostic[]; edit: Props["edit"]; seal: () => void }): ReactNode {
+function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; diagnostics: Diagnostic[]; edit: PropertiesPanelProps["edit"]; seal: () => void }): ReactNode {
   const { doc, id, readOnly, diagnostics, edit, seal } = props;
   const stored = getNode(doc, id)?.path ?? "";
   const [text, setText] = useState(stored);
