@@ -1,6 +1,6 @@
 // The properties of the selected node (id, label, module path, params, disable, model output, input order,
 // blocks), or of the selection, or of the graph when nothing is selected.
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, useState } from "react";
 import type { Diagnostic, GraphDoc, ParamValue, Suggestion, ValidateResult } from "../graph";
 import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam, setPath } from "../lib/docops";
 import { formatBytes, formatCount, formatValue, nodeShapeText } from "../lib/format";
@@ -268,7 +268,12 @@ function NodeProperties(props: PropertiesPanelProps & { id: string }) {
 
 function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; readOnly: boolean; onRename: (to: string) => void }): ReactNode {
   const [text, setText] = useState(id);
-  useEffect(() => setText(id), [id]);
+  const [shown, setShown] = useState(id);
+  if (shown !== id) {
+    // Another node, or this one renamed: the field starts again from its id.
+    setShown(id);
+    setText(id);
+  }
   const problem = text === id ? null : idProblem(text, nodeIndex(doc), id);
   const commit = () => {
     if (text !== id && !problem) onRename(text);
@@ -306,7 +311,12 @@ function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; diagno
   const { doc, id, readOnly, diagnostics, edit, seal } = props;
   const stored = getNode(doc, id)?.path ?? "";
   const [text, setText] = useState(stored);
-  useEffect(() => setText(stored), [stored]); // undo, redo, a rename elsewhere
+  const [shown, setShown] = useState(stored);
+  if (shown !== stored) {
+    // undo, redo, a rename elsewhere
+    setShown(stored);
+    setText(stored);
+  }
   const problem = pathProblem(text.trim(), doc.nodes, id);
   const invalid = !!problem || diagnostics.some((d) => d.severity === "error");
   const change = (value: string) => {
