@@ -22,7 +22,7 @@ STAMP := $(VENV)/.installed-stamp
 help:
 	@echo "make run    serve TorchCanvas on http://$(HOST):$(PORT)/ (make run HOST=... PORT=... to change)"
 	@echo "make test   run the test suite (SQLite; then PostgreSQL too when CI or DATABASE_URL_TEST_PG is set)"
-	@echo "make lint   ruff check + ruff format --check"
+	@echo "make lint   ruff check + ruff format --check, and the canvas's typecheck + ESLint (React hooks rules)"
 	@echo "make format ruff format + ruff check --fix"
 	@echo "make bench  run the benchmarks (tests/bench) and write docs/benchmarks.md"
 
@@ -78,6 +78,7 @@ lint: install $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd frontend && npm run --silent typecheck
+	cd frontend && npm run --silent lint
 
 format: install
 	$(BIN)/ruff format .

@@ -1,6 +1,6 @@
 // The properties of the selected node (id, label, module path, params, disable, model output, input order,
 // blocks), or of the selection, or of the graph when nothing is selected.
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, useState } from "react";
 import type { Diagnostic, GraphDoc, ParamValue, Suggestion, ValidateResult } from "../graph";
 import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam, setPath } from "../lib/docops";
 import { formatBytes, formatCount, formatValue, nodeShapeText } from "../lib/format";
@@ -12,7 +12,7 @@ import { canApply, describeSuggestion } from "../lib/suggestions";
 import { ParamField } from "./ParamField";
 import type { EditResult } from "./store";
 
-interface Props {
+export interface PropertiesPanelProps {
   doc: GraphDoc;
   specs: SpecIndex;
   selected: string[];
@@ -29,7 +29,7 @@ interface Props {
   canGroup: boolean;
 }
 
-export function PropertiesPanel(props: Props) {
+export function PropertiesPanel(props: PropertiesPanelProps) {
   const { doc, selected } = props;
   if (selected.length === 1 && getNode(doc, selected[0])) return <NodeProperties {...props} id={selected[0]} />;
   if (selected.length > 1) {
@@ -55,7 +55,7 @@ export function PropertiesPanel(props: Props) {
   return <GraphProperties {...props} />;
 }
 
-function GraphProperties({ doc, validation, onFocusNode }: Props) {
+function GraphProperties({ doc, validation, onFocusNode }: PropertiesPanelProps) {
   const errors = validation?.diagnostics.filter((d) => d.severity === "error").length ?? 0;
   const warnings = (validation?.diagnostics.length ?? 0) - errors;
   return (
@@ -92,7 +92,7 @@ function NodeLink({ id, onFocusNode }: { id: string; onFocusNode: (id: string) =
   );
 }
 
-function NodeProperties(props: Props & { id: string }) {
+function NodeProperties(props: PropertiesPanelProps & { id: string }) {
   const { doc, specs, id, validation, readOnly, edit, seal } = props;
   const node = getNode(doc, id)!;
   const info = specs.info(node.type, doc.composites);
@@ -268,7 +268,12 @@ function NodeProperties(props: Props & { id: string }) {
 
 function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; readOnly: boolean; onRename: (to: string) => void }): ReactNode {
   const [text, setText] = useState(id);
-  useEffect(() => setText(id), [id]);
+  const [shown, setShown] = useState(id);
+  if (shown !== id) {
+    // Another node, or this one renamed: the field starts again from its id.
+    setShown(id);
+    setText(id);
+  }
   const problem = text === id ? null : idProblem(text, nodeIndex(doc), id);
   const commit = () => {
     if (text !== id && !problem) onRename(text);
@@ -302,11 +307,16 @@ function IdField({ doc, id, readOnly, onRename }: { doc: GraphDoc; id: string; r
  * only the engine can tell (a path under another node's module, a path on a function that places nothing)
  * comes back as its PATH diagnostics, errors and warnings.
  */
-function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; diagnostics: Diagnostic[]; edit: Props["edit"]; seal: () => void }): ReactNode {
+function PathField(props: { doc: GraphDoc; id: string; readOnly: boolean; diagnostics: Diagnostic[]; edit: PropertiesPanelProps["edit"]; seal: () => void }): ReactNode {
   const { doc, id, readOnly, diagnostics, edit, seal } = props;
   const stored = getNode(doc, id)?.path ?? "";
   const [text, setText] = useState(stored);
-  useEffect(() => setText(stored), [stored]); // undo, redo, a rename elsewhere
+  const [shown, setShown] = useState(stored);
+  if (shown !== stored) {
+    // undo, redo, a rename elsewhere
+    setShown(stored);
+    setText(stored);
+  }
   const problem = pathProblem(text.trim(), doc.nodes, id);
   const invalid = !!problem || diagnostics.some((d) => d.severity === "error");
   const change = (value: string) => {

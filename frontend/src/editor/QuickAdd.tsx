@@ -20,7 +20,6 @@ export function QuickAdd({ entries, at, onPick, onClose }: Props) {
   const found = useMemo(() => searchEntries(entries, query).slice(0, LIMIT), [entries, query]);
 
   useEffect(() => input.current?.focus(), []);
-  useEffect(() => setActive(0), [query]);
 
   return (
     <div className="cv-quickadd" style={{ left: at.left, top: at.top }} role="dialog" aria-label="Add a node" data-testid="quick-add" onMouseDown={(e) => e.stopPropagation()}>
@@ -29,7 +28,10 @@ export function QuickAdd({ entries, at, onPick, onClose }: Props) {
         className="cv-input"
         placeholder="Add a node…"
         value={query}
-        onChange={(e) => setQuery(e.target.value)}
+        onChange={(e) => {
+          setQuery(e.target.value);
+          setActive(0);
+        }}
         onBlur={() => window.setTimeout(onClose, 120)}
         onKeyDown={(e) => {
           if (e.key === "ArrowDown") {

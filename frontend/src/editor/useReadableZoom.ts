@@ -2,37 +2,36 @@
 // flow is drawn once that is measured (before the first paint); every later zoom writes `--cv-z` and the
 // `cv-glance` class on that element, which canvas.css reads to size names, handles and detail.
 import type { Viewport as FlowViewport } from "@xyflow/react";
-import { type RefObject, useCallback, useLayoutEffect, useRef, useState } from "react";
+import { type RefObject, useLayoutEffect, useState } from "react";
 import type { GraphDoc } from "../graph";
 import { openingViewport, type Viewport, zoomStyle } from "../lib/viewport";
 
+/** Writes the zoom where canvas.css reads it; a no-op while it stays within one rounding step. */
+function applyZoom(element: HTMLElement, zoom: number): void {
+  const { z, glance } = zoomStyle(zoom);
+  if (element.style.getPropertyValue("--cv-z") === z && element.classList.contains("cv-glance") === glance) return;
+  element.style.setProperty("--cv-z", z);
+  element.classList.toggle("cv-glance", glance);
+}
+
 export function useReadableZoom(wrapper: RefObject<HTMLDivElement | null>, initial: GraphDoc): { opening: Viewport | null; onMove: (event: unknown, viewport: FlowViewport) => void } {
   const [opening, setOpening] = useState<Viewport | null>(null);
-  const applied = useRef<string | null>(null);
-
-  const apply = useCallback(
-    (zoom: number) => {
-      const element = wrapper.current;
-      if (!element) return;
-      const { z, glance } = zoomStyle(zoom);
-      const key = `${z}/${glance}`;
-      if (applied.current === key) return;
-      applied.current = key;
-      element.style.setProperty("--cv-z", z);
-      element.classList.toggle("cv-glance", glance);
-    },
-    [wrapper],
-  );
 
   // Once, on mount: the document the editor opened with decides the view.
   useLayoutEffect(() => {
     const element = wrapper.current;
     if (!element || opening) return;
     const view = openingViewport(initial, { width: element.clientWidth, height: element.clientHeight });
-    apply(view.zoom);
+    applyZoom(element, view.zoom);
+    // Measuring the element before the first paint and drawing with the result is what a layout effect is for.
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     setOpening(view);
-  }, [wrapper, initial, opening, apply]);
+  }, [wrapper, initial, opening]);
 
-  const onMove = useCallback((_event: unknown, viewport: FlowViewport) => apply(viewport.zoom), [apply]);
+  // One handler for the editor's lifetime: it reads the element when React Flow calls it.
+  const [onMove] = useState(() => (_event: unknown, viewport: FlowViewport) => {
+    const element = wrapper.current;
+    if (element) applyZoom(element, viewport.zoom);
+  });
   return { opening, onMove };
 }

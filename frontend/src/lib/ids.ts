@@ -33,6 +33,7 @@ export function newIdForType(type: string, taken: { has(id: string): boolean }):
 export function idProblem(id: string, taken: { has(id: string): boolean }, current?: string): string | null {
   if (!id) return "The id cannot be empty.";
   if (id.length > MAX_ID_LENGTH) return `At most ${MAX_ID_LENGTH} characters.`;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (/[\u0000-\u001f\u007f]/.test(id)) return "No control characters.";
   if (id.includes(":")) return 'No ":" (it would read as a "node:output" reference).';
   if (id !== id.trim()) return "No leading or trailing spaces.";

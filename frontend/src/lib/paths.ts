@@ -53,7 +53,7 @@ export function pathProblem(path: string, nodes: readonly { id: string; path?: s
  * lower_snake case. The engine may still add `_1` when that name is taken or reserved (`input`, `training`).
  */
 export function flatModuleName(id: string): string {
-  const ascii = id.normalize("NFKD").replace(/[^\x00-\x7f]/g, "");
+  const ascii = id.normalize("NFKD").replace(/\P{ASCII}/gu, "");
   let name = ascii
     .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .replace(/[^0-9a-zA-Z_]+/g, "_")

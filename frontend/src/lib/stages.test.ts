@@ -50,7 +50,7 @@ describe("module stages", () => {
     const doc = staged();
     doc.nodes = doc.nodes.filter((n) => n.id !== "a1");
     expect(collapsibleStages(doc).map((s) => s.key)).toEqual(["b"]);
-    expect(collapsibleStages({ ...doc, nodes: doc.nodes.map(({ path: _path, ...n }) => n) })).toEqual([]);
+    expect(collapsibleStages({ ...doc, nodes: doc.nodes.map((n) => ({ ...n, path: undefined })) })).toEqual([]);
   });
 });
 

@@ -103,6 +103,19 @@ describe("CodePanel", () => {
     expect(screen.getByTestId("download-zip")).toHaveProperty("disabled", true);
   });
 
+  it("asks again on Try again after the server failed, and shows the code then", async () => {
+    let failing = true;
+    const { fetch, calls } = fakeFetch({ "POST /api/codegen/": (body) => (failing ? { status: 503, body: { detail: "Busy, try later." } } : codegen(body)) });
+    vi.stubGlobal("fetch", fetch);
+    render(<CodePanel boot={testBoot} graph={graph} name="My net" />);
+    const error = await screen.findByTestId("code-error");
+    expect(error.textContent).toContain("Busy, try later.");
+    failing = false;
+    fireEvent.click(screen.getByRole("button", { name: "Try again" }));
+    await waitFor(() => expect(screen.getByTestId("code-view").textContent).toContain("class MyNet(nn.Module):"));
+    expect(calls).toHaveLength(2);
+  });
+
   it("downloads the .py and the .zip under the package name", async () => {
     const zip = new Blob(["PK"], { type: "application/zip" });
     const { fetch, calls } = fakeFetch({ "POST /api/codegen/": codegen, "POST /api/export/zip/": () => ({ blob: zip }) });

@@ -1,6 +1,6 @@
 // The generated PyTorch source of the graph being edited: one file or the package, refreshed as the graph
 // changes (debounced, only while visible), with .py and .zip downloads made by the same engine endpoints.
-import { type JSX, useEffect, useMemo, useRef, useState } from "react";
+import { type JSX, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { apiError, apiFetch, apiJson } from "../api";
 import type { Boot } from "../boot";
 import type { Diagnostic, GraphDoc } from "../graph";
@@ -49,7 +49,6 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
   const [selectedFile, setSelectedFile] = useState("model.py");
   const [results, setResults] = useState<Partial<Record<Layout, Result>>>({});
   const [loading, setLoading] = useState(false);
-  const [retry, setRetry] = useState(0);
   const [downloading, setDownloading] = useState<"py" | "zip" | null>(null);
   const [downloadError, setDownloadError] = useState<string | null>(null);
   // How the code is shown (kept in the page only): long lines wrapped, or the code in a full-width dialog.
@@ -59,11 +58,15 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
   const pkg = packageName(props.name);
   const graphJson = useMemo(() => JSON.stringify(graph), [graph]);
   // The graph's name heads the files and names the class where the document's metadata has none of its own.
-  const request = (which: Layout) => ({ name: pkg, title: props.name, layout: which, with_train: which === "package" ? true : withTrain });
+  const request = useCallback(
+    (which: Layout) => ({ name: pkg, title: props.name, layout: which, with_train: which === "package" ? true : withTrain }),
+    [pkg, props.name, withTrain],
+  );
   const keyFor = (which: Layout) => `${JSON.stringify(request(which))}\n${graphJson}`;
   const key = keyFor(layout);
   const result = results[layout];
   const current = result?.key === key;
+  const hasResult = result !== undefined;
   // With the editor's validation at hand, code is asked for only once it has come back without errors:
   // the engine would refuse the graph anyway (a 400 in the console), and the errors are already known.
   const validationErrors = useMemo(
@@ -90,17 +93,25 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
           if (!controller.signal.aborted) setLoading(false);
         }
       },
-      result ? DEBOUNCE_MS : 0,
+      hasResult ? DEBOUNCE_MS : 0,
     );
     return () => {
       clearTimeout(timer);
       controller.abort();
       setLoading(false);
     };
-    // `key` covers the graph, the layout and the options.
-  }, [key, visible, retry, gate]);
+    // `key` covers the graph, the layout and the options; "Try again" makes the answer not `current`.
+  }, [key, visible, current, gate, graphJson, layout, request, hasResult, boot.urls.codegen]);
 
   useEffect(() => setDownloadError(null), [graphJson]);
+
+  // Forgetting the failed answer makes the code not current again: the effect above asks once more.
+  const retry = () =>
+    setResults((r) => {
+      const rest = { ...r };
+      delete rest[layout];
+      return rest;
+    });
 
   const files = result?.files;
   const paths = files ? orderFiles(files) : [];
@@ -259,7 +270,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
             </ul>
           )}
           {!errorsOnly.length && (
-            <button type="button" className="tc-button tc-button-secondary tc-button-small" onClick={() => setRetry((n) => n + 1)}>
+            <button type="button" className="tc-button tc-button-secondary tc-button-small" onClick={retry}>
               Try again
             </button>
           )}

@@ -2,7 +2,7 @@
 import { json } from "@codemirror/lang-json";
 import { python } from "@codemirror/lang-python";
 import { EditorView, basicSetup } from "codemirror";
-import { useEffect, useRef } from "react";
+import { useEffect, useEffectEvent, useRef } from "react";
 import { styleNonce } from "../lib/csp";
 
 export function CodeView(props: { value: string; language: "python" | "json"; testId?: string; label: string; wrap?: boolean }) {
@@ -11,10 +11,14 @@ export function CodeView(props: { value: string; language: "python" | "json"; te
   // Long lines wrapped at the view's width, or scrolled sideways (the default).
   const wrap = props.wrap ?? false;
 
+  // A new view starts from the current text and label; later texts are applied below, not by a new view.
+  const start = useEffectEvent(() => ({ value: props.value, label: props.label }));
+
   useEffect(() => {
     if (!host.current) return;
+    const { value, label } = start();
     const editor = new EditorView({
-      doc: props.value,
+      doc: value,
       parent: host.current,
       extensions: [
         basicSetup,
@@ -22,7 +26,7 @@ export function CodeView(props: { value: string; language: "python" | "json"; te
         EditorView.editable.of(false),
         wrap ? EditorView.lineWrapping : [],
         EditorView.cspNonce.of(styleNonce()),
-        EditorView.contentAttributes.of({ "aria-label": props.label, "aria-readonly": "true" }),
+        EditorView.contentAttributes.of({ "aria-label": label, "aria-readonly": "true" }),
       ],
     });
     view.current = editor;
@@ -30,7 +34,6 @@ export function CodeView(props: { value: string; language: "python" | "json"; te
       editor.destroy();
       view.current = null;
     };
-    // The editor is created once per language and wrapping; `value` changes are applied below.
   }, [props.language, wrap]);
 
   useEffect(() => {

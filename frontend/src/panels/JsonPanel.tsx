@@ -46,9 +46,7 @@ export function JsonPanel(props: { graph: GraphDoc; onImport: (graph: GraphDoc) 
   const [copied, setCopied] = useState<"ok" | string | null>(null);
 
   // Re-render the JSON only while someone can see it.
-  useEffect(() => {
-    if (visible) setShown(props.graph);
-  }, [visible, props.graph]);
+  if (visible && shown !== props.graph) setShown(props.graph);
   const pretty = useMemo(() => JSON.stringify(shown, null, 2), [shown]);
 
   useEffect(() => {

@@ -62,11 +62,11 @@ export function LossChart(props: { steps: number[]; losses: number[] }) {
   const drawnLook = useRef(lookKey);
   // What a frame draws is read when it comes (several renders may share one frame).
   const data = useRef<uPlot.AlignedData>([[], [], []]);
-  data.current = [props.steps, raw, smooth];
   const look = useRef<Look>({ log: useLog, smoothed: smoothing > 0 });
-  look.current = { log: useLog, smoothed: smoothing > 0 };
 
   useEffect(() => {
+    data.current = [props.steps, raw, smooth];
+    look.current = { log: useLog, smoothed: smoothing > 0 };
     const element = box.current;
     if (!element || !props.steps.length || !canDraw()) return;
     if (frame.current !== null) return;
@@ -87,7 +87,7 @@ export function LossChart(props: { steps: number[]; losses: number[] }) {
       }
     };
     frame.current = typeof requestAnimationFrame === "function" ? requestAnimationFrame(draw) : (draw(), null);
-  }, [props.steps, raw, smooth, lookKey]);
+  }, [props.steps, raw, smooth, useLog, smoothing]);
 
   useEffect(() => {
     const element = box.current;

@@ -131,7 +131,7 @@ function metricRows(view: RunView, run: RunInfo | null): [string, string][] {
 export function RunPanel(props: { boot: Boot; version: number | null; dirty: boolean }): JSX.Element {
   const { boot, version, dirty } = props;
   const [form, setForm] = useState<Form>(() => initialForm(props.boot.runDefaults));
-  const [shapeInputs, setShapeInputs] = useState<string[]>([]);
+  const [fetchedInputs, setFetchedInputs] = useState<string[]>([]);
   const [shapes, setShapes] = useState<Record<string, string>>({});
   const [queueing, setQueueing] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
@@ -144,32 +144,31 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
   const [recentError, setRecentError] = useState<string | null>(null);
   const stream = useRef<RunStream | null>(null);
 
-  const loadRecent = useCallback(async () => {
-    try {
-      const body = await apiJson<unknown>(runsUrl(boot, `?graph=${boot.graphId}&page_size=${RECENT}`));
-      setRecent(listResults<RunInfo>(body).slice(0, RECENT));
-      setRecentError(null);
-    } catch (error) {
-      setRecentError(describeError(error));
-    }
-  }, [boot]);
+  const loadRecent = useCallback(
+    () =>
+      apiJson<unknown>(runsUrl(boot, `?graph=${boot.graphId}&page_size=${RECENT}`))
+        .then((body) => {
+          setRecent(listResults<RunInfo>(body).slice(0, RECENT));
+          setRecentError(null);
+        })
+        .catch((error: unknown) => setRecentError(describeError(error))),
+    [boot],
+  );
 
   useEffect(() => {
     void loadRecent();
   }, [loadRecent]);
 
-  // Inputs without a shape in the saved version need sizes for the run.
+  // Inputs without a shape in the saved version need sizes for the run (an unsaved graph has no run to size).
+  const shapeInputs = version === null ? [] : fetchedInputs;
   useEffect(() => {
-    if (version === null) {
-      setShapeInputs([]);
-      return;
-    }
+    if (version === null) return;
     const controller = new AbortController();
     const base = boot.urls.versions.endsWith("/") ? boot.urls.versions : `${boot.urls.versions}/`;
     apiJson<{ document: GraphDoc }>(`${base}${version}/`, { signal: controller.signal })
-      .then((answer) => setShapeInputs(openInputs(answer.document)))
+      .then((answer) => setFetchedInputs(openInputs(answer.document)))
       .catch(() => {
-        if (!controller.signal.aborted) setShapeInputs([]); // the server says what is missing when queueing
+        if (!controller.signal.aborted) setFetchedInputs([]); // the server says what is missing when queueing
       });
     return () => controller.abort();
   }, [boot, version]);

@@ -30,7 +30,7 @@ const PY_KEYWORDS = new Set(
 
 /** A Python package name from a display name, exactly as graphs/api.py `package_name` makes it ("My net!" → "my_net"). */
 export function packageName(name: string): string {
-  const ascii = name.normalize("NFKD").replace(/[^\x00-\x7f]/g, "");
+  const ascii = name.normalize("NFKD").replace(/\P{ASCII}/gu, "");
   let ident = ascii.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_+|_+$/g, "").toLowerCase().slice(0, 58) || "model";
   if (/^[0-9]/.test(ident)) ident = `model_${ident}`;
   if (PY_KEYWORDS.has(ident) || SHADOWED_MODULES.has(ident)) ident = `${ident}_model`;
