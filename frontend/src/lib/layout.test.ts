@@ -161,6 +161,7 @@ describe("layoutPositions on the templates", () => {
     expect(new Set([...positions.values()].map((p) => p.x)).size).toBeGreaterThanOrEqual(3);
     expect(aspect(positions)).toBeGreaterThan(1.1);
     expect(aspect(positions)).toBeLessThan(1.8);
+    expect(positions.get("fc1")!.y).toBe(0); // the classifier stage starts a column of its own
     const lr = layoutPositions(template("vgg16"), "LR");
     expect(new Set([...lr.values()].map((p) => p.y)).size).toBeGreaterThanOrEqual(3);
     expect(aspect(lr)).toBeGreaterThan(1.1);
@@ -222,6 +223,16 @@ describe("layoutPositions on long graphs", () => {
     expect(Math.max(...columns.values()) - Math.min(...columns.values())).toBeLessThanOrEqual(2);
     expect(aspect(positions)).toBeGreaterThan(1.1);
     expect(aspect(positions)).toBeLessThan(1.8);
+  });
+
+  it("lays out an empty graph, a lone node and a cycle", () => {
+    expect(layoutPositions({ version: "0.2", nodes: [], edges: [], inputs: [], outputs: [] }, "TB").size).toBe(0);
+    expect([...layoutPositions(chain(0), "TB").values()]).toEqual([{ x: 0, y: 0 }]);
+    const looped = chain(30);
+    looped.edges.push(["c20", "c5"]);
+    const positions = layoutPositions(looped, "TB");
+    expect(positions.size).toBe(31);
+    expect(overlapping(positions)).toEqual([]);
   });
 
   it.each(["TB", "LR"] as Direction[])("lays a generated 1,000-node graph out with no overlaps and its main path straight (%s)", (dir) => {
