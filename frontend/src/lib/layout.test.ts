@@ -197,6 +197,20 @@ describe("layoutPositions on the templates", () => {
     expect(lr.get("enc1_relu2")!.y).toBeLessThan(lr.get("cat1")!.y);
   });
 
+  it("puts a U's nodes off the main path outside their arm", () => {
+    const doc = template("unet_small");
+    doc.nodes.push({ id: "aux", type: "Conv2d", params: {} }, { id: "aux_head", type: "Conv2d", params: {} });
+    doc.edges.push(["enc2_relu2", "aux"], ["aux", "aux_head"], ["dec2_relu2", "dec_aux"]);
+    doc.nodes.push({ id: "dec_aux", type: "Conv2d", params: {} });
+    const positions = layoutPositions(doc, "TB");
+    expect(overlapping(positions)).toEqual([]);
+    const at = (id: string) => positions.get(id)!;
+    expect(at("aux").x).toBeLessThan(at("enc2_relu2").x);
+    expect(at("aux").y).toBeGreaterThan(at("enc2_relu2").y);
+    expect(at("aux_head").y).toBeGreaterThan(at("aux").y);
+    expect(at("dec_aux").x).toBeGreaterThan(at("dec2_relu2").x);
+  });
+
   it("finds an encoder–decoder only where long skips nest", () => {
     expect(encoderDecoder(template("unet_small"))!.skips).toHaveLength(2);
     expect(encoderDecoder(resnetLike(3))).toBeNull(); // skips one after another
