@@ -22,11 +22,27 @@ def template_text(document: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_positions_of(document: dict, shipped: dict) -> dict:
+    """The document with each node's ``ui`` taken from the shipped template where that has the node.
+
+    Positions are the canvas's own Layout, which the frontend stores in the templates
+    (``UPDATE_TEMPLATES=1 npx vitest run src/lib/templates.test.ts``); the builder's are one column.
+    """
+    ui = {node["id"]: node["ui"] for node in shipped["nodes"] if "ui" in node}
+    for node in document["nodes"]:
+        if node["id"] in ui:
+            node["ui"] = ui[node["id"]]
+    return document
+
+
 def main() -> None:
     for name, model in all_models().items():
         if model.template:
             path = TEMPLATES_DIR / f"{model.template}.json"
-            path.write_text(template_text(model.graph()), encoding="utf-8")
+            document = model.graph()
+            if path.exists():
+                document = with_positions_of(document, json.loads(path.read_text(encoding="utf-8")))
+            path.write_text(template_text(document), encoding="utf-8")
             print(f"wrote {path.name} ({name})")
 
 
