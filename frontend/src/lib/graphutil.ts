@@ -146,3 +146,19 @@ export function position(node: GraphNode | undefined): { x: number; y: number } 
   }
   return null;
 }
+
+/**
+ * The module stage of a path, for the paths of `nodes`: its containers down to one level below those every
+ * path shares (`layer1` of `layer1.0.conv1`; `features.denseblock1` when every path is under `features`), or
+ * null for a path outside any stage (`fc`, or none).
+ */
+export function stageKeyOf(nodes: readonly GraphNode[]): (path: string | undefined) => string | null {
+  // Containers every path shares (DenseNet's `features`) say nothing: the stages are one level below.
+  const containers = nodes.flatMap((n) => (n.path?.includes(".") ? [n.path.split(".").slice(0, -1)] : []));
+  let depth = 0;
+  while (containers.length && containers.every((c) => c.length > depth && c[depth] === containers[0][depth])) depth++;
+  return (path) => {
+    const segments = path?.split(".") ?? [];
+    return segments.length > depth + 1 ? segments.slice(0, depth + 1).join(".") : null;
+  };
+}

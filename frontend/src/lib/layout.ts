@@ -2,7 +2,7 @@
 // and of nodes that have no position yet: main path straight, long graphs wrapped, encoder–decoders as a U.
 import dagre from "@dagrejs/dagre";
 import type { GraphDoc, GraphEdge, GraphNode } from "../graph";
-import { edgeRefs, nodeIndex, position } from "./graphutil";
+import { edgeRefs, nodeIndex, position, stageKeyOf } from "./graphutil";
 
 export type Direction = "TB" | "LR";
 
@@ -277,14 +277,7 @@ function uLayout(doc: GraphDoc, { path, skips }: EncoderDecoder, dir: Direction,
  */
 export function moduleStages(doc: GraphDoc): string[][] | null {
   const byId = new Map(doc.nodes.map((n) => [n.id, n]));
-  // Containers every path shares (DenseNet's `features`) say nothing: the stages are one level below.
-  const containers = doc.nodes.flatMap((n) => (n.path?.includes(".") ? [n.path.split(".").slice(0, -1)] : []));
-  let depth = 0;
-  while (containers.length && containers.every((c) => c.length > depth && c[depth] === containers[0][depth])) depth++;
-  const stageKey = (path: string | undefined) => {
-    const segments = path?.split(".") ?? [];
-    return segments.length > depth + 1 ? segments[depth] : null;
-  };
+  const stageKey = stageKeyOf(doc.nodes);
   const edges = adjacency(doc);
   const stages: string[][] = [];
   const stageOf = new Map<string, number>();

@@ -6,7 +6,8 @@ import type { GraphDoc, ValidateResult } from "../graph";
 import { REGISTRY } from "../test/registry";
 import { toFlow } from "./convert";
 import { SpecIndex } from "./specs";
-import { collapsedView, collapseFlow, collapsibleStages, stageCardId, stageKeyOf } from "./stages";
+import { stageKeyOf } from "./graphutil";
+import { collapsedView, collapseFlow, collapsibleStages, stageCardId } from "./stages";
 
 const TEMPLATES = new URL("../../../codegen/templates/", import.meta.url);
 const template = (name: string) => JSON.parse(readFileSync(new URL(`${name}.json`, TEMPLATES), "utf-8")) as GraphDoc;

@@ -9,7 +9,7 @@
 import type { Node } from "@xyflow/react";
 import type { GraphDoc, GraphNode, ValidateResult } from "../graph";
 import type { CanvasEdge, CanvasNode } from "./convert";
-import { edgeRefs, formatSource, parseSource } from "./graphutil";
+import { edgeRefs, formatSource, parseSource, stageKeyOf } from "./graphutil";
 import { formatCount, outputShape } from "./format";
 import { type Direction, layoutPositions, type SizeOf } from "./layout";
 
@@ -18,18 +18,6 @@ export interface Stage {
   key: string;
   /** Member node ids, in document order. */
   members: string[];
-}
-
-/** The stage key of a module path (null for paths outside any stage), for the paths of `nodes`. */
-export function stageKeyOf(nodes: readonly GraphNode[]): (path: string | undefined) => string | null {
-  // Containers every path shares (DenseNet's `features`) say nothing: the stages are one level below.
-  const containers = nodes.flatMap((n) => (n.path?.includes(".") ? [n.path.split(".").slice(0, -1)] : []));
-  let depth = 0;
-  while (containers.length && containers.every((c) => c.length > depth && c[depth] === containers[0][depth])) depth++;
-  return (path) => {
-    const segments = path?.split(".") ?? [];
-    return segments.length > depth + 1 ? segments.slice(0, depth + 1).join(".") : null;
-  };
 }
 
 /** The stages of `doc` that collapsing would shorten (two or more nodes), in the order they first appear. */
