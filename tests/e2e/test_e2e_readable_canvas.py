@@ -116,8 +116,9 @@ def test_module_stages_collapse_to_cards_and_expand_in_place(login, site, shot):
     assert page.get_by_test_id("stage-layer3").count() == 1
     assert page.get_by_test_id("undo").is_disabled()
 
-    # Editing works while stages are collapsed (zoomed out, a click anywhere on the card selects it).
-    node(page, "fc").click()
+    # Editing works while stages are collapsed (zoomed out, a click anywhere on the card selects it; the
+    # layout puts fc in the bottom-right corner, under the minimap, so the click goes to the card itself).
+    node(page, "fc").dispatch_event("click")
     page.get_by_test_id("tab-properties").click()
     page.get_by_test_id("node-id").wait_for()
     set_param(page, "out_features", "10")

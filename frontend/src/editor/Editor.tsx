@@ -84,8 +84,8 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
     dragging,
   });
   const layout = useLayoutActions({ boot, dir, setDir, edit, dispatch, sizeOf });
-  // Collapsing or expanding stages redraws the graph: the view shows all of the new drawing.
-  const stageView = useStageView(doc, flow, validation.result, dir, sizeOf, layout.fitSoon);
+  // Stages collapse to cards, by hand or when Fit would make the names too small to read.
+  const stageView = useStageView({ doc, flow, validation: validation.result, dir, sizeOf, wrapper, fit: layout.fit, fitSoon: layout.fitSoon });
   const saver = useSave({ boot, readOnly, doc, baseVersion, initial, dir, show: layout.showLoaded, flash });
   const { base, dirty, conflict, rebase, save: saveVersion } = saver;
   const drafts = useDrafts({ boot, readOnly, doc, dirty, base, baseVersion, draft, staleDraft: staleDraft ?? null, edit, dispatch, rebase });
@@ -141,7 +141,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
         dir={dir}
         onLayout={() => layout.runLayout(dir)}
         onDir={layout.changeDir}
-        onFit={layout.fit}
+        onFit={stageView.fitWhole}
         stageCount={stageView.count}
         stagesCollapsed={stageView.collapsedAny}
         onCollapseStages={stageView.collapseAll}

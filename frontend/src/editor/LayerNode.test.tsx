@@ -6,7 +6,7 @@ import type { GraphDoc } from "../graph";
 import { toFlow } from "../lib/convert";
 import { SpecIndex } from "../lib/specs";
 import { REGISTRY } from "../test/registry";
-import { LayerNode } from "./LayerNode";
+import { glanceLines, LayerNode } from "./LayerNode";
 
 const specs = new SpecIndex(REGISTRY);
 const nodeTypes = { layer: LayerNode };
@@ -54,14 +54,34 @@ describe("the node card", () => {
       nodes: [
         { id: "inp", type: "Input", ui: { x: 0, y: 0 } },
         { id: "conv", type: "Conv2d", label: "Stem", params: { out_channels: 8, kernel_size: 3 }, ui: { x: 0, y: 100 } },
+        { id: "downsample1_norm", type: "ReLU", ui: { x: 0, y: 200 } },
       ],
-      edges: [["inp", "conv"]],
+      edges: [
+        ["inp", "conv"],
+        ["conv", "downsample1_norm"],
+      ],
       inputs: ["inp"],
-      outputs: ["conv"],
+      outputs: ["downsample1_norm"],
     });
     const glance = screen.getByTestId("node-conv").querySelector(".cv-node-glance")!;
     expect(glance.querySelector("[data-testid=node-glance-name]")!.textContent).toBe("Stem");
     expect(glance.textContent).toContain("Conv2d");
+    // a name on two lines takes the kind's place
+    const long = screen.getByTestId("node-downsample1_norm").querySelector(".cv-node-glance")!;
+    expect(long.querySelector("[data-testid=node-glance-name]")!.innerHTML).toBe("downsample1_<br>norm");
+    expect(long.querySelector(".cv-glance-type")).toBeNull();
     expect(screen.getByTestId("node-inp").querySelector("[data-testid=node-glance-name]")!.textContent).toBe("inp");
+  });
+
+  it("splits a long name over two lines at the separator that keeps the longer line shortest", () => {
+    expect(glanceLines("conv1")).toEqual(["conv1"]);
+    expect(glanceLines("stem_conv")).toEqual(["stem_conv"]);
+    expect(glanceLines("block1_bn1")).toEqual(["block1_", "bn1"]);
+    expect(glanceLines("downsample1_norm")).toEqual(["downsample1_", "norm"]);
+    expect(glanceLines("features.denseblock1")).toEqual(["features.", "denseblock1"]);
+    expect(glanceLines("enc1_conv1_bn_relu")).toEqual(["enc1_conv1_", "bn_relu"]);
+    // no separator, or one that leaves a line nearly as long as the name: one line
+    expect(glanceLines("positionalencoding")).toEqual(["positionalencoding"]);
+    expect(glanceLines("a_verylongmodulename")).toEqual(["a_verylongmodulename"]);
   });
 });

@@ -10,6 +10,45 @@ function spread(i: number, n: number): string {
   return `${((i + 1) / (n + 1)) * 100}%`;
 }
 
+/**
+ * What a card shows zoomed out (canvas.css: .cv-glance): its name in a font that grows as the view shrinks,
+ * as large as the card allows, and its kind. A long name with a `_` or `.` goes on two lines, split where
+ * the longer line is shortest, and then takes the kind's place; `--cv-chars` and `--cv-lines` tell the CSS
+ * how much text the card must hold.
+ */
+export function Glance({ name, kind }: { name: string; kind: string }) {
+  const lines = glanceLines(name);
+  const style = { "--cv-chars": Math.max(...lines.map((l) => l.length)), "--cv-lines": lines.length } as CSSProperties;
+  return (
+    <div className="cv-node-glance" aria-hidden="true" style={style}>
+      <span className="cv-glance-name" data-testid="node-glance-name">
+        {lines.length === 2 ? (
+          <>
+            {lines[0]}
+            <br />
+            {lines[1]}
+          </>
+        ) : (
+          name
+        )}
+      </span>
+      {lines.length === 1 ? <span className="cv-glance-type">{kind}</span> : null}
+    </div>
+  );
+}
+
+/** A name as one line, or as two split after a `_` or `.` when that makes it much narrower (10+ characters). */
+export function glanceLines(name: string): string[] {
+  if (name.length < 10) return [name];
+  let best: [string, string] | null = null;
+  for (let i = 1; i < name.length - 1; i++) {
+    if (name[i] !== "_" && name[i] !== ".") continue;
+    const split: [string, string] = [name.slice(0, i + 1), name.slice(i + 1)];
+    if (!best || Math.max(...split.map((l) => l.length)) < Math.max(...best.map((l) => l.length))) best = split;
+  }
+  return best && Math.max(best[0].length, best[1].length) <= 0.75 * name.length ? best : [name];
+}
+
 /** The count of a node's (or a stage's) errors, else of its warnings; nothing when it has neither. */
 export function ProblemBadge({ errors, warnings, title }: { errors: number; warnings: number; title?: string }) {
   if (!errors && !warnings) return null;
@@ -115,13 +154,7 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           </div>
         ) : null}
       </div>
-      {/* Zoomed out (canvas.css: .cv-glance) the card shows only this, in a font that grows as the view shrinks. */}
-      <div className="cv-node-glance" aria-hidden="true">
-        <span className="cv-glance-name" data-testid="node-glance-name">
-          {node.label || id}
-        </span>
-        <span className="cv-glance-type">{info.type}</span>
-      </div>
+      <Glance name={node.label || id} kind={info.type} />
       {sources.map((handle, i) => (
         <Handle
           key={handle}

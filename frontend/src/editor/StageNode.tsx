@@ -4,7 +4,7 @@
 import { Handle, type NodeProps, Position } from "@xyflow/react";
 import { createContext, memo, useContext } from "react";
 import type { StageCanvasNode } from "../lib/stages";
-import { ProblemBadge } from "./LayerNode";
+import { Glance, ProblemBadge } from "./LayerNode";
 
 export const StageActions = createContext<{ expand: (key: string) => void }>({ expand: () => undefined });
 
@@ -37,12 +37,7 @@ export const StageNode = memo(function StageNode({ data, selected }: NodeProps<S
           </div>
         ) : null}
       </div>
-      <div className="cv-node-glance" aria-hidden="true">
-        <span className="cv-glance-name" data-testid="node-glance-name">
-          {data.key}
-        </span>
-        <span className="cv-glance-type">{layers}</span>
-      </div>
+      <Glance name={data.key} kind={layers} />
       <Handle type="source" id="out" position={horizontal ? Position.Right : Position.Bottom} className="cv-handle" isConnectable={false} />
     </div>
   );

@@ -1,11 +1,14 @@
 // Collapsing module stages on the canvas: which stages are collapsed (view state, not part of the
 // document), the nodes and edges drawn for that, and the actions the toolbar and the cards call.
 // While any stage is collapsed the drawing is laid out by the canvas, so nodes cannot be dragged.
-import { useCallback, useMemo, useState } from "react";
+// Fit collapses the stages when the whole graph would be too small to read: the done view of a large model is
+// its stages, legible, rather than every node as a speck.
+import { type RefObject, useCallback, useMemo, useState } from "react";
 import type { GraphDoc, ValidateResult } from "../graph";
 import type { CanvasEdge, CanvasNode } from "../lib/convert";
-import type { Direction, SizeOf } from "../lib/layout";
+import { type Direction, NODE_HEIGHT, NODE_WIDTH, type SizeOf } from "../lib/layout";
 import { collapseFlow, collapsedView, collapsibleStages, type DrawnNode } from "../lib/stages";
+import { fitZoom, NAMES_LEGIBLE_ZOOM } from "../lib/viewport";
 
 export interface StageView {
   nodes: DrawnNode[];
@@ -16,9 +19,24 @@ export interface StageView {
   collapseAll: () => void;
   expandAll: () => void;
   expand: (key: string) => void;
+  /** Fit the whole drawing in view, collapsing the stages first where its names could not be read. */
+  fitWhole: () => void;
 }
 
-export function useStageView(doc: GraphDoc, flow: { nodes: CanvasNode[]; edges: CanvasEdge[] }, validation: ValidateResult | null, dir: Direction, sizeOf: SizeOf, onChange: () => void): StageView {
+export interface StageViewOptions {
+  doc: GraphDoc;
+  flow: { nodes: CanvasNode[]; edges: CanvasEdge[] };
+  validation: ValidateResult | null;
+  dir: Direction;
+  sizeOf: SizeOf;
+  /** The canvas element (its size decides whether a fitted graph can be read). */
+  wrapper: RefObject<HTMLDivElement | null>;
+  fit: () => void;
+  /** Fits the view once the new drawing is on screen (after collapsing or expanding). */
+  fitSoon: () => void;
+}
+
+export function useStageView({ doc, flow, validation, dir, sizeOf, wrapper, fit, fitSoon }: StageViewOptions): StageView {
   const stages = useMemo(() => collapsibleStages(doc), [doc]);
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
   // Stages that no longer exist (a node renamed out of its path) are not collapsed any more.
@@ -29,9 +47,9 @@ export function useStageView(doc: GraphDoc, flow: { nodes: CanvasNode[]; edges: 
   const change = useCallback(
     (next: ReadonlySet<string>) => {
       setCollapsed(next);
-      onChange();
+      fitSoon();
     },
-    [onChange],
+    [fitSoon],
   );
   const collapseAll = useCallback(() => change(new Set(stages.map((s) => s.key))), [change, stages]);
   const expandAll = useCallback(() => change(new Set()), [change]);
@@ -43,5 +61,13 @@ export function useStageView(doc: GraphDoc, flow: { nodes: CanvasNode[]; edges: 
     },
     [change, live],
   );
-  return { nodes: drawn.nodes, edges: drawn.edges, count: stages.length, collapsedAny: live.size > 0, collapseAll, expandAll, expand };
+  const fitWhole = useCallback(() => {
+    const element = wrapper.current;
+    if (element && !live.size && stages.length >= 2) {
+      const boxes = drawn.nodes.map((n) => ({ ...n.position, ...(sizeOf(n.id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT }) }));
+      if (fitZoom(boxes, { width: element.clientWidth, height: element.clientHeight }) < NAMES_LEGIBLE_ZOOM) return collapseAll();
+    }
+    fit();
+  }, [wrapper, live, stages, drawn, sizeOf, collapseAll, fit]);
+  return { nodes: drawn.nodes, edges: drawn.edges, count: stages.length, collapsedAny: live.size > 0, collapseAll, expandAll, expand, fitWhole };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
 import { NODE_HEIGHT, NODE_WIDTH } from "./layout";
-import { DETAIL_FONT_PX, DETAIL_MIN_ZOOM, openingViewport, READABLE_ZOOM, zoomStyle } from "./viewport";
+import { DETAIL_FONT_PX, DETAIL_MIN_ZOOM, fitZoom, openingViewport, READABLE_ZOOM, zoomStyle } from "./viewport";
 
 /** A top-down chain of `n` nodes, `gap` canvas pixels apart, starting at (x0, y0). */
 function chain(n: number, gap = 140, x0 = 0, y0 = 0): GraphDoc {
@@ -55,6 +55,17 @@ describe("the opening view", () => {
   it("copes with an empty graph and an unmeasured canvas", () => {
     expect(openingViewport({ version: "0.2", nodes: [], edges: [], inputs: [], outputs: [] }, SCREEN).zoom).toBe(1);
     expect(openingViewport(chain(3), { width: 0, height: 0 }).zoom).toBe(1);
+  });
+});
+
+describe("the zoom that fits a drawing", () => {
+  it("is set by the tighter of the two axes, a margin kept, and unbounded for nothing to show", () => {
+    const boxes = [
+      { x: 0, y: 0, width: 240, height: 120 },
+      { x: 0, y: 2000, width: 240, height: 120 },
+    ];
+    expect(fitZoom(boxes, SCREEN)).toBeCloseTo((SCREEN.height - 64) / 2120);
+    expect(fitZoom([], SCREEN)).toBe(Infinity);
   });
 });
 

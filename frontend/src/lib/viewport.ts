@@ -33,16 +33,11 @@ export interface Viewport {
 export function openingViewport(doc: GraphDoc, canvas: { width: number; height: number }, sizeOf?: SizeOf): Viewport {
   const boxes = doc.nodes.flatMap((node) => {
     const p = position(node);
-    if (!p) return [];
-    const size = sizeOf?.(node.id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
-    return [{ id: node.id, x: p.x, y: p.y, ...size }];
+    return p ? [{ id: node.id, ...p, ...(sizeOf?.(node.id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT }) }] : [];
   });
   if (!boxes.length || canvas.width <= 0 || canvas.height <= 0) return { x: MARGIN, y: MARGIN, zoom: MAX_OPENING_ZOOM };
-  const minX = Math.min(...boxes.map((b) => b.x));
-  const minY = Math.min(...boxes.map((b) => b.y));
-  const width = Math.max(...boxes.map((b) => b.x + b.width)) - minX;
-  const height = Math.max(...boxes.map((b) => b.y + b.height)) - minY;
-  const fit = Math.min((canvas.width - 2 * MARGIN) / width, (canvas.height - 2 * MARGIN) / height, MAX_OPENING_ZOOM);
+  const { minX, minY, width, height } = bounds(boxes);
+  const fit = Math.min(fitZoom(boxes, canvas), MAX_OPENING_ZOOM);
   if (fit >= READABLE_ZOOM) {
     return { x: (canvas.width - width * fit) / 2 - minX * fit, y: (canvas.height - height * fit) / 2 - minY * fit, zoom: fit };
   }
@@ -56,6 +51,32 @@ export function openingViewport(doc: GraphDoc, canvas: { width: number; height: 
   if (input && !inView(input, view, canvas)) view = { x: MARGIN - input.x * zoom, y: MARGIN - input.y * zoom, zoom };
   return view;
 }
+
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+function bounds(boxes: readonly Box[]): { minX: number; minY: number; width: number; height: number } {
+  const minX = Math.min(...boxes.map((b) => b.x));
+  const minY = Math.min(...boxes.map((b) => b.y));
+  return { minX, minY, width: Math.max(...boxes.map((b) => b.x + b.width)) - minX, height: Math.max(...boxes.map((b) => b.y + b.height)) - minY };
+}
+
+/** The zoom at which all of `boxes` fits on `canvas`, a margin around (Infinity for nothing to show). */
+export function fitZoom(boxes: readonly Box[], canvas: { width: number; height: number }): number {
+  if (!boxes.length) return Infinity;
+  const { width, height } = bounds(boxes);
+  return Math.min((canvas.width - 2 * MARGIN) / width, (canvas.height - 2 * MARGIN) / height);
+}
+
+/**
+ * Below this zoom a card's name cannot reach 10 px on screen: its glance font stops at 38% of the card's
+ * height (canvas.css), 33 px on the shortest cards.
+ */
+export const NAMES_LEGIBLE_ZOOM = 0.3;
 
 function inView(box: { x: number; y: number; width: number; height: number }, view: Viewport, canvas: { width: number; height: number }): boolean {
   const left = box.x * view.zoom + view.x;
