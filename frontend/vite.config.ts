@@ -4,6 +4,8 @@
 // storage leaves these names alone (torchcanvas_site/staticfiles.py).
 // Source maps are "hidden" (no sourceMappingURL comment) and moved out of the served tree into
 // frontend/build/sourcemaps/, for decoding stack traces and for the canvas benchmark's profile.
+// The libraries go into chunks of their own (VENDOR below): no chunk the canvas loads at open is large, and a
+// release that changes only the app's code leaves their names, and the browser's cached copies, as they were.
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import react from "@vitejs/plugin-react";
@@ -28,6 +30,16 @@ function sourceMapsOutsideStatic(): Plugin {
   };
 }
 
+// Chunk name → the packages in it, first match wins. React Flow's chunk takes its own dependencies (d3, zustand
+// and the React shim zustand uses); CodeMirror's and uPlot's load only with the panels that need them.
+const VENDOR: [string, RegExp][] = [
+  ["react", /[\\/]node_modules[\\/](react|react-dom|scheduler)[\\/]/],
+  ["xyflow", /[\\/]node_modules[\\/](@xyflow[\\/]|d3-|zustand|classcat|use-sync-external-store)/],
+  ["dagre", /[\\/]node_modules[\\/]@dagrejs[\\/]/],
+  ["codemirror", /[\\/]node_modules[\\/](codemirror|@codemirror|@lezer|style-mod|w3c-keyname|crelt)[\\/]/],
+  ["uplot", /[\\/]node_modules[\\/]uplot[\\/]/],
+];
+
 export default defineConfig({
   plugins: [react(), sourceMapsOutsideStatic()],
   base: "/static/dist/",
@@ -44,6 +56,9 @@ export default defineConfig({
         entryFileNames: "canvas-[hash].js",
         chunkFileNames: "canvas-[name]-[hash].js",
         assetFileNames: "canvas-[name]-[hash][extname]",
+        codeSplitting: {
+          groups: VENDOR.map(([name, test], i) => ({ name: `vendor-${name}`, test, priority: VENDOR.length - i })),
+        },
       },
     },
   },

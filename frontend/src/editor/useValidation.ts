@@ -36,8 +36,14 @@ export function useValidation(doc: GraphDoc, url: string, delayMs = 250): Valida
   const [state, setState] = useState<ValidationState>({ result: null, pending: true, error: null });
   const lastSent = useRef<string | null>(null);
   const inFlight = useRef<AbortController | null>(null);
+  const lastChange = useRef(-Infinity);
 
   useEffect(() => {
+    // A change after a quiet spell (one edit of a field) is checked at once; the changes of a burst (typing,
+    // dragging a node) wait until it pauses.
+    const now = performance.now();
+    const quiet = now - lastChange.current >= delayMs;
+    lastChange.current = now;
     const timer = window.setTimeout(() => {
       const payload = validationPayload(doc);
       const signature = JSON.stringify(payload);
@@ -64,7 +70,7 @@ export function useValidation(doc: GraphDoc, url: string, delayMs = 250): Valida
           lastSent.current = null; // try again on the next change
           setState((s) => ({ ...s, pending: false, error: error instanceof Error ? error.message : String(error) }));
         });
-    }, lastSent.current === null ? 0 : delayMs); // the first check goes out at once: nothing to debounce yet
+    }, lastSent.current === null || quiet ? 0 : delayMs);
     return () => window.clearTimeout(timer);
   }, [doc, url, delayMs]);
 

@@ -184,4 +184,16 @@ describe("toFlow / fromFlow", () => {
     expect(selected.nodes[0].data).toBe(second.nodes[0].data);
     expect(selected.nodes[2]).toBe(second.nodes[2]);
   });
+
+  it("gives the same lists again when no object in them changed (React Flow then keeps its lookups)", () => {
+    const builder = new FlowBuilder();
+    const doc = sample();
+    const first = builder.build(doc, { specs });
+    const again = builder.build({ ...doc }, { specs });
+    expect(again.nodes).toBe(first.nodes);
+    expect(again.edges).toBe(first.edges);
+    const selected = builder.build(doc, { specs, selectedNodes: new Set(["inp"]) });
+    expect(selected.nodes).not.toBe(first.nodes);
+    expect(selected.edges).toBe(first.edges); // selecting a node changes no edge
+  });
 });

@@ -137,6 +137,8 @@ function shallowEqual(a: Record<string, unknown>, b: Record<string, unknown>): b
 export class FlowBuilder {
   private nodes = new Map<string, CanvasNode>();
   private edges = new Map<string, CanvasEdge>();
+  private nodeList: CanvasNode[] = [];
+  private edgeList: CanvasEdge[] = [];
 
   build(doc: GraphDoc, ctx: FlowContext): { nodes: CanvasNode[]; edges: CanvasEdge[] } {
     const dir = ctx.dir ?? "TB";
@@ -275,8 +277,16 @@ export class FlowBuilder {
 
     this.nodes = nextNodes;
     this.edges = nextEdges;
-    return { nodes: nodeList, edges: edgeList };
+    // The previous list when it holds the same objects: React Flow rebuilds its lookup of every edge (and
+    // re-adopts every node) for each new list it is given, as when nodes are measured, moved or selected.
+    if (!sameItems(nodeList, this.nodeList)) this.nodeList = nodeList;
+    if (!sameItems(edgeList, this.edgeList)) this.edgeList = edgeList;
+    return { nodes: this.nodeList, edges: this.edgeList };
   }
+}
+
+function sameItems<T>(a: T[], b: T[]): boolean {
+  return a.length === b.length && a.every((item, i) => item === b[i]);
 }
 
 /** The React Flow view of a document (see the top of this file). */
