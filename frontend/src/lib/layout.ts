@@ -22,8 +22,8 @@ const ARM_GAP = 2 * NODE_WIDTH;
 
 /** Wrapping aims at this width:height for the whole drawing, a landscape screen's. */
 const TARGET_ASPECT = 1.45;
-/** A drawing at most this many ranks long stays one strip: it reads at a usable zoom without wrapping. */
-export const WRAP_MIN_RANKS = 10;
+/** A drawing at most this many ranks long stays one strip: at the card size it fits a laptop screen at a readable zoom. */
+export const WRAP_MIN_RANKS = 4;
 /** Merge nodes whose long, nested input edges make a model an encoder–decoder drawn as a U. */
 const MERGE_TYPES = new Set(["Concat", "Add"]);
 

@@ -34,7 +34,7 @@ describe("the opening view", () => {
   it("opens a long graph on its start at the readable zoom, centred across the flow", () => {
     const view = openingViewport(chain(40, 140, 500, 300), SCREEN);
     expect(view.zoom).toBeCloseTo(READABLE_ZOOM);
-    expect(300 * view.zoom + view.y).toBeCloseTo(32); // the input's top edge, a margin below the top
+    expect(300 * view.zoom + view.y).toBeCloseTo(16); // the input's top edge, a margin below the top
     expect(500 * view.zoom + view.x + (NODE_WIDTH * view.zoom) / 2).toBeCloseTo(SCREEN.width / 2);
   });
 
@@ -64,7 +64,7 @@ describe("the zoom that fits a drawing", () => {
       { x: 0, y: 0, width: 240, height: 120 },
       { x: 0, y: 2000, width: 240, height: 120 },
     ];
-    expect(fitZoom(boxes, SCREEN)).toBeCloseTo((SCREEN.height - 64) / 2120);
+    expect(fitZoom(boxes, SCREEN)).toBeCloseTo((SCREEN.height - 32) / 2120);
     expect(fitZoom([], SCREEN)).toBe(Infinity);
   });
 });

@@ -17,7 +17,7 @@ export const DETAIL_MIN_ZOOM = 0.75;
 /** The opening view never magnifies past this: a three-node graph is not drawn huge. */
 export const MAX_OPENING_ZOOM = 1;
 /** Margin around the drawing in the opening view, screen pixels. */
-const MARGIN = 32;
+const MARGIN = 16;
 
 export interface Viewport {
   x: number;
