@@ -17,8 +17,8 @@ export const DAGRE_LIMIT = 150;
 /** A graph this long whose nodes sit in module stages (`layer1.0`, `layer2.3`) is laid out a stage per column. */
 export const STAGED_MIN_NODES = 40;
 const STAGE_GAP = 140;
-/** Room between a U's arms for the skips that run across. */
-const ARM_GAP = 2 * NODE_WIDTH;
+/** Room between a U's arms for the skips that run across (and their shape labels); narrow enough that both arms of a U-Net fit a laptop screen at a readable zoom. */
+const ARM_GAP = NODE_WIDTH;
 
 /** Wrapping aims at this width:height for the whole drawing, a landscape screen's. */
 const TARGET_ASPECT = 1.45;
