@@ -69,7 +69,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
   const categories = useMemo(() => registry.categories.map((c) => c.name), [registry]);
 
   // Opens on the whole graph where it can be read whole, else on its start (lib/viewport.ts).
-  const { opening, onMove } = useReadableZoom(wrapper, initial);
+  const { opening, onMove, onMoveEnd } = useReadableZoom(wrapper, initial);
 
   const { flow, sizeOf, onNodesChange, onEdgesChange } = useFlowView({
     doc,
@@ -181,6 +181,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
               <ReactFlow<DrawnNode, CanvasEdge>
                 defaultViewport={opening}
                 onMove={onMove}
+              onMoveEnd={onMoveEnd}
                 nodes={stageView.nodes}
                 edges={stageView.edges}
                 nodeTypes={NODE_TYPES}

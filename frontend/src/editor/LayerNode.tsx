@@ -61,7 +61,7 @@ export function ProblemBadge({ errors, warnings, title }: { errors: number; warn
 }
 
 export const LayerNode = memo(function LayerNode({ id, data, selected }: NodeProps<CanvasNode>) {
-  const { node, info, inCount, outCount, dir } = data;
+  const { node, info, inCount, outCount, dir, reverseIn, reverseOut } = data;
   const horizontal = dir === "LR";
   const targets = useMemo(() => targetHandleIds(info, inCount), [info, inCount]);
   const sources = useMemo(() => sourceHandleIds(outCount), [outCount]);
@@ -80,7 +80,7 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
 
   // Handles appear and disappear (variadic inputs, Chunk outputs, layout direction): tell React Flow.
   const updateInternals = useUpdateNodeInternals();
-  const handleKey = `${targets.length}/${sources.length}/${dir}`;
+  const handleKey = `${targets.length}/${sources.length}/${dir}/${reverseIn}/${reverseOut}`;
   const lastKey = useRef(handleKey);
   useEffect(() => {
     if (lastKey.current !== handleKey) {
@@ -104,7 +104,7 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           key={handle}
           id={handle}
           type="target"
-          position={horizontal ? Position.Left : Position.Top}
+          position={horizontal ? (reverseIn ? Position.Right : Position.Left) : reverseIn ? Position.Bottom : Position.Top}
           style={horizontal ? { top: spread(i, targets.length) } : { left: spread(i, targets.length) }}
           className={info.variadic && i === targets.length - 1 ? "cv-handle cv-handle--free" : "cv-handle"}
           isConnectable={!data.readOnly}
@@ -160,7 +160,7 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           key={handle}
           id={handle}
           type="source"
-          position={horizontal ? Position.Right : Position.Bottom}
+          position={horizontal ? (reverseOut ? Position.Left : Position.Right) : reverseOut ? Position.Top : Position.Bottom}
           style={horizontal ? { top: spread(i, sources.length) } : { left: spread(i, sources.length) }}
           className="cv-handle"
           isConnectable={!data.readOnly}

@@ -197,3 +197,35 @@ describe("toFlow / fromFlow", () => {
     expect(selected.edges).toBe(first.edges); // selecting a node changes no edge
   });
 });
+
+describe("handles of edges that run against the flow", () => {
+  // input → down → up: `up` sits above `down` in the same column (a U's decoder arm); `side` starts a new
+  // column to the right (a wrapped drawing), which is not against the flow.
+  const doc: GraphDoc = {
+    version: "0.2",
+    nodes: [
+      { id: "input", type: "Input", params: { shape: [4] }, ui: { x: 0, y: 0 } },
+      { id: "down", type: "ReLU", ui: { x: 0, y: 400 } },
+      { id: "up", type: "ReLU", ui: { x: 0, y: 200 } },
+      { id: "side", type: "ReLU", ui: { x: 600, y: 0 } },
+    ],
+    edges: [
+      ["input", "down"],
+      ["down", "up"],
+      ["up", "side"],
+    ],
+    inputs: ["input"],
+    outputs: ["side"],
+  };
+
+  it("puts them on the far side of both nodes, in either direction", () => {
+    const byId = (dir: "TB" | "LR", d: GraphDoc) => new Map(toFlow(d, { specs, dir }).nodes.map((n) => [n.id, n.data]));
+    const tb = byId("TB", doc);
+    expect([tb.get("down")!.reverseIn, tb.get("down")!.reverseOut]).toEqual([false, true]);
+    expect([tb.get("up")!.reverseIn, tb.get("up")!.reverseOut]).toEqual([true, false]);
+    expect([tb.get("side")!.reverseIn, tb.get("side")!.reverseOut]).toEqual([false, false]);
+    const transposed = { ...doc, nodes: doc.nodes.map((n) => ({ ...n, ui: { x: n.ui!.y as number, y: n.ui!.x as number } })) };
+    const lr = byId("LR", transposed);
+    expect([lr.get("up")!.reverseIn, lr.get("down")!.reverseOut, lr.get("side")!.reverseIn]).toEqual([true, true, false]);
+  });
+});

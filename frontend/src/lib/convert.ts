@@ -10,7 +10,7 @@
 // from the base document.
 import type { Edge, Node } from "@xyflow/react";
 import type { GraphDoc, GraphEdge, GraphNode, ValidateResult } from "../graph";
-import { argumentOrder, type EdgeRef, formatSource, incomingByTarget, nodeIndex, parseSource, position } from "./graphutil";
+import { argumentOrder, type EdgeRef, edgeRefs, formatSource, incomingByTarget, nodeIndex, parseSource, position } from "./graphutil";
 import { type Direction, layoutPositions, NODE_HEIGHT, NODE_WIDTH, type SizeOf } from "./layout";
 import { formatCount, nodeShapeText, outputShape } from "./format";
 import { outputCount, type SpecIndex, type TypeInfo } from "./specs";
@@ -29,6 +29,12 @@ export interface CanvasNodeData extends Record<string, unknown> {
   isOutput: boolean;
   isInput: boolean;
   dir: Direction;
+  /**
+   * Handles on the far side: inputs fed from the node just below (TB; right of it in LR), outputs read by
+   * the node just above. A U's decoder arm runs up the page; its edges then join nodes without a loop.
+   */
+  reverseIn: boolean;
+  reverseOut: boolean;
   readOnly: boolean;
 }
 
@@ -130,6 +136,12 @@ function shallowEqual(a: Record<string, unknown>, b: Record<string, unknown>): b
   return true;
 }
 
+/** Whether an edge from `from` to `to` runs against the flow within one column (row in LR): up the page in TB. */
+function backwards(from: { x: number; y: number } | undefined, to: { x: number; y: number } | undefined, dir: Direction): boolean {
+  if (!from || !to) return false;
+  return dir === "TB" ? from.y - to.y > NODE_HEIGHT / 2 && Math.abs(from.x - to.x) < NODE_WIDTH : from.x - to.x > NODE_WIDTH / 2 && Math.abs(from.y - to.y) < NODE_HEIGHT;
+}
+
 /**
  * Builds React Flow nodes and edges from a document, reusing the previous objects where nothing changed
  * (memoised node components then skip rendering; one changed node costs one node render).
@@ -149,6 +161,9 @@ export class FlowBuilder {
     const outputs = new Set(doc.outputs);
     const inputs = new Set(doc.inputs);
     const laid = doc.nodes.some((n) => !position(n)) ? layoutPositions(doc, dir, ctx.sizeOf) : null;
+    const at = (id: string) => (ids.has(id) ? (position(doc.nodes[ids.get(id)!]) ?? laid?.get(id)) : undefined);
+    const firstReader = new Map<string, string>();
+    for (const ref of edgeRefs(doc)) if (!firstReader.has(ref.source.node)) firstReader.set(ref.source.node, ref.target);
 
     // Output handle counts must cover every output an edge reads from.
     const maxOutput = new Map<string, number>();
@@ -188,9 +203,15 @@ export class FlowBuilder {
         isOutput: outputs.has(node.id),
         isInput: inputs.has(node.id),
         dir,
+        reverseIn: false,
+        reverseOut: false,
         readOnly,
       };
       const pos = position(node) ?? laid?.get(node.id) ?? { x: 0, y: 0 };
+      const feeder = incoming.get(node.id)?.[0]?.source.node;
+      const reader = firstReader.get(node.id);
+      data.reverseIn = feeder !== undefined && backwards(at(feeder), pos, dir);
+      data.reverseOut = reader !== undefined && backwards(pos, at(reader), dir);
       const selected = ctx.selectedNodes?.has(node.id) ?? false;
       const measured = ctx.measured?.get(node.id);
       const prev = this.nodes.get(node.id);

@@ -85,8 +85,8 @@ function inView(box: { x: number; y: number; width: number; height: number }, vi
 }
 
 /**
- * The zoom as the canvas's CSS sees it (`--cv-z` and the `cv-glance` class on the flow's element),
- * rounded to 2.5% steps so a wheel gesture restyles the nodes a few times rather than on every frame.
+ * The zoom as the canvas's CSS sees it (`--cv-z` and the `cv-glance` class on the flow's element): `z`
+ * rounded to 2.5% steps, so a zoom that ends a hair away from the last one restyles nothing.
  */
 export function zoomStyle(zoom: number): { z: string; glance: boolean } {
   const rounded = Math.max(0.025, Math.round(zoom * 40) / 40);
