@@ -19,8 +19,8 @@ warm server), and a script installed before the page's own (``add_init_script``)
 (navigation start = 0) from a ``MutationObserver`` the moment each condition first holds in the DOM:
 
 - *nodes*: a ``.react-flow__node`` is in the DOM;
-- *fitted*: React Flow has fitted the view (``.react-flow__viewport`` no longer at its initial
-  ``translate(0px, 0px) scale(1)``) and the probe node (the stem's ``conv0``) is drawn (not ``visibility:
+- *fitted*: the opening view is in place (``.react-flow__viewport`` not at React Flow's default
+  ``translate(0px, 0px) scale(1)``; the canvas computes it before its first paint) and the probe node (the stem's ``conv0``) is drawn (not ``visibility:
   hidden``), so it can be clicked; *culled*: the count of nodes in the DOM first fell below its peak (above 250
   nodes the canvas draws only the nodes in view, but its first render draws them all);
 - *validated*: the toolbar's ``[data-testid=validity]`` reads "✓ Valid" and every rendered node shows its output
@@ -648,7 +648,7 @@ def analyse(raw: bytes, timings: dict, graph_id: int, maps: SourceMaps) -> dict 
     bounds = [
         ("HTML, bundle, app start", f["boot"]),
         ("registry + version fetch", f["data"]),
-        ("layout, first render, fit", f["fitted"]),
+        ("layout, first render, opening view", f["fitted"]),
         ("debounce, validate request", f["validate_back"]),
         ("validation rendered", f["ready"]),
     ]
@@ -744,7 +744,7 @@ PHASES = [
     ("boot", "app started (first API fetch sent)"),
     ("data", "registry + graph version received"),
     ("nodes", "first `.react-flow__node` in the DOM"),
-    ("fitted", "view fitted, probe node drawn"),
+    ("fitted", "opening view in place, probe node drawn"),
     ("culled", "off-screen nodes removed from the DOM"),
     ("validate_sent", "`POST /api/validate/` sent"),
     ("validate_back", "validation answer received"),
@@ -783,8 +783,9 @@ def report(graphs, results, traces, profiles, retried: int, rebuilt: bool, chrom
         "the order rotating.",
         "",
         "Measured in the page (`performance.now()`, navigation start = 0) by a `MutationObserver` installed before "
-        "the page's scripts. **Ready**: React Flow has fitted the view (`.react-flow__viewport` moved from its "
-        'initial transform) with the probe node (`conv0`) drawn, the toolbar\'s `validity` reads "✓ Valid" and '
+        "the page's scripts. **Ready**: the opening view is in place (`.react-flow__viewport` away from React "
+        "Flow's default transform; the canvas sets it before its first paint) with the probe node (`conv0`) drawn, "
+        'the toolbar\'s `validity` reads "✓ Valid" and '
         "every node in the DOM shows its output shape (the first validation answer is on screen). Then a real mouse "
         "click on the probe node; **first click** = its `pointerdown` timestamp → the properties panel shows the "
         "node's id. **Interactive** = ready + first click (the harness's own round trip in between is left out). "
@@ -792,7 +793,7 @@ def report(graphs, results, traces, profiles, retried: int, rebuilt: bool, chrom
         f"opens on its first nodes, {p50['500']['rendered']:.0f} of them in the DOM when ready — but its first render "
         f"puts all of them in the DOM ({p50['500']['peak']:.0f} without positions, "
         f"{p50['500 positions']['peak']:.0f} with, {p50['1000']['peak']:.0f} of the 1,000: peak count seen by the "
-        "observer) and culls them only once the view is fitted.",
+        "observer) and culls them only after that render.",
         "",
         "| (ms) | ready p50 | ready max | first click p50 | first click max | **interactive p50** | interactive max "
         "| ratio to 10 nodes (p50) |",
