@@ -1,4 +1,5 @@
-"""The canvas at real model sizes, in Chromium: text size on screen for every template, collapsed module stages.
+"""The canvas at real model sizes, in Chromium: text size on screen for every template, collapsed module stages,
+block instances expanded in place.
 
 On screen a text is its computed font size times the canvas zoom (the scale of ``.react-flow__viewport``). At
 the opening view every text in a node card or an edge label that is in view must be at least 12 px; after Fit
@@ -6,8 +7,10 @@ the opening view every text in a node card or an edge label that is in view must
 "glance" name (semantic zoom, ``.cv-glance`` on the flow) when zoomed out.
 """
 
+import json
+
 import pytest
-from e2e_helpers import graph_from_template, node, set_param, wait_valid
+from e2e_helpers import ROOT, api, graph_from_template, node, set_param, wait_valid
 
 from codegen.templates import template_names
 
@@ -128,3 +131,37 @@ def test_module_stages_collapse_to_cards_and_expand_in_place(login, site, shot):
     page.wait_for_function(
         "() => document.querySelector('[data-id=fc] [data-testid=node-shape]').textContent === '(B, 10)'"
     )
+
+
+def test_a_block_instance_expands_in_place_and_folds_back(login, site, shot):
+    page = login("alice")
+    document = json.loads((ROOT / "tests" / "codegen" / "golden" / "composite_ports" / "graph.json").read_text())
+    created = api(page, "POST", "/api/graphs/", {"name": "Tiny U-Net with blocks", "document": document})["json"]
+    page.goto(site.url(f"/graphs/{created['id']}/canvas/"))
+    node(page, "up1").wait_for()
+    wait_valid(page)
+
+    # The instance's block is drawn in its place: its own nodes, framed, wired as the instance was.
+    node(page, "up1").dispatch_event("click")
+    page.get_by_test_id("tab-properties").click()
+    page.get_by_test_id("expand-in-place").click()
+    page.get_by_test_id("frame-up1").wait_for()
+    for inner in ("up", "cat", "conv", "bn", "act"):
+        node(page, f"up1/{inner}").wait_for(state="attached")
+    assert node(page, "up1/x").count() == 0  # the block's inputs are where its edges come from, not nodes
+    # what fed the instance's ports feeds the block's nodes: the skip from enc, x from bottom
+    assert page.locator('.cv-edge-label[data-edge="enc->up1/cat"]').count() == 1
+    assert page.locator('.cv-edge-label[data-edge="bottom->up1/up"]').count() == 1
+    assert page.get_by_test_id("undo").is_disabled()  # a view: the document did not change
+    page.evaluate(SETTLED)
+    shot(page, "1-expanded")
+
+    # The frame stands for the instance: selecting it shows the instance's properties; Collapse folds it back.
+    node(page, "enc").dispatch_event("click")
+    page.wait_for_function("() => document.querySelector('[data-testid=node-id]')?.value === 'enc'")
+    page.get_by_test_id("frame-up1").dispatch_event("click")
+    page.wait_for_function("() => document.querySelector('[data-testid=node-id]')?.value === 'up1'")
+    page.get_by_test_id("collapse-up1").click()
+    page.get_by_test_id("frame-up1").wait_for(state="detached")
+    node(page, "up1").wait_for()
+    assert node(page, "up1/conv").count() == 0

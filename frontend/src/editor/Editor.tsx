@@ -17,7 +17,7 @@ import { LayerNode } from "./LayerNode";
 import { Palette } from "./Palette";
 import { QuickAdd } from "./QuickAdd";
 import { ShapeEdge } from "./ShapeEdge";
-import { StageActions, StageNode } from "./StageNode";
+import { InstanceFrame, StageActions, StageNode } from "./StageNode";
 import { Toolbar } from "./Toolbar";
 import { useAddEntry } from "./useAddEntry";
 import { useCanvasInteraction } from "./useCanvasInteraction";
@@ -33,12 +33,19 @@ import { useReadableZoom } from "./useReadableZoom";
 import { useSave } from "./useSave";
 import { useSelectionActions } from "./useSelectionActions";
 import { useShortcuts } from "./useShortcuts";
-import { useStageView } from "./useStageView";
+import { useInstanceExpansion, useStageView } from "./useStageView";
 import { useTabs } from "./useTabs";
 import { useValidation } from "./useValidation";
 
-const NODE_TYPES = { layer: LayerNode, stage: StageNode };
+const NODE_TYPES = { layer: LayerNode, stage: StageNode, frame: InstanceFrame };
 const EDGE_TYPES = { shape: ShapeEdge };
+
+/** A node's colour in the minimap: its category's; a stage card's dark; a block's frame none (its nodes show). */
+function minimapColor(node: DrawnNode): string {
+  if (node.type === "stage") return "#344054";
+  if (node.type === "frame") return "transparent";
+  return (node as CanvasNode).data.info.color ?? "#94a3b8";
+}
 
 export interface EditorProps {
   boot: Boot;
@@ -71,8 +78,10 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
   // Opens on the whole graph where it can be read whole, else on its start (lib/viewport.ts).
   const { opening, onMove, onMoveEnd } = useReadableZoom(wrapper, initial);
 
+  // Block instances expanded in place are drawn as their blocks' nodes (a view of the document).
+  const expansion = useInstanceExpansion(doc);
   const { flow, sizeOf, onNodesChange, onEdgesChange } = useFlowView({
-    doc,
+    doc: expansion.doc,
     specs,
     validation: validation.result,
     selectedNodes: state.selectedNodes,
@@ -85,7 +94,23 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
   });
   const layout = useLayoutActions({ boot, dir, setDir, edit, dispatch, sizeOf });
   // Stages collapse to cards, by hand or when Fit would make the names too small to read.
-  const stageView = useStageView({ doc, flow, validation: validation.result, dir, sizeOf, wrapper, fit: layout.fit, fitSoon: layout.fitSoon });
+  const stageView = useStageView({ doc, flow, validation: validation.result, dir, sizeOf, wrapper, fit: layout.fit, fitSoon: layout.fitSoon, selectedNodes: state.selectedNodes, expansion });
+  const { expand: expandInstance, collapse: collapseInstance } = expansion;
+  const { fitSoon } = layout;
+  const viewActions = useMemo(
+    () => ({
+      expand: stageView.expand,
+      expandInPlace: (id: string) => {
+        expandInstance(id);
+        fitSoon();
+      },
+      collapseInstance: (id: string) => {
+        collapseInstance(id);
+        fitSoon();
+      },
+    }),
+    [stageView.expand, expandInstance, collapseInstance, fitSoon],
+  );
   const saver = useSave({ boot, readOnly, doc, baseVersion, initial, dir, show: layout.showLoaded, flash });
   const { base, dirty, conflict, rebase, save: saveVersion } = saver;
   const drafts = useDrafts({ boot, readOnly, doc, dirty, base, baseVersion, draft, staleDraft: staleDraft ?? null, edit, dispatch, rebase });
@@ -176,7 +201,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
           onMouseMove={trackPointer}
           data-testid="canvas"
         >
-          <StageActions.Provider value={stageView}>
+          <StageActions.Provider value={viewActions}>
             {opening ? (
               <ReactFlow<DrawnNode, CanvasEdge>
                 defaultViewport={opening}
@@ -205,12 +230,12 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
                 onSelectionDragStop={() => {
                   dragging.current = false;
                 }}
-                onNodeDoubleClick={(_event, clicked) => (clicked.type === "stage" ? stageView.expand(clicked.data.key) : openTab("properties"))}
+                onNodeDoubleClick={(_event, clicked) => (clicked.type === "stage" ? stageView.expand(clicked.data.key) : clicked.type === "frame" ? viewActions.collapseInstance(clicked.id) : openTab("properties"))}
                 deleteKeyCode={null}
                 selectionKeyCode="Shift"
                 multiSelectionKeyCode={["Shift", "Meta", "Control"]}
                 zoomOnDoubleClick={false}
-                nodesDraggable={!readOnly && !stageView.collapsedAny}
+                nodesDraggable={!readOnly && !stageView.rearranged}
                 nodesConnectable={!readOnly}
                 elementsSelectable
                 minZoom={0.05}
@@ -219,7 +244,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
                 proOptions={{ hideAttribution: true }}
               >
                 <Background variant={BackgroundVariant.Dots} gap={20} size={1.2} />
-                <MiniMap pannable zoomable nodeColor={(n) => (n.type === "stage" ? "#344054" : ((n as CanvasNode).data?.info.color ?? "#94a3b8"))} nodeStrokeWidth={0} />
+                <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} />
                 <Controls showInteractive={false} />
               </ReactFlow>
             ) : null}
@@ -250,6 +275,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
             onDelete: actions.deleteSelection,
             onUngroup: library.onUngroup,
             onLookInside: library.setLookInside,
+            onExpandInPlace: viewActions.expandInPlace,
             canGroup: !readOnly,
           }}
           validation={validation}

@@ -41,6 +41,7 @@ function inertPanel(doc: GraphDoc, selected: string[], validation: ValidateResul
     onDelete: none,
     onUngroup: none,
     onLookInside: none,
+    onExpandInPlace: none,
     canGroup: false,
   };
 }

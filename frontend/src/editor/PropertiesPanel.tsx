@@ -26,6 +26,8 @@ export interface PropertiesPanelProps {
   onDelete: () => void;
   onUngroup: (id: string) => void;
   onLookInside: (type: string) => void;
+  /** Draw a block instance's own nodes in its place on the canvas (a view: the document keeps the instance). */
+  onExpandInPlace: (id: string) => void;
   canGroup: boolean;
 }
 
@@ -247,6 +249,9 @@ function NodeProperties(props: PropertiesPanelProps & { id: string }) {
         <div className="cv-row cv-gap-top">
           <button type="button" className="cv-button" onClick={() => props.onLookInside(node.type)} data-testid="look-inside">
             Look inside
+          </button>
+          <button type="button" className="cv-button" onClick={() => props.onExpandInPlace(id)} data-testid="expand-in-place">
+            Expand in place
           </button>
           {!readOnly ? (
             <button type="button" className="cv-button" onClick={() => props.onUngroup(id)} data-testid="ungroup">

@@ -1,12 +1,13 @@
 // A collapsed module stage on the canvas (lib/stages.ts): its path, how many nodes it holds, their
 // parameters and the shape it hands on; one handle in, one out (edges are drawn to it, not made on it).
-// Expanding it (the button, or a double click on the card) is the editor's: StageActions carries it.
+// Expanding it (the button, or a double click on the card) is the editor's: StageActions carries it. Also the
+// frame around a block instance expanded in place: the instance's id and block, and the way back.
 import { Handle, type NodeProps, Position } from "@xyflow/react";
 import { createContext, memo, useContext } from "react";
-import type { StageCanvasNode } from "../lib/stages";
+import type { FrameCanvasNode, StageCanvasNode } from "../lib/stages";
 import { Glance, ProblemBadge } from "./LayerNode";
 
-export const StageActions = createContext<{ expand: (key: string) => void }>({ expand: () => undefined });
+export const StageActions = createContext<{ expand: (key: string) => void; collapseInstance: (id: string) => void }>({ expand: () => undefined, collapseInstance: () => undefined });
 
 export const StageNode = memo(function StageNode({ data, selected }: NodeProps<StageCanvasNode>) {
   const { expand } = useContext(StageActions);
@@ -39,6 +40,20 @@ export const StageNode = memo(function StageNode({ data, selected }: NodeProps<S
       </div>
       <Glance name={data.key} kind={layers} />
       <Handle type="source" id="out" position={horizontal ? Position.Right : Position.Bottom} className="cv-handle" isConnectable={false} />
+    </div>
+  );
+});
+
+export const InstanceFrame = memo(function InstanceFrame({ data, selected }: NodeProps<FrameCanvasNode>) {
+  const { collapseInstance } = useContext(StageActions);
+  return (
+    <div className={`cv-frame${selected ? " cv-frame--selected" : ""}`} data-testid={`frame-${data.instance}`}>
+      <div className="cv-frame-label">
+        <strong>{data.instance}</strong> <span className="cv-muted">{data.block}, expanded</span>
+        <button type="button" className="cv-button cv-button--small nodrag" onClick={() => collapseInstance(data.instance)} data-testid={`collapse-${data.instance}`} title="Show the block as one node again">
+          Collapse
+        </button>
+      </div>
     </div>
   );
 });

@@ -7,7 +7,7 @@ import { REGISTRY } from "../test/registry";
 import { toFlow } from "./convert";
 import { SpecIndex } from "./specs";
 import { stageKeyOf } from "./graphutil";
-import { collapsedView, collapseFlow, collapsibleStages, stageCardId } from "./stages";
+import { collapsedView, collapseFlow, collapsibleStages, expandInstances, stageCardId } from "./stages";
 
 const TEMPLATES = new URL("../../../codegen/templates/", import.meta.url);
 const template = (name: string) => JSON.parse(readFileSync(new URL(`${name}.json`, TEMPLATES), "utf-8")) as GraphDoc;
@@ -62,9 +62,9 @@ describe("the collapsed view", () => {
     expect(view.drawnAs.get("a0")).toBe(stageCardId("a"));
     expect(view.drawnAs.get("b0")).toBe("b0");
     expect([...view.positions.keys()].sort()).toEqual(["@a", "b0", "b1", "head", "input", "stem"]);
-    // top-down: the card comes after the stem and before the stage it feeds
-    expect(view.positions.get("@a")!.y).toBeGreaterThan(view.positions.get("stem")!.y);
-    expect(view.positions.get("b0")!.y).toBeGreaterThan(view.positions.get("@a")!.y);
+    // the card has a place of its own in the drawing
+    const card = view.positions.get("@a")!;
+    for (const [id, p] of view.positions) if (id !== "@a") expect(Math.abs(p.x - card.x) >= 240 || Math.abs(p.y - card.y) >= 120, id).toBe(true);
   });
 
   it("draws edges into and out of a stage to its card, once per pair of ends, and leaves out its inner edges", () => {
@@ -86,5 +86,38 @@ describe("the collapsed view", () => {
     expect(card.type).toBe("stage");
     expect(card.data).toMatchObject({ key: "a", count: 2, paramCount: "15", shape: "(2, 8)" });
     expect(drawn.edges.find((e) => e.source === "@a" && e.target === "b0")!.sourceHandle).toBe("out");
+  });
+});
+
+describe("a block expanded in place", () => {
+  const golden = JSON.parse(readFileSync(new URL("../../../tests/codegen/golden/composite_ports/graph.json", import.meta.url), "utf-8")) as GraphDoc;
+
+  it("is drawn as its own nodes, wired as the instance was (inputs by port, outputs by index)", () => {
+    const { doc, inner } = expandInstances(golden, new Set(["up1", "heads"]));
+    // the blocks' Input nodes are not drawn: what fed the instance feeds what they fed
+    expect(doc.nodes.map((n) => n.id)).toEqual(["image", "enc", "down", "bottom", "up1/up", "up1/cat", "up1/conv", "up1/bn", "up1/act", "heads/halves", "heads/left", "heads/right", "heads/right_act", "merge", "classifier"]);
+    expect(inner.get("up1/cat")).toBe("up1");
+    expect(inner.has("enc")).toBe(false);
+    const edges = doc.edges.map((e) => e.join(" "));
+    expect(edges).toEqual(
+      expect.arrayContaining([
+        "bottom up1/up", // port x
+        "enc up1/cat", // port skip
+        "up1/up up1/cat",
+        "up1/act heads/halves", // up1's output feeds heads' input
+        "heads/left merge", // heads:0
+        "heads/right_act merge", // heads:1
+        "heads/halves:1 heads/right",
+        "heads/right:1 heads/right_act",
+      ]),
+    );
+    // the 6 outer edges that do not end in an instance, and every edge of the two blocks (6 + 4), re-aimed
+    expect(edges).toHaveLength(6 + 6 + 4);
+    expect(doc.nodes.find((n) => n.id === "up1/conv")!.label).toBe("conv");
+  });
+
+  it("leaves the document alone when nothing (or no block) is expanded", () => {
+    expect(expandInstances(golden, new Set()).doc).toBe(golden);
+    expect(expandInstances(golden, new Set(["enc"])).doc).toBe(golden);
   });
 });

@@ -1,4 +1,4 @@
-// Module stages and the collapsed view of a graph.
+// Module stages and the collapsed view of a graph; user blocks expanded in place.
 //
 // A stage is the nodes whose module path starts with one container, one level below the containers every
 // path shares: ResNet's `layer1`…`layer4`, DenseNet's `features.denseblock1`, a U-Net's `enc1`…`dec1`.
@@ -7,11 +7,11 @@
 // of its own, laid out afresh: the cards stand where the stage's first node would be in that layout, and
 // an edge into or out of a stage is drawn to its card.
 import type { Node } from "@xyflow/react";
-import type { GraphDoc, GraphNode, ValidateResult } from "../graph";
+import type { GraphDoc, GraphEdge, GraphNode, ValidateResult } from "../graph";
 import type { CanvasEdge, CanvasNode } from "./convert";
 import { edgeRefs, formatSource, parseSource, stageKeyOf } from "./graphutil";
 import { formatCount, outputShape } from "./format";
-import { type Direction, layoutPositions, type SizeOf } from "./layout";
+import { type Direction, layoutPositions, NODE_HEIGHT, NODE_WIDTH, type SizeOf } from "./layout";
 
 export interface Stage {
   /** The container's path, e.g. `layer1` or `features.denseblock1`. */
@@ -44,23 +44,49 @@ export function isStageCard(id: string): boolean {
 export interface CollapsedView {
   /** The node or stage card each node is drawn as (members of collapsed stages map to their card). */
   drawnAs: Map<string, string>;
-  /** Positions of everything drawn: nodes outside collapsed stages and the cards. */
+  /** Positions of everything drawn: nodes outside collapsed stages, the cards, the frames of expanded blocks. */
   positions: Map<string, { x: number; y: number }>;
   stages: Stage[];
+  /** The size of each expanded block's frame (its position is under the instance's id). */
+  frames: Map<string, { width: number; height: number }>;
 }
 
+/** Room between a frame and the block nodes it holds; its label sits in the top margin. */
+const FRAME_PAD = 24;
+const FRAME_LABEL = 28;
+
 /**
- * The drawing of `doc` with the stages in `collapsed` as one card each: which node is drawn as what, and
- * positions from the same layout the canvas uses, run on the graph with each collapsed stage as one node.
+ * The drawing of `doc` with the stages in `collapsed` as one card each and the nodes of expanded blocks
+ * (`inner`: drawn id → instance, from expandInstances) inside a frame each: which node is drawn as what,
+ * and positions from the same layout the canvas uses. A block is laid out on its own first; the graph is
+ * then laid out with each collapsed stage as one node and each expanded block as one node of its frame's
+ * size, so a block's nodes stay together where the instance was.
  */
-export function collapsedView(doc: GraphDoc, stages: readonly Stage[], collapsed: ReadonlySet<string>, dir: Direction, sizeOf?: SizeOf): CollapsedView {
+export function collapsedView(doc: GraphDoc, stages: readonly Stage[], collapsed: ReadonlySet<string>, dir: Direction, sizeOf?: SizeOf, inner: ReadonlyMap<string, string> = new Map()): CollapsedView {
   const drawnAs = new Map<string, string>(doc.nodes.map((n) => [n.id, n.id]));
   const shown = stages.filter((s) => collapsed.has(s.key));
   for (const stage of shown) for (const id of stage.members) drawnAs.set(id, stageCardId(stage.key));
+  const size = (id: string) => sizeOf?.(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
+  // Each block's own drawing, relative to its frame's top-left.
+  const frames = new Map<string, { width: number; height: number }>();
+  const withinFrame = new Map<string, { x: number; y: number }>();
+  for (const instance of new Set(inner.values())) {
+    const members = new Set([...inner].filter(([, owner]) => owner === instance).map(([id]) => id));
+    const part: GraphDoc = { ...doc, nodes: doc.nodes.filter((n) => members.has(n.id)), edges: doc.edges.filter((e) => members.has(parseSource(e[0], members).node) && members.has(e[1])) };
+    const laid = [...layoutPositions(part, dir, sizeOf)];
+    const left = Math.min(...laid.map(([, p]) => p.x));
+    const top = Math.min(...laid.map(([, p]) => p.y));
+    const right = Math.max(...laid.map(([id, p]) => p.x + size(id).width));
+    const bottom = Math.max(...laid.map(([id, p]) => p.y + size(id).height));
+    for (const [id, p] of laid) withinFrame.set(id, { x: p.x - left + FRAME_PAD, y: p.y - top + FRAME_PAD + FRAME_LABEL });
+    frames.set(instance, { width: right - left + 2 * FRAME_PAD, height: bottom - top + 2 * FRAME_PAD + FRAME_LABEL });
+  }
+  // In the graph's layout a block is one node: its frame.
+  const outerAs = (id: string) => inner.get(id) ?? drawnAs.get(id);
   const cards = new Set<string>();
   const nodes: GraphNode[] = [];
   for (const node of doc.nodes) {
-    const as = drawnAs.get(node.id)!;
+    const as = outerAs(node.id)!;
     if (as === node.id) nodes.push({ id: node.id, type: node.type, path: node.path });
     else if (!cards.has(as)) {
       cards.add(as);
@@ -69,13 +95,18 @@ export function collapsedView(doc: GraphDoc, stages: readonly Stage[], collapsed
   }
   const edges = new Map<string, [string, string]>();
   for (const ref of edgeRefs(doc)) {
-    const from = drawnAs.get(ref.source.node);
-    const to = drawnAs.get(ref.target);
+    const from = outerAs(ref.source.node);
+    const to = outerAs(ref.target);
     if (!from || !to || from === to) continue;
     edges.set(`${from}->${to}`, [formatSource(from, null), to]);
   }
   const drawn: GraphDoc = { ...doc, nodes, edges: [...edges.values()], composites: undefined };
-  return { drawnAs, positions: layoutPositions(drawn, dir, sizeOf), stages: shown };
+  const positions = layoutPositions(drawn, dir, (id) => frames.get(id) ?? sizeOf?.(id));
+  for (const [id, offset] of withinFrame) {
+    const frame = positions.get(inner.get(id)!);
+    if (frame) positions.set(id, { x: frame.x + offset.x, y: frame.y + offset.y });
+  }
+  return { drawnAs, positions, stages: shown, frames };
 }
 
 export interface StageSummary {
@@ -121,21 +152,44 @@ export interface StageCardData extends StageSummary, Record<string, unknown> {
   dir: Direction;
 }
 export type StageCanvasNode = Node<StageCardData, "stage">;
-export type DrawnNode = CanvasNode | StageCanvasNode;
+/** The frame around an expanded block instance: it stands for the instance (its id), so selecting it selects that. */
+export type FrameCanvasNode = Node<{ instance: string; block: string }, "frame">;
+export type DrawnNode = CanvasNode | StageCanvasNode | FrameCanvasNode;
 
 /**
  * The canvas's nodes and edges as `view` draws them: nodes of collapsed stages replaced by their cards,
  * everything at the view's positions, edges into and out of a stage drawn to its card (one per pair of
  * ends), edges inside a collapsed stage left out.
  */
-export function collapseFlow(flow: { nodes: CanvasNode[]; edges: CanvasEdge[] }, doc: GraphDoc, view: CollapsedView, validation: ValidateResult | null, dir: Direction): { nodes: DrawnNode[]; edges: CanvasEdge[] } {
+export function collapseFlow(
+  flow: { nodes: CanvasNode[]; edges: CanvasEdge[] },
+  doc: GraphDoc,
+  view: CollapsedView,
+  validation: ValidateResult | null,
+  dir: Direction,
+  expansion: { inner: ReadonlyMap<string, string>; blockOf: (instance: string) => string; selected?: ReadonlySet<string> } = { inner: new Map(), blockOf: () => "" },
+): { nodes: DrawnNode[]; edges: CanvasEdge[] } {
   const data = new Map(flow.nodes.map((n) => [n.id, n.data]));
   const nodes: DrawnNode[] = [];
   for (const rf of flow.nodes) {
     if (view.drawnAs.get(rf.id) !== rf.id) continue;
-    const p = view.positions.get(rf.id);
-    nodes.push(p && (p.x !== rf.position.x || p.y !== rf.position.y) ? { ...rf, position: p } : rf);
+    const p = view.positions.get(rf.id) ?? rf.position;
+    if (!expansion.inner.has(rf.id)) nodes.push(p.x !== rf.position.x || p.y !== rf.position.y ? { ...rf, position: p } : rf);
+    // A block's own node: shown, not edited (the instance is what the document holds).
+    else nodes.push({ ...rf, position: p, selectable: false, draggable: false, connectable: false, data: { ...rf.data, readOnly: true } });
   }
+  // Frames first: drawn beneath the nodes they hold.
+  const framed: DrawnNode[] = [...view.frames].map(([instance, size]) => ({
+    id: instance,
+    type: "frame",
+    position: view.positions.get(instance) ?? { x: 0, y: 0 },
+    ...size,
+    data: { instance, block: expansion.blockOf(instance) },
+    selected: expansion.selected?.has(instance) ?? false,
+    draggable: false,
+    connectable: false,
+  }));
+  nodes.unshift(...framed);
   for (const stage of view.stages) {
     const id = stageCardId(stage.key);
     const summary = summarizeStage(doc, stage, validation, (member) => data.get(member));
@@ -147,7 +201,8 @@ export function collapseFlow(flow: { nodes: CanvasNode[]; edges: CanvasEdge[] },
     const source = view.drawnAs.get(edge.source) ?? edge.source;
     const target = view.drawnAs.get(edge.target) ?? edge.target;
     if (source === edge.source && target === edge.target) {
-      edges.push(edge);
+      // Edges of an expanded block are drawn from the block's definition: nothing to select or delete.
+      edges.push(expansion.inner.has(source) || expansion.inner.has(target) ? { ...edge, selectable: false } : edge);
       continue;
     }
     const pair = `${source}->${target}`;
@@ -163,4 +218,73 @@ export function collapseFlow(flow: { nodes: CanvasNode[]; edges: CanvasEdge[] },
     });
   }
   return { nodes, edges };
+}
+
+/** The id a node of an expanded block instance is drawn under: the instance's id, a slash, the node's own. */
+export function innerId(instance: string, node: string): string {
+  return `${instance}/${node}`;
+}
+
+export interface Expansion {
+  /** The document as drawn: expanded instances replaced by their blocks' nodes. */
+  doc: GraphDoc;
+  /** Drawn id of each block node → the instance it belongs to. */
+  inner: Map<string, string>;
+}
+
+/**
+ * The document with each instance in `expanded` (of a block defined in the document) replaced by the
+ * block's own nodes, wired as the instance was: what fed an input of the instance feeds the nodes the
+ * block's input feeds (the block's `Input` nodes are not drawn), and what read the instance's output k
+ * reads the block's output k. Ids are `instance/node`; a block node keeps its id as its label, and gets a
+ * position only so that the canvas does not lay the document out for it (the view is laid out whole).
+ */
+export function expandInstances(doc: GraphDoc, expanded: ReadonlySet<string>): Expansion {
+  const defs = doc.composites ?? {};
+  const open = new Map(doc.nodes.filter((n) => expanded.has(n.id) && defs[n.type]).map((n) => [n.id, defs[n.type]]));
+  const inner = new Map<string, string>();
+  if (!open.size) return { doc, inner };
+  const ids = new Set(doc.nodes.map((n) => n.id));
+  // What feeds each input of each open instance, by the input's id in the block.
+  const feeds = new Map<string, Map<string, string>>([...open.keys()].map((id) => [id, new Map()]));
+  for (const [source, target, port] of doc.edges) {
+    const def = open.get(target);
+    if (def) feeds.get(target)!.set(port && def.inputs.includes(port) ? port : def.inputs[0], source);
+  }
+  // A block's source as drawn: one of its inputs is whatever feeds it; any other node is the drawn copy.
+  const drawnSource = (instance: string, source: string): string | null => {
+    const def = open.get(instance)!;
+    const from = parseSource(source, new Set(def.nodes.map((n) => n.id)));
+    if (def.inputs.includes(from.node)) return resolve(feeds.get(instance)!.get(from.node) ?? null);
+    return formatSource(innerId(instance, from.node), from.output);
+  };
+  // An outside source as drawn: an open instance's output k is the block's output k.
+  const resolve = (source: string | null): string | null => {
+    if (source === null) return null;
+    const from = parseSource(source, ids);
+    const def = open.get(from.node);
+    return def ? drawnSource(from.node, def.outputs[from.output ?? 0] ?? def.outputs[0]) : source;
+  };
+
+  const nodes: GraphNode[] = [];
+  for (const node of doc.nodes) {
+    const def = open.get(node.id);
+    if (!def) nodes.push(node);
+    else
+      for (const n of def.nodes) {
+        if (def.inputs.includes(n.id)) continue;
+        const id = innerId(node.id, n.id);
+        inner.set(id, node.id);
+        nodes.push({ ...n, id, label: n.label ?? n.id, path: undefined, ui: { x: 0, y: 0 } });
+      }
+  }
+  const edges: GraphEdge[] = [];
+  const add = (source: string | null, target: string, port: string | undefined) => {
+    if (source !== null) edges.push(port === undefined ? [source, target] : [source, target, port]);
+  };
+  for (const [source, target, port] of doc.edges) if (!open.has(target)) add(resolve(source), target, port);
+  for (const [instance, def] of open) {
+    for (const [source, target, port] of def.edges) if (!def.inputs.includes(target)) add(drawnSource(instance, source), innerId(instance, target), port);
+  }
+  return { doc: { ...doc, nodes, edges }, inner };
 }
