@@ -120,4 +120,31 @@ describe("a block expanded in place", () => {
     expect(expandInstances(golden, new Set()).doc).toBe(golden);
     expect(expandInstances(golden, new Set(["enc"])).doc).toBe(golden);
   });
+
+  it("copes with a malformed block and with blocks that pass their input straight out in a cycle", () => {
+    const pass = { nodes: [{ id: "x", type: "Input" }], edges: [], inputs: ["x"], outputs: ["x"] };
+    const doc: GraphDoc = {
+      version: "0.2",
+      nodes: [
+        { id: "a", type: "Pass" },
+        { id: "b", type: "Pass" },
+        { id: "c", type: "Broken" },
+      ],
+      edges: [
+        ["a", "b"],
+        ["b", "a"],
+        ["b", "c"],
+      ],
+      inputs: [],
+      outputs: [],
+      composites: { Pass: pass, Broken: { nodes: [{ id: "y", type: "ReLU" }], edges: [["ghost", "y"]], inputs: [], outputs: [] } },
+    };
+    // blocks with nothing to draw stay instances; a broken one draws what it has
+    const { doc: drawn } = expandInstances(doc, new Set(["a", "b", "c"]));
+    expect(drawn.nodes.map((n) => n.id)).toEqual(["a", "b", "c/y"]);
+    expect(drawn.edges).toEqual([["a", "b"], ["b", "a"], ["c/ghost", "c/y"]]); // dangling, as in the block: not drawn
+    // identity blocks in a cycle, once they have something to draw, do not send the walk round for ever
+    const loop = { ...doc, composites: { ...doc.composites, Pass: { ...pass, nodes: [...pass.nodes, { id: "z", type: "ReLU" }] } } };
+    expect(() => expandInstances(loop, new Set(["a", "b"]))).not.toThrow();
+  });
 });

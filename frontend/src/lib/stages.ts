@@ -241,7 +241,9 @@ export interface Expansion {
  */
 export function expandInstances(doc: GraphDoc, expanded: ReadonlySet<string>): Expansion {
   const defs = doc.composites ?? {};
-  const open = new Map(doc.nodes.filter((n) => expanded.has(n.id) && defs[n.type]).map((n) => [n.id, defs[n.type]]));
+  // A block with nothing but its inputs has nothing to draw: its instance stays as it is.
+  const drawable = (type: string) => defs[type]?.nodes.some((n) => !defs[type].inputs.includes(n.id));
+  const open = new Map(doc.nodes.filter((n) => expanded.has(n.id) && drawable(n.type)).map((n) => [n.id, defs[n.type]]));
   const inner = new Map<string, string>();
   if (!open.size) return { doc, inner };
   const ids = new Set(doc.nodes.map((n) => n.id));
@@ -252,18 +254,20 @@ export function expandInstances(doc: GraphDoc, expanded: ReadonlySet<string>): E
     if (def) feeds.get(target)!.set(port && def.inputs.includes(port) ? port : def.inputs[0], source);
   }
   // A block's source as drawn: one of its inputs is whatever feeds it; any other node is the drawn copy.
-  const drawnSource = (instance: string, source: string): string | null => {
+  // `hops` bounds the walk through blocks that pass an input straight out, should such blocks form a cycle.
+  const drawnSource = (instance: string, source: string | undefined, hops: number): string | null => {
     const def = open.get(instance)!;
+    if (source === undefined || hops > open.size) return null;
     const from = parseSource(source, new Set(def.nodes.map((n) => n.id)));
-    if (def.inputs.includes(from.node)) return resolve(feeds.get(instance)!.get(from.node) ?? null);
+    if (def.inputs.includes(from.node)) return resolve(feeds.get(instance)!.get(from.node) ?? null, hops + 1);
     return formatSource(innerId(instance, from.node), from.output);
   };
   // An outside source as drawn: an open instance's output k is the block's output k.
-  const resolve = (source: string | null): string | null => {
+  const resolve = (source: string | null, hops = 0): string | null => {
     if (source === null) return null;
     const from = parseSource(source, ids);
     const def = open.get(from.node);
-    return def ? drawnSource(from.node, def.outputs[from.output ?? 0] ?? def.outputs[0]) : source;
+    return def ? drawnSource(from.node, def.outputs[from.output ?? 0] ?? def.outputs[0], hops) : source;
   };
 
   const nodes: GraphNode[] = [];
@@ -284,7 +288,7 @@ export function expandInstances(doc: GraphDoc, expanded: ReadonlySet<string>): E
   };
   for (const [source, target, port] of doc.edges) if (!open.has(target)) add(resolve(source), target, port);
   for (const [instance, def] of open) {
-    for (const [source, target, port] of def.edges) if (!def.inputs.includes(target)) add(drawnSource(instance, source), innerId(instance, target), port);
+    for (const [source, target, port] of def.edges) if (!def.inputs.includes(target)) add(drawnSource(instance, source, 0), innerId(instance, target), port);
   }
   return { doc: { ...doc, nodes, edges }, inner };
 }
