@@ -1,12 +1,14 @@
 """TorchCanvas engine: graph JSON → validation and shape inference → readable PyTorch source.
 
 A pure Python library (no Django). The pipeline: :func:`load_graph` → :func:`validate` →
-:func:`generate` → :func:`package_zip`; :func:`build_reference` interprets a graph directly.
+:func:`generate` → :func:`package_zip`; :func:`build_reference` interprets a graph directly, and
+:func:`to_mermaid` draws it as a Mermaid flowchart.
 """
 
 from .analysis import Analysis, analyze
 from .api import Validation, generate, graph_hash, load_graph, package_zip, registry_json, validate
 from .diagnostics import CODES, Diagnostic, GraphError
+from .diagram import to_mermaid
 from .render import ENGINE_VERSION
 from .schema import Graph, Limits
 from .spec import NODE_SPECS
@@ -29,5 +31,6 @@ __all__ = [
     "load_graph",
     "package_zip",
     "registry_json",
+    "to_mermaid",
     "validate",
 ]

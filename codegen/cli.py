@@ -1,4 +1,5 @@
-"""``python -m codegen``: generate PyTorch source from a graph, validate a graph, list templates, import a model.
+"""``python -m codegen``: generate PyTorch source from a graph, validate a graph, list templates, import a model,
+export a graph as a Mermaid flowchart.
 
 Usable without Django: it imports only the engine.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 from .api import generate, package_zip, validate
 from .diagnostics import GraphError
+from .diagram import to_mermaid
 from .package import PACKAGE, SINGLE_FILE
 
 
@@ -98,7 +100,7 @@ def cmd_validate(argv: list[str]) -> int:
 def cmd_generate(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m codegen",
-        description="Generate PyTorch source from a TorchCanvas graph. Other commands: validate, templates, import.",
+        description="Generate PyTorch source from a TorchCanvas graph. Other commands: validate, templates, import, export.",
     )
     parser.add_argument("--graph", required=True, help="graph JSON file, or - for standard input")
     parser.add_argument("--name", default="Model", help="package (or module) name, a Python identifier")
@@ -404,7 +406,38 @@ def push_graph(
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "templates": cmd_templates, "import": cmd_import}
+def cmd_export(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen export",
+        description="Export a graph in another format: mermaid (a flowchart of the architecture, with shapes).",
+    )
+    parser.add_argument("graph", help="graph JSON file, or - for standard input")
+    parser.add_argument("--format", required=True, choices=["mermaid"], help="what to write")
+    parser.add_argument(
+        "--direction", choices=["TB", "LR"], default="TB", help="top to bottom (default) or left to right"
+    )
+    parser.add_argument("--out", help="file to write (default: standard output)")
+    add_input_shape_option(parser)
+    args = parser.parse_args(argv)
+    graph = read_graph(args.graph)
+    try:
+        text = to_mermaid(graph, input_shapes=resolve_shapes(graph, args.input_shape), direction=args.direction)
+    except GraphError as exc:
+        print_diagnostics(exc.diagnostics, sys.stderr)
+        return 1
+    if not args.out:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write to {args.out}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}")
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "templates": cmd_templates, "import": cmd_import, "export": cmd_export}
 
 
 def main(argv: list[str] | None = None) -> int:

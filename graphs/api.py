@@ -322,15 +322,18 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         return Response(VersionDetailSerializer(self._version(self.get_object(), number)).data)
 
     @extend_schema(
-        summary="Download a version: graph JSON, one .py file, or a ZIP package",
+        summary="Download a version: graph JSON, one .py file, a ZIP package, or a Mermaid flowchart",
         parameters=[
-            OpenApiParameter("format", str, enum=["json", "py", "zip"], description="Default: json."),
+            OpenApiParameter("format", str, enum=["json", "py", "zip", "mermaid"], description="Default: json."),
             OpenApiParameter("with_train", bool, description="Add the smoke-training script (py and zip)."),
         ],
         responses={
             (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="The graph document."),
             (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="<name>.py"),
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>.zip"),
+            (200, "text/plain"): OpenApiResponse(
+                OpenApiTypes.STR, description="<name>_v<n>.mmd: the architecture as a Mermaid flowchart, with shapes."
+            ),
             400: OpenApiResponse(GraphErrorSerializer, description="The version has errors; nothing to generate."),
         },
     )
@@ -352,8 +355,11 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         if kind == "json":
             body = JSONRenderer().render(version.document)
             return _download(body, "application/json", f"{stem}.json")
+        if kind == "mermaid":  # drawn even with errors: a figure of a broken graph shows where it breaks
+            text = codegen.to_mermaid(version.document, limits=services.engine_limits())
+            return _download(text.encode(), "text/plain; charset=utf-8", f"{stem}.mmd")
         if kind not in ("py", "zip"):
-            raise ValidationError({"format": ["Expected json, py or zip."]})
+            raise ValidationError({"format": ["Expected json, py, zip or mermaid."]})
         files = codegen.generate(
             version.document,
             name=name,

@@ -6,6 +6,7 @@ import zipfile
 
 from platform_helpers import edited
 
+import codegen
 from graphs import services
 
 
@@ -40,6 +41,15 @@ def test_zip_is_a_package_with_an_optional_training_script(alice_api, graph):
     assert names == ["demo_net/__init__.py", "demo_net/blocks.py", "demo_net/model.py", "demo_net/train.py"]
 
 
+def test_mermaid_is_a_flowchart_of_the_version_with_its_shapes(alice_api, graph, demo_graph):
+    response = export(alice_api, graph, format="mermaid")
+    assert response.status_code == 200 and response["Content-Type"] == "text/plain; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="demo_net_v1.mmd"'
+    text = response.content.decode()
+    assert text == codegen.to_mermaid(demo_graph)
+    assert text.startswith("flowchart TB\n") and "(B, 18)" in text
+
+
 def test_an_old_version_exports_as_it_was(alice, alice_api, graph, demo_graph):
     services.save_version(graph, alice, edited(demo_graph, 10), base=1)
     assert "(B, 18)" in export(alice_api, graph, 1, format="py").content.decode()
@@ -60,11 +70,12 @@ def test_a_version_with_errors_exports_as_json_but_not_as_code(alice, alice_api,
 
 def test_an_unknown_format_is_a_400(alice_api, graph):
     response = export(alice_api, graph, format="exe")
-    assert response.status_code == 400 and response.json()["detail"] == "format: Expected json, py or zip."
+    assert response.status_code == 400 and response.json()["detail"] == "format: Expected json, py, zip or mermaid."
 
 
 def test_exports_of_hidden_graphs_are_404s(charlie_api, graph):
-    assert export(charlie_api, graph, format="py").status_code == 404
+    for kind in ("json", "py", "zip", "mermaid"):
+        assert export(charlie_api, graph, format=kind).status_code == 404, kind
 
 
 def test_odd_graph_names_give_safe_file_names(alice, alice_api, demo_graph):
