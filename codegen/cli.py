@@ -375,17 +375,24 @@ def report_placeholders(graph: dict[str, Any], stream: Any) -> None:
         print_diagnostics(found, stream)
 
 
-def write_graph(graph: dict[str, Any], out: str) -> int:
-    text = json.dumps(graph, indent=2, ensure_ascii=False) + "\n"
-    if out == "-":
+def write_output(text: str, out: str | None) -> bool:
+    """``text`` to the file ``out``, or to standard output for ``-`` or none; False (and why) if it cannot be."""
+    if out in (None, "-"):
         sys.stdout.write(text)
-        return 0
+        return True
     try:
         Path(out).write_text(text, encoding="utf-8")
     except OSError as exc:
         print(f"error: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return False
+    return True
+
+
+def write_graph(graph: dict[str, Any], out: str) -> int:
+    if not write_output(json.dumps(graph, indent=2, ensure_ascii=False) + "\n", out):
         return 1
-    print(f"wrote {out}: {len(graph['nodes'])} nodes", file=sys.stderr)
+    if out != "-":
+        print(f"wrote {out}: {len(graph['nodes'])} nodes", file=sys.stderr)
     return 0
 
 
@@ -425,15 +432,10 @@ def cmd_export(argv: list[str]) -> int:
     except GraphError as exc:
         print_diagnostics(exc.diagnostics, sys.stderr)
         return 1
-    if not args.out:
-        sys.stdout.write(text)
-        return 0
-    try:
-        Path(args.out).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        print(f"error: cannot write to {args.out}: {exc.strerror}", file=sys.stderr)
+    if not write_output(text, args.out):
         return 1
-    print(f"wrote {args.out}")
+    if args.out:
+        print(f"wrote {args.out}")
     return 0
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from .api import load_graph, validate
 from .schema import Limits
 from .spec import CATEGORY_COLORS, NODE_SPECS
+from .tensor import shape_text
 
 
 def _text(value: str) -> str:
@@ -30,9 +31,9 @@ def _text(value: str) -> str:
 def _shape(shape: Any) -> str:
     if not shape:
         return ""
-    if shape and isinstance(shape[0], list):  # several outputs
+    if isinstance(shape[0], list):  # several outputs
         return " · ".join(_shape(s) for s in shape)
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+    return shape_text(shape)
 
 
 def _class_name(category: str) -> str:

@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .tensor import shape_text
+
 # Progress callbacks come at most this often (plus the first and the last step); 0 reports every step.
 PROGRESS_INTERVAL_S = 0.1
 # The loss curve kept in the final metrics has at most this many points (evenly spaced, last included).
@@ -261,8 +263,9 @@ def _peak_rss() -> int | None:
 
 def no_classes_message(name: str, shape: Sequence[Any]) -> str:
     """Why cross-entropy cannot train output ``name`` of ``shape`` (batch axis included, e.g. ``["B", 1]``)."""
-    shown = "(" + ", ".join(str(size) for size in shape) + ")"
-    return f"Cross-entropy needs class scores (B, classes, …) but output {name} is {shown}: choose mse or l1."
+    return (
+        f"Cross-entropy needs class scores (B, classes, …) but output {name} is {shape_text(shape)}: choose mse or l1."
+    )
 
 
 def loss_for(
@@ -313,7 +316,7 @@ def check_classes(output: torch.Tensor, name: str, expected: int) -> None:
         if output.shape[1] != expected:
             raise RunFailed(f"Output {name} has {output.shape[1]} classes, but {expected} were expected.")
         return
-    shown = "(" + ", ".join(str(size) for size in ["B", *output.shape[1:]]) + ")"
+    shown = shape_text(["B", *output.shape[1:]])
     raise RunFailed(f"{expected} classes were expected, but output {name} is {shown}: not (B, classes) scores.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from .dims import Dim, Sym
@@ -100,6 +101,11 @@ class TensorType:
         sizes = ", ".join("?" if d is None else str(d) for d in self.dims)
         label = f" {names}" if names else ""
         return f"rank {self.rank}{label} (B, {sizes})"
+
+
+def shape_text(sizes: Sequence[object]) -> str:
+    """A shape as the canvas and the messages show it: ``(B, 64, 256)``; an unknown size as ``?``."""
+    return "(" + ", ".join("?" if size is None else str(size) for size in sizes) + ")"
 
 
 def default_layout(dims: tuple[Dim, ...] | None, layout: str | None) -> str | None:

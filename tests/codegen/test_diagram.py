@@ -10,6 +10,7 @@ from codegen.cli import main
 from codegen.diagnostics import GraphError
 from codegen.diagram import to_mermaid
 from codegen.templates import load_template, template_names
+from codegen.tensor import shape_text
 
 GOLDEN = Path(__file__).parent / "golden" / "composite_ports" / "graph.json"
 NODE_LINE = re.compile(r'^    (n\d+)\["(.*)"\]:::([a-z0-9_]+)$')
@@ -72,6 +73,11 @@ def test_labels_and_ids_cannot_break_the_flowchart():
     assert nodes["n0"][0].startswith("<b>say #34;hi#34; #60;b#62;#35;1#60;/b#62; #38; more</b>")
     assert edges == [("n0", "n1", None)]
     assert "end" not in re.sub(r'"[^"]*"', "", text)  # the id appears inside its label only
+
+
+def test_sizes_read_as_the_canvas_shows_them_unknown_ones_as_a_question_mark():
+    assert shape_text(["B", 64, None]) == "(B, 64, ?)"
+    assert shape_text(["B", "H/2"]) == "(B, H/2)"
 
 
 def test_a_graph_with_errors_is_drawn_and_one_that_does_not_parse_is_refused():

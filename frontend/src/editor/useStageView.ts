@@ -7,7 +7,8 @@
 import { type RefObject, useCallback, useMemo, useState } from "react";
 import type { GraphDoc, ValidateResult } from "../graph";
 import type { CanvasEdge, CanvasNode } from "../lib/convert";
-import { type Direction, NODE_HEIGHT, NODE_WIDTH, type SizeOf } from "../lib/layout";
+import { getNode } from "../lib/graphutil";
+import { type Direction, type SizeOf, sizeWith } from "../lib/layout";
 import { collapseFlow, collapsedView, collapsibleStages, type DrawnNode, type Expansion, expandInstances } from "../lib/stages";
 import { fitZoom, NAMES_LEGIBLE_ZOOM } from "../lib/viewport";
 
@@ -71,7 +72,7 @@ export function useStageView({ doc, flow, validation, dir, sizeOf, wrapper, fit,
   const view = useMemo(() => (live.size || inner.size ? collapsedView(drawnDoc, stages, live, dir, sizeOf, inner) : null), [drawnDoc, inner, stages, live, dir, sizeOf]);
   const drawn = useMemo(() => {
     if (!view) return flow;
-    const blockOf = (instance: string) => doc.nodes.find((n) => n.id === instance)?.type ?? "";
+    const blockOf = (instance: string) => getNode(doc, instance)?.type ?? "";
     return collapseFlow(flow, drawnDoc, view, validation, dir, { inner, blockOf, selected: selectedNodes });
   }, [view, flow, doc, drawnDoc, inner, validation, dir, selectedNodes]);
 
@@ -100,7 +101,8 @@ export function useStageView({ doc, flow, validation, dir, sizeOf, wrapper, fit,
   const fitWhole = useCallback(() => {
     const element = wrapper.current;
     if (element && !live.size && stages.length >= 2) {
-      const boxes = drawn.nodes.map((n) => ({ ...n.position, ...(sizeOf(n.id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT }) }));
+      const size = sizeWith(sizeOf);
+      const boxes = drawn.nodes.map((n) => ({ ...n.position, ...size(n.id) }));
       if (fitZoom(boxes, { width: element.clientWidth, height: element.clientHeight }) < NAMES_LEGIBLE_ZOOM) return collapseAll();
     }
     fit();

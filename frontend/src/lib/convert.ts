@@ -207,7 +207,7 @@ export class FlowBuilder {
         reverseOut: false,
         readOnly,
       };
-      const pos = position(node) ?? laid?.get(node.id) ?? { x: 0, y: 0 };
+      const pos = at(node.id) ?? { x: 0, y: 0 };
       const feeder = incoming.get(node.id)?.[0]?.source.node;
       const reader = firstReader.get(node.id);
       data.reverseIn = feeder !== undefined && backwards(at(feeder), pos, dir);

@@ -34,6 +34,18 @@ const NODE_GAP = { TB: 40, LR: 30 };
 type Point = { x: number; y: number };
 type Size = { width: number; height: number };
 
+/** Each node's box: its measured size where `sizeOf` knows it, else the card's default. */
+export function sizeWith(sizeOf?: SizeOf): (id: string) => Size {
+  return (id) => sizeOf?.(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
+}
+
+/** The box around `boxes`: its top-left corner and its size. */
+export function bounds(boxes: readonly (Point & Size)[]): { minX: number; minY: number; width: number; height: number } {
+  const minX = Math.min(...boxes.map((b) => b.x));
+  const minY = Math.min(...boxes.map((b) => b.y));
+  return { minX, minY, width: Math.max(...boxes.map((b) => b.x + b.width)) - minX, height: Math.max(...boxes.map((b) => b.y + b.height)) - minY };
+}
+
 /**
  * Top-left positions for every node: dagre for graphs up to `dagreLimit` nodes, the fast layered layout
  * above, each with its main path (the longest source-to-sink path) straight. An encoder–decoder (long
@@ -43,7 +55,7 @@ type Size = { width: number; height: number };
  * column per stage. Columns are cut where a single edge crosses, so no skip spans two of them.
  */
 export function layoutPositions(doc: GraphDoc, dir: Direction, sizeOf?: SizeOf, dagreLimit = DAGRE_LIMIT): Map<string, Point> {
-  const size = (id: string) => sizeOf?.(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
+  const size = sizeWith(sizeOf);
   // Chosen by the whole graph's size: its columns, each small enough for dagre, would together cost as much.
   const layered = (d: GraphDoc) => (doc.nodes.length > dagreLimit ? fastLayout(d, dir, sizeOf) : dagreLayout(d, dir, sizeOf));
   const u = encoderDecoder(doc);
@@ -59,11 +71,9 @@ export function layoutPositions(doc: GraphDoc, dir: Direction, sizeOf?: SizeOf, 
   let offset = 0;
   for (const part of parts) {
     const laid = layered(part);
-    const boxes = [...laid].map(([id, p]) => ({ ...p, ...size(id) }));
-    const minX = Math.min(...boxes.map((b) => b.x));
-    const minY = Math.min(...boxes.map((b) => b.y));
+    const { minX, minY, width, height } = bounds([...laid].map(([id, p]) => ({ ...p, ...size(id) })));
     for (const [id, p] of laid) result.set(id, dir === "TB" ? { x: p.x - minX + offset, y: p.y - minY } : { x: p.x - minX, y: p.y - minY + offset });
-    offset += dir === "TB" ? Math.max(...boxes.map((b) => b.x + b.width)) - minX + STAGE_GAP : Math.max(...boxes.map((b) => b.y + b.height)) - minY + STAGE_GAP;
+    offset += (dir === "TB" ? width : height) + STAGE_GAP;
   }
   return result;
 }
@@ -366,8 +376,9 @@ export function dagreLayout(doc: GraphDoc, dir: Direction, sizeOf?: SizeOf): Map
   g.setDefaultEdgeLabel(() => ({}));
   const graph = adjacency(doc);
   const sizes = new Map<string, Size>();
+  const sizeOfNode = sizeWith(sizeOf);
   for (const id of graph.ids) {
-    const size = sizeOf?.(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
+    const size = sizeOfNode(id);
     sizes.set(id, size);
     g.setNode(id, { width: size.width, height: size.height });
   }
@@ -514,7 +525,7 @@ function farthest({ succs }: Adjacency, order: string[]): string[] {
  * where they fit and pushed aside where they do not, and each rank shifted so the main path is straight.
  */
 export function fastLayout(doc: GraphDoc, dir: Direction, sizeOf?: SizeOf): Map<string, Point> {
-  const size = (id: string) => sizeOf?.(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
+  const size = sizeWith(sizeOf);
   const { graph, ranks, rankGap } = layers(doc, dir, size);
   const { preds } = graph;
   const main = new Set(longestPath(graph));

@@ -11,7 +11,7 @@ import type { GraphDoc, GraphEdge, GraphNode, ValidateResult } from "../graph";
 import type { CanvasEdge, CanvasNode } from "./convert";
 import { edgeRefs, formatSource, parseSource, stageKeyOf } from "./graphutil";
 import { formatCount, outputShape } from "./format";
-import { type Direction, layoutPositions, NODE_HEIGHT, NODE_WIDTH, type SizeOf } from "./layout";
+import { bounds, type Direction, layoutPositions, type SizeOf, sizeWith } from "./layout";
 
 export interface Stage {
   /** The container's path, e.g. `layer1` or `features.denseblock1`. */
@@ -66,20 +66,18 @@ export function collapsedView(doc: GraphDoc, stages: readonly Stage[], collapsed
   const drawnAs = new Map<string, string>(doc.nodes.map((n) => [n.id, n.id]));
   const shown = stages.filter((s) => collapsed.has(s.key));
   for (const stage of shown) for (const id of stage.members) drawnAs.set(id, stageCardId(stage.key));
-  const size = (id: string) => sizeOf?.(id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT };
+  const size = sizeWith(sizeOf);
   // Each block's own drawing, relative to its frame's top-left.
   const frames = new Map<string, { width: number; height: number }>();
   const withinFrame = new Map<string, { x: number; y: number }>();
-  for (const instance of new Set(inner.values())) {
-    const members = new Set([...inner].filter(([, owner]) => owner === instance).map(([id]) => id));
+  const membersOf = new Map<string, Set<string>>();
+  for (const [id, instance] of inner) (membersOf.get(instance) ?? membersOf.set(instance, new Set()).get(instance)!).add(id);
+  for (const [instance, members] of membersOf) {
     const part: GraphDoc = { ...doc, nodes: doc.nodes.filter((n) => members.has(n.id)), edges: doc.edges.filter((e) => members.has(parseSource(e[0], members).node) && members.has(e[1])) };
-    const laid = [...layoutPositions(part, dir, sizeOf)];
-    const left = Math.min(...laid.map(([, p]) => p.x));
-    const top = Math.min(...laid.map(([, p]) => p.y));
-    const right = Math.max(...laid.map(([id, p]) => p.x + size(id).width));
-    const bottom = Math.max(...laid.map(([id, p]) => p.y + size(id).height));
-    for (const [id, p] of laid) withinFrame.set(id, { x: p.x - left + FRAME_PAD, y: p.y - top + FRAME_PAD + FRAME_LABEL });
-    frames.set(instance, { width: right - left + 2 * FRAME_PAD, height: bottom - top + 2 * FRAME_PAD + FRAME_LABEL });
+    const laid = layoutPositions(part, dir, sizeOf);
+    const box = bounds([...laid].map(([id, p]) => ({ ...p, ...size(id) })));
+    for (const [id, p] of laid) withinFrame.set(id, { x: p.x - box.minX + FRAME_PAD, y: p.y - box.minY + FRAME_PAD + FRAME_LABEL });
+    frames.set(instance, { width: box.width + 2 * FRAME_PAD, height: box.height + 2 * FRAME_PAD + FRAME_LABEL });
   }
   // In the graph's layout a block is one node: its frame.
   const outerAs = (id: string) => inner.get(id) ?? drawnAs.get(id);
@@ -247,6 +245,7 @@ export function expandInstances(doc: GraphDoc, expanded: ReadonlySet<string>): E
   const inner = new Map<string, string>();
   if (!open.size) return { doc, inner };
   const ids = new Set(doc.nodes.map((n) => n.id));
+  const blockIds = new Map([...open].map(([instance, def]) => [instance, new Set(def.nodes.map((n) => n.id))]));
   // What feeds each input of each open instance, by the input's id in the block.
   const feeds = new Map<string, Map<string, string>>([...open.keys()].map((id) => [id, new Map()]));
   for (const [source, target, port] of doc.edges) {
@@ -258,7 +257,7 @@ export function expandInstances(doc: GraphDoc, expanded: ReadonlySet<string>): E
   const drawnSource = (instance: string, source: string | undefined, hops: number): string | null => {
     const def = open.get(instance)!;
     if (source === undefined || hops > open.size) return null;
-    const from = parseSource(source, new Set(def.nodes.map((n) => n.id)));
+    const from = parseSource(source, blockIds.get(instance)!);
     if (def.inputs.includes(from.node)) return resolve(feeds.get(instance)!.get(from.node) ?? null, hops + 1);
     return formatSource(innerId(instance, from.node), from.output);
   };

@@ -6,7 +6,7 @@
 // whole of a large model is in view.
 import type { GraphDoc } from "../graph";
 import { position } from "./graphutil";
-import { NODE_HEIGHT, NODE_WIDTH, type SizeOf } from "./layout";
+import { bounds, type SizeOf, sizeWith } from "./layout";
 
 /** The smallest font in a node card, in canvas pixels (canvas.css sets it). */
 export const DETAIL_FONT_PX = 13.5;
@@ -31,9 +31,10 @@ export interface Viewport {
  * READABLE_ZOOM, so the first thing seen can be read without zooming.
  */
 export function openingViewport(doc: GraphDoc, canvas: { width: number; height: number }, sizeOf?: SizeOf): Viewport {
+  const size = sizeWith(sizeOf);
   const boxes = doc.nodes.flatMap((node) => {
     const p = position(node);
-    return p ? [{ id: node.id, ...p, ...(sizeOf?.(node.id) ?? { width: NODE_WIDTH, height: NODE_HEIGHT }) }] : [];
+    return p ? [{ id: node.id, ...p, ...size(node.id) }] : [];
   });
   if (!boxes.length || canvas.width <= 0 || canvas.height <= 0) return { x: MARGIN, y: MARGIN, zoom: MAX_OPENING_ZOOM };
   const { minX, minY, width, height } = bounds(boxes);
@@ -59,12 +60,6 @@ interface Box {
   height: number;
 }
 
-function bounds(boxes: readonly Box[]): { minX: number; minY: number; width: number; height: number } {
-  const minX = Math.min(...boxes.map((b) => b.x));
-  const minY = Math.min(...boxes.map((b) => b.y));
-  return { minX, minY, width: Math.max(...boxes.map((b) => b.x + b.width)) - minX, height: Math.max(...boxes.map((b) => b.y + b.height)) - minY };
-}
-
 /** The zoom at which all of `boxes` fits on `canvas`, a margin around (Infinity for nothing to show). */
 export function fitZoom(boxes: readonly Box[], canvas: { width: number; height: number }): number {
   if (!boxes.length) return Infinity;
@@ -73,8 +68,9 @@ export function fitZoom(boxes: readonly Box[], canvas: { width: number; height: 
 }
 
 /**
- * Below this zoom a card's name cannot reach 10 px on screen: its glance font stops at 38% of the card's
- * height (canvas.css), 33 px on the shortest cards.
+ * Below this zoom a card's name cannot reach 10 px on screen: its glance font stops where the card runs out
+ * of room (canvas.css: 62% of its height for one line, 150cqw / n for n characters), about 33 px for a
+ * 10-character name on a 240 px card.
  */
 export const NAMES_LEGIBLE_ZOOM = 0.3;
 
