@@ -9,6 +9,7 @@ from .analysis import Analysis, analyze
 from .api import Validation, generate, graph_hash, load_graph, package_zip, registry_json, validate
 from .diagnostics import CODES, Diagnostic, GraphError
 from .diagram import to_mermaid
+from .naming import SHADOWED_MODULES, download_name, package_name, package_name_problem
 from .render import ENGINE_VERSION
 from .schema import Graph, Limits
 from .spec import NODE_SPECS
@@ -19,6 +20,7 @@ __all__ = [
     "CODES",
     "ENGINE_VERSION",
     "NODE_SPECS",
+    "SHADOWED_MODULES",
     "Analysis",
     "Diagnostic",
     "Graph",
@@ -26,9 +28,12 @@ __all__ = [
     "Limits",
     "Validation",
     "analyze",
+    "download_name",
     "generate",
     "graph_hash",
     "load_graph",
+    "package_name",
+    "package_name_problem",
     "package_zip",
     "registry_json",
     "to_mermaid",

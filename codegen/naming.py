@@ -1,8 +1,13 @@
-"""Identifiers for generated code, after torch.fx's ``_Namespace``.
+"""Every name TorchCanvas generates: identifiers in the code (after torch.fx's ``_Namespace``), and the
+package and file names of every download.
 
 Node ids are arbitrary user text. Every name that reaches generated source goes through a
 :class:`Namespace`: ASCII, a valid identifier, never a keyword, builtin or ``nn.Module`` attribute,
 de-duplicated with ``_1``, ``_2``, and the same key always gets the same name.
+
+A graph's display name becomes its package through :func:`package_name`, and every file a version is
+downloaded as is named by :func:`download_name`; the pages, the API and the canvas all ask for these (the
+canvas gets them from the server), so "Café net" is ``cafe_net`` everywhere.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+import sys
 import unicodedata
 
 import torch.nn as nn
@@ -23,6 +29,42 @@ _RESERVED = frozenset(
     | {"self", "torch", "nn", "F", "x", "super"}
 )
 _INVALID = re.compile(r"[^0-9a-zA-Z_]+")
+# A generated package with one of these names would shadow the module when imported next to it.
+SHADOWED_MODULES = frozenset(sys.stdlib_module_names) | {"torch", "torchvision", "torchaudio", "numpy"}
+_PACKAGE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_PACKAGE_NAME_LENGTH = 58  # room for "_model" within the 64 characters a package name may have
+
+
+def package_name(title: str) -> str:
+    """The Python package (and module) name of a graph's exported code, from its display name:
+    ``"Café net!"`` → ``cafe_net``; never a keyword or a module it would shadow."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^A-Za-z0-9]+", "_", ascii_title).strip("_").lower()[:_PACKAGE_NAME_LENGTH] or "model"
+    if name[0].isdigit():
+        name = f"model_{name}"
+    if keyword.iskeyword(name) or name in SHADOWED_MODULES:
+        name = f"{name}_model"
+    return name
+
+
+def package_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a generated package (a sentence), or None when it can."""
+    if not _PACKAGE_NAME.fullmatch(name):
+        return "Use 1 to 64 ASCII letters, digits and underscores, not starting with a digit."
+    if keyword.iskeyword(name):
+        return f"{name!r} is a Python keyword."
+    if name in SHADOWED_MODULES:
+        return f"{name!r} would shadow the module of the same name; choose another."
+    return None
+
+
+def download_name(title: str, extension: str, version: int | None = None) -> str:
+    """The file name of a download: ``cafe_net_v3.zip`` for version 3, ``cafe_net.json`` for a drawing.
+
+    The stem is itself an importable module name, so a downloaded ``.py`` file can be imported as it is.
+    """
+    stem = package_name(title) if version is None else f"{package_name(title)}_v{version}"
+    return f"{stem}.{extension}"
 
 
 def sanitize(text: str, fallback: str = "node") -> str:

@@ -10,9 +10,7 @@ user may not see answers 404 exactly like one that does not exist; one they may 
 
 from __future__ import annotations
 
-import keyword
 import re
-import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -39,14 +37,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-import codegen
 from codegen.templates import list_templates
-from graphs import services, version_diff
+from graphs import exports, services, version_diff
 from graphs.engine_views import JSONOnlyNegotiation
 from graphs.models import CompositeVersion, Graph, GraphVersion, Invitation, Membership
 from graphs.permissions import visible_composites, visible_graphs, visible_teams
 from graphs.serializers import (
-    SHADOWED_MODULES,
     BuiltinBlockSerializer,
     CompositeBlockSerializer,
     CompositeVersionCreatedSerializer,
@@ -187,17 +183,6 @@ class GraphFilters(QuerySerializer):
     visibility = serializers.ChoiceField(choices=["private", "team", "public"], required=False)
 
 
-def package_name(name: str) -> str:
-    """A Python package name for exported code, from a graph's display name (``"My net!"`` → ``my_net``)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ident = re.sub(r"[^A-Za-z0-9]+", "_", ascii_name).strip("_").lower()[:58] or "model"
-    if ident[0].isdigit():
-        ident = f"model_{ident}"
-    if keyword.iskeyword(ident) or ident in SHADOWED_MODULES:
-        ident = f"{ident}_model"
-    return ident
-
-
 # --- graphs -------------------------------------------------------------------------------------
 
 
@@ -329,8 +314,8 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         ],
         responses={
             (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="The graph document."),
-            (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="<name>.py"),
-            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>.zip"),
+            (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="<name>_v<n>.py"),
+            (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>_v<n>.zip"),
             (200, "text/plain"): OpenApiResponse(
                 OpenApiTypes.STR, description="<name>_v<n>.mmd: the architecture as a Mermaid flowchart, with shapes."
             ),
@@ -349,28 +334,10 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         graph = self.get_object()
         version = self._version(graph, number)
         kind = request.query_params.get("format", "json")
+        if kind not in exports.FORMATS:
+            raise ValidationError({"format": [f"Expected {exports.format_list()}."]})
         with_train = request.query_params.get("with_train", "").lower() in ("1", "true", "yes")
-        name = package_name(graph.name)
-        stem = f"{name}_v{version.number}"
-        if kind == "json":
-            body = JSONRenderer().render(version.document)
-            return _download(body, "application/json", f"{stem}.json")
-        if kind == "mermaid":  # drawn even with errors: a figure of a broken graph shows where it breaks
-            text = codegen.to_mermaid(version.document, limits=services.engine_limits())
-            return _download(text.encode(), "text/plain; charset=utf-8", f"{stem}.mmd")
-        if kind not in ("py", "zip"):
-            raise ValidationError({"format": ["Expected json, py, zip or mermaid."]})
-        files = codegen.generate(
-            version.document,
-            name=name,
-            layout="file" if kind == "py" else "package",
-            with_train=with_train,
-            limits=services.engine_limits(),
-            title=graph.name,
-        )
-        if kind == "py":
-            return _download(next(iter(files.values())).encode(), "text/x-python; charset=utf-8", f"{name}.py")
-        return _download(codegen.package_zip(files), "application/zip", f"{stem}.zip")
+        return exports.build_download(version, graph.name, kind, exports.Options(with_train=with_train)).response()
 
     @extend_schema(
         summary="What changed between two versions",

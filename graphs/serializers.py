@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import keyword
-import re
-import sys
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-# A generated package with one of these names would shadow the module when imported next to it.
-SHADOWED_MODULES = frozenset(sys.stdlib_module_names) | {"torch", "torchvision", "torchaudio", "numpy"}
+import codegen
 
 MAX_INPUT_RANK = 8
 MAX_DIM_SIZE = 2**31 - 1
@@ -19,14 +13,9 @@ MAX_DIM_SIZE = 2**31 - 1
 
 def check_package_name(value: str) -> str:
     """A name that is safe as a Python package/module name in the exported code."""
-    if not NAME_PATTERN.fullmatch(value):
-        raise serializers.ValidationError(
-            "Use 1 to 64 ASCII letters, digits and underscores, not starting with a digit."
-        )
-    if keyword.iskeyword(value):
-        raise serializers.ValidationError(f"{value!r} is a Python keyword.")
-    if value in SHADOWED_MODULES:
-        raise serializers.ValidationError(f"{value!r} would shadow the module of the same name; choose another.")
+    problem = codegen.package_name_problem(value)
+    if problem:
+        raise serializers.ValidationError(problem)
     return value
 
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import keyword
-import re
-import sys
 from functools import lru_cache
 
 from django.contrib import messages
@@ -33,7 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 import codegen
 from codegen.templates import list_templates, load_template
-from graphs import services, version_diff
+from graphs import exports, services, version_diff
 from graphs.forms import (
     ForkForm,
     GraphFilterForm,
@@ -120,19 +117,6 @@ def _team(request: HttpRequest, slug: str, *, need: str = "view") -> tuple[Team,
 
 def _member(team: Team, user_id: int) -> Membership:
     return get_object_or_404(Membership.objects.select_related("user"), team=team, user_id=user_id)
-
-
-_SHADOWED = frozenset(sys.stdlib_module_names) | {"torch", "torchvision", "torchaudio", "numpy"}
-
-
-def module_name(name: str) -> str:
-    """A safe Python module name for a graph's exports: ``"My ResNet (v2)"`` → ``"my_resnet_v2"``."""
-    cleaned = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()[:48] or "model"
-    if cleaned[0].isdigit():
-        cleaned = f"model_{cleaned}"
-    if keyword.iskeyword(cleaned) or cleaned in _SHADOWED:
-        cleaned = f"{cleaned}_model"
-    return cleaned
 
 
 def _report(version: GraphVersion, name: str, title: str = "") -> dict:
@@ -303,11 +287,11 @@ def graph_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tags": list(graph.tags.all()),
         "forked_from": forked_from,
         "fork_count": Graph.objects.filter(forked_from__graph=graph).count(),
-        "module": module_name(graph.name),
+        "module": codegen.package_name(graph.name),
         "activity": Activity.objects.filter(graph=graph).select_related("actor")[:8],
     }
     if graph.head is not None:
-        context.update(_report(graph.head, module_name(graph.name), graph.name))
+        context.update(_report(graph.head, codegen.package_name(graph.name), graph.name))
     return TemplateResponse(request, "graphs/graph_detail.html", context)
 
 
@@ -422,7 +406,7 @@ def graph_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "node_count": len(version.document.get("nodes", [])),
         "edge_count": len(version.document.get("edges", [])),
     }
-    context.update(_report(version, module_name(graph.name), graph.name))
+    context.update(_report(version, codegen.package_name(graph.name), graph.name))
     return TemplateResponse(request, "graphs/graph_version.html", context)
 
 
@@ -445,48 +429,16 @@ def graph_restore(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     return redirect(graph)
 
 
-DOWNLOADS = {
-    "json": ("application/json", "json"),
-    "py": ("text/x-python; charset=utf-8", "py"),
-    "zip": ("application/zip", "zip"),
-}
-
-
 def graph_download(request: HttpRequest, pk: int, number: int, fmt: str) -> HttpResponse:
     graph, _ = _graph(request, pk)
     version = _version(graph, number)
-    if fmt not in DOWNLOADS:
+    if fmt not in exports.FORMATS:
         raise Http404("No such download format.")
-    content_type, extension = DOWNLOADS[fmt]
-    name = module_name(graph.name)
-    if fmt == "json":
-        body: bytes | str = json.dumps(version.document, indent=2, ensure_ascii=False) + "\n"
-    else:
-        try:
-            if fmt == "py":
-                body = next(
-                    iter(
-                        codegen.generate(
-                            version.document, name=name, layout="file", limits=engine_limits(), title=graph.name
-                        ).values()
-                    )
-                )
-            else:
-                files = codegen.generate(
-                    version.document,
-                    name=name,
-                    layout="package",
-                    with_train=True,
-                    limits=engine_limits(),
-                    title=graph.name,
-                )
-                body = codegen.package_zip(files)
-        except codegen.GraphError as exc:
-            context = {"graph": graph, "version": version, "diagnostics": [d.to_dict() for d in exc.diagnostics]}
-            return TemplateResponse(request, "graphs/export_error.html", context, status=400)
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}-v{version.number}.{extension}"'
-    return response
+    try:
+        return exports.build_download(version, graph.name, fmt).response()
+    except codegen.GraphError as exc:
+        context = {"graph": graph, "version": version, "diagnostics": [d.to_dict() for d in exc.diagnostics]}
+        return TemplateResponse(request, "graphs/export_error.html", context, status=400)
 
 
 def _diff_lines(text: str | None) -> list[tuple[str, str]]:
@@ -569,6 +521,11 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
     boot = {
         "graphId": graph.pk,
         "graphName": graph.name,
+        "names": {
+            "package": codegen.package_name(graph.name),
+            "py": codegen.download_name(graph.name, "py"),
+            "json": codegen.download_name(graph.name, "json"),
+        },
         "headVersion": graph.head.number if graph.head else None,
         "canEdit": bool(access.edit),
         "csrfToken": get_token(request),

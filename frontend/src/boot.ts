@@ -2,6 +2,8 @@
 export interface Boot {
   graphId: number;
   graphName: string;
+  /** What the server names the graph's downloads (codegen.package_name / download_name): the canvas has no rule of its own. */
+  names: { package: string; py: string; json: string };
   /** Head version number, or null for a graph without versions. */
   headVersion: number | null;
   canEdit: boolean;

@@ -45,3 +45,38 @@ def test_a_graph_named_like_torchvision_gives_that_class(node) -> None:
     }
     source = "".join(codegen.generate(document).values())
     assert "class ResNeXt50_32x4d(nn.Module):" in source
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("My net!", "my_net"),
+        ("Café net", "cafe_net"),
+        ("123abc", "model_123abc"),
+        ("json", "json_model"),
+        ("", "model"),
+        ("Ünïcode name", "unicode_name"),
+        ("class", "class_model"),
+        ("torch", "torch_model"),
+        ("__x__", "x"),
+        ("a" * 70, "a" * 58),
+        ("VGG-16 (brief)", "vgg_16_brief"),
+        ("ﬁle", "file"),
+        ("None", "none"),
+        ("日本", "model"),
+    ],
+)
+def test_one_rule_names_every_package_and_download(title: str, expected: str) -> None:
+    assert codegen.package_name(title) == expected
+    assert codegen.package_name_problem(expected) is None
+    stem = codegen.download_name(title, "py", 12).removesuffix(".py")
+    assert stem == f"{expected}_v12" and stem.isidentifier() and not keyword.iskeyword(stem)
+    assert codegen.download_name(title, "json") == f"{expected}.json"
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("9lives", "not starting with a digit"), ("class", "keyword"), ("json", "shadow"), ("a-b", "ASCII letters")],
+)
+def test_a_package_name_the_user_chose_is_checked_by_the_same_rule(name: str, problem: str) -> None:
+    assert problem in codegen.package_name_problem(name)

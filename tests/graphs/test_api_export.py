@@ -28,7 +28,7 @@ def test_json_is_the_default(alice_api, graph, demo_graph):
 def test_py_is_one_module(alice_api, graph):
     response = export(alice_api, graph, format="py")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/x-python")
-    assert response["Content-Disposition"] == 'attachment; filename="demo_net.py"'
+    assert response["Content-Disposition"] == 'attachment; filename="demo_net_v1.py"'
     source = response.content.decode()
     assert "class " in source and "def forward(self" in source
     compile(source, "demo_net.py", "exec")
@@ -81,9 +81,22 @@ def test_exports_of_hidden_graphs_are_404s(charlie_api, graph):
 def test_odd_graph_names_give_safe_file_names(alice, alice_api, demo_graph):
     graph = services.create_graph(alice, name='import "os"; über-Netz 2', document=demo_graph)
     response = export(alice_api, graph, format="py")
-    assert response["Content-Disposition"] == 'attachment; filename="import_os_uber_netz_2.py"'
+    assert response["Content-Disposition"] == 'attachment; filename="import_os_uber_netz_2_v1.py"'
     graph = services.create_graph(alice, name="json", document=demo_graph)
-    assert export(alice_api, graph, format="py")["Content-Disposition"] == 'attachment; filename="json_model.py"'
+    assert export(alice_api, graph, format="py")["Content-Disposition"] == 'attachment; filename="json_model_v1.py"'
+
+
+def test_the_page_and_the_api_download_the_same_file_under_the_same_name(alice, alice_api, client, demo_graph):
+    graph = services.create_graph(alice, name="Café net", document=demo_graph)
+    client.force_login(alice)
+    for kind, extension in (("json", "json"), ("py", "py"), ("zip", "zip"), ("mermaid", "mmd")):
+        from_api = export(alice_api, graph, format=kind, with_train="1")
+        from_page = client.get(f"/graphs/{graph.pk}/versions/1/download/{kind}/")
+        assert from_api["Content-Disposition"] == f'attachment; filename="cafe_net_v1.{extension}"', kind
+        assert from_page["Content-Disposition"] == from_api["Content-Disposition"], kind
+        if kind != "zip":  # a ZIP's entries carry their time of writing
+            assert from_page.content == from_api.content, kind
+    assert codegen.download_name("Café net", "py", 1).removesuffix(".py").isidentifier()
 
 
 def untitled_minicnn(alice, demo_graph):

@@ -8,7 +8,7 @@ import { CodeView } from "./CodeView";
 import { Modal } from "./Modal";
 import "./panels.css";
 import { useVisible } from "./useVisible";
-import { describeError, downloadBlob, errorDiagnostics, packageName } from "./util";
+import { describeError, downloadBlob, errorDiagnostics } from "./util";
 
 type Layout = "file" | "package";
 
@@ -55,7 +55,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
   const [wrap, setWrap] = useState(false);
   const [expanded, setExpanded] = useState(false);
 
-  const pkg = packageName(props.name);
+  const pkg = boot.names.package;
   const graphJson = useMemo(() => JSON.stringify(graph), [graph]);
   // The graph's name heads the files and names the class where the document's metadata has none of its own.
   const request = useCallback(
@@ -132,7 +132,7 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
         });
         source = Object.values(answer.files)[0] ?? "";
       }
-      downloadBlob(new Blob([source], { type: "text/x-python;charset=utf-8" }), `${pkg}.py`);
+      downloadBlob(new Blob([source], { type: "text/x-python;charset=utf-8" }), boot.names.py);
     } catch (error) {
       setDownloadError(describeError(error));
     } finally {

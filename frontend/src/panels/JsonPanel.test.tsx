@@ -20,13 +20,13 @@ afterEach(cleanup);
 
 describe("JsonPanel", () => {
   it("shows the document as JSON", () => {
-    render(<JsonPanel graph={graph} onImport={() => undefined} />);
+    render(<JsonPanel graph={graph} fileName="my_net.json" onImport={() => undefined} />);
     expect(screen.getByTestId("json-view").textContent).toContain('"out_features": 18');
   });
 
   it("imports pasted JSON after checking it, and explains a broken document", () => {
     const onImport = vi.fn();
-    render(<JsonPanel graph={graph} onImport={onImport} />);
+    render(<JsonPanel graph={graph} fileName="my_net.json" onImport={onImport} />);
     fireEvent.change(screen.getByTestId("json-import-text"), { target: { value: '{"nodes": [{"id": "a", "type": "Input"}, {"type": "ReLU"}]}' } });
     fireEvent.click(screen.getByTestId("json-import-button"));
     expect(screen.getByTestId("json-error").textContent).toBe("nodes[1] has no id.");
@@ -41,13 +41,13 @@ describe("JsonPanel", () => {
 
   it("imports a chosen file", async () => {
     const onImport = vi.fn();
-    render(<JsonPanel graph={graph} onImport={onImport} />);
+    render(<JsonPanel graph={graph} fileName="my_net.json" onImport={onImport} />);
     const file = new File([JSON.stringify(graph)], "net.json", { type: "application/json" });
     fireEvent.change(screen.getByTestId("json-import-file"), { target: { files: [file] } });
     await waitFor(() => expect(onImport).toHaveBeenCalledWith(graph));
   });
 
-  it("downloads the document as <name>.json", () => {
+  it("downloads the document under the name the server gives it", () => {
     const created: Blob[] = [];
     const createObjectURL = vi.fn((blob: Blob) => {
       created.push(blob);
@@ -58,7 +58,7 @@ describe("JsonPanel", () => {
     const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
       clicks.push(this.download);
     });
-    render(<JsonPanel graph={graph} onImport={() => undefined} />);
+    render(<JsonPanel graph={graph} fileName="my_net.json" onImport={() => undefined} />);
     fireEvent.click(screen.getByTestId("json-download"));
     expect(clicks).toEqual(["my_net.json"]);
     expect(created[0].type).toBe("application/json");

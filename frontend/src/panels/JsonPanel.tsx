@@ -6,7 +6,7 @@ import { CodeView } from "./CodeView";
 import { parseGraphJson } from "./jsonImport";
 import "./panels.css";
 import { useVisible } from "./useVisible";
-import { downloadBlob, packageName } from "./util";
+import { downloadBlob } from "./util";
 
 const MAX_FILE_BYTES = 5 * 2 ** 20;
 
@@ -36,7 +36,8 @@ function readText(file: Blob): Promise<string> {
   });
 }
 
-export function JsonPanel(props: { graph: GraphDoc; onImport: (graph: GraphDoc) => void }): JSX.Element {
+/** `fileName`: what the server names the graph's JSON download (the canvas has no naming rule of its own). */
+export function JsonPanel(props: { graph: GraphDoc; fileName: string; onImport: (graph: GraphDoc) => void }): JSX.Element {
   const root = useRef<HTMLDivElement>(null);
   const visible = useVisible(root);
   const [shown, setShown] = useState(props.graph);
@@ -55,8 +56,6 @@ export function JsonPanel(props: { graph: GraphDoc; onImport: (graph: GraphDoc) 
     return () => clearTimeout(timer);
   }, [copied]);
 
-  const metaName = typeof props.graph.metadata?.name === "string" ? (props.graph.metadata.name as string) : "";
-  const fileName = `${packageName(metaName || "graph")}.json`;
 
   function importText(source: string, from: string) {
     setNotice(null);
@@ -115,7 +114,7 @@ export function JsonPanel(props: { graph: GraphDoc; onImport: (graph: GraphDoc) 
           type="button"
           className="tc-button tc-button-secondary tc-button-small"
           data-testid="json-download"
-          onClick={() => downloadBlob(new Blob([`${JSON.stringify(props.graph, null, 2)}\n`], { type: "application/json" }), fileName)}
+          onClick={() => downloadBlob(new Blob([`${JSON.stringify(props.graph, null, 2)}\n`], { type: "application/json" }), props.fileName)}
         >
           Download .json
         </button>

@@ -3,7 +3,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkGraph, parseGraphJson } from "./jsonImport";
-import { packageName } from "./util";
 
 /** A seed document as the engine's golden tests keep it (tests/codegen/golden/<name>/graph.json); no "version". */
 function seedDocument(name: string): string {
@@ -103,26 +102,5 @@ describe("parseGraphJson", () => {
     expect(bad('{"nodes": [], "extra": 1}')).toThrow(/^extra: unknown field/);
     expect(bad('{"nodes": [], "composites": {"lower": {"nodes": []}}}')).toThrow("composites.lower: block names are ASCII identifiers starting with a capital letter.");
     expect(bad('{"nodes": [], "composites": {"B": {"nodes": [{"id": "in"}]}}}')).toThrow("composites.B.nodes[0] (in) has no type.");
-  });
-});
-
-describe("packageName", () => {
-  it("sanitises like the server's package_name (graphs/api.py)", () => {
-    const cases: [string, string][] = [
-      ["My net!", "my_net"],
-      ["123abc", "model_123abc"],
-      ["json", "json_model"],
-      ["", "model"],
-      ["Ünïcode name", "unicode_name"],
-      ["class", "class_model"],
-      ["torch", "torch_model"],
-      ["__x__", "x"],
-      ["a".repeat(70), "a".repeat(58)],
-      ["VGG-16 (brief)", "vgg_16_brief"],
-      ["ﬁle", "file"],
-      ["None", "none"],
-      ["日本", "model"],
-    ];
-    for (const [name, expected] of cases) expect(packageName(name)).toBe(expected);
   });
 });

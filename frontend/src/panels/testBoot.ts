@@ -5,6 +5,7 @@ import type { RunMessage } from "./runStream";
 export const testBoot: Boot = {
   graphId: 12,
   graphName: "My net",
+  names: { package: "my_net", py: "my_net.py", json: "my_net.json" },
   headVersion: 3,
   canEdit: true,
   csrfToken: "token",

@@ -1,41 +1,7 @@
-// Small helpers shared by the side panels: file names, downloads, readable API errors, WebSocket URLs.
+// Small helpers shared by the side panels: downloads, readable API errors, WebSocket URLs.
 
 import { ApiError } from "../api";
 import type { Diagnostic } from "../graph";
-
-// Python's sys.stdlib_module_names (3.11, without private names) plus what graphs/serializers.py adds:
-// a package named like one of these would shadow the module next to it, so the server refuses such names.
-const SHADOWED_MODULES = new Set(
-  ("abc aifc antigravity argparse array ast asynchat asyncio asyncore atexit audioop base64 bdb binascii bisect builtins " +
-    "bz2 cProfile calendar cgi cgitb chunk cmath cmd code codecs codeop collections colorsys compileall concurrent " +
-    "configparser contextlib contextvars copy copyreg crypt csv ctypes curses dataclasses datetime dbm decimal difflib dis " +
-    "distutils doctest email encodings ensurepip enum errno faulthandler fcntl filecmp fileinput fnmatch fractions ftplib " +
-    "functools gc genericpath getopt getpass gettext glob graphlib grp gzip hashlib heapq hmac html http idlelib imaplib " +
-    "imghdr imp importlib inspect io ipaddress itertools json keyword lib2to3 linecache locale logging lzma mailbox mailcap " +
-    "marshal math mimetypes mmap modulefinder msilib msvcrt multiprocessing netrc nis nntplib nt ntpath nturl2path numbers " +
-    "opcode operator optparse os ossaudiodev pathlib pdb pickle pickletools pipes pkgutil platform plistlib poplib posix " +
-    "posixpath pprint profile pstats pty pwd py_compile pyclbr pydoc pydoc_data pyexpat queue quopri random re readline " +
-    "reprlib resource rlcompleter runpy sched secrets select selectors shelve shlex shutil signal site smtpd smtplib sndhdr " +
-    "socket socketserver spwd sqlite3 sre_compile sre_constants sre_parse ssl stat statistics string stringprep struct " +
-    "subprocess sunau symtable sys sysconfig syslog tabnanny tarfile telnetlib tempfile termios textwrap this threading " +
-    "time timeit tkinter token tokenize tomllib trace traceback tracemalloc tty turtle turtledemo types typing unicodedata " +
-    "unittest urllib uu uuid venv warnings wave weakref webbrowser winreg winsound wsgiref xdrlib xml xmlrpc zipapp zipfile " +
-    "zipimport zlib zoneinfo torch torchvision torchaudio numpy").split(" "),
-);
-const PY_KEYWORDS = new Set(
-  "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield".split(
-    " ",
-  ),
-);
-
-/** A Python package name from a display name, exactly as graphs/api.py `package_name` makes it ("My net!" → "my_net"). */
-export function packageName(name: string): string {
-  const ascii = name.normalize("NFKD").replace(/\P{ASCII}/gu, "");
-  let ident = ascii.replace(/[^A-Za-z0-9]+/g, "_").replace(/^_+|_+$/g, "").toLowerCase().slice(0, 58) || "model";
-  if (/^[0-9]/.test(ident)) ident = `model_${ident}`;
-  if (PY_KEYWORDS.has(ident) || SHADOWED_MODULES.has(ident)) ident = `${ident}_model`;
-  return ident;
-}
 
 /** Save `blob` as `filename` through a temporary object URL. */
 export function downloadBlob(blob: Blob, filename: string): void {
