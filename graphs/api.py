@@ -14,8 +14,9 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
-from django.http import HttpResponse
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -38,11 +39,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from codegen.templates import list_templates
-from graphs import exports, services, version_diff
+from graphs import artifacts, exports, services, version_diff
 from graphs.engine_views import JSONOnlyNegotiation
 from graphs.models import CompositeVersion, Graph, GraphVersion, Invitation, Membership
 from graphs.permissions import visible_composites, visible_graphs, visible_teams
 from graphs.serializers import (
+    ArtifactRequestSerializer,
+    ArtifactSerializer,
     BuiltinBlockSerializer,
     CompositeBlockSerializer,
     CompositeVersionCreatedSerializer,
@@ -74,8 +77,11 @@ from graphs.serializers import (
 )
 from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, body_limit_message, content_length
 from torchcanvas_site.throttling import LoginFailureThrottle, ScopedThrottle
+from training.dispatch import send_export
 
 ID = r"[0-9]{1,18}"
+# The route of a built export's file for API clients (the page's needs a session).
+API_DOWNLOAD = "api-graph-artifact-download"
 NUMBER = r"[0-9]{1,9}"
 SLUG = r"[-a-zA-Z0-9_]{1,80}"
 USERNAME = r"[\w.@+-]{1,150}"
@@ -307,10 +313,14 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         return Response(VersionDetailSerializer(self._version(self.get_object(), number)).data)
 
     @extend_schema(
-        summary="Download a version: graph JSON, one .py file, a ZIP package, or a Mermaid flowchart",
+        summary="Download a version: graph JSON, one .py file, a ZIP package, or a diagram (Mermaid, SVG, PNG)",
+        description="ONNX, torch.export and TorchScript are built on a worker: see the version's artifacts.",
         parameters=[
-            OpenApiParameter("format", str, enum=["json", "py", "zip", "mermaid"], description="Default: json."),
-            OpenApiParameter("with_train", bool, description="Add the smoke-training script (py and zip)."),
+            OpenApiParameter(
+                "format", str, enum=["json", "py", "zip", "mermaid", "svg", "png"], description="Default: json."
+            ),
+            OpenApiParameter("with_train", bool, description="Add the smoke-training script (zip)."),
+            OpenApiParameter("expand_blocks", bool, description="Draw each block's own nodes in a frame (svg, png)."),
         ],
         responses={
             (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="The graph document."),
@@ -319,6 +329,8 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
             (200, "text/plain"): OpenApiResponse(
                 OpenApiTypes.STR, description="<name>_v<n>.mmd: the architecture as a Mermaid flowchart, with shapes."
             ),
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.STR, description="<name>_v<n>.svg: the architecture."),
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>_v<n>.png: the architecture."),
             400: OpenApiResponse(GraphErrorSerializer, description="The version has errors; nothing to generate."),
         },
     )
@@ -334,10 +346,83 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         graph = self.get_object()
         version = self._version(graph, number)
         kind = request.query_params.get("format", "json")
+        if kind in artifacts.FORMATS:
+            raise ValidationError(
+                {"format": [f'{kind} is built on a worker: POST {{"format": "{kind}"}} to this version\'s artifacts/.']}
+            )
         if kind not in exports.FORMATS:
             raise ValidationError({"format": [f"Expected {exports.format_list()}."]})
-        with_train = request.query_params.get("with_train", "").lower() in ("1", "true", "yes")
-        return exports.build_download(version, graph.name, kind, exports.Options(with_train=with_train)).response()
+        options = exports.Options(
+            with_train=_flag(request, "with_train"), expand_blocks=_flag(request, "expand_blocks")
+        )
+        return exports.build_download(version, graph.name, kind, options).response()
+
+    @extend_schema(
+        methods=["GET"],
+        summary="A version's built exports (ONNX, torch.export, TorchScript) and their builds' state",
+        responses={200: ArtifactSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Build an export of a version on a worker",
+        description="The export is built on a worker, reloaded and compared with the eager model; follow it here "
+        "(or live on /ws/versions/<version id>/artifacts/) until `status` is `ready`, then fetch `download_url`. "
+        "An artifact that exists (queued, building or ready) is returned as it is (200); a new one, or one "
+        "rebuilt because it failed or its file went missing, answers 202.",
+        request=ArtifactRequestSerializer,
+        responses={202: ArtifactSerializer, 200: ArtifactSerializer, 400: ERRORS[400], 401: ERRORS[401]},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        url_path=rf"versions/(?P<number>{NUMBER})/artifacts",
+        pagination_class=None,
+    )
+    def artifacts(self, request, pk=None, number=None):
+        graph = self.get_object()
+        version = self._version(graph, number)
+        if request.method == "POST":
+            body = ArtifactRequestSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            try:
+                artifact, send = artifacts.request_artifact(
+                    version, request.user, body.validated_data["format"], body.validated_data.get("opset")
+                )
+            except artifacts.ArtifactRefused as exc:
+                raise ValidationError({"format": [exc.message]}) from None
+            if send:
+                transaction.on_commit(lambda: send_export(artifact.pk))
+            code = status.HTTP_202_ACCEPTED if send else status.HTTP_200_OK
+            return Response(artifacts.artifact_json(artifact, API_DOWNLOAD), status=code)
+        rows = version.artifacts.select_related("version").order_by("format", "opset")
+        return Response([artifacts.artifact_json(artifact, API_DOWNLOAD) for artifact in rows])
+
+    @extend_schema(
+        summary="Download a built export",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="<name>_v<n>.onnx|pt2|pt"
+            ),
+            404: ERRORS[404],
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=rf"versions/(?P<number>{NUMBER})/artifacts/(?P<artifact_id>{ID})/download",
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=JSONOnlyNegotiation,
+        pagination_class=None,
+    )
+    def artifact_download(self, request, pk=None, number=None, artifact_id=None):
+        version = self._version(self.get_object(), number)
+        artifact = get_object_or_404(version.artifacts.select_related("version__graph"), pk=int(artifact_id))
+        stream = artifacts.open_file(artifact)
+        if stream is None:
+            return Response(
+                {"detail": "This export is not built (any more): POST to artifacts to build it."}, status=404
+            )
+        return FileResponse(stream, as_attachment=True, filename=artifacts.download_filename(artifact))
 
     @extend_schema(
         summary="What changed between two versions",
@@ -441,10 +526,8 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         return self._graph_response(graph, status.HTTP_201_CREATED)
 
 
-def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
-    return HttpResponse(
-        body, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+def _flag(request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in ("1", "true", "yes")
 
 
 class TemplateListView(APIView):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("validate/", engine_views.ValidateView.as_view(), name="api-validate"),
     path("codegen/", engine_views.CodegenView.as_view(), name="api-codegen"),
     path("export/zip/", engine_views.ExportZipView.as_view(), name="api-export-zip"),
+    path("diagram/", engine_views.DiagramView.as_view(), name="api-diagram"),
     path("templates/", api.TemplateListView.as_view(), name="api-templates"),
     path("auth/token/", api.TokenView.as_view(), name="api-token"),
     re_path(

@@ -12,9 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import codegen
+from graphs import exports
 from graphs.serializers import (
     CodegenRequestSerializer,
     CodegenResponseSerializer,
+    DiagramRequestSerializer,
     ErrorSerializer,
     GraphErrorSerializer,
     RegistrySerializer,
@@ -153,3 +155,29 @@ class ExportZipView(EngineView):
             content_type="application/zip",
             headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
         )
+
+
+class DiagramView(EngineView):
+    """A figure of the drawing as it stands (saved or not): what the canvas downloads."""
+
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnlyNegotiation
+
+    @extend_schema(
+        operation_id="diagram",
+        tags=["engine"],
+        summary="Draw a graph: SVG, PNG or Mermaid, with its shapes (also with errors: a figure shows where it breaks)",
+        request=DiagramRequestSerializer,
+        responses={
+            (200, "image/svg+xml"): OpenApiResponse(OpenApiTypes.STR, description="<name>.svg"),
+            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>.png"),
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="<name>.mmd"),
+            **GRAPH_ERRORS,
+        },
+    )
+    def post(self, request):
+        serializer = DiagramRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        options = exports.Options(expand_blocks=data["expand_blocks"])
+        return exports.build(data["graph"], data.get("title") or "model", data["format"], options).response()

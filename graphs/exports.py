@@ -47,13 +47,13 @@ class Options:
     expand_blocks: bool = False
 
 
-def _json(version: GraphVersion, title: str, options: Options) -> bytes:
-    return (json.dumps(version.document, indent=2, ensure_ascii=False) + "\n").encode()
+def _json(document: dict, title: str, options: Options) -> bytes:
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def _source(version: GraphVersion, title: str, *, layout: str, with_train: bool) -> dict[str, str]:
+def _source(document: dict, title: str, *, layout: str, with_train: bool) -> dict[str, str]:
     return codegen.generate(
-        version.document,
+        document,
         name=codegen.package_name(title),
         layout=layout,
         with_train=with_train,
@@ -62,40 +62,58 @@ def _source(version: GraphVersion, title: str, *, layout: str, with_train: bool)
     )
 
 
-def _py(version: GraphVersion, title: str, options: Options) -> bytes:
-    return next(iter(_source(version, title, layout="file", with_train=False).values())).encode()
+def _py(document: dict, title: str, options: Options) -> bytes:
+    return next(iter(_source(document, title, layout="file", with_train=False).values())).encode()
 
 
-def _zip(version: GraphVersion, title: str, options: Options) -> bytes:
-    return codegen.package_zip(_source(version, title, layout="package", with_train=options.with_train))
+def _zip(document: dict, title: str, options: Options) -> bytes:
+    return codegen.package_zip(_source(document, title, layout="package", with_train=options.with_train))
 
 
-def _mermaid(version: GraphVersion, title: str, options: Options) -> bytes:
-    # Diagrams are drawn even with errors: a figure of a broken graph shows where it breaks.
-    return codegen.to_mermaid(version.document, limits=engine_limits()).encode()
+# Diagrams are drawn even with errors: a figure of a broken graph shows where it breaks.
+
+
+def _mermaid(document: dict, title: str, options: Options) -> bytes:
+    return codegen.to_mermaid(document, limits=engine_limits()).encode()
+
+
+def _svg(document: dict, title: str, options: Options) -> bytes:
+    return codegen.to_svg(document, limits=engine_limits(), expand_blocks=options.expand_blocks).encode()
+
+
+def _png(document: dict, title: str, options: Options) -> bytes:
+    return codegen.to_png(document, limits=engine_limits(), expand_blocks=options.expand_blocks)
 
 
 # format → (builder, content type, file extension)
-FORMATS: dict[str, tuple[Callable[[GraphVersion, str, Options], bytes], str, str]] = {
+FORMATS: dict[str, tuple[Callable[[dict, str, Options], bytes], str, str]] = {
     "json": (_json, "application/json", "json"),
     "py": (_py, "text/x-python; charset=utf-8", "py"),
     "zip": (_zip, "application/zip", "zip"),
     "mermaid": (_mermaid, "text/plain; charset=utf-8", "mmd"),
+    "svg": (_svg, "image/svg+xml", "svg"),
+    "png": (_png, "image/png", "png"),
 }
+DIAGRAMS = ("mermaid", "svg", "png")
 
 
-def format_list() -> str:
+def format_list(formats=tuple(FORMATS)) -> str:
     """``json, py, zip or mermaid``: for error messages."""
-    names = list(FORMATS)
+    names = list(formats)
     return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def build_download(version: GraphVersion, title: str, fmt: str, options: Options | None = None) -> Download:
-    """Version ``version`` of the graph named ``title`` as format ``fmt`` (a key of :data:`FORMATS`).
+def build(document: dict, title: str, fmt: str, options: Options | None = None, number: int | None = None) -> Download:
+    """``document`` (of the graph named ``title``; version ``number`` if it is saved) as format ``fmt``.
 
     Raises :class:`codegen.GraphError` when the graph cannot be generated, and ``KeyError`` for an unknown
     format (callers check :data:`FORMATS` first and say so in their own terms).
     """
     builder, content_type, extension = FORMATS[fmt]
-    body = builder(version, title, options or Options())
-    return Download(body, content_type, codegen.download_name(title, extension, version.number))
+    body = builder(document, title, options or Options())
+    return Download(body, content_type, codegen.download_name(title, extension, number))
+
+
+def build_download(version: GraphVersion, title: str, fmt: str, options: Options | None = None) -> Download:
+    """Version ``version`` of the graph named ``title`` as format ``fmt``: :func:`build`."""
+    return build(version.document, title, fmt, options, version.number)

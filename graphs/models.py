@@ -161,6 +161,67 @@ class GraphVersion(models.Model):
         super().save(*args, **kwargs)
 
 
+def artifact_storage():
+    """Where built exports are kept: the ``artifacts`` storage (a folder under ``var/`` by default)."""
+    from django.core.files.storage import storages
+
+    return storages["artifacts"]
+
+
+def artifact_path(artifact: ExportArtifact, filename: str) -> str:
+    return f"{artifact.version_id}/{artifact.pk}/{filename}"
+
+
+class ArtifactStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    BUILDING = "building", "Building"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ExportArtifact(models.Model):
+    """A heavy export of a version (ONNX, torch.export, TorchScript), built on a worker and kept as a file.
+
+    One per version, format and opset; it is built again only when it failed or its file went missing.
+    ``report`` is what the engine proved (``codegen.ExportResult.to_dict()``: the largest difference from
+    the eager model, the tolerance, the method and any warnings).
+    """
+
+    version = models.ForeignKey(GraphVersion, on_delete=models.CASCADE, related_name="artifacts")
+    format = models.CharField(max_length=20)  # onnx | pt2 | torchscript
+    opset = models.PositiveSmallIntegerField(default=0)  # ONNX's opset; 0 for the formats that have none
+    status = models.CharField(max_length=10, choices=ArtifactStatus.choices, default=ArtifactStatus.QUEUED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    file = models.FileField(upload_to=artifact_path, storage=artifact_storage, blank=True, max_length=300)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    report = models.JSONField(default=dict)
+    progress = models.JSONField(default=dict)  # {"stage": "exporting", "fraction": 0.4}
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)  # the last sign of life of its build
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["version", "format", "opset"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "format", "opset"], name="one_artifact_per_format_and_opset")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.format} of {self.version}"
+
+    @property
+    def group_name(self) -> str:
+        """The channel-layer group of the live changes to its version's artifacts."""
+        return version_artifacts_group(self.version_id)
+
+
+def version_artifacts_group(version_id: int) -> str:
+    return f"artifacts.{version_id}"
+
+
 class CompositeBlock(models.Model):
     """A reusable block in a personal (``owner``) or team (``team``) library; exactly one is set."""
 

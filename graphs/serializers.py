@@ -56,6 +56,15 @@ class CodegenRequestSerializer(ValidateRequestSerializer):
         return check_package_name(value)
 
 
+class DiagramRequestSerializer(serializers.Serializer):
+    graph = serializers.DictField(help_text="The graph document (JSON v0.2).")
+    format = serializers.ChoiceField(choices=["svg", "png", "mermaid"], default="svg")
+    expand_blocks = serializers.BooleanField(default=False, help_text="Draw each block's own nodes in a frame.")
+    title = serializers.CharField(
+        required=False, allow_blank=True, max_length=120, help_text="The graph's name: names the file."
+    )
+
+
 # --- responses (documentation of what the engine returns) ---------------------------------------
 
 
@@ -477,3 +486,35 @@ class BuiltinBlockSerializer(serializers.Serializer):
     doc = serializers.CharField()
     params = serializers.ListField(child=serializers.DictField())
     paper = serializers.CharField(required=False)
+
+
+# --- export artifacts ----------------------------------------------------------------------------
+
+
+class ArtifactRequestSerializer(serializers.Serializer):
+    format = serializers.CharField(help_text="onnx, pt2 (torch.export) or torchscript.")
+    opset = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="ONNX only: the opset (default: the engine's, see codegen.DEFAULT_OPSET).",
+    )
+
+
+class ArtifactSerializer(serializers.Serializer):
+    """Documentation of graphs.artifacts.artifact_json."""
+
+    id = serializers.IntegerField()
+    format = serializers.ChoiceField(choices=["onnx", "pt2", "torchscript"])
+    label = serializers.CharField()
+    opset = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=["queued", "building", "ready", "failed"])
+    progress = serializers.DictField(help_text='The build\'s last stage: {"stage": "exporting", "fraction": 0.4}.')
+    error = serializers.CharField(help_text="Why it failed, in one sentence (empty otherwise).")
+    size_bytes = serializers.IntegerField(allow_null=True)
+    report = serializers.DictField(
+        help_text="What the engine proved: max_abs_diff from the eager model on the same input, tolerance, method, "
+        "warnings, torch_version."
+    )
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    download_url = serializers.CharField(allow_null=True, help_text="Where the file is, once ready.")

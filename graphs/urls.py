@@ -20,6 +20,12 @@ urlpatterns = [
     path("graphs/<int:pk>/versions/<int:number>/", views.graph_version, name="graph-version"),
     path("graphs/<int:pk>/versions/<int:number>/restore/", views.graph_restore, name="graph-restore"),
     path("graphs/<int:pk>/versions/<int:number>/download/<str:fmt>/", views.graph_download, name="graph-download"),
+    path("graphs/<int:pk>/versions/<int:number>/artifacts/", views.graph_artifacts, name="graph-artifacts"),
+    path(
+        "graphs/<int:pk>/versions/<int:number>/artifacts/<int:artifact_id>/download/",
+        views.graph_artifact_download,
+        name="graph-artifact-download",
+    ),
     path("templates/", views.template_gallery, name="template-gallery"),
     path("templates/<str:name>/use/", views.template_use, name="template-use"),
     path("teams/", views.team_list, name="team-list"),

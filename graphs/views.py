@@ -18,8 +18,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -29,8 +30,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 import codegen
+from codegen.exports import DEFAULT_OPSET, FORMAT_NAMES, FORMATS, MAX_OPSET, MIN_OPSET
 from codegen.templates import list_templates, load_template
-from graphs import exports, services, version_diff
+from graphs import artifacts, exports, services, version_diff
 from graphs.forms import (
     ForkForm,
     GraphFilterForm,
@@ -45,7 +47,17 @@ from graphs.forms import (
     TeamCreateForm,
     UseTemplateForm,
 )
-from graphs.models import Activity, CompositeBlock, Graph, GraphVersion, Invitation, Membership, Role, Team
+from graphs.models import (
+    Activity,
+    CompositeBlock,
+    ExportArtifact,
+    Graph,
+    GraphVersion,
+    Invitation,
+    Membership,
+    Role,
+    Team,
+)
 from graphs.permissions import (
     NO_ACCESS,
     Access,
@@ -60,6 +72,7 @@ from graphs.services import engine_limits
 from torchcanvas_site.csp import style_nonce
 from torchcanvas_site.htmx import go
 from training.config import DEFAULTS as RUN_DEFAULTS
+from training.dispatch import send_export
 
 GRAPHS_PER_PAGE = 20
 REPORT_CACHE_SECONDS = 24 * 3600
@@ -407,6 +420,7 @@ def graph_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "edge_count": len(version.document.get("edges", [])),
     }
     context.update(_report(version, codegen.package_name(graph.name), graph.name))
+    context.update(_artifacts_context(graph, version))
     return TemplateResponse(request, "graphs/graph_version.html", context)
 
 
@@ -439,6 +453,58 @@ def graph_download(request: HttpRequest, pk: int, number: int, fmt: str) -> Http
     except codegen.GraphError as exc:
         context = {"graph": graph, "version": version, "diagnostics": [d.to_dict() for d in exc.diagnostics]}
         return TemplateResponse(request, "graphs/export_error.html", context, status=400)
+
+
+def _artifacts_context(graph: Graph, version: GraphVersion, error: str = "") -> dict:
+    rows = version.artifacts.select_related("version").order_by("format", "opset")
+    return {
+        "graph": graph,
+        "version": version,
+        "artifacts": [artifacts.artifact_json(artifact) for artifact in rows],
+        "artifact_formats": [(fmt, FORMAT_NAMES[fmt]) for fmt in FORMATS],
+        "default_opset": DEFAULT_OPSET,
+        "opset_range": (MIN_OPSET, MAX_OPSET),
+        "artifact_error": error,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def graph_artifacts(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The version's built exports (the page's panel); POST asks for one, built on a worker."""
+    graph, _ = _graph(request, pk)
+    version = _version(graph, number)
+    error = ""
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            raise PermissionDenied("Log in to build exports.")
+        try:
+            fmt = request.POST.get("format")
+            # The form has one opset field for all its buttons: it is ONNX's alone.
+            opset = request.POST.get("opset") if fmt == "onnx" else None
+            artifact, send = artifacts.request_artifact(version, request.user, fmt, opset)
+        except artifacts.ArtifactRefused as exc:
+            error = exc.message
+        else:
+            if send:
+                transaction.on_commit(lambda: send_export(artifact.pk))
+        if not request.htmx:
+            if error:
+                messages.error(request, error)
+            return redirect(f"{version.get_absolute_url()}#artifacts")
+    context = _artifacts_context(graph, version, error)
+    return TemplateResponse(request, "graphs/_artifacts.html", context, status=400 if error else 200)
+
+
+def graph_artifact_download(request: HttpRequest, pk: int, number: int, artifact_id: int) -> HttpResponse:
+    graph, _ = _graph(request, pk)
+    version = _version(graph, number)
+    artifact = get_object_or_404(
+        ExportArtifact.objects.select_related("version__graph"), pk=artifact_id, version=version
+    )
+    stream = artifacts.open_file(artifact)
+    if stream is None:
+        raise Http404("This export is not built (any more): build it again from the version page.")
+    return FileResponse(stream, as_attachment=True, filename=artifacts.download_filename(artifact))
 
 
 def _diff_lines(text: str | None) -> list[tuple[str, str]]:
@@ -536,6 +602,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
             "validate": reverse("api-validate"),
             "codegen": reverse("api-codegen"),
             "exportZip": reverse("api-export-zip"),
+            "diagram": reverse("api-diagram"),
             "graph": reverse("api-graph-detail", args=[graph.pk]),
             "versions": reverse("api-graph-versions", args=[graph.pk]),
             "composites": reverse("api-composite-list"),

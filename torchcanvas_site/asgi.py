@@ -13,6 +13,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from graphs.routing import websocket_urlpatterns as graphs_routes  # noqa: E402
 from torchcanvas_site.bodylimit import BodyLimitMiddleware, install_daphne_guard  # noqa: E402
 from training.routing import websocket_urlpatterns as training_routes  # noqa: E402
 
@@ -21,8 +22,9 @@ from training.routing import websocket_urlpatterns as training_routes  # noqa: E
 if "daphne.server" in sys.modules:
     install_daphne_guard()
 
-# The apps' WebSocket routes: /ws/runs/<id>/ (one run's events) and /ws/runs/ (the user's runs).
-websocket_urlpatterns = [*training_routes]
+# The apps' WebSocket routes: /ws/runs/<id>/ (one run's events), /ws/runs/ (the user's runs) and
+# /ws/versions/<id>/artifacts/ (the builds of a version's exports).
+websocket_urlpatterns = [*training_routes, *graphs_routes]
 
 application = ProtocolTypeRouter(
     {

@@ -7,6 +7,7 @@ variable, not leave the site running with a silently different configuration.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Iterable, Mapping
 
@@ -102,6 +103,20 @@ def env_choice(name: str, default: str, choices: Iterable[str], *, environ: Mapp
     if value.lower() not in allowed:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(allowed)}; got {value!r}.")
     return value.lower()
+
+
+def env_json_object(name: str, default: dict, *, environ: Mapping[str, str] | None = None) -> dict:
+    """A JSON object, e.g. a storage backend's options: ``{"bucket_name": "models"}``."""
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object; it is not JSON ({exc}).") from None
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured(f'{name} must be a JSON object, like {{"location": "/data"}}; got {value!r}.')
+    return parsed
 
 
 _RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}

@@ -21,6 +21,7 @@ from torchcanvas_site.env import (
     env_choice,
     env_float,
     env_int,
+    env_json_object,
     env_list,
     env_networks,
     env_rate,
@@ -199,6 +200,14 @@ TORCHCANVAS_RUNS = {
     # The share of each GPU one worker process may allocate (None: all of it).
     "gpu_memory_fraction": env_float("TORCHCANVAS_GPU_MEMORY_FRACTION", None, minimum=0.01, maximum=1.0),
 }
+# Heavy exports of a version (ONNX, torch.export, TorchScript; graphs/artifacts.py), built by workers.
+TORCHCANVAS_EXPORTS = {
+    # The Celery queue their builds go to in celery mode (exports run on the CPU wherever they run).
+    "queue": env_choice("TORCHCANVAS_EXPORT_QUEUE", "cpu", {"cpu", "gpu"}),
+    "time_limit_s": env_int("TORCHCANVAS_EXPORT_TIME_LIMIT", 1800, minimum=30),
+    # A build silent this long (no progress) is taken for lost: asking for the artifact again rebuilds it.
+    "stale_after_s": env_int("TORCHCANVAS_EXPORT_STALE_AFTER", 900, minimum=60),
+}
 # torch threads per run in a worker (and the embedded worker); unset: the cores divided among its runs.
 TORCHCANVAS_WORKER_THREADS = env_int("TORCHCANVAS_WORKER_THREADS", None, minimum=1)
 if TORCHCANVAS_RUNS["heartbeat_timeout_s"] < 3 * TORCHCANVAS_RUNS["heartbeat_interval_s"]:
@@ -256,6 +265,15 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one before the first collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Built exports (ONNX, torch.export, TorchScript): written by workers, read by the web process, so both
+    # must see the same storage (a shared volume, or any Django storage backend, e.g. django-storages' S3).
+    "artifacts": {
+        "BACKEND": env_str("TORCHCANVAS_ARTIFACT_STORAGE", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env_json_object(
+            "TORCHCANVAS_ARTIFACT_STORAGE_OPTIONS",
+            {"location": env_str("TORCHCANVAS_ARTIFACT_DIR", str(VAR_DIR / "artifacts"))},
+        ),
+    },
     "staticfiles": {
         "BACKEND": (
             "torchcanvas_site.staticfiles.ManifestStaticFilesStorage"  # Django's hashed names; Vite's for the canvas

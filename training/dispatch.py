@@ -9,6 +9,9 @@ with its first event) and, once that is committed, sends it:
 - **embedded** mode (the default): the same task function, executed by :class:`EmbeddedWorker`, one
   daemon thread of this process that takes runs one at a time from an in-memory queue.
 
+Heavy exports of a version (:mod:`graphs.artifacts`: ONNX, torch.export, TorchScript) go the same two
+ways through :func:`send_export`: the ``build_artifact`` task on the export queue, or the embedded worker.
+
 The database stays the source of truth: if sending fails (Redis away), the run stays queued and the
 sweeper sends it again; a message delivered twice executes once (see :meth:`Run.claim`).
 """
@@ -153,7 +156,7 @@ def send(run: Run) -> bool:
     """Send ``run``'s task message to its executor; False when the broker could not take it (the sweeper
     will try again)."""
     if run.queue == EMBEDDED:
-        embedded_worker.submit(run.pk)
+        embedded_worker.submit("execute_run", run.pk)
     else:
         from training.tasks import execute_run
 
@@ -174,11 +177,34 @@ def send(run: Run) -> bool:
     return True
 
 
+def send_export(artifact_id: int) -> bool:
+    """Send the build of export artifact ``artifact_id`` to a worker; False when the broker could not take
+    it (asking for the artifact again sends it again)."""
+    if run_mode() == EMBEDDED:
+        embedded_worker.submit("build_artifact", artifact_id)
+        return True
+    from training.tasks import build_artifact
+
+    exports = settings.TORCHCANVAS_EXPORTS
+    try:
+        build_artifact.apply_async(
+            args=[artifact_id],
+            queue=exports["queue"],
+            soft_time_limit=exports["time_limit_s"],
+            time_limit=exports["time_limit_s"] + settings.RUN_HARD_TIME_LIMIT_MARGIN_S,
+        )
+    except Exception:
+        logger.warning("Could not send export %s to the %s queue", artifact_id, exports["queue"], exc_info=True)
+        return False
+    return True
+
+
 # --- the embedded worker --------------------------------------------------------------------------
 
 
 class EmbeddedWorker:
-    """Executes runs in this process, one at a time, on a daemon thread started by the first run.
+    """Executes runs and export builds in this process, one at a time, on a daemon thread started by the
+    first of them (each item names its task in :mod:`training.tasks` and the id it takes).
 
     Between runs (every ``sweep_interval`` seconds when idle) it sweeps, and when it starts it fails the
     embedded runs of a previous server process: they died with it. Progress is published from this
@@ -189,19 +215,19 @@ class EmbeddedWorker:
     sweep_interval = 60.0
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[int, asyncio.AbstractEventLoop | None] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, int, asyncio.AbstractEventLoop | None] | None] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, run_id: int) -> None:
-        self._queue.put((run_id, _server_loop()))
+    def submit(self, task: str, object_id: int) -> None:
+        self._queue.put((task, object_id, _server_loop()))
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="torchcanvas-runs", daemon=True)
                 self._thread.start()
 
     def wait_idle(self, timeout: float) -> bool:
-        """Wait until every submitted run has been executed (tests); False on timeout."""
+        """Wait until every submitted task has been executed (tests); False on timeout."""
         deadline = time.monotonic() + timeout
         while self._queue.unfinished_tasks:
             if time.monotonic() > deadline:
@@ -242,23 +268,23 @@ class EmbeddedWorker:
             try:
                 if item is None:
                     return
-                run_id, loop = item
-                self._execute(run_id, loop)
+                task, object_id, loop = item
+                self._execute(task, object_id, loop)
             except Exception:
-                logger.exception("The embedded worker failed on run %s", item)
+                logger.exception("The embedded worker failed on %s", item)
             finally:
                 connections.close_all()  # this thread's connections; none stays open between runs
                 self._queue.task_done()
 
-    def _execute(self, run_id: int, loop: asyncio.AbstractEventLoop | None) -> None:
-        from training.tasks import execute_run
+    def _execute(self, task: str, object_id: int, loop: asyncio.AbstractEventLoop | None) -> None:
+        from training import tasks
 
         local = SyncToAsync.threadlocal
         if loop is not None and loop.is_running():
             # async_to_sync (the channel layer's group_send) then runs in the server's loop.
             local.main_event_loop, local.main_event_loop_pid = loop, os.getpid()
         try:
-            execute_run(run_id)  # the Celery task itself, called in this thread
+            getattr(tasks, task)(object_id)  # the Celery task itself, called in this thread
         finally:
             local.__dict__.pop("main_event_loop", None)
             local.__dict__.pop("main_event_loop_pid", None)

@@ -7,6 +7,9 @@ trains, checks the config against the caps again, hands the document to :func:`t
 and ends the run in exactly one terminal state, publishing the events the WebSocket relays.
 
 ``sweep_runs()`` (every minute, from Celery beat) is :func:`training.sweeper.sweep`.
+
+``build_artifact(artifact_id)`` builds a heavy export of a version (:func:`graphs.artifacts.build`),
+sent by :func:`training.dispatch.send_export`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,14 @@ CANCEL_CHECK_INTERVAL_S = 0.5
 def execute_run(run_id: int) -> str:
     """Execute run ``run_id`` once; returns what happened (``succeeded``, ``failed``, ``skipped``, …)."""
     return execute(run_id)
+
+
+@shared_task(name="training.tasks.build_artifact", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def build_artifact(artifact_id: int) -> str:
+    """Build export artifact ``artifact_id`` once; returns what happened (``ready``, ``failed``, ``skipped``)."""
+    from graphs.artifacts import build
+
+    return build(artifact_id, worker=worker_name(), timeouts=(SoftTimeLimitExceeded,))
 
 
 @shared_task(name="training.tasks.sweep_runs", ignore_result=True)

@@ -17,6 +17,7 @@ export interface Boot {
     validate: string;
     codegen: string;
     exportZip: string;
+    diagram: string; // POST a drawing: SVG, PNG or Mermaid
     graph: string; // /api/graphs/<id>/
     versions: string; // /api/graphs/<id>/versions/
     composites: string; // /api/composites/

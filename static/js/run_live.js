@@ -2,7 +2,9 @@
  *  - [data-run-live]   one run: WebSocket /ws/runs/<id>/ (history first, then live events; de-duplicated by
  *                      seq), reconnects with backoff, reads the events API while the socket is down;
  *  - [data-runs-live]  run lists: the per-user stream /ws/runs/ updates status, progress and loss in place;
- *  - [data-compare-chart] the compare page's overlaid loss curves.
+ *  - [data-compare-chart] the compare page's overlaid loss curves;
+ *  - [data-artifacts-live] a version's export builds: /ws/versions/<id>/artifacts/ says when one changed,
+ *                      and the panel is fetched again from the server (it renders the rows).
  * Charts are drawn by uPlot (static/vendor/uplot.iife.min.js).
  */
 (function () {
@@ -404,12 +406,35 @@
     mountChart(box, curves, window.uPlot.join(tables), 340);
   }
 
+  /* --- a version's export builds ------------------------------------------------------------ */
+
+  function initArtifacts(box) {
+    var queued = null;
+    function refresh() {
+      if (queued || !window.htmx) return;
+      queued = setTimeout(function () {
+        queued = null; // several changes within the delay: one fetch
+        var panel = document.getElementById(box.id);
+        if (panel) window.htmx.ajax("GET", panel.dataset.refreshUrl, { target: "#" + box.id, swap: "outerHTML" });
+      }, 150);
+    }
+    liveSocket(box.dataset.artifactsLive, {
+      state: function () {},
+      // The first message says what the rows are now (a build may have moved since the page was rendered).
+      message: function (m) {
+        if (m.type === "artifact" || m.type === "artifacts") refresh();
+      },
+    });
+  }
+
   function init() {
     var run = document.querySelector("[data-run-live]");
     if (run) initRun(run);
     if (document.querySelector("[data-runs-live]")) initLists();
     var compare = document.querySelector("[data-compare-chart]");
     if (compare) initCompare(compare);
+    var artifacts = document.querySelector("[data-artifacts-live]");
+    if (artifacts) initArtifacts(artifacts);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -70,7 +70,7 @@ def test_a_version_with_errors_exports_as_json_but_not_as_code(alice, alice_api,
 
 def test_an_unknown_format_is_a_400(alice_api, graph):
     response = export(alice_api, graph, format="exe")
-    assert response.status_code == 400 and response.json()["detail"] == "format: Expected json, py, zip or mermaid."
+    assert response.status_code == 400 and response.json()["detail"] == "format: Expected json, py, zip, mermaid, svg or png."
 
 
 def test_exports_of_hidden_graphs_are_404s(charlie_api, graph):

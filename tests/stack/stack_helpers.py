@@ -439,6 +439,8 @@ def stack_env(**extra: str) -> dict[str, str]:
 @pytest.fixture
 def make_stack(processes):
     def make(**extra: str) -> Stack:
+        # Built exports go to the test's folder, which the web server and the worker share (as a volume).
+        extra.setdefault("TORCHCANVAS_ARTIFACT_DIR", str(processes.log_dir / "artifacts"))
         return Stack(processes, stack_env(**extra))
 
     return make

@@ -68,6 +68,16 @@ def test_the_app_services_share_the_database_and_redis_of_the_compose():
         assert {"postgres", "redis"} <= set(SERVICES[service]["depends_on"])
 
 
+def test_the_workers_write_built_exports_where_the_web_server_reads_them():
+    for service in ("web", "worker-gpu", "worker-cpu"):
+        folder = environment(service)["TORCHCANVAS_ARTIFACT_DIR"]
+        mounts = {mount.split(":")[1]: mount.split(":")[0] for mount in SERVICES[service]["volumes"]}
+        assert mounts.get(folder) == "artifacts", f"{service} does not keep {folder} on the shared volume"
+    assert "artifacts" in COMPOSE["volumes"]
+    # The image makes the folder, so that the volume starts owned by the user the processes run as.
+    assert "var/artifacts" in (ROOT / "Dockerfile").read_text()
+
+
 def test_the_workers_listen_on_the_queues_the_dispatcher_routes_to():
     gpu = SERVICES["worker-gpu"]["command"].split()
     cpu = SERVICES["worker-cpu"]["command"].split()

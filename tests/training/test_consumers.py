@@ -14,12 +14,10 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.test import Client
+from sockets import communicator
 
 from graphs import services
 from graphs.models import Role
-from torchcanvas_site.asgi import application
 from training import consumers
 from training.events import publish_event as publish
 from training.events import run_summary
@@ -28,22 +26,6 @@ from training.models import Run
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMEOUT = 3
-
-
-def session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-def communicator(path: str, user=None, origin: str = "http://localhost") -> WebsocketCommunicator:
-    """A browser-like client: same-origin, logged in as ``user`` through a real session cookie.
-
-    Build it outside the event loop (logging in touches the database)."""
-    headers = [(b"origin", origin.encode()), (b"host", b"localhost")]
-    if user is not None:
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_cookie(user)}".encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
 
 
 @pytest.fixture

@@ -136,6 +136,26 @@ describe("CodePanel", () => {
     expect(calls.at(-1)).toMatchObject({ url: "/api/export/zip/", body: { name: "my_net", title: "My net", layout: "package", with_train: true } });
     click.mockRestore();
   });
+
+  it("downloads a diagram of the drawing under the name the server gives it, blocks open on demand", async () => {
+    const svg = new Blob(["<svg/>"], { type: "image/svg+xml" });
+    const { fetch, calls } = fakeFetch({
+      "POST /api/codegen/": codegen,
+      "POST /api/diagram/": () => ({ blob: svg, headers: { "Content-Disposition": 'attachment; filename="my_net.svg"' } }),
+    });
+    vi.stubGlobal("fetch", fetch);
+    Object.assign(URL, { createObjectURL: () => "blob:x", revokeObjectURL: () => undefined });
+    const names: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      names.push(this.download);
+    });
+    render(<CodePanel boot={testBoot} graph={graph} name="My net" />);
+    fireEvent.click(screen.getByTestId("diagram-expand"));
+    fireEvent.click(screen.getByTestId("download-diagram-svg"));
+    await waitFor(() => expect(names).toEqual(["my_net.svg"]));
+    expect(calls.find((c) => c.url === "/api/diagram/")).toMatchObject({ body: { format: "svg", expand_blocks: true, title: "My net", graph } });
+    click.mockRestore();
+  });
 });
 
 describe("CodePanel with the editor's validation", () => {

@@ -8,7 +8,7 @@ import { CodeView } from "./CodeView";
 import { Modal } from "./Modal";
 import "./panels.css";
 import { useVisible } from "./useVisible";
-import { describeError, downloadBlob, errorDiagnostics } from "./util";
+import { attachmentName, describeError, downloadBlob, errorDiagnostics } from "./util";
 
 type Layout = "file" | "package";
 
@@ -40,6 +40,13 @@ export interface CodeValidation {
   result: { diagnostics: Diagnostic[] } | null;
 }
 
+type Diagram = "svg" | "png" | "mermaid";
+const DIAGRAMS: [Diagram, string][] = [
+  ["svg", "SVG"],
+  ["png", "PNG"],
+  ["mermaid", "Mermaid"],
+];
+
 export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; validation?: CodeValidation }): JSX.Element {
   const { boot, graph, validation } = props;
   const root = useRef<HTMLDivElement>(null);
@@ -49,7 +56,8 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
   const [selectedFile, setSelectedFile] = useState("model.py");
   const [results, setResults] = useState<Partial<Record<Layout, Result>>>({});
   const [loading, setLoading] = useState(false);
-  const [downloading, setDownloading] = useState<"py" | "zip" | null>(null);
+  const [downloading, setDownloading] = useState<"py" | "zip" | Diagram | null>(null);
+  const [expandBlocks, setExpandBlocks] = useState(false);
   const [downloadError, setDownloadError] = useState<string | null>(null);
   // How the code is shown (kept in the page only): long lines wrapped, or the code in a full-width dialog.
   const [wrap, setWrap] = useState(false);
@@ -146,7 +154,22 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
     try {
       const response = await apiFetch(boot.urls.exportZip, { body: { graph, name: pkg, title: props.name, layout: "package", with_train: true } });
       if (!response.ok) throw await apiError(response);
-      downloadBlob(await response.blob(), `${pkg}.zip`);
+      downloadBlob(await response.blob(), attachmentName(response, `${pkg}.zip`));
+    } catch (error) {
+      setDownloadError(describeError(error));
+    } finally {
+      setDownloading(null);
+    }
+  }
+
+  // A figure of the drawing as it stands, drawn by the server (the canvas's layout and colours); also with errors.
+  async function downloadDiagram(format: Diagram) {
+    setDownloadError(null);
+    setDownloading(format);
+    try {
+      const response = await apiFetch(boot.urls.diagram, { body: { graph, format, expand_blocks: expandBlocks, title: props.name } });
+      if (!response.ok) throw await apiError(response);
+      downloadBlob(await response.blob(), attachmentName(response, `${pkg}.${format === "mermaid" ? "mmd" : format}`));
     } catch (error) {
       setDownloadError(describeError(error));
     } finally {
@@ -198,6 +221,27 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
         >
           {downloading === "zip" ? "Preparing…" : "Download .zip"}
         </button>
+      </div>
+
+      <div className="tc-toolbar tc-small">
+        <span className="tc-muted tc-grow">Diagram</span>
+        <label className="tc-check tc-muted" title="Draw each block's own nodes in a frame">
+          <input type="checkbox" checked={expandBlocks} onChange={(e) => setExpandBlocks(e.target.checked)} data-testid="diagram-expand" />
+          blocks open
+        </label>
+        {DIAGRAMS.map(([format, label]) => (
+          <button
+            key={format}
+            type="button"
+            className="tc-button tc-button-secondary tc-button-small"
+            data-testid={`download-diagram-${format}`}
+            disabled={downloading !== null}
+            title={`Download the architecture as ${label}, with the shape on every edge`}
+            onClick={() => downloadDiagram(format)}
+          >
+            {downloading === format ? "Drawing…" : label}
+          </button>
+        ))}
       </div>
 
       <div className="tc-toolbar tc-small tc-muted">

@@ -15,6 +15,7 @@ export const testBoot: Boot = {
     validate: "/api/validate/",
     codegen: "/api/codegen/",
     exportZip: "/api/export/zip/",
+    diagram: "/api/diagram/",
     graph: "/api/graphs/12/",
     versions: "/api/graphs/12/versions/",
     composites: "/api/composites/",
@@ -24,7 +25,10 @@ export const testBoot: Boot = {
   },
 };
 
-type Handler = (body: unknown, init: RequestInit) => { status?: number; body?: unknown; blob?: Blob } | undefined;
+type Handler = (
+  body: unknown,
+  init: RequestInit,
+) => { status?: number; body?: unknown; blob?: Blob; headers?: Record<string, string> } | undefined;
 
 /** A fetch stand-in: `routes["POST /api/runs/"]` answers that request; every call is recorded. */
 export function fakeFetch(routes: Record<string, Handler>) {
@@ -39,7 +43,7 @@ export function fakeFetch(routes: Record<string, Handler>) {
     const handler = routes[`${method} ${url}`] ?? routes[`${method} ${path}`];
     const answer = handler?.(body, init) ?? { status: 404, body: { detail: "Not found." } };
     const status = answer.status ?? 200;
-    if (answer.blob) return new Response(answer.blob, { status });
+    if (answer.blob) return new Response(answer.blob, { status, headers: answer.headers });
     return new Response(answer.body === undefined ? "" : JSON.stringify(answer.body), {
       status,
       headers: { "Content-Type": "application/json" },

@@ -3,6 +3,12 @@
 import { ApiError } from "../api";
 import type { Diagnostic } from "../graph";
 
+/** The file name the server gave a download (Content-Disposition), else `fallback`. */
+export function attachmentName(response: Response, fallback: string): string {
+  const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "");
+  return match ? match[1] : fallback;
+}
+
 /** Save `blob` as `filename` through a temporary object URL. */
 export function downloadBlob(blob: Blob, filename: string): void {
   const url = URL.createObjectURL(blob);
