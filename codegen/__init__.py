@@ -2,7 +2,8 @@
 
 A pure Python library (no Django). The pipeline: :func:`load_graph` → :func:`validate` →
 :func:`generate` → :func:`package_zip`; :func:`build_reference` interprets a graph directly, and
-:func:`to_mermaid` draws it as a Mermaid flowchart.
+:func:`to_mermaid` draws it as a Mermaid flowchart and :func:`summarize` tabulates its parameters, FLOPs and
+activation memory.
 """
 
 from .analysis import Analysis, analyze
@@ -12,6 +13,7 @@ from .diagram import to_mermaid
 from .render import ENGINE_VERSION
 from .schema import Graph, Limits
 from .spec import NODE_SPECS
+from .summary import ModelSummary, summarize
 
 __version__ = ENGINE_VERSION
 
@@ -24,6 +26,7 @@ __all__ = [
     "Graph",
     "GraphError",
     "Limits",
+    "ModelSummary",
     "Validation",
     "analyze",
     "generate",
@@ -31,6 +34,7 @@ __all__ = [
     "load_graph",
     "package_zip",
     "registry_json",
+    "summarize",
     "to_mermaid",
     "validate",
 ]

@@ -35,7 +35,6 @@ from functools import lru_cache
 from typing import Any
 
 from .analysis import Analysis, NodeInfo, node_activation_bytes, node_init, size_text
-from .api import load_graph, validate
 from .diagnostics import GraphError
 from .ir import Call
 from .schema import Graph, Limits
@@ -303,6 +302,8 @@ def summarize(
     limits: Limits | None = None,
 ) -> ModelSummary:
     """Summarise a valid graph at batch 1; raises :class:`GraphError` with the diagnostics when it has errors."""
+    from .api import load_graph, validate  # the API module puts the summary into validation results
+
     graph = load_graph(document_or_graph, limits=limits)
     result = validate(graph, input_shapes=input_shapes, limits=limits)
     if not result.ok:
