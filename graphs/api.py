@@ -65,6 +65,7 @@ from graphs.serializers import (
     InvitationCreateSerializer,
     InvitationSerializer,
     MemberSerializer,
+    ModelSummarySerializer,
     PublishSerializer,
     RestoreSerializer,
     RoleSerializer,
@@ -320,6 +321,40 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
     @action(detail=True, methods=["get"], url_path=rf"versions/(?P<number>{NUMBER})", pagination_class=None)
     def version(self, request, pk=None, number=None):
         return Response(VersionDetailSerializer(self._version(self.get_object(), number)).data)
+
+    @extend_schema(
+        summary="A version's model summary: output shapes, parameters, FLOPs/MACs and activation memory per node",
+        description="FLOPs and MACs at batch 1 (FLOPs = 2 × MACs, as torch's FlopCounterMode counts them); "
+        "activation memory in fp32 bytes per sample. `md` and `csv` are downloads named like the other exports.",
+        parameters=[OpenApiParameter("format", str, enum=["json", "md", "csv"], description="Default: json.")],
+        responses={
+            (200, "application/json"): ModelSummarySerializer,
+            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="<name>_v<n>.md"),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="<name>_v<n>.csv"),
+            400: OpenApiResponse(GraphErrorSerializer, description="The version has errors; nothing to count."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=rf"versions/(?P<number>{NUMBER})/summary",
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=JSONOnlyNegotiation,  # ?format= names the download, not a renderer
+        pagination_class=None,
+    )
+    def summary(self, request, pk=None, number=None):
+        graph = self.get_object()
+        version = self._version(graph, number)
+        kind = request.query_params.get("format", "json")
+        if kind not in ("json", "md", "csv"):
+            raise ValidationError({"format": ["Expected json, md or csv."]})
+        summary = services.version_summary(graph, version)
+        if kind == "json":
+            return Response(summary.to_dict())
+        stem = f"{package_name(graph.name)}_v{version.number}"
+        if kind == "md":
+            return _download(summary.to_markdown().encode(), "text/markdown; charset=utf-8", f"{stem}.md")
+        return _download(summary.to_csv().encode(), "text/csv; charset=utf-8", f"{stem}.csv")
 
     @extend_schema(
         summary="Download a version: graph JSON, one .py file, a ZIP package, or a Mermaid flowchart",

@@ -94,6 +94,14 @@ def engine_limits() -> codegen.Limits:
     return codegen.Limits(**{key: value for key, value in settings.TORCHCANVAS_LIMITS.items() if key in known})
 
 
+def version_summary(graph: Graph, version: GraphVersion) -> codegen.ModelSummary:
+    """A saved version's model summary, titled with the graph's name; raises ``codegen.GraphError`` when the
+    version has errors (for the API's 400 and the page's diagnostics)."""
+    limits = engine_limits()
+    parsed = dataclasses.replace(codegen.load_graph(version.document, limits=limits), title=graph.name)
+    return codegen.summarize(parsed, limits=limits)
+
+
 def _bad_characters(text: str, *, multiline: bool) -> str | None:
     for char in text:
         if "\ud800" <= char <= "\udfff":
