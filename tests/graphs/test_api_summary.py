@@ -4,7 +4,7 @@ import csv
 import io
 
 import pytest
-from platform_helpers import edited
+from platform_helpers import assert_unknown_type_400, edited, misspelt
 
 import codegen
 from graphs import services
@@ -69,15 +69,9 @@ def test_an_old_version_is_summarised_as_it_was(alice, alice_api, graph, demo_gr
 
 
 def test_a_version_with_errors_answers_400_with_its_diagnostics(alice, alice_api, graph, demo_graph):
-    broken = edited(demo_graph)
-    broken["nodes"][5]["type"] = "Linaer"
-    services.save_version(graph, alice, broken, base=1)
+    services.save_version(graph, alice, misspelt(demo_graph), base=1)
     for kind in ("json", "md", "csv"):
-        response = summary(alice_api, graph, 2, format=kind)
-        assert response.status_code == 400, kind
-        body = response.json()
-        assert body["detail"].startswith("The graph cannot be used: unknown node type 'Linaer'")
-        assert body["diagnostics"][0]["code"] == "UNKNOWN_TYPE"
+        assert_unknown_type_400(summary(alice_api, graph, 2, format=kind))
 
 
 def test_an_unknown_format_is_a_400(alice_api, graph):
