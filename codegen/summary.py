@@ -215,15 +215,11 @@ def _bytes(value: int | None) -> str:
 
 
 def node_macs(analysis: Analysis, info: NodeInfo) -> int | None:
-    """Multiply-accumulates per sample of one node (a user block: the sum over its inside)."""
+    """Multiply-accumulates per sample of one node that is not a user block (those sum their children)."""
     if info.is_input or info.node.disabled:
         return 0
-    if info.out is None:
-        return None
-    if info.inner is not None:
-        return _sum([node_macs(info.inner, info.inner.info[n]) for n in info.inner.order])
     spec = info.spec
-    if spec is None or spec.category == "imported":  # an import placeholder stands for unknown work
+    if info.out is None or spec is None or spec.category == "imported":  # a placeholder stands for unknown work
         return None
     if spec.composite:
         init = node_init(analysis, info)
@@ -267,14 +263,15 @@ def _output_shapes(info: NodeInfo) -> list[list[Any] | None]:
     return [t.to_json() if t is not None else None for t in outs]
 
 
-def _rows(analysis: Analysis) -> list[NodeSummary]:
+def _rows(analysis: Analysis, shared: dict[int, tuple[NodeSummary, ...]]) -> list[NodeSummary]:
     rows = []
     for node_id in analysis.order:
         info = analysis.info[node_id]
         children: tuple[NodeSummary, ...] = ()
-        if info.inner is not None:
-            children = tuple(row for row in _rows(info.inner) if not info.inner.info[row.id].is_input)
-        activation = node_activation_bytes(info) if info.out is not None else None
+        macs = node_macs(analysis, info)
+        if info.inner is not None and not info.node.disabled:
+            children = _children(info.inner, shared)
+            macs = _sum([child.macs for child in children]) if info.out is not None else None
         rows.append(
             NodeSummary(
                 id=node_id,
@@ -282,17 +279,25 @@ def _rows(analysis: Analysis) -> list[NodeSummary]:
                 output_shapes=_output_shapes(info),
                 params_trainable=info.param_count,
                 params_frozen=0 if info.param_count is not None else None,
-                macs=node_macs(analysis, info),
-                activation_bytes=activation,
+                macs=macs,
+                activation_bytes=node_activation_bytes(info) if info.out is not None else None,
                 children=children,
             )
         )
     return rows
 
 
+def _children(inner: Analysis, shared: dict[int, tuple[NodeSummary, ...]]) -> tuple[NodeSummary, ...]:
+    """A user block's rows but its Inputs. Instances with the same expansion share one analysis (see
+    ``analysis.Scope.expansions``) and so one set of rows, kept in ``shared`` by analysis."""
+    if id(inner) not in shared:
+        shared[id(inner)] = tuple(row for row in _rows(inner, shared) if not inner.info[row.id].is_input)
+    return shared[id(inner)]
+
+
 def summary_of(analysis: Analysis, name: str = "Model") -> ModelSummary:
     """The summary of an analysis as it stands: nodes with errors upstream get unknown figures."""
-    return ModelSummary(name, _rows(analysis), analysis.memory_bytes)
+    return ModelSummary(name, _rows(analysis, {}), analysis.memory_bytes)
 
 
 def summarize(

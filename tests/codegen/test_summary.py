@@ -164,6 +164,17 @@ def test_a_user_block_is_one_row_with_its_totals_and_its_inner_rows_as_children(
     assert summary.macs == block.macs and summary.params == block.params
 
 
+def test_instances_of_one_block_share_their_rows_and_a_disabled_one_counts_nothing() -> None:
+    same = {"planes": 16, "groups": 4, "width": 16}
+    document = chain_of_blocks(make_node, "Grouped", GROUPED_BOTTLENECK, [64, 8, 8], same, same, same)
+    document["nodes"][3]["disabled"] = True
+    summary = summarize(document)
+    b0, b1, b2 = summary.rows[1:]
+    assert b0.children is b1.children  # one expansion, one set of rows
+    assert (b2.macs, b2.params, b2.children) == (0, 0, ())
+    assert summary.macs == 2 * b0.macs
+
+
 def test_parameters_are_all_trainable_as_nothing_marks_them_frozen() -> None:
     summary = summarize(make_chain(make_node("fc", "Linear", out_features=3), shape=[4]))
     assert (summary.params, summary.params_trainable, summary.params_frozen) == (15, 15, 0)
@@ -222,7 +233,9 @@ def test_markdown_has_the_totals_and_one_table_line_per_node() -> None:
     assert table[0].startswith("| node | type | output shape | params |")
     assert table[1] == "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     assert len(table) == 2 + 1 + 1 + 4 + 1  # header, rule, input, block, its four children, total
-    assert table[4].startswith("| \u00a0\u00a0reduce | Conv2d | (B, 1, 8, 8) | 65 | 65 | 0 | 8.19k | 4.1k | 256 bytes |")
+    assert table[4].startswith(
+        "| \u00a0\u00a0reduce | Conv2d | (B, 1, 8, 8) | 65 | 65 | 0 | 8.19k | 4.1k | 256 bytes |"
+    )
     assert table[-1].startswith("| **total** |")
 
 
