@@ -2,7 +2,8 @@
 
 A pure Python library (no Django). The pipeline: :func:`load_graph` → :func:`validate` →
 :func:`generate` → :func:`package_zip`; :func:`build_reference` interprets a graph directly, and
-:func:`to_mermaid` draws it as a Mermaid flowchart.
+:func:`to_mermaid` draws it as a Mermaid flowchart and :func:`summarize` tabulates its parameters, FLOPs and
+activation memory.
 """
 
 from .analysis import Analysis, analyze
@@ -13,6 +14,7 @@ from .naming import SHADOWED_MODULES, download_name, package_name, package_name_
 from .render import ENGINE_VERSION
 from .schema import Graph, Limits
 from .spec import NODE_SPECS
+from .summary import ModelSummary, summarize
 
 __version__ = ENGINE_VERSION
 
@@ -26,6 +28,7 @@ __all__ = [
     "Graph",
     "GraphError",
     "Limits",
+    "ModelSummary",
     "Validation",
     "analyze",
     "download_name",
@@ -36,6 +39,7 @@ __all__ = [
     "package_name_problem",
     "package_zip",
     "registry_json",
+    "summarize",
     "to_mermaid",
     "validate",
 ]

@@ -968,7 +968,7 @@ class _BodyAnalyzer:
         if memory is not None and memory > limits.max_memory_bytes:
             self.report(
                 "BUDGET",
-                f"about {_size(memory)} of activations per sample exceed the budget of {_size(limits.max_memory_bytes)}",
+                f"about {size_text(memory)} of activations per sample exceed the budget of {size_text(limits.max_memory_bytes)}",
             )
 
 
@@ -1003,7 +1003,7 @@ def node_activation_bytes(info: NodeInfo) -> int | None:
 _INVALID = object()
 
 
-def _size(count: int) -> str:
+def size_text(count: int) -> str:
     """Bytes for people: ``1.5 GiB``, ``12.0 KiB``, ``900 bytes``."""
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if count >= scale:

@@ -15,6 +15,7 @@ from .package import PACKAGE, SINGLE_FILE, build_files, zip_files
 from .render import ENGINE_VERSION, Renderer, graph_hash
 from .schema import Graph, Limits, parse_graph
 from .spec import CATEGORY_COLORS, NODE_SPECS
+from .summary import ModelSummary, summary_of
 from .tensor import TensorType
 
 _PACKAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -71,6 +72,10 @@ class Validation:
             result[node_id] = [t.to_json() for t in out] if isinstance(out, tuple) else out.to_json() if out else None
         return result
 
+    def summary(self) -> ModelSummary:
+        """Per node and in total: parameters, FLOPs/MACs at batch 1, activation memory per sample."""
+        return summary_of(self.analysis)
+
     def edges(self) -> list[dict[str, Any]]:
         rows = []
         for info in self.analysis.info.values():
@@ -99,6 +104,7 @@ class Validation:
             "params_total": self.analysis.params_total,
             "memory_bytes": self.analysis.memory_bytes,
             "order": list(self.analysis.order),
+            "summary": self.summary().to_dict(),
         }
 
 

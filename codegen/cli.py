@@ -1,5 +1,5 @@
 """``python -m codegen``: generate PyTorch source from a graph, validate a graph, list templates, import a model,
-export a graph as a Mermaid flowchart.
+export a graph as a Mermaid flowchart, summarise a model's parameters and FLOPs.
 
 Usable without Django: it imports only the engine.
 """
@@ -22,6 +22,7 @@ from .api import generate, package_zip, validate
 from .diagnostics import GraphError
 from .diagram import to_mermaid
 from .package import PACKAGE, SINGLE_FILE
+from .summary import summarize
 
 
 def parse_input_shape(text: str) -> tuple[str | None, list[int]]:
@@ -439,7 +440,47 @@ def cmd_export(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"validate": cmd_validate, "templates": cmd_templates, "import": cmd_import, "export": cmd_export}
+SUMMARY_FORMATS: dict[str, Callable[[Any], str]] = {
+    "table": lambda summary: summary.to_table(),
+    "md": lambda summary: summary.to_markdown(),
+    "csv": lambda summary: summary.to_csv(),
+    "json": lambda summary: json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n",
+}
+
+
+def cmd_summary(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen summary",
+        description="Per node and in total: output shape, parameters, FLOPs/MACs at batch 1 and activation memory "
+        "per sample.",
+    )
+    parser.add_argument("graph", help="graph JSON file, or - for standard input")
+    parser.add_argument(
+        "--format", choices=list(SUMMARY_FORMATS), default="table", help="table (default), md, csv or json"
+    )
+    parser.add_argument("--out", help="file to write (default: standard output)")
+    add_input_shape_option(parser)
+    args = parser.parse_args(argv)
+    graph = read_graph(args.graph)
+    try:
+        summary = summarize(graph, input_shapes=resolve_shapes(graph, args.input_shape))
+    except GraphError as exc:
+        print_diagnostics(exc.diagnostics, sys.stderr)
+        return 1
+    if not write_output(SUMMARY_FORMATS[args.format](summary), args.out):
+        return 1
+    if args.out:
+        print(f"wrote {args.out}")
+    return 0
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "templates": cmd_templates,
+    "import": cmd_import,
+    "export": cmd_export,
+    "summary": cmd_summary,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,6 +127,33 @@ class EmitCtx:
 
 
 @dataclass(frozen=True)
+class CostCtx:
+    """What a cost rule sees: checked params, input types in port order and the inferred output type(s)."""
+
+    params: dict[str, Any]
+    inputs: list[TensorType]
+    out: TensorType | tuple[TensorType, ...]
+
+    def size(self, index: int, dim: int) -> int | None:
+        """Input ``index``'s size on axis ``dim`` (batch excluded, negative from the end); None when unknown."""
+        t = self.inputs[index]
+        if not t.rank_known or not -len(t.dims) <= dim < len(t.dims):  # type: ignore[arg-type]
+            return None
+        size = t.dims[dim]  # type: ignore[index]
+        return size if type(size) is int else None
+
+
+def known_product(*factors: Any) -> int | None:
+    """The product of sizes, or None when one of them is unknown (None or symbolic)."""
+    total = 1
+    for factor in factors:
+        if type(factor) is not int:
+            return None
+        total *= factor
+    return total
+
+
+@dataclass(frozen=True)
 class NodeCode:
     """A node's contribution: an optional submodule constructor and forward statements."""
 
@@ -164,6 +191,8 @@ class NodeSpec:
     block_class: type | None = None  # built-in block: the nn.Module class whose source is emitted
     requires: tuple[str, ...] = ()  # other block classes that class's source refers to
     palette: bool = True  # offered in the canvas's palette (an import placeholder is not something to add)
+    # Multiply-accumulates per sample of the node's matmul/conv-like work (see codegen.summary); None: none.
+    macs: Callable[[CostCtx], int | None] | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -241,4 +270,15 @@ def lookup(node_type: str) -> NodeSpec | None:
     return NODE_SPECS.get(node_type) or NODE_SPECS.get(ALIASES.get(node_type, ""))
 
 
-__all__ = ["UNKNOWN", "InferCtx", "EmitCtx", "NodeCode", "NodeSpec", "NODE_SPECS", "register", "lookup"]
+__all__ = [
+    "UNKNOWN",
+    "CostCtx",
+    "InferCtx",
+    "EmitCtx",
+    "known_product",
+    "NodeCode",
+    "NodeSpec",
+    "NODE_SPECS",
+    "register",
+    "lookup",
+]

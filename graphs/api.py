@@ -64,6 +64,7 @@ from graphs.serializers import (
     InvitationCreateSerializer,
     InvitationSerializer,
     MemberSerializer,
+    ModelSummarySerializer,
     PublishSerializer,
     RestoreSerializer,
     RoleSerializer,
@@ -313,11 +314,44 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         return Response(VersionDetailSerializer(self._version(self.get_object(), number)).data)
 
     @extend_schema(
+        summary="A version's model summary: output shapes, parameters, FLOPs/MACs and activation memory per node",
+        description="FLOPs and MACs at batch 1 (FLOPs = 2 × MACs, as torch's FlopCounterMode counts them); "
+        "activation memory in fp32 bytes per sample. `md` and `csv` are downloads named like the other exports.",
+        parameters=[OpenApiParameter("format", str, enum=["json", "md", "csv"], description="Default: json.")],
+        responses={
+            (200, "application/json"): ModelSummarySerializer,
+            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="<name>_v<n>.md"),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="<name>_v<n>.csv"),
+            400: OpenApiResponse(GraphErrorSerializer, description="The version has errors; nothing to count."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=rf"versions/(?P<number>{NUMBER})/summary",
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=JSONOnlyNegotiation,  # ?format= names the download, not a renderer
+        pagination_class=None,
+    )
+    def summary(self, request, pk=None, number=None):
+        graph = self.get_object()
+        version = self._version(graph, number)
+        kind = request.query_params.get("format", "json")
+        if kind not in ("json", "md", "csv"):
+            raise ValidationError({"format": ["Expected json, md or csv."]})
+        if kind == "json":
+            return Response(exports.summary(version.document, graph.name).to_dict())
+        return exports.build_download(version, graph.name, kind).response()
+
+    @extend_schema(
         summary="Download a version: graph JSON, one .py file, a ZIP package, or a diagram (Mermaid, SVG, PNG)",
         description="ONNX, torch.export and TorchScript are built on a worker: see the version's artifacts.",
         parameters=[
             OpenApiParameter(
-                "format", str, enum=["json", "py", "zip", "mermaid", "svg", "png"], description="Default: json."
+                "format",
+                str,
+                enum=["json", "py", "zip", "mermaid", "svg", "png", "md", "csv"],
+                description="Default: json. md and csv: the model summary (as .../summary/ gives it).",
             ),
             OpenApiParameter("with_train", bool, description="Add the smoke-training script (zip)."),
             OpenApiParameter("expand_blocks", bool, description="Draw each block's own nodes in a frame (svg, png)."),

@@ -1,7 +1,7 @@
 """Every download of a graph version, built one way for the pages, the API and the canvas.
 
 Light formats are built in the request (:func:`build_download`): the document itself, the generated
-source (one file or a ZIP package) and the diagrams. Heavy ones (ONNX, torch.export, TorchScript: the
+source (one file or a ZIP package), the diagrams and the model summary (Markdown, CSV). Heavy ones (ONNX, torch.export, TorchScript: the
 weights are built, exported, reloaded and compared) are never built in a web request: they are stored
 artifacts of the version (:mod:`graphs.artifacts`), built on a worker.
 
@@ -11,6 +11,7 @@ Every file is named by the engine's one rule (:func:`codegen.download_name`), so
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +86,22 @@ def _png(document: dict, title: str, options: Options) -> bytes:
     return codegen.to_png(document, limits=engine_limits(), expand_blocks=options.expand_blocks)
 
 
+def summary(document: dict, title: str) -> codegen.ModelSummary:
+    """The model summary of ``document``, titled with the graph's name; raises ``codegen.GraphError`` when the
+    graph has errors."""
+    limits = engine_limits()
+    parsed = dataclasses.replace(codegen.load_graph(document, limits=limits), title=title)
+    return codegen.summarize(parsed, limits=limits)
+
+
+def _markdown(document: dict, title: str, options: Options) -> bytes:
+    return summary(document, title).to_markdown().encode()
+
+
+def _csv(document: dict, title: str, options: Options) -> bytes:
+    return summary(document, title).to_csv().encode()
+
+
 # format → (builder, content type, file extension)
 FORMATS: dict[str, tuple[Callable[[dict, str, Options], bytes], str, str]] = {
     "json": (_json, "application/json", "json"),
@@ -93,6 +110,9 @@ FORMATS: dict[str, tuple[Callable[[dict, str, Options], bytes], str, str]] = {
     "mermaid": (_mermaid, "text/plain; charset=utf-8", "mmd"),
     "svg": (_svg, "image/svg+xml", "svg"),
     "png": (_png, "image/png", "png"),
+    # The model summary: a layer table with shapes, parameters, FLOPs/MACs and activation memory.
+    "md": (_markdown, "text/markdown; charset=utf-8", "md"),
+    "csv": (_csv, "text/csv; charset=utf-8", "csv"),
 }
 DIAGRAMS = ("mermaid", "svg", "png")
 

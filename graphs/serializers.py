@@ -109,6 +109,40 @@ class EdgeShapeSerializer(serializers.Serializer):
     shape = serializers.ListField(child=serializers.JSONField(), allow_null=True)
 
 
+class SummaryFiguresSerializer(serializers.Serializer):
+    """A node's or the model's figures at batch 1; null where a size is unknown."""
+
+    params = serializers.IntegerField(allow_null=True)
+    params_trainable = serializers.IntegerField(allow_null=True)
+    params_frozen = serializers.IntegerField(
+        allow_null=True, help_text="Nothing in a graph marks parameters frozen yet: 0 wherever the count is known."
+    )
+    flops = serializers.IntegerField(
+        allow_null=True, help_text="What torch.utils.flop_counter.FlopCounterMode counts: 2 × MACs."
+    )
+    macs = serializers.IntegerField(allow_null=True, help_text="Multiply-accumulates of matmul/conv-like work.")
+    activation_bytes = serializers.IntegerField(allow_null=True, help_text="fp32 bytes of the outputs, per sample.")
+
+
+class NodeSummarySerializer(SummaryFiguresSerializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    output_shapes = serializers.ListField(
+        child=serializers.JSONField(), help_text='One shape per output: ["B", 64, 56, 56].'
+    )
+    children = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="A user block's own nodes, summarised the same way."
+    )
+
+
+class ModelSummarySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    batch_size = serializers.IntegerField(help_text="Always 1: FLOPs and MACs are per sample.")
+    activation_memory = serializers.CharField(help_text='"bytes per sample, fp32".')
+    nodes = NodeSummarySerializer(many=True, help_text="Every node in forward order.")
+    totals = SummaryFiguresSerializer()
+
+
 class ValidationResultSerializer(serializers.Serializer):
     ok = serializers.BooleanField(help_text="True when there is no error (warnings allowed).")
     diagnostics = DiagnosticSerializer(many=True)
@@ -131,6 +165,9 @@ class ValidationResultSerializer(serializers.Serializer):
         ),
     )
     order = serializers.ListField(child=serializers.CharField(), help_text="Node ids in execution order.")
+    summary = ModelSummarySerializer(
+        help_text="Parameters, FLOPs/MACs at batch 1 and activation memory per sample, per node and in total."
+    )
 
 
 class CodegenResponseSerializer(serializers.Serializer):

@@ -147,7 +147,8 @@ def _report(version: GraphVersion, name: str, title: str = "") -> dict:
 
 def _fresh_report(document: dict, name: str, title: str = "") -> dict:
     limits = engine_limits()
-    result = codegen.validate(document, limits=limits).to_dict()
+    checked = codegen.validate(document, limits=limits)
+    result = checked.to_dict()
     validation = {
         key: result[key]
         for key in ("ok", "diagnostics", "error_count", "warning_count", "params_total", "memory_bytes")
@@ -164,6 +165,19 @@ def _fresh_report(document: dict, name: str, title: str = "") -> dict:
         "validation": validation,
         "code_path": next(iter(code)) if code else None,
         "code": next(iter(code.values())) if code else None,
+        "summary": _summary_table(checked.summary()) if code else None,
+    }
+
+
+def _summary_table(summary: codegen.ModelSummary) -> dict:
+    """The model summary as the version page shows it: formatted figures, each row with its nesting depth."""
+    header, *lines, total = summary.table_rows()
+    depths = [len(trail) for trail, _ in summary.flat_rows()]
+    return {
+        "header": header,
+        "rows": [{"depth": depth, "cells": [cells[0].strip(), *cells[1:]]} for depth, cells in zip(depths, lines)],
+        "totals": dict(zip(("params", "trainable", "frozen", "flops", "macs", "activations"), total[3:])),
+        "flops_known": summary.flops is not None,
     }
 
 

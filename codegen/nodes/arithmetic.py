@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..dims import Dim, same
 from ..ir import BinOp, call
 from ..params import Choice, Float
-from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
+from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, functional, known_product, register
 from ..tensor import TensorType
 from .merge import _merge_dim
 
@@ -67,6 +67,11 @@ def infer_matmul(ctx: InferCtx) -> TensorType:
     return a.with_dims((*leading, a.dims[-2], b.dims[-1]))
 
 
+def matmul_macs(ctx: CostCtx) -> int | None:
+    """One product per inner index (the last axis of ``x1``) for every output value."""
+    return known_product(ctx.out.numel(), ctx.size(0, -1))  # type: ignore[union-attr]
+
+
 def emit_matmul(ctx: EmitCtx) -> NodeCode:
     return functional(ctx, call("torch.matmul", *ctx.inputs))
 
@@ -92,5 +97,6 @@ register(
         infer_matmul,
         emit_matmul,
         ports=("x1", "x2"),
+        macs=matmul_macs,
     ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..ir import Assign, call, kw_unless
 from ..params import Bool, Choice, Float, Int
-from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
+from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, known_product, register
 from ..tensor import TensorType
 from ._common import check_divisible
 from .recurrent import sequence_input
@@ -22,6 +22,20 @@ def _infer_attention(name: str, heads: str):
         return x
 
     return infer
+
+
+def attention_macs(ctx: CostCtx) -> int | None:
+    """Q, K, V and output projections (4·T·E²) plus the scores Q·Kᵀ and their weighted sum of V (2·T²·E)."""
+    time, embed = ctx.size(0, 0), ctx.size(0, 1)
+    projections, scores = known_product(4, time, embed, embed), known_product(2, time, time, embed)
+    return None if projections is None or scores is None else projections + scores
+
+
+def encoder_layer_macs(ctx: CostCtx) -> int | None:
+    """Self-attention plus the two feed-forward layers (2·T·E·F)."""
+    attention = attention_macs(ctx)
+    feed_forward = known_product(2, ctx.size(0, 0), ctx.size(0, 1), ctx.params["dim_feedforward"])
+    return None if attention is None or feed_forward is None else attention + feed_forward
 
 
 def emit_mha(ctx: EmitCtx) -> NodeCode:
@@ -67,6 +81,7 @@ register(
         ),
         aliases=("SelfAttention",),
         summary=("num_heads",),
+        macs=attention_macs,
     ),
     NodeSpec(
         "TransformerEncoderLayer",
@@ -82,5 +97,6 @@ register(
             Bool("norm_first", default=False, doc="Pre-norm (LayerNorm before attention) instead of post-norm."),
         ),
         summary=("nhead", "dim_feedforward"),
+        macs=encoder_layer_macs,
     ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..dims import Dim, is_known
 from ..ir import kw_unless
 from ..params import Bool, Int, Ints, Padding, as_tuple
-from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, register
+from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, known_product, register
 from ..tensor import TensorType
 from ._common import check_divisible, sized_module, spatial_names, window_out
 
@@ -110,6 +110,23 @@ def _emit_conv(nd: int, transposed: bool):
     return emit
 
 
+def _conv_macs(nd: int, transposed: bool):
+    """Every output position of a convolution takes ``in_channels / groups × kernel`` products per output
+    channel; a transposed one scatters every input position into ``out_channels / groups × kernel``."""
+
+    def macs(ctx: CostCtx) -> int | None:
+        p = ctx.params
+        kernel = known_product(*as_tuple(p["kernel_size"], nd))
+        in_channels = ctx.size(0, 0)
+        if kernel is None or in_channels is None:
+            return None
+        if transposed:
+            return known_product(ctx.inputs[0].numel(), p["out_channels"] // p["groups"], kernel)
+        return known_product(ctx.out.numel(), in_channels // p["groups"], kernel)  # type: ignore[union-attr]
+
+    return macs
+
+
 def _conv_spec(nd: int, transposed: bool = False, aliases: tuple[str, ...] = ()) -> NodeSpec:
     kind = "ConvTranspose" if transposed else "Conv"
     layout = {1: "(B, C, T)", 2: "(B, C, H, W)", 3: "(B, C, D, H, W)"}[nd]
@@ -123,6 +140,7 @@ def _conv_spec(nd: int, transposed: bool = False, aliases: tuple[str, ...] = ())
         params=_conv_params(nd, transposed),
         aliases=aliases,
         summary=("out_channels", "kernel_size", "stride"),
+        macs=_conv_macs(nd, transposed),
     )
 
 

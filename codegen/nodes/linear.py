@@ -6,7 +6,7 @@ from ..diagnostics import insert_node
 from ..dims import same
 from ..ir import call, kw_unless
 from ..params import Bool, Int
-from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
+from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, known_product, register
 from ..tensor import CHANNELS_FIRST, SEQUENCE, TensorType
 from ._common import sized_module
 
@@ -53,6 +53,16 @@ def emit_linear(ctx: EmitCtx) -> NodeCode:
     return sized_module(
         ctx, "Linear", ctx.in_types[0].size(-1), ctx.params["out_features"], lazy="LazyLinear", bias=bias
     )
+
+
+def linear_macs(ctx: CostCtx) -> int | None:
+    """One product per input feature for every output value."""
+    return known_product(ctx.out.numel(), ctx.size(0, -1))  # type: ignore[union-attr]
+
+
+def bilinear_macs(ctx: CostCtx) -> int | None:
+    """``x1ᵀ A x2`` per output value: one product per pair of input features (the textbook count)."""
+    return known_product(ctx.out.numel(), ctx.size(0, -1), ctx.size(1, -1))  # type: ignore[union-attr]
 
 
 def infer_bilinear(ctx: InferCtx) -> TensorType:
@@ -104,6 +114,7 @@ register(
         ),
         aliases=("Dense", "FC"),
         summary=("out_features",),
+        macs=linear_macs,
     ),
     NodeSpec(
         "Bilinear",
@@ -117,6 +128,7 @@ register(
         ),
         ports=("x1", "x2"),
         summary=("out_features",),
+        macs=bilinear_macs,
     ),
     NodeSpec(
         "Embedding",

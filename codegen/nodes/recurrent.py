@@ -6,7 +6,7 @@ from ..diagnostics import insert_node
 from ..dims import mul
 from ..ir import Assign, Item, ListOf, call, kw_unless
 from ..params import Bool, Choice, Float, Int
-from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, register
+from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, known_product, register
 from ..tensor import CHANNELS_FIRST, SEQUENCE, TensorType
 
 
@@ -58,6 +58,26 @@ def _infer_rnn(name: str):
     return infer
 
 
+def _recurrent_macs(gates: int):
+    """Every time step, every layer and direction: ``gates`` products of input and hidden state with their
+    weights, ``gates · H · (in + H)``; a stacked layer reads the previous layer's ``H · dirs`` features."""
+
+    def macs(ctx: CostCtx) -> int | None:
+        p = ctx.params
+        time, features, hidden = ctx.size(0, 0), ctx.size(0, -1), p["hidden_size"]
+        directions = 2 if p["bidirectional"] else 1
+        total = 0
+        for layer in range(p["num_layers"]):
+            width = features if layer == 0 else hidden * directions
+            step = known_product(directions, gates, hidden, None if width is None else width + hidden, time)
+            if step is None:
+                return None
+            total += step
+        return total
+
+    return macs
+
+
 def _rnn_init(cls: str, ctx: EmitCtx):
     p = ctx.params
     kwargs = {
@@ -99,6 +119,7 @@ register(
         _emit_sequence("GRU"),
         params=_rnn_params(),
         summary=("hidden_size", "num_layers"),
+        macs=_recurrent_macs(3),
     ),
     NodeSpec(
         "LSTM",
@@ -108,6 +129,7 @@ register(
         _emit_sequence("LSTM"),
         params=_rnn_params(),
         summary=("hidden_size", "num_layers"),
+        macs=_recurrent_macs(4),
     ),
     NodeSpec(
         "RNN",
@@ -117,6 +139,7 @@ register(
         _emit_sequence("RNN"),
         params=_rnn_params(with_nonlinearity=True),
         summary=("hidden_size", "num_layers"),
+        macs=_recurrent_macs(1),
     ),
     NodeSpec(
         "GRUBlock",
@@ -127,5 +150,6 @@ register(
         params=_rnn_params()
         + (Choice("out", default="last", choices=("last", "seq"), doc="Final state or full sequence."),),
         summary=("hidden_size", "out"),
+        macs=_recurrent_macs(3),
     ),
 )

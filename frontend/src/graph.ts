@@ -72,12 +72,41 @@ export interface Diagnostic {
   suggestion?: Suggestion;
 }
 
+/** A node's or the model's figures at batch 1 (codegen/summary.py); null where a size is unknown. */
+export interface SummaryFigures {
+  params: number | null;
+  params_trainable: number | null;
+  params_frozen: number | null;
+  /** What torch's FlopCounterMode counts: 2 × MACs. */
+  flops: number | null;
+  macs: number | null;
+  /** fp32 bytes of the node's outputs, per sample. */
+  activation_bytes: number | null;
+}
+
+export interface NodeSummary extends SummaryFigures {
+  id: string;
+  type: string;
+  output_shapes: ((number | string | null)[] | null)[];
+  /** A user block's own nodes. */
+  children?: NodeSummary[];
+}
+
+export interface ModelSummary {
+  name: string;
+  batch_size: 1;
+  activation_memory: string;
+  nodes: NodeSummary[];
+  totals: SummaryFigures;
+}
+
 /** POST /api/validate/ answer (see graphs/engine_views.py for every field). */
 export interface ValidateResult {
   ok: boolean;
   diagnostics: Diagnostic[];
   shapes: Record<string, (number | string)[] | (number | string)[][] | null>;
   params_total?: number | null;
+  summary?: ModelSummary;
   [key: string]: unknown;
 }
 

@@ -184,3 +184,15 @@ def test_a_block_expression_over_the_length_cap_is_a_diagnostic(api_client):
     assert response.status_code == 400
     assert response.json()["detail"].startswith("The graph cannot be used: ")
     assert [d["code"] for d in response.json()["diagnostics"]] == ["EXPRESSION_TOO_LONG"]
+
+
+def test_it_gives_every_nodes_params_flops_macs_and_activations_with_the_totals(api_client, demo_graph):
+    body = post_json(api_client, {"graph": demo_graph, "input_shapes": {"inp": [9, 256]}}).json()
+    nodes = {n["id"]: n for n in body["summary"]["nodes"]}
+    # Conv1d 9→64 k5 over 256 steps; GRU 64→128 over 256 steps (3 gates); Linear 128→18.
+    assert nodes["conv"]["macs"] == 256 * 64 * 9 * 5
+    assert nodes["gru"]["macs"] == 256 * 3 * 128 * (64 + 128)
+    assert nodes["fc"] == {**nodes["fc"], "params": 2322, "flops": 2 * 128 * 18, "activation_bytes": 18 * 4}
+    totals = body["summary"]["totals"]
+    assert totals["params"] == body["params_total"] and totals["activation_bytes"] == body["memory_bytes"]
+    assert totals["flops"] == sum(n["flops"] for n in nodes.values())

@@ -117,6 +117,9 @@ def test_validate_with_an_input_shape_prints_json(tmp_path: Path) -> None:
     assert report["shapes"]["fc"] == ["B", 18]
     assert report["shapes"]["conv"] == ["B", 64, 256]
     assert report["params_total"] == 79_762
+    summary = report["summary"]
+    assert summary["totals"]["params"] == 79_762 and summary["totals"]["flops"] == 2 * summary["totals"]["macs"] > 0
+    assert [n["id"] for n in summary["nodes"]] == report["order"]
 
 
 def test_validate_a_broken_graph_exits_1_with_its_diagnostics(tmp_path: Path) -> None:
@@ -209,9 +212,13 @@ def test_generator_errors_are_one_line_without_traceback(tmp_path: Path) -> None
         (["validate", "bad.json", "--json"], "PARSE"),
         (["validate", "graph.json", "--input-shape", "0,5"], "PARAM_RANGE"),
         (["templates", "no_such_template"], "no_such_template"),
+        (["summary", "broken.json"], "LAYOUT [gru]"),
+        (["summary", "bad.json", "--format", "md"], "PARSE"),
+        (["summary", "graph.json", "--format", "xlsx"], "invalid choice"),
     ],
     ids=["missing", "bad_json", "path_name", "digit_name", "out_is_a_file", "bad_shape", "unknown_input"]
-    + ["invalid_graph", "no_graph", "validate_missing", "validate_bad_json", "validate_bad_shape", "template"],
+    + ["invalid_graph", "no_graph", "validate_missing", "validate_bad_json", "validate_bad_shape", "template"]
+    + ["summary_invalid_graph", "summary_bad_json", "summary_format"],
 )
 def test_every_error_is_a_message_and_an_exit_code(argv, fragment, tmp_path, monkeypatch, capsys) -> None:
     """The same errors in-process (fast): a message, an exit status, never an exception."""
@@ -249,3 +256,34 @@ def test_the_cli_needs_no_django(tmp_path: Path) -> None:
     result = run(f"python -c {shlex.quote(probe)}", tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_summary_prints_an_aligned_table_by_default(tmp_path: Path) -> None:
+    (tmp_path / "graph.json").write_text(json.dumps(TINY_2D))
+    result = run("python -m codegen summary graph.json --input-shape 3,16,16", tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "tiny_vgg: batch 1, activation memory per sample (fp32)"
+    assert lines[1].split() == ["node", "type", "output", "shape", "params", "trainable", "frozen", "FLOPs", "MACs"] + [
+        "activations/sample"
+    ]
+    assert [line.split()[0] for line in lines[3:-2]] == ["inp", "stem", "relu", "block", "gap", "fc"]
+    expected = codegen.summarize(TINY_2D, input_shapes={"inp": [3, 16, 16]})
+    assert lines[-1].split()[:2] == ["total", str(expected.params)]
+    assert {len(line) for line in lines[1:3]} == {len(lines[2])}
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "json"])
+def test_summary_writes_markdown_csv_and_json_as_the_engine_does(fmt: str, tmp_path: Path) -> None:
+    (tmp_path / "graph.json").write_text(json.dumps(TINY_2D))
+    result = run(
+        f"python -m codegen summary graph.json --input-shape inp=3,16,16 --format {fmt} --out s.{fmt}", tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"wrote s.{fmt}\n"
+    expected = codegen.summarize(TINY_2D, input_shapes={"inp": [3, 16, 16]})
+    written = (tmp_path / f"s.{fmt}").read_text()
+    if fmt == "json":
+        assert json.loads(written) == expected.to_dict()
+    else:
+        assert written == (expected.to_markdown() if fmt == "md" else expected.to_csv())

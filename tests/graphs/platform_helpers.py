@@ -12,6 +12,21 @@ def edited(document: dict, out_features: int = 10) -> dict:
     return document
 
 
+def misspelt(document: dict) -> dict:
+    """A copy of the demo document whose final layer's type is misspelt ``Linaer``: a version with an error."""
+    document = copy.deepcopy(document)
+    document["nodes"][5]["type"] = "Linaer"
+    return document
+
+
+def assert_unknown_type_400(response) -> None:
+    """The answer to a request that needs a version without errors, for a :func:`misspelt` one."""
+    assert response.status_code == 400
+    body = response.json()
+    assert body["detail"].startswith("The graph cannot be used: unknown node type 'Linaer'")
+    assert body["diagnostics"][0]["code"] == "UNKNOWN_TYPE"
+
+
 def chain_document(n: int, *, features: int = 16) -> dict:
     """Input → (Linear → ReLU) × …: ``n`` nodes in one line."""
     nodes = [{"id": "inp", "type": "Input", "params": {"shape": [features]}}]

@@ -27,6 +27,8 @@ CASES = {
     "export json": ("get", "/api/graphs/{id}/versions/1/export/?format=json", None, READ),
     "export py": ("get", "/api/graphs/{id}/versions/1/export/?format=py", None, READ),
     "export zip": ("get", "/api/graphs/{id}/versions/2/export/?format=zip", None, READ),
+    "summary json": ("get", "/api/graphs/{id}/versions/1/summary/", None, READ),
+    "summary csv": ("get", "/api/graphs/{id}/versions/2/summary/?format=csv", None, READ),
     "diff": ("get", "/api/graphs/{id}/diff/?from=1&to=2&source=1", None, READ),
     "save": ("post", "/api/graphs/{id}/versions/", "save", row(401, 404, 403, 201, 201, 201)),
     "restore": ("post", "/api/graphs/{id}/restore/", {"version": 1}, row(401, 404, 403, 201, 201, 201)),

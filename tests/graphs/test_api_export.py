@@ -4,7 +4,7 @@ import io
 import json
 import zipfile
 
-from platform_helpers import edited
+from platform_helpers import assert_unknown_type_400, edited, misspelt
 
 import codegen
 from graphs import services
@@ -57,20 +57,17 @@ def test_an_old_version_exports_as_it_was(alice, alice_api, graph, demo_graph):
 
 
 def test_a_version_with_errors_exports_as_json_but_not_as_code(alice, alice_api, graph, demo_graph):
-    broken = edited(demo_graph)
-    broken["nodes"][5]["type"] = "Linaer"
-    services.save_version(graph, alice, broken, base=1)
+    services.save_version(graph, alice, misspelt(demo_graph), base=1)
     assert export(alice_api, graph, 2, format="json").status_code == 200
-    response = export(alice_api, graph, 2, format="zip")
-    assert response.status_code == 400
-    body = response.json()
-    assert body["detail"].startswith("The graph cannot be used: unknown node type 'Linaer'")
-    assert body["diagnostics"][0]["code"] == "UNKNOWN_TYPE"
+    assert_unknown_type_400(export(alice_api, graph, 2, format="zip"))
 
 
 def test_an_unknown_format_is_a_400(alice_api, graph):
     response = export(alice_api, graph, format="exe")
-    assert response.status_code == 400 and response.json()["detail"] == "format: Expected json, py, zip, mermaid, svg or png."
+    assert (
+        response.status_code == 400
+        and response.json()["detail"] == "format: Expected json, py, zip, mermaid, svg, png, md or csv."
+    )
 
 
 def test_exports_of_hidden_graphs_are_404s(charlie_api, graph):

@@ -173,3 +173,59 @@ describe("the graph summary", () => {
     expect(label.nextElementSibling?.textContent).toBe("2 KiB");
   });
 });
+
+describe("the model's cost", () => {
+  const figures = { params_trainable: 224, params_frozen: 0, activation_bytes: 30 * 30 * 8 * 4 };
+  const validation: ValidateResult = {
+    ok: true,
+    diagnostics: [],
+    shapes: {},
+    params_total: 224,
+    summary: {
+      name: "Model",
+      batch_size: 1,
+      activation_memory: "bytes per sample, fp32",
+      nodes: [
+        { id: "inp", type: "Input", output_shapes: [["B", 3, 32, 32]], params: 0, params_trainable: 0, params_frozen: 0, flops: 0, macs: 0, activation_bytes: 12288 },
+        { id: "Conv-1", type: "Conv2d", output_shapes: [["B", 8, 30, 30]], params: 224, flops: 388_800, macs: 194_400, ...figures },
+        { id: "act", type: "ReLU", output_shapes: [["B", 8, 30, 30]], params: 0, params_trainable: 0, params_frozen: 0, flops: 0, macs: 0, activation_bytes: 28_800 },
+      ],
+      totals: { params: 224, params_trainable: 224, params_frozen: 0, flops: 388_800, macs: 194_400, activation_bytes: 69_888 },
+    },
+  };
+
+  function facts(testId: string): Record<string, string> {
+    const items = screen.getByTestId(testId).querySelectorAll("dt");
+    return Object.fromEntries([...items].map((dt) => [dt.textContent ?? "", dt.nextElementSibling?.textContent ?? ""]));
+  }
+
+  it("shows the selected node's parameters, FLOPs with MACs and activations per sample", () => {
+    render(<PropertiesPanel {...inertPanel(base, ["Conv-1"], validation)} />);
+    expect(facts("node-cost")).toEqual({
+      Parameters: "224 (all trainable)",
+      FLOPs: "389k FLOPs (194k MACs)",
+      "Activations per sample": "28.1 KiB",
+    });
+  });
+
+  it("says which figures wait for the input shapes", () => {
+    const open = structuredClone(validation);
+    Object.assign(open.summary!.nodes[1], { params: null, params_trainable: null, params_frozen: null, flops: null, macs: null, activation_bytes: null });
+    render(<PropertiesPanel {...inertPanel(base, ["Conv-1"], open)} />);
+    expect(Object.values(facts("node-cost"))).toEqual(Array(3).fill("unknown until the input shapes are"));
+  });
+
+  it("shows the model's FLOPs next to its parameters", () => {
+    render(<PropertiesPanel {...inertPanel(base, [], validation)} />);
+    const flops = screen.getByTestId("graph-flops");
+    expect(flops.textContent).toBe("389k FLOPs (194k MACs)");
+    const label = flops.previousElementSibling;
+    expect(label?.textContent).toBe("FLOPs");
+    expect(label?.previousElementSibling?.previousElementSibling?.textContent).toBe("Parameters");
+  });
+
+  it("shows a dash for the model's FLOPs before the first validation answers", () => {
+    render(<PropertiesPanel {...inertPanel(base, [], null)} />);
+    expect(screen.getByTestId("graph-flops").textContent).toBe("—");
+  });
+});

@@ -1,9 +1,9 @@
 // The properties of the selected node (id, label, module path, params, disable, model output, input order,
 // blocks), or of the selection, or of the graph when nothing is selected.
 import { type ReactNode, useState } from "react";
-import type { Diagnostic, GraphDoc, ParamValue, Suggestion, ValidateResult } from "../graph";
+import type { Diagnostic, GraphDoc, NodeSummary, ParamValue, Suggestion, ValidateResult } from "../graph";
 import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam, setPath } from "../lib/docops";
-import { formatBytes, formatCount, formatValue, nodeShapeText } from "../lib/format";
+import { formatBytes, formatCount, formatFlops, formatValue, nodeShapeText, nodeSummary } from "../lib/format";
 import { getNode, nodeIndex } from "../lib/graphutil";
 import { idProblem } from "../lib/ids";
 import { flatModuleName, pathProblem } from "../lib/paths";
@@ -70,6 +70,8 @@ function GraphProperties({ doc, validation, onFocusNode }: PropertiesPanelProps)
         <dd>{doc.edges.length}</dd>
         <dt>Parameters</dt>
         <dd>{validation?.params_total != null ? `${formatCount(validation.params_total)} (${validation.params_total.toLocaleString()})` : "—"}</dd>
+        <dt title="At batch 1; FLOPs = 2 × MACs, as torch's FlopCounterMode counts them">FLOPs</dt>
+        <dd data-testid="graph-flops">{formatFlops(validation?.summary?.totals.flops, validation?.summary?.totals.macs) || "—"}</dd>
         <dt title="Forward activations of one sample, fp32">Activations per sample</dt>
         <dd>{formatBytes(validation?.memory_bytes as number | null | undefined) || "—"}</dd>
         <dt>Problems</dt>
@@ -83,6 +85,21 @@ function GraphProperties({ doc, validation, onFocusNode }: PropertiesPanelProps)
         Select a node to edit it. Drag from the palette or double-click the canvas to add one; drag from an output handle to an input handle to connect.
       </p>
     </div>
+  );
+}
+
+/** The selected node's share of the model: parameters, FLOPs/MACs at batch 1 and activations per sample. */
+function NodeCost({ cost }: { cost: NodeSummary }) {
+  const unknown = <span className="cv-muted">unknown until the input shapes are</span>;
+  return (
+    <dl className="cv-facts" data-testid="node-cost">
+      <dt>Parameters</dt>
+      <dd>{cost.params !== null ? `${cost.params.toLocaleString()} (${cost.params_frozen ? `${cost.params_frozen.toLocaleString()} frozen` : "all trainable"})` : unknown}</dd>
+      <dt title="At batch 1; FLOPs = 2 × MACs, as torch's FlopCounterMode counts them">FLOPs</dt>
+      <dd>{formatFlops(cost.flops, cost.macs) || unknown}</dd>
+      <dt title="fp32 bytes of this node's outputs for one sample (a block: everything computed inside it)">Activations per sample</dt>
+      <dd>{formatBytes(cost.activation_bytes) || unknown}</dd>
+    </dl>
   );
 }
 
@@ -122,6 +139,7 @@ function NodeProperties(props: PropertiesPanelProps & { id: string }) {
   const unknownParams = Object.keys(params).filter((k) => !known.has(k));
   const shape = nodeShapeText(validation, id);
   const count = (validation?.params as Record<string, number> | undefined)?.[id];
+  const cost = nodeSummary(validation, id);
   const inputs = info.variadic ? orderedInputs(doc, specs, id) : [];
 
   return (
@@ -143,6 +161,7 @@ function NodeProperties(props: PropertiesPanelProps & { id: string }) {
           {count !== undefined ? <> · {count.toLocaleString()} params</> : null}
         </p>
       ) : null}
+      {cost ? <NodeCost cost={cost} /> : null}
 
       {general.length ? (
         <ul className="cv-diag-list cv-diag-list--compact">

@@ -1,5 +1,5 @@
 // Display formatting: tensor shapes, parameter counts, param values.
-import type { ParamValue, ValidateResult } from "../graph";
+import type { NodeSummary, ParamValue, ValidateResult } from "../graph";
 
 type Shape = (number | string | null)[];
 
@@ -30,6 +30,17 @@ export function nodeShapeText(result: ValidateResult | null, node: string): stri
   if (!shape) return "";
   if (isShapeList(shape)) return shape.map((s) => formatShape(s)).join(" · ");
   return formatShape(shape as Shape);
+}
+
+/** The summary row of a node of the drawn graph (parameters, FLOPs/MACs, activations), when validated. */
+export function nodeSummary(result: ValidateResult | null, node: string): NodeSummary | undefined {
+  return result?.summary?.nodes.find((row) => row.id === node);
+}
+
+/** FLOPs with their MACs: "3.6G FLOPs (1.8G MACs)"; "" while unknown. */
+export function formatFlops(flops: number | null | undefined, macs: number | null | undefined): string {
+  if (flops === null || flops === undefined) return "";
+  return `${formatCount(flops)} FLOPs (${formatCount(macs)} MACs)`;
 }
 
 /** 2944 → "2.9k", 11_689_512 → "11.7M". */
