@@ -2,13 +2,14 @@
 
 A pure Python library (no Django). The pipeline: :func:`load_graph` → :func:`validate` →
 :func:`generate` → :func:`package_zip`; :func:`build_reference` interprets a graph directly, and
-:func:`to_mermaid` draws it as a Mermaid flowchart.
+:func:`to_mermaid` draws it as a Mermaid flowchart, :func:`to_svg` and :func:`to_png` as a figure.
 """
 
 from .analysis import Analysis, analyze
 from .api import Validation, generate, graph_hash, load_graph, package_zip, registry_json, validate
 from .diagnostics import CODES, Diagnostic, GraphError
 from .diagram import to_mermaid
+from .figure import FigureTooLarge, to_png, to_svg
 from .render import ENGINE_VERSION
 from .schema import Graph, Limits
 from .spec import NODE_SPECS
@@ -21,6 +22,7 @@ __all__ = [
     "NODE_SPECS",
     "Analysis",
     "Diagnostic",
+    "FigureTooLarge",
     "Graph",
     "GraphError",
     "Limits",
@@ -32,5 +34,7 @@ __all__ = [
     "package_zip",
     "registry_json",
     "to_mermaid",
+    "to_png",
+    "to_svg",
     "validate",
 ]

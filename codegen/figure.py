@@ -1,0 +1,925 @@
+"""The architecture as a figure, SVG or PNG, drawn the way the canvas draws it: for a paper or a README.
+
+>>> from codegen.templates import load_template
+>>> to_svg(load_template("resnet18")).startswith("<svg")
+True
+
+Each node is a card as on the canvas (frontend/src/editor/LayerNode.tsx): a band in its category's colour with
+its type, its name, its module path, its key parameters, its output shape and parameter count; each edge a
+curve with an arrow and the shape of the tensor it carries (unknown sizes as ``?``), as the canvas's ShapeEdge.
+Positions are the canvas's own (``ui.x``/``ui.y``, written by its layout) when every node has one; otherwise,
+and when blocks are drawn expanded, :mod:`codegen.figure_layout` lays the graph out by the canvas's rules.
+
+Blocks are drawn collapsed, one card per instance. With ``expand_blocks`` each instance is drawn as its own
+layers in a dashed frame named after it, wired as the instance was (as the canvas's "Expand" does): a block
+defined in the document shows its body; a built-in block (``Bottleneck``) shows the layers its class runs,
+as the importer reads them from the class built for that instance (on the meta device: no weights). One
+level: blocks inside a block stay collapsed.
+
+The same document gives the same bytes: document order throughout, fixed number formatting, Pillow's own
+font (no system fonts) and no PNG metadata.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from .analysis import Analysis, NodeInfo, node_init
+from .api import load_graph, validate
+from .diagnostics import ERROR, Diagnostic, GraphError
+from .diagram import node_color, shapes_text
+from .figure_layout import layered_positions
+from .schema import Edge, Limits, Node
+
+# The card (canvas.css .cv-node) and the frame around an expanded block (stages.ts FRAME_PAD, FRAME_LABEL).
+CARD_WIDTH = 240
+CARD_HEIGHT = 120
+HEAD_HEIGHT = 26
+FRAME_PAD = 24
+FRAME_LABEL = 28
+MARGIN = 24
+FONT_SIZE = 13.5
+MIN_CURVE = 36  # how far a curve leaves its handle at least
+HEAD_FONT_SIZE = 14
+
+# What a hostile or merely huge document may cost.
+MAX_BOXES = 10_000  # cards once blocks are expanded
+MAX_BLOCK_BUILDS = 100  # different built-in block configurations traced for expand_blocks
+MAX_PNG_PIXELS = 16_000_000  # about 4000 × 4000
+MIN_PNG_SCALE = 0.5  # below this the text is not legible: refuse rather than draw it
+MAX_PNG_SCALE = 8.0
+SUPERSAMPLE = 2  # the PNG is drawn this much larger and reduced: smooth curves and text
+
+# Colours of canvas.css.
+EDGE = "#98a2b3"
+ERROR_COLOR = "#b42318"
+TEXT = "#101828"
+MUTED = "#667085"
+SHAPE = "#175cd3"
+BORDER = "#d0d5dd"
+DISABLED = "#98a2b3"
+LABEL_BORDER = "#d1e0ff"
+FRAME_FILL = "#f8f9fb"
+UNKNOWN_COLOR = "#98a2b3"  # a type the registry does not know (.cv-node--unknown)
+
+SANS = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
+MONO = "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace"
+
+
+class FigureTooLarge(ValueError):
+    """The figure would be too big to draw (or to read): too many boxes, or a PNG over the pixel cap."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The scene: what is drawn where, shared by the SVG and the PNG
+
+
+@dataclass(frozen=True)
+class Run:
+    """Text in one style: sans or mono, bold or not."""
+
+    text: str
+    color: str
+    size: float = FONT_SIZE
+    mono: bool = False
+    bold: bool = False
+
+
+@dataclass(frozen=True)
+class Text:
+    """A line of runs at a baseline, starting at ``x`` (or ending there when ``end``). Each output sets the
+    runs one after the other in its own font, so the SVG's fonts need not have Pillow's widths."""
+
+    x: float
+    y: float
+    runs: tuple[Run, ...]
+    end: bool = False
+
+
+def _line(x: float, y: float, text: str, color: str, end: bool = False, **style: Any) -> Text:
+    return Text(x, y, (Run(text, color, **style),), end)
+
+
+@dataclass(frozen=True)
+class Card:
+    key: str  # the drawn id: the node's, or ``instance/node`` inside an expanded block
+    x: float
+    y: float
+    color: str
+    error: bool
+    texts: tuple[Text, ...]
+    foot: bool  # a dashed line above the shape
+
+
+@dataclass(frozen=True)
+class Frame:
+    key: str  # the instance's id
+    x: float
+    y: float
+    width: float
+    height: float
+    texts: tuple[Text, ...]
+
+
+@dataclass(frozen=True)
+class Wire:
+    source: str
+    target: str
+    curve: tuple[tuple[float, float], ...]  # a cubic Bézier: start, two control points, end
+    label: str
+    broken: bool  # no shape reaches it: the graph breaks upstream
+
+
+@dataclass
+class Scene:
+    width: float
+    height: float
+    frames: list[Frame]
+    wires: list[Wire]
+    cards: list[Card]
+
+
+# ---------------------------------------------------------------------------------------------
+# Text measurement (Pillow's bundled font, for both outputs: the SVG's fonts are alike in width)
+
+
+@cache
+def _font(size: float) -> Any:
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)
+
+
+def drawn_width(text: str, size: float = FONT_SIZE, bold: bool = False) -> float:
+    """The width of ``text`` in the PNG: Pillow's font (Aileron)."""
+    return _font(size).getlength(_drawable(text)) * (1.06 if bold else 1.0)
+
+
+def text_width(text: str, size: float = FONT_SIZE, mono: bool = False, bold: bool = False) -> float:
+    """The most room ``text`` takes in either output: what decides cutting and wrapping. An SVG viewer's
+    fonts are wider than Aileron (DejaVu Sans on Linux about 0.55 em a character, monospace fonts 0.6)."""
+    estimate = (0.6 if mono else 0.56 * (1.08 if bold else 1.0)) * size * len(text)
+    return max(drawn_width(text, size, bold), estimate)
+
+
+def _fit(text: str, room: float, **style: Any) -> str:
+    """``text``, cut with an ellipsis where it would run past ``room``."""
+    if text_width(text, **style) <= room:
+        return text
+    while text and text_width(text + "…", **style) > room:
+        text = text[:-1]
+    return text + "…"
+
+
+_PNG_GLYPHS = str.maketrans({"×": "x", "→": "->", "–": "-", "✕": "x"})  # not in Pillow's font
+
+
+def _drawable(text: str) -> str:
+    return text.translate(_PNG_GLYPHS)
+
+
+# ---------------------------------------------------------------------------------------------
+# What is drawn: the nodes of the model, with expanded blocks replaced by their inside
+
+
+@dataclass
+class _Box:
+    key: str
+    node: Node
+    info: NodeInfo
+    analysis: Analysis
+    instance: str | None = None  # the expanded block it sits in
+
+
+@dataclass
+class _Link:
+    source: str  # a box key
+    output: int  # which output of the source
+    target: str
+    slot: int  # which input of the target, in argument order
+    label: str
+    broken: bool
+
+
+@dataclass
+class _Drawing:
+    boxes: dict[str, _Box] = field(default_factory=dict)
+    links: list[_Link] = field(default_factory=list)
+    frames: dict[str, str] = field(default_factory=dict)  # instance id → block name, in document order
+
+
+def _incoming(analysis: Analysis) -> dict[str, list[Edge]]:
+    """Each node's incoming edges: the ones the analysis wired, in argument order, then any others."""
+    result: dict[str, list[Edge]] = {node_id: list(info.inputs) for node_id, info in analysis.info.items()}
+    for edge in analysis.body.edges:
+        edges = result.get(edge.target)
+        if edges is not None and edge not in edges:
+            edges.append(edge)
+    return result
+
+
+def _label(analysis: Analysis, edge: Edge) -> tuple[str, bool]:
+    shape = analysis.edge_type(edge)
+    json = shape.to_json() if shape is not None else None
+    return (shapes_text(json), False) if json else ("?", True)
+
+
+class _Builder:
+    def __init__(self, analysis: Analysis, expand: bool, limits: Limits):
+        self.analysis = analysis
+        self.limits = limits
+        self.builds: dict[Any, Analysis | None] = {}
+        self.inside: dict[str, Analysis] = {}
+        if expand:
+            for node_id in (n.id for n in analysis.body.nodes):
+                info = analysis.info.get(node_id)
+                if info is not None and (inner := self._inside(info)) is not None:
+                    self.inside[node_id] = inner
+
+    def _inside(self, info: NodeInfo) -> Analysis | None:
+        """The analysed inside of a block instance, or None when it is no block or cannot be drawn open."""
+        if info.composite is not None:
+            inner = info.inner
+        elif info.spec is not None and info.spec.block_class is not None and info.valid and info.out is not None:
+            inner = self._built(info)
+        else:
+            return None
+        if inner is None or not any(n.id not in inner.inputs for n in inner.body.nodes):
+            return None
+        return inner
+
+    def _built(self, info: NodeInfo) -> Analysis | None:
+        """A built-in block's layers: its class built for this instance on the meta device, read by the importer."""
+        in_types = self.analysis.input_types(info.id)
+        if len(in_types) != 1 or in_types[0] is None or not in_types[0].concrete:
+            return None
+        sizes = [int(s) for s in in_types[0].to_json()[1:]]
+        init = node_init(self.analysis, info)
+        key = (init, tuple(sizes))
+        if key not in self.builds:
+            if len(self.builds) >= MAX_BLOCK_BUILDS:
+                raise FigureTooLarge(
+                    f"more than {MAX_BLOCK_BUILDS} different built-in block configurations to draw expanded; "
+                    "draw the blocks collapsed"
+                )
+            self.builds[key] = _import_block(init, sizes, self.limits)
+        return self.builds[key]
+
+    def drawing(self) -> _Drawing:
+        drawing = _Drawing()
+        for node in self.analysis.body.nodes:
+            info = self.analysis.info.get(node.id)
+            if info is None:
+                continue  # a duplicate id: the engine reports it
+            inner = self.inside.get(node.id)
+            if inner is None:
+                drawing.boxes[node.id] = _Box(node.id, node, info, self.analysis)
+                continue
+            drawing.frames[node.id] = info.type_name
+            for inner_node in inner.body.nodes:
+                inner_info = inner.info.get(inner_node.id)
+                if inner_node.id not in inner.inputs and inner_info is not None:
+                    key = f"{node.id}/{inner_node.id}"
+                    drawing.boxes[key] = _Box(key, inner_node, inner_info, inner, node.id)
+            if len(drawing.boxes) > MAX_BOXES:
+                break
+        if len(drawing.boxes) > MAX_BOXES:
+            raise FigureTooLarge(f"the figure would have more than {MAX_BOXES:,} boxes; draw the blocks collapsed")
+        outer = _incoming(self.analysis)
+        inner_incoming = {instance: _incoming(inner) for instance, inner in self.inside.items()}
+        for box in drawing.boxes.values():
+            edges = outer[box.node.id] if box.instance is None else inner_incoming[box.instance][box.node.id]
+            for slot, edge in enumerate(edges):
+                source = (
+                    self._outer_source(edge, 0)
+                    if box.instance is None
+                    else self._inner_source(box.instance, edge.source, edge.output, 0)
+                )
+                if source is not None and source[0] in drawing.boxes:
+                    label, broken = _label(box.analysis, edge)
+                    drawing.links.append(_Link(source[0], source[1], box.key, slot, label, broken))
+        return drawing
+
+    def _outer_source(self, edge: Edge, hops: int) -> tuple[str, int] | None:
+        """The box an edge of the model comes from: an expanded instance's output k is its block's output k."""
+        inner = self.inside.get(edge.source)
+        if inner is None:
+            return edge.source, edge.output or 0
+        outputs = inner.outputs
+        if not outputs:
+            return None
+        index = edge.output or 0
+        return self._inner_source(edge.source, outputs[index if index < len(outputs) else 0], None, hops)
+
+    def _inner_source(self, instance: str, source: str, output: int | None, hops: int) -> tuple[str, int] | None:
+        """The box a node inside ``instance`` reads: one of the block's inputs is what feeds the instance."""
+        inner = self.inside[instance]
+        if source not in inner.inputs:
+            return f"{instance}/{source}", output or 0
+        feeds = self.analysis.info[instance].inputs
+        k = inner.inputs.index(source)
+        if k >= len(feeds) or hops > len(self.inside):  # a block passing its input straight out, in a cycle
+            return None
+        return self._outer_source(feeds[k], hops + 1)
+
+
+def _import_block(init: Any, sizes: list[int], limits: Limits) -> Analysis | None:
+    """The analysis of what a built-in block's class runs, traced by the importer (None where it cannot)."""
+    import torch
+
+    from .importer import from_module
+    from .interpreter import base_namespaces
+    from .ir import Evaluator
+
+    try:
+        with torch.device("meta"):
+            module = Evaluator(base_namespaces()).eval(init)
+        document = from_module(module, sizes)
+    except (GraphError, ValueError, TypeError, RuntimeError):
+        return None  # drawn collapsed: its inside is nothing the importer can read
+    return validate(document, limits=limits).analysis
+
+
+# ---------------------------------------------------------------------------------------------
+# Placing the boxes
+
+
+def _ui_position(node: Node) -> tuple[float, float] | None:
+    """The canvas's position of a node, when it has a sane one."""
+    ui = node.ui or {}
+    x, y = ui.get("x"), ui.get("y")
+    if all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= 1e7 for v in (x, y)
+    ):
+        return float(x), float(y)  # type: ignore[arg-type]
+    return None
+
+
+def _positions(
+    drawing: _Drawing,
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float, float, float]]]:
+    """Top-left corner of every card, and the box (x, y, width, height) of every frame."""
+    if not drawing.frames:
+        given = {key: _ui_position(box.node) for key, box in drawing.boxes.items()}
+        if all(p is not None for p in given.values()):
+            return given, {}  # type: ignore[return-value]
+    card = (float(CARD_WIDTH), float(CARD_HEIGHT))
+    unit_of = {key: box.instance or key for key, box in drawing.boxes.items()}
+    sizes: dict[str, tuple[float, float]] = {}
+    within: dict[str, tuple[float, float]] = {}
+    for instance in drawing.frames:
+        members = [key for key, box in drawing.boxes.items() if box.instance == instance]
+        links = [(lk.source, lk.target) for lk in drawing.links if unit_of[lk.source] == unit_of[lk.target] == instance]
+        laid = layered_positions(members, links, dict.fromkeys(members, card), wrap=False)
+        right = max(x for x, _ in laid.values()) + CARD_WIDTH
+        bottom = max(y for _, y in laid.values()) + CARD_HEIGHT
+        for key, (x, y) in laid.items():
+            within[key] = (x + FRAME_PAD, y + FRAME_PAD + FRAME_LABEL)
+        sizes[instance] = (right + 2 * FRAME_PAD, bottom + 2 * FRAME_PAD + FRAME_LABEL)
+    units = list(dict.fromkeys(unit_of.values()))
+    for unit in units:
+        sizes.setdefault(unit, card)
+    unit_links = list(
+        dict.fromkeys(
+            (unit_of[lk.source], unit_of[lk.target]) for lk in drawing.links if unit_of[lk.source] != unit_of[lk.target]
+        )
+    )
+    placed = layered_positions(units, unit_links, sizes)
+    cards = {}
+    for key, unit in unit_of.items():
+        ux, uy = placed[unit]
+        dx, dy = within.get(key, (0.0, 0.0))
+        cards[key] = (ux + dx, uy + dy)
+    frames = {instance: (*placed[instance], *sizes[instance]) for instance in drawing.frames}
+    return cards, frames
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the scene
+
+
+def _count(n: int) -> str:
+    """2944 → ``2.9k``, 11_689_512 → ``11.7M``, as the canvas writes parameter counts."""
+
+    def trim(x: float) -> str:
+        return f"{x:.0f}" if x >= 100 else f"{x:.1f}".removesuffix(".0")
+
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{trim(n / 1e3)}k"
+    if n < 1_000_000_000:
+        return f"{trim(n / 1e6)}M"
+    return f"{trim(n / 1e9)}G"
+
+
+def _value(value: Any) -> str:
+    """A parameter value as the canvas's card shows it (format.ts shortValue)."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "×".join(_value(v) for v in value)
+    return str(value)
+
+
+def _params(box: _Box) -> list[tuple[str, str, bool]]:
+    """(name, value, set) of the parameters the canvas shows on the card, as it shows them."""
+    spec = box.info.spec
+    if spec is None:
+        return []
+    params = box.node.params
+    shown = []
+    for name in spec.summary:
+        declared = spec.param(name)
+        if name in params:
+            shown.append((name, _value(params[name]), True))
+        elif declared is not None and declared.required:
+            shown.append((name, "?", True))
+        elif declared is not None and declared.default is not None:
+            shown.append((name, _value(declared.default), False))
+    return shown
+
+
+def _color(box: _Box) -> str:
+    info = box.info
+    if box.node.disabled:
+        return DISABLED
+    if info.spec is None and info.composite is None:
+        return UNKNOWN_COLOR
+    return node_color(info.spec, info.composite.category if info.composite else "block")
+
+
+def _card(box: _Box, x: float, y: float, errors: int) -> Card:
+    room = CARD_WIDTH - 16
+    left, right = x + 8, x + CARD_WIDTH - 8
+    badge = f"✕ {errors}" if errors else ""
+    head_room = room - (text_width(badge) + 8 if badge else 0)
+    head = _fit(box.info.type_name, head_room, size=HEAD_FONT_SIZE, bold=True)
+    texts = [_line(left, y + 18, head, "#ffffff", size=HEAD_FONT_SIZE, bold=True)]
+    if badge:
+        texts.append(_line(right, y + 18, badge, "#ffffff", end=True))
+    lines: list[tuple[Run, ...]] = []
+    own_id = box.node.id
+    if box.node.label:
+        name = _fit(box.node.label, room, size=14, bold=True)
+        after = room - text_width(name + " ", 14, bold=True)
+        muted = (Run(" " + _fit(own_id, after, mono=True), MUTED, mono=True),) if after > 30 else ()
+        lines.append((Run(name, TEXT, 14, bold=True), *muted))
+    else:
+        tag = " (disabled)" if box.node.disabled else ""
+        lines.append((Run(_fit(own_id + tag, room, mono=True), TEXT, mono=True),))
+    if box.node.path and box.node.path != own_id:
+        lines.append((Run(_fit(box.node.path, room, mono=True), MUTED, mono=True),))
+    lines.extend(_param_lines(_params(box), room, 3 - len(lines)))
+    texts.extend(Text(left, y + 45 + 18 * k, runs) for k, runs in enumerate(lines))
+    # The shape first; the parameter count where there is room beside it.
+    shape = _fit(shapes_text(_json(box.info.out)), room, mono=True)
+    count = box.info.param_count
+    count_text = f"{_count(count)} params" if count else ""
+    if shape:
+        texts.append(_line(left, y + 110, shape, SHAPE, mono=True))
+    if count_text and text_width(shape, mono=True) + 12 + text_width(count_text) <= room:
+        texts.append(_line(right, y + 110, count_text, MUTED, end=True))
+    return Card(box.key, x, y, _color(box), errors > 0, tuple(texts), bool(shape or count_text))
+
+
+def _param_lines(params: list[tuple[str, str, bool]], room: float, most: int) -> list[tuple[Run, ...]]:
+    """The parameters as ``name value`` pairs, wrapped over at most ``most`` lines; more, an ellipsis."""
+    lines: list[tuple[Run, ...]] = []
+    line: list[Run] = []
+    used = 0.0
+    for name, value, set_here in params:
+        if most <= 0:
+            break
+        named = text_width(f"{name} ")
+        gap = text_width("  ") if line else 0.0
+        if line and used + gap + named + text_width(value, bold=set_here) > room:
+            if len(lines) + 1 == most:
+                if used + text_width("  …") <= room:
+                    line.append(Run("  …", MUTED))
+                break
+            lines.append(tuple(line))
+            line, used, gap = [], 0.0, 0.0
+        value = _fit(value, max(room - used - gap - named, 0), bold=set_here)  # one value wider than the card
+        if gap:
+            line.append(Run("  ", MUTED))
+        line += [Run(f"{name} ", MUTED), Run(value, TEXT if set_here else MUTED, bold=set_here)]
+        used += gap + named + text_width(value, bold=set_here)
+    if line:
+        lines.append(tuple(line))
+    return lines
+
+
+def _json(out: Any) -> Any:
+    if out is None:
+        return None
+    if isinstance(out, tuple):
+        return [t.to_json() for t in out]
+    return out.to_json()
+
+
+def _frame(instance: str, block: str, x: float, y: float, width: float, height: float) -> Frame:
+    room = width - 2 * 12
+    title = _fit(instance, room, bold=True)
+    after = room - text_width(title + " ", bold=True)
+    note = (Run(" " + _fit(f"{block}, expanded", after), MUTED),) if after > 40 else ()
+    return Frame(instance, x, y, width, height, (Text(x + 12, y + 20, (Run(title, TEXT, bold=True), *note)),))
+
+
+def _curve(
+    start: tuple[float, float], end: tuple[float, float], up: bool, down: bool
+) -> tuple[tuple[float, float], ...]:
+    """React Flow's Bézier between two handles (getBezierPath's control points): from the bottom of the
+    source (its top if ``up``) to the top of the target (its bottom if ``down``)."""
+
+    def offset(distance: float) -> float:  # at least a little: two handles side by side still get a curve
+        return max(0.5 * distance if distance >= 0 else 0.25 * 25 * math.sqrt(-distance), MIN_CURVE)
+
+    (sx, sy), (tx, ty) = start, end
+    first = (sx, sy - offset(sy - ty)) if up else (sx, sy + offset(ty - sy))
+    second = (tx, ty + offset(sy - ty)) if down else (tx, ty - offset(ty - sy))
+    return (start, first, second, end)
+
+
+def _backwards(source: tuple[float, float], target: tuple[float, float]) -> bool:
+    """The target sits above the source in its column (the way back up a U): the canvas turns the handles."""
+    return source[1] - target[1] > CARD_HEIGHT / 2 and abs(source[0] - target[0]) < CARD_WIDTH
+
+
+def _point(curve: tuple[tuple[float, float], ...], t: float) -> tuple[float, float]:
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = curve
+    a, b, c, d = (1 - t) ** 3, 3 * (1 - t) ** 2 * t, 3 * (1 - t) * t**2, t**3
+    return (a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3)
+
+
+def scene(
+    document: Any,
+    *,
+    input_shapes: dict[str, list[int]] | None = None,
+    limits: Limits | None = None,
+    expand_blocks: bool = False,
+) -> Scene:
+    """Everything the figure of ``document`` draws, in figure coordinates (a margin around it, from 0, 0)."""
+    limits = limits or Limits()
+    parsed = load_graph(document, limits=limits)
+    analysis = validate(parsed, input_shapes=input_shapes, limits=limits).analysis
+    drawing = _Builder(analysis, expand_blocks, limits).drawing()
+    corners, frame_boxes = _positions(drawing)
+    errors = _errors_by_node(analysis.diagnostics)
+    cards = [
+        _card(box, *corners[key], errors.get(key, 0) if box.instance is None else _inner_errors(box))
+        for key, box in drawing.boxes.items()
+    ]
+    frames = [_frame(i, block, *frame_boxes[i]) for i, block in drawing.frames.items()]
+    wires = []
+    slots: dict[str, int] = {}
+    # Handles face the way the flow goes: a box read from above gives its output at its top, a box fed from
+    # below takes its inputs at its bottom (the canvas decides by the first edge; any one reads better here).
+    ups: set[str] = set()
+    downs: set[str] = set()
+    for link in drawing.links:
+        slots[link.target] = max(slots.get(link.target, 0), link.slot + 1)
+        if _backwards(corners[link.source], corners[link.target]):
+            ups.add(link.source)
+            downs.add(link.target)
+    for link in drawing.links:
+        sx, sy = corners[link.source]
+        tx, ty = corners[link.target]
+        up, down = link.source in ups, link.target in downs
+        outputs = drawing.boxes[link.source].info.num_outputs
+        start = (sx + CARD_WIDTH * (min(link.output, outputs - 1) + 1) / (outputs + 1), sy if up else sy + CARD_HEIGHT)
+        end = (tx + CARD_WIDTH * (link.slot + 1) / (slots[link.target] + 1), ty + CARD_HEIGHT if down else ty)
+        wires.append(Wire(link.source, link.target, _curve(start, end, up, down), link.label, link.broken))
+    return _framed(cards, frames, wires)
+
+
+def _errors_by_node(diagnostics: Iterable[Diagnostic]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for d in diagnostics:
+        if d.severity == ERROR and d.node:
+            counts[d.node] = counts.get(d.node, 0) + 1
+    return counts
+
+
+def _inner_errors(box: _Box) -> int:
+    return _errors_by_node(box.analysis.diagnostics).get(box.node.id, 0)
+
+
+def _framed(cards: list[Card], frames: list[Frame], wires: list[Wire]) -> Scene:
+    """The scene moved so that everything drawn (curves and labels included) sits a margin from the origin."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for c in cards:
+        xs += [c.x, c.x + CARD_WIDTH]
+        ys += [c.y, c.y + CARD_HEIGHT]
+    for f in frames:
+        xs += [f.x, f.x + f.width]
+        ys += [f.y, f.y + f.height]
+    for w in wires:
+        for k in range(17):
+            x, y = _point(w.curve, k / 16)
+            xs.append(x)
+            ys.append(y)
+        x, y, width, height = _label_box(w)
+        xs += [x, x + width]
+        ys += [y, y + height]
+    if not xs:
+        return Scene(2 * MARGIN, 2 * MARGIN, [], [], [])
+    dx, dy = MARGIN - min(xs), MARGIN - min(ys)
+
+    def moved(texts: tuple[Text, ...]) -> tuple[Text, ...]:
+        return tuple(Text(t.x + dx, t.y + dy, t.runs, t.end) for t in texts)
+
+    return Scene(
+        round(max(xs) - min(xs) + 2 * MARGIN),
+        round(max(ys) - min(ys) + 2 * MARGIN),
+        [Frame(f.key, f.x + dx, f.y + dy, f.width, f.height, moved(f.texts)) for f in frames],
+        [Wire(w.source, w.target, tuple((x + dx, y + dy) for x, y in w.curve), w.label, w.broken) for w in wires],
+        [Card(c.key, c.x + dx, c.y + dy, c.color, c.error, moved(c.texts), c.foot) for c in cards],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# SVG
+
+
+def _n(value: float) -> str:
+    """A coordinate with at most one decimal, the same text for the same value on every platform."""
+    text = f"{round(value, 1):.1f}".removesuffix(".0")
+    return "0" if text == "-0" else text
+
+
+def _svg_run(run: Run) -> str:
+    attrs = f'class="{"m" if run.mono else "s"}" fill="{run.color}"'
+    if run.size != FONT_SIZE:
+        attrs += f' font-size="{_n(run.size)}"'
+    if run.bold:
+        attrs += ' font-weight="600"'
+    return f"<tspan {attrs}>{escape(run.text)}</tspan>"
+
+
+def _svg_text(t: Text, anchor: str = "") -> str:
+    anchor = anchor or ("end" if t.end else "")
+    attrs = f'x="{_n(t.x)}" y="{_n(t.y)}"' + (f' text-anchor="{anchor}"' if anchor else "")
+    return f'<text {attrs} xml:space="preserve">{"".join(_svg_run(r) for r in t.runs)}</text>'
+
+
+def _label_box(wire: Wire) -> tuple[float, float, float, float]:
+    x, y = _point(wire.curve, 0.5)
+    width = text_width(wire.label, mono=True) + 10
+    return (x - width / 2, y - 10, width, 20)
+
+
+def _svg_lines(s: Scene) -> Iterator[str]:
+    yield (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(s.width)}" height="{_n(s.height)}" '
+        f'viewBox="0 0 {_n(s.width)} {_n(s.height)}" font-size="{_n(FONT_SIZE)}">'
+    )
+    yield (
+        f"<style>.s{{font-family:{SANS}}}.m{{font-family:{MONO}}}</style>"
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        f'orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="{EDGE}"/></marker>'
+        '<marker id="arrow-broken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        f'orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="{ERROR_COLOR}"/></marker></defs>'
+    )
+    yield '<rect width="100%" height="100%" fill="#ffffff"/>'
+    for f in s.frames:
+        yield (
+            f'<g class="frame" data-instance={quoteattr(f.key)}><rect x="{_n(f.x)}" y="{_n(f.y)}" '
+            f'width="{_n(f.width)}" height="{_n(f.height)}" rx="12" fill="{FRAME_FILL}" stroke="{EDGE}" '
+            f'stroke-width="2" stroke-dasharray="8 5"/>{"".join(_svg_text(t) for t in f.texts)}</g>'
+        )
+    for w in s.wires:
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = w.curve
+        path = f"M{_n(x0)},{_n(y0)} C{_n(x1)},{_n(y1)} {_n(x2)},{_n(y2)} {_n(x3)},{_n(y3)}"
+        style = (
+            f'stroke="{ERROR_COLOR}" stroke-dasharray="5 3" marker-end="url(#arrow-broken)"'
+            if w.broken
+            else f'stroke="{EDGE}" marker-end="url(#arrow)"'
+        )
+        yield f'<path class="edge" data-edge={quoteattr(f"{w.source}->{w.target}")} d="{path}" fill="none" stroke-width="1.5" {style}/>'
+    for c in s.cards:
+        yield (
+            f'<g class="node" data-node={quoteattr(c.key)}>'
+            f'<rect x="{_n(c.x)}" y="{_n(c.y)}" width="{CARD_WIDTH}" height="{CARD_HEIGHT}" rx="8" fill="#ffffff" '
+            f'stroke="{ERROR_COLOR if c.error else BORDER}" stroke-width="{1.5 if c.error else 1}"/>'
+            f'<path d="M{_n(c.x + 0.5)},{_n(c.y + HEAD_HEIGHT)}V{_n(c.y + 8)}a7.5,7.5 0 0 1 7.5,-7.5H{_n(c.x + CARD_WIDTH - 8)}'
+            f'a7.5,7.5 0 0 1 7.5,7.5V{_n(c.y + HEAD_HEIGHT)}z" fill="{c.color}"/>'
+            + (
+                f'<line x1="{_n(c.x + 8)}" y1="{_n(c.y + 92)}" x2="{_n(c.x + CARD_WIDTH - 8)}" y2="{_n(c.y + 92)}" '
+                f'stroke="{BORDER}" stroke-dasharray="3 2"/>'
+                if c.foot
+                else ""
+            )
+            + "".join(_svg_text(t) for t in c.texts)
+            + "</g>"
+        )
+    for w in s.wires:
+        if not w.label:
+            continue
+        x, y, width, height = _label_box(w)
+        color = ERROR_COLOR if w.broken else SHAPE
+        yield (
+            f'<g class="edge-label"><rect x="{_n(x)}" y="{_n(y)}" width="{_n(width)}" height="{height}" rx="4" '
+            f'fill="#ffffff" fill-opacity="0.92" stroke="{"#fecdca" if w.broken else LABEL_BORDER}"/>'
+            f"{_svg_text(_line(x + width / 2, y + 14, w.label, color, mono=True), 'middle')}</g>"
+        )
+    yield "</svg>"
+
+
+def to_svg(
+    document: Any,
+    *,
+    input_shapes: dict[str, list[int]] | None = None,
+    limits: Limits | None = None,
+    expand_blocks: bool = False,
+) -> str:
+    """The SVG figure of ``document`` (a document, its JSON, or a parsed graph), drawn as the canvas draws it.
+
+    A graph that does not parse raises :class:`codegen.diagnostics.GraphError`; one with errors is drawn, its
+    broken nodes outlined in red and unknown shapes as ``?``. :class:`FigureTooLarge` for a drawing past
+    :data:`MAX_BOXES` boxes.
+    """
+    return (
+        "\n".join(_svg_lines(scene(document, input_shapes=input_shapes, limits=limits, expand_blocks=expand_blocks)))
+        + "\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# PNG
+
+
+def png_scale(width: float, height: float, scale: float) -> float:
+    """The scale the PNG is drawn at: ``scale``, or less where that would pass :data:`MAX_PNG_PIXELS`;
+    :class:`FigureTooLarge` where even :data:`MIN_PNG_SCALE` would."""
+    if not (isinstance(scale, (int, float)) and 0 < scale <= MAX_PNG_SCALE):
+        raise ValueError(f"scale must be above 0 and at most {MAX_PNG_SCALE:g}, not {scale!r}")
+    pixels = width * height
+    if pixels * scale * scale <= MAX_PNG_PIXELS:
+        return float(scale)
+    fitting = math.floor(math.sqrt(MAX_PNG_PIXELS / pixels) * 100) / 100
+    if fitting < MIN_PNG_SCALE:
+        raise FigureTooLarge(
+            f"the figure is {width:,.0f} × {height:,.0f} units: even at scale {MIN_PNG_SCALE:g} the PNG would pass "
+            f"{MAX_PNG_PIXELS:,} pixels; export SVG (or draw blocks collapsed) instead"
+        )
+    return fitting
+
+
+class _Painter:
+    def __init__(self, s: Scene, factor: float):
+        from PIL import Image, ImageDraw
+
+        self.factor = factor
+        self.image = Image.new("RGB", (math.ceil(s.width * factor), math.ceil(s.height * factor)), "#ffffff")
+        self.draw = ImageDraw.Draw(self.image)
+
+    def xy(self, x: float, y: float) -> tuple[float, float]:
+        return (x * self.factor, y * self.factor)
+
+    def box(self, x: float, y: float, width: float, height: float) -> list[float]:
+        return [x * self.factor, y * self.factor, (x + width) * self.factor, (y + height) * self.factor]
+
+    def width(self, units: float) -> int:
+        return max(1, round(units * self.factor))
+
+    def text(self, t: Text, centred: bool = False) -> None:
+        widths = [drawn_width(r.text, r.size, r.bold) for r in t.runs]
+        x = t.x - sum(widths) if t.end else t.x - sum(widths) / 2 if centred else t.x
+        for run, width in zip(t.runs, widths, strict=True):
+            self.draw.text(
+                self.xy(x, t.y),
+                _drawable(run.text),
+                fill=run.color,
+                font=_font(round(run.size * self.factor, 2)),
+                anchor="ls",
+                stroke_width=0.45 * self.factor if run.bold else 0,  # Pillow's font has no bold face
+                stroke_fill=run.color,
+            )
+            x += width
+
+    def dashed(self, points: list[tuple[float, float]], color: str, width: int, dash: float, gap: float) -> None:
+        """A polyline drawn dashed (Pillow has no dash pattern)."""
+        on, left = True, dash
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            length = math.hypot(x1 - x0, y1 - y0)
+            at = 0.0
+            while at < length:
+                step = min(left, length - at)
+                if on:
+                    a, b = at / length, (at + step) / length
+                    self.draw.line(
+                        [(x0 + (x1 - x0) * a, y0 + (y1 - y0) * a), (x0 + (x1 - x0) * b, y0 + (y1 - y0) * b)],
+                        fill=color,
+                        width=width,
+                    )
+                at += step
+                left -= step
+                if left <= 0:
+                    on = not on
+                    left = dash if on else gap
+
+    def wire(self, w: Wire) -> None:
+        color = ERROR_COLOR if w.broken else EDGE
+        points = [self.xy(*_point(w.curve, k / 32)) for k in range(33)]
+        if w.broken:
+            self.dashed(points, color, self.width(1.5), 5 * self.factor, 3 * self.factor)
+        else:
+            self.draw.line(points, fill=color, width=self.width(1.5), joint="curve")
+        (x2, y2), (x3, y3) = w.curve[2], w.curve[3]
+        dx, dy = x3 - x2, y3 - y2
+        length = math.hypot(dx, dy) or 1.0
+        ux, uy = dx / length, dy / length
+        back, half = 9.0, 4.5
+        tip = (x3, y3)
+        left = (x3 - ux * back - uy * half, y3 - uy * back + ux * half)
+        right = (x3 - ux * back + uy * half, y3 - uy * back - ux * half)
+        self.draw.polygon([self.xy(*tip), self.xy(*left), self.xy(*right)], fill=color)
+
+    def frame(self, f: Frame) -> None:
+        outline = self.box(f.x, f.y, f.width, f.height)
+        self.draw.rounded_rectangle(outline, radius=12 * self.factor, fill=FRAME_FILL)
+        x0, y0, x1, y1 = (f.x + 6, f.y + 6, f.x + f.width - 6, f.y + f.height - 6)  # the dashed border's straight runs
+        for run in (
+            [(x0, f.y), (x1, f.y)],
+            [(x0, f.y + f.height), (x1, f.y + f.height)],
+            [(f.x, y0), (f.x, y1)],
+            [(f.x + f.width, y0), (f.x + f.width, y1)],
+        ):
+            self.dashed([self.xy(*p) for p in run], EDGE, self.width(2), 8 * self.factor, 5 * self.factor)
+        for t in f.texts:
+            self.text(t)
+
+    def card(self, c: Card) -> None:
+        outline = self.box(c.x, c.y, CARD_WIDTH, CARD_HEIGHT)
+        border = ERROR_COLOR if c.error else BORDER
+        self.draw.rounded_rectangle(
+            outline, radius=8 * self.factor, fill="#ffffff", outline=border, width=self.width(1.5 if c.error else 1)
+        )
+        inset = 1.5 if c.error else 1
+        head = self.box(c.x + inset, c.y + inset, CARD_WIDTH - 2 * inset, HEAD_HEIGHT - inset)
+        self.draw.rounded_rectangle(head, radius=7 * self.factor, fill=c.color, corners=(True, True, False, False))
+        if c.foot:
+            self.dashed(
+                [self.xy(c.x + 8, c.y + 92), self.xy(c.x + CARD_WIDTH - 8, c.y + 92)],
+                BORDER,
+                self.width(1),
+                3 * self.factor,
+                2 * self.factor,
+            )
+        for t in c.texts:
+            self.text(t)
+
+    def label(self, w: Wire) -> None:
+        x, y, width, height = _label_box(w)
+        self.draw.rounded_rectangle(
+            self.box(x, y, width, height),
+            radius=4 * self.factor,
+            fill="#ffffff",
+            outline="#fecdca" if w.broken else LABEL_BORDER,
+            width=self.width(1),
+        )
+        self.text(_line(x + width / 2, y + 14, w.label, ERROR_COLOR if w.broken else SHAPE, mono=True), centred=True)
+
+
+def to_png(
+    document: Any,
+    *,
+    input_shapes: dict[str, list[int]] | None = None,
+    limits: Limits | None = None,
+    expand_blocks: bool = False,
+    scale: float = 2.0,
+) -> bytes:
+    """The PNG figure of ``document``: the SVG's drawing at ``scale`` pixels per canvas unit (2: sharp on a
+    high-density screen), less where the image would pass :data:`MAX_PNG_PIXELS` (see :func:`png_scale`).
+
+    Errors as :func:`to_svg`; ``ValueError`` for a scale outside (0, 8].
+    """
+    s = scene(document, input_shapes=input_shapes, limits=limits, expand_blocks=expand_blocks)
+    drawn_at = png_scale(s.width, s.height, scale)
+    painter = _Painter(s, drawn_at * SUPERSAMPLE)
+    for f in s.frames:
+        painter.frame(f)
+    for w in s.wires:
+        painter.wire(w)
+    for c in s.cards:
+        painter.card(c)
+    for w in s.wires:
+        if w.label:
+            painter.label(w)
+    image = painter.image.reduce(SUPERSAMPLE)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=False, compress_level=9)  # no text chunks, no time: the same bytes
+    return out.getvalue()
+
+
+__all__ = ["FigureTooLarge", "Scene", "png_scale", "scene", "text_width", "to_png", "to_svg"]
