@@ -134,6 +134,7 @@ class Wire:
     curve: tuple[tuple[float, float], ...]  # a cubic Bézier: start, two control points, end
     label: str
     broken: bool  # no shape reaches it: the graph breaks upstream
+    at: tuple[float, float] = (0.0, 0.0)  # the centre of its label
 
 
 @dataclass
@@ -582,14 +583,19 @@ def scene(
     wires = []
     slots: dict[str, int] = {}
     # Handles face the way the flow goes: a box read from above gives its output at its top, a box fed from
-    # below takes its inputs at its bottom (the canvas decides by the first edge; any one reads better here).
+    # below takes its inputs at its bottom (the canvas decides by the first edge; any one reads better here),
+    # and so does a box on the way up that nothing above feeds (the bottom of a U, fed from beside it).
     ups: set[str] = set()
     downs: set[str] = set()
+    fed_from_above: set[str] = set()
     for link in drawing.links:
         slots[link.target] = max(slots.get(link.target, 0), link.slot + 1)
         if _backwards(corners[link.source], corners[link.target]):
             ups.add(link.source)
             downs.add(link.target)
+        if corners[link.source][1] + CARD_HEIGHT / 2 < corners[link.target][1]:
+            fed_from_above.add(link.target)
+    downs |= ups - fed_from_above
     for link in drawing.links:
         sx, sy = corners[link.source]
         tx, ty = corners[link.target]
@@ -598,7 +604,7 @@ def scene(
         start = (sx + CARD_WIDTH * (min(link.output, outputs - 1) + 1) / (outputs + 1), sy if up else sy + CARD_HEIGHT)
         end = (tx + CARD_WIDTH * (link.slot + 1) / (slots[link.target] + 1), ty + CARD_HEIGHT if down else ty)
         wires.append(Wire(link.source, link.target, _curve(start, end, up, down), link.label, link.broken))
-    return _framed(cards, frames, wires)
+    return _framed(cards, frames, _placed_labels(wires, cards, frames))
 
 
 def _errors_by_node(diagnostics: Iterable[Diagnostic]) -> dict[str, int]:
@@ -642,7 +648,17 @@ def _framed(cards: list[Card], frames: list[Frame], wires: list[Wire]) -> Scene:
         round(max(xs) - min(xs) + 2 * MARGIN),
         round(max(ys) - min(ys) + 2 * MARGIN),
         [Frame(f.key, f.x + dx, f.y + dy, f.width, f.height, moved(f.texts)) for f in frames],
-        [Wire(w.source, w.target, tuple((x + dx, y + dy) for x, y in w.curve), w.label, w.broken) for w in wires],
+        [
+            Wire(
+                w.source,
+                w.target,
+                tuple((x + dx, y + dy) for x, y in w.curve),
+                w.label,
+                w.broken,
+                (w.at[0] + dx, w.at[1] + dy),
+            )
+            for w in wires
+        ],
         [Card(c.key, c.x + dx, c.y + dy, c.color, c.error, moved(c.texts), c.foot) for c in cards],
     )
 
@@ -672,10 +688,57 @@ def _svg_text(t: Text, anchor: str = "") -> str:
     return f'<text {attrs} xml:space="preserve">{"".join(_svg_run(r) for r in t.runs)}</text>'
 
 
-def _label_box(wire: Wire) -> tuple[float, float, float, float]:
-    x, y = _point(wire.curve, 0.5)
+def _label_box(wire: Wire, at: tuple[float, float] | None = None) -> tuple[float, float, float, float]:
+    x, y = at or wire.at
     width = text_width(wire.label, mono=True) + 10
     return (x - width / 2, y - 10, width, 20)
+
+
+LABEL_SPOTS = (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)  # where along its curve a label may sit, best first
+_CELL = 256.0  # the side of the grid squares that find what a label could cover
+
+
+class _Obstacles:
+    """Rectangles on a coarse grid, to ask quickly whether a new one would overlap any of them."""
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], list[tuple[float, float, float, float]]] = {}
+
+    def _cells(self, box: tuple[float, float, float, float]) -> Iterator[tuple[int, int]]:
+        x, y, width, height = box
+        for i in range(math.floor(x / _CELL), math.floor((x + width) / _CELL) + 1):
+            for j in range(math.floor(y / _CELL), math.floor((y + height) / _CELL) + 1):
+                yield (i, j)
+
+    def add(self, box: tuple[float, float, float, float]) -> None:
+        for cell in self._cells(box):
+            self.cells.setdefault(cell, []).append(box)
+
+    def hits(self, box: tuple[float, float, float, float]) -> bool:
+        x, y, width, height = box
+        return any(
+            x < u + w and u < x + width and y < v + h and v < y + height
+            for cell in self._cells(box)
+            for u, v, w, h in self.cells.get(cell, ())
+        )
+
+
+def _placed_labels(wires: list[Wire], cards: list[Card], frames: list[Frame]) -> list[Wire]:
+    """Each label at the middle of its curve (as the canvas puts it) or, where that would cover a card, a
+    frame's title or an earlier label, at the nearest spot along the curve that covers none."""
+    taken = _Obstacles()
+    for c in cards:
+        taken.add((c.x, c.y, CARD_WIDTH, CARD_HEIGHT))
+    for f in frames:
+        taken.add((f.x, f.y, f.width, FRAME_LABEL + 4))
+    placed = []
+    for w in wires:
+        spots = [_point(w.curve, t) for t in LABEL_SPOTS]
+        at = next((p for p in spots if not taken.hits(_label_box(w, p))), spots[0])
+        if w.label:
+            taken.add(_label_box(w, at))
+        placed.append(Wire(w.source, w.target, w.curve, w.label, w.broken, at))
+    return placed
 
 
 def _svg_lines(s: Scene) -> Iterator[str]:
