@@ -47,6 +47,7 @@ MARGIN = 24
 FONT_SIZE = 13.5
 MIN_CURVE = 36  # how far a curve leaves its handle at least
 HEAD_FONT_SIZE = 14
+FOOT_FONT_SIZE = 12.5
 
 # What a hostile or merely huge document may cost.
 MAX_BOXES = 10_000  # cards once blocks are expanded
@@ -277,17 +278,16 @@ class _Builder:
         for node in self.analysis.body.nodes:
             info = self.analysis.info.get(node.id)
             if info is None:
-                continue  # a duplicate id: the engine reports it
+                continue  # not analysed: the engine says why
             inner = self.inside.get(node.id)
             if inner is None:
                 drawing.boxes[node.id] = _Box(node.id, node, info, self.analysis)
                 continue
             drawing.frames[node.id] = info.type_name
             for inner_node in inner.body.nodes:
-                inner_info = inner.info.get(inner_node.id)
-                if inner_node.id not in inner.inputs and inner_info is not None:
+                if inner_node.id not in inner.inputs:  # _inside() made sure there is one
                     key = f"{node.id}/{inner_node.id}"
-                    drawing.boxes[key] = _Box(key, inner_node, inner_info, inner, node.id)
+                    drawing.boxes[key] = _Box(key, inner_node, inner.info[inner_node.id], inner, node.id)
             if len(drawing.boxes) > MAX_BOXES:
                 break
         if len(drawing.boxes) > MAX_BOXES:
@@ -372,12 +372,20 @@ def _positions(
             return given, {}  # type: ignore[return-value]
     card = (float(CARD_WIDTH), float(CARD_HEIGHT))
     unit_of = {key: box.instance or key for key, box in drawing.boxes.items()}
+    members: dict[str, list[str]] = {instance: [] for instance in drawing.frames}
+    inside: dict[str, list[tuple[str, str]]] = {instance: [] for instance in drawing.frames}
+    for key, box in drawing.boxes.items():
+        if box.instance is not None:
+            members[box.instance].append(key)
+    for lk in drawing.links:
+        if unit_of[lk.source] == unit_of[lk.target] and unit_of[lk.target] in inside:
+            inside[unit_of[lk.source]].append((lk.source, lk.target))
     sizes: dict[str, tuple[float, float]] = {}
     within: dict[str, tuple[float, float]] = {}
     for instance in drawing.frames:
-        members = [key for key, box in drawing.boxes.items() if box.instance == instance]
-        links = [(lk.source, lk.target) for lk in drawing.links if unit_of[lk.source] == unit_of[lk.target] == instance]
-        laid = layered_positions(members, links, dict.fromkeys(members, card), wrap=False)
+        laid = layered_positions(
+            members[instance], inside[instance], dict.fromkeys(members[instance], card), wrap=False
+        )
         right = max(x for x, _ in laid.values()) + CARD_WIDTH
         bottom = max(y for _, y in laid.values()) + CARD_HEIGHT
         for key, (x, y) in laid.items():
@@ -481,14 +489,18 @@ def _card(box: _Box, x: float, y: float, errors: int) -> Card:
         lines.append((Run(_fit(box.node.path, room, mono=True), MUTED, mono=True),))
     lines.extend(_param_lines(_params(box), room, 3 - len(lines)))
     texts.extend(Text(left, y + 45 + 18 * k, runs) for k, runs in enumerate(lines))
-    # The shape first; the parameter count where there is room beside it.
-    shape = _fit(shapes_text(_json(box.info.out)), room, mono=True)
+    # The shape first; the parameter count where there is room beside it (a size smaller than the canvas's,
+    # so that both fit more often).
+    shape = _fit(shapes_text(_json(box.info.out)), room, mono=True, size=FOOT_FONT_SIZE)
     count = box.info.param_count
     count_text = f"{_count(count)} params" if count else ""
     if shape:
-        texts.append(_line(left, y + 110, shape, SHAPE, mono=True))
-    if count_text and text_width(shape, mono=True) + 12 + text_width(count_text) <= room:
-        texts.append(_line(right, y + 110, count_text, MUTED, end=True))
+        texts.append(_line(left, y + 110, shape, SHAPE, mono=True, size=FOOT_FONT_SIZE))
+    if (
+        count_text
+        and text_width(shape, mono=True, size=FOOT_FONT_SIZE) + 10 + text_width(count_text, size=FOOT_FONT_SIZE) <= room
+    ):
+        texts.append(_line(right, y + 110, count_text, MUTED, end=True, size=FOOT_FONT_SIZE))
     return Card(box.key, x, y, _color(box), errors > 0, tuple(texts), bool(shape or count_text))
 
 
