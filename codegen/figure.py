@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -145,6 +146,7 @@ class Scene:
     frames: list[Frame]
     wires: list[Wire]
     cards: list[Card]
+    title: str = ""  # the graph's name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,8 +172,14 @@ def text_width(text: str, size: float = FONT_SIZE, mono: bool = False, bold: boo
     return max(drawn_width(text, size, bold), estimate)
 
 
+# What XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF), and what a label has no use for.
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def _fit(text: str, room: float, **style: Any) -> str:
-    """``text``, cut with an ellipsis where it would run past ``room``."""
+    """``text`` from the document, without what XML cannot hold, cut with an ellipsis where it would run past
+    ``room``."""
+    text = _UNWRITABLE.sub("", text)
     if text_width(text, **style) <= room:
         return text
     while text and text_width(text + "…", **style) > room:
@@ -586,10 +594,11 @@ def scene(
     analysis = validate(parsed, input_shapes=input_shapes, limits=limits).analysis
     drawing = _Builder(analysis, expand_blocks, limits).drawing()
     corners, frame_boxes = _positions(drawing)
-    errors = _errors_by_node(analysis.diagnostics)
+    errors: dict[int, dict[str, int]] = {}  # per analysis (the model's, each expanded block's): node → errors
+    for box in drawing.boxes.values():
+        errors.setdefault(id(box.analysis), _errors_by_node(box.analysis.diagnostics))
     cards = [
-        _card(box, *corners[key], errors.get(key, 0) if box.instance is None else _inner_errors(box))
-        for key, box in drawing.boxes.items()
+        _card(box, *corners[key], errors[id(box.analysis)].get(box.node.id, 0)) for key, box in drawing.boxes.items()
     ]
     frames = [_frame(i, block, *frame_boxes[i]) for i, block in drawing.frames.items()]
     wires = []
@@ -616,7 +625,9 @@ def scene(
         start = (sx + CARD_WIDTH * (min(link.output, outputs - 1) + 1) / (outputs + 1), sy if up else sy + CARD_HEIGHT)
         end = (tx + CARD_WIDTH * (link.slot + 1) / (slots[link.target] + 1), ty + CARD_HEIGHT if down else ty)
         wires.append(Wire(link.source, link.target, _curve(start, end, up, down), link.label, link.broken))
-    return _framed(cards, frames, _placed_labels(wires, cards, frames))
+    result = _framed(cards, frames, _placed_labels(wires, cards, frames))
+    result.title = _UNWRITABLE.sub("", parsed.name)
+    return result
 
 
 def _errors_by_node(diagnostics: Iterable[Diagnostic]) -> dict[str, int]:
@@ -625,10 +636,6 @@ def _errors_by_node(diagnostics: Iterable[Diagnostic]) -> dict[str, int]:
         if d.severity == ERROR and d.node:
             counts[d.node] = counts.get(d.node, 0) + 1
     return counts
-
-
-def _inner_errors(box: _Box) -> int:
-    return _errors_by_node(box.analysis.diagnostics).get(box.node.id, 0)
 
 
 def _framed(cards: list[Card], frames: list[Frame], wires: list[Wire]) -> Scene:
@@ -756,8 +763,10 @@ def _placed_labels(wires: list[Wire], cards: list[Card], frames: list[Frame]) ->
 def _svg_lines(s: Scene) -> Iterator[str]:
     yield (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(s.width)}" height="{_n(s.height)}" '
-        f'viewBox="0 0 {_n(s.width)} {_n(s.height)}" font-size="{_n(FONT_SIZE)}">'
+        f'viewBox="0 0 {_n(s.width)} {_n(s.height)}" font-size="{_n(FONT_SIZE)}" role="img">'
     )
+    if s.title:
+        yield f"<title>{escape(s.title)}</title>"
     yield (
         f"<style>.s{{font-family:{SANS}}}.m{{font-family:{MONO}}}</style>"
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '

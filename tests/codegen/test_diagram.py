@@ -167,6 +167,7 @@ def test_every_template_is_a_figure_with_a_card_per_node_and_a_labelled_arrow_pe
     # Every edge carries the shape of what flows along it (one output each here).
     assert sorted(labels) == sorted(shapes_text(shapes[source.split(":")[0]]) for source, _ in document["edges"])
     assert all(edge.get("marker-end") == "url(#arrow)" for edge in edges.values())
+    assert ET.fromstring(svg).find(f"{SVG}title").text == document["metadata"]["name"]
     assert to_svg(document) == svg
 
 
@@ -282,7 +283,7 @@ def test_labels_and_ids_cannot_break_the_svg():
         "version": "0.2",
         "nodes": [
             {"id": "a<&>\"'", "type": "Input", "params": {"shape": [4]}, "label": "<script>alert(1)</script> & co"},
-            {"id": "]]>", "type": "Mystery", "params": {}},
+            {"id": "]]>", "type": "Mystery", "params": {}, "label": "bell\x07 and a lone \ud800 surrogate"},
         ],
         "edges": [["a<&>\"'", "]]>"]],
         "inputs": ["a<&>\"'"],
@@ -291,6 +292,8 @@ def test_labels_and_ids_cannot_break_the_svg():
     svg = to_svg(document)
     cards, edges, _, _ = drawn(svg)
     assert set(cards) == {"a<&>\"'", "]]>"} and "<script>" not in svg
+    assert "bell and a lone  surrogate" in card_text(cards["]]>"])  # what XML cannot hold is left out
+    assert Image.open(io.BytesIO(to_png(document))).size[0] > 0
     assert cards["]]>"].find(f"{SVG}path").get("fill") == "#98a2b3"  # a type nobody knows: grey
 
 
