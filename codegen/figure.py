@@ -7,8 +7,9 @@ True
 Each node is a card as on the canvas (frontend/src/editor/LayerNode.tsx): a band in its category's colour with
 its type, its name, its module path, its key parameters, its output shape and parameter count; each edge a
 curve with an arrow and the shape of the tensor it carries (unknown sizes as ``?``), as the canvas's ShapeEdge.
-Positions are the canvas's own (``ui.x``/``ui.y``, written by its layout) when every node has one; otherwise,
-and when blocks are drawn expanded, :mod:`codegen.figure_layout` lays the graph out by the canvas's rules.
+Positions are the canvas's own (``ui.x``/``ui.y``, written by its layout) when every node has one, left to right
+where the canvas drew it so (most edges run sideways); otherwise, and when blocks are drawn expanded,
+:mod:`codegen.figure_layout` lays the graph out top to bottom by the canvas's rules.
 
 Blocks are drawn collapsed, one card per instance. With ``expand_blocks`` each instance is drawn as its own
 layers in a dashed frame named after it, wired as the instance was (as the canvas's "Expand" does): a block
@@ -372,12 +373,13 @@ def _ui_position(node: Node) -> tuple[float, float] | None:
 
 def _positions(
     drawing: _Drawing,
-) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float, float, float]]]:
-    """Top-left corner of every card, and the box (x, y, width, height) of every frame."""
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float, float, float]], bool]:
+    """Top-left corner of every card, the box (x, y, width, height) of every frame, and whether the positions
+    are the canvas's own (else this module's top-to-bottom layout)."""
     if not drawing.frames:
         given = {key: _ui_position(box.node) for key, box in drawing.boxes.items()}
         if all(p is not None for p in given.values()):
-            return given, {}  # type: ignore[return-value]
+            return given, {}, True  # type: ignore[return-value]
     card = (float(CARD_WIDTH), float(CARD_HEIGHT))
     unit_of = {key: box.instance or key for key, box in drawing.boxes.items()}
     members: dict[str, list[str]] = {instance: [] for instance in drawing.frames}
@@ -414,7 +416,7 @@ def _positions(
         dx, dy = within.get(key, (0.0, 0.0))
         cards[key] = (ux + dx, uy + dy)
     frames = {instance: (*placed[instance], *sizes[instance]) for instance in drawing.frames}
-    return cards, frames
+    return cards, frames, False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,24 +557,65 @@ def _frame(instance: str, block: str, x: float, y: float, width: float, height: 
     return Frame(instance, x, y, width, height, (Text(x + 12, y + 20, (Run(title, TEXT, bold=True), *note)),))
 
 
-def _curve(
-    start: tuple[float, float], end: tuple[float, float], up: bool, down: bool
-) -> tuple[tuple[float, float], ...]:
-    """React Flow's Bézier between two handles (getBezierPath's control points): from the bottom of the
-    source (its top if ``up``) to the top of the target (its bottom if ``down``)."""
+Side = str  # which side of a card a handle sits on: "top", "bottom", "left" or "right"
 
-    def offset(distance: float) -> float:  # at least a little: two handles side by side still get a curve
+
+def _handle(corner: tuple[float, float], side: Side, index: int, count: int) -> tuple[float, float]:
+    """Where handle ``index`` of ``count`` sits on a side of the card at ``corner``: spread evenly, as on the canvas."""
+    x, y = corner
+    along = (index + 1) / (count + 1)
+    return {
+        "top": (x + CARD_WIDTH * along, y),
+        "bottom": (x + CARD_WIDTH * along, y + CARD_HEIGHT),
+        "left": (x, y + CARD_HEIGHT * along),
+        "right": (x + CARD_WIDTH, y + CARD_HEIGHT * along),
+    }[side]
+
+
+def _control(point: tuple[float, float], side: Side, other: tuple[float, float]) -> tuple[float, float]:
+    """React Flow's Bézier control point for a handle (getControlWithCurvature, curvature 0.25), but always a
+    little away from the card, so that two handles side by side still get a curve."""
+
+    def offset(distance: float) -> float:
         return max(0.5 * distance if distance >= 0 else 0.25 * 25 * math.sqrt(-distance), MIN_CURVE)
 
-    (sx, sy), (tx, ty) = start, end
-    first = (sx, sy - offset(sy - ty)) if up else (sx, sy + offset(ty - sy))
-    second = (tx, ty + offset(sy - ty)) if down else (tx, ty - offset(ty - sy))
-    return (start, first, second, end)
+    (x, y), (u, v) = point, other
+    return {
+        "top": (x, y - offset(y - v)),
+        "bottom": (x, y + offset(v - y)),
+        "left": (x - offset(x - u), y),
+        "right": (x + offset(u - x), y),
+    }[side]
 
 
-def _backwards(source: tuple[float, float], target: tuple[float, float]) -> bool:
-    """The target sits above the source in its column (the way back up a U): the canvas turns the handles."""
+def _curve(
+    start: tuple[float, float], leaves: Side, end: tuple[float, float], enters: Side
+) -> tuple[tuple[float, float], ...]:
+    return (start, _control(start, leaves, end), _control(end, enters, start), end)
+
+
+def _across(links: list[_Link], corners: dict[str, tuple[float, float]]) -> bool:
+    """Whether the canvas drew the graph left to right (its LR layout): most edges run sideways."""
+    sideways = sum(
+        abs(corners[lk.target][0] - corners[lk.source][0]) > abs(corners[lk.target][1] - corners[lk.source][1])
+        for lk in links
+    )
+    return sideways * 2 > len(links)
+
+
+def _backwards(source: tuple[float, float], target: tuple[float, float], across: bool) -> bool:
+    """The target sits before the source in its row or column (the way back along a U): the canvas turns
+    the handles (convert.ts ``backwards``)."""
+    if across:
+        return source[0] - target[0] > CARD_WIDTH / 2 and abs(source[1] - target[1]) < CARD_HEIGHT
     return source[1] - target[1] > CARD_HEIGHT / 2 and abs(source[0] - target[0]) < CARD_WIDTH
+
+
+def _before(source: tuple[float, float], target: tuple[float, float], across: bool) -> bool:
+    """The source is clearly earlier along the flow than the target."""
+    if across:
+        return source[0] + CARD_WIDTH / 2 < target[0]
+    return source[1] + CARD_HEIGHT / 2 < target[1]
 
 
 def _point(curve: tuple[tuple[float, float], ...], t: float) -> tuple[float, float]:
@@ -593,7 +636,7 @@ def scene(
     parsed = load_graph(document, limits=limits)
     analysis = validate(parsed, input_shapes=input_shapes, limits=limits).analysis
     drawing = _Builder(analysis, expand_blocks, limits).drawing()
-    corners, frame_boxes = _positions(drawing)
+    corners, frame_boxes, drawn_by_canvas = _positions(drawing)
     errors: dict[int, dict[str, int]] = {}  # per analysis (the model's, each expanded block's): node → errors
     for box in drawing.boxes.values():
         errors.setdefault(id(box.analysis), _errors_by_node(box.analysis.diagnostics))
@@ -603,28 +646,29 @@ def scene(
     frames = [_frame(i, block, *frame_boxes[i]) for i, block in drawing.frames.items()]
     wires = []
     slots: dict[str, int] = {}
-    # Handles face the way the flow goes: a box read from above gives its output at its top, a box fed from
-    # below takes its inputs at its bottom (the canvas decides by the first edge; any one reads better here),
-    # and so does a box on the way up that nothing above feeds (the bottom of a U, fed from beside it).
-    ups: set[str] = set()
-    downs: set[str] = set()
-    fed_from_above: set[str] = set()
+    across = drawn_by_canvas and _across(drawing.links, corners)
+    # Handles face the way the flow goes: a box read from before it gives its output on its leading side, a box
+    # fed from after it takes its inputs on its trailing side (the canvas decides by the first edge; any one
+    # reads better here), and so does a box on the way back that nothing before it feeds (the bottom of a U).
+    turned_out: set[str] = set()
+    turned_in: set[str] = set()
+    fed_from_before: set[str] = set()
     for link in drawing.links:
         slots[link.target] = max(slots.get(link.target, 0), link.slot + 1)
-        if _backwards(corners[link.source], corners[link.target]):
-            ups.add(link.source)
-            downs.add(link.target)
-        if corners[link.source][1] + CARD_HEIGHT / 2 < corners[link.target][1]:
-            fed_from_above.add(link.target)
-    downs |= ups - fed_from_above
+        if _backwards(corners[link.source], corners[link.target], across):
+            turned_out.add(link.source)
+            turned_in.add(link.target)
+        if _before(corners[link.source], corners[link.target], across):
+            fed_from_before.add(link.target)
+    turned_in |= turned_out - fed_from_before
+    sides = {False: ("bottom", "top"), True: ("right", "left")}[across]  # out, in: the way the flow runs
     for link in drawing.links:
-        sx, sy = corners[link.source]
-        tx, ty = corners[link.target]
-        up, down = link.source in ups, link.target in downs
+        leaves = sides[1] if link.source in turned_out else sides[0]
+        enters = sides[0] if link.target in turned_in else sides[1]
         outputs = drawing.boxes[link.source].info.num_outputs
-        start = (sx + CARD_WIDTH * (min(link.output, outputs - 1) + 1) / (outputs + 1), sy if up else sy + CARD_HEIGHT)
-        end = (tx + CARD_WIDTH * (link.slot + 1) / (slots[link.target] + 1), ty + CARD_HEIGHT if down else ty)
-        wires.append(Wire(link.source, link.target, _curve(start, end, up, down), link.label, link.broken))
+        start = _handle(corners[link.source], leaves, min(link.output, outputs - 1), outputs)
+        end = _handle(corners[link.target], enters, link.slot, slots[link.target])
+        wires.append(Wire(link.source, link.target, _curve(start, leaves, end, enters), link.label, link.broken))
     result = _framed(cards, frames, _placed_labels(wires, cards, frames))
     result.title = _UNWRITABLE.sub("", parsed.name)
     return result

@@ -192,6 +192,31 @@ def test_positions_are_the_canvas_s_own_and_a_graph_without_them_is_laid_out_wit
             assert abs(x - u) >= CARD_WIDTH or abs(y - v) >= CARD_HEIGHT  # no two cards overlap
 
 
+def test_a_graph_the_canvas_laid_out_left_to_right_is_wired_from_side_to_side():
+    document = {
+        "version": "0.2",
+        "nodes": [
+            {"id": "x", "type": "Input", "params": {"shape": [8]}, "ui": {"x": 0, "y": 0}},
+            {"id": "fc", "type": "Linear", "params": {"out_features": 4}, "ui": {"x": 320, "y": 0}},
+            {"id": "act", "type": "ReLU", "ui": {"x": 640, "y": 0}},
+        ],
+        "edges": [["x", "fc"], ["fc", "act"]],
+        "inputs": ["x"],
+        "outputs": ["act"],
+    }
+    cards, edges, _, _ = drawn(to_svg(document))
+    rect = {key: card.find(f"{SVG}rect") for key, card in cards.items()}
+    start, *_, end = re.findall(r"-?[\d.]+,-?[\d.]+", edges["x->fc"].get("d"))
+    assert start == f"{float(rect['x'].get('x')) + CARD_WIDTH:g},{float(rect['x'].get('y')) + CARD_HEIGHT / 2:g}"
+    assert end == f"{float(rect['fc'].get('x')):g},{float(rect['fc'].get('y')) + CARD_HEIGHT / 2:g}"  # its left side
+    for node in document["nodes"]:  # the same graph down the page: bottom to top
+        node["ui"] = {"x": node["ui"]["y"], "y": node["ui"]["x"] // 2}
+    cards, edges, _, _ = drawn(to_svg(document))
+    start = re.findall(r"-?[\d.]+,-?[\d.]+", edges["x->fc"].get("d"))[0]
+    x, y = float(cards["x"].find(f"{SVG}rect").get("x")), float(cards["x"].find(f"{SVG}rect").get("y"))
+    assert start == f"{x + CARD_WIDTH / 2:g},{y + CARD_HEIGHT:g}"
+
+
 def test_layered_layout_keeps_the_main_path_straight_and_wraps_a_long_chain_into_columns():
     chain = [f"n{i}" for i in range(6)]
     edges = [(a, b) for a, b in zip(chain, chain[1:])] + [("n1", "side"), ("side", "n4")]
