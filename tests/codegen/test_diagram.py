@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from codegen import figure, validate
+from codegen import figure_scene, validate
 from codegen.cli import main
 from codegen.diagnostics import GraphError
 from codegen.diagram import node_color, shapes_text, to_mermaid
@@ -345,7 +345,7 @@ def test_huge_figures_are_scaled_down_or_refused_and_nonsense_positions_are_igno
     assert len(drawn(to_svg(far))[0]) == 2  # the SVG has no pixels to count
     far["nodes"][1]["ui"] = {"x": float("inf"), "y": "down"}  # not a position: the graph is laid out instead
     assert ET.fromstring(to_svg(far)).get("height") == str(2 * 24 + 2 * CARD_HEIGHT + 56)
-    monkeypatch.setattr(figure, "MAX_BOXES", 100)
+    monkeypatch.setattr(figure_scene, "MAX_BOXES", 100)
     with pytest.raises(FigureTooLarge, match="collapsed"):
         to_svg(load_template("resnet50"), expand_blocks=True)
 
