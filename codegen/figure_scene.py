@@ -431,7 +431,7 @@ def _value(value: Any) -> str:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):  # the analysis settles lists as tuples
         return "×".join(_value(v) for v in value)
     return str(value)
 
@@ -441,12 +441,12 @@ def _params(box: _Box) -> list[tuple[str, str, bool]]:
     spec = box.info.spec
     if spec is None:
         return []
-    params = box.node.params
+    written, settled = box.node.params, box.info.params  # settled: a block's "$width" as this instance's number
     shown = []
     for name in spec.summary:
         declared = spec.param(name)
-        if name in params:
-            shown.append((name, _value(params[name]), True))
+        if name in written:
+            shown.append((name, _value(settled.get(name, written[name])), True))
         elif declared is not None and declared.required:
             shown.append((name, "?", True))
         elif declared is not None and declared.default is not None:
@@ -723,7 +723,9 @@ def label_box(wire: Wire, at: tuple[float, float] | None = None) -> tuple[float,
     return (x - width / 2, y - 10, width, 20)
 
 
-LABEL_SPOTS = (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85)  # where along its curve a label may sit, best first
+# Where along its curve a label may sit, best first: the middle, as on the canvas, and towards either end (at
+# the ends, the gaps beside the cards).
+LABEL_SPOTS = (0.5, 0.38, 0.62, 0.26, 0.74, 0.15, 0.85, 0.92, 0.08)
 _CELL = 256.0  # the side of the grid squares that find what a label could cover
 
 
@@ -743,18 +745,21 @@ class _Obstacles:
         for cell in self._cells(box):
             self.cells.setdefault(cell, []).append(box)
 
-    def hits(self, box: tuple[float, float, float, float]) -> bool:
+    def hits(self, box: tuple[float, float, float, float]) -> int:
+        """How many of the rectangles ``box`` overlaps."""
         x, y, width, height = box
-        return any(
-            x < u + w and u < x + width and y < v + h and v < y + height
+        found = {
+            (u, v, w, h)
             for cell in self._cells(box)
             for u, v, w, h in self.cells.get(cell, ())
-        )
+            if x < u + w and u < x + width and y < v + h and v < y + height
+        }
+        return len(found)
 
 
 def _placed_labels(wires: list[Wire], cards: list[Card], frames: list[Frame]) -> list[Wire]:
     """Each label at the middle of its curve (as the canvas puts it) or, where that would cover a card, a
-    frame's title or an earlier label, at the nearest spot along the curve that covers none."""
+    frame's title or an earlier label, at the nearest spot along the curve that covers none (or fewest)."""
     taken = _Obstacles()
     for c in cards:
         taken.add((c.x, c.y, CARD_WIDTH, CARD_HEIGHT))
@@ -763,7 +768,7 @@ def _placed_labels(wires: list[Wire], cards: list[Card], frames: list[Frame]) ->
     placed = []
     for w in wires:
         spots = [point(w.curve, t) for t in LABEL_SPOTS]
-        at = next((p for p in spots if not taken.hits(label_box(w, p))), spots[0])
+        at = min(spots, key=lambda p: taken.hits(label_box(w, p)))  # the first free spot, else the least covered
         if w.label:
             taken.add(label_box(w, at))
         placed.append(Wire(w.source, w.target, w.curve, w.label, w.broken, at))

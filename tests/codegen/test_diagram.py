@@ -256,6 +256,8 @@ def test_blocks_defined_in_the_document_expand_through_their_ports_and_outputs()
     cards, edges, _, frames = drawn(to_svg(document, expand_blocks=True))
     assert frames == {"up1", "heads"}
     assert {"up1/up", "up1/cat", "up1/act", "heads/halves", "heads/left", "heads/right_act"} <= set(cards)
+    assert "out_channels 4  kernel_size 1" in card_text(cards["heads/left"])  # "$width" as this instance sets it
+    assert "sections 1×3  dim 1" in card_text(cards["heads/right"])
     assert {
         "bottom->up1/up",  # the port x feeds the block's ConvTranspose2d
         "enc->up1/cat",  # the skip port feeds its Concat
