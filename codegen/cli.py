@@ -21,6 +21,7 @@ from typing import Any
 from .api import generate, package_zip, validate
 from .diagnostics import GraphError
 from .diagram import to_mermaid
+from .figure import FigureTooLarge, to_png, to_svg
 from .package import PACKAGE, SINGLE_FILE
 from .summary import summarize
 
@@ -376,13 +377,17 @@ def report_placeholders(graph: dict[str, Any], stream: Any) -> None:
         print_diagnostics(found, stream)
 
 
-def write_output(text: str, out: str | None) -> bool:
-    """``text`` to the file ``out``, or to standard output for ``-`` or none; False (and why) if it cannot be."""
+def write_output(text: str | bytes, out: str | None) -> bool:
+    """``text`` (or bytes, to a file only) to the file ``out``, or to standard output for ``-`` or none; False
+    (and why) if it cannot be."""
     if out in (None, "-"):
-        sys.stdout.write(text)
+        sys.stdout.write(text)  # type: ignore[arg-type]
         return True
     try:
-        Path(out).write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            Path(out).write_bytes(text)
+        else:
+            Path(out).write_text(text, encoding="utf-8")
     except OSError as exc:
         print(f"error: cannot write {out}: {exc.strerror}", file=sys.stderr)
         return False
@@ -417,21 +422,33 @@ def push_graph(
 def cmd_export(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m codegen export",
-        description="Export a graph in another format: mermaid (a flowchart of the architecture, with shapes).",
+        description="Export a graph in another format: mermaid (a flowchart of the architecture, with shapes), "
+        "svg or png (a figure of it drawn as the canvas draws it).",
     )
     parser.add_argument("graph", help="graph JSON file, or - for standard input")
-    parser.add_argument("--format", required=True, choices=["mermaid"], help="what to write")
+    parser.add_argument("--format", required=True, choices=["mermaid", "svg", "png"], help="what to write")
     parser.add_argument(
-        "--direction", choices=["TB", "LR"], default="TB", help="top to bottom (default) or left to right"
+        "--direction", choices=["TB", "LR"], default="TB", help="mermaid: top to bottom (default) or left to right"
     )
-    parser.add_argument("--out", help="file to write (default: standard output)")
+    parser.add_argument("--expand-blocks", action="store_true", help="svg, png: draw each block's layers in a frame")
+    parser.add_argument("--out", help="file to write (default: standard output; png needs a file)")
     add_input_shape_option(parser)
     args = parser.parse_args(argv)
+    if args.format == "png" and args.out in (None, "-"):
+        parser.error("--format png writes a binary file: give --out FILE.png")
     graph = read_graph(args.graph)
+    shapes = resolve_shapes(graph, args.input_shape)
     try:
-        text = to_mermaid(graph, input_shapes=resolve_shapes(graph, args.input_shape), direction=args.direction)
+        if args.format == "mermaid":
+            text: str | bytes = to_mermaid(graph, input_shapes=shapes, direction=args.direction)
+        else:
+            draw = to_svg if args.format == "svg" else to_png
+            text = draw(graph, input_shapes=shapes, expand_blocks=args.expand_blocks)
     except GraphError as exc:
         print_diagnostics(exc.diagnostics, sys.stderr)
+        return 1
+    except FigureTooLarge as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     if not write_output(text, args.out):
         return 1

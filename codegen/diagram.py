@@ -19,8 +19,10 @@ from typing import Any
 
 from .api import load_graph, validate
 from .schema import Limits
-from .spec import CATEGORY_COLORS, NODE_SPECS
+from .spec import CATEGORY_COLORS, NODE_SPECS, NodeSpec
 from .tensor import shape_text
+
+DEFAULT_COLOR = "#64748b"  # a node type the registry does not know
 
 
 def _text(value: str) -> str:
@@ -28,12 +30,22 @@ def _text(value: str) -> str:
     return re.sub(r'["<>#&]', lambda m: f"#{ord(m.group())};", value)
 
 
-def _shape(shape: Any) -> str:
+def shapes_text(shape: Any) -> str:
+    """A node's output shape as JSON gives it (sizes, or a list of those for several outputs) as the canvas
+    writes it: ``(B, 64, 56, 56)``, several joined by `` · ``; nothing when it is not known."""
     if not shape:
         return ""
     if isinstance(shape[0], list):  # several outputs
-        return " · ".join(_shape(s) for s in shape)
+        return " · ".join(shapes_text(s) for s in shape)
     return shape_text(shape)
+
+
+def node_color(spec: NodeSpec | None, category: str = "block") -> str:
+    """The colour of a node's band on the canvas: its type's own, else its category's (``category`` is the
+    one of a block defined in the document, which has no spec)."""
+    if spec is not None:
+        return spec.color or CATEGORY_COLORS.get(spec.category, DEFAULT_COLOR)
+    return CATEGORY_COLORS.get(category, DEFAULT_COLOR)
 
 
 def _class_name(category: str) -> str:
@@ -59,10 +71,10 @@ def to_mermaid(
     for node in parsed.nodes:
         spec = NODE_SPECS.get(node.type)
         category = spec.category if spec else "block"  # no spec: a block defined in the document
-        css, color = _class_name(category), (spec and spec.color) or CATEGORY_COLORS.get(category, "#64748b")
+        css, color = _class_name(category), node_color(spec)
         used.setdefault(css, color)
         label = [f"<b>{_text(node.label or node.id)}</b>", _text(node.type)]
-        if shape := _shape(shapes.get(node.id)):
+        if shape := shapes_text(shapes.get(node.id)):
             label.append(_text(shape))
         lines.append(f'    {names[node.id]}["{"<br/>".join(label)}"]:::{css}')
     for edge in parsed.edges:
@@ -78,4 +90,4 @@ def to_mermaid(
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["to_mermaid"]
+__all__ = ["node_color", "shapes_text", "to_mermaid"]
