@@ -462,11 +462,15 @@ def graph_download(request: HttpRequest, pk: int, number: int, fmt: str) -> Http
     version = _version(graph, number)
     if fmt not in exports.FORMATS:
         raise Http404("No such download format.")
+    too_large = False
     try:
         return exports.build_download(version, graph.name, fmt).response()
     except codegen.GraphError as exc:
-        context = {"graph": graph, "version": version, "diagnostics": [d.to_dict() for d in exc.diagnostics]}
-        return TemplateResponse(request, "graphs/export_error.html", context, status=400)
+        diagnostics = [d.to_dict() for d in exc.diagnostics]
+    except codegen.FigureTooLarge as exc:
+        diagnostics, too_large = [{"severity": "error", "code": "TOO_LARGE", "message": str(exc)}], True
+    context = {"graph": graph, "version": version, "diagnostics": diagnostics, "too_large": too_large}
+    return TemplateResponse(request, "graphs/export_error.html", context, status=400)
 
 
 def _artifacts_context(graph: Graph, version: GraphVersion, error: str = "") -> dict:

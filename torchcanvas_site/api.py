@@ -86,7 +86,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 def _refusal(exc: Exception) -> Response | None:
     """What the engine and the service layers refuse, as the API answers it: one sentence, and what helps.
 
-    ``codegen.GraphError`` is a 400 with the diagnostics, ``graphs.services.ServiceError`` a 400 (with the
+    ``codegen.GraphError`` is a 400 with the diagnostics, ``codegen.FigureTooLarge`` a 400 (a figure with too
+    much in it to draw), ``graphs.services.ServiceError`` a 400 (with the
     engine's diagnostics when it has them), ``StaleVersion`` a 409 with the head and the diff from the
     edit's base to it, and ``training.dispatch.RunRefused`` a 400 or a 429 (too many runs).
     """
@@ -99,6 +100,8 @@ def _refusal(exc: Exception) -> Response | None:
         first = next((d for d in diagnostics if d.get("severity") == "error"), diagnostics[0] if diagnostics else None)
         detail = f"The graph cannot be used: {first['message']}" if first else "The graph cannot be used."
         return Response({"detail": detail, "diagnostics": diagnostics}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, codegen.FigureTooLarge):
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ServiceError):
         data = {"detail": exc.message} | ({"diagnostics": exc.diagnostics} if exc.diagnostics else {})
         return Response(data, status=status.HTTP_400_BAD_REQUEST)

@@ -7,6 +7,7 @@ import zipfile
 from platform_helpers import assert_unknown_type_400, edited, misspelt
 
 import codegen
+from codegen.templates import load_template
 from graphs import services
 
 
@@ -86,7 +87,17 @@ def test_odd_graph_names_give_safe_file_names(alice, alice_api, demo_graph):
 def test_the_page_and_the_api_download_the_same_file_under_the_same_name(alice, alice_api, client, demo_graph):
     graph = services.create_graph(alice, name="Café net", document=demo_graph)
     client.force_login(alice)
-    for kind, extension in (("json", "json"), ("py", "py"), ("zip", "zip"), ("mermaid", "mmd")):
+    formats = {
+        "json": "json",
+        "py": "py",
+        "zip": "zip",
+        "mermaid": "mmd",
+        "svg": "svg",
+        "png": "png",
+        "md": "md",
+        "csv": "csv",
+    }
+    for kind, extension in formats.items():
         from_api = export(alice_api, graph, format=kind, with_train="1")
         from_page = client.get(f"/graphs/{graph.pk}/versions/1/download/{kind}/")
         assert from_api["Content-Disposition"] == f'attachment; filename="cafe_net_v1.{extension}"', kind
@@ -94,6 +105,40 @@ def test_the_page_and_the_api_download_the_same_file_under_the_same_name(alice, 
         if kind != "zip":  # a ZIP's entries carry their time of writing
             assert from_page.content == from_api.content, kind
     assert codegen.download_name("Café net", "py", 1).removesuffix(".py").isidentifier()
+
+
+def test_svg_and_png_are_figures_of_the_version_with_blocks_open_on_request(alice, alice_api):
+    resnet = load_template("resnet18")
+    graph = services.create_graph(alice, name="ResNet", document=resnet)
+    svg = export(alice_api, graph, format="svg")
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
+    assert svg["Content-Disposition"] == 'attachment; filename="resnet_v1.svg"'
+    assert svg.content.decode() == codegen.to_svg(resnet)
+    opened = export(alice_api, graph, format="svg", expand_blocks="1").content.decode()
+    assert opened == codegen.to_svg(resnet, expand_blocks=True) and opened != svg.content.decode()
+    png = export(alice_api, graph, format="png")
+    assert png["Content-Type"] == "image/png" and png.content == codegen.to_png(resnet)
+
+
+def test_heavy_formats_point_to_the_artifacts(alice_api, graph):
+    response = export(alice_api, graph, format="onnx")
+    assert response.status_code == 400
+    assert (
+        response.json()["detail"]
+        == 'format: onnx is built on a worker: POST {"format": "onnx"} to this version\'s artifacts/.'
+    )
+
+
+def test_a_figure_too_large_to_draw_is_a_400_on_the_api_and_the_page(alice, alice_api, client, graph, monkeypatch):
+    def too_large(*args, **kwargs):
+        raise codegen.FigureTooLarge("the figure would have more than 10,000 boxes; draw the blocks collapsed")
+
+    monkeypatch.setattr(codegen, "to_svg", too_large)
+    response = export(alice_api, graph, format="svg")
+    assert response.status_code == 400 and "10,000 boxes" in response.json()["detail"]
+    client.force_login(alice)
+    page = client.get(f"/graphs/{graph.pk}/versions/1/download/svg/")
+    assert page.status_code == 400 and "too large to draw" in page.content.decode()
 
 
 def untitled_minicnn(alice, demo_graph):
