@@ -1,5 +1,6 @@
 """``python -m codegen``: generate PyTorch source from a graph, validate a graph, list templates, import a model,
-export a graph as a Mermaid flowchart, summarise a model's parameters and FLOPs.
+export a graph as a diagram (Mermaid, SVG, PNG) or its model as ONNX, torch.export or TorchScript, summarise a
+model's parameters and FLOPs.
 
 Usable without Django: it imports only the engine.
 """
@@ -21,6 +22,7 @@ from typing import Any
 from .api import generate, package_zip, validate
 from .diagnostics import GraphError
 from .diagram import to_mermaid
+from .exports import DEFAULT_OPSET, FORMATS, MAX_OPSET, MIN_OPSET, ExportFailed, export_model
 from .figure import FigureTooLarge, to_png, to_svg
 from .package import PACKAGE, SINGLE_FILE
 from .summary import summarize
@@ -423,21 +425,27 @@ def cmd_export(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m codegen export",
         description="Export a graph in another format: mermaid (a flowchart of the architecture, with shapes), "
-        "svg or png (a figure of it drawn as the canvas draws it).",
+        "svg or png (a figure of it drawn as the canvas draws it), or the model as onnx, pt2 (torch.export) or "
+        "torchscript, each reloaded and checked against PyTorch.",
     )
     parser.add_argument("graph", help="graph JSON file, or - for standard input")
-    parser.add_argument("--format", required=True, choices=["mermaid", "svg", "png"], help="what to write")
+    parser.add_argument("--format", required=True, choices=["mermaid", "svg", "png", *FORMATS], help="what to write")
     parser.add_argument(
         "--direction", choices=["TB", "LR"], default="TB", help="mermaid: top to bottom (default) or left to right"
     )
     parser.add_argument("--expand-blocks", action="store_true", help="svg, png: draw each block's layers in a frame")
-    parser.add_argument("--out", help="file to write (default: standard output; png needs a file)")
+    parser.add_argument("--out", help="file to write (default: standard output; png and the model formats need a file)")
+    parser.add_argument("--opset", type=int, help=f"ONNX opset, {MIN_OPSET} to {MAX_OPSET} (default {DEFAULT_OPSET})")
     add_input_shape_option(parser)
     args = parser.parse_args(argv)
-    if args.format == "png" and args.out in (None, "-"):
-        parser.error("--format png writes a binary file: give --out FILE.png")
+    if args.format in ("png", *FORMATS) and args.out in (None, "-"):
+        parser.error(f"--format {args.format} writes a binary file: give --out FILE")
+    if args.opset is not None and args.format != "onnx":
+        parser.error("--opset goes with --format onnx")
     graph = read_graph(args.graph)
     shapes = resolve_shapes(graph, args.input_shape)
+    if args.format in FORMATS:
+        return export_model_file(graph, args.format, args.out, shapes, args.opset)
     try:
         if args.format == "mermaid":
             text: str | bytes = to_mermaid(graph, input_shapes=shapes, direction=args.direction)
@@ -498,6 +506,28 @@ COMMANDS = {
     "export": cmd_export,
     "summary": cmd_summary,
 }
+
+
+def export_model_file(
+    graph: str | bytes, fmt: str, out: str, shapes: dict[str, list[int]] | None, opset: int | None
+) -> int:
+    """The model as an ONNX, .pt2 or TorchScript file, with one line saying how well it matches PyTorch."""
+    try:
+        result = export_model(graph, fmt, out, input_shapes=shapes, opset=opset)
+    except ExportFailed as exc:  # the graph's problems when those stopped it, else the one sentence
+        if exc.diagnostics:
+            print_diagnostics(exc.diagnostics, sys.stderr)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    opset_note = f", opset {result.opset}" if result.opset else ""
+    print(
+        f"wrote {out}: {result.size_bytes:,} bytes, {result.method}{opset_note}, "
+        f"max abs diff {result.max_abs_diff:.2g} (tolerance {result.tolerance:g})"
+    )
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

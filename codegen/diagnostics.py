@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "IMPORT": "A PyTorch construct has no faithful node, so the module cannot be imported (names op, path, line).",
     "NOT_IMPORTED": "A placeholder for a part of an imported module that has no node: replace it to generate code.",
     "BUDGET": "The model exceeds the configured parameter or memory budget.",
+    "EXPORT_UNSUPPORTED": "A node's type cannot be exported in the chosen format (ONNX, torch.export or TorchScript).",
 }
 
 

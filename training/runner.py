@@ -15,20 +15,15 @@ heartbeat; tests call it directly. The loop's names (``RunFailed``, ``Started``,
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import codegen
-from codegen import smoke
+from codegen import loader, smoke
 from codegen.smoke import (
     Backend,
     CpuBackend,
@@ -164,39 +159,20 @@ def generated_package(
     limits: codegen.Limits | None = None,
     title: str | None = None,
 ) -> Iterator[ModuleType]:
-    """Generate the document's package into a temporary folder and import it under a unique name.
+    """The document's generated package, imported (:func:`codegen.loader.generated_package`).
 
-    The generated code is what runs, not an interpreter: the same files a user downloads. The module and
-    its submodules leave ``sys.modules`` (and the folder the disk) when the block ends.
+    The generated code is what runs, not an interpreter: the same files a user downloads. A graph that no
+    longer validates is a :class:`RunFailed`.
     """
-    name = f"torchcanvas_run_{uuid.uuid4().hex[:12]}"
-    shapes = {key: list(value) for key, value in input_shapes.items()} if input_shapes else None
-    try:
-        files = codegen.generate(
-            document, name=name, layout="package", with_train=False, input_shapes=shapes, limits=limits, title=title
-        )
-    except codegen.GraphError as exc:
-        problem = exc.diagnostics[0].message if exc.diagnostics else str(exc)
-        raise RunFailed(f"graph no longer validates: {problem}") from exc
-    with tempfile.TemporaryDirectory(prefix="torchcanvas-run-") as folder:
-        root = Path(folder)
-        for path, text in files.items():
-            target = root / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        package_dir = root / name
-        spec = importlib.util.spec_from_file_location(
-            name, package_dir / "__init__.py", submodule_search_locations=[str(package_dir)]
-        )
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
+    with ExitStack() as stack:
         try:
-            spec.loader.exec_module(module)
-            yield module
-        finally:
-            for key in [key for key in sys.modules if key == name or key.startswith(f"{name}.")]:
-                del sys.modules[key]
+            package = stack.enter_context(
+                loader.generated_package(document, input_shapes, limits, title, prefix="torchcanvas_run")
+            )
+        except codegen.GraphError as exc:
+            problem = exc.diagnostics[0].message if exc.diagnostics else str(exc)
+            raise RunFailed(f"graph no longer validates: {problem}") from exc
+        yield package
 
 
 def train(
