@@ -7,7 +7,7 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from platform_helpers import edited
 from sockets import communicator
 
@@ -20,6 +20,13 @@ from training.dispatch import embedded_worker
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TIMEOUT = 5
+
+
+@pytest.fixture
+def demo_graph(demo_graph):
+    """The demo graph with its input's size: a model is built and exported at a known shape."""
+    demo_graph["nodes"][0]["params"]["shape"] = [9, 256]
+    return demo_graph
 
 
 @pytest.fixture(autouse=True)
@@ -170,16 +177,13 @@ def test_the_live_stream_sends_the_rows_then_every_change_and_refuses_outsiders(
     path = f"/ws/versions/{graph.head.pk}/artifacts/"
     outsider, anonymous, member = communicator(path, charlie), communicator(path), communicator(path, alice)
 
-    async def subscribe():
+    async def scenario():
         assert not (await outsider.connect(timeout=TIMEOUT))[0]
         assert not (await anonymous.connect(timeout=TIMEOUT))[0]
         assert (await member.connect(timeout=TIMEOUT))[0]
-        return await member.receive_json_from(timeout=TIMEOUT)
-
-    assert async_to_sync(subscribe)() == {"type": "artifacts", "artifacts": []}
-    build(alice_api, graph, "torchscript")
-
-    async def changes():
+        assert await member.receive_json_from(timeout=TIMEOUT) == {"type": "artifacts", "artifacts": []}
+        # Asked for from a thread of this loop, as a request of the server is: the worker sends into it.
+        await sync_to_async(build)(alice_api, graph, "torchscript")
         seen = []
         while not seen or seen[-1]["status"] not in ("ready", "failed"):
             message = await member.receive_json_from(timeout=TIMEOUT)
@@ -188,7 +192,7 @@ def test_the_live_stream_sends_the_rows_then_every_change_and_refuses_outsiders(
         await member.disconnect()
         return seen
 
-    seen = async_to_sync(changes)()
+    seen = async_to_sync(scenario)()
     statuses = [artifact["status"] for artifact in seen]
     assert statuses[0] == "queued" and statuses[1] == "building" and statuses[-1] == "ready"
     stages = [artifact["progress"].get("stage") for artifact in seen if artifact["status"] == "building"]

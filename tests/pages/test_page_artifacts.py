@@ -10,6 +10,13 @@ from training import dispatch
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def demo_graph(demo_graph):
+    """The demo graph with its input's size: a model is built and exported at a known shape."""
+    demo_graph["nodes"][0]["params"]["shape"] = [9, 256]
+    return demo_graph
+
+
 @pytest.fixture(autouse=True)
 def sent(monkeypatch):
     """The builds the page sends (not built here: the page's part ends when the worker has the message)."""

@@ -12,10 +12,12 @@ from html.parser import HTMLParser
 
 import pytest
 from django.contrib import admin
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from graphs import services
+from graphs.models import ExportArtifact
 from training.models import Run, Status
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +66,11 @@ def route_names(urlconf: str) -> list[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-def world(alice, bob, team, team_graph, team_block):
+def world(alice, bob, team, team_graph, team_block, settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "artifacts": {**settings.STORAGES["artifacts"], "OPTIONS": {"location": str(tmp_path)}},
+    }
     alice.is_staff = alice.is_superuser = True
     alice.save()
     run = Run.objects.create(version=team_graph.head, user=alice, status=Status.SUCCEEDED, config={"steps": 3})
@@ -73,6 +79,9 @@ def world(alice, bob, team, team_graph, team_block):
     pk = {"run": run.pk, "composite": team_block.pk, "team-invite": invitation.pk}
     values = {"slug": team.slug, "number": 1, "fmt": "py", "user_id": bob.pk, "token": invitation.token}
     values["name"] = "hybridcmi"
+    artifact = ExportArtifact.objects.create(version=team_graph.head, format="torchscript", status="ready")
+    artifact.file.save("shared_cmi_v1.pt", ContentFile(b"weights"))
+    values["artifact_id"] = artifact.pk
     return {"graph": team_graph.pk, "pk": pk, "values": values, "builtin": "SEBlock"}
 
 

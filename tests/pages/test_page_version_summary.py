@@ -27,7 +27,7 @@ def test_the_version_page_shows_the_totals_and_the_per_node_table(alice_client, 
 def test_it_links_the_markdown_and_csv_downloads(alice_client, resnet):
     html = alice_client.get(f"/graphs/{resnet.pk}/versions/1/").content.decode()
     for fmt in ("md", "csv"):
-        url = f"/api/graphs/{resnet.pk}/versions/1/summary/?format={fmt}"
+        url = f"/graphs/{resnet.pk}/versions/1/download/{fmt}/"
         assert f'href="{url}"' in html
         assert alice_client.get(url).status_code == 200
 

@@ -201,7 +201,7 @@ def test_the_embedded_worker_publishes_into_the_servers_event_loop(make_run, mon
     import training.tasks
 
     monkeypatch.setattr(training.tasks, "execute_run", fake_task)
-    worker = threading.Thread(target=dispatch.EmbeddedWorker()._execute, args=(run.pk, loop))
+    worker = threading.Thread(target=dispatch.EmbeddedWorker()._execute, args=("execute_run", run.pk, loop))
     worker.start()
     worker.join(10)
     try:
