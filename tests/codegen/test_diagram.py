@@ -129,7 +129,11 @@ SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 # The README's figures: (file, template, expand_blocks). UPDATE_SCREENSHOTS=1 redraws them.
 README_FIGURES = [
     ("export-resnet50.png", "resnet50", False),
+    ("export-resnet50.svg", "resnet50", False),
+    ("export-resnet50.mmd", "resnet50", False),
     ("export-unet.png", "unet_small", False),
+    ("export-unet.svg", "unet_small", False),
+    ("export-unet.mmd", "unet_small", False),
     ("export-resnet18-expanded.png", "resnet18", True),
 ]
 
@@ -385,8 +389,14 @@ def test_the_cli_draws_svg_to_standard_output_and_png_to_a_file(tmp_path, capsys
 @pytest.mark.parametrize(("file", "template", "expand"), README_FIGURES)
 def test_the_readme_figures_are_current(file, template, expand):
     """The README's figures as the engine draws them now; ``UPDATE_SCREENSHOTS=1`` redraws them."""
-    png = to_png(load_template(template), expand_blocks=expand)
+    document = load_template(template)
+    if file.endswith(".png"):
+        figure = to_png(document, expand_blocks=expand)
+    elif file.endswith(".svg"):
+        figure = to_svg(document, expand_blocks=expand).encode()
+    else:
+        figure = to_mermaid(document).encode()
     path = SCREENSHOTS / file
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        path.write_bytes(png)
-    assert path.read_bytes() == png, f"{file} is stale: UPDATE_SCREENSHOTS=1 pytest {__file__}"
+        path.write_bytes(figure)
+    assert path.read_bytes() == figure, f"{file} is stale: UPDATE_SCREENSHOTS=1 pytest {__file__}"

@@ -34,7 +34,8 @@ def test_an_onnx_export_is_built_from_the_version_page_and_downloaded(login, any
         alice.wait_for_timeout(100)
     assert link.count(), f"no download link; the row showed {stages}"
     assert any("exporting" in s or "building" in s or "checking" in s for s in stages), stages
-    shot(alice, "onnx-ready")
+    page_shot = shot(alice, "onnx-ready")
+    panel.screenshot(path=str(page_shot.with_name("exports-panel.png")))  # the README's (docs/screenshots/)
     details = row.inner_text()
     assert "max difference" in details, details
 
