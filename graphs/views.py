@@ -432,6 +432,7 @@ def graph_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
         "document": version.document,
         "node_count": len(version.document.get("nodes", [])),
         "edge_count": len(version.document.get("edges", [])),
+        "has_blocks": _has_blocks(version.document),
     }
     context.update(_report(version, codegen.package_name(graph.name), graph.name))
     context.update(_artifacts_context(graph, version))
@@ -463,14 +464,26 @@ def graph_download(request: HttpRequest, pk: int, number: int, fmt: str) -> Http
     if fmt not in exports.FORMATS:
         raise Http404("No such download format.")
     too_large = False
+    options = exports.Options(expand_blocks=request.GET.get("expand_blocks") == "1")
     try:
-        return exports.build_download(version, graph.name, fmt).response()
+        return exports.build_download(version, graph.name, fmt, options).response()
     except codegen.GraphError as exc:
         diagnostics = [d.to_dict() for d in exc.diagnostics]
     except codegen.FigureTooLarge as exc:
         diagnostics, too_large = [{"severity": "error", "code": "TOO_LARGE", "message": str(exc)}], True
     context = {"graph": graph, "version": version, "diagnostics": diagnostics, "too_large": too_large}
     return TemplateResponse(request, "graphs/export_error.html", context, status=400)
+
+
+def _has_blocks(document: dict) -> bool:
+    """Whether a figure of ``document`` can open blocks: an instance of a user block or a built-in one."""
+    composites = document.get("composites") or {}
+    for node in document.get("nodes") or []:
+        kind = node.get("type") if isinstance(node, dict) else None
+        spec = codegen.NODE_SPECS.get(kind) if isinstance(kind, str) else None
+        if (isinstance(kind, str) and kind in composites) or (spec is not None and spec.category == "block"):
+            return True
+    return False
 
 
 def _artifacts_context(graph: Graph, version: GraphVersion, error: str = "") -> dict:

@@ -56,3 +56,20 @@ def test_downloads_are_404_for_outsiders_unknown_formats_and_versions(
         assert client.get(_url(private_graph, 1, fmt)).status_code == 404
     assert alice_client.get(_url(private_graph, 1, "exe")).status_code == 404
     assert alice_client.get(_url(private_graph, 7, "json")).status_code == 404
+
+
+def test_a_version_with_blocks_offers_its_figure_with_the_blocks_open(alice_client, alice):
+    from codegen.templates import load_template
+    from graphs import services
+
+    resnet = services.create_graph(alice, name="ResNet", document=load_template("resnet18"))
+    html = alice_client.get(f"/graphs/{resnet.pk}/versions/1/").content.decode()
+    opened = _url(resnet, 1, "svg") + "?expand_blocks=1"
+    assert f'href="{opened}"' in html
+    closed, wide = alice_client.get(_url(resnet, 1, "svg")), alice_client.get(opened)
+    assert closed["Content-Disposition"] == wide["Content-Disposition"] == 'attachment; filename="resnet_v1.svg"'
+    assert len(wide.content) > len(closed.content)
+
+
+def test_a_version_without_blocks_has_no_such_link(alice_client, team_graph):
+    assert "expand_blocks" not in alice_client.get(f"/graphs/{team_graph.pk}/versions/1/").content.decode()
