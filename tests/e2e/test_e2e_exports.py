@@ -35,7 +35,9 @@ def test_an_onnx_export_is_built_from_the_version_page_and_downloaded(login, any
     assert link.count(), f"no download link; the row showed {stages}"
     assert any("exporting" in s or "building" in s or "checking" in s for s in stages), stages
     page_shot = shot(alice, "onnx-ready")
-    panel.screenshot(path=str(page_shot.with_name("exports-panel.png")))  # the README's (docs/screenshots/)
+    # The README's (docs/screenshots/). A late message may still swap the panel for a fresh copy: settle first.
+    alice.wait_for_timeout(500)
+    panel.screenshot(path=str(page_shot.with_name("exports-panel.png")))
     details = row.inner_text()
     assert "max difference" in details, details
 
