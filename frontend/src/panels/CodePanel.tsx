@@ -224,8 +224,8 @@ export function CodePanel(props: { boot: Boot; graph: GraphDoc; name: string; va
       </div>
 
       <div className="tc-toolbar tc-small">
-        <span className="tc-muted tc-grow">Diagram</span>
-        <label className="tc-check tc-muted" title="Draw each block's own nodes in a frame">
+        <span className="tc-muted tc-nowrap">Diagram</span>
+        <label className="tc-check tc-muted tc-nowrap" title="Draw each block's own nodes in a frame">
           <input type="checkbox" checked={expandBlocks} onChange={(e) => setExpandBlocks(e.target.checked)} data-testid="diagram-expand" />
           blocks open
         </label>
