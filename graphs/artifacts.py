@@ -214,6 +214,34 @@ def _fail(mine: dict, message: str) -> str:
     return "failed"
 
 
+def fail_silent_builds(now=None, *, server_start: bool = False) -> list[int]:
+    """Fail the builds (queued or building) silent for ``TORCHCANVAS_EXPORT_STALE_AFTER``: their worker, or
+    their message, was lost. Returns their ids. The sweeper calls this every minute, so a page does not show
+    "building" for ever; asking for the export again builds it again. ``server_start``: every unfinished
+    build, whatever its age (the embedded worker that had them died with the previous server)."""
+    seconds = settings.TORCHCANVAS_EXPORTS["stale_after_s"]
+    silent = (now or timezone.now()) - timedelta(seconds=0 if server_start else seconds)
+    failed = []
+    for artifact in ExportArtifact.objects.filter(
+        status__in=(ArtifactStatus.QUEUED, ArtifactStatus.BUILDING), updated_at__lt=silent
+    ):
+        waiting = artifact.status == ArtifactStatus.QUEUED
+        if server_start:
+            message = "The server stopped before this export was built: ask for it again."
+        elif waiting:
+            message = f"No worker took this export within {seconds // 60} minutes: ask for it again."
+        else:
+            message = f"The worker building this export went silent for {seconds // 60} minutes: ask for it again."
+        mine = {"pk": artifact.pk, "status": artifact.status, "updated_at": artifact.updated_at}
+        if ExportArtifact.objects.filter(**mine).update(
+            status=ArtifactStatus.FAILED, error=message, finished_at=timezone.now(), updated_at=timezone.now()
+        ):
+            artifact.refresh_from_db()
+            publish(artifact)
+            failed.append(artifact.pk)
+    return failed
+
+
 def artifact_json(artifact: ExportArtifact, download_route: str = "graph-artifact-download") -> dict[str, Any]:
     """What the page, its live stream and the API say of an artifact; ``download_route`` names the URL its
     file is served at (the page's, or the API's for token clients)."""

@@ -8,7 +8,9 @@
   with a sentence saying so; a cancel request pending on it completes instead;
 - a **queued** run whose message may have been lost (Redis restarted) is sent again after
   ``TORCHCANVAS_RUN_RESEND_AFTER`` (a duplicate is harmless: a run executes once), and fails once it has
-  waited ``TORCHCANVAS_RUN_QUEUE_TIMEOUT`` without a worker starting it.
+  waited ``TORCHCANVAS_RUN_QUEUE_TIMEOUT`` without a worker starting it;
+- an **export build** (``graphs.artifacts``) silent for ``TORCHCANVAS_EXPORT_STALE_AFTER`` lost its worker,
+  or its message: it fails with a sentence, and asking for the export again builds it again.
 
 :func:`fail_orphaned_embedded_runs` handles what the embedded mode leaves behind when its server
 stops: its worker thread died with the process, so its unfinished runs fail when a server starts.
@@ -27,6 +29,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from graphs.artifacts import fail_silent_builds
 from training.events import publish_event
 from training.models import ACTIVE, Run, Status
 
@@ -41,6 +44,7 @@ class SweepReport:
     requeued: list[int] = field(default_factory=list)
     resent: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
+    exports_failed: list[int] = field(default_factory=list)  # export artifacts, not runs
 
     def as_dict(self) -> dict[str, list[int]]:
         return asdict(self)
@@ -48,7 +52,7 @@ class SweepReport:
     def __str__(self) -> str:
         return (
             f"{len(self.failed)} failed, {len(self.requeued)} re-queued, {len(self.resent)} re-sent, "
-            f"{len(self.cancelled)} cancelled"
+            f"{len(self.cancelled)} cancelled, {len(self.exports_failed)} export builds failed"
         )
 
 
@@ -66,7 +70,8 @@ def sweep(now: datetime | None = None) -> SweepReport:
         _lost_worker(run, stale_before, now, report)
     for run in Run.objects.filter(status=Status.QUEUED).select_related("version"):
         _waiting(run, now, report)
-    if report.failed or report.requeued or report.resent or report.cancelled:
+    report.exports_failed = fail_silent_builds(now)
+    if report.failed or report.requeued or report.resent or report.cancelled or report.exports_failed:
         logger.info("Swept runs: %s", report)
     return report
 

@@ -198,3 +198,26 @@ def test_the_live_stream_sends_the_rows_then_every_change_and_refuses_outsiders(
     stages = [artifact["progress"].get("stage") for artifact in seen if artifact["status"] == "building"]
     assert len(stages) > 2  # each stage of the build, as it happens
     assert seen[-1]["download_url"] == f"/graphs/{graph.pk}/versions/1/artifacts/{seen[-1]['id']}/download/"
+
+
+def test_the_sweeper_fails_a_build_that_went_silent_and_asking_again_builds_it(alice, alice_api, graph, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from training.sweeper import sweep
+
+    version = graph.head
+    old = timezone.now() - timedelta(seconds=settings.TORCHCANVAS_EXPORTS["stale_after_s"] + 5)
+    lost = ExportArtifact.objects.create(version=version, format="pt2", status=ArtifactStatus.BUILDING, worker="gone:1")
+    waiting = ExportArtifact.objects.create(version=version, format="torchscript", status=ArtifactStatus.QUEUED)
+    fresh = ExportArtifact.objects.create(version=version, format="onnx", opset=18, status=ArtifactStatus.BUILDING)
+    ExportArtifact.objects.filter(pk__in=[lost.pk, waiting.pk]).update(updated_at=old)
+    assert sorted(sweep().exports_failed) == sorted([lost.pk, waiting.pk])
+    lost.refresh_from_db(), waiting.refresh_from_db(), fresh.refresh_from_db()
+    assert lost.status == waiting.status == ArtifactStatus.FAILED and fresh.status == ArtifactStatus.BUILDING
+    assert lost.error == "The worker building this export went silent for 15 minutes: ask for it again."
+    assert waiting.error == "No worker took this export within 15 minutes: ask for it again."
+    assert build(alice_api, graph, "pt2").status_code == 202
+    lost.refresh_from_db()
+    assert lost.status == ArtifactStatus.READY

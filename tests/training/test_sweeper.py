@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from graphs.models import ExportArtifact
 from torchcanvas_site.celery import app
 from training.models import RunEvent, Status
 from training.sweeper import fail_orphaned_embedded_runs, sweep
@@ -82,7 +83,7 @@ def test_a_pending_cancel_completes_when_the_worker_is_gone(make_run, celery_mod
 
 def test_a_run_with_a_recent_heartbeat_is_left_alone(make_run, celery_mode):
     run = make_run(Status.RUNNING, worker="alive:1", heartbeat_at=timezone.now(), queue="cpu")
-    assert sweep().as_dict() == {"failed": [], "requeued": [], "resent": [], "cancelled": []}
+    assert sweep().as_dict() == {"failed": [], "requeued": [], "resent": [], "cancelled": [], "exports_failed": []}
     run.refresh_from_db()
     assert run.status == Status.RUNNING
 
@@ -130,11 +131,19 @@ def test_orphaned_embedded_runs_fail_when_a_server_starts(make_run):
 def test_the_command_sweeps_and_at_server_start_fails_the_orphans(make_run, capsys):
     run = make_run(Status.RUNNING, worker="old:1", heartbeat_at=timezone.now())
     call_command("sweep_runs")
-    assert capsys.readouterr().out == "Swept runs: 0 failed, 0 re-queued, 0 re-sent, 0 cancelled.\n"
+    assert (
+        capsys.readouterr().out
+        == "Swept runs: 0 failed, 0 re-queued, 0 re-sent, 0 cancelled, 0 export builds failed.\n"
+    )
+    build = ExportArtifact.objects.create(version=run.version, format="onnx", opset=18, status="building")
     call_command("sweep_runs", "--server-start")
-    assert capsys.readouterr().out.startswith("Failed 1 embedded run(s) left by a previous server.\n")
+    out = capsys.readouterr().out
+    assert out.startswith("Failed 1 embedded run(s) left by a previous server.\n")
+    assert "Failed 1 export build(s) left by a previous server.\n" in out
     run.refresh_from_db()
-    assert run.status == Status.FAILED
+    build.refresh_from_db()
+    assert run.status == build.status == Status.FAILED
+    assert build.error == "The server stopped before this export was built: ask for it again."
 
 
 def test_celery_beat_sweeps_every_minute(settings):

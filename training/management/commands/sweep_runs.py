@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from graphs.artifacts import fail_silent_builds
 from training.sweeper import fail_orphaned_embedded_runs, sweep
 
 
@@ -27,5 +28,8 @@ class Command(BaseCommand):
             orphans = fail_orphaned_embedded_runs(timezone.now())
             if orphans:
                 self.stdout.write(f"Failed {len(orphans)} embedded run(s) left by a previous server.")
+            builds = fail_silent_builds(server_start=True)
+            if builds:
+                self.stdout.write(f"Failed {len(builds)} export build(s) left by a previous server.")
         report = sweep()
         self.stdout.write(f"Swept runs: {report}.")
