@@ -360,6 +360,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Validate PyTorch model graphs with shape inference and export clean PyTorch source.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # "kind" is also a field of other components, with other choices: the datasets' enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {"DatasetKindEnum": "training.datasets.KINDS"},
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

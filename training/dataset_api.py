@@ -33,6 +33,8 @@ from training.models import Dataset
 class DatasetSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
     team = serializers.CharField(source="team.slug", allow_null=True, default=None)
+    kind = serializers.ChoiceField(choices=KINDS, read_only=True)
+    visibility = serializers.ChoiceField(choices=VISIBILITIES, read_only=True)
     url = serializers.CharField(source="get_absolute_url", read_only=True, help_text="The preview page.")
     facts = serializers.JSONField(
         help_text="What validation found: samples, input_shape (without batch), dtype, task "

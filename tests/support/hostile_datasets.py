@@ -51,3 +51,6 @@ def npz(**arrays) -> bytes:
     out = io.BytesIO()
     np.savez(out, **arrays)
     return out.getvalue()
+
+
+PETS_CSV = b"a,b,label\n1,2,cat\n3,4,dog\n5,6,cat\n"
