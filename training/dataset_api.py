@@ -24,7 +24,7 @@ from graphs.api import ERRORS, ID, NUMBER, ActionSerializers, Pages, QuerySerial
 from graphs.permissions import visible_datasets, visible_graphs
 from graphs.serializers import VISIBILITIES, StrictSerializer, TeamSlugField
 from torchcanvas_site.api import RequestTooLarge, content_length
-from torchcanvas_site.bodylimit import body_limit_message
+from torchcanvas_site.bodylimit import MULTIPART_ALLOWANCE, body_limit_message
 from training import dataset_service
 from training.datasets import KINDS, DatasetError, csv_preview, sample_png
 from training.models import Dataset
@@ -95,7 +95,7 @@ class DatasetMultiPartParser(MultiPartParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.TORCHCANVAS_DATASETS["max_upload_bytes"]
         declared = content_length((parser_context or {}).get("request"))
-        if declared is not None and declared > limit + 64 * 1024:
+        if declared is not None and declared > limit + MULTIPART_ALLOWANCE:
             raise RequestTooLarge(body_limit_message(declared, limit))
         return super().parse(stream, media_type, parser_context)
 

@@ -187,6 +187,11 @@ def test_a_member_declaring_gigabytes_is_refused_before_reading():
     assert "declares" in message and "limit is 500000000 bytes" in message
 
 
+def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded():
+    message = refused("images", zip_of({"a/1.png": png(1), "b/big.png": png(2, (40, 40))}), Limits(max_image_pixels=1000))
+    assert message == "The image b/big.png is 40×40 pixels; the limit is 1000 pixels."
+
+
 def test_too_many_files_are_refused():
     assert "has 6 files; the limit is 5" in refused("images", image_zip(per_class=3), Limits(max_files=5))
 
