@@ -33,6 +33,7 @@ KINDS = ("csv", "arrays", "images")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 PREVIEW_SAMPLES = 8
 READ_CHUNK = 1 << 20
+CSV_CHUNK_ROWS = 10_000  # rows converted to numbers at once: fast, and the strings of one block in memory
 
 
 class DatasetError(ValueError):
@@ -178,7 +179,7 @@ def _csv_rows(data: bytes, limits: Limits):
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DatasetError(f"The CSV is not UTF-8 text (byte {exc.start} is not valid).") from None
-    first_line = text.split("\n", 1)[0]
+    first_line = text[: text.find("\n")] if "\n" in text else text
     if first_line.count(",") + 1 > limits.max_columns:  # refused before a million-field row is built
         raise DatasetError(
             f"The CSV header has {first_line.count(',') + 1} columns; the limit is {limits.max_columns}."
@@ -213,7 +214,7 @@ def _csv_table(data: bytes, limits: Limits, input_columns, target_column):
         raise DatasetError("Choose at least one input column.")
     inputs = [header.index(name) for name in input_names]
     target = header.index(target_name)
-    x_rows, targets = [], []
+    blocks, chunk, lines, targets = [], [], [], []
     line = 1
     try:
         for line, row in enumerate(rows, start=2):
@@ -221,16 +222,39 @@ def _csv_table(data: bytes, limits: Limits, input_columns, target_column):
                 continue
             if len(row) != len(header):
                 raise DatasetError(f"Row {line} has {len(row)} values; the header has {len(header)} columns.")
-            values = []
-            for index in inputs:
-                values.append(_number(row[index], line, header[index]))
-            x_rows.append(values)
+            chunk.append([row[index] for index in inputs])
+            lines.append(line)
             targets.append(row[target].strip())
+            if len(chunk) == CSV_CHUNK_ROWS:
+                blocks.append(_numbers(chunk, lines, [header[i] for i in inputs]))
+                chunk, lines = [], []
     except csv.Error as exc:
         raise DatasetError(f"Row {line} of the CSV cannot be read ({exc}).") from None
-    if len(x_rows) < 2:
-        raise DatasetError(f"The CSV has {len(x_rows)} data row(s); a dataset needs at least 2.")
-    return header, input_names, target_name, np.asarray(x_rows, dtype=np.float32), targets
+    if chunk:
+        blocks.append(_numbers(chunk, lines, [header[i] for i in inputs]))
+    if len(targets) < 2:
+        raise DatasetError(f"The CSV has {len(targets)} data row(s); a dataset needs at least 2.")
+    return header, input_names, target_name, np.concatenate(blocks), targets
+
+
+def _numbers(cells: list[list[str]], lines: list[int], columns: list[str]) -> np.ndarray:
+    """A block of rows as float32, converted by NumPy; the first bad cell is looked for only on failure."""
+    try:
+        with np.errstate(over="ignore"):  # too large for float32: inf, found below
+            block = np.asarray(cells, dtype=np.float32)
+        finite = bool(np.isfinite(block).all())
+    except ValueError:
+        finite = False
+    if finite:
+        return block
+    # Name the first cell at fault, row by row (Python's float() also takes what NumPy may not, e.g. "1_0").
+    block = np.asarray([[_number(c, line, n) for c, n in zip(row, columns)] for row, line in zip(cells, lines)])
+    if np.abs(block).max() > np.finfo(np.float32).max:
+        row, column = np.argwhere(np.abs(block) > np.finfo(np.float32).max)[0]
+        raise DatasetError(
+            f"Row {lines[row]}, column {columns[column]!r}: {cells[row][column].strip()!r} is too large."
+        )
+    return block.astype(np.float32)
 
 
 def _number(cell: str, line: int, column: str) -> float:

@@ -11,8 +11,6 @@ from hostile_datasets import bomb, csv_with_columns, declaring, image_zip, npz, 
 from training import datasets
 from training.datasets import DatasetError, Limits, input_shape_problem, load_arrays, parse_upload, split
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 def facts_of(kind, data: bytes, limits=Limits(), **options):
     return parse_upload(kind, io.BytesIO(data), limits, **options)
@@ -63,6 +61,7 @@ def test_integer_labels_written_as_floats_are_one_class():
         (b"a,b,y\n1,2,0\n3,4,0\n", "single class"),
         (b"a,a,y\n1,2,0\n3,4,1\n", "names the column 'a' twice"),
         (b"\xff\xfe,a\n", "not UTF-8"),
+        (b"a,b,y\n1,2,0\n1,1e40,1\n", "Row 3, column 'b': '1e40' is too large."),
     ],
 )
 def test_bad_csvs_are_refused_with_the_row_and_column(data, message):
@@ -188,7 +187,9 @@ def test_a_member_declaring_gigabytes_is_refused_before_reading():
 
 
 def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded():
-    message = refused("images", zip_of({"a/1.png": png(1), "b/big.png": png(2, (40, 40))}), Limits(max_image_pixels=1000))
+    message = refused(
+        "images", zip_of({"a/1.png": png(1), "b/big.png": png(2, (40, 40))}), Limits(max_image_pixels=1000)
+    )
     assert message == "The image b/big.png is 40×40 pixels; the limit is 1000 pixels."
 
 
