@@ -16,6 +16,7 @@ and every refusal is a :class:`DatasetError` whose sentence names the row, colum
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import posixpath
@@ -336,7 +337,7 @@ def _encode_targets(y: np.ndarray, facts: dict[str, Any]) -> np.ndarray:
 
 def csv_preview(dataset_file: IO[bytes], rows: int = 10) -> list[list[str]]:
     """The first ``rows`` data rows of a stored CSV, as text (for the preview page)."""
-    reader = csv.reader(io.StringIO(dataset_file.read().decode("utf-8-sig")))
+    reader = csv.reader(io.TextIOWrapper(dataset_file, encoding="utf-8-sig", newline=""))  # reads what it needs
     next(reader, None)
     return [row for _, row in zip(range(rows), reader)]
 
@@ -437,9 +438,12 @@ def _image_facts(data: bytes, limits: Limits) -> dict[str, Any]:
         counts[label] += 1
     channels = 1 if gray else 3
     classes = _classes(counts, limits)
-    # A few samples of each class for the preview, by index in the loading order.
-    labels = [label for _, label in members]
-    preview = [i for item in classes for i in [j for j, label in enumerate(labels) if label == item["name"]][:2]]
+    # Two samples of each class for the preview, by index in the loading order.
+    firsts: dict[str, list[int]] = {}
+    for i, (_, label) in enumerate(members):
+        if len(firsts.setdefault(label, [])) < 2:
+            firsts[label].append(i)
+    preview = [i for item in classes for i in firsts[item["name"]]]
     return {
         "samples": len(members),
         "input_shape": [channels, size[1], size[0]],
@@ -577,6 +581,7 @@ BUILTINS: dict[str, tuple[str, str, str, Any]] = {
 }
 
 
+@functools.lru_cache(maxsize=len(BUILTINS))
 def builtin_file(slug: str) -> bytes:
     """The generated file of a built-in dataset (the same bytes every time)."""
     return BUILTINS[slug][3]()
