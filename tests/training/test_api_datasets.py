@@ -175,3 +175,13 @@ def test_the_check_says_how_to_fix_the_input_shape(alice, alice_api, charlie_api
     assert alice_api.get(f"/api/datasets/{moons.pk}/check/", {"graph": graph.pk, "version": 1}).json()["ok"] is False
     assert charlie_api.get(f"/api/datasets/{moons.pk}/check/", {"graph": graph.pk}).status_code == 404
     assert alice_api.get(f"/api/datasets/{moons.pk}/check/").status_code == 400
+
+
+def test_an_upload_over_the_general_body_cap_but_under_the_datasets_is_accepted(alice_api, settings):
+    general = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
+    rows = general // 6
+    data = b"a,y\n" + b"".join(b"%d.5,%d\n" % (i % 1000, i % 2) for i in range(rows))
+    assert len(data) > general
+    response = upload(alice_api, data, "csv", "big.csv")
+    assert response.status_code == 201, response.json()
+    assert response.json()["facts"]["samples"] == rows
