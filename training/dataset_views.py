@@ -33,6 +33,7 @@ class DatasetUploadForm(TeamPlacementMixin):
     target_column = forms.CharField(required=False, max_length=200, help_text="CSV: empty: the last column.")
 
     field_order = ["file", "kind", "name", "input_columns", "target_column", "visibility", "team"]
+    placed = "dataset"
 
 
 def _dataset(request: HttpRequest, pk: int) -> Dataset:

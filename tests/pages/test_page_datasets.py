@@ -68,3 +68,9 @@ def test_outsiders_get_404_and_viewers_cannot_delete(alice_client, bob_client, c
     assert client.post("/datasets/", {"kind": "csv"}).status_code == 302  # to the login page
     assert alice_client.post(f"/datasets/{dataset.pk}/delete/").status_code == 302
     assert not Dataset.objects.filter(pk=dataset.pk).exists()
+
+
+def test_a_team_dataset_needs_its_team(alice_client):
+    response = post_upload(alice_client, CSV, "csv", visibility="team")
+    assert response.status_code == 400
+    assert "Pick the team that shares this dataset" in response.content.decode()
