@@ -1,8 +1,9 @@
 """The dataset pages: the list with its upload form, a dataset's preview, samples, delete, and who sees what."""
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from hostile_datasets import PETS_CSV, image_zip, png, zip_of
+from hostile_datasets import PETS_CSV, image_zip, npz, png, zip_of
 
 from training.models import Dataset
 
@@ -74,3 +75,10 @@ def test_a_team_dataset_needs_its_team(alice_client):
     response = post_upload(alice_client, CSV, "csv", visibility="team")
     assert response.status_code == 400
     assert "Pick the team that shares this dataset" in response.content.decode()
+
+
+def test_a_regression_arrays_dataset_shows_its_facts_without_classes(alice_client):
+    arrays = npz(x=np.ones((5, 2, 3), np.float32), y=np.linspace(0, 1, 5))
+    response = post_upload(alice_client, arrays, "arrays", "xy.npz", name="Curve")
+    page = alice_client.get(response["Location"]).content.decode()
+    assert "<code>[2, 3]</code>" in page and "regression" in page and "Class balance" not in page
