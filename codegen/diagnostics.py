@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "NOT_IMPORTED": "A placeholder for a part of an imported module that has no node: replace it to generate code.",
     "BUDGET": "The model exceeds the configured parameter or memory budget.",
     "EXPORT_UNSUPPORTED": "A node's type cannot be exported in the chosen format (ONNX, torch.export or TorchScript).",
+    "DATASET": "The graph's Input does not take the chosen dataset's samples (shape or dtype).",
 }
 
 

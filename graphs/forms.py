@@ -38,6 +38,7 @@ class TeamPlacementMixin(forms.Form):
 
     visibility = forms.ChoiceField(choices=Visibility.choices, initial=Visibility.PRIVATE)
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="No team")
+    placed = "graph"  # what the form places, in its messages
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,7 +47,7 @@ class TeamPlacementMixin(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("visibility") == Visibility.TEAM and not cleaned.get("team"):
-            self.add_error("team", "Pick the team that shares this graph, or choose another visibility.")
+            self.add_error("team", f"Pick the team that shares this {self.placed}, or choose another visibility.")
         return cleaned
 
 

@@ -50,26 +50,46 @@ def forget_roles(user) -> None:
 
 def graph_access(user, graph: Graph) -> Access:
     """Owner: everything. Team graphs: by team role. Public graphs: read for everyone. Else nothing."""
-    authenticated = getattr(user, "is_authenticated", False)
-    if authenticated and graph.owner_id == user.pk:
-        return FULL
-    if graph.visibility != Visibility.PRIVATE and graph.team_id is not None:
-        role = team_role(user, graph.team_id)  # the id: no query for the team row
-        if role is not None:
-            return _BY_ROLE[role]
-    if graph.visibility == Visibility.PUBLIC:
-        return READ
-    return NO_ACCESS
+    return _shared_access(user, graph)
 
 
 def visible_graphs(user) -> QuerySet[Graph]:
     """Every graph ``user`` may read, as one query without joins that multiply rows."""
+    return _visible(Graph.objects, user)
+
+
+def dataset_access(user, dataset) -> Access:
+    """Datasets are shared like graphs; a built-in one (no owner, public) is read-only for everyone."""
+    return _shared_access(user, dataset)
+
+
+def visible_datasets(user) -> QuerySet:
+    from training.models import Dataset  # training depends on graphs, not the reverse
+
+    return _visible(Dataset.objects, user)
+
+
+def _shared_access(user, item) -> Access:
+    """For anything with ``owner``, ``team`` and ``visibility`` (graphs, datasets)."""
+    authenticated = getattr(user, "is_authenticated", False)
+    if authenticated and item.owner_id == user.pk:
+        return FULL
+    if item.visibility != Visibility.PRIVATE and item.team_id is not None:
+        role = team_role(user, item.team_id)  # the id: no query for the team row
+        if role is not None:
+            return _BY_ROLE[role]
+    if item.visibility == Visibility.PUBLIC:
+        return READ
+    return NO_ACCESS
+
+
+def _visible(objects, user) -> QuerySet:
     public = Q(visibility=Visibility.PUBLIC)
     if not getattr(user, "is_authenticated", False):
-        return Graph.objects.filter(public)
+        return objects.filter(public)
     teams = Membership.objects.filter(user=user).values("team_id")
     shared = Q(visibility__in=[Visibility.TEAM, Visibility.PUBLIC], team_id__in=teams)
-    return Graph.objects.filter(public | Q(owner=user) | shared)
+    return objects.filter(public | Q(owner=user) | shared)
 
 
 def composite_access(user, block: CompositeBlock) -> Access:

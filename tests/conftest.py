@@ -131,3 +131,15 @@ def bob_api(bob) -> APIClient:
 @pytest.fixture
 def charlie_api(charlie) -> APIClient:
     return _client_for(charlie)
+
+
+@pytest.fixture
+def dataset_storage(tmp_path, monkeypatch):
+    """Uploaded datasets go to a folder of this test (the field's storage is resolved once, at import)."""
+    from django.core.files.storage import FileSystemStorage
+
+    from training.models import Dataset
+
+    folder = tmp_path / "datasets"
+    monkeypatch.setattr(Dataset._meta.get_field("file"), "storage", FileSystemStorage(location=str(folder)))
+    return folder

@@ -12,6 +12,8 @@ and daphne (Twisted) spools it to its own temporary file before the application 
 
 Multipart uploads (the graph import page and API) share the cap, plus ``MULTIPART_ALLOWANCE`` for the
 form's envelope, so that a file exactly at the limit still reaches the form and its precise message.
+Dataset uploads (``DATASET_UPLOAD_PATHS``, multipart only) have a cap of their own,
+``TORCHCANVAS_DATASET_MAX_BYTES``, plus the same allowance.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from torchcanvas_site.csp import policy_for
 
 # Boundaries, part headers and the other fields of an upload form fit easily in this.
 MULTIPART_ALLOWANCE = 64 * 1024
+# The routes that take a dataset upload (the API's and the datasets page's form): exact paths.
+DATASET_UPLOAD_PATHS = frozenset({"/api/datasets/", "/datasets/"})
 
 
-def body_cap(content_type: str) -> int:
-    """The most bytes a request body of this content type may have."""
+def body_cap(content_type: str, path: str = "") -> int:
+    """The most bytes a request body of this content type, sent to ``path``, may have."""
     limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
     if content_type.lower().startswith("multipart/form-data"):
+        if path in DATASET_UPLOAD_PATHS:
+            limit = max(limit, settings.TORCHCANVAS_DATASETS["max_upload_bytes"])
         return limit + MULTIPART_ALLOWANCE
     return limit
 
@@ -78,7 +84,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
-        cap = body_cap(headers.get(b"content-type", b"").decode("latin-1"))
+        cap = body_cap(headers.get(b"content-type", b"").decode("latin-1"), scope.get("path", ""))
         declared = _declared_length(headers.get(b"content-length"))
         if declared is not None:  # the server delivers no more than the declared length
             if declared > cap:
@@ -144,7 +150,7 @@ def install_daphne_guard() -> None:
         body_cap = float("inf")
 
         def gotLength(self, length):
-            self.body_cap = body_cap(_first_header(self, b"content-type"))
+            self.body_cap = body_cap(_first_header(self, b"content-type"), _request_path(self))
             self.body_received = 0
             self.body_refused = False
             if length is not None and length > self.body_cap:
@@ -169,13 +175,16 @@ def install_daphne_guard() -> None:
 
         def refuse(self, declared: int | None) -> None:
             self.body_refused = True
-            path = getattr(self.channel, "_path", b"/").split(b"?", 1)[0].decode("latin-1")
-            status, headers, body = too_large(path, declared, self.body_cap)
+            status, headers, body = too_large(_request_path(self), declared, self.body_cap)
             head = b"HTTP/1.1 413 Content Too Large\r\n" + b"".join(k + b": " + v + b"\r\n" for k, v in headers)
             self.channel.transport.write(head + b"\r\n" + body)
             self.channel.transport.loseConnection()
 
     http_protocol.WebRequest = CappedWebRequest
+
+
+def _request_path(request) -> str:
+    return getattr(request.channel, "_path", b"/").split(b"?", 1)[0].decode("latin-1")
 
 
 def _first_header(request, name: bytes) -> str:

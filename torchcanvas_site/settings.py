@@ -208,6 +208,18 @@ TORCHCANVAS_EXPORTS = {
     # A build silent this long (no progress) is taken for lost: asking for the artifact again rebuilds it.
     "stale_after_s": env_int("TORCHCANVAS_EXPORT_STALE_AFTER", 900, minimum=60),
 }
+# Uploaded datasets (training/datasets.py): caps checked on upload, before anything is stored.
+TORCHCANVAS_DATASETS = {
+    # An upload's body (the dataset routes only; every other route keeps TORCHCANVAS_MAX_BODY_BYTES).
+    "max_upload_bytes": env_int("TORCHCANVAS_DATASET_MAX_BYTES", 100_000_000, minimum=1024),
+    # A ZIP's (or NPZ's) content once uncompressed: declared sizes are checked first, real bytes while reading.
+    "max_uncompressed_bytes": env_int("TORCHCANVAS_DATASET_MAX_UNCOMPRESSED_BYTES", 500_000_000, minimum=1024),
+    "max_files": env_int("TORCHCANVAS_DATASET_MAX_FILES", 100_000, minimum=1),
+    "max_columns": env_int("TORCHCANVAS_DATASET_MAX_COLUMNS", 10_000, minimum=2),
+    "max_classes": env_int("TORCHCANVAS_DATASET_MAX_CLASSES", 1_000, minimum=2),
+    # Images are brought to the first image's size, each side capped at this.
+    "max_image_side": env_int("TORCHCANVAS_DATASET_MAX_IMAGE_SIDE", 256, minimum=1),
+}
 # torch threads per run in a worker (and the embedded worker); unset: the cores divided among its runs.
 TORCHCANVAS_WORKER_THREADS = env_int("TORCHCANVAS_WORKER_THREADS", None, minimum=1)
 if TORCHCANVAS_RUNS["heartbeat_timeout_s"] < 3 * TORCHCANVAS_RUNS["heartbeat_interval_s"]:
@@ -272,6 +284,14 @@ STORAGES = {
         "OPTIONS": env_json_object(
             "TORCHCANVAS_ARTIFACT_STORAGE_OPTIONS",
             {"location": env_str("TORCHCANVAS_ARTIFACT_DIR", str(VAR_DIR / "artifacts"))},
+        ),
+    },
+    # Uploaded datasets: read by the web process (preview) and by workers (training), like "artifacts".
+    "datasets": {
+        "BACKEND": env_str("TORCHCANVAS_DATASET_STORAGE", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env_json_object(
+            "TORCHCANVAS_DATASET_STORAGE_OPTIONS",
+            {"location": env_str("TORCHCANVAS_DATASET_DIR", str(VAR_DIR / "datasets"))},
         ),
     },
     "staticfiles": {
@@ -340,6 +360,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Validate PyTorch model graphs with shape inference and export clean PyTorch source.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # "kind" is also a field of other components, with other choices: the datasets' enum gets its own name.
+    "ENUM_NAME_OVERRIDES": {"DatasetKindEnum": "training.datasets.KINDS"},
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

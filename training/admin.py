@@ -1,9 +1,10 @@
-"""Runs in the admin: visible and searchable, never edited (a run changes only through its transitions)."""
+"""Runs and datasets in the admin: visible and searchable, never edited (a run changes only through its
+transitions; a dataset is what its upload was)."""
 
 from django.contrib import admin
 
 from graphs.admin import ReadOnlyAdmin
-from training.models import Run, RunEvent
+from training.models import Dataset, Run, RunEvent
 
 
 class RunEventInline(admin.TabularInline):
@@ -23,3 +24,14 @@ class RunAdmin(ReadOnlyAdmin):
     search_fields = ["user__username", "version__graph__name", "worker", "error"]
     list_select_related = ["version__graph", "user"]
     inlines = [RunEventInline]
+
+
+@admin.register(Dataset)
+class DatasetAdmin(ReadOnlyAdmin):
+    list_display = ["id", "name", "kind", "owner", "team", "visibility", "builtin", "created_at"]
+    list_filter = ["kind", "visibility"]
+    search_fields = ["name", "owner__username", "builtin"]
+    list_select_related = ["owner", "team"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # through the page or the API, which also remove the stored file

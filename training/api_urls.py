@@ -1,10 +1,11 @@
-"""The runs API, included under ``/api/`` by the site's urls."""
+"""The runs and datasets API, included under ``/api/`` by the site's urls."""
 
 from rest_framework.routers import SimpleRouter
 
-from training import api
+from training import api, dataset_api
 
 router = SimpleRouter()
 router.register("runs", api.RunViewSet, basename="api-run")
+router.register("datasets", dataset_api.DatasetViewSet, basename="api-dataset")
 
 urlpatterns = router.urls

@@ -7,11 +7,17 @@ executes once), and ends in exactly one terminal state.
 
 from __future__ import annotations
 
+import io
+
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+
+from graphs.models import Visibility
+from training.datasets import builtin_file
 
 
 class Status(models.TextChoices):
@@ -132,3 +138,49 @@ class RunEvent(models.Model):
     def message(self) -> dict:
         """The WebSocket message: ``{"type": kind, "seq": n, **payload}``."""
         return {"type": self.kind, "seq": self.seq, **self.payload}
+
+
+def _dataset_storage():
+    return storages["datasets"]  # looked up when used, so tests and deployments may swap it
+
+
+class DatasetKind(models.TextChoices):
+    CSV = "csv", "CSV table"
+    ARRAYS = "arrays", "NumPy arrays (NPZ)"
+    IMAGES = "images", "Image folders (ZIP)"
+
+
+class Dataset(models.Model):
+    """An uploaded (or built-in) dataset, validated on upload; ``facts`` is what validation found.
+
+    Ownership and sharing work like graphs (``graphs.permissions.dataset_access``). Built-in datasets have
+    no owner and no stored file: ``builtin`` names the generator in ``training.datasets.BUILTINS``.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="datasets"
+    )
+    team = models.ForeignKey("graphs.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="datasets")
+    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.PRIVATE)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=DatasetKind.choices)
+    file = models.FileField(storage=_dataset_storage, upload_to="%Y/%m/", blank=True, max_length=300)
+    builtin = models.SlugField(max_length=40, blank=True, default="")
+    facts = models.JSONField(default=dict)  # samples, input_shape, dtype, task, classes, columns, size_bytes
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-builtin", "-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-created_at"]), models.Index(fields=["team", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("dataset-detail", args=[self.pk])
+
+    def open(self):
+        """The dataset's file, as a binary stream (a built-in one is generated, always the same bytes)."""
+        if self.builtin:
+            return io.BytesIO(builtin_file(self.builtin))
+        return self.file.open("rb")

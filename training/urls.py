@@ -1,8 +1,8 @@
-"""The run pages, included at the site root."""
+"""The run and dataset pages, included at the site root."""
 
 from django.urls import path
 
-from training import views
+from training import dataset_views, views
 
 urlpatterns = [
     path("runs/", views.run_list, name="run-list"),
@@ -10,4 +10,8 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run-cancel"),
     path("graphs/<int:pk>/versions/<int:number>/run/", views.run_new, name="run-new"),
+    path("datasets/", dataset_views.dataset_list, name="dataset-list"),
+    path("datasets/<int:pk>/", dataset_views.dataset_detail, name="dataset-detail"),
+    path("datasets/<int:pk>/samples/<int:index>.png", dataset_views.dataset_sample, name="dataset-sample"),
+    path("datasets/<int:pk>/delete/", dataset_views.dataset_delete, name="dataset-delete"),
 ]

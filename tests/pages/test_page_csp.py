@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from graphs import services
 from graphs.models import ExportArtifact
-from training.models import Run, Status
+from training.models import Dataset, Run, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -76,9 +76,11 @@ def world(alice, bob, team, team_graph, team_block, settings, tmp_path):
     run = Run.objects.create(version=team_graph.head, user=alice, status=Status.SUCCEEDED, config={"steps": 3})
     invitation = services.invite(team, alice, "viewer")
     # The value of each route parameter, by route name where ``pk`` means different objects.
-    pk = {"run": run.pk, "composite": team_block.pk, "team-invite": invitation.pk}
+    shapes = Dataset.objects.get(builtin="shapes-16")
+    pk = {"run": run.pk, "composite": team_block.pk, "team-invite": invitation.pk, "dataset": shapes.pk}
     values = {"slug": team.slug, "number": 1, "fmt": "py", "user_id": bob.pk, "token": invitation.token}
     values["name"] = "hybridcmi"
+    values["index"] = 0
     artifact = ExportArtifact.objects.create(version=team_graph.head, format="torchscript", status="ready")
     artifact.file.save("shared_cmi_v1.pt", ContentFile(b"weights"))
     values["artifact_id"] = artifact.pk

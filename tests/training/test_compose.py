@@ -68,14 +68,18 @@ def test_the_app_services_share_the_database_and_redis_of_the_compose():
         assert {"postgres", "redis"} <= set(SERVICES[service]["depends_on"])
 
 
-def test_the_workers_write_built_exports_where_the_web_server_reads_them():
+@pytest.mark.parametrize(
+    "variable, volume", [("TORCHCANVAS_ARTIFACT_DIR", "artifacts"), ("TORCHCANVAS_DATASET_DIR", "datasets")]
+)
+def test_the_workers_and_the_web_server_share_exports_and_datasets(variable, volume):
+    """Built exports: written by workers, served by web. Datasets: stored by web, trained on by workers."""
     for service in ("web", "worker-gpu", "worker-cpu"):
-        folder = environment(service)["TORCHCANVAS_ARTIFACT_DIR"]
+        folder = environment(service)[variable]
         mounts = {mount.split(":")[1]: mount.split(":")[0] for mount in SERVICES[service]["volumes"]}
-        assert mounts.get(folder) == "artifacts", f"{service} does not keep {folder} on the shared volume"
-    assert "artifacts" in COMPOSE["volumes"]
+        assert mounts.get(folder) == volume, f"{service} does not keep {folder} on the shared volume"
+    assert volume in COMPOSE["volumes"]
     # The image makes the folder, so that the volume starts owned by the user the processes run as.
-    assert "var/artifacts" in (ROOT / "Dockerfile").read_text()
+    assert f"var/{volume}" in (ROOT / "Dockerfile").read_text()
 
 
 def test_the_workers_listen_on_the_queues_the_dispatcher_routes_to():
