@@ -133,13 +133,26 @@ def charlie_api(charlie) -> APIClient:
     return _client_for(charlie)
 
 
-@pytest.fixture
-def dataset_storage(tmp_path, monkeypatch):
-    """Uploaded datasets go to a folder of this test (the field's storage is resolved once, at import)."""
+def _storage_of_this_test(model, folder, monkeypatch):
+    """``model.file`` stores into ``folder`` for this test (a field's storage is resolved once, at import, so
+    overriding ``settings.STORAGES`` would not reach it)."""
     from django.core.files.storage import FileSystemStorage
 
+    monkeypatch.setattr(model._meta.get_field("file"), "storage", FileSystemStorage(location=str(folder)))
+    return folder
+
+
+@pytest.fixture
+def dataset_storage(tmp_path, monkeypatch):
+    """Uploaded datasets go to a folder of this test."""
     from training.models import Dataset
 
-    folder = tmp_path / "datasets"
-    monkeypatch.setattr(Dataset._meta.get_field("file"), "storage", FileSystemStorage(location=str(folder)))
-    return folder
+    return _storage_of_this_test(Dataset, tmp_path / "datasets", monkeypatch)
+
+
+@pytest.fixture
+def artifact_storage(tmp_path, monkeypatch):
+    """Built exports go to a folder of this test."""
+    from graphs.models import ExportArtifact
+
+    return _storage_of_this_test(ExportArtifact, tmp_path / "artifacts", monkeypatch)

@@ -30,12 +30,8 @@ def demo_graph(demo_graph):
 
 
 @pytest.fixture(autouse=True)
-def _embedded_and_private_storage(settings, tmp_path):
+def _embedded_and_private_storage(settings, artifact_storage):
     settings.TORCHCANVAS_RUN_MODE = "embedded"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {**settings.STORAGES["artifacts"], "OPTIONS": {"location": str(tmp_path)}},
-    }
     yield
     embedded_worker.stop()
 

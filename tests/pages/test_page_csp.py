@@ -66,11 +66,7 @@ def route_names(urlconf: str) -> list[tuple[str, list[str]]]:
 
 
 @pytest.fixture
-def world(alice, bob, team, team_graph, team_block, settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "artifacts": {**settings.STORAGES["artifacts"], "OPTIONS": {"location": str(tmp_path)}},
-    }
+def world(alice, bob, team, team_graph, team_block, artifact_storage):
     alice.is_staff = alice.is_superuser = True
     alice.save()
     run = Run.objects.create(version=team_graph.head, user=alice, status=Status.SUCCEEDED, config={"steps": 3})
