@@ -9,5 +9,6 @@ urlpatterns = [
     path("runs/compare/", views.run_compare, name="run-compare"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run-cancel"),
+    path("runs/<int:pk>/labels/", views.run_labels, name="run-labels"),
     path("graphs/<int:pk>/versions/<int:number>/run/", views.run_new, name="run-new"),
 ]
