@@ -37,7 +37,7 @@ from django.utils import timezone
 from graphs.models import GraphVersion
 from graphs.permissions import graph_access
 from graphs.services import ServiceError, clean_tags, engine_limits
-from training import labels, runner, workers
+from training import labels, monitor, runner, workers
 from training.access import may_cancel
 from training.config import Caps, ConfigError, RunConfig, parse_config
 from training.events import publish_event
@@ -232,6 +232,10 @@ class EmbeddedWorker:
                 self._thread = threading.Thread(target=self._work, name="torchcanvas-runs", daemon=True)
                 self._thread.start()
 
+    def pending(self) -> int:
+        """Tasks submitted and not started yet (the one executing now is not counted)."""
+        return self._queue.qsize()
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every submitted task has been executed (tests); False on timeout."""
         deadline = time.monotonic() + timeout
@@ -254,6 +258,10 @@ class EmbeddedWorker:
 
         # Runs share the cores with the web server of this process: it counts as a second slot.
         workers.limit_threads(workers.threads_per_run(concurrency=2))
+        try:
+            monitor.ensure_embedded_reporter()
+        except Exception:
+            logger.exception("Could not start reporting this worker's figures")
         try:
             fail_orphaned_embedded_runs(PROCESS_STARTED)
         except Exception:

@@ -10,5 +10,7 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<int:pk>/labels/", views.run_labels, name="run-labels"),
+    path("runs/<int:pk>/worker/", views.run_worker, name="run-worker"),
+    path("workers/", views.worker_list, name="worker-list"),
     path("graphs/<int:pk>/versions/<int:number>/run/", views.run_new, name="run-new"),
 ]

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from graphs.models import Graph, GraphVersion
 from graphs.permissions import graph_access
-from training import dispatch, labels
+from training import dispatch, labels, monitor
 from training.access import may_cancel, visible_run, visible_runs
 from training.forms import CONFIG_FIELDS, RunConfigForm, RunLabelsForm, open_inputs
 from training.listing import loss_curve, run_rows, total_steps, with_progress
@@ -138,6 +138,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ws_path=f"/ws/runs/{run.pk}/",
             total=total_steps(run.config),
             **_labels_context(request, run),
+            report=monitor.report_of_run(run),
+            interval_s=monitor.report_interval(),
         )
         response = TemplateResponse(request, "training/run_detail.html", context)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
@@ -186,6 +188,24 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Cancelling run {run.pk}: it stops after the current step.")
     return redirect(run)
+
+
+# --- the worker monitor ----------------------------------------------------------------------------
+
+
+@login_required
+def worker_list(request: HttpRequest) -> HttpResponse:
+    """Workers online, their figures and runs, the queue lengths; ``workers_live.js`` keeps it current."""
+    context = {"snapshot": monitor.snapshot(request.user), "ttl_s": monitor.report_ttl()}
+    return TemplateResponse(request, "training/worker_list.html", context)
+
+
+@login_required
+def run_worker(request: HttpRequest, pk: int) -> HttpResponse:
+    """The figures of the worker executing a run (the run page polls this fragment while the run is active)."""
+    run = _run(request, pk)
+    context = {"run": run, "report": monitor.report_of_run(run), "interval_s": monitor.report_interval()}
+    return TemplateResponse(request, "training/_run_worker.html", context)
 
 
 # --- lists -----------------------------------------------------------------------------------------
