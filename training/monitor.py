@@ -271,7 +271,11 @@ def ensure_embedded_reporter() -> None:
     with _embedded_lock:
         reporter = _embedded.get("reporter")
         if reporter is None or not reporter.alive:
-            _embedded["reporter"] = Reporter(f"embedded@{socket.gethostname()}", ["embedded"], 1)
+            try:
+                _embedded["reporter"] = Reporter(f"embedded@{socket.gethostname()}", ["embedded"], 1)
+            except ImportError as exc:  # the page still shows the queue; the worker runs, unmonitored
+                logger.warning("The worker monitor needs psutil (%s): the embedded worker is not reported", exc)
+                return
             _embedded["reporter"].start()
 
 
