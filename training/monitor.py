@@ -276,6 +276,10 @@ def ensure_embedded_reporter() -> None:
             except ImportError as exc:  # the page still shows the queue; the worker runs, unmonitored
                 logger.warning("The worker monitor needs psutil (%s): the embedded worker is not reported", exc)
                 return
+            try:
+                _embedded["reporter"].report_once()  # the page that started it shows it at once
+            except Exception:
+                logger.warning("Could not report the figures of the embedded worker", exc_info=True)
             _embedded["reporter"].start()
 
 
