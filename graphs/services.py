@@ -395,12 +395,17 @@ def create_graph(
 
 
 def _set_tags(graph: Graph, names: list[str]) -> None:
+    graph.tags.set(tags_named(names))
+
+
+def tags_named(names: list[str]) -> list[Tag]:
+    """The tags of these (cleaned) names, in order, creating those that do not exist yet (runs share them)."""
     existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
     missing = [Tag(name=name) for name in names if name not in existing]
     if missing:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)  # a concurrent save may create the same tag
         existing = {tag.name: tag for tag in Tag.objects.filter(name__in=names)}
-    graph.tags.set([existing[name] for name in names])
+    return [existing[name] for name in names]
 
 
 def save_version(

@@ -58,10 +58,24 @@ def _announce(**kwargs):
     if "hostname" in _worker:
         _worker["presence"] = workers.Presence(_worker["hostname"], _worker["queues"], _worker["concurrency"])
         _worker["presence"].start()
+        _start_monitor()
+
+
+def _start_monitor():
+    """Report this worker's figures to the monitor (a worker without psutil still runs, unmonitored)."""
+    from training import monitor
+
+    try:
+        _worker["reporter"] = monitor.Reporter(_worker["hostname"], _worker["queues"], _worker["concurrency"])
+    except ImportError as exc:
+        logger.warning("The worker monitor needs psutil (%s): this worker's figures are not reported", exc)
+        return
+    _worker["reporter"].start()
 
 
 @signals.worker_shutdown.connect
 def _withdraw(**kwargs):
-    presence = _worker.pop("presence", None)
-    if presence is not None:
-        presence.stop()
+    for name in ("presence", "reporter"):
+        thread = _worker.pop(name, None)
+        if thread is not None:
+            thread.stop()

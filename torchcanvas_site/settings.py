@@ -233,6 +233,8 @@ if TORCHCANVAS_RUNS["heartbeat_timeout_s"] < 3 * TORCHCANVAS_RUNS["heartbeat_int
 RUN_SOFT_TIME_LIMIT_MARGIN_S = 60
 RUN_HARD_TIME_LIMIT_MARGIN_S = 120
 CELERY_BROKER_URL = REDIS_URL
+# Workers report CPU, RAM and GPU figures this often (training/monitor.py); three missed: gone from the monitor.
+TORCHCANVAS_MONITOR_INTERVAL_S = env_int("TORCHCANVAS_MONITOR_INTERVAL_S", 3, minimum=1)
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_IGNORE_RESULT = True  # the database holds every outcome
 CELERY_TASK_DEFAULT_QUEUE = "cpu"

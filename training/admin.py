@@ -19,9 +19,20 @@ class RunEventInline(admin.TabularInline):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "version", "user", "status", "queue", "device", "attempts", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "name",
+        "version",
+        "user",
+        "status",
+        "queue",
+        "device",
+        "attempts",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "queue"]
-    search_fields = ["user__username", "version__graph__name", "worker", "error"]
+    search_fields = ["name", "tags__name", "user__username", "version__graph__name", "worker", "error"]
     list_select_related = ["version__graph", "user"]
     inlines = [RunEventInline]
 

@@ -7,6 +7,7 @@ errors) or 429 (too many runs queued or running).
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -18,11 +19,13 @@ from graphs.api import ERRORS, ID, ActionSerializers, Pages, QuerySerializer
 from graphs.models import Graph
 from graphs.permissions import visible_graphs
 from graphs.serializers import ErrorSerializer
+from graphs.services import clean_tags
+from training import labels
 from training.access import may_cancel, visible_runs
 from training.dispatch import RunRefused, cancel_run, queue_run
 from training.listing import with_progress
 from training.models import Status
-from training.serializers import RunCreateSerializer, RunEventPageSerializer, RunSerializer
+from training.serializers import RunCreateSerializer, RunEventPageSerializer, RunLabelsSerializer, RunSerializer
 
 EVENTS_PAGE = 200
 MAX_EVENTS_PAGE = 1000
@@ -35,6 +38,8 @@ class RunFilters(QuerySerializer):
     )
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     mine = serializers.BooleanField(required=False, help_text="Only the runs you queued.")
+    q = serializers.CharField(required=False, max_length=120, help_text="Search in run names (case-insensitive).")
+    tag = serializers.CharField(required=False, max_length=40, help_text="Only runs with this tag.")
 
 
 class EventQuery(QuerySerializer):
@@ -70,11 +75,11 @@ class RunViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelM
     permission_classes = [IsAuthenticated]
     pagination_class = Pages
     serializer_class = RunSerializer
-    serializer_classes = {"create": RunCreateSerializer}
+    serializer_classes = {"create": RunCreateSerializer, "partial_update": RunLabelsSerializer}
     lookup_value_regex = ID
 
     def get_queryset(self):
-        runs = with_progress(visible_runs(self.request.user).select_related("version__graph", "user"))
+        runs = _runs(self.request.user)
         if self.action != "list":
             return runs
         filters = RunFilters.parse(self.request)
@@ -86,18 +91,39 @@ class RunViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelM
             runs = runs.filter(status=filters["status"])
         if filters.get("mine"):
             runs = runs.filter(user=self.request.user)
+        if filters.get("q", "").strip():
+            runs = runs.filter(name__icontains=filters["q"].strip())
+        if filters.get("tag", "").strip():
+            runs = runs.filter(tags__name=filters["tag"].strip().lower())
         return runs
 
     def _response(self, run, code=status.HTTP_200_OK) -> Response:
-        fresh = with_progress(visible_runs(self.request.user).select_related("version__graph", "user")).get(pk=run.pk)
+        fresh = _runs(self.request.user).get(pk=run.pk)
         return Response(RunSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     def create(self, request, *args, **kwargs):
         data = self.validated_body()
         graph = get_object_or_404(visible_graphs(request.user).select_related("head"), pk=data["graph"])
         version = _version(graph, data.get("version"))
-        run = queue_run(version, request.user, data.get("config"))
+        run = queue_run(version, request.user, data.get("config"), name=data.get("name", ""), tags=data.get("tags", []))
         return self._response(run, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rename or retag a run",
+        description="Give `name` (blank: the default name), `tags` (replacing the run's tags), or both. The "
+        "person who queued the run, and the graph's admins, may edit it.",
+        request=RunLabelsSerializer,
+        responses={200: RunSerializer, 400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404]},
+    )
+    def partial_update(self, request, pk=None):
+        run = self.get_object()
+        if not may_cancel(request.user, run):
+            raise PermissionDenied("Only the person who queued this run, or an admin of its graph, can edit it.")
+        data = self.validated_body()
+        name = labels.clean_name(data["name"]) if "name" in data else None
+        tags = clean_tags(data["tags"]) if "tags" in data else None
+        labels.set_labels(run, name=name, tags=tags)
+        return self._response(run)
 
     @extend_schema(
         summary="Cancel a run",
@@ -136,6 +162,10 @@ class RunViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelM
         if more:
             next_url = request.build_absolute_uri(f"{request.path}?after={events[-1].seq}&limit={query['limit']}")
         return Response({"results": [event.message() for event in events], "next": next_url})
+
+
+def _runs(user):
+    return with_progress(visible_runs(user).select_related("version__graph", "user").prefetch_related("tags"))
 
 
 def _version(graph: Graph, number: int | None):

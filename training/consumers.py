@@ -1,4 +1,5 @@
-"""WebSocket consumers: one run's progress (``/ws/runs/<id>/``) and a user's runs (``/ws/runs/``).
+"""WebSocket consumers: one run's progress (``/ws/runs/<id>/``), a user's runs (``/ws/runs/``) and the
+worker monitor (``/ws/workers/``).
 
 Access is decided before ``accept()``: an anonymous user, or one who may not see the run's graph, is
 closed during the handshake and learns nothing (not even whether the run exists).
@@ -16,6 +17,9 @@ left stops delivering through the access check each summary passes (answered per
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import time
 from typing import Any
 
@@ -24,6 +28,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from graphs.models import Graph, Membership
 from graphs.permissions import forget_roles, graph_access
+from training import monitor
 from training.access import visible_run
 from training.events import team_group, user_group
 from training.models import RunEvent
@@ -161,3 +166,44 @@ class UserRunsConsumer(AsyncJsonWebsocketConsumer):
         if graph_id not in self.access:
             self.access[graph_id] = await _may_see_graph(self.scope["user"], graph_id)
         return self.access[graph_id]
+
+
+@database_sync_to_async
+def _monitor_snapshot(user) -> dict[str, Any]:
+    forget_roles(user)  # as in _visible_run_id: which runs it names follows the user's roles now
+    return monitor.snapshot(user)
+
+
+class WorkersConsumer(AsyncJsonWebsocketConsumer):
+    """The worker monitor of a logged-in user: ``{"type": "workers", "workers": [...], "queues": {...}}`` at
+    once, then every ``interval_s`` seconds when it changed (runs named only where the user may see them)."""
+
+    interval_s = 2.0
+    task: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()
+            return
+        await self.accept()
+        self.task = asyncio.create_task(self._feed(user))
+
+    async def disconnect(self, code: int) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        """The feed is one-way: whatever a client sends (JSON or not) is ignored."""
+
+    async def _feed(self, user) -> None:
+        last = None
+        while True:
+            message = {"type": "workers", **await _monitor_snapshot(user)}
+            encoded = json.dumps(message, sort_keys=True)
+            if encoded != last:
+                await self.send_json(message)
+                last = encoded
+            await asyncio.sleep(self.interval_s)

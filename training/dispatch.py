@@ -36,8 +36,8 @@ from django.utils import timezone
 
 from graphs.models import GraphVersion
 from graphs.permissions import graph_access
-from graphs.services import engine_limits
-from training import runner, workers
+from graphs.services import ServiceError, clean_tags, engine_limits
+from training import labels, monitor, runner, workers
 from training.access import may_cancel
 from training.config import Caps, ConfigError, RunConfig, parse_config
 from training.events import publish_event
@@ -111,11 +111,16 @@ def _has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def queue_run(version: GraphVersion, user, config: Any = None) -> Run:
-    """Queue a smoke run of ``version`` for ``user`` (who must be able to see its graph)."""
+def queue_run(version: GraphVersion, user, config: Any = None, *, name: Any = "", tags: Any = ()) -> Run:
+    """Queue a smoke run of ``version`` for ``user`` (who must be able to see its graph), named ``name``
+    (blank: the default name) and tagged ``tags``."""
     if not getattr(user, "is_authenticated", False) or not graph_access(user, version.graph):
         raise Http404("No such graph version.")
     parsed = check_run(version, config)
+    try:
+        name, tags = labels.clean_name(name), clean_tags(tags)
+    except ServiceError as exc:
+        raise RunRefused(str(exc)) from exc
     limit = caps().max_concurrent
     with transaction.atomic():
         # One user's concurrent requests queue one after another here, so the count below stays true.
@@ -128,6 +133,7 @@ def queue_run(version: GraphVersion, user, config: Any = None) -> Run:
                 status_code=429,
             )
         run = Run.objects.create(version=version, user=user, config=parsed.to_dict(), queue=queue_for(parsed))
+        labels.set_labels(run, name=name, tags=tags)
         publish_event(run, "status", {"status": Status.QUEUED})
         transaction.on_commit(lambda: send(run))
     return run
@@ -226,6 +232,10 @@ class EmbeddedWorker:
                 self._thread = threading.Thread(target=self._work, name="torchcanvas-runs", daemon=True)
                 self._thread.start()
 
+    def pending(self) -> int:
+        """Tasks submitted and not started yet (the one executing now is not counted)."""
+        return self._queue.qsize()
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every submitted task has been executed (tests); False on timeout."""
         deadline = time.monotonic() + timeout
@@ -248,6 +258,10 @@ class EmbeddedWorker:
 
         # Runs share the cores with the web server of this process: it counts as a second slot.
         workers.limit_threads(workers.threads_per_run(concurrency=2))
+        try:
+            monitor.ensure_embedded_reporter()
+        except Exception:
+            logger.exception("Could not start reporting this worker's figures")
         try:
             fail_orphaned_embedded_runs(PROCESS_STARTED)
         except Exception:

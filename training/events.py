@@ -91,6 +91,7 @@ def run_summary(run: Run, progress: dict[str, Any] | None = None, *, status: str
     step = progress.get("step", 0)
     return {
         "id": run.pk,
+        "name": run.name,
         "status": str(status or run.status),
         "graph": {"id": run.version.graph_id, "name": run.version.graph.name},
         "version": run.version.number,

@@ -12,7 +12,10 @@ import re
 from django import forms
 from django.core.validators import MaxValueValidator
 
+from graphs.services import MAX_TAGS, ServiceError
+from training import labels
 from training.config import DEFAULTS, MAX_INPUT_RANK, MAX_LR, MAX_SEED, Caps
+from training.labels import MAX_NAME
 
 OPTIMIZERS = [("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD")]
 LOSSES = [
@@ -29,7 +32,36 @@ DATA_MODES = [("fixed", "One fixed batch (the loss should fall)"), ("random", "A
 CONFIG_FIELDS = ("batch_size", "steps", "epochs", "optimizer", "lr", "loss", "data", "device", "precision", "seed")
 
 
-class RunConfigForm(forms.Form):
+class RunLabelsForm(forms.Form):
+    """A run's name and tags (checked by :mod:`training.labels`, the API's rules)."""
+
+    name = forms.CharField(
+        required=False,
+        max_length=MAX_NAME,
+        help_text="Optional; default: graph, version and run number.",
+        widget=forms.TextInput(attrs={"placeholder": "baseline, lr 3e-4…"}),
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=MAX_TAGS * 41,
+        help_text="Comma-separated, e.g. baseline, sweep",
+    )
+
+    def clean_name(self) -> str:
+        return _checked(labels.clean_name, self.cleaned_data["name"])
+
+    def clean_tags(self) -> list[str]:
+        return _checked(labels.parse_tags_text, self.cleaned_data["tags"])
+
+
+def _checked(clean, value):
+    try:
+        return clean(value)
+    except ServiceError as exc:
+        raise forms.ValidationError(str(exc)) from exc
+
+
+class RunConfigForm(RunLabelsForm):
     batch_size = forms.IntegerField(min_value=1, initial=DEFAULTS["batch_size"])
     steps = forms.IntegerField(min_value=1, initial=DEFAULTS["steps"], help_text="per epoch")
     optimizer = forms.ChoiceField(choices=OPTIMIZERS, initial=DEFAULTS["optimizer"])
@@ -73,7 +105,7 @@ class RunConfigForm(forms.Form):
             )
             self.shape_fields[name] = input_id
         # Shown first; the rest sit under "More options".
-        self.main_fields = ("batch_size", "steps", "optimizer", "lr", *self.shape_fields)
+        self.main_fields = ("name", "tags", "batch_size", "steps", "optimizer", "lr", *self.shape_fields)
 
     def clean(self):
         cleaned = super().clean()

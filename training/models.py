@@ -39,6 +39,9 @@ UNSENT = (
 class Run(models.Model):
     version = models.ForeignKey("graphs.GraphVersion", on_delete=models.CASCADE, related_name="runs")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
+    # Given when queued or later; "<graph> v<n> #<id>" when none was (set by training.labels).
+    name = models.CharField(max_length=120, blank=True, db_index=True)
+    tags = models.ManyToManyField("graphs.Tag", blank=True, related_name="runs")  # the graphs' tag vocabulary
     config = models.JSONField(default=dict)  # batch_size, steps, optimizer, lr, loss, device, precision, seed
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     cancel_requested = models.BooleanField(default=False)

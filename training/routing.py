@@ -7,4 +7,5 @@ from training import consumers
 websocket_urlpatterns = [
     path("ws/runs/", consumers.UserRunsConsumer.as_asgi()),
     path("ws/runs/<int:run_id>/", consumers.RunConsumer.as_asgi()),
+    path("ws/workers/", consumers.WorkersConsumer.as_asgi()),
 ]

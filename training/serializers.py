@@ -6,8 +6,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from graphs.serializers import StrictSerializer
+from graphs.services import MAX_TAGS
 from training.access import may_cancel
 from training.config import DATA_MODES, DEVICES, LOSSES, OPTIMIZERS, PRECISIONS
+from training.labels import MAX_NAME, tag_names
 from training.listing import total_steps
 from training.models import UNSENT, Status
 
@@ -54,7 +56,25 @@ class RunConfigField(serializers.JSONField):
     """Any JSON here (``parse_config`` answers with its own sentences); the schema shows what a config holds."""
 
 
-class RunCreateSerializer(StrictSerializer):
+class RunLabelsSerializer(StrictSerializer):
+    """A run's name and tags, when queued or edited (``PATCH``); the server checks characters and sizes."""
+
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_NAME,
+        help_text=f'At most {MAX_NAME} characters; blank: the default, "<graph> v<n> #<run id>".',
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=MAX_TAGS,
+        help_text=f"At most {MAX_TAGS} tags of letters, digits, spaces and . + # - _ (stored lower-case); "
+        "replaces the run's tags.",
+    )
+
+
+class RunCreateSerializer(RunLabelsSerializer):
     graph = serializers.IntegerField(min_value=1, help_text="The graph's id.")
     version = serializers.IntegerField(
         min_value=1, required=False, help_text="The version number; default: the graph's head."
@@ -80,6 +100,8 @@ class ProgressSerializer(serializers.Serializer):
 
 class RunSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    name = serializers.CharField(help_text='Given when queued or later, else "<graph> v<n> #<run id>".')
+    tags = serializers.SerializerMethodField()
     graph = serializers.SerializerMethodField()
     version = serializers.IntegerField(source="version.number")
     user = serializers.CharField(source="user.username")
@@ -108,6 +130,9 @@ class RunSerializer(serializers.Serializer):
         help_text="null, or a sentence about the run's state: a queued run whose message could not be sent yet "
         "(the broker, Redis, is unreachable) says it will be sent when the broker is back."
     )
+
+    def get_tags(self, run) -> list[str]:
+        return tag_names(run)
 
     @extend_schema_field(RunGraphSerializer)
     def get_graph(self, run) -> dict:

@@ -22,9 +22,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from graphs.models import Graph, GraphVersion
 from graphs.permissions import graph_access
-from training import dispatch
+from training import dispatch, labels, monitor
 from training.access import may_cancel, visible_run, visible_runs
-from training.forms import CONFIG_FIELDS, RunConfigForm, open_inputs
+from training.forms import CONFIG_FIELDS, RunConfigForm, RunLabelsForm, open_inputs
 from training.listing import loss_curve, run_rows, total_steps, with_progress
 from training.models import UNSENT, Run
 
@@ -93,7 +93,9 @@ def run_new(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     form = RunConfigForm(request.POST or None, caps=dispatch.caps(), open_inputs=open_inputs(version.document))
     if request.method == "POST" and form.is_valid():
         try:
-            run = dispatch.queue_run(version, request.user, form.config())
+            run = dispatch.queue_run(
+                version, request.user, form.config(), name=form.cleaned_data["name"], tags=form.cleaned_data["tags"]
+            )
         except dispatch.RunRefused as exc:
             form.add_error(None, exc.message)
         else:
@@ -135,10 +137,38 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             events_url=reverse("api-run-events", args=[run.pk]),
             ws_path=f"/ws/runs/{run.pk}/",
             total=total_steps(run.config),
+            **_labels_context(request, run),
+            report=monitor.report_of_run(run),
+            interval_s=monitor.report_interval(),
         )
         response = TemplateResponse(request, "training/run_detail.html", context)
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
+
+
+def _labels_context(request: HttpRequest, run: Run, form: RunLabelsForm | None = None) -> dict:
+    editable = may_cancel(request.user, run)
+    if form is None and editable:
+        form = RunLabelsForm(initial={"name": run.name, "tags": ", ".join(labels.tag_names(run))})
+    return {"run": run, "tags": labels.tag_names(run), "label_form": form, "can_edit_labels": editable}
+
+
+@login_required
+@require_POST
+def run_labels(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename or retag a run from its page (htmx swaps the heading's labels in place)."""
+    run = _run(request, pk)
+    if not may_cancel(request.user, run):
+        raise PermissionDenied("Only the person who queued this run, or an admin of its graph, can edit it.")
+    form = RunLabelsForm(request.POST)
+    if form.is_valid():
+        labels.set_labels(run, name=form.cleaned_data["name"], tags=form.cleaned_data["tags"])
+        form = None
+    if request.htmx:
+        return TemplateResponse(request, "training/_run_labels.html", _labels_context(request, run, form))
+    if form is not None:
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+    return redirect(run)
 
 
 @login_required
@@ -160,6 +190,24 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(run)
 
 
+# --- the worker monitor ----------------------------------------------------------------------------
+
+
+@login_required
+def worker_list(request: HttpRequest) -> HttpResponse:
+    """Workers online, their figures and runs, the queue lengths; ``workers_live.js`` keeps it current."""
+    context = {"snapshot": monitor.snapshot(request.user), "ttl_s": monitor.report_ttl()}
+    return TemplateResponse(request, "training/worker_list.html", context)
+
+
+@login_required
+def run_worker(request: HttpRequest, pk: int) -> HttpResponse:
+    """The figures of the worker executing a run (the run page polls this fragment while the run is active)."""
+    run = _run(request, pk)
+    context = {"run": run, "report": monitor.report_of_run(run), "interval_s": monitor.report_interval()}
+    return TemplateResponse(request, "training/_run_worker.html", context)
+
+
 # --- lists -----------------------------------------------------------------------------------------
 
 
@@ -179,7 +227,13 @@ def run_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in dict(Run._meta.get_field("status").choices):
         runs = runs.filter(status=status)
-    rows = with_progress(runs.select_related("version", "version__graph", "user"))
+    query = request.GET.get("q", "").strip()[:120]
+    if query:
+        runs = runs.filter(name__icontains=query)
+    tag = request.GET.get("tag", "").strip().lower()[:40]
+    if tag:
+        runs = runs.filter(tags__name=tag)
+    rows = with_progress(runs.select_related("version", "version__graph", "user").prefetch_related("tags"))
     page = Paginator(rows, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -187,7 +241,9 @@ def run_list(request: HttpRequest) -> HttpResponse:
         "graph": graph,
         "status": status,
         "statuses": Run._meta.get_field("status").choices,
-        "filtered": bool(scope or graph or status),
+        "query": query,
+        "tag": tag,
+        "filtered": bool(scope or graph or status or query or tag),
     }
     template = "training/_run_rows.html" if request.htmx and request.htmx.target == "run-rows" else None
     response = TemplateResponse(request, template or "training/run_list.html", context)

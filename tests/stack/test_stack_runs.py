@@ -9,6 +9,7 @@ SIGKILLed mid-run, Redis is restarted under a queued run; in every case the run 
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -93,6 +94,28 @@ def test_a_cuda_run_is_refused_at_once_while_only_cpu_workers_are_up(celery_stac
     assert resp.status == 400, resp.body[:500]
     assert "No GPU worker is running" in resp.json()["detail"], resp.json()
     assert stack.request("GET", "/api/runs/?mine=1").json()["count"] == before  # no run holds a slot
+
+
+def test_the_worker_monitor_shows_the_celery_worker_its_running_run_and_the_queue_lengths(celery_stack):
+    stack = celery_stack
+    run = stack.queue_run(stack.graph["id"], {**CONFIG, "steps": 300})
+    stack.follow(stack.session, run["id"], timeout=60, until=lambda m: m["type"] == "progress")
+    deadline = time.monotonic() + 30
+    with stack.websocket(stack.session, "/ws/workers/") as ws:
+        while time.monotonic() < deadline:
+            snapshot = json.loads(ws.recv(timeout=10))
+            running = [w for w in snapshot["workers"] if run["id"] in [r["id"] for r in w["runs"]]]
+            if running:
+                break
+        else:
+            pytest.fail(f"the worker of run {run['id']} never showed it: {snapshot}")
+    worker = running[0]
+    assert snapshot["mode"] == "celery" and set(snapshot["queues"]) >= {"cpu", "gpu"}, snapshot
+    assert all(isinstance(n, int) for n in snapshot["queues"].values()), snapshot  # LLEN answered
+    assert "cpu" in worker["queues"] and worker["concurrency"] == 2 and len(worker["pids"]) >= 2, worker
+    assert worker["rss_bytes"] > 0 and 0 < worker["ram_used_bytes"] < worker["ram_total_bytes"], worker
+    stack.request("POST", f"/api/runs/{run['id']}/cancel/")
+    stack.wait_status(run["id"], TERMINAL, timeout=60)
 
 
 def test_worker_killed_mid_run_is_requeued_and_completes(celery_stack):

@@ -50,7 +50,7 @@ def test_a_graph_or_version_you_cannot_see_is_a_404(charlie_api, alice_api, priv
         ({"config": {"steps": 0}}, "steps must be between 1 and 1000 (got 0)."),
         ({"config": {"lr": "fast"}}, "lr: expected a number, got 'fast'."),
         ({"config": ["steps"]}, 'config: Expected an object such as {"steps": 30, "batch_size": 8}.'),
-        ({"confg": {}}, "Unknown field(s): confg. Allowed: graph, version, config."),
+        ({"confg": {}}, "Unknown field(s): confg. Allowed: name, tags, graph, version, config."),
     ],
 )
 def test_bad_requests_say_why(alice_api, tiny_graph, body, detail):

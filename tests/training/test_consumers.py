@@ -221,6 +221,7 @@ def test_a_teammate_gets_the_summaries_of_a_run_on_a_team_graph_and_an_outsider_
             "type": "run",
             "run": {
                 "id": run.pk,
+                "name": run.name,
                 "status": "running",
                 "graph": {"id": run.version.graph_id, "name": "Shared CMI"},
                 "version": 1,

@@ -82,7 +82,7 @@ def test_events_get_consecutive_sequence_numbers_and_the_protocol_shapes(make_ru
 def test_an_event_goes_to_the_run_group_and_the_user_group_after_commit(
     make_run, alice, tiny_graph, django_capture_on_commit_callbacks
 ):
-    run = make_run()
+    run = make_run(name="baseline")
     channel = listen(run.group_name, f"user.{alice.pk}")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         event = publish_event(
@@ -95,6 +95,7 @@ def test_an_event_goes_to_the_run_group_and_the_user_group_after_commit(
         "type": "user.run",
         "run": {
             "id": run.pk,
+            "name": "baseline",
             "status": "queued",
             "graph": {"id": tiny_graph.pk, "name": "Tiny"},
             "version": 1,

@@ -1,7 +1,7 @@
 import "./testSetup";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RunPanel, buildConfig, initialForm, openInputs } from "./RunPanel";
+import { RunPanel, buildConfig, buildLabels, initialForm, openInputs } from "./RunPanel";
 import type { RunMessage } from "./runStream";
 import { FakeSocket, fakeFetch, testBoot } from "./testBoot";
 
@@ -13,6 +13,8 @@ function emit(socket: FakeSocket, message: RunMessage) {
 function run(overrides: object = {}) {
   return {
     id: 41,
+    name: "My net v3 #41",
+    tags: [],
     graph: { id: 12, name: "My net" },
     version: 3,
     user: "demo",
@@ -66,6 +68,18 @@ describe("buildConfig", () => {
   });
   it("finds inputs without a shape", () => {
     expect(openInputs({ version: "0.2", nodes: [{ id: "a", type: "Input" }, { id: "b", type: "Input", params: { shape: [3] } }], edges: [], inputs: ["a", "b"], outputs: [] })).toEqual(["a"]);
+  });
+});
+
+describe("buildLabels", () => {
+  it("trims the name and cleans the tags", () => {
+    expect(buildLabels("  Wide GRU ", " Baseline, lr-sweep,,baseline ")).toEqual({ name: "Wide GRU", tags: ["baseline", "lr-sweep"] });
+    expect(buildLabels("", "")).toEqual({ name: "", tags: [] });
+  });
+  it("says what is wrong", () => {
+    expect(buildLabels("x".repeat(121), "")).toEqual({ error: "The name may have at most 120 characters (it has 121)." });
+    expect(buildLabels("", "ok, <b>")).toEqual({ error: 'Tag "<b>": up to 40 letters, digits, spaces and . + # - _ only.' });
+    expect(buildLabels("", Array.from({ length: 11 }, (_, i) => `t${i}`).join(","))).toEqual({ error: "At most 10 tags (got 11)." });
   });
 });
 
@@ -156,6 +170,25 @@ describe("RunPanel", () => {
     fireEvent.click(screen.getByTestId("run-cancel"));
     await waitFor(() => expect(screen.getByText("Cancel requested: the run stops after its current step.")).toBeTruthy());
     expect(calls.some((c) => c.method === "POST" && c.url === "/api/runs/41/cancel/")).toBe(true);
+  });
+
+  it("names and tags the run it queues, and shows them", async () => {
+    const { fetch, calls } = fakeFetch({
+      "GET /api/runs/": () => ({ body: [] }),
+      "GET /api/graphs/12/versions/3/": () => ({ body: version3 }),
+      "POST /api/runs/": () => ({ status: 201, body: run({ name: "Wide", tags: ["baseline", "gru"] }) }),
+    });
+    vi.stubGlobal("fetch", fetch);
+    render(<RunPanel boot={testBoot} version={3} dirty={false} />);
+    fireEvent.change(screen.getByTestId("run-tags"), { target: { value: "x/y" } });
+    fireEvent.click(screen.getByTestId("run-queue"));
+    await waitFor(() => expect(screen.getByTestId("run-form-error").textContent).toContain('Tag "x/y"'));
+    expect(calls.some((c) => c.method === "POST")).toBe(false);
+    fireEvent.change(screen.getByTestId("run-name"), { target: { value: " Wide " } });
+    fireEvent.change(screen.getByTestId("run-tags"), { target: { value: "Baseline, gru" } });
+    fireEvent.click(screen.getByTestId("run-queue"));
+    await waitFor(() => expect(screen.getByTestId("run-labels").textContent).toBe("Widebaselinegru"));
+    expect(calls.find((c) => c.method === "POST")?.body).toMatchObject({ name: "Wide", tags: ["baseline", "gru"] });
   });
 
   it("asks for the sizes of inputs without a shape", async () => {

@@ -12,6 +12,8 @@ import { describeError, formatBytes, formatNumber, formatSeconds, listResults, s
 /** GET/POST /api/runs/ answers (training/serializers.py RunSerializer). */
 export interface RunInfo {
   id: number;
+  name: string;
+  tags: string[];
   graph: { id: number; name: string };
   version: number;
   user: string;
@@ -94,6 +96,26 @@ export function buildConfig(form: Form, shapes: Record<string, string>): { confi
   return { config };
 }
 
+// training/labels.py's rules (graphs/services.py clean_tags): the server checks them again.
+const MAX_NAME = 120;
+const MAX_TAGS = 10;
+const TAG = /^[\p{L}\p{N}_][\p{L}\p{N}_ .+#-]*$/u;
+
+/** A run's name and its comma-separated tags (trimmed, lower-cased, de-duplicated), or what is wrong. */
+export function buildLabels(name: string, tagsText: string): { name: string; tags: string[] } | { error: string } {
+  const trimmed = name.trim();
+  if (trimmed.length > MAX_NAME) return { error: `The name may have at most ${MAX_NAME} characters (it has ${trimmed.length}).` };
+  const tags: string[] = [];
+  for (const part of tagsText.split(",")) {
+    const tag = part.trim().toLowerCase();
+    if (!tag) continue;
+    if (tag.length > 40 || !TAG.test(tag)) return { error: `Tag "${tag}": up to 40 letters, digits, spaces and . + # - _ only.` };
+    if (!tags.includes(tag)) tags.push(tag);
+  }
+  if (tags.length > MAX_TAGS) return { error: `At most ${MAX_TAGS} tags (got ${tags.length}).` };
+  return { name: trimmed, tags };
+}
+
 function runsUrl(boot: Boot, path = ""): string {
   const base = boot.urls.runs.endsWith("/") ? boot.urls.runs : `${boot.urls.runs}/`;
   return `${base}${path}`;
@@ -131,6 +153,7 @@ function metricRows(view: RunView, run: RunInfo | null): [string, string][] {
 export function RunPanel(props: { boot: Boot; version: number | null; dirty: boolean }): JSX.Element {
   const { boot, version, dirty } = props;
   const [form, setForm] = useState<Form>(() => initialForm(props.boot.runDefaults));
+  const [labels, setLabels] = useState({ name: "", tags: "" });
   const [fetchedInputs, setFetchedInputs] = useState<string[]>([]);
   const [shapes, setShapes] = useState<Record<string, string>>({});
   const [queueing, setQueueing] = useState(false);
@@ -214,14 +237,21 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
     event.preventDefault();
     if (version === null || queueing) return;
     const built = buildConfig(form, Object.fromEntries(shapeInputs.map((id) => [id, shapes[id] ?? ""])));
+    const named = buildLabels(labels.name, labels.tags);
     if ("error" in built) {
       setFormError(built.error);
+      return;
+    }
+    if ("error" in named) {
+      setFormError(named.error);
       return;
     }
     setFormError(null);
     setQueueing(true);
     try {
-      const created = await apiJson<RunInfo>(runsUrl(boot), { body: { graph: boot.graphId, version, config: built.config } });
+      const created = await apiJson<RunInfo>(runsUrl(boot), {
+        body: { graph: boot.graphId, version, config: built.config, name: named.name, tags: named.tags },
+      });
       watch(created);
       void loadRecent();
     } catch (error) {
@@ -269,6 +299,27 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
     <div className="tc-panel tc-run-panel">
       <form className="tc-run-form" onSubmit={queue} noValidate>
         <div className="tc-grid-2">
+          <label className="tc-field">
+            <span>Name</span>
+            <input
+              type="text"
+              maxLength={MAX_NAME}
+              placeholder="optional"
+              value={labels.name}
+              onChange={(e) => setLabels((l) => ({ ...l, name: e.target.value }))}
+              data-testid="run-name"
+            />
+          </label>
+          <label className="tc-field">
+            <span>Tags</span>
+            <input
+              type="text"
+              placeholder="baseline, sweep"
+              value={labels.tags}
+              onChange={(e) => setLabels((l) => ({ ...l, tags: e.target.value }))}
+              data-testid="run-tags"
+            />
+          </label>
           <label className="tc-field">
             <span>Steps</span>
             <input type="number" min={1} inputMode="numeric" value={form.steps} onChange={set("steps")} data-testid="run-steps" />
@@ -385,6 +436,14 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
             </h3>
             <StatusBadge status={status} testId="run-status" />
           </div>
+          <p className="tc-small" data-testid="run-labels">
+            <strong>{run.name}</strong>
+            {run.tags.map((tag) => (
+              <span key={tag} className="tc-badge tc-badge-muted">
+                {tag}
+              </span>
+            ))}
+          </p>
           <p className="tc-small tc-run-links">
             <a href={run.url} data-testid="run-link" target="_blank" rel="noopener">
               Open the run's page
@@ -474,6 +533,7 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
                 <button type="button" className="tc-linklike" onClick={() => watch(item)} title="Show this run here">
                   #{item.id} · v{item.version}
                 </button>
+                <span className="tc-small">{item.name}</span>
                 <StatusBadge status={item.status} />
                 <span className="tc-small tc-muted">
                   {item.progress.total ? `${item.progress.step}/${item.progress.total}` : ""}
