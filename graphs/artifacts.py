@@ -80,6 +80,10 @@ def request_artifact(version: GraphVersion, user, fmt: Any, opset: Any = None) -
     request or the graph cannot give that export (the nodes that stop it are named).
     """
     fmt, opset_number = parse_request(fmt, opset)
+    stale_before = timezone.now() - timedelta(seconds=settings.TORCHCANVAS_EXPORTS["stale_after_s"])
+    existing = ExportArtifact.objects.filter(version=version, format=fmt, opset=opset_number).first()
+    if existing is not None and not _needs_rebuild(existing, stale_before):
+        return existing, False  # a version never changes: what was built (or is being built) stands
     problems = [
         d for d in codegen.export_problems(version.document, fmt, limits=engine_limits()) if d.severity == "error"
     ]
@@ -88,7 +92,6 @@ def request_artifact(version: GraphVersion, user, fmt: Any, opset: Any = None) -
         raise ArtifactRefused(
             f"Version {version.number} cannot be exported as {FORMAT_NAMES[fmt]}: {problems[0].message}{more}"
         )
-    stale_before = timezone.now() - timedelta(seconds=settings.TORCHCANVAS_EXPORTS["stale_after_s"])
     with transaction.atomic():
         artifact, created = ExportArtifact.objects.select_for_update().get_or_create(
             version=version, format=fmt, opset=opset_number, defaults={"requested_by": _user_or_none(user)}
@@ -176,11 +179,8 @@ def build(artifact_id: int, *, worker: str = "", timeouts: tuple[type[BaseExcept
         except timeouts:
             limit = settings.TORCHCANVAS_EXPORTS["time_limit_s"]
             return _fail(mine, f"The export took longer than its time limit ({limit} s) and was stopped.")
-        except codegen.ExportFailed as exc:
+        except codegen.ExportFailed as exc:  # graph problems included: export_model raises nothing else of its own
             return _fail(mine, str(exc))
-        except codegen.GraphError as exc:
-            problem = exc.diagnostics[0].message if exc.diagnostics else str(exc)
-            return _fail(mine, f"The graph cannot be exported: {problem}")
         except Exception as exc:
             logger.exception("Export %s failed", artifact_id)
             return _fail(mine, f"The export failed: {describe_exception(exc)}")

@@ -180,4 +180,4 @@ class DiagramView(EngineView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         options = exports.Options(expand_blocks=data["expand_blocks"])
-        return exports.build(data["graph"], data.get("title") or "model", data["format"], options).response()
+        return exports.build(data["graph"], data.get("title", ""), data["format"], options).response()
