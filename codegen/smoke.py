@@ -3,8 +3,11 @@
 :func:`train_package` builds the model with the package's ``build_model()`` and trains it on random
 batches from its ``example_inputs()``: targets are derived from the outputs (cross-entropy over class
 scores, MSE or L1 otherwise), the optimizer, learning rate and precision come from :class:`SmokeSettings`.
-It reports progress through a callback (at most about ten times a second, always the first and last
-step), checks ``should_cancel`` and the time limit between steps, and turns every way a run can go wrong
+Given a dataset (``data=``, a :class:`codegen.fit.ArrayData`) it trains on that instead, validating after
+every epoch and stopping early when a metric stops improving. It reports progress through callbacks (at
+most about ten times a second, always the first and last step; each epoch's metrics), asks ``control``
+between steps whether to go on (cancel, pause, stop), hands out checkpoints (:mod:`codegen.checkpoint`) and
+resumes from one, checks the time limit between steps, and turns every way a run can go wrong
 into :class:`RunFailed` with one sentence: "CUDA out of memory at batch 256: try 64",
 "loss became NaN at step 12", "Training failed at step 3: RuntimeError: …".
 
@@ -23,8 +26,8 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -33,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import fit
+from .checkpoint import Checkpoint
 from .tensor import shape_text
 
 # Progress callbacks come at most this often (plus the first and the last step); 0 reports every step.
@@ -56,11 +61,24 @@ class RunFailed(Exception):
 
 
 class RunCancelled(Exception):
-    """``should_cancel`` answered yes; ``steps`` steps were done."""
+    """``control`` answered ``cancel``; ``steps`` steps were done."""
 
     def __init__(self, steps: int):
         super().__init__(f"cancelled after {steps} steps")
         self.steps = steps
+
+
+class RunPaused(Exception):
+    """``control`` answered ``pause``: the checkpoint after ``steps`` steps went to ``on_checkpoint``."""
+
+    def __init__(self, steps: int):
+        super().__init__(f"paused after {steps} steps")
+        self.steps = steps
+
+
+# What ``control`` may answer between two steps (None: go on). "stop" ends the run as finished, with the
+# results so far; "pause" ends this attempt with a checkpoint to resume from.
+ACTIONS = ("cancel", "pause", "stop")
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,10 @@ class SmokeSettings:
     time_limit_s: float | None = None  # wall time of the whole call, checked between steps
     max_params: int | None = None  # refuse larger models once built
     num_classes: int | None = None  # the first output must be (B, num_classes, …) class scores
+    # With a dataset: stop once this validation metric has not improved for this many epochs (0: never).
+    early_stop_metric: str = "val_loss"
+    early_stop_patience: int = 0
+    checkpoint_interval_s: float | None = None  # with on_checkpoint: also checkpoint inside epochs, this often
 
     @property
     def total_steps(self) -> int:
@@ -97,6 +119,7 @@ class Started:
     precision: str  # what the run really uses: mixed precision needs CUDA
     total_steps: int
     model_name: str = ""  # the model's class name
+    resumed_from_step: int = 0  # the checkpoint's step, when resumed
 
 
 @dataclass(frozen=True)
@@ -269,9 +292,10 @@ def no_classes_message(name: str, shape: Sequence[Any]) -> str:
 
 
 def loss_for(
-    output: torch.Tensor, choice: str, name: str, fixed: bool = False
+    output: torch.Tensor, choice: str, name: str, fixed: bool = False, *, seed: int | None = None
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The loss of one output against random targets shaped by it: fresh at every call, or drawn once (``fixed``).
+    """The loss of one output against random targets shaped by it: fresh at every call, or drawn once
+    (``fixed``, or ``seed`` given: drawn from that seed, so the same targets in a resumed run).
 
     ``auto``: cross-entropy for (B, classes) scores, MSE for every other output. Cross-entropy draws
     class indices (its class count is the output's second axis: the last Linear's ``out_features``);
@@ -301,10 +325,11 @@ def loss_for(
     targets: list[torch.Tensor] = []
 
     def against_targets(out: torch.Tensor) -> torch.Tensor:
-        if not fixed:
+        if not fixed and seed is None:
             return loss(out.float(), draw(out))
         if not targets:
-            targets.append(draw(out))
+            with seeded(seed, out.device) if seed is not None else nullcontext():
+                targets.append(draw(out))
         return loss(out.float(), targets[0])
 
     return against_targets
@@ -341,20 +366,33 @@ def total_grad_norm(parameters: list[nn.Parameter]) -> torch.Tensor:
 # --- the loop -----------------------------------------------------------------------------------
 
 
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Draw from torch's generators seeded with ``seed``, leaving their state as it was afterwards: a fixed
+    batch is then the same batch in a run resumed elsewhere."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
 @dataclass
 class _Tracker:
-    """Step times and losses, and when the last progress report went out."""
+    """Step times, losses and epoch results, and when the last progress report went out."""
 
     batch_size: int
     started: float
     interval_s: float
     losses: list[float] = field(default_factory=list)
     step_times: list[float] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)  # EpochResult payloads
     reported_at: float = -math.inf
     reported_step: int = 0
     skipped_steps: int = 0
     grad_norm: float | None = None
     epoch: int = 1
+    elapsed_before: float = 0.0  # training time of the attempts before a resume
+    resumed_from: list[int] = field(default_factory=list)
 
     def record(self, seconds: float, loss: float, grad_norm: float | None, epoch: int) -> None:
         self.step_times.append(seconds)
@@ -362,19 +400,22 @@ class _Tracker:
         self.grad_norm = grad_norm
         self.epoch = epoch
 
+    def elapsed(self, now: float) -> float:
+        return self.elapsed_before + now - self.started
+
     def due(self, step: int, total: int, now: float) -> bool:
         return step == 1 or step == total or now - self.reported_at >= self.interval_s
 
     def progress(self, total: int, now: float, backend: Backend) -> Progress:
         """The report of the last step, with rates over the steps since the previous report."""
-        window = self.step_times[self.reported_step :]
+        window = self.step_times[self.reported_step :] or self.step_times[-1:]
         return Progress(
             step=len(self.losses),
             total=total,
             epoch=self.epoch,
             loss=self.losses[-1],
             samples_per_s=len(window) * self.batch_size / max(sum(window), 1e-9),
-            elapsed_s=now - self.started,
+            elapsed_s=self.elapsed(now),
             step_time_ms=1000 * sum(window) / len(window),
             grad_norm=self.grad_norm,
             memory_bytes=backend.peak_memory(),
@@ -383,6 +424,28 @@ class _Tracker:
     def reported(self, now: float) -> None:
         self.reported_at = now
         self.reported_step = len(self.losses)
+
+    def history(self, now: float, stopper: fit.EarlyStop) -> dict[str, Any]:
+        """What a checkpoint keeps of this record (plain numbers, lists and dicts)."""
+        return {
+            "losses": list(self.losses),
+            "step_times": list(self.step_times),
+            "epochs": list(self.epochs),
+            "skipped_steps": self.skipped_steps,
+            "grad_norm": self.grad_norm,
+            "epoch": self.epoch,
+            "elapsed_s": self.elapsed(now),
+            "resumed_from": list(self.resumed_from),
+            "early_stop": stopper.state(),
+        }
+
+    def restore(self, history: dict[str, Any], stopper: fit.EarlyStop, step: int) -> None:
+        self.losses, self.step_times = list(history["losses"]), list(history["step_times"])
+        self.epochs, self.skipped_steps = list(history["epochs"]), history["skipped_steps"]
+        self.grad_norm, self.epoch, self.elapsed_before = history["grad_norm"], history["epoch"], history["elapsed_s"]
+        self.resumed_from = [*history["resumed_from"], step]
+        self.reported_step = len(self.losses)
+        stopper.restore(history["early_stop"])
 
 
 def _finite(value: float) -> float | None:
@@ -408,11 +471,24 @@ class _Context:
     progress_interval_s: float
     on_start: Callable[[Started], None] | None
     on_progress: Callable[[Progress], None] | None
-    should_cancel: Callable[[], bool] | None
+    control: Callable[[], str | None] | None
+    data: fit.ArrayData | None = None
+    on_epoch: Callable[[fit.EpochResult], None] | None = None
+    on_checkpoint: Callable[[Checkpoint], None] | None = None
+    resume: Checkpoint | None = None
+    initial_weights: Mapping[str, torch.Tensor] | None = None
 
     def reraise(self, exc: Exception) -> bool:
         """Exceptions that are not the model's failures: ours, the caller's, and out-of-memory."""
-        return isinstance(exc, (RunFailed, RunCancelled, *self.passthrough)) or self.backend.is_oom(exc)
+        return isinstance(exc, (RunFailed, RunCancelled, RunPaused, *self.passthrough)) or self.backend.is_oom(exc)
+
+    def action(self) -> str | None:
+        if self.control is None:
+            return None
+        answer = self.control()
+        if answer is not None and answer not in ACTIONS:
+            raise ValueError(f"control answered {answer!r}; expected None or one of {', '.join(ACTIONS)}")
+        return answer
 
 
 def train_package(
@@ -422,25 +498,40 @@ def train_package(
     backend: Backend | None = None,
     shapes: Mapping[str, Sequence[int]] | None = None,
     output_names: Sequence[str] | None = None,
+    data: fit.ArrayData | None = None,
     on_start: Callable[[Started], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
+    on_epoch: Callable[[fit.EpochResult], None] | None = None,
+    on_checkpoint: Callable[[Checkpoint], None] | None = None,
+    control: Callable[[], str | None] | None = None,
+    resume: Checkpoint | None = None,
+    initial_weights: Mapping[str, torch.Tensor] | None = None,
     progress_interval_s: float = PROGRESS_INTERVAL_S,
     clock: Callable[[], float] = time.perf_counter,
     started_at: float | None = None,
     passthrough: tuple[type[BaseException], ...] = (),
 ) -> dict[str, Any]:
-    """Train the model of a generated ``package`` for ``settings.total_steps`` steps; return the final metrics.
+    """Train the model of a generated ``package`` for ``settings.epochs`` epochs; return the final metrics.
 
     ``package`` is anything with the generated ``build_model(shapes)`` and ``example_inputs(batch, shapes)``;
     ``shapes`` (input sizes without the batch) goes to both. ``backend`` defaults to
     ``select_backend("auto")``. ``output_names`` name the outputs in messages (``#0``, ``#1`` otherwise).
-    ``on_progress`` is called at most every ``progress_interval_s`` seconds (0: every step), always for the
-    first and the last step, and for the last completed one when the run stops early. The time limit counts
-    from ``started_at`` (a reading of ``clock``; default: now).
 
-    Raises :class:`RunFailed` (with the user's sentence) or :class:`RunCancelled`. Exceptions of the
-    ``passthrough`` types (a worker's soft time limit) propagate untouched.
+    Without ``data`` an epoch is ``settings.steps`` steps on generated batches; with it, one pass over its
+    training split, then validation (``on_epoch`` gets the result). ``on_progress`` is called at most every
+    ``progress_interval_s`` seconds (0: every step), always for the first and the last step, and for the
+    last completed one when the run stops early. The time limit counts from ``started_at`` (a reading of
+    ``clock``; default: now).
+
+    ``control`` is asked before every step: None goes on, ``cancel`` raises :class:`RunCancelled`, ``pause``
+    checkpoints and raises :class:`RunPaused`, ``stop`` ends training with the results so far. With
+    ``on_checkpoint``, a checkpoint goes out after every epoch, every ``settings.checkpoint_interval_s``, on
+    pause and at the end; it must be written out before the callback returns (its tensors are the live
+    ones). ``resume`` continues from such a checkpoint; ``initial_weights`` (a state dict) start a new run
+    from trained weights.
+
+    Raises :class:`RunFailed` (with the user's sentence), :class:`RunCancelled` or :class:`RunPaused`.
+    Exceptions of the ``passthrough`` types (a worker's soft time limit) propagate untouched.
     """
     start = clock() if started_at is None else started_at
     if settings.batch_size < 1 or settings.steps < 1 or settings.epochs < 1:
@@ -456,6 +547,10 @@ def train_package(
         raise RunFailed(f"Unknown data mode {settings.data!r}: choose one of {', '.join(DATA_MODES)}.")
     if precision == "bf16" and not backend.supports_bf16():
         raise RunFailed("This GPU does not support bf16: choose fp16 or fp32.")
+    if settings.early_stop_metric not in fit.STOP_METRICS:
+        raise RunFailed(
+            f"Early stopping watches one of {', '.join(fit.STOP_METRICS)}, not {settings.early_stop_metric!r}."
+        )
     limit = settings.time_limit_s
     context = _Context(
         settings=settings,
@@ -469,7 +564,12 @@ def train_package(
         progress_interval_s=progress_interval_s,
         on_start=on_start,
         on_progress=on_progress,
-        should_cancel=should_cancel,
+        control=control,
+        data=data.to(backend.device) if data is not None else None,
+        on_epoch=on_epoch,
+        on_checkpoint=on_checkpoint,
+        resume=resume,
+        initial_weights=initial_weights,
     )
 
     out_of_memory = False
@@ -480,7 +580,7 @@ def train_package(
         try:
             return _train(package, context)
         except Exception as exc:
-            if not backend.is_oom(exc) or isinstance(exc, (RunFailed, RunCancelled, *passthrough)):
+            if not backend.is_oom(exc) or isinstance(exc, (RunFailed, RunCancelled, RunPaused, *passthrough)):
                 raise
             out_of_memory = True  # handled below, once no frame holds the run's tensors any more
     finally:
@@ -496,15 +596,86 @@ def train_package(
 def _build(package: Any, run: _Context) -> nn.Module:
     try:
         model = package.build_model(run.shapes) if run.shapes else package.build_model()
-        return model.to(run.backend.device)
+        model = model.to(run.backend.device)
     except Exception as exc:
         if run.reraise(exc):
             raise
         raise RunFailed(f"Building the model failed: {describe_exception(exc)}") from exc
+    if run.initial_weights is not None:
+        try:
+            model.load_state_dict(run.initial_weights)
+        except (RuntimeError, KeyError, TypeError) as exc:
+            raise RunFailed(f"The starting weights do not fit this model: {describe_exception(exc)}") from exc
+    return model
+
+
+class _GeneratedBatches:
+    """Smoke batches: the package's ``example_inputs`` (fresh every step, or one fixed batch) and targets
+    drawn from each output's shape."""
+
+    def __init__(self, package: Any, run: _Context):
+        self.package, self.run = package, run
+        self.fixed: list[torch.Tensor] = []
+        self.loss_fns: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
+
+    def _inputs(self) -> list[torch.Tensor]:
+        run, batch_size = self.run, self.run.settings.batch_size
+        if self.fixed:
+            return self.fixed
+        if run.settings.data == "fixed":
+            with seeded(run.settings.seed or 0, run.backend.device):
+                self.fixed.extend(self._draw(batch_size))
+            return self.fixed
+        return self._draw(batch_size)
+
+    def _draw(self, batch_size: int) -> list[torch.Tensor]:
+        run = self.run
+        batch = (
+            self.package.example_inputs(batch_size, run.shapes)
+            if run.shapes
+            else self.package.example_inputs(batch_size)
+        )
+        return [t.to(run.backend.device, non_blocking=True) for t in batch]
+
+    def loss(self, model: nn.Module, epoch: int, index: int, autocast) -> torch.Tensor:
+        with autocast():
+            outputs = model(*self._inputs())
+        outputs = tuple(outputs) if isinstance(outputs, tuple | list) else (outputs,)
+        if self.loss_fns is None:
+            self.loss_fns = _losses(outputs, self.run)
+        return sum(fn(out) for fn, out in zip(self.loss_fns, outputs))
+
+
+class _DatasetBatches:
+    """A dataset's batches (:class:`codegen.fit.ArrayData`), and its loss by task."""
+
+    def __init__(self, data: fit.ArrayData, run: _Context):
+        self.data, self.run = data, run
+        self.loss_fn: Callable[..., torch.Tensor] | None = None
+
+    def loss(self, model: nn.Module, epoch: int, index: int, autocast) -> torch.Tensor:
+        settings = self.run.settings
+        x, y = self.data.batch(epoch, index, settings.batch_size, settings.seed or 0)
+        with autocast():
+            out = model(x)
+        if isinstance(out, tuple | list):
+            if len(out) != 1:
+                raise RunFailed(f"This model has {len(out)} outputs, and a dataset trains one: keep one output.")
+            out = out[0]
+        if self.loss_fn is None:
+            self.loss_fn = self.criterion(out)
+        return self.loss_fn(out, y)
+
+    def criterion(self, out: torch.Tensor) -> Callable[..., torch.Tensor]:
+        names = self.run.output_names
+        try:
+            return fit.loss_for_task(out, self.data, self.run.settings.loss, names[0] if names else "#0")
+        except fit.DataProblem as exc:
+            raise RunFailed(exc.message) from exc
 
 
 def _train(package: Any, run: _Context) -> dict[str, Any]:
-    settings, backend = run.settings, run.backend
+    settings, backend, data = run.settings, run.backend, run.data
     model = _build(package, run)
     parameters = [p for p in model.parameters() if p.requires_grad]
     params_total = sum(p.numel() for p in model.parameters())
@@ -516,43 +687,78 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
     optimizer = make_optimizer(settings.optimizer, parameters, settings.lr)
     scaler = backend.grad_scaler() if run.precision == "fp16" else None
     dtype = _DTYPES.get(run.precision)
-    total = settings.total_steps
-    batch_size = settings.batch_size
-    if run.on_start is not None:
-        label = backend.label()
-        run.on_start(Started(label, torch.__version__, params_total, run.precision, total, type(model).__name__))
 
-    fixed_batch: list[torch.Tensor] = []
+    def autocast() -> AbstractContextManager:
+        return backend.autocast(dtype) if dtype is not None else nullcontext()
 
-    def make_inputs() -> list[torch.Tensor]:
-        if fixed_batch:
-            return fixed_batch
-        batch = package.example_inputs(batch_size, run.shapes) if run.shapes else package.example_inputs(batch_size)
-        batch = [t.to(backend.device, non_blocking=True) for t in batch]
-        if settings.data == "fixed":
-            fixed_batch.extend(batch)
-        return batch
-
-    loss_fns: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
-    tracker = _Tracker(batch_size, run.clock(), run.progress_interval_s)
+    steps = data.steps_per_epoch(settings.batch_size) if data is not None else settings.steps
+    total = steps * settings.epochs
+    tracker = _Tracker(settings.batch_size, run.clock(), run.progress_interval_s)
+    stopper = fit.EarlyStop(settings.early_stop_metric, settings.early_stop_patience)
     step = 0
+    if run.resume is not None:
+        step = _restore(run.resume, model, optimizer, scaler, tracker, stopper, backend)
+    if run.on_start is not None:
+        started = Started(
+            backend.label(), torch.__version__, params_total, run.precision, total, type(model).__name__, step
+        )
+        run.on_start(started)
+    batches = _DatasetBatches(data, run) if data is not None else _GeneratedBatches(package, run)
+
+    def checkpoint(reason: str, epoch: int) -> None:
+        if run.on_checkpoint is None:
+            return
+        rng = {"cpu": torch.get_rng_state()}
+        if backend.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(backend.device)
+        run.on_checkpoint(
+            Checkpoint(
+                step=len(tracker.losses),
+                epoch=epoch,
+                model=model.state_dict(),
+                optimizer=optimizer.state_dict(),
+                scaler=scaler.state_dict() if scaler is not None else None,
+                history=tracker.history(run.clock(), stopper),
+                rng=rng,
+                reason=reason,
+            )
+        )
+
+    def validate(epoch: int) -> fit.EpochResult:
+        first = (epoch - 1) * steps
+        done = tracker.losses[first:]
+        result: dict[str, Any] = {"train_loss": sum(done) / max(len(done), 1)}
+        if data is not None and data.val_samples and isinstance(batches, _DatasetBatches) and batches.loss_fn:
+            try:
+                result.update(fit.evaluate(model, data, batches.loss_fn, settings.batch_size, autocast))
+            except Exception as exc:
+                if run.reraise(exc):
+                    raise
+                raise RunFailed(f"Validation failed after epoch {epoch}: {describe_exception(exc)}") from exc
+        best = stopper.improved(result.get(settings.early_stop_metric), epoch)
+        return fit.EpochResult(epoch, settings.epochs, len(tracker.losses), best=best, **result)
+
+    stopped: str | None = None
+    last_checkpoint = run.clock()
+    epoch = step // steps + 1
     try:
-        for epoch in range(1, settings.epochs + 1):
-            for _ in range(settings.steps):
-                if run.should_cancel is not None and run.should_cancel():
+        for epoch in range(step // steps + 1, settings.epochs + 1):
+            for index in range(step - (epoch - 1) * steps, steps):
+                action = run.action()
+                if action == "cancel":
                     raise RunCancelled(step)
+                if action == "pause":
+                    checkpoint("pause", epoch)
+                    raise RunPaused(step)
+                if action == "stop":
+                    stopped = "user"
+                    break
                 if run.clock() > run.deadline:
                     raise RunFailed(f"Time limit of {settings.time_limit_s:g} s reached after {step} of {total} steps.")
                 step += 1
                 begin = run.clock()
                 try:
-                    inputs = make_inputs()
-                    with backend.autocast(dtype) if dtype is not None else nullcontext():
-                        outputs = model(*inputs)
-                    outputs = tuple(outputs) if isinstance(outputs, tuple | list) else (outputs,)
-                    if loss_fns is None:
-                        loss_fns = _losses(outputs, run)
-                    loss = sum(fn(out) for fn, out in zip(loss_fns, outputs))
+                    loss = batches.loss(model, epoch, index, autocast)
                     optimizer.zero_grad(set_to_none=True)
                     if scaler is not None:
                         scaler.scale(loss).backward()
@@ -576,18 +782,70 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
                 except Exception as exc:
                     if run.reraise(exc):
                         raise
-                    raise RunFailed(_step_failure(exc, step, batch_size)) from exc
+                    raise RunFailed(_step_failure(exc, step, settings.batch_size)) from exc
                 now = run.clock()
                 tracker.record(now - begin, loss_value, _finite(norm_value), epoch)
                 if run.on_progress is not None and tracker.due(step, total, now):
                     run.on_progress(tracker.progress(total, now, backend))
                     tracker.reported(run.clock())
-    except (RunFailed, RunCancelled):
+                interval = settings.checkpoint_interval_s
+                # Not at an epoch's last step: the epoch's own checkpoint follows its validation.
+                if interval is not None and index < steps - 1 and now - last_checkpoint >= interval:
+                    checkpoint("interval", epoch)
+                    last_checkpoint = run.clock()
+            if stopped:
+                break
+            if data is not None:
+                result = validate(epoch)
+                tracker.epochs.append(result.payload())
+                if run.on_epoch is not None:
+                    run.on_epoch(result)
+                if stopper.exhausted:
+                    stopped = "early_stop"
+            if epoch < settings.epochs and not stopped:
+                checkpoint("epoch", epoch)
+                last_checkpoint = run.clock()
+            if stopped:
+                break
+    except (RunFailed, RunCancelled, RunPaused):
         # The last completed step may not have been reported yet (throttling): the user sees where it stopped.
         if run.on_progress is not None and 0 < tracker.reported_step < len(tracker.losses):
             run.on_progress(tracker.progress(total, run.clock(), backend))
         raise
-    return _metrics(tracker, settings, backend, run.precision, params_total, run.clock())
+    if not tracker.losses:
+        raise RunFailed("The run was stopped before its first step: there are no results.")
+    if run.on_progress is not None and tracker.reported_step < len(tracker.losses):
+        run.on_progress(tracker.progress(total, run.clock(), backend))
+    if stopped == "user" and data is not None and len(tracker.epochs) < epoch:
+        tracker.epochs.append(validate(epoch).payload())  # the partial epoch's validation: the results so far
+    metrics = _metrics(tracker, settings, backend, run.precision, params_total, run.clock())
+    metrics.update(_fit_metrics(tracker, stopper, stopped, total if data is not None else None))
+    checkpoint("end", epoch)
+    return metrics
+
+
+def _restore(
+    saved: Checkpoint,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    tracker: _Tracker,
+    stopper: fit.EarlyStop,
+    backend: Backend,
+) -> int:
+    """Load ``saved`` into the run's objects; returns its step (the next one is the first to train)."""
+    try:
+        model.load_state_dict(saved.model)
+        optimizer.load_state_dict(saved.optimizer)
+        if scaler is not None and saved.scaler:
+            scaler.load_state_dict(saved.scaler)
+        tracker.restore(saved.history, stopper, saved.step)
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        raise RunFailed(f"The run's checkpoint does not fit its model any more: {describe_exception(exc)}") from exc
+    torch.set_rng_state(saved.rng["cpu"])
+    if backend.device.type == "cuda" and "cuda" in saved.rng:
+        torch.cuda.set_rng_state(saved.rng["cuda"], backend.device)
+    return saved.step
 
 
 def _losses(outputs: tuple[torch.Tensor, ...], run: _Context) -> list[Callable[[torch.Tensor], torch.Tensor]]:
@@ -597,8 +855,18 @@ def _losses(outputs: tuple[torch.Tensor, ...], run: _Context) -> list[Callable[[
         names = [f"#{i}" for i in range(len(outputs))]
     if run.settings.num_classes is not None:
         check_classes(outputs[0], names[0], run.settings.num_classes)
-    fixed = run.settings.data == "fixed"
-    return [loss_for(out, run.settings.loss, name, fixed) for out, name in zip(outputs, names)]
+    settings = run.settings
+    seed = (settings.seed or 0) + 1 if settings.data == "fixed" else None
+    return [loss_for(out, settings.loss, name, seed=seed) for out, name in zip(outputs, names)]
+
+
+def _curve(values: list[float]) -> list[list[float]]:
+    """``[[step, value], …]`` with at most MAX_CURVE_POINTS points, evenly spaced, the last one included."""
+    stride = max(1, math.ceil(len(values) / MAX_CURVE_POINTS))
+    curve = [[i + 1, values[i]] for i in range(0, len(values), stride)]
+    if curve[-1][0] != len(values):
+        curve.append([len(values), values[-1]])
+    return curve
 
 
 def _metrics(
@@ -612,10 +880,6 @@ def _metrics(
     times = tracker.step_times
     steady = times[1:] or times  # the first step pays for warm-up (allocations, kernel selection)
     losses = tracker.losses
-    stride = max(1, math.ceil(len(losses) / MAX_CURVE_POINTS))
-    curve = [[i + 1, losses[i]] for i in range(0, len(losses), stride)]
-    if curve[-1][0] != len(losses):
-        curve.append([len(losses), losses[-1]])
     return {
         "loss": losses[-1],
         "first_loss": losses[0],
@@ -625,7 +889,7 @@ def _metrics(
         "samples_per_s": round(len(steady) * settings.batch_size / max(sum(steady), 1e-9), 2),
         "step_time_ms": round(1000 * statistics.median(steady), 3),
         "first_step_ms": round(1000 * times[0], 3),
-        "elapsed_s": round(now - tracker.started, 3),
+        "elapsed_s": round(tracker.elapsed(now), 3),
         "grad_norm": tracker.grad_norm,
         "peak_memory_bytes": backend.peak_memory(),
         "memory_kind": backend.memory_kind,
@@ -633,8 +897,32 @@ def _metrics(
         "precision": precision,
         "skipped_steps": tracker.skipped_steps,
         "cpu_threads": torch.get_num_threads(),
-        "loss_curve": curve,
+        "loss_curve": _curve(losses),
     }
+
+
+def _fit_metrics(tracker: _Tracker, stopper: fit.EarlyStop, stopped: str | None, total: int | None) -> dict[str, Any]:
+    """What a dataset's epochs (``total`` steps: None without a dataset), stopping early and resuming add to
+    the metrics: only what happened."""
+    metrics: dict[str, Any] = {}
+    if total is not None:
+        metrics.update(epochs_done=len(tracker.epochs), total_steps=total)
+    if stopped:
+        metrics["stopped"] = stopped
+    if tracker.resumed_from:
+        metrics["resumed_from_step"] = tracker.resumed_from[-1]
+        metrics["resumes"] = len(tracker.resumed_from)
+    validated = [e for e in tracker.epochs if e.get("val_loss") is not None]
+    if validated:
+        last = validated[-1]
+        for name in ("val_loss", "val_accuracy", "val_mae"):
+            if last.get(name) is not None:
+                metrics[name] = last[name]
+        metrics["val_curve"] = [[e["step"], e["val_loss"]] for e in validated]
+        metrics["best_epoch"] = stopper.best_epoch
+        metrics["best_" + stopper.metric] = stopper.best
+        metrics["history"] = tracker.epochs
+    return metrics
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -660,8 +948,10 @@ __all__ = [
     "CpuBackend",
     "CudaBackend",
     "Progress",
+    "ACTIONS",
     "RunCancelled",
     "RunFailed",
+    "RunPaused",
     "SmokeSettings",
     "Started",
     "check_classes",

@@ -99,7 +99,7 @@ def request_artifact(version: GraphVersion, user, fmt: Any, opset: Any = None) -
         if not created and not _needs_rebuild(artifact, stale_before):
             return artifact, False
         if not created:
-            _forget_file(artifact)
+            forget_file(artifact.file)
             ExportArtifact.objects.filter(pk=artifact.pk).update(
                 status=ArtifactStatus.QUEUED,
                 requested_by=_user_or_none(user),
@@ -132,15 +132,17 @@ def _needs_rebuild(artifact: ExportArtifact, stale_before) -> bool:
 
 def delete_file_with_row(sender, instance: ExportArtifact, **kwargs) -> None:
     """Delete an artifact's file once the deletion of its row has committed."""
-    transaction.on_commit(lambda: _forget_file(instance))
+    transaction.on_commit(lambda: forget_file(instance.file))
 
 
-def _forget_file(artifact: ExportArtifact) -> None:
-    if artifact.file:
+def forget_file(stored) -> None:
+    """Delete a stored file (a ``FieldFile``, or a storage and a name), if there is one; never raises."""
+    storage, name = (stored.storage, stored.name) if hasattr(stored, "storage") else stored
+    if name:
         try:
-            artifact.file.storage.delete(artifact.file.name)
+            storage.delete(name)
         except Exception:  # a file that cannot be deleted is left behind; the row no longer points at it
-            logger.warning("Could not delete %s", artifact.file.name, exc_info=True)
+            logger.warning("Could not delete %s", name, exc_info=True)
 
 
 def build(artifact_id: int, *, worker: str = "", timeouts: tuple[type[BaseException], ...] = ()) -> str:

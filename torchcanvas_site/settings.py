@@ -199,6 +199,9 @@ TORCHCANVAS_RUNS = {
     "auto_queue": env_choice("TORCHCANVAS_RUN_AUTO_QUEUE", "cpu", {"cpu", "gpu"}),
     # The share of each GPU one worker process may allocate (None: all of it).
     "gpu_memory_fraction": env_float("TORCHCANVAS_GPU_MEMORY_FRACTION", None, minimum=0.01, maximum=1.0),
+    # A running run saves a checkpoint after every epoch and, inside long epochs, this often: a worker killed
+    # mid-run costs at most this much training when its run resumes elsewhere.
+    "checkpoint_interval_s": env_int("TORCHCANVAS_RUN_CHECKPOINT_INTERVAL", 60, minimum=1),
 }
 # Heavy exports of a version (ONNX, torch.export, TorchScript; graphs/artifacts.py), built by workers.
 TORCHCANVAS_EXPORTS = {
@@ -294,6 +297,15 @@ STORAGES = {
         "OPTIONS": env_json_object(
             "TORCHCANVAS_DATASET_STORAGE_OPTIONS",
             {"location": env_str("TORCHCANVAS_DATASET_DIR", str(VAR_DIR / "datasets"))},
+        ),
+    },
+    # Runs' checkpoints and trained weights: written by workers (any of which may resume a run), read by the web
+    # process (weight downloads), so shared like "artifacts".
+    "checkpoints": {
+        "BACKEND": env_str("TORCHCANVAS_CHECKPOINT_STORAGE", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env_json_object(
+            "TORCHCANVAS_CHECKPOINT_STORAGE_OPTIONS",
+            {"location": env_str("TORCHCANVAS_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints"))},
         ),
     },
     "staticfiles": {

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from codegen.fit import STOP_METRICS
 from codegen.smoke import DATA_MODES, LOSSES, OPTIMIZERS, PRECISIONS
 
 # The choices are the training loop's own; a config adds no device index (the worker picks its GPU).
@@ -37,7 +38,11 @@ DEFAULTS: dict[str, Any] = {
     "data": "fixed",
     "seed": 0,
 }
-OPTIONAL = ("time_limit_s", "input_shapes")
+# Training on a dataset: which one, the share held out for validation, early stopping. With a dataset,
+# "steps" is not chosen: the dispatcher sets it to one pass over the training split (codegen.fit.steps_per_epoch).
+DATASET_DEFAULTS: dict[str, Any] = {"val_fraction": 0.2, "early_stop_metric": "val_loss", "early_stop_patience": 0}
+MAX_VAL_FRACTION = 0.5
+OPTIONAL = ("time_limit_s", "input_shapes", "dataset", *DATASET_DEFAULTS, "init_from_run")
 FIELDS = (*DEFAULTS, *OPTIONAL)
 
 
@@ -80,18 +85,30 @@ class RunConfig:
     time_limit_s: int = Caps.time_limit_s
     # Sizes of inputs without the batch axis, overriding (or supplying) the graph's own: {"inp": (9, 256)}.
     input_shapes: dict[str, tuple[int, ...]] | None = field(default=None)
+    dataset: int | None = None  # a Dataset's id: train on it (else on generated batches)
+    val_fraction: float = DATASET_DEFAULTS["val_fraction"]  # 0: no validation split
+    early_stop_metric: str = DATASET_DEFAULTS["early_stop_metric"]
+    early_stop_patience: int = DATASET_DEFAULTS["early_stop_patience"]  # epochs without improvement; 0: never
+    init_from_run: int | None = None  # start from the weights of this run
 
     @property
     def total_steps(self) -> int:
         return self.steps * self.epochs
 
     def to_dict(self) -> dict[str, Any]:
-        """The stored form (``Run.config``): every field explicit, so a run records what it used."""
+        """The stored form (``Run.config``): every field that applies explicit, so a run records what it used."""
         data = asdict(self)
         if self.input_shapes is None:
             del data["input_shapes"]
         else:
             data["input_shapes"] = {name: list(shape) for name, shape in self.input_shapes.items()}
+        if self.dataset is None:
+            for name in ("dataset", *DATASET_DEFAULTS):
+                del data[name]
+        else:
+            del data["data"]  # generated batches: not what this run trains on
+        if self.init_from_run is None:
+            del data["init_from_run"]
         return data
 
 
@@ -125,6 +142,17 @@ def parse_config(data: Any, caps: Caps | None = None) -> RunConfig:
         seed=_integer(value["seed"], "seed", 0, MAX_SEED),
         time_limit_s=_integer(value.get("time_limit_s", caps.time_limit_s), "time_limit_s", 1, caps.time_limit_s),
         input_shapes=_input_shapes(value.get("input_shapes")),
+        dataset=_optional_id(value.get("dataset"), "dataset"),
+        val_fraction=_fraction(value.get("val_fraction", DATASET_DEFAULTS["val_fraction"])),
+        early_stop_metric=_choice(
+            {"early_stop_metric": value.get("early_stop_metric", DATASET_DEFAULTS["early_stop_metric"])},
+            "early_stop_metric",
+            tuple(STOP_METRICS),
+        ),
+        early_stop_patience=_integer(
+            value.get("early_stop_patience", DATASET_DEFAULTS["early_stop_patience"]), "early_stop_patience", 0, 1000
+        ),
+        init_from_run=_optional_id(value.get("init_from_run"), "init_from_run"),
     )
 
 
@@ -136,6 +164,18 @@ def _integer(number: Any, name: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low} and {high} (got {number}).")
     return number
+
+
+def _optional_id(number: Any, name: str) -> int | None:
+    return None if number is None else _integer(number, name, 1, 2**63 - 1)
+
+
+def _fraction(number: Any) -> float:
+    if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+        raise ConfigError(f"val_fraction: expected a number such as 0.2, got {number!r}.")
+    if not 0 <= number <= MAX_VAL_FRACTION:
+        raise ConfigError(f"val_fraction must be between 0 and {MAX_VAL_FRACTION} (got {number!r}).")
+    return float(number)
 
 
 def _choice(value: Mapping[str, Any], name: str, choices: tuple[str, ...]) -> str:

@@ -24,8 +24,10 @@ import os
 import queue
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -34,14 +36,16 @@ from django.db import connections, transaction
 from django.http import Http404
 from django.utils import timezone
 
+from codegen import fit
 from graphs.models import GraphVersion
-from graphs.permissions import graph_access
+from graphs.permissions import graph_access, visible_datasets
 from graphs.services import ServiceError, clean_tags, engine_limits
-from training import labels, monitor, runner, workers
-from training.access import may_cancel
+from training import datasets, labels, monitor, runner, workers
+from training.access import may_cancel, visible_runs
+from training.checkpoints import discard_checkpoint
 from training.config import Caps, ConfigError, RunConfig, parse_config
 from training.events import publish_event
-from training.models import ACTIVE, Run, Status
+from training.models import ACTIVE, Dataset, Run, Status
 
 logger = logging.getLogger("torchcanvas.training")
 
@@ -67,22 +71,29 @@ def run_mode() -> str:
     return settings.TORCHCANVAS_RUN_MODE
 
 
-def queue_for(config: RunConfig) -> str:
-    """``embedded`` in embedded mode; else ``cpu`` or ``gpu`` from the device (``auto``: the setting)."""
+def queue_for(device: str) -> str:
+    """``embedded`` in embedded mode; else ``cpu`` or ``gpu`` from a run's device (``auto``: the setting)."""
     if run_mode() == EMBEDDED:
         return EMBEDDED
-    if config.device == "auto":
+    if device == "auto":
         return settings.TORCHCANVAS_RUNS["auto_queue"]
-    return "gpu" if config.device == "cuda" else "cpu"
+    return "gpu" if device == "cuda" else "cpu"
 
 
-def check_run(version: GraphVersion, config: Any) -> RunConfig:
-    """The checked config of a run of ``version``, or :class:`RunRefused` saying what stops it."""
+def check_run(version: GraphVersion, config: Any, user=None) -> RunConfig:
+    """The checked config of a run of ``version`` by ``user``, or :class:`RunRefused` saying what stops it.
+
+    With a dataset, the config that comes back says what the run will do: the steps of one pass over the
+    training split, and the Input's sizes when the graph leaves them open."""
     limits = caps()
     try:
         parsed = parse_config(config, limits)
     except ConfigError as exc:
         raise RunRefused(exc.message) from None
+    if parsed.dataset is not None:
+        parsed = _with_dataset(version, parsed, _dataset_for(user, parsed.dataset), limits)
+    if parsed.init_from_run is not None:
+        _weights_run_for(user, parsed.init_from_run)
     facts = runner.inspect_graph(version.document, parsed.input_shapes, engine_limits())
     if facts.errors:
         more = f" (and {len(facts.errors) - 1} more)" if len(facts.errors) > 1 else ""
@@ -95,7 +106,7 @@ def check_run(version: GraphVersion, config: Any) -> RunConfig:
             "This server has no CUDA GPU, and runs execute on the server itself (embedded mode): "
             "choose device auto or cpu."
         )
-    if run_mode() != EMBEDDED and queue_for(parsed) == "gpu" and workers.live_workers("gpu") == []:
+    if run_mode() != EMBEDDED and queue_for(parsed.device) == "gpu" and workers.live_workers("gpu") == []:
         # Without a GPU worker the run would wait for TORCHCANVAS_RUN_QUEUE_TIMEOUT and hold a slot of the user's.
         raise RunRefused(
             f"No GPU worker is running (none has taken runs from the gpu queue in the last "
@@ -103,6 +114,62 @@ def check_run(version: GraphVersion, config: Any) -> RunConfig:
             "or start a GPU worker (celery -A torchcanvas_site worker -Q gpu --concurrency 1)."
         )
     return parsed
+
+
+def _dataset_for(user, dataset_id: int) -> Dataset:
+    dataset = visible_datasets(user).filter(pk=dataset_id).first() if user is not None else None
+    if dataset is None:
+        raise RunRefused(f"Dataset {dataset_id} does not exist, or you cannot see it.")
+    return dataset
+
+
+def _with_dataset(version: GraphVersion, config: RunConfig, dataset: Dataset, limits: Caps) -> RunConfig:
+    """``config`` fitted to ``dataset``: the graph's Input must take its samples (an Input without a shape
+    takes them), its steps are one pass over the training split, and they must fit the caps."""
+    facts = dataset.facts
+    problem = datasets.input_shape_problem(version.document, facts)
+    input_shapes = config.input_shapes
+    if problem is not None:
+        node = next(n for n in version.document["nodes"] if n.get("id") == problem.node) if problem.node else None
+        open_input = node is not None and not (node.get("params") or {}).get("shape")
+        if not open_input or problem.suggestion is None or problem.suggestion["params"].get("shape") is None:
+            raise RunRefused(f"{problem.message} (dataset {dataset.name})")
+        input_shapes = {**(input_shapes or {}), node["id"]: tuple(facts["input_shape"])}
+    if config.early_stop_metric == "val_accuracy" and facts.get("task") != "classification":
+        raise RunRefused("Early stopping on val_accuracy needs a classification dataset: watch val_loss or val_mae.")
+    if config.early_stop_metric == "val_mae" and facts.get("task") == "classification":
+        raise RunRefused("Early stopping on val_mae needs a regression dataset: watch val_loss or val_accuracy.")
+    if config.early_stop_patience and not config.val_fraction:
+        raise RunRefused("Early stopping watches validation metrics: give val_fraction above 0.")
+    steps = fit.steps_per_epoch(_train_samples(facts, config), config.batch_size)
+    if steps * config.epochs > limits.max_steps:
+        raise RunRefused(
+            f"One epoch of {dataset.name} is {steps} steps at batch {config.batch_size}, so {config.epochs} epochs are "
+            f"{steps * config.epochs:,} steps; the limit is {limits.max_steps:,} per run: train fewer epochs or use a "
+            "larger batch."
+        )
+    return replace(config, steps=steps, input_shapes=input_shapes, data="fixed")
+
+
+def _train_samples(facts: dict[str, Any], config: RunConfig) -> int:
+    """How many samples the run's seeded split leaves for training (the split the worker makes)."""
+    samples = int(facts["samples"])
+    if not config.val_fraction or samples < 2:
+        return samples
+    labels = None
+    if facts.get("task") == "classification":
+        labels = np.repeat(np.arange(len(facts["classes"])), [c["count"] for c in facts["classes"]])
+    train, _ = datasets.split(samples, config.val_fraction, config.seed, labels)
+    return len(train)
+
+
+def _weights_run_for(user, run_id: int) -> Run:
+    source = visible_runs(user).filter(pk=run_id).first() if user is not None else None
+    if source is None:
+        raise RunRefused(f"Run {run_id} does not exist, or you cannot see it.")
+    if not source.weights:
+        raise RunRefused(f"Run {run_id} has no trained weights to start from (it has not paused or finished).")
+    return source
 
 
 def _has_cuda() -> bool:
@@ -116,7 +183,7 @@ def queue_run(version: GraphVersion, user, config: Any = None, *, name: Any = ""
     (blank: the default name) and tagged ``tags``."""
     if not getattr(user, "is_authenticated", False) or not graph_access(user, version.graph):
         raise Http404("No such graph version.")
-    parsed = check_run(version, config)
+    parsed = check_run(version, config, user)
     try:
         name, tags = labels.clean_name(name), clean_tags(tags)
     except ServiceError as exc:
@@ -132,7 +199,13 @@ def queue_run(version: GraphVersion, user, config: Any = None, *, name: Any = ""
                 "wait for one to finish, or cancel one.",
                 status_code=429,
             )
-        run = Run.objects.create(version=version, user=user, config=parsed.to_dict(), queue=queue_for(parsed))
+        run = Run.objects.create(
+            version=version,
+            user=user,
+            config=parsed.to_dict(),
+            queue=queue_for(parsed.device),
+            dataset_id=parsed.dataset,
+        )
         labels.set_labels(run, name=name, tags=tags)
         publish_event(run, "status", {"status": Status.QUEUED})
         transaction.on_commit(lambda: send(run))
@@ -146,12 +219,72 @@ def cancel_run(run: Run, user) -> Run:
         raise Http404("No such run.")
     if not may_cancel(user, run):
         raise PermissionDenied("Only the person who queued this run, or an admin of its graph, can cancel it.")
-    if run.transition(Status.QUEUED, Status.CANCELLED, cancel_requested=True):
+    if run.transition((Status.QUEUED, Status.PAUSED), Status.CANCELLED, cancel_requested=True):
         publish_event(run, "status", {"status": Status.CANCELLED})
+        discard_checkpoint(run)
     elif Run.objects.filter(pk=run.pk, status=Status.RUNNING).update(cancel_requested=True):
         run.cancel_requested = True
     else:
         run.refresh_from_db()
+    return run
+
+
+def _controlled(user, run: Run, verb: str) -> None:
+    if not graph_access(user, run.version.graph):
+        raise Http404("No such run.")
+    if not may_cancel(user, run):
+        raise PermissionDenied(f"Only the person who queued this run, or an admin of its graph, can {verb} it.")
+
+
+def pause_run(run: Run, user) -> Run:
+    """Ask ``run``'s worker to pause it after its current step: it saves a checkpoint and turns ``paused``."""
+    _controlled(user, run, "pause")
+    if not Run.objects.filter(pk=run.pk, status=Status.RUNNING).update(pause_requested=True):
+        run.refresh_from_db()
+        raise RunRefused(f"Run {run.pk} is {run.status}: only a running run can pause.", status_code=409)
+    run.refresh_from_db()
+    return run
+
+
+def resume_run(run: Run, user, *, stop: bool = False) -> Run:
+    """Queue a paused run again, for whichever worker takes it first: it continues from its checkpoint
+    (``stop``: only to finish at once, with the results so far). It takes one of the user's run slots."""
+    _controlled(user, run, "stop" if stop else "resume")
+    limit = caps().max_concurrent
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=run.user_id).values_list("pk").first()
+        active = Run.objects.filter(user_id=run.user_id, status__in=ACTIVE).count()
+        if active >= limit and not stop:
+            raise RunRefused(
+                f"{active} run{'s are' if active != 1 else ' is'} already queued or running, the most allowed: wait for "
+                "one to finish before resuming this one.",
+                status_code=429,
+            )
+        now = timezone.now()
+        # The server's current mode decides where it goes (a run paused under the embedded worker resumes on
+        # Celery workers after a switch, and the other way round).
+        target = queue_for(run.config.get("device", "auto"))
+        fields = {"queued_at": now, "dispatched_at": None, "stop_requested": stop, "queue": target, "attempts": 0}
+        if not run.transition(Status.PAUSED, Status.QUEUED, **fields):
+            run.refresh_from_db()
+            raise RunRefused(f"Run {run.pk} is {run.status}: only a paused run can be resumed.", status_code=409)
+        publish_event(run, "status", {"status": Status.QUEUED, "step": run.checkpoint_step})
+        transaction.on_commit(lambda: send(run))
+    return run
+
+
+def stop_run(run: Run, user) -> Run:
+    """Finish ``run`` early with its results so far: a running run stops after its current step (and validates
+    what it has), a paused one is resumed only to finish; a queued one has no results and is cancelled."""
+    _controlled(user, run, "stop")
+    if run.status == Status.QUEUED:
+        return cancel_run(run, user)
+    if run.status == Status.PAUSED:
+        return resume_run(run, user, stop=True)
+    if not Run.objects.filter(pk=run.pk, status=Status.RUNNING).update(stop_requested=True):
+        run.refresh_from_db()
+        raise RunRefused(f"Run {run.pk} has already {run.status}: there is nothing to stop.", status_code=409)
+    run.refresh_from_db()
     return run
 
 

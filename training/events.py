@@ -1,6 +1,6 @@
 """A run's events: persisted first (the history a late subscriber receives), then sent live.
 
-Every message of the WebSocket protocol (``status``, ``progress``, ``done``, ``error``; see
+Every message of the WebSocket protocol (``status``, ``progress``, ``epoch``, ``checkpoint``, ``done``, ``error``; see
 ``ARCHITECTURE.md``) goes through :func:`publish_event`, from the web process (queued, cancelled), the
 worker (running, progress, done, error) and the sweeper alike. Two channel-layer messages follow each
 event, once its transaction has committed:
@@ -32,7 +32,7 @@ from training.models import Run, RunEvent
 
 logger = logging.getLogger("torchcanvas.training")
 
-KINDS = ("status", "progress", "done", "error")
+KINDS = ("status", "progress", "epoch", "checkpoint", "done", "error")
 
 
 def user_group(user_id: int) -> str:

@@ -14,7 +14,7 @@ from django.core.validators import MaxValueValidator
 
 from graphs.services import MAX_TAGS, ServiceError
 from training import labels
-from training.config import DEFAULTS, MAX_INPUT_RANK, MAX_LR, MAX_SEED, Caps
+from training.config import DATASET_DEFAULTS, DEFAULTS, MAX_INPUT_RANK, MAX_LR, MAX_SEED, MAX_VAL_FRACTION, Caps
 from training.labels import MAX_NAME
 
 OPTIMIZERS = [("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD")]
@@ -28,8 +28,16 @@ DEVICES = [("auto", "Auto (GPU if there is one)"), ("cpu", "CPU"), ("cuda", "CUD
 PRECISIONS = [("fp32", "fp32"), ("bf16", "bf16 (mixed, GPU)"), ("fp16", "fp16 (mixed, GPU)")]
 DATA_MODES = [("fixed", "One fixed batch (the loss should fall)"), ("random", "A fresh random batch each step")]
 
+STOP_METRICS = [
+    ("val_loss", "Validation loss"),
+    ("val_accuracy", "Validation accuracy (classification)"),
+    ("val_mae", "Validation MAE (regression)"),
+]
+
 # The config keys the form sets, in the order a run's page lists them.
 CONFIG_FIELDS = ("batch_size", "steps", "epochs", "optimizer", "lr", "loss", "data", "device", "precision", "seed")
+# What a run on a dataset adds (its page lists them after the others).
+DATASET_FIELDS = ("dataset", "val_fraction", "early_stop_metric", "early_stop_patience", "init_from_run")
 
 
 class RunLabelsForm(forms.Form):
@@ -63,7 +71,7 @@ def _checked(clean, value):
 
 class RunConfigForm(RunLabelsForm):
     batch_size = forms.IntegerField(min_value=1, initial=DEFAULTS["batch_size"])
-    steps = forms.IntegerField(min_value=1, initial=DEFAULTS["steps"], help_text="per epoch")
+    steps = forms.IntegerField(min_value=1, initial=DEFAULTS["steps"], help_text="per epoch (with a dataset: one pass)")
     optimizer = forms.ChoiceField(choices=OPTIMIZERS, initial=DEFAULTS["optimizer"])
     lr = forms.FloatField(
         label="Learning rate",
@@ -84,10 +92,51 @@ class RunConfigForm(RunLabelsForm):
         choices=PRECISIONS, initial=DEFAULTS["precision"], help_text="Mixed precision runs on a GPU only."
     )
     seed = forms.IntegerField(min_value=0, max_value=MAX_SEED, initial=DEFAULTS["seed"])
+    dataset = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="None: generated batches (smoke run)",
+        help_text="Train on real data: one pass over its training split per epoch, validated after each.",
+    )
+    val_fraction = forms.FloatField(
+        label="Validation share",
+        required=False,
+        min_value=0,
+        max_value=MAX_VAL_FRACTION,
+        initial=DATASET_DEFAULTS["val_fraction"],
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+        help_text="Held out (seeded, stratified by class) and evaluated after every epoch; 0: none.",
+    )
+    early_stop_metric = forms.ChoiceField(
+        label="Early stop on", choices=STOP_METRICS, initial=DATASET_DEFAULTS["early_stop_metric"], required=False
+    )
+    early_stop_patience = forms.IntegerField(
+        label="Patience (epochs)",
+        required=False,
+        min_value=0,
+        max_value=1000,
+        initial=DATASET_DEFAULTS["early_stop_patience"],
+        help_text="Stop after this many epochs without improvement; 0: train every epoch.",
+    )
+    init_from_run = forms.IntegerField(
+        label="Start from the weights of run",
+        min_value=1,
+        required=False,
+        widget=forms.NumberInput(attrs={"placeholder": "run id"}),
+    )
 
-    def __init__(self, *args, caps: Caps | None = None, open_inputs: list[str] | tuple = (), **kwargs):
-        """``open_inputs``: the graph's inputs without a shape; the run needs their sizes."""
+    def __init__(
+        self,
+        *args,
+        caps: Caps | None = None,
+        open_inputs: list[str] | tuple = (),
+        datasets=None,
+        **kwargs,
+    ):
+        """``open_inputs``: the graph's inputs without a shape; the run needs their sizes. ``datasets``: the
+        ones the user may train on."""
         super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = datasets if datasets is not None else self.fields["dataset"].queryset
         caps = caps or Caps()
         for name, high in (("batch_size", caps.max_batch_size), ("steps", caps.max_steps), ("epochs", caps.max_steps)):
             field = self.fields[name]
@@ -100,16 +149,24 @@ class RunConfigForm(RunLabelsForm):
             self.fields[name] = forms.CharField(
                 label=f"Shape of {input_id}",
                 max_length=100,
-                help_text="sizes without the batch, e.g. 9, 256 or 3, 32, 32",
+                required=False,  # a dataset gives it; else clean() asks for it
+                help_text="sizes without the batch, e.g. 9, 256 or 3, 32, 32 (with a dataset: its samples' shape)",
                 widget=forms.TextInput(attrs={"placeholder": "3, 32, 32", "inputmode": "numeric"}),
             )
             self.shape_fields[name] = input_id
         # Shown first; the rest sit under "More options".
-        self.main_fields = ("name", "tags", "batch_size", "steps", "optimizer", "lr", *self.shape_fields)
+        self.main_fields = ("name", "tags", "dataset", "batch_size", "steps", "optimizer", "lr", *self.shape_fields)
 
     def clean(self):
         cleaned = super().clean()
-        for name in self.shape_fields:
+        for name, input_id in list(self.shape_fields.items()):
+            if not cleaned.get(name):
+                if cleaned.get("dataset") is None and name not in self.errors:
+                    self.add_error(
+                        name, f"Give the sizes of {input_id}, or choose a dataset (its samples' shape is used)."
+                    )
+                cleaned.pop(name, None)
+                continue
             if name in cleaned:
                 try:
                     cleaned[name] = parse_shape(cleaned[name])
@@ -120,8 +177,19 @@ class RunConfigForm(RunLabelsForm):
     def config(self) -> dict:
         """The cleaned values as a run config (call after ``is_valid()``)."""
         config = {name: self.cleaned_data[name] for name in CONFIG_FIELDS}
-        if self.shape_fields:
-            config["input_shapes"] = {input_id: self.cleaned_data[name] for name, input_id in self.shape_fields.items()}
+        dataset = self.cleaned_data.get("dataset")
+        if dataset is not None:
+            given = {name: self.cleaned_data.get(name) for name in DATASET_DEFAULTS}
+            config.update(dataset=dataset.pk, **{k: v for k, v in given.items() if v not in (None, "")})
+        if self.cleaned_data.get("init_from_run"):
+            config["init_from_run"] = self.cleaned_data["init_from_run"]
+        shapes = {
+            input_id: self.cleaned_data[name]
+            for name, input_id in self.shape_fields.items()
+            if self.cleaned_data.get(name)
+        }
+        if shapes:
+            config["input_shapes"] = shapes
         return config
 
 
@@ -145,3 +213,20 @@ def open_inputs(document: dict) -> list[str]:
         if not params.get("shape"):
             missing.append(input_id)
     return missing
+
+
+def run_form(user, version, data=None, initial=None) -> RunConfigForm:
+    """The run form of ``version`` for ``user``: the caps in force, the inputs left open, their datasets."""
+    from django.conf import settings
+
+    from graphs.permissions import visible_datasets
+    from training.models import Dataset
+
+    authenticated = getattr(user, "is_authenticated", False)
+    return RunConfigForm(
+        data,
+        initial=initial,
+        caps=Caps.from_settings(settings.TORCHCANVAS_RUNS),
+        open_inputs=open_inputs(version.document),
+        datasets=visible_datasets(user) if authenticated else Dataset.objects.none(),
+    )

@@ -23,17 +23,22 @@ from training.datasets import builtin_file
 class Status(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"  # its state is in its checkpoint; resuming queues it again, for any worker
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
 
 
 TERMINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
-ACTIVE = (Status.QUEUED, Status.RUNNING)
+ACTIVE = (Status.QUEUED, Status.RUNNING)  # what counts against a user's concurrent runs (a paused run does not)
 UNSENT = (
     "Queued, but the task queue (Redis) cannot be reached right now: the run will be sent to a worker as soon as "
     "it is back."
 )
+
+
+def _checkpoint_storage():
+    return storages["checkpoints"]  # looked up when used, so tests and deployments may swap it
 
 
 class Run(models.Model):
@@ -45,6 +50,9 @@ class Run(models.Model):
     config = models.JSONField(default=dict)  # batch_size, steps, optimizer, lr, loss, device, precision, seed
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     cancel_requested = models.BooleanField(default=False)
+    # Asked for by the user, acted on by the worker between two steps.
+    pause_requested = models.BooleanField(default=False)
+    stop_requested = models.BooleanField(default=False)  # finish now, keeping the results so far
     queue = models.CharField(max_length=20, blank=True)  # "gpu", "cpu" or "embedded"
     attempts = models.PositiveIntegerField(default=0)
 
@@ -61,6 +69,14 @@ class Run(models.Model):
     params_total = models.BigIntegerField(null=True, blank=True)
     metrics = models.JSONField(default=dict)  # final: loss, samples_per_s, step_time_ms, peak_memory_bytes, …
     error = models.TextField(blank=True)
+
+    # Training on a dataset (None: a smoke run on generated batches). Deleting the dataset leaves the run's
+    # results; a paused run then cannot resume.
+    dataset = models.ForeignKey("Dataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    # The last checkpoint (any worker resumes from it) and, once the run paused or ended, its weights.
+    checkpoint = models.FileField(storage=_checkpoint_storage, blank=True, max_length=300)
+    checkpoint_step = models.PositiveIntegerField(null=True, blank=True)
+    weights = models.FileField(storage=_checkpoint_storage, blank=True, max_length=300)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -127,7 +143,7 @@ class RunEvent(models.Model):
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
     seq = models.PositiveIntegerField()
-    kind = models.CharField(max_length=10)  # status | progress | done | error
+    kind = models.CharField(max_length=10)  # status | progress | epoch | checkpoint | done | error
     payload = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -144,7 +160,7 @@ class RunEvent(models.Model):
 
 
 def _dataset_storage():
-    return storages["datasets"]  # looked up when used, so tests and deployments may swap it
+    return storages["datasets"]  # looked up when used, like the checkpoints' storage
 
 
 class DatasetKind(models.TextChoices):

@@ -22,8 +22,12 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+import torch
+
 import codegen
-from codegen import loader, smoke
+from codegen import fit, loader, smoke
+from codegen.checkpoint import Checkpoint
 from codegen.smoke import (
     Backend,
     CpuBackend,
@@ -31,11 +35,13 @@ from codegen.smoke import (
     Progress,
     RunCancelled,
     RunFailed,
+    RunPaused,
     SmokeSettings,
     Started,
     describe_exception,
     no_classes_message,
 )
+from training import datasets
 from training.config import Caps, RunConfig
 
 NO_GPU_ON_WORKER = (
@@ -132,7 +138,7 @@ def select_backend(device: str, cuda: CudaBackend | None = None) -> Backend:
     return smoke.select_backend(device, cuda, no_gpu=NO_GPU_ON_WORKER)
 
 
-def loop_settings(config: RunConfig, caps: Caps) -> SmokeSettings:
+def loop_settings(config: RunConfig, caps: Caps, checkpoint_interval_s: float | None = None) -> SmokeSettings:
     """The run's config and caps in the loop's terms."""
     return SmokeSettings(
         batch_size=config.batch_size,
@@ -146,6 +152,28 @@ def loop_settings(config: RunConfig, caps: Caps) -> SmokeSettings:
         seed=config.seed,
         time_limit_s=config.time_limit_s,
         max_params=caps.max_params,
+        early_stop_metric=config.early_stop_metric,
+        early_stop_patience=config.early_stop_patience,
+        checkpoint_interval_s=checkpoint_interval_s,
+    )
+
+
+def array_data(x: np.ndarray, y: np.ndarray, facts: dict[str, Any], config: RunConfig) -> fit.ArrayData:
+    """A loaded dataset (:func:`training.datasets.load_arrays`) split as the run's config says: seeded, and
+    stratified by class for classification."""
+    classification = facts.get("task") == "classification"
+    everything = np.arange(len(x))
+    if config.val_fraction > 0 and len(x) > 1:
+        train_index, val_index = datasets.split(len(x), config.val_fraction, config.seed, y if classification else None)
+    else:
+        train_index, val_index = everything, None
+    return fit.ArrayData(
+        x=torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+        y=torch.from_numpy(y.astype(np.int64) if classification else y.astype(np.float32)),
+        train_index=torch.from_numpy(train_index.astype(np.int64)),
+        val_index=None if val_index is None else torch.from_numpy(val_index.astype(np.int64)),
+        task=facts.get("task", "regression"),
+        classes=len(facts.get("classes") or []) or None,
     )
 
 
@@ -183,17 +211,24 @@ def train(
     limits: codegen.Limits | None = None,
     on_start: Callable[[Started], None] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
-    should_cancel: Callable[[], bool] | None = None,
+    on_epoch: Callable[[fit.EpochResult], None] | None = None,
+    on_checkpoint: Callable[[Checkpoint], None] | None = None,
+    control: Callable[[], str | None] | None = None,
+    data: fit.ArrayData | None = None,
+    resume: Checkpoint | None = None,
+    initial_weights: Mapping[str, torch.Tensor] | None = None,
+    checkpoint_interval_s: float | None = None,
     cuda: CudaBackend | None = None,
     clock: Callable[[], float] = time.perf_counter,
     passthrough: tuple[type[BaseException], ...] = (),
     title: str | None = None,
 ) -> dict[str, Any]:
-    """Train ``document``'s model for ``config.total_steps`` steps; return the final metrics.
+    """Train ``document``'s model as ``config`` says (on ``data`` when given); return the final metrics.
 
-    Raises :class:`RunFailed` (with the user's sentence) or :class:`RunCancelled`. Exceptions of the
-    ``passthrough`` types (a worker's soft time limit) propagate untouched. The time limit counts from this
-    call, validation and code generation included.
+    The callbacks, ``control``, ``resume`` and ``initial_weights`` are :func:`codegen.smoke.train_package`'s.
+    Raises :class:`RunFailed` (with the user's sentence), :class:`RunCancelled` or :class:`RunPaused`.
+    Exceptions of the ``passthrough`` types (a worker's soft time limit) propagate untouched. The time limit
+    counts from this call, validation and code generation included.
     """
     caps = caps or Caps()
     started_at = clock()
@@ -208,12 +243,17 @@ def train(
     with generated_package(document, config.input_shapes, limits, title) as package:
         return smoke.train_package(
             package,
-            loop_settings(config, caps),
+            loop_settings(config, caps, checkpoint_interval_s),
             backend=backend,
             output_names=list(facts.outputs),
+            data=data,
             on_start=on_start,
             on_progress=on_progress,
-            should_cancel=should_cancel,
+            on_epoch=on_epoch,
+            on_checkpoint=on_checkpoint,
+            control=control,
+            resume=resume,
+            initial_weights=initial_weights,
             clock=clock,
             started_at=started_at,
             passthrough=passthrough,
@@ -227,7 +267,9 @@ __all__ = [
     "Progress",
     "RunCancelled",
     "RunFailed",
+    "RunPaused",
     "Started",
+    "array_data",
     "describe_exception",
     "estimate_memory_bytes",
     "generated_package",

@@ -4,7 +4,10 @@
 or called by the embedded worker thread in the web process: the same function either way. It claims
 the run (a guarded transition: a message delivered twice executes once), keeps a heartbeat while it
 trains, checks the config against the caps again, hands the document to :func:`training.runner.train`
-and ends the run in exactly one terminal state, publishing the events the WebSocket relays.
+and ends the run in exactly one terminal state (or ``paused``), publishing the events the WebSocket relays.
+A run on a dataset loads it here; a run with a checkpoint (paused, or its worker was lost) resumes from it,
+on whichever worker took it; checkpoints and, when the run pauses or ends, its weights go to
+``storages["checkpoints"]`` (:mod:`training.checkpoints`).
 
 ``sweep_runs()`` (every minute, from Celery beat) is :func:`training.sweeper.sweep`.
 
@@ -29,9 +32,10 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from codegen.checkpoint import Checkpoint
 from graphs.services import engine_limits
-from training import runner
-from training.config import Caps, ConfigError, parse_config
+from training import checkpoints, runner
+from training.config import Caps, ConfigError, RunConfig, parse_config
 from training.events import publish_event
 from training.models import Run, Status
 
@@ -127,7 +131,7 @@ class _Execution:
         self.worker = worker
         self.mine = Q(worker=worker)  # every write below applies only while the run is still ours
         self._checked_at = -1.0
-        self._stop = False
+        self._action: str | None = None
 
     def started(self, info: runner.Started) -> None:
         fields = {
@@ -142,23 +146,41 @@ class _Execution:
     def progress(self, progress: runner.Progress) -> None:
         publish_event(self.run, "progress", progress.payload())
 
-    def should_stop(self) -> bool:
-        """A cancel request, or the run is no longer ours (the sweeper gave it up, another worker took it)."""
+    def epoch(self, result) -> None:
+        publish_event(self.run, "epoch", result.payload())
+
+    def checkpoint(self, saved: Checkpoint) -> None:
+        if not checkpoints.wanted(self.run, saved.reason):
+            return
+        if checkpoints.store(self.run, saved, self.mine):
+            publish_event(self.run, "checkpoint", {"step": saved.step, "epoch": saved.epoch})
+
+    def control(self) -> str | None:
+        """``cancel`` on a cancel request or when the run is no longer ours (the sweeper gave it up, another
+        worker took it); ``pause`` or ``stop`` when the user asked; None: go on."""
         now = time.monotonic()
         if now - self._checked_at >= CANCEL_CHECK_INTERVAL_S:
             self._checked_at = now
-            current = Run.objects.filter(pk=self.run.pk).values("status", "worker", "cancel_requested").first()
-            self._stop = (
+            fields = ("status", "worker", "cancel_requested", "pause_requested", "stop_requested")
+            current = Run.objects.filter(pk=self.run.pk).values(*fields).first()
+            if (
                 current is None
                 or current["cancel_requested"]
                 or current["status"] != Status.RUNNING
                 or current["worker"] != self.worker
-            )
-        return self._stop
+            ):
+                self._action = "cancel"
+            elif current["stop_requested"]:
+                self._action = "stop"
+            elif current["pause_requested"]:
+                self._action = "pause"
+        return self._action
 
     def succeed(self, metrics: dict[str, Any]) -> str:
-        if not self.run.transition(Status.RUNNING, Status.SUCCEEDED, where=self.mine, metrics=metrics, error=""):
+        done = {"metrics": metrics, "error": "", "stop_requested": False, "pause_requested": False}
+        if not self.run.transition(Status.RUNNING, Status.SUCCEEDED, where=self.mine, **done):
             return self.lost()
+        checkpoints.discard_checkpoint(self.run)
         publish_event(self.run, "done", {"metrics": metrics})
         publish_event(self.run, "status", {"status": Status.SUCCEEDED})
         return Status.SUCCEEDED
@@ -169,6 +191,12 @@ class _Execution:
         publish_event(self.run, "error", {"message": message})
         publish_event(self.run, "status", {"status": Status.FAILED})
         return Status.FAILED
+
+    def pause(self, step: int) -> str:
+        if not self.run.transition(Status.RUNNING, Status.PAUSED, where=self.mine, pause_requested=False, worker=""):
+            return self.lost()
+        publish_event(self.run, "status", {"status": Status.PAUSED, "step": step})
+        return Status.PAUSED
 
     def cancel(self) -> str:
         if not self.run.transition(Status.RUNNING, Status.CANCELLED, where=self.mine & Q(cancel_requested=True)):
@@ -228,13 +256,21 @@ def _train(run: Run, execution: _Execution, options: dict[str, Any]) -> str:
             limits=engine_limits(),
             on_start=execution.started,
             on_progress=execution.progress,
-            should_cancel=execution.should_stop,
+            on_epoch=execution.epoch,
+            on_checkpoint=execution.checkpoint,
+            control=execution.control,
+            data=_dataset(run, config),
+            resume=checkpoints.resume_point(run),
+            initial_weights=_initial_weights(config),
+            checkpoint_interval_s=options["checkpoint_interval_s"],
             cuda=runner.CudaBackend(memory_fraction=options["gpu_memory_fraction"]),
             passthrough=(SoftTimeLimitExceeded,),
             title=run.version.graph.name,  # the class is named after the graph, as in the downloads
         )
     except (ConfigError, runner.RunFailed) as exc:
         return execution.fail(exc.message)
+    except runner.RunPaused as paused:
+        return execution.pause(paused.steps)
     except runner.RunCancelled:
         run.refresh_from_db()
         return execution.cancel() if run.cancel_requested else execution.lost()
@@ -243,3 +279,29 @@ def _train(run: Run, execution: _Execution, options: dict[str, Any]) -> str:
             f"The worker stopped this run at its time limit ({run.config.get('time_limit_s', '?')} s, plus a margin)."
         )
     return execution.succeed(metrics)
+
+
+def _dataset(run: Run, config: RunConfig):
+    """The run's dataset, loaded and split (None for a smoke run)."""
+    if config.dataset is None:
+        return None
+    dataset = run.dataset
+    if dataset is None or dataset.pk != config.dataset:
+        raise runner.RunFailed("The dataset this run trains on was deleted.")
+    from training.datasets import load_arrays
+
+    with dataset.open() as stream:
+        x, y = load_arrays(stream, dataset.facts)
+    return runner.array_data(x, y, dataset.facts, config)
+
+
+def _initial_weights(config: RunConfig):
+    """The weights of the run this one starts from (``init_from_run``), if any."""
+    if config.init_from_run is None:
+        return None
+    source = Run.objects.filter(pk=config.init_from_run).first()
+    if source is None or not source.weights:
+        raise runner.RunFailed(
+            f"Run {config.init_from_run}, whose weights this run starts from, has no weights any more."
+        )
+    return checkpoints.read_weights(source)

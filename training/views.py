@@ -20,13 +20,15 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
+from codegen.checkpoint import WEIGHT_FORMATS
 from graphs.models import Graph, GraphVersion
 from graphs.permissions import graph_access
 from training import dispatch, labels, monitor
 from training.access import may_cancel, visible_run, visible_runs
-from training.forms import CONFIG_FIELDS, RunConfigForm, RunLabelsForm, open_inputs
+from training.checkpoints import weights_file, weights_name
+from training.forms import CONFIG_FIELDS, DATASET_FIELDS, RunLabelsForm, run_form
 from training.listing import loss_curve, run_rows, total_steps, with_progress
-from training.models import UNSENT, Run
+from training.models import UNSENT, Run, Status
 
 RUNS_PER_PAGE = 25
 MAX_COMPARED = 8
@@ -66,8 +68,27 @@ def _metric_rows(run: Run) -> list[tuple[str, object, str]]:
         ("First loss", m.get("first_loss"), "float"),
         ("Final loss", m.get("loss"), "float"),
         ("Lowest loss", m.get("min_loss"), "float"),
+        ("Validation loss", m.get("val_loss"), "float"),
+        ("Validation accuracy", m.get("val_accuracy"), "percent"),
+        ("Validation MAE", m.get("val_mae"), "float"),
+        ("Best epoch", m.get("best_epoch"), "count"),
+        ("Epochs done", m.get("epochs_done"), "count"),
+        ("Stopped", STOPPED.get(m.get("stopped")), "text"),
+        ("Resumed from step", m.get("resumed_from_step"), "count"),
         ("Training time", m.get("elapsed_s"), "s"),
     ]
+
+
+STOPPED = {"user": "early, when asked", "early_stop": "early: no more improvement"}
+
+
+def _config_rows(run: Run) -> list[tuple[str, object]]:
+    """The config as the run's page lists it; a dataset by its name."""
+    names = [*CONFIG_FIELDS, *(name for name in DATASET_FIELDS if name in run.config)]
+    rows = [(name, run.config.get(name, "—")) for name in names if name in run.config or name in CONFIG_FIELDS]
+    if run.dataset is not None:
+        rows = [(name, run.dataset.name if name == "dataset" else value) for name, value in rows]
+    return rows
 
 
 def _summary_context(request: HttpRequest, run: Run) -> dict:
@@ -76,8 +97,10 @@ def _summary_context(request: HttpRequest, run: Run) -> dict:
         "graph": run.version.graph,
         "version": run.version,
         "metric_rows": _metric_rows(run),
-        "config_rows": [(name, run.config.get(name, "—")) for name in CONFIG_FIELDS],
+        "config_rows": _config_rows(run),
         "can_cancel": not run.terminal and may_cancel(request.user, run),
+        "can_pause": run.status == Status.RUNNING and may_cancel(request.user, run),
+        "can_resume": run.status == Status.PAUSED and may_cancel(request.user, run),
     }
 
 
@@ -90,7 +113,9 @@ def run_new(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     graph, version = _graph_version(request, pk, number)
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
-    form = RunConfigForm(request.POST or None, caps=dispatch.caps(), open_inputs=open_inputs(version.document))
+    start_from = request.GET.get("from_run", "")
+    initial = {"init_from_run": int(start_from)} if start_from.isdigit() else None
+    form = run_form(request.user, version, request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             run = dispatch.queue_run(
@@ -188,6 +213,60 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Cancelling run {run.pk}: it stops after the current step.")
     return redirect(run)
+
+
+def _control(request: HttpRequest, pk: int, act, done: str) -> HttpResponse:
+    """Pause, resume or stop a run from its page (htmx swaps the summary; a refusal is said there)."""
+    run = _run(request, pk)
+    try:
+        run = act(run, request.user)
+    except dispatch.RunRefused as exc:
+        messages.error(request, exc.message)
+        run.refresh_from_db()
+    else:
+        messages.success(request, done.format(run=run))
+    if request.htmx:
+        return TemplateResponse(request, "training/_run_summary.html", _summary_context(request, run))
+    return redirect(run)
+
+
+@login_required
+@require_POST
+def run_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    return _control(
+        request, pk, dispatch.pause_run, "Pausing run {run.pk}: it saves a checkpoint after its current step."
+    )
+
+
+@login_required
+@require_POST
+def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    return _control(
+        request, pk, dispatch.resume_run, "Run {run.pk} is queued again: the first free worker continues it."
+    )
+
+
+@login_required
+@require_POST
+def run_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    return _control(request, pk, dispatch.stop_run, "Stopping run {run.pk}: it finishes with its results so far.")
+
+
+@login_required
+def run_weights(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """A run's trained weights (its model's ``state_dict``) as safetensors or ``.pt``."""
+    run = _run(request, pk)
+    if fmt not in WEIGHT_FORMATS:
+        raise Http404(f"Weights come as {' or '.join(WEIGHT_FORMATS)}.")
+    if not run.weights:
+        raise Http404("This run has no weights yet: they are saved when it pauses or finishes.")
+    try:
+        data = weights_file(run, fmt)
+    except FileNotFoundError:
+        raise Http404("This run's weights file is missing from the checkpoint storage.") from None
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{weights_name(run, fmt)}"'
+    return response
 
 
 # --- the worker monitor ----------------------------------------------------------------------------

@@ -145,7 +145,7 @@ def test_cancel_is_honoured_between_steps_and_the_last_step_is_reported(generate
             settings(steps=10),
             backend=cpu(),
             on_progress=progress.append,
-            should_cancel=lambda: next(answers),
+            control=lambda: "cancel" if next(answers) else None,
             clock=FakeClock(0.0001),  # step 2 falls inside the throttle window: reported on the way out
         )
     assert cancelled.value.steps == 2

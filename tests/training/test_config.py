@@ -44,7 +44,8 @@ def test_input_shapes_are_stored_as_lists():
         (
             {"stepz": 3},
             "Unknown config field(s): stepz. Allowed: batch_size, steps, epochs, optimizer, lr, loss, "
-            "device, precision, data, seed, time_limit_s, input_shapes.",
+            "device, precision, data, seed, time_limit_s, input_shapes, dataset, val_fraction, early_stop_metric, "
+            "early_stop_patience, init_from_run.",
         ),
         ({"batch_size": "8"}, "batch_size: expected a whole number, got '8'."),
         ({"batch_size": True}, "batch_size: expected a whole number, got True."),

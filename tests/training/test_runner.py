@@ -122,8 +122,8 @@ def test_an_input_without_a_shape_needs_input_shapes(demo_graph):
 def test_a_loss_that_becomes_nan_stops_the_run_at_that_step(monkeypatch):
     real = smoke.loss_for
 
-    def poisoned(output, choice, name, fixed=False):
-        loss = real(output, choice, name, fixed)
+    def poisoned(output, choice, name, fixed=False, **options):
+        loss = real(output, choice, name, fixed, **options)
         calls = []
 
         def maybe_nan(out):
@@ -172,7 +172,7 @@ def test_cancel_is_honoured_between_steps():
     answers = iter([False, False, True])
     progress = []
     with pytest.raises(RunCancelled) as cancelled:
-        train(document(TINY), config(steps=10), on_progress=progress.append, should_cancel=lambda: next(answers))
+        train(document(TINY), config(steps=10), on_progress=progress.append, control=lambda: "cancel" if next(answers) else None)
     assert cancelled.value.steps == 2
     assert progress[-1].step == 2
 

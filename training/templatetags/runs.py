@@ -6,8 +6,7 @@ from django import template
 from django.template.defaultfilters import filesizeformat
 
 from graphs.templatetags.pages import compact
-from training.dispatch import caps
-from training.forms import RunConfigForm, open_inputs
+from training.forms import run_form
 from training.listing import run_rows, total_steps
 from training.models import Run, Status
 
@@ -16,6 +15,7 @@ register = template.Library()
 STATUS_BADGES = {
     Status.QUEUED: "badge-muted",
     Status.RUNNING: "badge-accent",
+    Status.PAUSED: "badge-warn",
     Status.SUCCEEDED: "badge-ok",
     Status.FAILED: "badge-error",
     Status.CANCELLED: "badge-warn",
@@ -53,6 +53,8 @@ def metric(value, fmt: str = "text") -> str:
         return f"{value:.2f} s" if value < 60 else f"{int(value // 60)} min {round(value % 60)} s"
     if fmt == "rate":
         return f"{value:,.0f}/s" if value >= 100 else f"{value:.3g}/s"
+    if fmt == "percent":
+        return f"{100 * value:.1f} %"
     return _number(float(value))
 
 
@@ -86,6 +88,6 @@ def run_panel(context, version) -> dict:
         "csrf_token": context.get("csrf_token"),
         "graph": version.graph,
         "version": version,
-        "form": RunConfigForm(caps=caps(), open_inputs=open_inputs(version.document)),
+        "form": run_form(context.get("user"), version),
         "runs": run_rows(Run.objects.filter(version=version), limit=5),
     }
