@@ -657,16 +657,32 @@ class _DatasetBatches:
         settings = self.run.settings
         x, y = self.data.batch(epoch, index, settings.batch_size, settings.seed or 0)
         with autocast():
-            out = model(x)
+            out = self._single(model(x))
+        if self.loss_fn is None:
+            self.loss_fn = self._criterion(out)
+        return self.loss_fn(out, y)
+
+    def criterion(self, model: nn.Module, autocast) -> Callable[..., torch.Tensor]:
+        """The loss, for validation; found from one sample's output when no step ran yet in this attempt
+        (a run resumed only to stop)."""
+        if self.loss_fn is None:
+            was_training = model.training
+            model.eval()  # batch norm's running statistics stay as trained
+            with torch.no_grad(), autocast():
+                out = self._single(model(self.data.x[self.data.train_index[:2]]))
+            model.train(was_training)
+            self.loss_fn = self._criterion(out)
+        return self.loss_fn
+
+    @staticmethod
+    def _single(out: Any) -> torch.Tensor:
         if isinstance(out, tuple | list):
             if len(out) != 1:
                 raise RunFailed(f"This model has {len(out)} outputs, and a dataset trains one: keep one output.")
             out = out[0]
-        if self.loss_fn is None:
-            self.loss_fn = self.criterion(out)
-        return self.loss_fn(out, y)
+        return out
 
-    def criterion(self, out: torch.Tensor) -> Callable[..., torch.Tensor]:
+    def _criterion(self, out: torch.Tensor) -> Callable[..., torch.Tensor]:
         names = self.run.output_names
         try:
             return fit.loss_for_task(out, self.data, self.run.settings.loss, names[0] if names else "#0")
@@ -728,9 +744,10 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
         first = (epoch - 1) * steps
         done = tracker.losses[first:]
         result: dict[str, Any] = {"train_loss": sum(done) / max(len(done), 1)}
-        if data is not None and data.val_samples and isinstance(batches, _DatasetBatches) and batches.loss_fn:
+        if data is not None and data.val_samples and isinstance(batches, _DatasetBatches):
             try:
-                result.update(fit.evaluate(model, data, batches.loss_fn, settings.batch_size, autocast))
+                loss_fn = batches.criterion(model, autocast)
+                result.update(fit.evaluate(model, data, loss_fn, settings.batch_size, autocast))
             except Exception as exc:
                 if run.reraise(exc):
                     raise

@@ -133,12 +133,14 @@ def charlie_api(charlie) -> APIClient:
     return _client_for(charlie)
 
 
-def _storage_of_this_test(model, folder, monkeypatch):
-    """``model.file`` stores into ``folder`` for this test (a field's storage is resolved once, at import, so
-    overriding ``settings.STORAGES`` would not reach it)."""
+def _storage_of_this_test(model, folder, monkeypatch, fields=("file",)):
+    """``model``'s file ``fields`` store into ``folder`` for this test (a field's storage is resolved once, at
+    import, so overriding ``settings.STORAGES`` would not reach it)."""
     from django.core.files.storage import FileSystemStorage
 
-    monkeypatch.setattr(model._meta.get_field("file"), "storage", FileSystemStorage(location=str(folder)))
+    storage = FileSystemStorage(location=str(folder))
+    for name in fields:
+        monkeypatch.setattr(model._meta.get_field(name), "storage", storage)
     return folder
 
 
@@ -156,3 +158,11 @@ def artifact_storage(tmp_path, monkeypatch):
     from graphs.models import ExportArtifact
 
     return _storage_of_this_test(ExportArtifact, tmp_path / "artifacts", monkeypatch)
+
+
+@pytest.fixture
+def checkpoint_storage(tmp_path, monkeypatch):
+    """Runs' checkpoints and weights go to a folder of this test."""
+    from training.models import Run
+
+    return _storage_of_this_test(Run, tmp_path / "checkpoints", monkeypatch, fields=("checkpoint", "weights"))

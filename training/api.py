@@ -8,21 +8,27 @@ errors) or 429 (too many runs queued or running).
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from codegen.checkpoint import WEIGHT_FORMATS
 from graphs.api import ERRORS, ID, ActionSerializers, Pages, QuerySerializer
+from graphs.engine_views import JSONOnlyNegotiation
 from graphs.models import Graph
 from graphs.permissions import visible_graphs
 from graphs.serializers import ErrorSerializer
 from graphs.services import clean_tags
 from training import labels
 from training.access import may_cancel, visible_runs
-from training.dispatch import RunRefused, cancel_run, queue_run
+from training.checkpoints import weights_file, weights_name
+from training.dispatch import RunRefused, cancel_run, pause_run, queue_run, resume_run, stop_run
 from training.listing import with_progress
 from training.models import Status
 from training.serializers import RunCreateSerializer, RunEventPageSerializer, RunLabelsSerializer, RunSerializer
@@ -40,6 +46,12 @@ class RunFilters(QuerySerializer):
     mine = serializers.BooleanField(required=False, help_text="Only the runs you queued.")
     q = serializers.CharField(required=False, max_length=120, help_text="Search in run names (case-insensitive).")
     tag = serializers.CharField(required=False, max_length=40, help_text="Only runs with this tag.")
+
+
+class WeightsQuery(QuerySerializer):
+    format = serializers.ChoiceField(
+        choices=WEIGHT_FORMATS, required=False, default="safetensors", help_text="safetensors (default) or pt."
+    )
 
 
 class EventQuery(QuerySerializer):
@@ -145,6 +157,78 @@ class RunViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelM
             )
         cancel_run(run, request.user)  # 403 with its sentence for someone who may only look
         return self._response(run)
+
+    def _control(self, request, act) -> Response:
+        run = self.get_object()
+        return self._response(act(run, request.user))  # RunRefused: 409/429 with its sentence
+
+    @extend_schema(
+        summary="Pause a running run",
+        description="It saves a checkpoint after its current step and turns `paused`; resume it later, on any "
+        "worker. The person who queued it, and the graph's admins, may pause it.",
+        request=None,
+        responses={200: RunSerializer, 409: OpenApiResponse(ErrorSerializer, description="The run is not running.")},
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request, pk=None):
+        return self._control(request, pause_run)
+
+    @extend_schema(
+        summary="Resume a paused run",
+        description="Queues it again: the first free worker continues from its checkpoint. It takes one of your "
+        "concurrent runs.",
+        request=None,
+        responses={
+            200: RunSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="The run is not paused."),
+            429: OpenApiResponse(ErrorSerializer, description="You have as many runs queued or running as allowed."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        return self._control(request, resume_run)
+
+    @extend_schema(
+        summary="Stop a run early, keeping its results",
+        description="A running run finishes after its current step, validates what it has and succeeds with "
+        '`metrics.stopped = "user"`; a paused one is resumed only to finish so; a queued one is cancelled.',
+        request=None,
+        responses={200: RunSerializer, 409: OpenApiResponse(ErrorSerializer, description="The run has finished.")},
+    )
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        return self._control(request, stop_run)
+
+    @extend_schema(
+        summary="A run's trained weights (its model's state_dict)",
+        description="Saved when a run on a dataset pauses or finishes. Load them into the version's generated "
+        "package: `model.load_state_dict(safetensors.torch.load_file(path))`.",
+        parameters=[WeightsQuery],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(description="The file."),
+            404: ERRORS[404],
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="weights",
+        url_name="weights",
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=JSONOnlyNegotiation,  # ?format= names the download, not a renderer
+    )
+    def weights(self, request, pk=None):
+        run = self.get_object()
+        fmt = WeightsQuery.parse(request)["format"]
+        if not run.weights:
+            raise NotFound("This run has no weights yet: they are saved when a run on a dataset pauses or finishes.")
+        try:
+            data = weights_file(run, fmt)
+        except FileNotFoundError:
+            raise NotFound("This run's weights file is missing from the checkpoint storage.") from None
+        response = HttpResponse(data, content_type="application/octet-stream")
+        response["Content-Disposition"] = f'attachment; filename="{weights_name(run, fmt)}"'
+        return response
 
     @extend_schema(
         summary="A run's events, in order (what its WebSocket sends)",

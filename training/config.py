@@ -127,7 +127,7 @@ def parse_config(data: Any, caps: Caps | None = None) -> RunConfig:
     batch_size = _integer(value["batch_size"], "batch_size", 1, caps.max_batch_size)
     steps = _integer(value["steps"], "steps", 1, caps.max_steps)
     epochs = _integer(value["epochs"], "epochs", 1, caps.max_steps)
-    if steps * epochs > caps.max_steps:
+    if steps * epochs > caps.max_steps and data.get("dataset") is None:  # with a dataset: checked once steps are known
         raise ConfigError(f"steps × epochs is {steps * epochs}; the limit is {caps.max_steps} steps per run.")
     return RunConfig(
         batch_size=batch_size,

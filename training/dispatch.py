@@ -132,7 +132,7 @@ def _with_dataset(version: GraphVersion, config: RunConfig, dataset: Dataset, li
     if problem is not None:
         node = next(n for n in version.document["nodes"] if n.get("id") == problem.node) if problem.node else None
         open_input = node is not None and not (node.get("params") or {}).get("shape")
-        if not open_input or problem.suggestion is None or problem.suggestion["params"].get("shape") is None:
+        if not open_input or problem.suggestion is None or problem.suggestion.get("param") != "shape":
             raise RunRefused(f"{problem.message} (dataset {dataset.name})")
         input_shapes = {**(input_shapes or {}), node["id"]: tuple(facts["input_shape"])}
     if config.early_stop_metric == "val_accuracy" and facts.get("task") != "classification":
@@ -250,6 +250,8 @@ def resume_run(run: Run, user, *, stop: bool = False) -> Run:
     """Queue a paused run again, for whichever worker takes it first: it continues from its checkpoint
     (``stop``: only to finish at once, with the results so far). It takes one of the user's run slots."""
     _controlled(user, run, "stop" if stop else "resume")
+    if run.status != Status.PAUSED:
+        raise RunRefused(f"Run {run.pk} is {run.status}: only a paused run can be resumed.", status_code=409)
     limit = caps().max_concurrent
     with transaction.atomic():
         get_user_model().objects.select_for_update().filter(pk=run.user_id).values_list("pk").first()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from codegen.checkpoint import WEIGHT_FORMATS
 from graphs.serializers import StrictSerializer
 from graphs.services import MAX_TAGS
 from training.access import may_cancel
 from training.config import DATA_MODES, DEVICES, LOSSES, OPTIMIZERS, PRECISIONS
+from training.events import KINDS
 from training.labels import MAX_NAME, tag_names
 from training.listing import total_steps
 from training.models import UNSENT, Status
@@ -48,6 +51,24 @@ class RunConfigSerializer(serializers.Serializer):
         required=False,
         help_text='Sizes without the batch per Input node, e.g. {"inp": [9, 256]}: overrides or supplies the '
         "graph's own.",
+    )
+    dataset = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Train on this dataset (its id; one you may see): one pass over its training split per epoch, "
+        "validated after each. `steps` is then computed, and an Input without a shape takes the samples' shape.",
+    )
+    val_fraction = serializers.FloatField(
+        required=False, help_text="With a dataset: the share held out for validation (seeded), 0 to 0.5. Default 0.2."
+    )
+    early_stop_metric = serializers.ChoiceField(
+        choices=["val_loss", "val_accuracy", "val_mae"], required=False, help_text="Default val_loss."
+    )
+    early_stop_patience = serializers.IntegerField(
+        required=False, min_value=0, help_text="Stop after this many epochs without improvement; 0 (default): never."
+    )
+    init_from_run = serializers.IntegerField(
+        required=False, min_value=1, help_text="Start from the trained weights of this run (one you may see)."
     )
 
 
@@ -110,6 +131,15 @@ class RunSerializer(serializers.Serializer):
     queue = serializers.CharField(help_text="gpu, cpu or embedded.")
     attempts = serializers.IntegerField(help_text="Executions started (more than 1 after a lost worker).")
     cancel_requested = serializers.BooleanField()
+    pause_requested = serializers.BooleanField()
+    stop_requested = serializers.BooleanField()
+    dataset = serializers.IntegerField(source="dataset_id", allow_null=True, help_text="The dataset it trains on.")
+    checkpoint_step = serializers.IntegerField(
+        allow_null=True, help_text="The step of its newest checkpoint (a paused run resumes after it)."
+    )
+    weights = serializers.SerializerMethodField(
+        help_text="Download addresses of its trained weights by format (safetensors, pt), once it paused or ended."
+    )
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -149,6 +179,11 @@ class RunSerializer(serializers.Serializer):
         request = self.context.get("request")
         return not run.terminal and request is not None and may_cancel(request.user, run)
 
+    def get_weights(self, run) -> dict[str, str] | None:
+        if not run.weights:
+            return None
+        return {fmt: reverse("api-run-weights", args=[run.pk]) + f"?format={fmt}" for fmt in WEIGHT_FORMATS}
+
     def get_url(self, run) -> str:
         return run.get_absolute_url()
 
@@ -157,14 +192,15 @@ class RunSerializer(serializers.Serializer):
 
 
 class RunEventSerializer(serializers.Serializer):
-    """One message of the WebSocket protocol: status, progress, done or error."""
+    """One message of the WebSocket protocol: status, progress, epoch, checkpoint, done or error."""
 
-    type = serializers.ChoiceField(choices=["status", "progress", "done", "error"])
+    type = serializers.ChoiceField(choices=list(KINDS))
     seq = serializers.IntegerField(help_text="1, 2, 3… per run.")
     status = serializers.CharField(required=False, help_text="status events")
     step = serializers.IntegerField(required=False, help_text="progress events (also total, epoch, …)")
     loss = serializers.FloatField(required=False, help_text="progress events")
     metrics = serializers.DictField(required=False, help_text="done events")
+    val_loss = serializers.FloatField(required=False, allow_null=True, help_text="epoch events (also val_accuracy, …)")
     message = serializers.CharField(required=False, help_text="error events")
 
 

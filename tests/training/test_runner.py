@@ -172,7 +172,12 @@ def test_cancel_is_honoured_between_steps():
     answers = iter([False, False, True])
     progress = []
     with pytest.raises(RunCancelled) as cancelled:
-        train(document(TINY), config(steps=10), on_progress=progress.append, control=lambda: "cancel" if next(answers) else None)
+        train(
+            document(TINY),
+            config(steps=10),
+            on_progress=progress.append,
+            control=lambda: "cancel" if next(answers) else None,
+        )
     assert cancelled.value.steps == 2
     assert progress[-1].step == 2
 
