@@ -81,6 +81,7 @@ def test_a_run_queued_from_a_version_page_streams_live_and_shows_its_metrics(log
     assert chart.get_attribute("data-log-scale") == "1" and chart.get_attribute("data-smoothing") == "0.6"
     assert chart.get_attribute("data-val-points") == "0"  # a smoke run has no validation split
     alice.wait_for_timeout(100)  # drawn on the next animation frame
+    shot(alice, "run-chart-log-smoothed")
     assert chart.locator(".uplot").count() == 1
     assert chart.locator(".u-legend").inner_text().count("loss") == 2  # the raw loss and its smoothed line
 
