@@ -12,7 +12,7 @@ export const VALIDATION_COLOR = "#4f46e5";
 
 let canvasSupport: boolean | null = null;
 /** uPlot needs a 2D canvas (absent in jsdom and some locked-down browsers). */
-export function canDraw(): boolean {
+function canDraw(): boolean {
   if (canvasSupport === null) {
     try {
       canvasSupport = !!document.createElement("canvas").getContext("2d");

@@ -115,7 +115,7 @@ const num = (value: unknown): number | null => (typeof value === "number" && Num
  * (xs, ys) with (x, y) in its place, as new arrays. A step already there gets the new value when `replace`
  * (steps repeat after a resume from a checkpoint: the later value stands), else keeps its own.
  */
-export function withPoint(xs: readonly number[], ys: readonly number[], x: number, y: number, replace = true): [number[], number[]] {
+function withPoint(xs: readonly number[], ys: readonly number[], x: number, y: number, replace = true): [number[], number[]] {
   const steps = [...xs];
   const values = [...ys];
   let i = steps.length;
