@@ -90,6 +90,14 @@ def test_a_run_queued_from_a_version_page_streams_live_and_shows_its_metrics(log
     row = alice.locator(f'[data-run-id="{run_id}"]')
     assert "Succeeded" in row.inner_text()
 
+    # The compare page draws its curve with the same chart and controls.
+    alice.goto(site.url(f"/runs/compare/?ids={run_id}"))
+    compare = alice.locator("[data-compare-chart]")
+    compare.locator(".uplot").wait_for()
+    assert int(compare.get_attribute("data-points")) >= 100
+    alice.get_by_label("smoothing").fill("0.9")
+    assert compare.get_attribute("data-smoothing") == "0.9"
+
 
 def test_cancel_stops_a_live_run_and_an_outsider_can_neither_see_nor_subscribe(login, any_site, shot):
     site = any_site
