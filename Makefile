@@ -34,9 +34,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-# The canvas island: frontend/ (React + React Flow) built by Vite into static/dist/. npm installs exactly
+# frontend/ built by Vite into static/dist/: the canvas island (React + React Flow) and the run pages' script
+# (src/runpages/, sharing src/lib/ with the canvas's run panel). npm installs exactly
 # what package-lock.json says, again only when the lock changes; Vite rebuilds only when a source changed.
-# Its files are named by their content, so Vite's manifest (which the page reads to find them) is the stamp.
+# Its files are named by their content, so Vite's manifest (which the pages read to find them) is the stamp.
 NPM_STAMP := frontend/node_modules/.installed-stamp
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/vite.config.ts frontend/tsconfig.json
 CANVAS_MANIFEST := static/dist/.vite/manifest.json

@@ -1,7 +1,8 @@
-// Builds the canvas island into ../static/dist/: every file named by a hash of its content (so the chunks
-// import each other by final names and WhiteNoise can cache them forever), plus .vite/manifest.json, through
-// which templates find the entry ({% canvas_assets %} in graphs/templatetags/canvas.py). Django's manifest
-// storage leaves these names alone (torchcanvas_site/staticfiles.py).
+// Builds two entries into ../static/dist/: the canvas island (src/main.tsx) and the run pages' script
+// (src/runpages/main.ts, no React; it shares src/lib/ with the canvas's run panel). Every file is named by a hash
+// of its content (so the chunks import each other by final names and WhiteNoise can cache them forever), plus
+// .vite/manifest.json, through which templates find an entry ({% frontend_assets "canvas" %} in
+// graphs/templatetags/frontend.py). Django's manifest storage leaves these names alone (torchcanvas_site/staticfiles.py).
 // Source maps are "hidden" (no sourceMappingURL comment) and moved out of the served tree into
 // frontend/build/sourcemaps/, for decoding stack traces and for the canvas benchmark's profile.
 // The libraries go into chunks of their own (VENDOR below): no chunk the canvas loads at open is large, and a
@@ -49,13 +50,14 @@ export default defineConfig({
     manifest: true,
     sourcemap: "hidden",
     rolldownOptions: {
-      input: "src/main.tsx",
+      // Entry name → source; the templates name the source (graphs/templatetags/frontend.py ENTRIES).
+      input: { canvas: "src/main.tsx", runpages: "src/runpages/main.ts" },
       output: {
         // Hex hashes, so torchcanvas_site/staticfiles.py can tell a hashed name from a chunk's own name.
         hashCharacters: "hex",
-        entryFileNames: "canvas-[hash].js",
-        chunkFileNames: "canvas-[name]-[hash].js",
-        assetFileNames: "canvas-[name]-[hash][extname]",
+        entryFileNames: "[name]-[hash].js",
+        chunkFileNames: "[name]-[hash].js",
+        assetFileNames: "[name]-[hash][extname]",
         codeSplitting: {
           groups: VENDOR.map(([name, test], i) => ({ name: `vendor-${name}`, test, priority: VENDOR.length - i })),
         },

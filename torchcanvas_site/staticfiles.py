@@ -1,4 +1,4 @@
-"""Static files as deployed: Django's hashed names, except for the canvas files Vite has already hashed.
+"""Static files as deployed: Django's hashed names, except for the frontend files Vite has already hashed.
 
 Vite names every file of the canvas (``static/dist/``) by a hash of its content and the chunks import each
 other by those names, so a second hash from Django's manifest storage would leave the imports pointing at the
@@ -13,7 +13,7 @@ import re
 from django.conf import settings
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
-# What frontend/vite.config.ts emits: canvas-<name>-<8 hex digits>.<ext> (the entry: canvas-<hash>.js).
+# What frontend/vite.config.ts emits: <name>-<8 hex digits>.<ext> (the entries: canvas-<hash>.js, runpages-<hash>.js).
 VITE_HASHED = re.compile(r"dist/[^/]+-[0-9a-f]{8}\.\w+")
 
 

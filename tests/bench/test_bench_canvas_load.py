@@ -75,7 +75,7 @@ from django.templatetags.static import static
 from e2e_helpers import MANIFEST, ROOT, api  # tests/e2e, put on the path by conftest.py
 
 import codegen
-from graphs.templatetags.canvas import canvas_files
+from graphs.templatetags.frontend import entry_files
 
 from .report import machine, pct, write_section
 
@@ -354,7 +354,7 @@ def paced(act, args: list, seconds: float) -> None:
 
 def entry_url() -> str:
     """The path of the canvas's entry script (its name is a hash of its content), as the page includes it."""
-    return static(canvas_files()[2])
+    return static(entry_files("canvas")[2])
 
 
 def figures(timings: dict, graph_id: int) -> dict:

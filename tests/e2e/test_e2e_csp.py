@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from e2e_helpers import PASSWORD, graph_from_template
+from e2e_helpers import PASSWORD, api, graph_from_template
 
 LOCAL_HOSTS = {"127.0.0.1"}
 # Records every securitypolicyviolation event of the page (console messages catch those of workers too).
@@ -71,6 +71,14 @@ def test_the_canvas_and_the_api_docs_work_under_the_policy(guarded, site, shot):
     page.get_by_test_id("code-view").wait_for()
     shot(page, "canvas")
     assert_clean(page, record, "canvas")
+
+    # The run pages' script (its own entry) and its chart, which styles itself as it draws.
+    queued = api(page, "POST", "/api/runs/", {"graph": graph_id, "config": {"steps": 5, "batch_size": 2}})
+    assert queued["status"] == 201, queued
+    page.goto(site.url(f"/runs/{queued['json']['id']}/"))
+    page.locator("[data-loss-chart] .uplot").wait_for(timeout=60_000)
+    page.get_by_label("smoothing").fill("0.5")
+    assert_clean(page, record, "run page")
 
     page.goto(site.url("/api/docs/"))
     page.locator(".opblock").first.wait_for()

@@ -73,10 +73,30 @@ def test_a_run_queued_from_a_version_page_streams_live_and_shows_its_metrics(log
     shot(alice, "run-finished")
     assert alice.locator("[data-loss-chart] .uplot").count() == 1
 
+    # The chart's controls: a log axis and EMA smoothing redraw the one chart, which says what it shows.
+    chart = alice.locator("[data-loss-chart]")
+    assert chart.get_attribute("data-log-scale") == "0" and chart.get_attribute("data-smoothing") == "0"
+    alice.get_by_label("log scale").check()
+    alice.get_by_label("smoothing").fill("0.6")
+    assert chart.get_attribute("data-log-scale") == "1" and chart.get_attribute("data-smoothing") == "0.6"
+    assert chart.get_attribute("data-val-points") == "0"  # a smoke run has no validation split
+    alice.wait_for_timeout(100)  # drawn on the next animation frame
+    shot(alice, "run-chart-log-smoothed")
+    assert chart.locator(".uplot").count() == 1
+    assert chart.locator(".u-legend").inner_text().count("loss") == 2  # the raw loss and its smoothed line
+
     # The runs list shows it as succeeded.
     alice.goto(site.url("/runs/"))
     row = alice.locator(f'[data-run-id="{run_id}"]')
     assert "Succeeded" in row.inner_text()
+
+    # The compare page draws its curve with the same chart and controls.
+    alice.goto(site.url(f"/runs/compare/?ids={run_id}"))
+    compare = alice.locator("[data-compare-chart]")
+    compare.locator(".uplot").wait_for()
+    assert int(compare.get_attribute("data-points")) >= 100
+    alice.get_by_label("smoothing").fill("0.9")
+    assert compare.get_attribute("data-smoothing") == "0.9"
 
 
 def test_cancel_stops_a_live_run_and_an_outsider_can_neither_see_nor_subscribe(login, any_site, shot):

@@ -171,7 +171,7 @@ def test_a_run_page_shows_its_metrics_chart_and_live_wiring(alice_client, finish
     assert response.status_code == 200
     html = response.content.decode()
     assert f'data-ws-path="/ws/runs/{finished_run.pk}/"' in html
-    assert "data-loss-chart" in html and "vendor/uplot.iife.min.js" in html and "js/run_live.js" in html
+    assert "data-loss-chart" in html and 'data-events-url="/api/runs/' in html
     for text in ("gpu-host-1 (pid 4242)", "cuda:0 (NVIDIA H100)", "2.5.1", "79.8k", "1,234/s", "6.48 ms", "3.0"):
         assert text in html, text
     assert "Succeeded" in html and "Cancel run" not in html

@@ -1,7 +1,7 @@
 """The canvas's real build (``make test`` builds it first): how it is split into chunks (frontend/vite.config.ts).
 
 The page loads the entry and every chunk it imports statically before the canvas can start
-(``{% canvas_assets %}`` preloads them all); none of them may be large. The libraries' chunks must not import
+(``{% frontend_assets "canvas" %}`` preloads them all); none of them may be large. The libraries' chunks must not import
 the app's code, or every release would rename them and the browser would fetch them again.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graphs.templatetags.canvas import ENTRY
+from graphs.templatetags.frontend import ENTRIES
 
 DIST = Path(__file__).resolve().parents[2] / "static" / "dist"
 MANIFEST = DIST / ".vite" / "manifest.json"
@@ -25,9 +25,9 @@ def manifest() -> dict:
     return json.loads(MANIFEST.read_text())
 
 
-def loaded_at_open(manifest: dict) -> list[str]:
+def loaded_at_open(manifest: dict, entry: str = "canvas") -> list[str]:
     """The entry and the chunks it imports statically, directly or not (manifest keys)."""
-    found = [ENTRY]
+    found = [ENTRIES[entry]]
     for key in found:
         found.extend(imported for imported in manifest[key].get("imports", ()) if imported not in found)
     return found
@@ -48,3 +48,8 @@ def test_the_libraries_chunks_do_not_import_the_apps_code(manifest):
         if chunk.get("name", "").startswith("vendor-"):
             app = [imported for imported in chunk.get("imports", ()) if "vendor-" not in imported]
             assert all("rolldown-runtime" in imported for imported in app), (key, app)
+
+
+def test_the_run_pages_load_neither_react_nor_react_flow(manifest):
+    names = {manifest[key].get("name") for key in loaded_at_open(manifest, "runpages")}
+    assert "vendor-uplot" in names and not names & {"vendor-react", "vendor-xyflow", "vendor-codemirror"}, names

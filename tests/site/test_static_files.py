@@ -1,4 +1,4 @@
-"""The canvas's files as built by Vite: found through its manifest, kept under their own hashed names, cached forever.
+"""The frontend's files as built by Vite: found through its manifest, kept under their own hashed names, cached forever.
 
 A small stand-in build (an entry, a chunk it imports, a lazy panel, stylesheets) in a temporary static folder;
 the real build runs in the browser test ``tests/e2e/test_e2e_production.py``.
@@ -9,9 +9,9 @@ import os
 
 import pytest
 from django.core.management import call_command
-from django.template import Context, Template
+from django.template import Context, Template, TemplateSyntaxError
 
-from graphs.templatetags.canvas import CanvasNotBuilt
+from graphs.templatetags.frontend import FrontendNotBuilt
 from torchcanvas_site.staticfiles import immutable_file
 
 BUILD = {  # .vite/manifest.json as Vite writes it (keys: sources or "_"-prefixed shared chunks)
@@ -59,12 +59,39 @@ def build(tmp_path, settings):
     return dist
 
 
-def render() -> str:
-    return Template("{% load canvas %}{% canvas_assets %}").render(Context())
+def render(entry: str = "canvas") -> str:
+    return Template(f"{{% load frontend %}}{{% frontend_assets '{entry}' %}}").render(Context())
 
 
 def test_the_page_loads_the_entry_its_stylesheets_and_the_chunks_it_imports(build):
     assert render() == TAGS
+
+
+def test_each_entry_loads_only_what_it_imports(build):
+    manifest = build / ".vite" / "manifest.json"
+    runpages = {
+        "src/runpages/main.ts": {
+            "file": "runpages-5a5a5a5a.js",
+            "isEntry": True,
+            "imports": ["_vendor-uplot-12121212.js"],
+        },
+        "_vendor-uplot-12121212.js": {"file": "vendor-uplot-12121212.js", "css": ["vendor-uplot-34343434.css"]},
+    }
+    manifest.write_text(json.dumps({**BUILD, **runpages}))
+    os.utime(manifest, ns=(2, 2))
+    assert render("runpages") == (
+        '<link rel="stylesheet" href="/static/dist/vendor-uplot-34343434.css">'
+        '<link rel="modulepreload" href="/static/dist/vendor-uplot-12121212.js">'
+        '<script type="module" src="/static/dist/runpages-5a5a5a5a.js"></script>'
+    )
+    assert render("canvas") == TAGS
+
+
+def test_an_unknown_entry_is_named_with_the_ones_there_are(build):
+    with pytest.raises(
+        TemplateSyntaxError, match=r"^No frontend entry is named 'admin'; the entries are canvas, runpages\.$"
+    ):
+        render("admin")
 
 
 def test_a_rebuild_is_picked_up_without_a_restart(build):
@@ -78,10 +105,10 @@ def test_a_rebuild_is_picked_up_without_a_restart(build):
 
 def test_without_a_build_the_error_says_how_to_make_one(build):
     (build / ".vite" / "manifest.json").unlink()
-    with pytest.raises(CanvasNotBuilt) as error:
+    with pytest.raises(FrontendNotBuilt) as error:
         render()
     assert str(error.value) == (
-        "The canvas is not built: static/dist/.vite/manifest.json is missing; "
+        "The frontend is not built: static/dist/.vite/manifest.json is missing; "
         "`make frontend` (or `cd frontend && npm run build`) builds it."
     )
 
@@ -98,7 +125,7 @@ def test_without_a_build_the_error_says_how_to_make_one(build):
 def test_an_unusable_build_is_named_with_what_to_do(build, manifest):
     (build / ".vite" / "manifest.json").write_text(manifest)
     with pytest.raises(
-        CanvasNotBuilt, match=r"^The canvas's build is unusable \(.*manifest\.json: .*\); `make frontend`"
+        FrontendNotBuilt, match=r"^The frontend's build is unusable \(.*manifest\.json: .*\); `make frontend`"
     ):
         render()
 

@@ -2,8 +2,9 @@ import "./testSetup";
 import { act, cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RunPanel, buildConfig, buildLabels, initialForm, openInputs } from "./RunPanel";
-import type { RunMessage } from "./runStream";
-import { FakeSocket, fakeFetch, testBoot } from "./testBoot";
+import type { RunMessage } from "../lib/runStream";
+import { FakeSocket } from "../lib/testSocket";
+import { fakeFetch, testBoot } from "./testBoot";
 
 /** A message from the server on `socket`, inside act() as it updates the panel. */
 function emit(socket: FakeSocket, message: RunMessage) {

@@ -6,8 +6,23 @@ import type { Boot } from "../boot";
 import type { GraphDoc } from "../graph";
 import { LossChart } from "./LossChart";
 import "./panels.css";
-import { type RunMessage, RunStream, type RunStatus, type RunView, type StreamState, TERMINAL, applyRunMessage, emptyRunView } from "./runStream";
-import { describeError, formatBytes, formatNumber, formatSeconds, listResults, socketUrl } from "./util";
+import { socketUrl } from "../lib/liveSocket";
+import { formatBytes, formatNumber, formatSeconds } from "../lib/numbers";
+import {
+  type RunMessage,
+  RunStream,
+  type RunStatus,
+  type RunView,
+  STATUS_LABELS,
+  STATUS_TONES,
+  type StreamState,
+  TERMINAL,
+  applyRunMessage,
+  connectionNote,
+  emptyRunView,
+  progressText,
+} from "../lib/runStream";
+import { describeError, listResults } from "./util";
 
 /** GET/POST /api/runs/ answers (training/serializers.py RunSerializer). */
 export interface RunInfo {
@@ -43,8 +58,6 @@ export function initialForm(defaults: Boot["runDefaults"]): Form {
   return Object.fromEntries(FORM_FIELDS.map((key) => [key, String(defaults[key] ?? "")])) as Form;
 }
 
-const LABELS: Record<RunStatus, string> = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" };
-const BADGES: Record<RunStatus, string> = { queued: "muted", running: "accent", succeeded: "ok", failed: "error", cancelled: "warn" };
 const RECENT = 5;
 
 function parseShape(text: string): number[] | null {
@@ -124,8 +137,8 @@ function runsUrl(boot: Boot, path = ""): string {
 function StatusBadge(props: { status: RunStatus | null; testId?: string }) {
   if (!props.status) return <span className="tc-badge tc-badge-muted" data-testid={props.testId}>Connecting…</span>;
   return (
-    <span className={`tc-badge tc-badge-${BADGES[props.status]}`} data-testid={props.testId} data-status={props.status}>
-      {LABELS[props.status]}
+    <span className={`tc-badge tc-badge-${STATUS_TONES[props.status]}`} data-testid={props.testId} data-status={props.status}>
+      {STATUS_LABELS[props.status]}
     </span>
   );
 }
@@ -284,16 +297,7 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
   const failure = view.error ?? (run?.error || null);
   const canCancel = !!run && !ended && run.can_cancel && !run.cancel_requested;
 
-  let progressText = total ? `step ${step} / ${total}` : "waiting for the first step";
-  if (total && !ended) {
-    if (view.epoch !== null) progressText += ` · epoch ${view.epoch}`;
-    if (view.elapsedS !== null) {
-      progressText += ` · ${formatSeconds(view.elapsedS)}`;
-      if (step > 0 && step < total) progressText += ` · about ${formatSeconds((view.elapsedS / step) * (total - step))} left`;
-    }
-  } else if (total && ended && status !== "succeeded") {
-    progressText = `${LABELS[status!].toLowerCase()} at step ${step} / ${total}`;
-  }
+  const progressLine = progressText({ ...view, status, total }) || "waiting for the first step";
 
   return (
     <div className="tc-panel tc-run-panel">
@@ -463,7 +467,7 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
           >
             <div className="tc-progress-fill" style={{ width: `${percent}%` }} />
           </div>
-          <p className="tc-small tc-muted tc-progress-text">{progressText}</p>
+          <p className="tc-small tc-muted tc-progress-text">{progressLine}</p>
           <dl className="tc-stats">
             <div>
               <dt>Loss</dt>
@@ -482,7 +486,7 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
               <dd>{formatBytes(view.memoryBytes)}</dd>
             </div>
           </dl>
-          <LossChart key={run.id} steps={view.steps} losses={view.losses} />
+          <LossChart key={run.id} steps={view.steps} losses={view.losses} valSteps={view.valSteps} valLosses={view.valLosses} />
           {failure && status !== "succeeded" && (
             <div className="tc-alert tc-alert-error" role="alert" data-testid="run-error">
               <strong>{status === "cancelled" ? "Cancelled:" : "Run failed:"}</strong> {failure}
@@ -552,11 +556,6 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
 }
 
 function ConnectionNote(props: { connection: { state: StreamState; retryInMs?: number }; ended: boolean }) {
-  const { state, retryInMs } = props.connection;
-  if (props.ended || state === "finished") return <span className="tc-conn tc-conn-done">finished</span>;
-  if (state === "live") return <span className="tc-conn tc-conn-live">● live</span>;
-  if (state === "gone") return <span className="tc-conn tc-conn-down">no longer visible to you</span>;
-  if (state === "signed-out") return <span className="tc-conn tc-conn-down">signed out: log in again to follow it</span>;
-  if (state === "down") return <span className="tc-conn tc-conn-down">reconnecting in {Math.round((retryInMs ?? 1000) / 1000)} s…</span>;
-  return <span className="tc-conn">connecting…</span>;
+  const { text, tone } = connectionNote(props.ended ? "finished" : props.connection.state, props.connection.retryInMs);
+  return <span className={tone ? `tc-conn tc-conn-${tone}` : "tc-conn"}>{text}</span>;
 }

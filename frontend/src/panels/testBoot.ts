@@ -1,6 +1,5 @@
-// Stand-ins for the panels' tests: a Boot with the URLs the Django page gives the island, fetch, a WebSocket.
+// Stand-ins for the panels' tests: a Boot with the URLs the Django page gives the island, fetch (the WebSocket's: lib/testSocket.ts).
 import type { Boot } from "../boot";
-import type { RunMessage } from "./runStream";
 
 export const testBoot: Boot = {
   graphId: 12,
@@ -50,29 +49,4 @@ export function fakeFetch(routes: Record<string, Handler>) {
     });
   };
   return { fetch, calls };
-}
-
-/** A WebSocket stand-in; every one made is in `FakeSocket.all` (reset it before each test). */
-export class FakeSocket {
-  static all: FakeSocket[] = [];
-  onopen: ((e: Event) => void) | null = null;
-  onmessage: ((e: MessageEvent) => void) | null = null;
-  onclose: ((e: CloseEvent) => void) | null = null;
-  onerror: ((e: Event) => void) | null = null;
-  closed = false;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  open() {
-    this.onopen?.(new Event("open"));
-  }
-  send(message: RunMessage) {
-    this.onmessage?.(new MessageEvent("message", { data: JSON.stringify(message) }));
-  }
-  drop() {
-    this.onclose?.(new CloseEvent("close"));
-  }
-  close() {
-    this.closed = true;
-  }
 }

@@ -1,4 +1,4 @@
-// Small helpers shared by the side panels: downloads, readable API errors, WebSocket URLs.
+// Small helpers shared by the side panels: downloads, readable API errors, list answers.
 
 import { ApiError } from "../api";
 import type { Diagnostic } from "../graph";
@@ -56,13 +56,6 @@ export function describeError(error: unknown): string {
   return String(error);
 }
 
-/** An absolute ws:// or wss:// URL for a same-origin path. */
-export function socketUrl(path: string): string {
-  if (/^wss?:\/\//.test(path)) return path;
-  const protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
-  return `${protocol}//${window.location.host}${path.startsWith("/") ? "" : "/"}${path}`;
-}
-
 /** The DRF list answer's items, whether paginated (`{results}`) or a plain array. */
 export function listResults<T>(body: unknown): T[] {
   if (Array.isArray(body)) return body as T[];
@@ -70,31 +63,4 @@ export function listResults<T>(body: unknown): T[] {
     return (body as { results: T[] }).results;
   }
   return [];
-}
-
-/** Numbers as the run page shows them: 4 significant digits, exponent for very large or small values. */
-export function formatNumber(value: unknown): string {
-  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  const abs = Math.abs(value);
-  if (abs !== 0 && (abs >= 1e5 || abs < 1e-3)) return value.toExponential(3);
-  return String(Number(value.toPrecision(4)));
-}
-
-export function formatBytes(value: unknown): string {
-  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  const units = ["bytes", "KB", "MB", "GB", "TB"];
-  let size = value;
-  let unit = 0;
-  while (size >= 1024 && unit < units.length - 1) {
-    size /= 1024;
-    unit += 1;
-  }
-  return `${unit ? size.toFixed(1) : String(size)} ${units[unit]}`;
-}
-
-export function formatSeconds(value: unknown): string {
-  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
-  if (value < 60) return `${value.toFixed(1)} s`;
-  const minutes = Math.floor(value / 60);
-  return `${minutes} min ${Math.round(value - 60 * minutes)} s`;
 }

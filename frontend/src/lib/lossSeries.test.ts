@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emaSmooth, forLogScale, logScaleUsable } from "./lossSeries";
+import { alignCurves, chartLines, emaSmooth, forLogScale, logScaleUsable } from "./lossSeries";
 
 describe("emaSmooth", () => {
   it("is the identity at weight 0", () => {
@@ -42,5 +42,39 @@ describe("forLogScale", () => {
     expect(forLogScale([1, 0, -2, Number.NaN, 0.5, null])).toEqual([1, null, null, null, 0.5, null]);
     expect(logScaleUsable([0, -1, Number.NaN])).toBe(false);
     expect(logScaleUsable([0, 0.1])).toBe(true);
+  });
+});
+
+describe("chartLines", () => {
+  const train = { label: "loss", steps: [1, 2, 3, 4], values: [4, 2, 0, 1], color: "#ee4c2c" };
+  const val = { label: "validation loss", steps: [2, 4], values: [3, 1.5], color: "#4f46e5", validation: true };
+
+  it("merges the validation curve into the training steps, leaving gaps between its epochs", () => {
+    const { xs, lines } = chartLines([train, { ...val, steps: [2, 5] }], { log: false, smoothing: 0 });
+    expect(xs).toEqual([1, 2, 3, 4, 5]);
+    expect(lines.map((line) => line.values)).toEqual([
+      [4, 2, 0, 1, null],
+      [null, 3, null, null, 1.5],
+    ]);
+    expect(lines[1]).toMatchObject({ dash: [6, 4], points: true });
+    expect(alignCurves([]).xs).toEqual([]);
+  });
+
+  it("adds a smoothed line over a faint raw one, and leaves the validation curve as measured", () => {
+    const { lines } = chartLines([train, val], { log: false, smoothing: 0.5 });
+    expect(lines.map((line) => [line.label, line.alpha])).toEqual([
+      ["loss", 0.25],
+      ["loss (smoothed)", 1],
+      ["validation loss", 1],
+    ]);
+    expect(lines[1].values[2]).toBeCloseTo(1 / 0.875);
+    expect(lines[2].values).toEqual([null, 3, null, 1.5]);
+  });
+
+  it("turns non-positive values into gaps on a log scale, before smoothing", () => {
+    const { lines } = chartLines([train], { log: true, smoothing: 0.5 });
+    expect(lines[0].values).toEqual([4, 2, null, 1]);
+    expect(lines[1].values[2]).toBeNull();
+    expect(lines[1].values[3]).toBeCloseTo((0.5 * (0.5 * 0.5 * 4 + 0.5 * 2) + 0.5 * 1) / 0.875);
   });
 });
