@@ -13,6 +13,7 @@ import json
 import time
 
 import pytest
+from dataset_models import SHAPES_CNN, model
 from stack_helpers import TERMINAL, Stack, fresh_database, stack_env, wait_for
 
 from training.workers import available_cores
@@ -48,7 +49,14 @@ def assert_streamed_in_order(messages: list[dict], steps: int = CONFIG["steps"])
 @pytest.fixture(scope="module")
 def celery_stack(module_processes, postgres_server, shared_redis):
     with fresh_database(postgres_server) as database:
-        stack = Stack(module_processes, stack_env(DATABASE_URL=database, REDIS_URL=shared_redis))
+        env = stack_env(
+            DATABASE_URL=database,
+            REDIS_URL=shared_redis,
+            # Shared by the web server and every worker, as docker-compose's volume is.
+            TORCHCANVAS_CHECKPOINT_DIR=str(module_processes.log_dir / "checkpoints"),
+            TORCHCANVAS_RUN_MAX_STEPS="20000",  # the checkpoint scenario trains long enough to be killed
+        )
+        stack = Stack(module_processes, env)
         stack.manage("migrate", "--noinput")
         stack.start_web(wait=False)
         stack.start_worker()
@@ -202,3 +210,49 @@ def test_embedded_mode_runs_end_to_end(processes, tmp_path):
     final = stack.run(run["id"])
     assert final["status"] == "succeeded", final
     assert final["progress"]["step"] == CONFIG["steps"]
+
+
+def test_worker_killed_mid_run_resumes_from_its_last_checkpoint(celery_stack):
+    """A run on a dataset checkpoints after every epoch; SIGKILLed mid-run, it is re-queued and the next worker
+    continues after the checkpoint: no step before it is trained (or reported) again."""
+    stack = celery_stack
+    resp = stack.request("POST", "/api/graphs/", {"name": "Shapes CNN", "document": model(SHAPES_CNN)})
+    assert resp.status == 201, resp.body[:500]
+    shapes = next(d for d in stack.request("GET", "/api/datasets/").json()["results"] if d["builtin"] == "shapes-16")
+    for epochs in (20, 60):
+        if stack.worker is None or stack.worker.poll() is not None:
+            stack.start_worker()
+        config = {"dataset": shapes["id"], "batch_size": 2, "epochs": epochs, "lr": 0.005, "device": "cpu"}
+        run = stack.queue_run(resp.json()["id"], config)
+        seen = stack.follow(stack.session, run["id"], timeout=60, until=lambda m: m["type"] == "checkpoint")
+        stack.kill_worker()
+        if stack.run(run["id"])["status"] == "running":
+            break
+    else:
+        pytest.fail("Every run finished before its worker could be killed")
+    killed_after = seen[-1]["step"]
+    assert killed_after == 160  # one epoch of 320 training images at batch 2
+
+    stack.start_worker()
+    time.sleep(3.5)  # TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT=3
+
+    def swept_or_ended():
+        if stack.run(run["id"])["status"] != "running":
+            return True
+        stack.manage("sweep_runs")
+        return stack.run(run["id"])["status"] != "running"
+
+    wait_for(swept_or_ended, 40, f"run {run['id']} to leave 'running' after its worker was killed", interval=1)
+    final = stack.wait_status(run["id"], TERMINAL, timeout=180)
+    assert final["status"] == "succeeded" and final["attempts"] == 2, final
+    resumed_from = final["metrics"]["resumed_from_step"]
+    assert resumed_from >= killed_after, final["metrics"]
+    total = 160 * epochs
+    assert final["metrics"]["steps"] == total and final["metrics"]["loss_curve"][-1][0] == total
+
+    messages = stack.follow(stack.session, run["id"], timeout=30)
+    requeued = max(i for i, m in enumerate(messages) if m["type"] == "status" and m["status"] == "queued")
+    after = [m["step"] for m in messages[requeued:] if m["type"] == "progress"]
+    assert after and min(after) == resumed_from + 1 and max(after) == total, (resumed_from, after[:5])
+    epochs_after = [m["epoch"] for m in messages[requeued:] if m["type"] == "epoch"]
+    assert epochs_after[0] == resumed_from // 160 + 1 and epochs_after[-1] == epochs

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 import torch
+from dataset_models import MOONS_MLP, model
 from django.urls import reverse
 
 from codegen import loader
@@ -18,19 +19,6 @@ from training.models import Dataset, Run, RunEvent, Status
 
 pytestmark = pytest.mark.django_db
 
-# Input (no shape: the dataset gives it) → Linear(16) → ReLU → Linear(2): learns the two moons.
-MOONS_MLP = {
-    "version": "0.2",
-    "nodes": [
-        {"id": "inp", "type": "Input", "params": {}},
-        {"id": "fc1", "type": "Linear", "params": {"out_features": 16}},
-        {"id": "act", "type": "ReLU", "params": {}},
-        {"id": "out", "type": "Linear", "params": {"out_features": 2}},
-    ],
-    "edges": [["inp", "fc1"], ["fc1", "act"], ["act", "out"]],
-    "inputs": ["inp"],
-    "outputs": ["out"],
-}
 MOONS_CONFIG = {"batch_size": 32, "epochs": 10, "lr": 0.02, "optimizer": "adam", "device": "cpu"}
 
 
@@ -41,7 +29,7 @@ def moons():
 
 @pytest.fixture
 def mlp_graph(alice, lab):
-    return services.create_graph(alice, name="Moons MLP", document=MOONS_MLP, team=lab, visibility="team")
+    return services.create_graph(alice, name="Moons MLP", document=model(MOONS_MLP), team=lab, visibility="team")
 
 
 def queue(graph, user, moons, **config):
@@ -219,7 +207,7 @@ def test_weights_download_and_load_into_the_generated_package(
 
 
 def test_a_run_starts_from_another_runs_weights(alice, charlie, mlp_graph, moons, checkpoint_storage):
-    theirs = services.create_graph(charlie, name="Copy", document=MOONS_MLP)
+    theirs = services.create_graph(charlie, name="Copy", document=model(MOONS_MLP))
     first = queue(mlp_graph, alice, moons, epochs=3)
     tasks.execute(first.pk)
     first.refresh_from_db()
