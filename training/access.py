@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from graphs.permissions import graph_access, visible_graphs
-from training.models import Run
+from training.models import Run, RunSet
 
 
 def visible_runs(user) -> QuerySet[Run]:
@@ -26,6 +26,13 @@ def visible_run(user, run_id: int) -> Run | None:
     if run is None or not graph_access(user, run.version.graph):
         return None
     return run
+
+
+def visible_sets(user) -> QuerySet[RunSet]:
+    """Every set of runs on a graph ``user`` may read, like :func:`visible_runs`."""
+    if not getattr(user, "is_authenticated", False):
+        return RunSet.objects.none()
+    return RunSet.objects.filter(version__graph__in=visible_graphs(user))
 
 
 def may_cancel(user, run: Run) -> bool:

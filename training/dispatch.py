@@ -76,17 +76,23 @@ def queue_for(config: RunConfig) -> str:
     return "gpu" if config.device == "cuda" else "cpu"
 
 
-def check_run(version: GraphVersion, config: Any) -> RunConfig:
-    """The checked config of a run of ``version``, or :class:`RunRefused` saying what stops it."""
+def check_run(
+    version: GraphVersion, config: Any, *, document: dict | None = None, broken: str | None = None
+) -> RunConfig:
+    """The checked config of a run of ``version`` (of ``document``, a variant of it, when given), or
+    :class:`RunRefused` saying what stops it; ``broken`` opens the sentence when the graph has errors."""
     limits = caps()
     try:
         parsed = parse_config(config, limits)
     except ConfigError as exc:
         raise RunRefused(exc.message) from None
-    facts = runner.inspect_graph(version.document, parsed.input_shapes, engine_limits())
+    facts = runner.inspect_graph(
+        version.document if document is None else document, parsed.input_shapes, engine_limits()
+    )
     if facts.errors:
         more = f" (and {len(facts.errors) - 1} more)" if len(facts.errors) > 1 else ""
-        raise RunRefused(f"Version {version.number} has errors, so it cannot run: {facts.errors[0]}{more}.")
+        broken = broken or f"Version {version.number} has errors, so it cannot run"
+        raise RunRefused(f"{broken}: {facts.errors[0]}{more}.")
     problem = runner.preflight_problem(facts, parsed, limits)
     if problem:
         raise RunRefused(problem)
@@ -114,28 +120,50 @@ def _has_cuda() -> bool:
 def queue_run(version: GraphVersion, user, config: Any = None, *, name: Any = "", tags: Any = ()) -> Run:
     """Queue a smoke run of ``version`` for ``user`` (who must be able to see its graph), named ``name``
     (blank: the default name) and tagged ``tags``."""
-    if not getattr(user, "is_authenticated", False) or not graph_access(user, version.graph):
-        raise Http404("No such graph version.")
+    check_access(version, user)
     parsed = check_run(version, config)
-    try:
-        name, tags = labels.clean_name(name), clean_tags(tags)
-    except ServiceError as exc:
-        raise RunRefused(str(exc)) from exc
+    name, tags = clean_labels(name, tags)
     limit = caps().max_concurrent
     with transaction.atomic():
-        # One user's concurrent requests queue one after another here, so the count below stays true.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-        active = Run.objects.filter(user=user, status__in=ACTIVE).count()
+        lock_user(user)
+        # Runs of sets have their own allowance (training.run_sets).
+        active = Run.objects.filter(user=user, run_set=None, status__in=ACTIVE).count()
         if active >= limit:
             raise RunRefused(
                 f"You already have {active} run{'s' if active != 1 else ''} queued or running, the most allowed: "
                 "wait for one to finish, or cancel one.",
                 status_code=429,
             )
-        run = Run.objects.create(version=version, user=user, config=parsed.to_dict(), queue=queue_for(parsed))
-        labels.set_labels(run, name=name, tags=tags)
-        publish_event(run, "status", {"status": Status.QUEUED})
-        transaction.on_commit(lambda: send(run))
+        run = create_run(version, user, parsed, name=name, tags=tags)
+    return run
+
+
+def check_access(version: GraphVersion, user) -> None:
+    """404 unless ``user`` is logged in and may see ``version``'s graph (then they may run it)."""
+    if not getattr(user, "is_authenticated", False) or not graph_access(user, version.graph):
+        raise Http404("No such graph version.")
+
+
+def clean_labels(name: Any, tags: Any) -> tuple[str, list[str]]:
+    try:
+        return labels.clean_name(name), clean_tags(tags)
+    except ServiceError as exc:
+        raise RunRefused(str(exc)) from exc
+
+
+def lock_user(user) -> None:
+    """Within a transaction: one user's concurrent requests queue one after another here, so a count of their
+    active runs stays true until the transaction ends."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+
+
+def create_run(version: GraphVersion, user, parsed: RunConfig, *, name: str, tags: list[str], **fields) -> Run:
+    """Within a transaction: the checked run (``queued``, with its first event), sent once committed; ``fields``:
+    its set and variant."""
+    run = Run.objects.create(version=version, user=user, config=parsed.to_dict(), queue=queue_for(parsed), **fields)
+    labels.set_labels(run, name=name, tags=tags)
+    publish_event(run, "status", {"status": Status.QUEUED})
+    transaction.on_commit(lambda: send(run))
     return run
 
 

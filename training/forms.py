@@ -106,6 +106,7 @@ class RunConfigForm(RunLabelsForm):
             self.shape_fields[name] = input_id
         # Shown first; the rest sit under "More options".
         self.main_fields = ("name", "tags", "batch_size", "steps", "optimizer", "lr", *self.shape_fields)
+        self.more_fields = [name for name in self.fields if name not in self.main_fields]
 
     def clean(self):
         cleaned = super().clean()
