@@ -35,8 +35,8 @@ def visible_sets(user) -> QuerySet[RunSet]:
     return RunSet.objects.filter(version__graph__in=visible_graphs(user))
 
 
-def may_cancel(user, run: Run) -> bool:
-    """The person who queued the run, or an admin of its graph."""
+def may_cancel(user, run: Run | RunSet) -> bool:
+    """The person who queued the run (or set), or an admin of its graph."""
     if not getattr(user, "is_authenticated", False):
         return False
     return run.user_id == user.pk or graph_access(user, run.version.graph).admin

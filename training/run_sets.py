@@ -17,12 +17,23 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from graphs.models import GraphVersion
 from training import labels
+from training.access import may_cancel
 from training.config import RunConfig
-from training.dispatch import RunRefused, caps, check_access, check_run, clean_labels, create_run, lock_user
+from training.dispatch import (
+    RunRefused,
+    cancel_run,
+    caps,
+    check_access,
+    check_run,
+    clean_labels,
+    create_run,
+    lock_user,
+)
 from training.models import ACTIVE, RunSet, SetKind, variant_document
 
 # Config fields a sweep may vary (the others are not worth a set: device, time limit, input shapes).
@@ -133,6 +144,17 @@ def queue_set(
             run_name = f"{set_name} · {variant_label(variant)}"[: labels.MAX_NAME]
             create_run(version, user, parsed, name=run_name, tags=tags, run_set=run_set, variant=variant)
     return run_set
+
+
+def cancel_set(run_set: RunSet, user) -> int:
+    """Cancel every run of ``run_set`` still queued or running (as :func:`~training.dispatch.cancel_run` does
+    one); how many. The person who queued the set, or an admin of its graph, may."""
+    if not may_cancel(user, run_set):
+        raise PermissionDenied("Only the person who queued this set, or an admin of its graph, can cancel it.")
+    runs = list(run_set.runs.filter(status__in=ACTIVE).select_related("version__graph"))
+    for run in runs:
+        cancel_run(run, user)
+    return len(runs)
 
 
 def _check_variant(version: GraphVersion, config: dict | None, variant: dict[str, Any]) -> RunConfig:

@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -20,7 +21,7 @@ from graphs.serializers import ErrorSerializer
 from training.access import visible_sets
 from training.api import _runs, _version
 from training.models import SetKind
-from training.run_sets import SWEEPABLE, queue_set
+from training.run_sets import SWEEPABLE, cancel_set, queue_set
 from training.serializers import RunCreateSerializer, RunSerializer
 
 
@@ -99,8 +100,24 @@ class RunSetViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveMod
             name=data.get("name", ""),
             tags=data.get("tags", []),
         )
-        fresh = _sets(request.user).get(pk=run_set.pk)
-        return Response(RunSetSerializer(fresh, context=self.get_serializer_context()).data, status.HTTP_201_CREATED)
+        return self._response(run_set, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel a set's unfinished runs",
+        description="Its queued runs are cancelled at once, its running ones after their current step. The person "
+        "who queued the set, and the graph's admins, may cancel it; finished runs stay as they are.",
+        request=None,
+        responses={200: RunSetSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        run_set = self.get_object()
+        cancel_set(run_set, request.user)  # 403 with its sentence for someone who may only look
+        return self._response(run_set)
+
+    def _response(self, run_set, code=status.HTTP_200_OK) -> Response:
+        fresh = _sets(self.request.user).get(pk=run_set.pk)
+        return Response(RunSetSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
 
 def _sets(user):

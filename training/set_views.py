@@ -9,20 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from torchcanvas_site.htmx import go
 from training import dispatch
-from training.access import visible_sets
+from training.access import may_cancel, visible_sets
 from training.forms import RunConfigForm, open_inputs
 from training.listing import curves, run_rows
 from training.models import ACTIVE, SetKind
-from training.run_sets import SWEEPABLE, queue_set, variant_label
+from training.run_sets import SWEEPABLE, cancel_set, queue_set, variant_label
 from training.views import _graph_version
 
 POLL_S = 3
@@ -117,11 +119,28 @@ def run_set_new(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     return TemplateResponse(request, "training/run_set_new.html", context)
 
 
-@login_required
-def run_set_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def _run_set(request: HttpRequest, pk: int):
     run_set = visible_sets(request.user).select_related("version__graph", "user").filter(pk=pk).first()
     if run_set is None:
         raise Http404("There is no set of runs here, or its graph is not shared with you.")
+    return run_set
+
+
+@login_required
+@require_POST
+def run_set_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run_set = _run_set(request, pk)
+    cancelled = cancel_set(run_set, request.user)  # 403 with its sentence for someone who may only look
+    if cancelled:
+        messages.success(request, f"Cancelling {cancelled} run{'s' if cancelled != 1 else ''} of {run_set.name}.")
+    else:
+        messages.info(request, f"Every run of {run_set.name} has already finished.")
+    return go(request, run_set)
+
+
+@login_required
+def run_set_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run_set = _run_set(request, pk)
     runs = run_rows(run_set.runs.order_by("pk"))
     rows = [_row(run) for run in runs]
     labels = [row["label"] for row in rows]  # the curves keep the queue's order, as the chart's colours do
@@ -142,6 +161,7 @@ def run_set_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": rows,
         "sort": sort,
         "active": any(run.status in ACTIVE for run in runs),
+        "can_cancel": may_cancel(request.user, run_set),
         "poll_s": POLL_S,
     }
     if request.htmx and request.htmx.target == "run-set-table":

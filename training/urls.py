@@ -8,6 +8,7 @@ urlpatterns = [
     path("runs/", views.run_list, name="run-list"),
     path("runs/compare/", views.run_compare, name="run-compare"),
     path("runs/sets/<int:pk>/", set_views.run_set_detail, name="run-set-detail"),
+    path("runs/sets/<int:pk>/cancel/", set_views.run_set_cancel, name="run-set-cancel"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),
     path("runs/<int:pk>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<int:pk>/labels/", views.run_labels, name="run-labels"),

@@ -163,3 +163,23 @@ def test_a_set_is_a_404_for_who_cannot_see_its_graph(charlie_client, client, fin
     assert charlie_client.get(f"/runs/sets/{run_set.pk}/").status_code == 404
     assert charlie_client.get("/runs/sets/99999/").status_code == 404
     assert client.get(f"/runs/sets/{run_set.pk}/")["Location"].startswith("/accounts/login/")
+
+
+def test_the_unfinished_runs_of_a_set_are_cancelled_from_its_page(alice_client, bob_client, finished_set):
+    run_set, (base, relu, gru) = finished_set
+    url = f"/runs/sets/{run_set.pk}/cancel/"
+    assert 'data-testid="run-set-cancel"' not in bob_client.get(f"/runs/sets/{run_set.pk}/").content.decode()
+    assert bob_client.post(url).status_code == 403  # a teammate who did not queue it
+    html = alice_client.get(f"/runs/sets/{run_set.pk}/").content.decode()
+    assert 'data-testid="run-set-cancel"' in html
+    response = alice_client.post(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/runs/sets/{run_set.pk}/"
+    gru.refresh_from_db()
+    assert gru.cancel_requested and gru.status == Status.RUNNING  # it stops after its current step
+    assert Run.objects.get(pk=base.pk).status == Status.SUCCEEDED
+
+
+def test_a_run_of_a_set_links_to_its_set_from_the_runs_list(alice_client, finished_set):
+    run_set, _ = finished_set
+    html = alice_client.get("/runs/").content.decode()
+    assert html.count(f'href="/runs/sets/{run_set.pk}/"') == 3

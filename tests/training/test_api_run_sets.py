@@ -122,3 +122,17 @@ def test_a_viewer_may_queue_a_set_of_a_graph_shared_with_them(bob_api, residual)
     response = create(bob_api, residual, kind="ablation", nodes=["act"], baseline=False)
     assert response.status_code == 201 and response.json()["user"] == "bob"
     assert [run["variant"] for run in response.json()["runs"]] == [{"disable": ["act"]}]
+
+
+def test_a_set_s_unfinished_runs_are_cancelled_by_who_queued_it(alice_api, bob_api, residual):
+    body = create(alice_api, residual, kind="sweep", param="seed", values=[1, 2, 3]).json()
+    first = Run.objects.get(pk=body["runs"][0]["id"])
+    first.transition(Status.QUEUED, Status.SUCCEEDED)
+    response = bob_api.post(f"/api/run-sets/{body['id']}/cancel/")
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Only the person who queued this set, or an admin of its graph, can cancel it."
+    response = alice_api.post(f"/api/run-sets/{body['id']}/cancel/")
+    assert response.status_code == 200
+    assert [run["status"] for run in response.json()["runs"]] == ["succeeded", "cancelled", "cancelled"]
+    # Nothing active any more: a new set may be queued.
+    assert create(alice_api, residual, kind="sweep", param="seed", values=[4, 5]).status_code == 201
