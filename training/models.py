@@ -65,14 +65,18 @@ class RunSet(models.Model):
 
 
 def variant_document(document: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
-    """``document`` with ``variant["disable"]``'s nodes disabled (a copy; the version's stays as it is)."""
+    """``document`` with ``variant["disable"]``'s nodes disabled and ``variant["params"]`` set on theirs
+    (``{"drop": {"p": 0.3}}``); a copy: the version's stays as it is."""
     disabled = set(variant.get("disable") or ())
-    if not disabled:
+    params = variant.get("params") or {}
+    if not disabled and not params:
         return document
     document = copy.deepcopy(document)
     for node in document.get("nodes", []):
         if isinstance(node, dict) and node.get("id") in disabled:
             node["disabled"] = True
+        if isinstance(node, dict) and node.get("id") in params:
+            node["params"] = {**(node.get("params") or {}), **params[node["id"]]}
     return document
 
 
@@ -103,7 +107,8 @@ class Run(models.Model):
     error = models.TextField(blank=True)
     # Runs of a set outlive its deletion as plain runs; ``variant`` still says what they changed.
     run_set = models.ForeignKey(RunSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
-    variant = models.JSONField(default=dict, blank=True)  # {"disable": ["conv2"]} or {"lr": 0.01}; {}: as is
+    # {"disable": ["conv2"]}, {"lr": 0.01} or {"params": {"drop": {"p": 0.3}}}; {}: the version as it is
+    variant = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,7 +3,7 @@
 - **ablation**: a baseline run (nothing disabled, unless left out) and one run per chosen node or block,
   with that node disabled (``nodes[].disabled``: it passes its first input through);
 - **sweep**: one run per value of one config field (``lr``, ``batch_size``, ``optimizer``, …), the rest of
-  the config shared.
+  the config shared; or of one node's parameter (``drop.p``: that node's ``params.p``).
 
 Each variant goes through the dispatcher's own checks (:func:`training.dispatch.check_run`): a variant that
 breaks the graph or the caps refuses the whole set, naming it. Quotas apply to the set as a whole: runs per
@@ -13,13 +13,13 @@ allowance of single runs, nor single runs against sets). Nothing is queued unles
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from codegen.spec import lookup
 from graphs.models import GraphVersion
 from training import labels
 from training.access import may_cancel
@@ -49,6 +49,10 @@ def variant_label(variant: dict[str, Any]) -> str:
         return "baseline"
     if variant.get("disable"):
         return "without " + ", ".join(variant["disable"])
+    if variant.get("params"):
+        return ", ".join(
+            f"{node}.{name} = {value}" for node, params in variant["params"].items() for name, value in params.items()
+        )
     return ", ".join(f"{key} = {value}" for key, value in variant.items())
 
 
@@ -73,10 +77,10 @@ def ablation_variants(document: dict[str, Any], nodes: Any, *, baseline: bool = 
     return ([{}] if baseline else []) + [{"disable": [node_id]} for node_id in nodes]
 
 
-def sweep_variants(param: Any, values: Any) -> list[dict[str, Any]]:
-    """``[{"lr": 0.1}, {"lr": 0.01}, …]``: one variant per value of config field ``param``."""
-    if param not in SWEEPABLE:
-        raise RunRefused(f"A sweep varies one of {', '.join(SWEEPABLE)}; got {_short(param)}.")
+def sweep_variants(document: dict[str, Any], param: Any, values: Any) -> list[dict[str, Any]]:
+    """One variant per value: ``[{"lr": 0.1}, …]`` for a config field, ``[{"params": {"drop": {"p": 0.1}}}, …]``
+    for a node's parameter (``param`` is then ``"<node id>.<parameter>"``)."""
+    node_param = _node_param(document, param) if param not in SWEEPABLE else None
     if not isinstance(values, list | tuple) or len(values) < 2:
         raise RunRefused(f"Give at least two values of {param} to sweep over.")
     if len(values) > MAX_LISTED:
@@ -84,7 +88,30 @@ def sweep_variants(param: Any, values: Any) -> list[dict[str, Any]]:
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int | float | str) or len(str(value)) > MAX_VALUE:
             raise RunRefused(f"Each value of {param} is a number or a word, such as 0.01 or adam; got {_short(value)}.")
-    return [{param: value} for value in values]
+    if node_param is None:
+        return [{param: value} for value in values]
+    node_id, name = node_param
+    return [{"params": {node_id: {name: value}}} for value in values]
+
+
+def node_params(document: dict[str, Any]) -> list[str]:
+    """``["conv.out_channels", "drop.p", …]``: the parameters a sweep may vary, of the nodes that are not Inputs."""
+    found = []
+    for node in document.get("nodes", []):
+        spec = lookup(node.get("type", "")) if isinstance(node, dict) and node.get("type") != "Input" else None
+        if spec is not None:
+            found += [f"{node['id']}.{p.name}" for p in spec.params]
+    return found
+
+
+def _node_param(document: dict[str, Any], param: Any) -> tuple[str, str]:
+    if not isinstance(param, str) or param not in node_params(document):
+        raise RunRefused(
+            f"A sweep varies one of {', '.join(SWEEPABLE)}, or a node's parameter as <node id>.<parameter> such "
+            f"as drop.p; got {_short(param)}, which this version does not have."
+        )
+    node_id, _, name = param.rpartition(".")
+    return node_id, name
 
 
 def queue_set(
@@ -109,7 +136,7 @@ def queue_set(
         variants = ablation_variants(version.document, nodes, baseline=baseline)
         axis = "disable one of " + ", ".join(nodes)
     elif kind == SetKind.SWEEP:
-        variants = sweep_variants(param, values)
+        variants = sweep_variants(version.document, param, values)
         axis = f"{param} over " + ", ".join(str(value) for value in values)
     else:
         raise RunRefused(f"kind must be {SetKind.ABLATION} or {SetKind.SWEEP} (got {_short(kind)}).")
@@ -117,9 +144,10 @@ def queue_set(
     if len(variants) > limits.max_set_runs:
         raise RunRefused(f"This set has {len(variants)} runs; a set may have at most {limits.max_set_runs}.")
     checked = [_check_variant(version, config, variant) for variant in variants]
-    if kind == SetKind.SWEEP:  # the values as the runs use them: "Adam" is adam, 1e-2 is 0.01
+    if param in SWEEPABLE:  # the values as the runs use them: "Adam" is adam, 1e-2 is 0.01
         variants = [{param: getattr(parsed, param)} for parsed in checked]
-        _refuse_repeats(param, [variant[param] for variant in variants])
+    if kind == SetKind.SWEEP:
+        _refuse_repeats(param, [variant_value(variant) for variant in variants])
     steps = sum(parsed.total_steps for parsed in checked)
     if steps > limits.max_set_steps:
         raise RunRefused(
@@ -157,21 +185,28 @@ def cancel_set(run_set: RunSet, user) -> int:
     return len(runs)
 
 
+def variant_value(variant: dict[str, Any]) -> Any:
+    """The swept value of a sweep's variant (a config field's, or a node parameter's)."""
+    if "params" in variant:
+        (params,) = variant["params"].values()
+        (value,) = params.values()
+        return value
+    (value,) = variant.values()
+    return value
+
+
 def _check_variant(version: GraphVersion, config: dict | None, variant: dict[str, Any]) -> RunConfig:
-    disabled = variant.get("disable")
-    if disabled:
+    if "disable" in variant or "params" in variant:
         document = variant_document(version.document, variant)
-        return check_run(version, config, document=document, broken=f"Disabling {disabled[0]} breaks the graph")
+        what = f"Disabling {variant['disable'][0]}" if "disable" in variant else variant_label(variant)
+        return check_run(version, config, document=document, broken=f"{what} breaks the graph")
     return check_run(version, {**(config or {}), **variant})
 
 
 def _refuse_repeats(param: str, values: list[Any]) -> None:
-    seen: set[str] = set()
-    for value in values:
-        key = json.dumps(value)
-        if key in seen:
+    for index, value in enumerate(values):
+        if value in values[:index]:  # equal, not only the same spelling: 5 and 5.0 are one value
             raise RunRefused(f"{param} = {value} is listed twice: give each value once.")
-        seen.add(key)
 
 
 def _short(value: Any) -> str:

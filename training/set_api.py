@@ -36,7 +36,10 @@ class RunSetCreateSerializer(RunCreateSerializer):
         required=False, default=True, help_text="ablation: also a run with nothing disabled (default true)."
     )
     param = serializers.CharField(
-        required=False, max_length=40, help_text=f"sweep: the config field to vary, one of {', '.join(SWEEPABLE)}."
+        required=False,
+        max_length=300,
+        help_text=f"sweep: the config field to vary, one of {', '.join(SWEEPABLE)}; or a node's parameter as "
+        '"<node id>.<parameter>", e.g. "drop.p".',
     )
     values = serializers.ListField(
         child=serializers.JSONField(), required=False, help_text="sweep: its values, one run each, e.g. [0.1, 0.01]."

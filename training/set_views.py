@@ -24,7 +24,7 @@ from training.access import may_cancel, visible_sets
 from training.forms import RunConfigForm, open_inputs
 from training.listing import curves, run_rows
 from training.models import ACTIVE, SetKind
-from training.run_sets import SWEEPABLE, cancel_set, queue_set, variant_label
+from training.run_sets import SWEEPABLE, cancel_set, node_params, queue_set, variant_label
 from training.views import _graph_version
 
 POLL_S = 3
@@ -55,12 +55,12 @@ class RunSetForm(RunConfigForm):
         help_text="Each run trains the version with one of these disabled (it passes its input through).",
     )
     baseline = forms.BooleanField(required=False, initial=True, label="Also a baseline run (nothing disabled)")
-    param = forms.ChoiceField(choices=[(name, name) for name in SWEEPABLE], required=False, label="Sweep")
+    param = forms.ChoiceField(required=False, label="Sweep")
     values = forms.CharField(
         required=False,
         max_length=500,
         label="Values",
-        help_text="Comma-separated, one run each: 0.1, 0.01, 0.001 or adam, sgd",
+        help_text="Comma-separated, one run each: 0.1, 0.01, 0.001 or adam, sgd (a node parameter: 0.1, 0.3, 0.5)",
         widget=forms.TextInput(attrs={"placeholder": "0.1, 0.01, 0.001"}),
     )
 
@@ -70,6 +70,10 @@ class RunSetForm(RunConfigForm):
         super().__init__(*args, open_inputs=open_inputs(document), **kwargs)
         self.more_fields = [name for name in self.more_fields if name not in self.declared_axis]
         self.fields["name"].help_text = "Optional; default: the kind, graph and version. Each run adds its variant."
+        self.fields["param"].choices = [
+            ("Run config", [(name, name) for name in SWEEPABLE]),
+            ("Node parameters", [(name, name) for name in node_params(document)]),
+        ]
         self.fields["nodes"].choices = [
             (node["id"], f"{node['id']} ({node.get('type', '?')})")
             for node in document.get("nodes", [])

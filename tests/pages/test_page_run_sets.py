@@ -59,6 +59,17 @@ def test_a_sweep_is_queued_from_the_form_with_typed_values(alice_client, team_gr
     assert [run.config["lr"] for run in Run.objects.order_by("pk")] == [0.1, 0.01, 0.001]
 
 
+def test_a_node_parameter_sweep_is_queued_from_the_form(alice_client, team_graph):
+    html = alice_client.get(new_url(team_graph)).content.decode()
+    assert '<option value="conv.out_channels">' in html and '<optgroup label="Node parameters">' in html
+    data = {**FORM, "kind": "sweep", "param": "conv.out_channels", "values": "32, 64"}
+    assert alice_client.post(new_url(team_graph), data).status_code == 302
+    assert [run.variant for run in Run.objects.order_by("pk")] == [
+        {"params": {"conv": {"out_channels": 32}}},
+        {"params": {"conv": {"out_channels": 64}}},
+    ]
+
+
 def test_a_refusal_is_shown_above_the_form_and_queues_nothing(alice_client, team_graph):
     data = {**FORM, "kind": "ablation", "nodes": ["relu", "perm"]}
     response = alice_client.post(new_url(team_graph), data)

@@ -64,7 +64,11 @@ def test_a_sweep_over_a_config_field(alice_api, residual):
         ({"kind": "sweep", "param": "lr", "values": [0.1, {"$gt": 1}]}, "Each value of lr is a number or a word, "
          "such as 0.01 or adam; got {'$gt': 1}."),
         ({"kind": "sweep", "param": "__class__", "values": [1, 2]}, "A sweep varies one of lr, batch_size, steps, "
-         "epochs, optimizer, seed, loss, data, precision; got '__class__'."),
+         "epochs, optimizer, seed, loss, data, precision, or a node's parameter as <node id>.<parameter> such as "
+         "drop.p; got '__class__', which this version does not have."),
+        ({"kind": "sweep", "param": "out.__dict__", "values": [1, 2]}, "A sweep varies one of lr, batch_size, "
+         "steps, epochs, optimizer, seed, loss, data, precision, or a node's parameter as <node id>.<parameter> "
+         "such as drop.p; got 'out.__dict__', which this version does not have."),
         ({"kind": "grid"}, 'kind: "grid" is not a valid choice.'),
         ({"kind": "sweep", "param": "lr", "values": [1, 2], "config": [1]}, 'config: Expected an object such as '
          '{"steps": 30, "batch_size": 8}.'),
@@ -74,6 +78,15 @@ def test_a_sweep_over_a_config_field(alice_api, residual):
 )  # fmt: skip
 def test_bad_sets_are_refused_with_a_sentence(alice_api, residual, body, detail):
     assert refusal(create(alice_api, residual, **body)) == detail
+
+
+def test_a_sweep_over_a_node_parameter(alice_api, residual):
+    response = create(alice_api, residual, kind="sweep", param="out.out_features", values=[5, 7])
+    assert response.status_code == 201, response.json()
+    assert [run["variant"] for run in response.json()["runs"]] == [
+        {"params": {"out": {"out_features": 5}}},
+        {"params": {"out": {"out_features": 7}}},
+    ]
 
 
 def test_a_set_over_the_step_quota_is_refused_as_a_whole(alice_api, residual, settings):

@@ -9,7 +9,7 @@ from run_helpers import RESIDUAL, document
 
 from training.dispatch import RunRefused, queue_run
 from training.models import Run, RunSet, Status, variant_document
-from training.run_sets import ablation_variants, queue_set, sweep_variants, variant_label
+from training.run_sets import ablation_variants, node_params, queue_set, sweep_variants, variant_label
 from training.tasks import execute_run
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,14 @@ def test_a_variant_disables_its_nodes_in_a_copy_of_the_document():
     assert variant_document(base, {"lr": 0.1}) is base
 
 
+def test_a_variant_sets_node_parameters_in_a_copy_of_the_document():
+    changed = variant_document(RESIDUAL, {"params": {"fc1": {"out_features": 16}}})
+    assert [n["params"] for n in changed["nodes"] if n["id"] == "fc1"] == [{"out_features": 16}]
+    assert [n["params"] for n in RESIDUAL["nodes"] if n["id"] == "fc1"] == [{"out_features": 8}]
+
+
 def test_variants_are_named_for_tables_and_curves():
+    assert variant_label({"params": {"drop": {"p": 0.3}}}) == "drop.p = 0.3"
     assert variant_label({}) == "baseline"
     assert variant_label({"disable": ["conv2"]}) == "without conv2"
     assert variant_label({"lr": 0.01}) == "lr = 0.01"
@@ -72,7 +79,14 @@ def test_a_node_already_disabled_cannot_be_ablated():
     ("param", "values", "message"),
     [
         ("device", ["cpu", "cuda"], "A sweep varies one of lr, batch_size, steps, epochs, optimizer, seed, loss, "
-         "data, precision; got 'device'."),
+         "data, precision, or a node's parameter as <node id>.<parameter> such as drop.p; got 'device', which "
+         "this version does not have."),
+        ("act.p", [0.1, 0.2], "A sweep varies one of lr, batch_size, steps, epochs, optimizer, seed, loss, "
+         "data, precision, or a node's parameter as <node id>.<parameter> such as drop.p; got 'act.p', which "
+         "this version does not have."),
+        ("inp.shape", [[4], [8]], "A sweep varies one of lr, batch_size, steps, epochs, optimizer, seed, loss, "
+         "data, precision, or a node's parameter as <node id>.<parameter> such as drop.p; got 'inp.shape', which "
+         "this version does not have."),
         ("lr", [0.1], "Give at least two values of lr to sweep over."),
         ("lr", "0.1,0.2", "Give at least two values of lr to sweep over."),
         ("lr", [0.1, [0.2]], "Each value of lr is a number or a word, such as 0.01 or adam; got [0.2]."),
@@ -84,7 +98,7 @@ def test_a_node_already_disabled_cannot_be_ablated():
 )  # fmt: skip
 def test_bad_sweeps_are_refused_with_a_sentence(param, values, message):
     with pytest.raises(RunRefused) as caught:
-        sweep_variants(param, values)
+        sweep_variants(RESIDUAL, param, values)
     assert caught.value.message == message
 
 
@@ -189,3 +203,29 @@ def test_the_worker_trains_each_run_s_variant(residual, alice):
         run.refresh_from_db()
     # Disabled, fc1's 8 × 8 + 8 parameters are gone (the Add adds wide's output to itself).
     assert baseline.params_total - ablated.params_total == 72
+
+
+def test_the_sweepable_node_parameters_are_those_of_the_nodes_specs():
+    assert "fc1.out_features" in node_params(RESIDUAL) and "out.bias" in node_params(RESIDUAL)
+    assert not [p for p in node_params(RESIDUAL) if p.startswith(("inp.", "act.p"))]
+
+
+def test_a_sweep_over_a_node_parameter(residual, alice):
+    run_set = queue_set(residual.head, alice, "sweep", param="out.out_features", values=[5, 7], config=SMALL)
+    five, seven = run_set.runs.order_by("pk")
+    assert five.variant == {"params": {"out": {"out_features": 5}}} and five.name.endswith("out.out_features = 5")
+    assert [n["params"] for n in seven.document()["nodes"] if n["id"] == "out"] == [{"out_features": 7}]
+    assert run_set.axis == "out.out_features over 5, 7"
+    assert execute_run(seven.pk) == "succeeded"
+    seven.refresh_from_db()
+    assert seven.params_total == 4 * 8 + 8 + 8 * 8 + 8 + 8 * 7 + 7  # the worker trained the variant
+
+
+def test_a_node_parameter_value_that_breaks_the_graph_refuses_the_set(residual, alice):
+    # A wider fc1 no longer matches wide's 8 features at the Add.
+    error = refused(residual.head, alice, "sweep", param="fc1.out_features", values=[8, 16], config=SMALL)
+    assert error.message.startswith("fc1.out_features = 16 breaks the graph: Add needs identical shapes")
+    error = refused(residual.head, alice, "sweep", param="out.out_features", values=[5, 0], config=SMALL)
+    assert error.message.startswith("out.out_features = 0 breaks the graph: ")
+    error = refused(residual.head, alice, "sweep", param="out.out_features", values=[5, 5.0], config=SMALL)
+    assert error.message == "out.out_features = 5.0 is listed twice: give each value once."
