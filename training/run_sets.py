@@ -144,9 +144,9 @@ def queue_set(
     if len(variants) > limits.max_set_runs:
         raise RunRefused(f"This set has {len(variants)} runs; a set may have at most {limits.max_set_runs}.")
     checked = [_check_variant(version, config, variant) for variant in variants]
-    if param in SWEEPABLE:  # the values as the runs use them: "Adam" is adam, 1e-2 is 0.01
-        variants = [{param: getattr(parsed, param)} for parsed in checked]
     if kind == SetKind.SWEEP:
+        if param in SWEEPABLE:  # the values as the runs use them: "Adam" is adam, 1e-2 is 0.01
+            variants = [{param: getattr(parsed, param)} for parsed in checked]
         _refuse_repeats(param, [variant_value(variant) for variant in variants])
     steps = sum(parsed.total_steps for parsed in checked)
     if steps > limits.max_set_steps:

@@ -44,7 +44,9 @@ def test_the_form_offers_every_node_but_the_inputs(alice_client, team_graph):
 
 
 def test_an_ablation_matrix_is_queued_from_the_form(alice_client, team_graph):
-    data = {**FORM, "kind": "ablation", "nodes": ["conv", "relu", "gru"], "baseline": "on", "name": "Abl"}
+    # The sweep's fields are posted too (the form shows both): an ablation ignores them.
+    data = {**FORM, "kind": "ablation", "nodes": ["conv", "relu", "gru"], "baseline": "on", "name": "Abl",
+            "param": "lr", "values": "0.1, 0.2"}  # fmt: skip
     response = alice_client.post(new_url(team_graph), data)
     run_set = RunSet.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/runs/sets/{run_set.pk}/"
