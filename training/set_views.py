@@ -55,7 +55,7 @@ class RunSetForm(RunConfigForm):
         help_text="Each run trains the version with one of these disabled (it passes its input through).",
     )
     baseline = forms.BooleanField(required=False, initial=True, label="Also a baseline run (nothing disabled)")
-    param = forms.ChoiceField(required=False, label="Sweep")
+    param = forms.ChoiceField(required=False, label="What varies")
     values = forms.CharField(
         required=False,
         max_length=500,
