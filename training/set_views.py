@@ -170,6 +170,8 @@ def run_set_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if request.htmx and request.htmx.target == "run-set-table":
         response = TemplateResponse(request, "training/_run_set_table.html", context)
+        if not context["active"]:
+            response["HX-Refresh"] = "true"  # the last run ended: load the page again, its curves complete
     else:
         context["curves"] = curves(runs, labels)
         response = TemplateResponse(request, "training/run_set_detail.html", context)
