@@ -45,7 +45,7 @@ class SetKind(models.TextChoices):
 
 class RunSet(models.Model):
     """Runs of one version queued together (``training.run_sets``): each disables one node (an ablation
-    matrix, with a baseline) or takes one value of a config field (a sweep)."""
+    matrix, with a baseline) or takes one value of a config field or node parameter (a sweep)."""
 
     version = models.ForeignKey("graphs.GraphVersion", on_delete=models.CASCADE, related_name="run_sets")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="run_sets")
@@ -121,7 +121,8 @@ class Run(models.Model):
         return reverse("run-detail", args=[self.pk])
 
     def document(self) -> dict[str, Any]:
-        """The graph document this run trains: its version's, with its variant's nodes disabled."""
+        """The graph document this run trains: its version's, with its variant applied (nodes disabled, node
+        parameters set)."""
         return variant_document(self.version.document, self.variant)
 
     @property
