@@ -189,6 +189,10 @@ TORCHCANVAS_RUNS = {
     "max_memory_bytes": env_int("TORCHCANVAS_RUN_MAX_MEMORY_MB", 24_576, minimum=1) * 2**20,
     "time_limit_s": _run_time_limit,
     "max_concurrent": env_int("TORCHCANVAS_RUN_MAX_CONCURRENT", 2, minimum=1),
+    # Ablation matrices and sweeps (training/run_sets.py) are capped as a whole, not per run.
+    "max_set_runs": env_int("TORCHCANVAS_RUN_MAX_SET_RUNS", 8, minimum=2),
+    "max_set_steps": env_int("TORCHCANVAS_RUN_MAX_SET_STEPS", 4000, minimum=1),
+    "max_active_sets": env_int("TORCHCANVAS_RUN_MAX_ACTIVE_SETS", 1, minimum=1),
     # Liveness: a running run's worker writes a heartbeat; the sweeper acts on silent ones.
     "heartbeat_interval_s": env_int("TORCHCANVAS_RUN_HEARTBEAT_INTERVAL", 10, minimum=1),
     "heartbeat_timeout_s": env_int("TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT", 90, minimum=3),
@@ -375,7 +379,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # "kind" is also a field of other components, with other choices: the datasets' enum gets its own name.
-    "ENUM_NAME_OVERRIDES": {"DatasetKindEnum": "training.datasets.KINDS"},
+    "ENUM_NAME_OVERRIDES": {"DatasetKindEnum": "training.datasets.KINDS", "RunSetKindEnum": "training.models.SetKind"},
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from graphs.permissions import graph_access, visible_graphs
-from training.models import Run
+from training.models import Run, RunSet
 
 
 def visible_runs(user) -> QuerySet[Run]:
@@ -28,8 +28,15 @@ def visible_run(user, run_id: int) -> Run | None:
     return run
 
 
-def may_cancel(user, run: Run) -> bool:
-    """The person who queued the run, or an admin of its graph."""
+def visible_sets(user) -> QuerySet[RunSet]:
+    """Every set of runs on a graph ``user`` may read, like :func:`visible_runs`."""
+    if not getattr(user, "is_authenticated", False):
+        return RunSet.objects.none()
+    return RunSet.objects.filter(version__graph__in=visible_graphs(user))
+
+
+def may_cancel(user, run: Run | RunSet) -> bool:
+    """The person who queued the run (or set), or an admin of its graph."""
     if not getattr(user, "is_authenticated", False):
         return False
     return run.user_id == user.pk or graph_access(user, run.version.graph).admin

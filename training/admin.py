@@ -4,7 +4,7 @@ transitions; a dataset is what its upload was)."""
 from django.contrib import admin
 
 from graphs.admin import ReadOnlyAdmin
-from training.models import Dataset, Run, RunEvent
+from training.models import Dataset, Run, RunEvent, RunSet
 
 
 class RunEventInline(admin.TabularInline):
@@ -35,6 +35,14 @@ class RunAdmin(ReadOnlyAdmin):
     search_fields = ["name", "tags__name", "user__username", "version__graph__name", "worker", "error"]
     list_select_related = ["version__graph", "user"]
     inlines = [RunEventInline]
+
+
+@admin.register(RunSet)
+class RunSetAdmin(ReadOnlyAdmin):
+    list_display = ["id", "name", "kind", "axis", "version", "user", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "user__username", "version__graph__name"]
+    list_select_related = ["version__graph", "user"]
 
 
 @admin.register(Dataset)

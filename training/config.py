@@ -63,7 +63,10 @@ class Caps:
     max_params: int = 200_000_000  # VGG-16 has 138 M
     max_memory_bytes: int = 24 * 2**30  # estimated: weights, gradients, optimizer state, activations
     time_limit_s: int = 900  # the longest (and default) wall time of a run's training
-    max_concurrent: int = 2  # queued + running runs per user
+    max_concurrent: int = 2  # queued + running runs per user, outside sets
+    max_set_runs: int = 8  # runs in one ablation matrix or sweep
+    max_set_steps: int = 4000  # steps × epochs of a set's runs together
+    max_active_sets: int = 1  # sets with runs queued or running, per user
 
     @classmethod
     def from_settings(cls, values: Mapping[str, Any]) -> Caps:

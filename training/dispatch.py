@@ -80,8 +80,11 @@ def queue_for(device: str) -> str:
     return "gpu" if device == "cuda" else "cpu"
 
 
-def check_run(version: GraphVersion, config: Any, user=None) -> RunConfig:
-    """The checked config of a run of ``version`` by ``user``, or :class:`RunRefused` saying what stops it.
+def check_run(
+    version: GraphVersion, config: Any, user=None, *, document: dict | None = None, broken: str | None = None
+) -> RunConfig:
+    """The checked config of a run of ``version`` (of ``document``, a variant of it, when given) by ``user``,
+    or :class:`RunRefused` saying what stops it; ``broken`` opens the sentence when the graph has errors.
 
     With a dataset, the config that comes back says what the run will do: the steps of one pass over the
     training split, and the Input's sizes when the graph leaves them open."""
@@ -90,14 +93,16 @@ def check_run(version: GraphVersion, config: Any, user=None) -> RunConfig:
         parsed = parse_config(config, limits)
     except ConfigError as exc:
         raise RunRefused(exc.message) from None
+    document = version.document if document is None else document
     if parsed.dataset is not None:
-        parsed = _with_dataset(version, parsed, _dataset_for(user, parsed.dataset), limits)
+        parsed = _with_dataset(document, parsed, _dataset_for(user, parsed.dataset), limits)
     if parsed.init_from_run is not None:
         _weights_run_for(user, parsed.init_from_run)
-    facts = runner.inspect_graph(version.document, parsed.input_shapes, engine_limits())
+    facts = runner.inspect_graph(document, parsed.input_shapes, engine_limits())
     if facts.errors:
         more = f" (and {len(facts.errors) - 1} more)" if len(facts.errors) > 1 else ""
-        raise RunRefused(f"Version {version.number} has errors, so it cannot run: {facts.errors[0]}{more}.")
+        broken = broken or f"Version {version.number} has errors, so it cannot run"
+        raise RunRefused(f"{broken}: {facts.errors[0]}{more}.")
     problem = runner.preflight_problem(facts, parsed, limits)
     if problem:
         raise RunRefused(problem)
@@ -123,14 +128,14 @@ def _dataset_for(user, dataset_id: int) -> Dataset:
     return dataset
 
 
-def _with_dataset(version: GraphVersion, config: RunConfig, dataset: Dataset, limits: Caps) -> RunConfig:
+def _with_dataset(document: dict, config: RunConfig, dataset: Dataset, limits: Caps) -> RunConfig:
     """``config`` fitted to ``dataset``: the graph's Input must take its samples (an Input without a shape
     takes them), its steps are one pass over the training split, and they must fit the caps."""
     facts = dataset.facts
-    problem = datasets.input_shape_problem(version.document, facts)
+    problem = datasets.input_shape_problem(document, facts)
     input_shapes = config.input_shapes
     if problem is not None:
-        node = next(n for n in version.document["nodes"] if n.get("id") == problem.node) if problem.node else None
+        node = next(n for n in document["nodes"] if n.get("id") == problem.node) if problem.node else None
         open_input = node is not None and not (node.get("params") or {}).get("shape")
         if not open_input or problem.suggestion is None or problem.suggestion.get("param") != "shape":
             raise RunRefused(f"{problem.message} (dataset {dataset.name})")
@@ -181,34 +186,57 @@ def _has_cuda() -> bool:
 def queue_run(version: GraphVersion, user, config: Any = None, *, name: Any = "", tags: Any = ()) -> Run:
     """Queue a smoke run of ``version`` for ``user`` (who must be able to see its graph), named ``name``
     (blank: the default name) and tagged ``tags``."""
-    if not getattr(user, "is_authenticated", False) or not graph_access(user, version.graph):
-        raise Http404("No such graph version.")
+    check_access(version, user)
     parsed = check_run(version, config, user)
-    try:
-        name, tags = labels.clean_name(name), clean_tags(tags)
-    except ServiceError as exc:
-        raise RunRefused(str(exc)) from exc
+    name, tags = clean_labels(name, tags)
     limit = caps().max_concurrent
     with transaction.atomic():
-        # One user's concurrent requests queue one after another here, so the count below stays true.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-        active = Run.objects.filter(user=user, status__in=ACTIVE).count()
+        lock_user(user)
+        # Runs of sets have their own allowance (training.run_sets).
+        active = Run.objects.filter(user=user, run_set=None, status__in=ACTIVE).count()
         if active >= limit:
             raise RunRefused(
                 f"You already have {active} run{'s' if active != 1 else ''} queued or running, the most allowed: "
                 "wait for one to finish, or cancel one.",
                 status_code=429,
             )
-        run = Run.objects.create(
-            version=version,
-            user=user,
-            config=parsed.to_dict(),
-            queue=queue_for(parsed.device),
-            dataset_id=parsed.dataset,
-        )
-        labels.set_labels(run, name=name, tags=tags)
-        publish_event(run, "status", {"status": Status.QUEUED})
-        transaction.on_commit(lambda: send(run))
+        run = create_run(version, user, parsed, name=name, tags=tags)
+    return run
+
+
+def check_access(version: GraphVersion, user) -> None:
+    """404 unless ``user`` is logged in and may see ``version``'s graph (then they may run it)."""
+    if not getattr(user, "is_authenticated", False) or not graph_access(user, version.graph):
+        raise Http404("No such graph version.")
+
+
+def clean_labels(name: Any, tags: Any) -> tuple[str, list[str]]:
+    try:
+        return labels.clean_name(name), clean_tags(tags)
+    except ServiceError as exc:
+        raise RunRefused(str(exc)) from exc
+
+
+def lock_user(user) -> None:
+    """Within a transaction: one user's concurrent requests queue one after another here, so a count of their
+    active runs stays true until the transaction ends."""
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+
+
+def create_run(version: GraphVersion, user, parsed: RunConfig, *, name: str, tags: list[str], **fields) -> Run:
+    """Within a transaction: the checked run (``queued``, with its first event), sent once committed; ``fields``:
+    its set and variant."""
+    run = Run.objects.create(
+        version=version,
+        user=user,
+        config=parsed.to_dict(),
+        queue=queue_for(parsed.device),
+        dataset_id=parsed.dataset,
+        **fields,
+    )
+    labels.set_labels(run, name=name, tags=tags)
+    publish_event(run, "status", {"status": Status.QUEUED})
+    transaction.on_commit(lambda: send(run))
     return run
 
 
@@ -254,9 +282,10 @@ def resume_run(run: Run, user, *, stop: bool = False) -> Run:
         raise RunRefused(f"Run {run.pk} is {run.status}: only a paused run can be resumed.", status_code=409)
     limit = caps().max_concurrent
     with transaction.atomic():
-        get_user_model().objects.select_for_update().filter(pk=run.user_id).values_list("pk").first()
-        active = Run.objects.filter(user_id=run.user_id, status__in=ACTIVE).count()
-        if active >= limit and not stop:
+        lock_user(run.user)
+        # A set's run was counted with its set (training.run_sets); a single run takes a single-run slot.
+        active = Run.objects.filter(user_id=run.user_id, run_set=None, status__in=ACTIVE).count()
+        if active >= limit and not stop and run.run_set_id is None:
             raise RunRefused(
                 f"{active} run{'s are' if active != 1 else ' is'} already queued or running, the most allowed: wait for "
                 "one to finish before resuming this one.",

@@ -16,6 +16,7 @@ from graphs.services import MAX_TAGS, ServiceError
 from training import labels
 from training.config import DATASET_DEFAULTS, DEFAULTS, MAX_INPUT_RANK, MAX_LR, MAX_SEED, MAX_VAL_FRACTION, Caps
 from training.labels import MAX_NAME
+from training.models import Dataset
 
 OPTIMIZERS = [("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD")]
 LOSSES = [
@@ -136,7 +137,7 @@ class RunConfigForm(RunLabelsForm):
         """``open_inputs``: the graph's inputs without a shape; the run needs their sizes. ``datasets``: the
         ones the user may train on."""
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].queryset = datasets if datasets is not None else self.fields["dataset"].queryset
+        self.fields["dataset"].queryset = datasets if datasets is not None else Dataset.objects.none()
         caps = caps or Caps()
         for name, high in (("batch_size", caps.max_batch_size), ("steps", caps.max_steps), ("epochs", caps.max_steps)):
             field = self.fields[name]
@@ -156,6 +157,7 @@ class RunConfigForm(RunLabelsForm):
             self.shape_fields[name] = input_id
         # Shown first; the rest sit under "More options".
         self.main_fields = ("name", "tags", "dataset", "batch_size", "steps", "optimizer", "lr", *self.shape_fields)
+        self.more_fields = [name for name in self.fields if name not in self.main_fields]
 
     def clean(self):
         cleaned = super().clean()
@@ -220,7 +222,6 @@ def run_form(user, version, data=None, initial=None) -> RunConfigForm:
     from django.conf import settings
 
     from graphs.permissions import visible_datasets
-    from training.models import Dataset
 
     authenticated = getattr(user, "is_authenticated", False)
     return RunConfigForm(

@@ -44,3 +44,12 @@ def loss_curve(run: Run) -> list[list[float]]:
         )
         points = [_point(p.get("step"), p.get("loss")) for p in payloads if isinstance(p, dict)]
     return [p for p in points if p is not None]
+
+
+def curves(runs: list[Run], labels: list[str]) -> list[dict]:
+    """The series of an overlaid loss chart (``[data-compare-chart]`` reads them from ``json_script``
+    "run-curves"): one per run, named by ``labels``."""
+    return [
+        {"id": run.pk, "label": label, "points": loss_curve(run), "val_points": run.metrics.get("val_curve") or []}
+        for run, label in zip(runs, labels, strict=True)
+    ]

@@ -7,7 +7,9 @@ executes once), and ends in exactly one terminal state.
 
 from __future__ import annotations
 
+import copy
 import io
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import storages
@@ -41,6 +43,48 @@ def _checkpoint_storage():
     return storages["checkpoints"]  # looked up when used, so tests and deployments may swap it
 
 
+class SetKind(models.TextChoices):
+    ABLATION = "ablation", "Ablation matrix"
+    SWEEP = "sweep", "Sweep"
+
+
+class RunSet(models.Model):
+    """Runs of one version queued together (``training.run_sets``): each disables one node (an ablation
+    matrix, with a baseline) or takes one value of a config field or node parameter (a sweep)."""
+
+    version = models.ForeignKey("graphs.GraphVersion", on_delete=models.CASCADE, related_name="run_sets")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="run_sets")
+    kind = models.CharField(max_length=10, choices=SetKind.choices)
+    name = models.CharField(max_length=120)
+    axis = models.CharField(max_length=300)  # what varies, in words: "disable one of conv, relu" or "lr"
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"set {self.pk} of {self.version} ({self.kind})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("run-set-detail", args=[self.pk])
+
+
+def variant_document(document: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with ``variant["disable"]``'s nodes disabled and ``variant["params"]`` set on theirs
+    (``{"drop": {"p": 0.3}}``); a copy: the version's stays as it is."""
+    disabled = set(variant.get("disable") or ())
+    params = variant.get("params") or {}
+    if not disabled and not params:
+        return document
+    document = copy.deepcopy(document)
+    for node in document.get("nodes", []):
+        if isinstance(node, dict) and node.get("id") in disabled:
+            node["disabled"] = True
+        if isinstance(node, dict) and node.get("id") in params:
+            node["params"] = {**(node.get("params") or {}), **params[node["id"]]}
+    return document
+
+
 class Run(models.Model):
     version = models.ForeignKey("graphs.GraphVersion", on_delete=models.CASCADE, related_name="runs")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="runs")
@@ -69,6 +113,10 @@ class Run(models.Model):
     params_total = models.BigIntegerField(null=True, blank=True)
     metrics = models.JSONField(default=dict)  # final: loss, samples_per_s, step_time_ms, peak_memory_bytes, …
     error = models.TextField(blank=True)
+    # Runs of a set outlive its deletion as plain runs; ``variant`` still says what they changed.
+    run_set = models.ForeignKey(RunSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    # {"disable": ["conv2"]}, {"lr": 0.01} or {"params": {"drop": {"p": 0.3}}}; {}: the version as it is
+    variant = models.JSONField(default=dict, blank=True)
 
     # Training on a dataset (None: a smoke run on generated batches). Deleting the dataset leaves the run's
     # results; a paused run then cannot resume.
@@ -87,6 +135,11 @@ class Run(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("run-detail", args=[self.pk])
+
+    def document(self) -> dict[str, Any]:
+        """The graph document this run trains: its version's, with its variant applied (nodes disabled, node
+        parameters set)."""
+        return variant_document(self.version.document, self.variant)
 
     @property
     def terminal(self) -> bool:

@@ -154,6 +154,12 @@ class RunSerializer(serializers.Serializer):
         "loss_curve ([[step, loss], …]), …"
     )
     error = serializers.CharField(help_text="Why it failed, in one sentence.")
+    run_set = serializers.IntegerField(
+        source="run_set_id", allow_null=True, help_text="The ablation matrix or sweep it belongs to (id), or null."
+    )
+    variant = serializers.JSONField(
+        help_text='What this run of a set changes: {"disable": ["conv2"]} (that node disabled), {"lr": 0.01}, or {}.'
+    )
     can_cancel = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField(help_text="The run's page.")
     notice = serializers.SerializerMethodField(

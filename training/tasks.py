@@ -250,7 +250,7 @@ def _train(run: Run, execution: _Execution, options: dict[str, Any]) -> str:
     try:
         config = parse_config(run.config, limits)  # the caps may have changed since it was queued
         metrics = runner.train(
-            run.version.document,
+            run.document(),
             config,
             caps=limits,
             limits=engine_limits(),

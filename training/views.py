@@ -27,7 +27,7 @@ from training import dispatch, labels, monitor
 from training.access import may_cancel, visible_run, visible_runs
 from training.checkpoints import weights_file, weights_name
 from training.forms import CONFIG_FIELDS, DATASET_FIELDS, RunLabelsForm, run_form
-from training.listing import loss_curve, run_rows, total_steps, with_progress
+from training.listing import curves, run_rows, total_steps, with_progress
 from training.models import UNSENT, Run, Status
 
 RUNS_PER_PAGE = 25
@@ -365,14 +365,7 @@ def run_compare(request: HttpRequest) -> HttpResponse:
         "runs": runs,
         "config_rows": config_rows,
         "metric_rows": metric_rows,
-        "curves": [
-            {
-                "id": run.pk,
-                "label": f"#{run.pk} · {run.version.graph.name} v{run.version.number}",
-                "points": loss_curve(run),
-            }
-            for run in runs
-        ],
+        "curves": curves(runs, [f"#{run.pk} · {run.version.graph.name} v{run.version.number}" for run in runs]),
         "diff_url": diff_url,
         "max_compared": MAX_COMPARED,
     }

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from graphs.templatetags.frontend import entry_files
-from training.models import Run, Status
+from training.models import Run, RunSet, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +19,12 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 @pytest.fixture
 def pages(team_graph, alice):
     """Every page that shows a run live, a list of runs, the compare chart or a version's export builds."""
-    run = Run.objects.create(version=team_graph.head, user=alice, status=Status.RUNNING, config={"steps": 3})
+    run_set = RunSet.objects.create(version=team_graph.head, user=alice, kind="sweep", name="lr sweep", axis="lr")
+    run = Run.objects.create(
+        version=team_graph.head, user=alice, status=Status.RUNNING, config={"steps": 3}, run_set=run_set
+    )
     return [
+        run_set.get_absolute_url(),
         f"/runs/{run.pk}/",
         "/runs/",
         f"/runs/compare/?ids={run.pk}",

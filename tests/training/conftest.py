@@ -5,7 +5,7 @@ and never send a message to a real broker.
 """
 
 import pytest
-from run_helpers import document
+from run_helpers import RESIDUAL, document
 from smoke_fixtures import TINY
 
 from graphs import services
@@ -32,6 +32,12 @@ def lab(alice, bob):
 def tiny_graph(alice, lab):
     """alice's graph shared with "Lab": Input(4) → Linear(5), as v1."""
     return services.create_graph(alice, name="Tiny", document=document(TINY), team=lab, visibility="team")
+
+
+@pytest.fixture
+def residual(alice, lab):
+    """alice's graph shared with "Lab" (bob views it), for ablations: see ``run_helpers.RESIDUAL``."""
+    return services.create_graph(alice, name="Residual", document=document(RESIDUAL), team=lab, visibility="team")
 
 
 @pytest.fixture

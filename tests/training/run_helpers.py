@@ -24,6 +24,22 @@ TWO_HEADS = {
     "outputs": ["a", "b"],
 }
 
+# Input(4) → wide (8) → fc1 (8) → add(wide, fc1) → act → out (5): without wide, the Add gets 4 and 8 features.
+RESIDUAL = {
+    "version": "0.2",
+    "nodes": [
+        {"id": "inp", "type": "Input", "params": {"shape": [4]}},
+        {"id": "wide", "type": "Linear", "params": {"out_features": 8}},
+        {"id": "fc1", "type": "Linear", "params": {"out_features": 8}},
+        {"id": "add", "type": "Add", "params": {}},
+        {"id": "act", "type": "ReLU", "params": {}},
+        {"id": "out", "type": "Linear", "params": {"out_features": 5}},
+    ],
+    "edges": [["inp", "wide"], ["wide", "fc1"], ["wide", "add"], ["fc1", "add"], ["add", "act"], ["act", "out"]],
+    "inputs": ["inp"],
+    "outputs": ["out"],
+}
+
 
 def document(base: dict) -> dict:
     return copy.deepcopy(base)

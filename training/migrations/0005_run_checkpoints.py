@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('training', '0003_run_names_tags'),
+        ('training', '0004_run_sets'),
     ]
 
     operations = [
