@@ -295,7 +295,14 @@ def resume_run(run: Run, user, *, stop: bool = False) -> Run:
         # The server's current mode decides where it goes (a run paused under the embedded worker resumes on
         # Celery workers after a switch, and the other way round).
         target = queue_for(run.config.get("device", "auto"))
-        fields = {"queued_at": now, "dispatched_at": None, "stop_requested": stop, "queue": target, "attempts": 0}
+        fields = {
+            "queued_at": now,
+            "dispatched_at": None,
+            "stop_requested": stop,
+            "queue": target,
+            "attempts": 0,
+            "error": "",
+        }
         if not run.transition(Status.PAUSED, Status.QUEUED, **fields):
             run.refresh_from_db()
             raise RunRefused(f"Run {run.pk} is {run.status}: only a paused run can be resumed.", status_code=409)

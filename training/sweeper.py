@@ -4,8 +4,9 @@
 ``manage.py sweep_runs`` from cron):
 
 - a **running** run whose heartbeat is older than ``TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT`` lost its worker
-  (killed, out of memory, power): it is queued again while attempts remain (Celery mode), else failed
-  with a sentence saying so; a cancel request pending on it completes instead;
+  (killed, out of memory, power): it is queued again while attempts remain (Celery mode), and the next
+  worker continues from its last checkpoint; otherwise a run with a checkpoint is paused there (resume it
+  by hand) and one without fails with a sentence saying so; a cancel request pending on it completes instead;
 - a **queued** run whose message may have been lost (Redis restarted) is sent again after
   ``TORCHCANVAS_RUN_RESEND_AFTER`` (a duplicate is harmless: a run executes once), and fails once it has
   waited ``TORCHCANVAS_RUN_QUEUE_TIMEOUT`` without a worker starting it;
@@ -13,7 +14,8 @@
   or its message: it fails with a sentence, and asking for the export again builds it again.
 
 :func:`fail_orphaned_embedded_runs` handles what the embedded mode leaves behind when its server
-stops: its worker thread died with the process, so its unfinished runs fail when a server starts.
+stops: its worker thread died with the process, so its unfinished runs fail when a server starts (or pause,
+when they have a checkpoint to resume from).
 
 Every change is a guarded transition that still requires what the sweep saw (a silent heartbeat), so a
 worker that comes back to life at the same moment wins or loses cleanly.
@@ -44,6 +46,7 @@ class SweepReport:
     requeued: list[int] = field(default_factory=list)
     resent: list[int] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
+    paused: list[int] = field(default_factory=list)  # lost their worker; resumable from their checkpoint
     exports_failed: list[int] = field(default_factory=list)  # export artifacts, not runs
 
     def as_dict(self) -> dict[str, list[int]]:
@@ -52,7 +55,8 @@ class SweepReport:
     def __str__(self) -> str:
         return (
             f"{len(self.failed)} failed, {len(self.requeued)} re-queued, {len(self.resent)} re-sent, "
-            f"{len(self.cancelled)} cancelled, {len(self.exports_failed)} export builds failed"
+            f"{len(self.cancelled)} cancelled, {len(self.paused)} paused, "
+            f"{len(self.exports_failed)} export builds failed"
         )
 
 
@@ -71,16 +75,28 @@ def sweep(now: datetime | None = None) -> SweepReport:
     for run in Run.objects.filter(status=Status.QUEUED).select_related("version"):
         _waiting(run, now, report)
     report.exports_failed = fail_silent_builds(now)
-    if report.failed or report.requeued or report.resent or report.cancelled or report.exports_failed:
+    if any(report.as_dict().values()):
         logger.info("Swept runs: %s", report)
     return report
 
 
-def _fail(run: Run, message: str, report: SweepReport, *, source=Status.RUNNING, where: Q | None = None) -> None:
-    if run.transition(source, Status.FAILED, where=where, error=message):
+def _fail(
+    run: Run, message: str, report: SweepReport, *, source=Status.RUNNING, where: Q | None = None, pausable=True
+) -> None:
+    if pausable and source == Status.RUNNING and run.checkpoint:
+        _pause(run, message, report, where)
+    elif run.transition(source, Status.FAILED, where=where, error=message):
         publish_event(run, "error", {"message": message})
         publish_event(run, "status", {"status": Status.FAILED})
         report.failed.append(run.pk)
+
+
+def _pause(run: Run, why: str, report: SweepReport, where: Q | None) -> None:
+    """A run that lost its worker for good but has a checkpoint: paused there, for its user to resume."""
+    note = f"{why} It paused at its last checkpoint (step {run.checkpoint_step}): resume it to continue from there."
+    if run.transition(Status.RUNNING, Status.PAUSED, where=where, worker="", error=note):
+        publish_event(run, "status", {"status": Status.PAUSED, "step": run.checkpoint_step})
+        report.paused.append(run.pk)
 
 
 def _lost_worker(run: Run, stale_before: datetime, now: datetime, report: SweepReport) -> None:
@@ -97,7 +113,9 @@ def _lost_worker(run: Run, stale_before: datetime, now: datetime, report: SweepR
     past_hard_limit = run.started_at is not None and run.started_at + timedelta(seconds=hard_limit) < now
     if past_hard_limit:
         message = f"The run went past its time limit ({time_limit} s) and its worker was stopped."
-    elif run.queue == EMBEDDED:
+        _fail(run, message, report, where=silent, pausable=False)
+        return
+    if run.queue == EMBEDDED:
         message = "The server stopped before this run finished: embedded runs execute inside the web server."
     elif settings.TORCHCANVAS_RUN_MODE == "celery" and run.attempts < options["max_attempts"]:
         from training.dispatch import send
@@ -160,7 +178,9 @@ def fail_orphaned_embedded_runs(before: datetime) -> list[int]:
         started = run.status == Status.RUNNING
         message = (
             f"The server stopped before this run {'finished' if started else 'started'}: embedded runs execute "
-            "inside the web server, and end with it. Queue it again."
+            "inside the web server, and end with it."
         )
+        if not (started and run.checkpoint):
+            message += " Queue it again."
         _fail(run, message, report, source=run.status, where=Q(queued_at__lt=before))
     return report.failed

@@ -74,6 +74,26 @@ def test_a_silent_embedded_run_fails(make_run):
     assert run.status == Status.FAILED and run.error.startswith("The server stopped before this run finished")
 
 
+def test_a_run_with_a_checkpoint_that_cannot_be_retried_pauses_there(make_run, celery_mode):
+    run = silent_run(make_run, attempts=2, checkpoint="runs/1/step-0000040.pt", checkpoint_step=40)
+    assert sweep().paused == [run.pk]
+    run.refresh_from_db()
+    assert run.status == Status.PAUSED and run.worker == "" and celery_mode == []
+    assert run.error.endswith("It paused at its last checkpoint (step 40): resume it to continue from there.")
+    assert [e.payload for e in RunEvent.objects.filter(run=run)] == [{"status": "paused", "step": 40}]
+
+
+def test_an_embedded_run_with_a_checkpoint_pauses_when_a_server_starts(make_run):
+    before = timezone.now() - LONG_AGO
+    run = make_run(Status.RUNNING, queued_at=before, checkpoint="runs/1/step-0000015.pt", checkpoint_step=15)
+    assert fail_orphaned_embedded_runs(timezone.now()) == []
+    run.refresh_from_db()
+    assert run.status == Status.PAUSED and run.error == (
+        "The server stopped before this run finished: embedded runs execute inside the web server, and end with "
+        "it. It paused at its last checkpoint (step 15): resume it to continue from there."
+    )
+
+
 def test_a_pending_cancel_completes_when_the_worker_is_gone(make_run, celery_mode):
     run = silent_run(make_run, cancel_requested=True)
     assert sweep().cancelled == [run.pk]
@@ -83,7 +103,7 @@ def test_a_pending_cancel_completes_when_the_worker_is_gone(make_run, celery_mod
 
 def test_a_run_with_a_recent_heartbeat_is_left_alone(make_run, celery_mode):
     run = make_run(Status.RUNNING, worker="alive:1", heartbeat_at=timezone.now(), queue="cpu")
-    assert sweep().as_dict() == {"failed": [], "requeued": [], "resent": [], "cancelled": [], "exports_failed": []}
+    assert not any(sweep().as_dict().values())
     run.refresh_from_db()
     assert run.status == Status.RUNNING
 
@@ -133,7 +153,7 @@ def test_the_command_sweeps_and_at_server_start_fails_the_orphans(make_run, caps
     call_command("sweep_runs")
     assert (
         capsys.readouterr().out
-        == "Swept runs: 0 failed, 0 re-queued, 0 re-sent, 0 cancelled, 0 export builds failed.\n"
+        == "Swept runs: 0 failed, 0 re-queued, 0 re-sent, 0 cancelled, 0 paused, 0 export builds failed.\n"
     )
     build = ExportArtifact.objects.create(version=run.version, format="onnx", opset=18, status="building")
     call_command("sweep_runs", "--server-start")
