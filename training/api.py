@@ -8,7 +8,6 @@ errors) or 429 (too many runs queued or running).
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -27,7 +26,7 @@ from graphs.serializers import ErrorSerializer
 from graphs.services import clean_tags
 from training import labels
 from training.access import may_cancel, visible_runs
-from training.checkpoints import weights_file, weights_name
+from training.checkpoints import NoWeights, weights_download
 from training.dispatch import RunRefused, cancel_run, pause_run, queue_run, resume_run, stop_run
 from training.listing import with_progress
 from training.models import Status
@@ -219,16 +218,10 @@ class RunViewSet(ActionSerializers, mixins.ListModelMixin, mixins.RetrieveModelM
     )
     def weights(self, request, pk=None):
         run = self.get_object()
-        fmt = WeightsQuery.parse(request)["format"]
-        if not run.weights:
-            raise NotFound("This run has no weights yet: they are saved when a run on a dataset pauses or finishes.")
         try:
-            data = weights_file(run, fmt)
-        except FileNotFoundError:
-            raise NotFound("This run's weights file is missing from the checkpoint storage.") from None
-        response = HttpResponse(data, content_type="application/octet-stream")
-        response["Content-Disposition"] = f'attachment; filename="{weights_name(run, fmt)}"'
-        return response
+            return weights_download(run, WeightsQuery.parse(request)["format"])
+        except NoWeights as exc:
+            raise NotFound(exc.message) from None
 
     @extend_schema(
         summary="A run's events, in order (what its WebSocket sends)",

@@ -15,8 +15,9 @@ import logging
 
 from django.core.files.base import ContentFile
 from django.db.models import Q
+from django.http import HttpResponse
 
-from codegen.checkpoint import Checkpoint, CheckpointError, load_weights, weights_bytes
+from codegen.checkpoint import WEIGHT_FORMATS, Checkpoint, CheckpointError, load_weights, weights_bytes
 from graphs.artifacts import forget_file
 from training.models import Run, Status
 
@@ -82,11 +83,30 @@ def read_weights(run: Run):
         return load_weights(stream.read())
 
 
-def weights_file(run: Run, fmt: str) -> bytes:
-    """``run``'s weights as a downloadable file: the stored safetensors as they are, or a ``.pt`` state dict."""
-    with run.weights.open("rb") as stream:
-        data = stream.read()
-    return data if fmt == "safetensors" else weights_bytes(load_weights(data), "pt")
+class NoWeights(Exception):
+    """A weights download that cannot be answered, with the sentence to say (a 404)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def weights_download(run: Run, fmt: str) -> HttpResponse:
+    """``run``'s weights as an attachment: the stored safetensors as they are, or a ``.pt`` state dict."""
+    if fmt not in WEIGHT_FORMATS:
+        raise NoWeights(f"Weights come as {' or '.join(WEIGHT_FORMATS)}.")
+    if not run.weights:
+        raise NoWeights("This run has no weights yet: they are saved when a run on a dataset pauses or finishes.")
+    try:
+        with run.weights.open("rb") as stream:
+            data = stream.read()
+    except FileNotFoundError:
+        raise NoWeights("This run's weights file is missing from the checkpoint storage.") from None
+    if fmt == "pt":
+        data = weights_bytes(load_weights(data), "pt")
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{weights_name(run, fmt)}"'
+    return response
 
 
 def weights_name(run: Run, fmt: str) -> str:

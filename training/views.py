@@ -20,12 +20,11 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
-from codegen.checkpoint import WEIGHT_FORMATS
 from graphs.models import Graph, GraphVersion
 from graphs.permissions import graph_access
 from training import dispatch, labels, monitor
 from training.access import may_cancel, visible_run, visible_runs
-from training.checkpoints import weights_file, weights_name
+from training.checkpoints import NoWeights, weights_download
 from training.forms import CONFIG_FIELDS, DATASET_FIELDS, RunLabelsForm, run_form
 from training.listing import curves, run_rows, total_steps, with_progress
 from training.models import UNSENT, Run, Status
@@ -255,18 +254,10 @@ def run_stop(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def run_weights(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """A run's trained weights (its model's ``state_dict``) as safetensors or ``.pt``."""
-    run = _run(request, pk)
-    if fmt not in WEIGHT_FORMATS:
-        raise Http404(f"Weights come as {' or '.join(WEIGHT_FORMATS)}.")
-    if not run.weights:
-        raise Http404("This run has no weights yet: they are saved when it pauses or finishes.")
     try:
-        data = weights_file(run, fmt)
-    except FileNotFoundError:
-        raise Http404("This run's weights file is missing from the checkpoint storage.") from None
-    response = HttpResponse(data, content_type="application/octet-stream")
-    response["Content-Disposition"] = f'attachment; filename="{weights_name(run, fmt)}"'
-    return response
+        return weights_download(_run(request, pk), fmt)
+    except NoWeights as exc:
+        raise Http404(exc.message) from None
 
 
 # --- the worker monitor ----------------------------------------------------------------------------

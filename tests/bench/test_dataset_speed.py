@@ -36,7 +36,7 @@ from .report import machine, publish
 pytestmark = [pytest.mark.bench, pytest.mark.django_db]
 
 SAMPLES, FEATURES, CLASSES = 16_384, 32, 4
-EPOCHS, BATCH, ROUNDS = 4, 64, 3
+EPOCHS, BATCH, ROUNDS = 4, 64, 5
 CSV_BYTES = 100_000_000
 
 MLP = {
@@ -126,7 +126,13 @@ def measure_epochs(user, dataset_storage, checkpoint_storage) -> dict:
             platform.extend(epochs)
             hand.extend(hand_epochs(package, data))
     run_s, loop_s = statistics.median(platform), statistics.median(hand)
-    return {"run_s": run_s, "loop_s": loop_s, "ratio": run_s / loop_s, "metrics": metrics, "steps": data.steps_per_epoch(BATCH)}
+    return {
+        "run_s": run_s,
+        "loop_s": loop_s,
+        "ratio": run_s / loop_s,
+        "metrics": metrics,
+        "steps": data.steps_per_epoch(BATCH),
+    }
 
 
 def csv_bytes(size: int) -> bytes:

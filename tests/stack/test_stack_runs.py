@@ -126,6 +126,20 @@ def test_the_worker_monitor_shows_the_celery_worker_its_running_run_and_the_queu
     stack.wait_status(run["id"], TERMINAL, timeout=60)
 
 
+def restart_and_sweep(stack: Stack, run_id: int) -> None:
+    """After a worker was killed under run ``run_id``: start another, and sweep until the run left "running"."""
+    stack.start_worker()  # boots while the heartbeat goes stale (TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT=3)
+    time.sleep(3.5)
+
+    def swept_or_ended():
+        if stack.run(run_id)["status"] != "running":
+            return True
+        stack.manage("sweep_runs")  # what Celery beat does every minute
+        return stack.run(run_id)["status"] != "running"
+
+    wait_for(swept_or_ended, 40, f"run {run_id} to leave 'running' after its worker was killed", interval=1)
+
+
 def test_worker_killed_mid_run_is_requeued_and_completes(celery_stack):
     stack = celery_stack
     # Kill the worker (and its pool child) outright at the run's first progress event: it is training. On a
@@ -141,16 +155,7 @@ def test_worker_killed_mid_run_is_requeued_and_completes(celery_stack):
     else:
         pytest.fail("Every run finished before its worker could be killed")
 
-    stack.start_worker()  # boots while the heartbeat goes stale (TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT=3)
-    time.sleep(3.5)
-
-    def swept_or_ended():
-        if stack.run(run["id"])["status"] != "running":
-            return True
-        stack.manage("sweep_runs")  # what Celery beat does every minute
-        return stack.run(run["id"])["status"] != "running"
-
-    wait_for(swept_or_ended, 40, f"run {run['id']} to leave 'running' after its worker was killed", interval=1)
+    restart_and_sweep(stack, run["id"])
     final = stack.wait_status(run["id"], TERMINAL, timeout=60)
 
     assert final["status"] == "succeeded", final  # re-delivered to the new worker (attempt 2 of 2)
@@ -233,16 +238,7 @@ def test_worker_killed_mid_run_resumes_from_its_last_checkpoint(celery_stack):
     killed_after = seen[-1]["step"]
     assert killed_after == 160  # one epoch of 320 training images at batch 2
 
-    stack.start_worker()
-    time.sleep(3.5)  # TORCHCANVAS_RUN_HEARTBEAT_TIMEOUT=3
-
-    def swept_or_ended():
-        if stack.run(run["id"])["status"] != "running":
-            return True
-        stack.manage("sweep_runs")
-        return stack.run(run["id"])["status"] != "running"
-
-    wait_for(swept_or_ended, 40, f"run {run['id']} to leave 'running' after its worker was killed", interval=1)
+    restart_and_sweep(stack, run["id"])
     final = stack.wait_status(run["id"], TERMINAL, timeout=180)
     assert final["status"] == "succeeded" and final["attempts"] == 2, final
     resumed_from = final["metrics"]["resumed_from_step"]
