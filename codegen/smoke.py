@@ -403,8 +403,11 @@ class _Tracker:
     def elapsed(self, now: float) -> float:
         return self.elapsed_before + now - self.started
 
-    def due(self, step: int, total: int, now: float) -> bool:
-        return step == 1 or step == total or now - self.reported_at >= self.interval_s
+    def due(self, step: int, total: int, begin: float) -> bool:
+        """Whether ``step``, starting at ``begin``, is to be reported: decided before it runs (its gradient norm
+        is measured then), expecting it to last as long as the one before."""
+        expected_end = begin + (self.step_times[-1] if self.step_times else 0.0)
+        return step == 1 or step == total or expected_end - self.reported_at >= self.interval_s
 
     def progress(self, total: int, now: float, backend: Backend) -> Progress:
         """The report of the last step, with rates over the steps since the previous report."""
@@ -774,17 +777,26 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
                     raise RunFailed(f"Time limit of {settings.time_limit_s:g} s reached after {step} of {total} steps.")
                 step += 1
                 begin = run.clock()
+                # The gradient norm is measured on the steps that are reported (the first, the last, about ten a
+                # second): it costs a few percent of a small model's step. A non-finite gradient in between
+                # shows as a non-finite loss at the next step.
+                measured = tracker.due(step, total, begin)
                 try:
                     loss = batches.loss(model, epoch, index, autocast)
                     optimizer.zero_grad(set_to_none=True)
                     if scaler is not None:
                         scaler.scale(loss).backward()
-                        scaler.unscale_(optimizer)
                     else:
                         loss.backward()
-                    # Both numbers in one device-to-host copy: the only synchronisation of a step.
-                    norm = total_grad_norm(parameters).float().to(loss.device)
-                    loss_value, norm_value = torch.stack([loss.detach().float(), norm]).tolist()
+                    norm_value = None
+                    if measured:
+                        if scaler is not None:
+                            scaler.unscale_(optimizer)
+                        # Both numbers in one device-to-host copy: the only synchronisation of a step.
+                        norm = total_grad_norm(parameters).float().to(loss.device)
+                        loss_value, norm_value = torch.stack([loss.detach().float(), norm]).tolist()
+                    else:
+                        loss_value = loss.detach().float().item()
                     if not math.isfinite(loss_value):
                         raise RunFailed(f"loss became {_describe(loss_value)} at step {step}")
                     if scaler is not None:
@@ -792,7 +804,7 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
                         scaler.step(optimizer)  # skips the update when the gradients overflowed
                         scaler.update()
                         tracker.skipped_steps += int(scaler.get_scale() < scale)
-                    elif not math.isfinite(norm_value):
+                    elif norm_value is not None and not math.isfinite(norm_value):
                         raise RunFailed(f"gradient norm became {_describe(norm_value)} at step {step}")
                     else:
                         optimizer.step()
@@ -801,9 +813,11 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
                         raise
                     raise RunFailed(_step_failure(exc, step, settings.batch_size)) from exc
                 now = run.clock()
-                tracker.record(now - begin, loss_value, _finite(norm_value), epoch)
-                if run.on_progress is not None and tracker.due(step, total, now):
-                    run.on_progress(tracker.progress(total, now, backend))
+                grad_norm = tracker.grad_norm if norm_value is None else _finite(norm_value)
+                tracker.record(now - begin, loss_value, grad_norm, epoch)
+                if measured:
+                    if run.on_progress is not None:
+                        run.on_progress(tracker.progress(total, now, backend))
                     tracker.reported(run.clock())
                 interval = settings.checkpoint_interval_s
                 # Not at an epoch's last step: the epoch's own checkpoint follows its validation.
