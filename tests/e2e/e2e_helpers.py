@@ -80,7 +80,11 @@ class Site(Stack):
 def start_site(folder: Path, *, production: bool = False, **env: str) -> Site:
     if not MANIFEST.exists():
         pytest.fail(f"The canvas is not built ({MANIFEST.relative_to(ROOT)} is missing): `make frontend` builds it")
-    environment = stack_env(TORCHCANVAS_ARTIFACT_DIR=str(folder / "artifacts"), **env)
+    environment = stack_env(
+        TORCHCANVAS_ARTIFACT_DIR=str(folder / "artifacts"),
+        TORCHCANVAS_RUN_MAX_STEPS="5000",  # a run on a dataset trains long enough to be paused mid-way
+        **env,
+    )
     if production:  # as deployed: DEBUG off, the static files collected (hashed names) and served by WhiteNoise
         environment.update(
             TORCHCANVAS_ENV="production",
