@@ -174,6 +174,7 @@ def measure_csv(user, settings, dataset_storage) -> dict:
 
 def test_epoch_time_through_the_platform(alice, settings, dataset_storage, checkpoint_storage):
     settings.TORCHCANVAS_RUN_MODE = "embedded"
+    settings.TORCHCANVAS_RUNS = {**settings.TORCHCANVAS_RUNS, "max_steps": 10_000}  # 4 epochs of 820 steps
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
