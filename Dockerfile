@@ -39,7 +39,7 @@ RUN pip install --extra-index-url "$TORCH_INDEX_URL" -c constraints.txt .
 COPY . .
 COPY --from=canvas /src/static/dist/ static/dist/
 RUN useradd --create-home --uid 1000 torchcanvas \
-    && mkdir -p var/static var/artifacts var/datasets \
+    && mkdir -p var/static var/artifacts var/datasets var/checkpoints \
     && chown -R torchcanvas var
 USER torchcanvas
 

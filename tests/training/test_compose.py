@@ -69,10 +69,16 @@ def test_the_app_services_share_the_database_and_redis_of_the_compose():
 
 
 @pytest.mark.parametrize(
-    "variable, volume", [("TORCHCANVAS_ARTIFACT_DIR", "artifacts"), ("TORCHCANVAS_DATASET_DIR", "datasets")]
+    "variable, volume",
+    [
+        ("TORCHCANVAS_ARTIFACT_DIR", "artifacts"),
+        ("TORCHCANVAS_DATASET_DIR", "datasets"),
+        ("TORCHCANVAS_CHECKPOINT_DIR", "checkpoints"),
+    ],
 )
-def test_the_workers_and_the_web_server_share_exports_and_datasets(variable, volume):
-    """Built exports: written by workers, served by web. Datasets: stored by web, trained on by workers."""
+def test_the_workers_and_the_web_server_share_exports_datasets_and_checkpoints(variable, volume):
+    """Built exports: written by workers, served by web. Datasets: stored by web, trained on by workers.
+    Checkpoints: written by one worker, resumed from by any other, weights served by web."""
     for service in ("web", "worker-gpu", "worker-cpu"):
         folder = environment(service)[variable]
         mounts = {mount.split(":")[1]: mount.split(":")[0] for mount in SERVICES[service]["volumes"]}
