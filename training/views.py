@@ -340,7 +340,8 @@ def run_compare(request: HttpRequest) -> HttpResponse:
     runs = [found[i] for i in ids]
     # One row per config key and per metric, one column per run; rows whose values differ are marked.
     config_rows = []
-    for name in CONFIG_FIELDS:
+    used = [name for name in DATASET_FIELDS if any(name in run.config for run in runs)]
+    for name in (*CONFIG_FIELDS, *used):
         values = [run.config.get(name) for run in runs]
         config_rows.append((name, values, len({json.dumps(v) for v in values}) > 1))
     tables = [_metric_rows(run)[1:] for run in runs]  # all but the worker's host name
