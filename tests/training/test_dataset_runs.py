@@ -245,3 +245,12 @@ def test_the_run_page_offers_pause_resume_stop_and_the_weights(alice, client, ma
     paused = make_run(Status.PAUSED, checkpoint_step=7)
     page = client.get(paused.get_absolute_url()).content.decode()
     assert 'data-action="resume"' in page and "Paused at step 7" in page
+
+
+def test_the_compare_page_lists_the_dataset_settings_of_runs_that_have_them(alice, client, make_run, moons):
+    smoke = make_run(Status.SUCCEEDED)
+    trained = make_run(Status.SUCCEEDED, config={"dataset": moons.pk, "val_fraction": 0.25}, dataset=moons)
+    client.force_login(alice)
+    page = client.get(f"/runs/compare/?ids={smoke.pk},{trained.pk}").content.decode()
+    assert "val_fraction" in page and "0.25" in page
+    assert "val_fraction" not in client.get(f"/runs/compare/?ids={smoke.pk}").content.decode()
