@@ -639,6 +639,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
             "composites": reverse("api-composite-list"),
             "runs": reverse("api-run-list"),
             "runsWs": "/ws/runs/",
+            "datasets": reverse("api-dataset-list"),
             "graphPage": graph.get_absolute_url(),
         },
     }

@@ -23,6 +23,7 @@ export interface Boot {
     composites: string; // /api/composites/
     runs: string; // /api/runs/
     runsWs: string; // /ws/runs/ (append "<id>/")
+    datasets: string; // /api/datasets/
     graphPage: string; // the graph's page
   };
 }

@@ -20,6 +20,7 @@ export const testBoot: Boot = {
     composites: "/api/composites/",
     runs: "/api/runs/",
     runsWs: "/ws/runs/",
+    datasets: "/api/datasets/",
     graphPage: "/graphs/12/",
   },
 };
