@@ -1,4 +1,4 @@
-"""The canvas in a real browser (issue 5's two scenarios).
+"""The canvas in a real browser (issue 5's two scenarios, and issue 14's dataset check).
 
 1. From a new graph (a lone Input), build the seed's 1D demo (Input → Conv1d → ReLU → GRUBlock → Linear) by
    dragging from the palette and connecting handles; see the layout error on the GRU and apply the Permute
@@ -298,3 +298,48 @@ def test_unsaved_edits_survive_a_reload_and_a_stale_save_shows_the_newer_head(lo
     assert alice.get_by_test_id("param-out_channels").input_value() == "32"  # v2 is on the canvas now
     versions = api(alice, "GET", f"/api/graphs/{graph_id}/versions/")["json"]
     assert [v["number"] for v in versions["results"]] == [2, 1], versions  # nothing else was saved
+
+
+def test_the_chosen_dataset_checks_the_input_and_its_fix_sets_the_shape(login, site, shot):
+    alice = login("alice")
+    alice.goto(site.url("/graphs/"))
+    drawing = {
+        "version": "0.2",
+        "nodes": [
+            {"id": "inp", "type": "Input", "params": {"shape": [4]}},
+            {"id": "fc", "type": "Linear", "params": {"out_features": 2}},
+        ],
+        "edges": [["inp", "fc"]],
+        "inputs": ["inp"],
+        "outputs": ["fc"],
+    }
+    created = api(alice, "POST", "/api/graphs/", {"name": "Moons", "document": drawing})
+    assert created["status"] == 201, created
+    moons = next(d for d in api(alice, "GET", "/api/datasets/")["json"]["results"] if d["builtin"] == "two-moons")
+    alice.goto(site.url(f"/graphs/{created['json']['id']}/canvas/"))
+    alice.get_by_test_id("validity").wait_for()
+    wait_valid(alice)
+
+    alice.get_by_test_id("tab-run").click()
+    alice.get_by_test_id("run-dataset").select_option(str(moons["id"]))
+    assert "samples are [2]" in alice.get_by_test_id("run-dataset-problem").inner_text()
+    shot(alice, "dataset-chosen")
+    alice.get_by_test_id("tab-problems").click()
+    problem = alice.locator('[data-testid=diagnostic][data-code="DATASET"]')
+    problem.wait_for()
+    assert "the dataset's samples are [2]" in problem.inner_text()
+    shot(alice, "dataset-problem")
+    problem.get_by_test_id("apply-suggestion").click()
+    problem.wait_for(state="detached")
+    select(alice, "inp")
+    assert alice.get_by_test_id("param-shape").input_value() == "2"
+    node(alice, "inp").get_by_text("(B, 2)").wait_for()  # the fixed shape, validated
+
+    # Remembered for this graph: after a reload the check runs again (on the unsaved fix: no problem).
+    alice.reload()
+    alice.get_by_test_id("draft-notice").wait_for()
+    alice.get_by_test_id("tab-problems").click()
+    alice.get_by_text("✓ No problems: every shape fits.").wait_for()
+    alice.get_by_test_id("tab-run").click()
+    alice.get_by_test_id("run-dataset").locator(f'option[value="{moons["id"]}"]').wait_for(state="attached")
+    assert alice.get_by_test_id("run-dataset").input_value() == str(moons["id"])

@@ -286,7 +286,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
           validation={validation}
           problems={problems}
           datasetCheck={datasetCheck}
-          dataset={{ id: datasetId, choose: chooseDataset }}
+          dataset={{ id: datasetId, choose: chooseDataset, problem: datasetCheck.diagnostic?.message ?? null }}
           errorCount={errorCount}
           onFocusDiagnostic={actions.onFocusDiagnostic}
           onImport={layout.onImport}

@@ -3,6 +3,7 @@
 import { lazy, Suspense } from "react";
 import type { Boot } from "../boot";
 import type { Diagnostic, GraphDoc } from "../graph";
+import type { DatasetChoice } from "../panels/RunPanel";
 import { ProblemsPanel } from "./ProblemsPanel";
 import { PropertiesPanel, type PropertiesPanelProps } from "./PropertiesPanel";
 import type { DatasetCheck } from "./useDatasetCheck";
@@ -25,7 +26,7 @@ export interface InspectorProps {
   problems: ValidationState;
   datasetCheck: DatasetCheck;
   /** The dataset the model trains on (chosen in the Run tab; null: generated batches). */
-  dataset: { id: number | null; choose: (id: number | null) => void };
+  dataset: DatasetChoice;
   errorCount: number;
   onFocusDiagnostic: (d: Diagnostic) => void;
   onImport: (graph: GraphDoc) => void;

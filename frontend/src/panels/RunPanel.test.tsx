@@ -7,7 +7,7 @@ import { FakeSocket } from "../lib/testSocket";
 import { formatNumber } from "../lib/numbers";
 import { fakeFetch, testBoot } from "./testBoot";
 
-const noDataset = { id: null, choose: () => undefined };
+const noDataset = { id: null, choose: () => undefined, problem: null };
 
 /** A message from the server on `socket`, inside act() as it updates the panel. */
 function emit(socket: FakeSocket, message: RunMessage) {
@@ -219,12 +219,14 @@ describe("RunPanel with a dataset", () => {
     const { fetch } = fakeFetch({ "GET /api/runs/": () => ({ body: [] }), "GET /api/datasets/": () => ({ body: { count: 2, results: [moons, shapes] } }) });
     vi.stubGlobal("fetch", fetch);
     const choose = vi.fn();
-    const { rerender } = render(<RunPanel boot={testBoot} version={3} dirty={false} dataset={{ id: null, choose }} />);
+    const { rerender } = render(<RunPanel boot={testBoot} version={3} dirty={false} dataset={{ id: null, choose, problem: null }} />);
     await screen.findByText("Shapes 16×16 · 1×16×16 · 400 samples");
     expect(screen.getByTestId("run-steps")).toBeTruthy();
     fireEvent.change(screen.getByTestId("run-dataset"), { target: { value: "7" } });
     expect(choose).toHaveBeenLastCalledWith(7);
-    rerender(<RunPanel boot={testBoot} version={3} dirty={false} dataset={{ id: 7, choose }} />);
+    const problem = "The Input has shape [4]; the dataset's samples are [2]. Set the Input's shape to [2].";
+    rerender(<RunPanel boot={testBoot} version={3} dirty={false} dataset={{ id: 7, choose, problem }} />);
+    expect(screen.getByTestId("run-dataset-problem").textContent).toBe(`${problem} The Problems tab has the fix.`);
     expect(screen.queryByTestId("run-steps")).toBeNull(); // one pass over the training split per epoch
     expect(screen.getByTestId("run-dataset-note").textContent).toContain("validation loss and accuracy");
     fireEvent.change(screen.getByTestId("run-dataset"), { target: { value: "" } });
@@ -239,7 +241,7 @@ describe("RunPanel with a dataset", () => {
       "POST /api/runs/": () => ({ status: 201, body: run({ config: { dataset: 7 } }) }),
     });
     vi.stubGlobal("fetch", fetch);
-    render(<RunPanel boot={testBoot} version={3} dirty={false} dataset={{ id: 7, choose: () => undefined }} />);
+    render(<RunPanel boot={testBoot} version={3} dirty={false} dataset={{ id: 7, choose: () => undefined, problem: null }} />);
     await screen.findByText("Two moons · 2 · 600 samples");
     fireEvent.click(screen.getByTestId("run-queue"));
     await waitFor(() => expect(FakeSocket.all).toHaveLength(1));

@@ -36,6 +36,8 @@ export interface DatasetInfo {
 export interface DatasetChoice {
   id: number | null;
   choose: (id: number | null) => void;
+  /** The check of the drawing against it: why its Input does not take the samples (the fix is in Problems). */
+  problem: string | null;
 }
 
 /** A picker option's text: "Two moons · 2 · 600 samples". */
@@ -369,6 +371,11 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
             </select>
           </label>
           {datasetsError ? <p className="tc-small tc-error-text tc-span-2">{datasetsError}</p> : null}
+          {dataset.problem ? (
+            <p className="tc-alert tc-alert-error tc-span-2" role="alert" data-testid="run-dataset-problem">
+              {dataset.problem} The Problems tab has the fix.
+            </p>
+          ) : null}
           {dataset.id !== null ? (
             <p className="tc-small tc-muted tc-span-2" data-testid="run-dataset-note">
               Each epoch is one pass over the dataset's training split; a fifth is held out to report validation loss
