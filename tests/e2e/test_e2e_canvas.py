@@ -20,6 +20,7 @@ import zipfile
 
 import pytest
 from e2e_helpers import api, graph_from_template, node, select, set_param, wait_valid
+from smoke_fixtures import TINY  # Input [4] → Linear
 
 pytestmark = pytest.mark.e2e
 
@@ -303,17 +304,7 @@ def test_unsaved_edits_survive_a_reload_and_a_stale_save_shows_the_newer_head(lo
 def test_the_chosen_dataset_checks_the_input_and_its_fix_sets_the_shape(login, site, shot):
     alice = login("alice")
     alice.goto(site.url("/graphs/"))
-    drawing = {
-        "version": "0.2",
-        "nodes": [
-            {"id": "inp", "type": "Input", "params": {"shape": [4]}},
-            {"id": "fc", "type": "Linear", "params": {"out_features": 2}},
-        ],
-        "edges": [["inp", "fc"]],
-        "inputs": ["inp"],
-        "outputs": ["fc"],
-    }
-    created = api(alice, "POST", "/api/graphs/", {"name": "Moons", "document": drawing})
+    created = api(alice, "POST", "/api/graphs/", {"name": "Moons", "document": TINY})
     assert created["status"] == 201, created
     moons = next(d for d in api(alice, "GET", "/api/datasets/")["json"]["results"] if d["builtin"] == "two-moons")
     alice.goto(site.url(f"/graphs/{created['json']['id']}/canvas/"))
