@@ -315,6 +315,8 @@ def test_the_chosen_dataset_checks_the_input_and_its_fix_sets_the_shape(login, s
     alice.get_by_test_id("run-dataset").select_option(str(moons["id"]))
     assert "samples are [2]" in alice.get_by_test_id("run-dataset-problem").inner_text()
     shot(alice, "dataset-chosen")
+    select(alice, "inp")  # the Input's properties list it too
+    alice.get_by_test_id("properties").get_by_text("DATASET").wait_for()
     alice.get_by_test_id("tab-problems").click()
     problem = alice.locator('[data-testid=diagnostic][data-code="DATASET"]')
     problem.wait_for()
@@ -325,6 +327,12 @@ def test_the_chosen_dataset_checks_the_input_and_its_fix_sets_the_shape(login, s
     select(alice, "inp")
     assert alice.get_by_test_id("param-shape").input_value() == "2"
     node(alice, "inp").get_by_text("(B, 2)").wait_for()  # the fixed shape, validated
+    alice.get_by_test_id("undo").click()  # one undo step, like other fixes: the problem is back
+    alice.get_by_test_id("tab-problems").click()
+    problem.wait_for()
+    problem.get_by_test_id("apply-suggestion").click()
+    problem.wait_for(state="detached")
+    node(alice, "inp").get_by_text("(B, 2)").wait_for()
 
     # Remembered for this graph: after a reload the check runs again (on the unsaved fix: no problem).
     alice.reload()

@@ -155,7 +155,6 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
   const { copy, paste, trackPointer } = useClipboard({ doc, selectedNodes: state.selectedNodes, readOnly, edit, flash, wrapper });
   useShortcuts({ wrapper, doc, dispatch, copy, paste, deleteSelection: actions.deleteSelection, openGroup, save });
 
-  const result = validation.result;
   const listed = problems.result?.diagnostics ?? [];
   const errorCount = listed.filter((d) => d.severity === "error").length;
   const warningCount = listed.length - errorCount;
@@ -270,7 +269,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
             doc,
             specs,
             selected: selectedIds,
-            validation: result,
+            validation: problems.result,
             readOnly,
             edit,
             seal,
