@@ -20,7 +20,7 @@ import zipfile
 
 import pytest
 from e2e_helpers import api, graph_from_template, node, select, set_param, wait_valid
-from smoke_fixtures import TINY  # Input [4] → Linear
+from smoke_fixtures import TINY  # Input [4] → Linear(5)
 
 pytestmark = pytest.mark.e2e
 
@@ -304,7 +304,10 @@ def test_unsaved_edits_survive_a_reload_and_a_stale_save_shows_the_newer_head(lo
 def test_the_chosen_dataset_checks_the_input_and_its_fix_sets_the_shape(login, site, shot):
     alice = login("alice")
     alice.goto(site.url("/graphs/"))
-    created = api(alice, "POST", "/api/graphs/", {"name": "Moons", "document": TINY})
+    scores = {**TINY["nodes"][1], "params": {"out_features": 2}}  # Two moons has two classes
+    created = api(
+        alice, "POST", "/api/graphs/", {"name": "Moons", "document": {**TINY, "nodes": [TINY["nodes"][0], scores]}}
+    )
     assert created["status"] == 201, created
     moons = next(d for d in api(alice, "GET", "/api/datasets/")["json"]["results"] if d["builtin"] == "two-moons")
     alice.goto(site.url(f"/graphs/{created['json']['id']}/canvas/"))
@@ -342,3 +345,14 @@ def test_the_chosen_dataset_checks_the_input_and_its_fix_sets_the_shape(login, s
     alice.get_by_test_id("tab-run").click()
     alice.get_by_test_id("run-dataset").locator(f'option[value="{moons["id"]}"]').wait_for(state="attached")
     assert alice.get_by_test_id("run-dataset").input_value() == str(moons["id"])
+
+    # Saved, the fixed graph trains on Two moons: its run reports each epoch's validation figures.
+    alice.get_by_test_id("save").click()
+    alice.get_by_test_id("save-status").filter(has_text="Saved v2").wait_for()
+    alice.get_by_test_id("run-queue").click()
+    alice.locator('[data-testid=run-status][data-status="succeeded"]').wait_for(timeout=90_000)
+    assert alice.get_by_test_id("run-val-accuracy").inner_text().endswith(" %")
+    alice.get_by_test_id("run-val-loss").wait_for()
+    run = api(alice, "GET", f"/api/runs/?graph={created['json']['id']}")["json"]["results"][0]
+    assert run["config"]["dataset"] == moons["id"] and "steps" in run["config"], run["config"]
+    shot(alice, "dataset-run-finished")

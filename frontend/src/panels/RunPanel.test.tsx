@@ -58,7 +58,7 @@ afterEach(() => {
 describe("buildConfig", () => {
   const form = initialForm(testBoot.runDefaults);
   it("starts the form from the server's defaults", () => {
-    expect(form).toEqual({ steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", data: "fixed", precision: "fp32", seed: "0" });
+    expect(form).toEqual({ steps: "30", batch_size: "8", epochs: "1", optimizer: "adam", lr: "0.001", device: "auto", loss: "auto", data: "fixed", precision: "fp32", seed: "0", val_fraction: "0.2", early_stop_metric: "val_loss", early_stop_patience: "0" });
   });
   it("turns the form into a config, with input shapes", () => {
     expect(buildConfig({ ...form, steps: "5" }, { inp: "3, 32x32" })).toEqual({
@@ -229,6 +229,8 @@ describe("RunPanel with a dataset", () => {
     expect(screen.getByTestId("run-dataset-problem").textContent).toBe(`${problem} The Problems tab has the fix.`);
     expect(screen.queryByTestId("run-steps")).toBeNull(); // one pass over the training split per epoch
     expect(screen.getByTestId("run-dataset-note").textContent).toContain("validation loss and accuracy");
+    const metrics = [...screen.getByTestId("run-stop-metric").querySelectorAll("option")].map((o) => o.value);
+    expect(metrics).toEqual(["val_loss", "val_accuracy"]); // Two moons is a classification
     fireEvent.change(screen.getByTestId("run-dataset"), { target: { value: "" } });
     expect(choose).toHaveBeenLastCalledWith(null);
   });
@@ -246,7 +248,7 @@ describe("RunPanel with a dataset", () => {
     fireEvent.click(screen.getByTestId("run-queue"));
     await waitFor(() => expect(FakeSocket.all).toHaveLength(1));
     const config = (calls.find((c) => c.method === "POST")?.body as { config: Record<string, unknown> }).config;
-    expect(config).toMatchObject({ dataset: 7, batch_size: 8, epochs: 1 });
+    expect(config).toMatchObject({ dataset: 7, batch_size: 8, epochs: 1, val_fraction: 0.2, early_stop_metric: "val_loss" });
     expect(config).not.toHaveProperty("steps");
     expect(config).not.toHaveProperty("data");
     expect(screen.queryByTestId("run-val-loss")).toBeNull();
@@ -257,10 +259,14 @@ describe("RunPanel with a dataset", () => {
     expect(screen.queryByTestId("run-val-mae")).toBeNull();
   });
 
-  it("leaves steps and data out of the config", () => {
+  it("leaves steps and data out of the config, and sends the validation share and early stop", () => {
     const form = initialForm(testBoot.runDefaults);
-    expect(buildConfig({ ...form, steps: "0" }, {}, 7)).toEqual({
-      config: { batch_size: 8, epochs: 1, seed: 0, lr: 0.001, optimizer: "adam", device: "auto", loss: "auto", precision: "fp32", dataset: 7 },
+    const defaults = { batch_size: 8, epochs: 1, seed: 0, lr: 0.001, optimizer: "adam", device: "auto", loss: "auto", precision: "fp32", dataset: 7 };
+    expect(buildConfig({ ...form, steps: "0" }, {}, 7)).toEqual({ config: { ...defaults, val_fraction: 0.2, early_stop_patience: 0, early_stop_metric: "val_loss" } });
+    expect(buildConfig({ ...form, val_fraction: "0.1", early_stop_patience: "3", early_stop_metric: "val_accuracy" }, {}, 7)).toEqual({
+      config: { ...defaults, val_fraction: 0.1, early_stop_patience: 3, early_stop_metric: "val_accuracy" },
     });
+    expect(buildConfig({ ...form, val_fraction: "0.7" }, {}, 7)).toEqual({ error: "The validation share must be a number from 0 to 0.5." });
+    expect(buildConfig({ ...form, early_stop_patience: "-1" }, {}, 7)).toEqual({ error: "Early-stop patience must be a whole number of at least 0." });
   });
 });

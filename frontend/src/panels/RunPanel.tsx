@@ -73,7 +73,8 @@ export interface RunInfo {
 }
 
 // The config fields the form offers (the server fills in whatever is left out, and checks everything).
-const FORM_FIELDS = ["steps", "batch_size", "epochs", "optimizer", "lr", "device", "loss", "data", "precision", "seed"] as const;
+// The last three apply to runs on a dataset (training/config.py DATASET_DEFAULTS).
+const FORM_FIELDS = ["steps", "batch_size", "epochs", "optimizer", "lr", "device", "loss", "data", "precision", "seed", "val_fraction", "early_stop_metric", "early_stop_patience"] as const;
 type Form = Record<(typeof FORM_FIELDS)[number], string>;
 
 /** The form's first values: the server's defaults, from the page's boot data. */
@@ -105,7 +106,7 @@ export function openInputs(document: GraphDoc): string[] {
  */
 export function buildConfig(form: Form, shapes: Record<string, string>, dataset: number | null = null): { config: Record<string, unknown> } | { error: string } {
   const config: Record<string, unknown> = {};
-  const integer = (key: "steps" | "batch_size" | "epochs" | "seed", label: string, min: number) => {
+  const integer = (key: "steps" | "batch_size" | "epochs" | "seed" | "early_stop_patience", label: string, min: number) => {
     const text = form[key].trim();
     if (!text) return null;
     if (!/^\d+$/.test(text) || Number(text) < min) return `${label} must be a whole number of at least ${min}.`;
@@ -123,7 +124,18 @@ export function buildConfig(form: Form, shapes: Record<string, string>, dataset:
   }
   for (const key of ["optimizer", "device", "loss", "precision"] as const) config[key] = form[key];
   if (dataset === null) config.data = form.data;
-  else config.dataset = dataset;
+  else {
+    config.dataset = dataset;
+    const share = form.val_fraction.trim();
+    if (share) {
+      const value = Number(share);
+      if (!Number.isFinite(value) || value < 0 || value > 0.5) return { error: "The validation share must be a number from 0 to 0.5." };
+      config.val_fraction = value;
+    }
+    const patience = integer("early_stop_patience", "Early-stop patience", 0);
+    if (patience) return { error: patience };
+    config.early_stop_metric = form.early_stop_metric;
+  }
   const entries = Object.entries(shapes);
   if (entries.length) {
     const parsed: Record<string, number[]> = {};
@@ -378,7 +390,8 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
           ) : null}
           {dataset.id !== null ? (
             <p className="tc-small tc-muted tc-span-2" data-testid="run-dataset-note">
-              Each epoch is one pass over the dataset's training split; a fifth is held out to report validation loss
+              Each epoch is one pass over the dataset's training split; the validation share (More options) is held out to
+              report validation loss
               {chosen?.facts.task === "regression" ? " and MAE" : chosen?.facts.task === "classification" ? " and accuracy" : ""}.
             </p>
           ) : null}
@@ -485,7 +498,26 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
                   <option value="random">A new random batch each step</option>
                 </select>
               </label>
-            ) : null}
+            ) : (
+              <>
+                <label className="tc-field tc-span-2" title="Held out of training (0 to 0.5); 0: no validation.">
+                  <span>Validation share</span>
+                  <input type="number" min={0} max={0.5} step="any" value={form.val_fraction} onChange={set("val_fraction")} data-testid="run-val-fraction" />
+                </label>
+                <label className="tc-field" title="Stop after this many epochs without improvement; 0: never.">
+                  <span>Early stop after</span>
+                  <input type="number" min={0} value={form.early_stop_patience} onChange={set("early_stop_patience")} data-testid="run-patience" />
+                </label>
+                <label className="tc-field">
+                  <span>Watching</span>
+                  <select value={form.early_stop_metric} onChange={set("early_stop_metric")} data-testid="run-stop-metric">
+                    <option value="val_loss">Validation loss</option>
+                    {chosen?.facts.task !== "regression" ? <option value="val_accuracy">Validation accuracy</option> : null}
+                    {chosen?.facts.task !== "classification" ? <option value="val_mae">Validation MAE</option> : null}
+                  </select>
+                </label>
+              </>
+            )}
           </div>
         </details>
         {version === null ? (
