@@ -71,6 +71,7 @@ from graphs.permissions import (
 from graphs.services import engine_limits
 from torchcanvas_site.csp import style_nonce
 from torchcanvas_site.htmx import go
+from training.config import DATASET_DEFAULTS
 from training.config import DEFAULTS as RUN_DEFAULTS
 from training.dispatch import send_export
 
@@ -627,7 +628,8 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
         "canEdit": bool(access.edit),
         "csrfToken": get_token(request),
         "styleNonce": style_nonce(request),
-        "runDefaults": RUN_DEFAULTS,  # the run panel's form starts from the server's own defaults
+        # The run panel's form starts from the server's own defaults (a dataset's too).
+        "runDefaults": {**RUN_DEFAULTS, **DATASET_DEFAULTS},
         "urls": {
             "registry": reverse("api-registry"),
             "validate": reverse("api-validate"),
@@ -639,6 +641,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
             "composites": reverse("api-composite-list"),
             "runs": reverse("api-run-list"),
             "runsWs": "/ws/runs/",
+            "datasets": reverse("api-dataset-list"),
             "graphPage": graph.get_absolute_url(),
         },
     }

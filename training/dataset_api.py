@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from graphs.api import ERRORS, ID, NUMBER, ActionSerializers, Pages, QuerySerializer
 from graphs.permissions import visible_datasets, visible_graphs
 from graphs.serializers import VISIBILITIES, StrictSerializer, TeamSlugField
-from torchcanvas_site.api import RequestTooLarge, content_length
+from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, content_length
 from torchcanvas_site.bodylimit import MULTIPART_ALLOWANCE, body_limit_message
 from training import dataset_service
 from training.datasets import KINDS, DatasetError, csv_preview, sample_png
@@ -81,6 +81,10 @@ class CheckQuery(QuerySerializer):
     version = serializers.IntegerField(required=False, min_value=1, help_text="Its version number (default: head).")
 
 
+class CheckDrawingSerializer(StrictSerializer):
+    document = serializers.DictField(help_text="The graph document (JSON v0.2), as drawn: saved or not.")
+
+
 class CheckSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     diagnostic = serializers.JSONField(
@@ -126,9 +130,13 @@ class DatasetViewSet(
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = Pages
     serializer_class = DatasetSerializer
-    serializer_classes = {"create": DatasetUploadSerializer, "retrieve": DatasetDetailSerializer}
+    serializer_classes = {
+        "create": DatasetUploadSerializer,
+        "retrieve": DatasetDetailSerializer,
+        "check": CheckDrawingSerializer,
+    }
     lookup_value_regex = ID
-    parser_classes = [DatasetMultiPartParser]  # only uploads have a body
+    parser_classes = [DatasetMultiPartParser]  # uploads; the check's body is JSON (its own parser)
 
     def get_queryset(self):
         return visible_datasets(self.request.user).select_related("owner", "team")
@@ -180,19 +188,33 @@ class DatasetViewSet(
         return HttpResponse(png, content_type="image/png")
 
     @extend_schema(
+        methods=["GET"],
         summary="Does a graph version's Input take this dataset's samples?",
         description="`diagnostic` is null when it does; otherwise it says why, and its `suggestion` is the fix "
         "(set the Input's shape to the dataset's).",
         parameters=[CheckQuery],
+        request=None,
         responses={200: CheckSerializer, 400: ERRORS[400], 404: ERRORS[404]},
     )
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        methods=["POST"],
+        summary="Does a drawing's Input take this dataset's samples? (unsaved edits)",
+        description="The GET check for a document sent in the body (the canvas's current drawing, saved or "
+        "not). The document is checked like one being saved: the body and size caps apply, and what cannot "
+        "be parsed as a graph answers 400 with the engine's diagnostics. Nothing is stored.",
+        request=CheckDrawingSerializer,
+        responses={200: CheckSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], parser_classes=[CappedJSONParser])
     def check(self, request, pk=None):
         dataset = self.get_object()
+        if request.method == "POST":
+            problem = dataset_service.check_drawing(dataset, self.validated_body()["document"])
+            return Response({"ok": problem is None, "diagnostic": problem})
         query = CheckQuery.parse(request)
         graph = get_object_or_404(visible_graphs(request.user).select_related("head"), pk=query["graph"])
         version = graph.head if "version" not in query else get_object_or_404(graph.versions, number=query["version"])
         if version is None:
             return Response({"detail": "This graph has no saved version."}, status=status.HTTP_400_BAD_REQUEST)
-        problem = dataset_service.check_version(dataset, version)
+        problem = dataset_service.check_document(dataset, version.document)
         return Response({"ok": problem is None, "diagnostic": problem})

@@ -6,14 +6,17 @@ permission checks (``graphs.permissions.dataset_access``, the same rules as grap
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.utils.text import get_valid_filename
 
+import codegen
 from graphs.models import Team, Visibility
 from graphs.permissions import dataset_access, team_access
-from graphs.services import ServiceError, require
+from graphs.services import ServiceError, check_json, engine_limits, require
 from training.datasets import DatasetError, Limits, input_shape_problem, parse_upload
 from training.models import Dataset
 
@@ -80,7 +83,18 @@ def delete_dataset(user, dataset: Dataset) -> None:
     dataset.delete()
 
 
-def check_version(dataset: Dataset, version) -> dict | None:
-    """The diagnostic (as a dict) when the version's Input does not take the dataset's samples, else None."""
-    problem = input_shape_problem(version.document, dataset.facts)
+def check_document(dataset: Dataset, document: dict) -> dict | None:
+    """The diagnostic (as a dict) when the document's Input does not take the dataset's samples, else None."""
+    problem = input_shape_problem(document, dataset.facts)
     return problem.to_dict() if problem is not None else None
+
+
+def check_drawing(dataset: Dataset, document: Any) -> dict | None:
+    """:func:`check_document` for a document sent by a client (an unsaved drawing): checked like one being
+    saved (JSON, size caps, parsing) first, so what cannot be a graph is a ``ServiceError`` or
+    ``codegen.GraphError`` (400), never a crash."""
+    if not isinstance(document, dict):
+        raise ServiceError("document: expected a graph document (a JSON object with nodes, edges, inputs, outputs).")
+    check_json(document)
+    codegen.load_graph(document, limits=engine_limits())
+    return check_document(dataset, document)

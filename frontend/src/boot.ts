@@ -10,7 +10,7 @@ export interface Boot {
   csrfToken: string;
   /** The Content-Security-Policy nonce for <style> elements (CodeMirror's). */
   styleNonce?: string;
-  /** A run config's defaults (training/config.py DEFAULTS): what the run panel's form starts from. */
+  /** A run config's defaults (training/config.py DEFAULTS and DATASET_DEFAULTS): what the run panel's form starts from. */
   runDefaults: Record<string, string | number>;
   urls: {
     registry: string;
@@ -23,6 +23,7 @@ export interface Boot {
     composites: string; // /api/composites/
     runs: string; // /api/runs/
     runsWs: string; // /ws/runs/ (append "<id>/")
+    datasets: string; // /api/datasets/
     graphPage: string; // the graph's page
   };
 }

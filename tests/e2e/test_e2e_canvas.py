@@ -1,4 +1,4 @@
-"""The canvas in a real browser (issue 5's two scenarios).
+"""The canvas in a real browser (issue 5's two scenarios, and issue 14's dataset check).
 
 1. From a new graph (a lone Input), build the seed's 1D demo (Input → Conv1d → ReLU → GRUBlock → Linear) by
    dragging from the palette and connecting handles; see the layout error on the GRU and apply the Permute
@@ -20,6 +20,7 @@ import zipfile
 
 import pytest
 from e2e_helpers import api, graph_from_template, node, select, set_param, wait_valid
+from smoke_fixtures import TINY  # Input [4] → Linear(5)
 
 pytestmark = pytest.mark.e2e
 
@@ -298,3 +299,60 @@ def test_unsaved_edits_survive_a_reload_and_a_stale_save_shows_the_newer_head(lo
     assert alice.get_by_test_id("param-out_channels").input_value() == "32"  # v2 is on the canvas now
     versions = api(alice, "GET", f"/api/graphs/{graph_id}/versions/")["json"]
     assert [v["number"] for v in versions["results"]] == [2, 1], versions  # nothing else was saved
+
+
+def test_the_chosen_dataset_checks_the_input_and_its_fix_sets_the_shape(login, site, shot):
+    alice = login("alice")
+    alice.goto(site.url("/graphs/"))
+    scores = {**TINY["nodes"][1], "params": {"out_features": 2}}  # Two moons has two classes
+    created = api(
+        alice, "POST", "/api/graphs/", {"name": "Moons", "document": {**TINY, "nodes": [TINY["nodes"][0], scores]}}
+    )
+    assert created["status"] == 201, created
+    moons = next(d for d in api(alice, "GET", "/api/datasets/")["json"]["results"] if d["builtin"] == "two-moons")
+    alice.goto(site.url(f"/graphs/{created['json']['id']}/canvas/"))
+    alice.get_by_test_id("validity").wait_for()
+    wait_valid(alice)
+
+    alice.get_by_test_id("tab-run").click()
+    alice.get_by_test_id("run-dataset").select_option(str(moons["id"]))
+    assert "samples are [2]" in alice.get_by_test_id("run-dataset-problem").inner_text()
+    shot(alice, "dataset-chosen")
+    select(alice, "inp")  # the Input's properties list it too
+    alice.get_by_test_id("properties").get_by_text("DATASET").wait_for()
+    alice.get_by_test_id("tab-problems").click()
+    problem = alice.locator('[data-testid=diagnostic][data-code="DATASET"]')
+    problem.wait_for()
+    assert "the dataset's samples are [2]" in problem.inner_text()
+    shot(alice, "dataset-problem")
+    problem.get_by_test_id("apply-suggestion").click()
+    problem.wait_for(state="detached")
+    select(alice, "inp")
+    assert alice.get_by_test_id("param-shape").input_value() == "2"
+    node(alice, "inp").get_by_text("(B, 2)").wait_for()  # the fixed shape, validated
+    alice.get_by_test_id("undo").click()  # one undo step, like other fixes: the problem is back
+    alice.get_by_test_id("tab-problems").click()
+    problem.wait_for()
+    problem.get_by_test_id("apply-suggestion").click()
+    problem.wait_for(state="detached")
+    node(alice, "inp").get_by_text("(B, 2)").wait_for()
+
+    # Remembered for this graph: after a reload the check runs again (on the unsaved fix: no problem).
+    alice.reload()
+    alice.get_by_test_id("draft-notice").wait_for()
+    alice.get_by_test_id("tab-problems").click()
+    alice.get_by_text("✓ No problems: every shape fits.").wait_for()
+    alice.get_by_test_id("tab-run").click()
+    alice.get_by_test_id("run-dataset").locator(f'option[value="{moons["id"]}"]').wait_for(state="attached")
+    assert alice.get_by_test_id("run-dataset").input_value() == str(moons["id"])
+
+    # Saved, the fixed graph trains on Two moons: its run reports each epoch's validation figures.
+    alice.get_by_test_id("save").click()
+    alice.get_by_test_id("save-status").filter(has_text="Saved v2").wait_for()
+    alice.get_by_test_id("run-queue").click()
+    alice.locator('[data-testid=run-status][data-status="succeeded"]').wait_for(timeout=90_000)
+    assert alice.get_by_test_id("run-val-accuracy").inner_text().endswith(" %")
+    alice.get_by_test_id("run-val-loss").wait_for()
+    run = api(alice, "GET", f"/api/runs/?graph={created['json']['id']}")["json"]["results"][0]
+    assert run["config"]["dataset"] == moons["id"] and "steps" in run["config"], run["config"]
+    shot(alice, "dataset-run-finished")

@@ -185,3 +185,61 @@ def test_an_upload_over_the_general_body_cap_but_under_the_datasets_is_accepted(
     response = upload(alice_api, data, "csv", "big.csv")
     assert response.status_code == 201, response.json()
     assert response.json()["facts"]["samples"] == rows
+
+
+def check_drawing(client, dataset_id: int, body):
+    return client.post(f"/api/datasets/{dataset_id}/check/", body, format="json")
+
+
+def test_the_check_of_an_unsaved_drawing_says_how_to_fix_it_and_passes_once_fixed(alice_api):
+    moons = Dataset.objects.get(builtin="two-moons")
+    drawing = document(TINY)
+    answer = check_drawing(alice_api, moons.pk, {"document": drawing})
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["diagnostic"]["suggestion"] == {
+        "action": "set_param",
+        "node": "inp",
+        "param": "shape",
+        "value": [2],
+    }
+    drawing["nodes"][0]["params"]["shape"] = [2]
+    assert check_drawing(alice_api, moons.pk, {"document": drawing}).json() == {"ok": True, "diagnostic": None}
+
+
+def test_the_drawing_check_refuses_what_is_not_a_graph_in_one_sentence(alice_api):
+    moons = Dataset.objects.get(builtin="two-moons")
+    url = f"/api/datasets/{moons.pk}/check/"
+    for body, status in [
+        ({"document": [1, 2]}, 400),
+        ({}, 400),
+        ({"document": document(TINY), "graph": 1}, 400),
+        ({"document": {"nodes": "many"}}, 400),
+        ({"document": {**document(TINY), "nodes": [{"id": "inp\x00", "type": "Input"}]}}, 400),
+    ]:
+        response = check_drawing(alice_api, moons.pk, body)
+        assert response.status_code == status, (body, response.json())
+    assert "detail" in check_drawing(alice_api, moons.pk, {"document": {"nodes": "many"}}).json()
+    response = alice_api.post(url, "{not json", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_the_drawing_check_is_capped_like_other_documents(alice_api, settings):
+    settings.TORCHCANVAS_LIMITS = {**settings.TORCHCANVAS_LIMITS, "max_nodes": 3}
+    moons = Dataset.objects.get(builtin="two-moons")
+    drawing = document(TINY)
+    drawing["nodes"] += [{"id": f"r{i}", "type": "ReLU"} for i in range(5)]
+    response = check_drawing(alice_api, moons.pk, {"document": drawing})
+    assert response.status_code == 400 and response.json()["diagnostics"][0]["code"] == "LIMIT"
+    settings.TORCHCANVAS_LIMITS = {**settings.TORCHCANVAS_LIMITS, "max_body_bytes": 2048}
+    drawing = {**document(TINY), "metadata": {"notes": "x" * 4096}}
+    assert check_drawing(alice_api, moons.pk, {"document": drawing}).status_code == 413
+
+
+def test_the_drawing_check_needs_a_login_and_a_dataset_you_may_see(alice_api, charlie_api, api_client):
+    private = upload(alice_api, CSV, "csv").json()
+    body = {"document": document(TINY)}
+    assert check_drawing(charlie_api, private["id"], body).status_code == 404
+    assert check_drawing(api_client, private["id"], body).status_code in (401, 403)
+    moons = Dataset.objects.get(builtin="two-moons")
+    assert check_drawing(api_client, moons.pk, body).status_code in (401, 403)
+    assert check_drawing(alice_api, private["id"], body).status_code == 200

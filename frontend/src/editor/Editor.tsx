@@ -23,6 +23,7 @@ import { useAddEntry } from "./useAddEntry";
 import { useCanvasInteraction } from "./useCanvasInteraction";
 import { useClipboard } from "./useClipboard";
 import { useCompositeLibrary } from "./useCompositeLibrary";
+import { useChosenDataset, useDatasetCheck, withDatasetProblem } from "./useDatasetCheck";
 import { type StaleDraft, useDrafts } from "./useDrafts";
 import { useEditorState } from "./useEditorState";
 import { useFlowView } from "./useFlowView";
@@ -65,6 +66,9 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
   const specs = useMemo(() => new SpecIndex(registry), [registry]);
   const { state, doc, dispatch, edit, seal } = useEditorState(initial, draft, readOnly);
   const validation = useValidation(doc, boot.urls.validate);
+  const [datasetId, chooseDataset] = useChosenDataset(boot.graphId);
+  const datasetCheck = useDatasetCheck(doc, datasetId, boot.urls.datasets);
+  const problems = useMemo(() => withDatasetProblem(validation, datasetCheck.diagnostic), [validation, datasetCheck.diagnostic]);
   const [dir, setDir] = useState<Direction>(initialDir);
   const { tab, visited, openTab } = useTabs();
   const { notice, flash } = useNotice();
@@ -151,9 +155,9 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
   const { copy, paste, trackPointer } = useClipboard({ doc, selectedNodes: state.selectedNodes, readOnly, edit, flash, wrapper });
   useShortcuts({ wrapper, doc, dispatch, copy, paste, deleteSelection: actions.deleteSelection, openGroup, save });
 
-  const result = validation.result;
-  const errorCount = result?.diagnostics.filter((d) => d.severity === "error").length ?? 0;
-  const warningCount = (result?.diagnostics.length ?? 0) - errorCount;
+  const listed = problems.result?.diagnostics ?? [];
+  const errorCount = listed.filter((d) => d.severity === "error").length;
+  const warningCount = listed.length - errorCount;
 
   return (
     <div className={`tc-canvas cv-root${readOnly ? " cv-readonly" : ""}`}>
@@ -265,7 +269,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
             doc,
             specs,
             selected: selectedIds,
-            validation: result,
+            validation: problems.result,
             readOnly,
             edit,
             seal,
@@ -279,6 +283,9 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
             canGroup: !readOnly,
           }}
           validation={validation}
+          problems={problems}
+          datasetCheck={datasetCheck}
+          dataset={{ id: datasetId, choose: chooseDataset, problem: datasetCheck.diagnostic?.message ?? null }}
           errorCount={errorCount}
           onFocusDiagnostic={actions.onFocusDiagnostic}
           onImport={layout.onImport}

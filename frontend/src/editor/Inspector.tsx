@@ -3,8 +3,10 @@
 import { lazy, Suspense } from "react";
 import type { Boot } from "../boot";
 import type { Diagnostic, GraphDoc } from "../graph";
+import type { DatasetChoice } from "../panels/RunPanel";
 import { ProblemsPanel } from "./ProblemsPanel";
 import { PropertiesPanel, type PropertiesPanelProps } from "./PropertiesPanel";
+import type { DatasetCheck } from "./useDatasetCheck";
 import type { Tab } from "./useTabs";
 import type { ValidationState } from "./useValidation";
 
@@ -20,6 +22,11 @@ export interface InspectorProps {
   /** The Properties tab's panel, as it is given (its document, validation and read-only state serve the other tabs). */
   properties: PropertiesPanelProps;
   validation: ValidationState;
+  /** The validation with the dataset check's diagnostic: what the Problems tab lists (code gating ignores it). */
+  problems: ValidationState;
+  datasetCheck: DatasetCheck;
+  /** The dataset the model trains on (chosen in the Run tab; null: generated batches). */
+  dataset: DatasetChoice;
   errorCount: number;
   onFocusDiagnostic: (d: Diagnostic) => void;
   onImport: (graph: GraphDoc) => void;
@@ -29,9 +36,9 @@ export interface InspectorProps {
 }
 
 export function Inspector(props: InspectorProps) {
-  const { boot, tab, visited, openTab, properties, validation, errorCount } = props;
+  const { boot, tab, visited, openTab, properties, validation, problems, errorCount } = props;
   const { doc, readOnly } = properties;
-  const result = validation.result;
+  const result = problems.result;
   return (
     <aside className="cv-sidebar" aria-label="Inspector">
       <div className="cv-tabs" role="tablist">
@@ -64,7 +71,7 @@ export function Inspector(props: InspectorProps) {
             <PropertiesPanel {...properties} />
           </div>
           <div role="tabpanel" hidden={tab !== "problems"} className="cv-tab-panel">
-            <ProblemsPanel validation={validation} readOnly={readOnly} onFocus={props.onFocusDiagnostic} onApply={properties.onApplySuggestion} />
+            <ProblemsPanel validation={problems} datasetError={props.datasetCheck.error} readOnly={readOnly} onFocus={props.onFocusDiagnostic} onApply={properties.onApplySuggestion} />
           </div>
           {visited.has("code") ? (
             <div role="tabpanel" hidden={tab !== "code"} className="cv-tab-panel">
@@ -78,7 +85,7 @@ export function Inspector(props: InspectorProps) {
           ) : null}
           {visited.has("run") ? (
             <div role="tabpanel" hidden={tab !== "run"} className="cv-tab-panel">
-              <RunPanel boot={boot} version={props.version} dirty={props.dirty} />
+              <RunPanel boot={boot} version={props.version} dirty={props.dirty} dataset={props.dataset} />
             </div>
           ) : null}
         </div>

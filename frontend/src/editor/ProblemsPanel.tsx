@@ -7,12 +7,14 @@ import type { ValidationState } from "./useValidation";
 
 interface Props {
   validation: ValidationState;
+  /** Why the chosen dataset could not be checked (the check's diagnostic itself is in `validation`). */
+  datasetError?: string | null;
   readOnly: boolean;
   onFocus: (d: Diagnostic) => void;
   onApply: (s: Suggestion) => void;
 }
 
-export const ProblemsPanel = memo(function ProblemsPanel({ validation, readOnly, onFocus, onApply }: Props) {
+export const ProblemsPanel = memo(function ProblemsPanel({ validation, datasetError, readOnly, onFocus, onApply }: Props) {
   const sorted = useMemo(() => {
     const list = validation.result?.diagnostics ?? [];
     return [...list.filter((d) => d.severity === "error"), ...list.filter((d) => d.severity !== "error")];
@@ -23,6 +25,11 @@ export const ProblemsPanel = memo(function ProblemsPanel({ validation, readOnly,
       <div className="cv-problems-head cv-small">
         {validation.pending ? <span className="cv-muted">Checking…</span> : null}
         {validation.error ? <span className="cv-field-error">Validation unavailable: {validation.error}</span> : null}
+        {datasetError ? (
+          <span className="cv-field-error" data-testid="dataset-check-error">
+            {datasetError}
+          </span>
+        ) : null}
         {!validation.pending && validation.result && sorted.length === 0 ? <span className="cv-ok">✓ No problems: every shape fits.</span> : null}
       </div>
       <ul className="cv-diag-list">

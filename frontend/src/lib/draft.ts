@@ -11,7 +11,7 @@ export function draftKey(graphId: number, base: number | null): string {
   return `torchcanvas:draft:${graphId}:${base ?? 0}`;
 }
 
-function storage(): Storage | null {
+export function storage(): Storage | null {
   try {
     return typeof window !== "undefined" ? window.localStorage : null;
   } catch {

@@ -1,5 +1,6 @@
-// Queue a smoke training of a saved version and watch it live: status, progress, loss curve, metrics,
-// cancel; plus the graph's last runs. The server checks the config (training/config.py) and the caps.
+// Queue a training of a saved version, on generated batches or on the chosen dataset, and watch it live:
+// status, progress, loss curve, validation metrics, cancel; plus the graph's last runs. The server checks the
+// config (training/config.py) and the caps.
 import { type FormEvent, type JSX, useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ApiError, apiJson } from "../api";
 import type { Boot } from "../boot";
@@ -23,6 +24,28 @@ import {
   progressText,
 } from "../lib/runStream";
 import { describeError, listResults } from "./util";
+
+/** GET /api/datasets/ items (training/dataset_api.py DatasetSerializer): what the picker shows. */
+export interface DatasetInfo {
+  id: number;
+  name: string;
+  facts: { samples?: number; input_shape?: number[]; task?: string };
+}
+
+/** The dataset this model trains on, remembered per graph (editor/useDatasetCheck.ts); null: generated batches. */
+export interface DatasetChoice {
+  id: number | null;
+  choose: (id: number | null) => void;
+  /** The check of the drawing against it: why its Input does not take the samples (the fix is in Problems). */
+  problem: string | null;
+}
+
+/** A picker option's text: "Two moons · 2 · 600 samples". */
+export function datasetLabel(dataset: DatasetInfo): string {
+  const shape = dataset.facts.input_shape?.join("×");
+  const samples = dataset.facts.samples;
+  return [dataset.name, shape, typeof samples === "number" ? `${samples.toLocaleString("en")} samples` : ""].filter(Boolean).join(" · ");
+}
 
 /** GET/POST /api/runs/ answers (training/serializers.py RunSerializer). */
 export interface RunInfo {
@@ -50,7 +73,8 @@ export interface RunInfo {
 }
 
 // The config fields the form offers (the server fills in whatever is left out, and checks everything).
-const FORM_FIELDS = ["steps", "batch_size", "epochs", "optimizer", "lr", "device", "loss", "data", "precision", "seed"] as const;
+// The last three apply to runs on a dataset (training/config.py DATASET_DEFAULTS).
+const FORM_FIELDS = ["steps", "batch_size", "epochs", "optimizer", "lr", "device", "loss", "data", "precision", "seed", "val_fraction", "early_stop_metric", "early_stop_patience"] as const;
 type Form = Record<(typeof FORM_FIELDS)[number], string>;
 
 /** The form's first values: the server's defaults, from the page's boot data. */
@@ -76,10 +100,13 @@ export function openInputs(document: GraphDoc): string[] {
   });
 }
 
-/** The run config from the form, or a sentence naming the first field that is wrong. */
-export function buildConfig(form: Form, shapes: Record<string, string>): { config: Record<string, unknown> } | { error: string } {
+/**
+ * The run config from the form, or a sentence naming the first field that is wrong. With a dataset, the server
+ * sets the steps (one pass over its training split per epoch) and the data, so neither is sent.
+ */
+export function buildConfig(form: Form, shapes: Record<string, string>, dataset: number | null = null): { config: Record<string, unknown> } | { error: string } {
   const config: Record<string, unknown> = {};
-  const integer = (key: "steps" | "batch_size" | "epochs" | "seed", label: string, min: number) => {
+  const integer = (key: "steps" | "batch_size" | "epochs" | "seed" | "early_stop_patience", label: string, min: number) => {
     const text = form[key].trim();
     if (!text) return null;
     if (!/^\d+$/.test(text) || Number(text) < min) return `${label} must be a whole number of at least ${min}.`;
@@ -87,7 +114,7 @@ export function buildConfig(form: Form, shapes: Record<string, string>): { confi
     return null;
   };
   const problem =
-    integer("steps", "Steps", 1) ?? integer("batch_size", "Batch size", 1) ?? integer("epochs", "Epochs", 1) ?? integer("seed", "Seed", 0);
+    (dataset === null ? integer("steps", "Steps", 1) : null) ?? integer("batch_size", "Batch size", 1) ?? integer("epochs", "Epochs", 1) ?? integer("seed", "Seed", 0);
   if (problem) return { error: problem };
   const lr = form.lr.trim();
   if (lr) {
@@ -95,7 +122,20 @@ export function buildConfig(form: Form, shapes: Record<string, string>): { confi
     if (!Number.isFinite(value) || value <= 0 || value > 10) return { error: "The learning rate must be a number above 0 and at most 10." };
     config.lr = value;
   }
-  for (const key of ["optimizer", "device", "loss", "data", "precision"] as const) config[key] = form[key];
+  for (const key of ["optimizer", "device", "loss", "precision"] as const) config[key] = form[key];
+  if (dataset === null) config.data = form.data;
+  else {
+    config.dataset = dataset;
+    const share = form.val_fraction.trim();
+    if (share) {
+      const value = Number(share);
+      if (!Number.isFinite(value) || value < 0 || value > 0.5) return { error: "The validation share must be a number from 0 to 0.5." };
+      config.val_fraction = value;
+    }
+    const patience = integer("early_stop_patience", "Early-stop patience", 0);
+    if (patience) return { error: patience };
+    config.early_stop_metric = form.early_stop_metric;
+  }
   const entries = Object.entries(shapes);
   if (entries.length) {
     const parsed: Record<string, number[]> = {};
@@ -163,8 +203,18 @@ function metricRows(view: RunView, run: RunInfo | null): [string, string][] {
   return rows;
 }
 
-export function RunPanel(props: { boot: Boot; version: number | null; dirty: boolean }): JSX.Element {
-  const { boot, version, dirty } = props;
+/** The validation figures of the last finished epoch (runs on a dataset): label, value, test id. */
+export function validationStats(view: RunView): [string, string, string][] {
+  const rows: [string, string, string][] = [];
+  if (view.valLoss !== null) rows.push(["Val loss", formatNumber(view.valLoss), "run-val-loss"]);
+  if (view.valAccuracy !== null) rows.push(["Val accuracy", `${formatNumber(100 * view.valAccuracy)} %`, "run-val-accuracy"]);
+  if (view.valMae !== null) rows.push(["Val MAE", formatNumber(view.valMae), "run-val-mae"]);
+  if (view.bestEpoch !== null) rows.push(["Best epoch", String(view.bestEpoch), "run-best-epoch"]);
+  return rows;
+}
+
+export function RunPanel(props: { boot: Boot; version: number | null; dirty: boolean; dataset: DatasetChoice }): JSX.Element {
+  const { boot, version, dirty, dataset } = props;
   const [form, setForm] = useState<Form>(() => initialForm(props.boot.runDefaults));
   const [labels, setLabels] = useState({ name: "", tags: "" });
   const [fetchedInputs, setFetchedInputs] = useState<string[]>([]);
@@ -179,6 +229,18 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
   const [recent, setRecent] = useState<RunInfo[] | null>(null);
   const [recentError, setRecentError] = useState<string | null>(null);
   const stream = useRef<RunStream | null>(null);
+  const [datasets, setDatasets] = useState<DatasetInfo[] | null>(null);
+  const [datasetsError, setDatasetsError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    apiJson<unknown>(`${boot.urls.datasets}?page_size=100`, { signal: controller.signal })
+      .then((body) => setDatasets(listResults<DatasetInfo>(body)))
+      .catch((error: unknown) => {
+        if (!controller.signal.aborted) setDatasetsError(`The datasets could not be listed: ${describeError(error)}`);
+      });
+    return () => controller.abort();
+  }, [boot]);
 
   const loadRecent = useCallback(
     () =>
@@ -249,7 +311,7 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
   async function queue(event: FormEvent) {
     event.preventDefault();
     if (version === null || queueing) return;
-    const built = buildConfig(form, Object.fromEntries(shapeInputs.map((id) => [id, shapes[id] ?? ""])));
+    const built = buildConfig(form, Object.fromEntries(shapeInputs.map((id) => [id, shapes[id] ?? ""])), dataset.id);
     const named = buildLabels(labels.name, labels.tags);
     if ("error" in built) {
       setFormError(built.error);
@@ -298,11 +360,41 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
   const canCancel = !!run && !ended && run.can_cancel && !run.cancel_requested;
 
   const progressLine = progressText({ ...view, status, total }) || "waiting for the first step";
+  const chosen = datasets?.find((d) => d.id === dataset.id) ?? null;
 
   return (
     <div className="tc-panel tc-run-panel">
       <form className="tc-run-form" onSubmit={queue} noValidate>
         <div className="tc-grid-2">
+          <label className="tc-field tc-span-2" title="The canvas checks the graph's Input against it (Problems tab).">
+            <span>Dataset</span>
+            <select
+              value={dataset.id ?? ""}
+              onChange={(e) => dataset.choose(e.target.value ? Number(e.target.value) : null)}
+              data-testid="run-dataset"
+            >
+              <option value="">None: generated batches (a smoke test)</option>
+              {datasets?.map((item) => (
+                <option key={item.id} value={item.id}>
+                  {datasetLabel(item)}
+                </option>
+              ))}
+              {dataset.id !== null && datasets && !chosen ? <option value={dataset.id}>Dataset {dataset.id} (not among yours)</option> : null}
+            </select>
+          </label>
+          {datasetsError ? <p className="tc-small tc-error-text tc-span-2">{datasetsError}</p> : null}
+          {dataset.problem ? (
+            <p className="tc-alert tc-alert-error tc-span-2" role="alert" data-testid="run-dataset-problem">
+              {dataset.problem} The Problems tab has the fix.
+            </p>
+          ) : null}
+          {dataset.id !== null ? (
+            <p className="tc-small tc-muted tc-span-2" data-testid="run-dataset-note">
+              Each epoch is one pass over the dataset's training split; the validation share (More options) is held out to
+              report validation loss
+              {chosen?.facts.task === "regression" ? " and MAE" : chosen?.facts.task === "classification" ? " and accuracy" : ""}.
+            </p>
+          ) : null}
           <label className="tc-field">
             <span>Name</span>
             <input
@@ -324,11 +416,13 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
               data-testid="run-tags"
             />
           </label>
-          <label className="tc-field">
-            <span>Steps</span>
-            <input type="number" min={1} inputMode="numeric" value={form.steps} onChange={set("steps")} data-testid="run-steps" />
-          </label>
-          <label className="tc-field">
+          {dataset.id === null ? (
+            <label className="tc-field">
+              <span>Steps</span>
+              <input type="number" min={1} inputMode="numeric" value={form.steps} onChange={set("steps")} data-testid="run-steps" />
+            </label>
+          ) : null}
+          <label className={dataset.id === null ? "tc-field" : "tc-field tc-span-2"}>
             <span>Batch size</span>
             <input type="number" min={1} inputMode="numeric" value={form.batch_size} onChange={set("batch_size")} data-testid="run-batch-size" />
           </label>
@@ -396,13 +490,34 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
                 <option value="fp16">fp16 (mixed, GPU)</option>
               </select>
             </label>
-            <label className="tc-field tc-span-2" title="Learning one batch by heart shows that gradients reach every layer.">
-              <span>Data</span>
-              <select value={form.data} onChange={set("data")} data-testid="run-data">
-                <option value="fixed">One fixed batch (the loss should fall)</option>
-                <option value="random">A new random batch each step</option>
-              </select>
-            </label>
+            {dataset.id === null ? (
+              <label className="tc-field tc-span-2" title="Learning one batch by heart shows that gradients reach every layer.">
+                <span>Data</span>
+                <select value={form.data} onChange={set("data")} data-testid="run-data">
+                  <option value="fixed">One fixed batch (the loss should fall)</option>
+                  <option value="random">A new random batch each step</option>
+                </select>
+              </label>
+            ) : (
+              <>
+                <label className="tc-field tc-span-2" title="Held out of training (0 to 0.5); 0: no validation.">
+                  <span>Validation share</span>
+                  <input type="number" min={0} max={0.5} step="any" value={form.val_fraction} onChange={set("val_fraction")} data-testid="run-val-fraction" />
+                </label>
+                <label className="tc-field" title="Stop after this many epochs without improvement; 0: never.">
+                  <span>Early stop after</span>
+                  <input type="number" min={0} value={form.early_stop_patience} onChange={set("early_stop_patience")} data-testid="run-patience" />
+                </label>
+                <label className="tc-field">
+                  <span>Watching</span>
+                  <select value={form.early_stop_metric} onChange={set("early_stop_metric")} data-testid="run-stop-metric">
+                    <option value="val_loss">Validation loss</option>
+                    {chosen?.facts.task !== "regression" ? <option value="val_accuracy">Validation accuracy</option> : null}
+                    {chosen?.facts.task !== "classification" ? <option value="val_mae">Validation MAE</option> : null}
+                  </select>
+                </label>
+              </>
+            )}
           </div>
         </details>
         {version === null ? (
@@ -485,6 +600,12 @@ export function RunPanel(props: { boot: Boot; version: number | null; dirty: boo
               <dt>Memory</dt>
               <dd>{formatBytes(view.memoryBytes)}</dd>
             </div>
+            {validationStats(view).map(([label, value, testId]) => (
+              <div key={testId}>
+                <dt>{label}</dt>
+                <dd data-testid={testId}>{value}</dd>
+              </div>
+            ))}
           </dl>
           <LossChart key={run.id} steps={view.steps} losses={view.losses} valSteps={view.valSteps} valLosses={view.valLosses} />
           {failure && status !== "succeeded" && (

@@ -8,7 +8,7 @@ export const testBoot: Boot = {
   headVersion: 3,
   canEdit: true,
   csrfToken: "token",
-  runDefaults: { batch_size: 8, steps: 30, epochs: 1, optimizer: "adam", lr: 0.001, loss: "auto", device: "auto", precision: "fp32", data: "fixed", seed: 0 },
+  runDefaults: { batch_size: 8, steps: 30, epochs: 1, optimizer: "adam", lr: 0.001, loss: "auto", device: "auto", precision: "fp32", data: "fixed", seed: 0, val_fraction: 0.2, early_stop_metric: "val_loss", early_stop_patience: 0 },
   urls: {
     registry: "/api/registry/",
     validate: "/api/validate/",
@@ -20,6 +20,7 @@ export const testBoot: Boot = {
     composites: "/api/composites/",
     runs: "/api/runs/",
     runsWs: "/ws/runs/",
+    datasets: "/api/datasets/",
     graphPage: "/graphs/12/",
   },
 };
