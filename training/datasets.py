@@ -515,6 +515,30 @@ def input_shape_problem(document: dict[str, Any], facts: dict[str, Any]) -> Diag
     return None
 
 
+def output_problem(outputs: dict[str, Any], facts: dict[str, Any]) -> str | None:
+    """Why a graph's outputs (inferred shapes with the batch axis, by output id) cannot be trained against the
+    dataset's targets; None when they can. The loop says the same once it runs (codegen.fit.loss_for_task):
+    this says it before anything is queued."""
+    if len(outputs) != 1:
+        return f"A dataset trains one output, and this graph has {len(outputs)}: keep one output."
+    ((name, shape),) = outputs.items()
+    if not isinstance(shape, list) or not all(isinstance(size, int) for size in shape[1:]):
+        return None  # not known before it runs: the loop checks it
+    sizes = shape[1:]
+    if facts.get("task") == "classification":
+        classes = len(facts.get("classes") or [])
+        if sizes != [classes]:
+            shown = ", ".join(["B", *map(str, sizes)])
+            return (
+                f"The dataset has {classes} classes, so output {name} must be (B, {classes}) class scores; it is "
+                f"({shown}): set the last layer's size to {classes}."
+            )
+    elif math.prod(sizes) != 1:
+        shown = ", ".join(["B", *map(str, sizes)])
+        return f"The dataset's target is one number per sample, but output {name} is ({shown})."
+    return None
+
+
 # --- built-in datasets (generated, deterministic, no download) --------------------------------------------
 
 

@@ -94,8 +94,10 @@ def check_run(
     except ConfigError as exc:
         raise RunRefused(exc.message) from None
     document = version.document if document is None else document
+    dataset = None
     if parsed.dataset is not None:
-        parsed = _with_dataset(document, parsed, _dataset_for(user, parsed.dataset), limits)
+        dataset = _dataset_for(user, parsed.dataset)
+        parsed = _with_dataset(document, parsed, dataset, limits)
     if parsed.init_from_run is not None:
         _weights_run_for(user, parsed.init_from_run)
     facts = runner.inspect_graph(document, parsed.input_shapes, engine_limits())
@@ -104,6 +106,8 @@ def check_run(
         broken = broken or f"Version {version.number} has errors, so it cannot run"
         raise RunRefused(f"{broken}: {facts.errors[0]}{more}.")
     problem = runner.preflight_problem(facts, parsed, limits)
+    if problem is None and dataset is not None:
+        problem = datasets.output_problem(facts.outputs, dataset.facts)
     if problem:
         raise RunRefused(problem)
     if parsed.device == "cuda" and run_mode() == EMBEDDED and not _has_cuda():

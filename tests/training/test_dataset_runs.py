@@ -254,3 +254,16 @@ def test_the_compare_page_lists_the_dataset_settings_of_runs_that_have_them(alic
     page = client.get(f"/runs/compare/?ids={smoke.pk},{trained.pk}").content.decode()
     assert "val_fraction" in page and "0.25" in page
     assert "val_fraction" not in client.get(f"/runs/compare/?ids={smoke.pk}").content.decode()
+
+
+def test_an_output_that_does_not_fit_the_datasets_targets_is_refused_before_queueing(alice, lab, moons):
+    five_classes = model(MOONS_MLP)
+    five_classes["nodes"][-1]["params"]["out_features"] = 5
+    graph = services.create_graph(alice, name="Five", document=five_classes, team=lab, visibility="team")
+    with pytest.raises(RunRefused) as refused:
+        queue(graph, alice, moons)
+    assert refused.value.message == (
+        "The dataset has 2 classes, so output out must be (B, 2) class scores; it is (B, 5): set the last layer's "
+        "size to 2."
+    )
+    assert not Run.objects.exists()

@@ -276,3 +276,27 @@ def test_shapes_are_learnable_by_a_small_cnn():
         torch.nn.Linear(16 * 4 * 4, 4),
     )
     assert _accuracy_after_training("shapes-16", model, epochs=10) > 0.9  # chance: 0.25
+
+
+@pytest.mark.parametrize(
+    "outputs, facts, message",
+    [
+        ({"out": ["B", 2]}, {"task": "classification", "classes": [{}, {}]}, None),
+        ({"out": ["B", 1]}, {"task": "regression"}, None),
+        (
+            {"out": ["B", 3, 4]},
+            {"task": "regression"},
+            "The dataset's target is one number per sample, but output out is (B, 3, 4).",
+        ),
+        (
+            {"a": ["B", 2], "b": ["B", 1]},
+            {"task": "regression"},
+            "A dataset trains one output, and this graph has 2: keep one output.",
+        ),
+        ({"out": ["B", "T"]}, {"task": "regression"}, None),  # known only once it runs
+    ],
+)
+def test_output_problem_says_what_does_not_fit_the_targets(outputs, facts, message):
+    from training.datasets import output_problem
+
+    assert output_problem(outputs, facts) == message
