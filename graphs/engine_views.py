@@ -24,6 +24,7 @@ from graphs.serializers import (
     ValidationResultSerializer,
 )
 from graphs.services import engine_limits
+from torchcanvas_site.api import BODY_PARSERS
 
 DEMO_GRAPH = {
     "version": "0.2",
@@ -45,7 +46,7 @@ GRAPH_ERRORS = {
         GraphErrorSerializer, description="Bad request: the graph cannot be used, or a field is invalid."
     ),
     413: OpenApiResponse(ErrorSerializer, description="The request body is over the size limit."),
-    415: OpenApiResponse(ErrorSerializer, description="The body is not JSON."),
+    415: OpenApiResponse(ErrorSerializer, description="The body is neither JSON nor YAML."),
 }
 
 
@@ -53,6 +54,7 @@ class EngineView(APIView):
     """Open to everyone (the engine keeps no state); a graph the engine refuses answers 400 with diagnostics."""
 
     permission_classes = [AllowAny]
+    parser_classes = BODY_PARSERS  # the request may come as YAML (application/yaml, text/yaml)
 
     def load_graph(self, data: dict) -> codegen.Graph:
         return codegen.load_graph(data, limits=engine_limits())

@@ -15,7 +15,6 @@ Conventions:
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -30,6 +29,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 import codegen
+from codegen.document import load_document
 from codegen.templates import load_template
 from graphs.diff import diff_documents
 from graphs.models import (
@@ -577,9 +577,18 @@ PYTHON_UPLOAD = (
 
 
 def import_graph(
-    user, raw: str | bytes | dict, *, name: str | None = None, team: Team | None = None, visibility: str = "private"
+    user,
+    raw: str | bytes | dict,
+    *,
+    name: str | None = None,
+    team: Team | None = None,
+    visibility: str = "private",
+    syntax: str | None = None,
 ) -> Graph:
-    """A new graph from a seed-format JSON file (its ``metadata`` gives name, description and tags)."""
+    """A new graph from a seed-format graph file, JSON or YAML (its ``metadata`` gives name, description and tags).
+
+    ``syntax`` is ``codegen.document.YAML`` when the file's name or type says YAML; otherwise the text decides.
+    """
     _authenticated(user)
     limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
     if isinstance(raw, (bytes, bytearray)):
@@ -592,16 +601,15 @@ def import_graph(
     if isinstance(raw, str):
         if len(raw) > limit:
             raise ServiceError(f"The file is over the limit of {limit} bytes.")
+        if _PYTHON_SOURCE.search(raw):  # never a graph document: JSON and YAML indent what follows a line's start
+            raise ServiceError(PYTHON_UPLOAD)
         try:
-            document = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            if _PYTHON_SOURCE.search(raw):
-                raise ServiceError(PYTHON_UPLOAD) from None
+            document = load_document(raw, syntax)
+        except codegen.GraphError as exc:
+            diagnostics = [d.to_dict() for d in exc.diagnostics]
             raise ServiceError(
-                f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+                f"The file cannot be read: {exc.diagnostics[0].message}.", diagnostics=diagnostics
             ) from None
-        except (RecursionError, ValueError):
-            raise ServiceError("The file is not a JSON document this site can read.") from None
     else:
         document = raw
     if not isinstance(document, dict):
