@@ -635,6 +635,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
         "urls": {
             "registry": reverse("api-registry"),
             "validate": reverse("api-validate"),
+            "document": reverse("api-document"),
             "codegen": reverse("api-codegen"),
             "exportZip": reverse("api-export-zip"),
             "diagram": reverse("api-diagram"),

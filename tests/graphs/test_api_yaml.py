@@ -119,3 +119,21 @@ def test_a_version_exports_as_yaml(alice_api, graph, demo_graph):
     assert response["Content-Disposition"] == 'attachment; filename="demo_net_v1.yaml"'
     assert load_document(response.content) == demo_graph
     assert response.content.decode() == dump_yaml(demo_graph)
+
+
+def test_the_document_route_answers_yaml_as_json(api_client, demo_graph):
+    response = post_yaml(api_client, "/api/document/", dump_yaml(demo_graph))
+    assert response.status_code == 200 and response.json() == demo_graph
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ("- 1\n", "The document must be one object: a graph with version, nodes, edges, inputs, outputs."),
+        ("nodes: [a\n", "YAML parse error - invalid YAML at line 2, column 1: "),
+        (BILLION_LAUGHS, "YAML parse error - the YAML aliases expand the document to over 10,000 values"),
+    ],
+)
+def test_the_document_route_refuses_with_a_sentence(api_client, body, detail):
+    response = post_yaml(api_client, "/api/document/", body, "text/yaml")
+    assert response.status_code == 400 and response.json()["detail"].startswith(detail)
