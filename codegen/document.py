@@ -21,6 +21,9 @@ YAML_MEDIA_TYPES = ("application/yaml", "text/yaml", "application/x-yaml", "text
 # However short the text, aliases may repeat a part this many values' worth (a shared block of params).
 _MIN_EXPANSION = 10_000
 _JSON_TYPES = (str, int, float, bool, type(None))
+# Python writes no integer of over 4,300 digits as text (json.dumps would fail when the document is stored);
+# YAML's hex and octal integers are not checked against that limit when read, so they are here.
+_MAX_INT_BITS = 14_000
 _YAML_TYPE_NAMES = {"date": "a date", "datetime": "a date and time", "set": "a set", "bytes": "binary data"}
 
 # libyaml refuses nesting over 1,000 levels itself; the pure-Python parser would recurse instead (caught below).
@@ -116,6 +119,8 @@ class _JSONValues:
         self.total = 0
 
     def check(self, value: Any, path: str) -> int:
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+            raise _parse_error(f"{path or 'the document'} is a number too large to write as JSON")
         if isinstance(value, _JSON_TYPES):
             return self.grow(1)
         if not isinstance(value, (dict, list)):

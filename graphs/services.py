@@ -15,6 +15,7 @@ Conventions:
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -141,28 +142,22 @@ def clean_tags(tags: Iterable[Any]) -> list[str]:
 
 
 def check_json(value: Any, *, what: str = "The document") -> None:
-    """Refuse JSON the database cannot store faithfully: NUL characters, unpaired surrogates, deep nesting."""
+    """Refuse JSON the database cannot store faithfully: NUL characters, unpaired surrogates, NaN and infinities
+    (a file's text may hold them), deep nesting."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ServiceError(f"{what} nests more than {MAX_DEPTH} levels deep.")
-        if isinstance(item, dict):
-            for key, child in item.items():
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ServiceError(f"{what} nests more than {MAX_DEPTH} levels deep.")
+            for key in item if isinstance(item, dict) else ():
                 if isinstance(key, str) and _json_string_problem(key):
                     raise ServiceError(f"{what}: a key {_json_string_problem(key)}.")
-                if isinstance(child, (dict, list)):
-                    stack.append((child, depth + 1))
-                elif isinstance(child, str) and _json_string_problem(child):
-                    raise ServiceError(f"{what}: a text value {_json_string_problem(child)}.")
-        elif isinstance(item, list):
-            for child in item:
-                if isinstance(child, (dict, list)):
-                    stack.append((child, depth + 1))
-                elif isinstance(child, str) and _json_string_problem(child):
-                    raise ServiceError(f"{what}: a text value {_json_string_problem(child)}.")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
         elif isinstance(item, str) and _json_string_problem(item):
             raise ServiceError(f"{what}: a text value {_json_string_problem(item)}.")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ServiceError(f"{what}: a number is {item}, which JSON cannot store; write a finite number.")
 
 
 def _json_string_problem(text: str) -> str | None:

@@ -84,6 +84,8 @@ def test_yaml_is_named_by_suffix_or_media_type(name, content_type, syntax):
         ("&a [*a]\n", "[0] contains itself through a YAML alias"),
         ("x: " + "[" * 2000 + "]" * 2000 + "\n", "exceeded maximum nesting depth"),
         (b"nodes: \xff\n", "the document is not UTF-8 text"),
+        ("metadata: {n: 0x" + "f" * 5000 + "}\n", "metadata.n is a number too large to write as JSON"),
+        ("metadata: {n: " + "9" * 5000 + "}\n", "invalid YAML: Exceeds the limit (4300 digits)"),
     ],
     ids=lambda value: value[:24] if isinstance(value, str) else None,
 )

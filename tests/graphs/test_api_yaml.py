@@ -1,5 +1,7 @@
 """YAML wherever the API takes a graph document: engine routes, graph creation, version saves, imports, export."""
 
+import json
+
 import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -137,3 +139,16 @@ def test_the_document_route_answers_yaml_as_json(api_client, demo_graph):
 def test_the_document_route_refuses_with_a_sentence(api_client, body, detail):
     response = post_yaml(api_client, "/api/document/", body, "text/yaml")
     assert response.status_code == 400 and response.json()["detail"].startswith(detail)
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "number"),
+    [("graph.yaml", dump_yaml, ".inf"), ("graph.yaml", dump_yaml, ".nan"), ("graph.json", json.dumps, "-Infinity")],
+)
+def test_a_file_with_a_number_json_cannot_store_is_a_400(alice_api, demo_graph, name, write, number):
+    text = write({**demo_graph, "metadata": {"x": 12345}}).replace("12345", number)
+    upload = SimpleUploadedFile(name, text.encode())
+    response = alice_api.post("/api/graphs/import/", {"file": upload}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["detail"].endswith("which JSON cannot store; write a finite number.")
+    assert not Graph.objects.exists()
