@@ -102,7 +102,10 @@ def _load_yaml(text: str) -> Any:
         raise _parse_error(f"invalid YAML: {str(exc)[:120]}") from None
     finally:
         loader.dispose()
-    _JSONValues(max(len(text), _MIN_EXPANSION)).check(value, "")
+    try:
+        _JSONValues(max(len(text), _MIN_EXPANSION)).check(value, "")
+    except RecursionError:  # libyaml allows 1,000 levels, Python's stack about as many frames
+        raise _parse_error("the document is nested too deeply") from None
     return value
 
 

@@ -83,6 +83,7 @@ def test_yaml_is_named_by_suffix_or_media_type(name, content_type, syntax):
         ("metadata: !!omap [a: 1]\n", "metadata[0] is a YAML tuple"),
         ("&a [*a]\n", "[0] contains itself through a YAML alias"),
         ("x: " + "[" * 2000 + "]" * 2000 + "\n", "exceeded maximum nesting depth"),
+        ("x: " + "[" * 990 + "]" * 990 + "\n", "the document is nested too deeply"),
         (b"nodes: \xff\n", "the document is not UTF-8 text"),
         ("metadata: {n: 0x" + "f" * 5000 + "}\n", "metadata.n is a number too large to write as JSON"),
         ("metadata: {n: " + "9" * 5000 + "}\n", "invalid YAML: Exceeds the limit (4300 digits)"),
