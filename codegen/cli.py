@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .api import generate, package_zip, validate
+from .api import generate, load_graph, package_zip, validate
 from .diagnostics import GraphError
 from .diagram import to_mermaid
+from .document import YAML, dump_json, dump_yaml, load_document, syntax_of
 from .exports import DEFAULT_OPSET, FORMATS, MAX_OPSET, MIN_OPSET, ExportFailed, export_model
 from .figure import FigureTooLarge, to_png, to_svg
 from .package import PACKAGE, SINGLE_FILE
@@ -50,24 +51,32 @@ def add_input_shape_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_graph(path: str) -> str | bytes:
+def read_graph(path: str) -> bytes | Any:
+    """The file's bytes (JSON or YAML, told apart by the engine), or a .yaml/.yml file's document, read as YAML."""
     if path == "-":
         return sys.stdin.buffer.read()
     try:
-        return Path(path).read_bytes()
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise SystemExit(f"error: cannot read {path}: {exc.strerror}") from None
+    if syntax_of(path) != YAML:
+        return raw
+    try:
+        return load_document(raw, YAML)
+    except GraphError as exc:
+        raise SystemExit(f"error: PARSE: {exc.diagnostics[0].message}") from None
 
 
-def resolve_shapes(graph: str | bytes, given: list[tuple[str | None, list[int]]]) -> dict[str, list[int]] | None:
+def resolve_shapes(graph: bytes | Any, given: list[tuple[str | None, list[int]]]) -> dict[str, list[int]] | None:
     if not given:
         return None
     shapes: dict[str, list[int]] = {}
     unnamed = [shape for name, shape in given if name is None]
     if unnamed:
         try:
-            inputs = json.loads(graph).get("inputs", [])
-        except (ValueError, AttributeError):
+            document = load_document(graph) if isinstance(graph, (str, bytes)) else graph
+            inputs = document.get("inputs", [])
+        except (GraphError, AttributeError):
             inputs = []
         if len(inputs) != 1 or len(unnamed) > 1:
             raise SystemExit("error: the graph has several inputs; write --input-shape NAME=SIZES for each")
@@ -83,8 +92,10 @@ def print_diagnostics(diagnostics, stream) -> None:
 
 
 def cmd_validate(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m codegen validate", description="Validate a graph JSON file.")
-    parser.add_argument("graph", help="graph JSON file, or - for standard input")
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen validate", description="Validate a graph file (JSON or YAML)."
+    )
+    parser.add_argument("graph", help="graph file (JSON, or YAML: .yaml/.yml), or - for standard input")
     add_input_shape_option(parser)
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     args = parser.parse_args(argv)
@@ -106,7 +117,9 @@ def cmd_generate(argv: list[str]) -> int:
         prog="python -m codegen",
         description="Generate PyTorch source from a TorchCanvas graph. Other commands: validate, templates, import, export.",
     )
-    parser.add_argument("--graph", required=True, help="graph JSON file, or - for standard input")
+    parser.add_argument(
+        "--graph", required=True, help="graph file (JSON, or YAML: .yaml/.yml), or - for standard input"
+    )
     parser.add_argument("--name", default="Model", help="package (or module) name, a Python identifier")
     parser.add_argument("--out", default="generated", help="output folder (created if missing)")
     parser.add_argument("--with-train", action="store_true", help="also write train.py, a smoke-training script")
@@ -421,15 +434,24 @@ def push_graph(
     return 0
 
 
+# The document itself, keys in its own order: a YAML file as JSON, or the reverse.
+DOCUMENT_FORMATS: dict[str, Callable[[Any], str]] = {
+    "yaml": dump_yaml,
+    "json": dump_json,
+}
+
+
 def cmd_export(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m codegen export",
         description="Export a graph in another format: mermaid (a flowchart of the architecture, with shapes), "
-        "svg or png (a figure of it drawn as the canvas draws it), or the model as onnx, pt2 (torch.export) or "
-        "torchscript, each reloaded and checked against PyTorch.",
+        "svg or png (a figure of it drawn as the canvas draws it), yaml or json (the document itself), or the model "
+        "as onnx, pt2 (torch.export) or torchscript, each reloaded and checked against PyTorch.",
     )
-    parser.add_argument("graph", help="graph JSON file, or - for standard input")
-    parser.add_argument("--format", required=True, choices=["mermaid", "svg", "png", *FORMATS], help="what to write")
+    parser.add_argument("graph", help="graph file (JSON, or YAML: .yaml/.yml), or - for standard input")
+    parser.add_argument(
+        "--format", required=True, choices=["mermaid", "svg", "png", *DOCUMENT_FORMATS, *FORMATS], help="what to write"
+    )
     parser.add_argument(
         "--direction", choices=["TB", "LR"], default="TB", help="mermaid: top to bottom (default) or left to right"
     )
@@ -447,8 +469,10 @@ def cmd_export(argv: list[str]) -> int:
     if args.format in FORMATS:
         return export_model_file(graph, args.format, args.out, shapes, args.opset)
     try:
-        if args.format == "mermaid":
-            text: str | bytes = to_mermaid(graph, input_shapes=shapes, direction=args.direction)
+        if args.format in DOCUMENT_FORMATS:
+            text: str | bytes = DOCUMENT_FORMATS[args.format](load_graph(graph).document)
+        elif args.format == "mermaid":
+            text = to_mermaid(graph, input_shapes=shapes, direction=args.direction)
         else:
             draw = to_svg if args.format == "svg" else to_png
             text = draw(graph, input_shapes=shapes, expand_blocks=args.expand_blocks)
@@ -479,7 +503,7 @@ def cmd_summary(argv: list[str]) -> int:
         description="Per node and in total: output shape, parameters, FLOPs/MACs at batch 1 and activation memory "
         "per sample.",
     )
-    parser.add_argument("graph", help="graph JSON file, or - for standard input")
+    parser.add_argument("graph", help="graph file (JSON, or YAML: .yaml/.yml), or - for standard input")
     parser.add_argument(
         "--format", choices=list(SUMMARY_FORMATS), default="table", help="table (default), md, csv or json"
     )
@@ -509,7 +533,7 @@ COMMANDS = {
 
 
 def export_model_file(
-    graph: str | bytes, fmt: str, out: str, shapes: dict[str, list[int]] | None, opset: int | None
+    graph: bytes | Any, fmt: str, out: str, shapes: dict[str, list[int]] | None, opset: int | None
 ) -> int:
     """The model as an ONNX, .pt2 or TorchScript file, with one line saying how well it matches PyTorch."""
     try:

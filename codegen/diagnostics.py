@@ -10,7 +10,7 @@ WARNING = "warning"
 
 # code -> what it means. Codes are API: the canvas, the CLI and stored validation summaries use them.
 CODES: dict[str, str] = {
-    "PARSE": "The graph document is not valid JSON or not of the v0.2 shape.",
+    "PARSE": "The graph document is not valid JSON or YAML, or not of the v0.2 shape.",
     "LIMIT": "The graph exceeds a configured size limit (nodes, edges, parameter values).",
     "DUPLICATE_ID": "Two nodes share one id.",
     "BAD_ID": "A node id is empty, too long or contains control characters.",

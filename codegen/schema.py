@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import Diagnostic, GraphError
+from .document import load_document
 
 SUPPORTED_VERSIONS = ("0.2",)
 GRAPH_KEYS = {"version", "metadata", "nodes", "edges", "inputs", "outputs", "composites"}
@@ -301,21 +302,7 @@ class _Parser:
 
 
 def parse_graph(data: Any, limits: Limits | None = None) -> Graph:
-    """Parse a graph document (a dict, or JSON text/bytes) or raise :class:`GraphError`."""
-    if isinstance(data, (bytes, bytearray)):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise GraphError([Diagnostic("PARSE", "the document is not UTF-8 text")]) from None
-    if isinstance(data, str):
-        try:
-            data = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise GraphError(
-                [Diagnostic("PARSE", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")]
-            ) from None
-        except RecursionError:
-            raise GraphError([Diagnostic("PARSE", "the document is nested too deeply")]) from None
-        except ValueError as exc:  # e.g. an integer over Python's 4,300-digit conversion limit
-            raise GraphError([Diagnostic("PARSE", f"invalid JSON: {str(exc)[:120]}")]) from None
+    """Parse a graph document (a dict, or JSON or YAML text/bytes) or raise :class:`GraphError`."""
+    if isinstance(data, (str, bytes, bytearray)):
+        data = load_document(data)
     return _Parser(limits or Limits()).graph(data)

@@ -38,6 +38,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from codegen.document import syntax_of
 from codegen.templates import list_templates
 from graphs import artifacts, exports, services, version_diff
 from graphs.engine_views import JSONOnlyNegotiation
@@ -76,7 +77,7 @@ from graphs.serializers import (
     VersionDetailSerializer,
     VersionSerializer,
 )
-from torchcanvas_site.api import CappedJSONParser, RequestTooLarge, body_limit_message, content_length
+from torchcanvas_site.api import BODY_PARSERS, CappedJSONParser, RequestTooLarge, body_limit_message, content_length
 from torchcanvas_site.throttling import LoginFailureThrottle, ScopedThrottle
 from training.dispatch import send_export
 
@@ -209,6 +210,7 @@ class GraphFilters(QuerySerializer):
 )
 class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly]
+    parser_classes = BODY_PARSERS  # a graph document may come as YAML
     pagination_class = Pages
     serializer_class = GraphSerializer
     serializer_classes = {
@@ -344,13 +346,13 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         return exports.build_download(version, graph.name, kind).response()
 
     @extend_schema(
-        summary="Download a version: graph JSON, one .py file, a ZIP package, or a diagram (Mermaid, SVG, PNG)",
+        summary="Download a version: graph JSON or YAML, one .py file, a ZIP package, or a diagram (Mermaid, SVG, PNG)",
         description="ONNX, torch.export and TorchScript are built on a worker: see the version's artifacts.",
         parameters=[
             OpenApiParameter(
                 "format",
                 str,
-                enum=["json", "py", "zip", "mermaid", "svg", "png", "md", "csv"],
+                enum=["json", "yaml", "py", "zip", "mermaid", "svg", "png", "md", "csv"],
                 description="Default: json. md and csv: the model summary (as .../summary/ gives it).",
             ),
             OpenApiParameter("with_train", bool, description="Add the smoke-training script (zip)."),
@@ -358,6 +360,7 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         ],
         responses={
             (200, "application/json"): OpenApiResponse(OpenApiTypes.OBJECT, description="The graph document."),
+            (200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR, description="<name>_v<n>.yaml: the document."),
             (200, "text/x-python"): OpenApiResponse(OpenApiTypes.STR, description="<name>_v<n>.py"),
             (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="<name>_v<n>.zip"),
             (200, "text/plain"): OpenApiResponse(
@@ -528,25 +531,33 @@ class GraphViewSet(ActionSerializers, viewsets.ModelViewSet):
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
-        summary="Import a graph JSON file as a new graph",
-        description="Send the file as a multipart upload (`file`), or its content as `document` in JSON.",
+        summary="Import a graph file (JSON or YAML) as a new graph",
+        description="Send the file as a multipart upload (`file`; a .yaml/.yml name or a YAML type reads it as "
+        "YAML), or its content as `document` in a JSON or YAML body.",
         responses={201: GraphSerializer},
     )
     @action(
         detail=False,
         methods=["post"],
         url_path="import",
-        parser_classes=[CappedJSONParser, CappedMultiPartParser],
+        parser_classes=[*BODY_PARSERS, CappedMultiPartParser],
     )
     def import_(self, request):
         data = self.validated_body()
+        syntax = None
         if "file" in data:
             upload = data["file"]
             raw = upload.read(settings.TORCHCANVAS_LIMITS["max_body_bytes"] + 1)
+            syntax = syntax_of(upload.name, upload.content_type)
         else:
             raw = data["document"]
         graph = services.import_graph(
-            request.user, raw, name=data.get("name"), team=data.get("team"), visibility=data["visibility"]
+            request.user,
+            raw,
+            name=data.get("name"),
+            team=data.get("team"),
+            visibility=data["visibility"],
+            syntax=syntax,
         )
         return self._graph_response(graph, status.HTTP_201_CREATED)
 

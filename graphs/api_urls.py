@@ -11,6 +11,7 @@ router.register("composites", api.CompositeViewSet, basename="api-composite")
 urlpatterns = [
     path("registry/", engine_views.RegistryView.as_view(), name="api-registry"),
     path("validate/", engine_views.ValidateView.as_view(), name="api-validate"),
+    path("document/", engine_views.DocumentView.as_view(), name="api-document"),
     path("codegen/", engine_views.CodegenView.as_view(), name="api-codegen"),
     path("export/zip/", engine_views.ExportZipView.as_view(), name="api-export-zip"),
     path("diagram/", engine_views.DiagramView.as_view(), name="api-diagram"),

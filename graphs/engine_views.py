@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
@@ -24,6 +25,7 @@ from graphs.serializers import (
     ValidationResultSerializer,
 )
 from graphs.services import engine_limits
+from torchcanvas_site.api import BODY_PARSERS
 
 DEMO_GRAPH = {
     "version": "0.2",
@@ -45,7 +47,7 @@ GRAPH_ERRORS = {
         GraphErrorSerializer, description="Bad request: the graph cannot be used, or a field is invalid."
     ),
     413: OpenApiResponse(ErrorSerializer, description="The request body is over the size limit."),
-    415: OpenApiResponse(ErrorSerializer, description="The body is not JSON."),
+    415: OpenApiResponse(ErrorSerializer, description="The body is neither JSON nor YAML."),
 }
 
 
@@ -53,6 +55,7 @@ class EngineView(APIView):
     """Open to everyone (the engine keeps no state); a graph the engine refuses answers 400 with diagnostics."""
 
     permission_classes = [AllowAny]
+    parser_classes = BODY_PARSERS  # the request may come as YAML (application/yaml, text/yaml)
 
     def load_graph(self, data: dict) -> codegen.Graph:
         return codegen.load_graph(data, limits=engine_limits())
@@ -107,6 +110,24 @@ class ValidateView(EngineView):
             graph, input_shapes=serializer.validated_data.get("input_shapes"), limits=engine_limits()
         )
         return Response(result.to_dict())
+
+
+class DocumentView(EngineView):
+    """A graph document written in YAML (or JSON) as JSON: how the canvas imports a YAML file with the engine's reader."""
+
+    @extend_schema(
+        operation_id="document",
+        tags=["engine"],
+        summary="Read a graph document sent as YAML (or JSON) and answer it as JSON",
+        description="The body is the document itself. YAML that JSON could not hold (dates, sets, binary, keys "
+        "written twice or not strings, aliases expanding past the document's size) answers 400.",
+        request={"application/yaml": OpenApiTypes.OBJECT, "text/yaml": OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **GRAPH_ERRORS},
+    )
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ParseError("The document must be one object: a graph with version, nodes, edges, inputs, outputs.")
+        return Response(request.data)
 
 
 class CodegenView(EngineView):

@@ -12,13 +12,13 @@ Every file is named by the engine's one rule (:func:`codegen.download_name`), so
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.http import HttpResponse
 
 import codegen
+from codegen.document import dump_json, dump_yaml
 from graphs.models import GraphVersion
 from graphs.services import engine_limits
 
@@ -49,7 +49,11 @@ class Options:
 
 
 def _json(document: dict, title: str, options: Options) -> bytes:
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
+    return dump_json(document).encode()
+
+
+def _yaml(document: dict, title: str, options: Options) -> bytes:
+    return dump_yaml(document).encode()
 
 
 def _source(document: dict, title: str, *, layout: str, with_train: bool) -> dict[str, str]:
@@ -105,6 +109,7 @@ def _csv(document: dict, title: str, options: Options) -> bytes:
 # format → (builder, content type, file extension)
 FORMATS: dict[str, tuple[Callable[[dict, str, Options], bytes], str, str]] = {
     "json": (_json, "application/json", "json"),
+    "yaml": (_yaml, "application/yaml; charset=utf-8", "yaml"),
     "py": (_py, "text/x-python; charset=utf-8", "py"),
     "zip": (_zip, "application/zip", "zip"),
     "mermaid": (_mermaid, "text/plain; charset=utf-8", "mmd"),

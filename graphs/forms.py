@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 
+from codegen.document import syntax_of
 from graphs.models import Role, Team, Visibility
 
 
@@ -59,8 +60,10 @@ class NewGraphForm(TeamPlacementMixin):
 
 
 class ImportForm(TeamPlacementMixin):
-    file = forms.FileField(required=False, label="JSON file")
-    text = forms.CharField(required=False, label="…or paste the JSON", widget=forms.Textarea(attrs={"rows": 10}))
+    file = forms.FileField(required=False, label="JSON or YAML file")
+    text = forms.CharField(
+        required=False, label="…or paste the JSON or YAML", widget=forms.Textarea(attrs={"rows": 10})
+    )
     name = forms.CharField(required=False, max_length=120, help_text="Leave empty to use the document's name.")
 
     field_order = ["file", "text", "name", "visibility", "team"]
@@ -69,9 +72,9 @@ class ImportForm(TeamPlacementMixin):
         cleaned = super().clean()
         upload, text = cleaned.get("file"), (cleaned.get("text") or "").strip()
         if upload and text:
-            raise forms.ValidationError("Upload a file or paste JSON, not both.")
+            raise forms.ValidationError("Upload a file or paste a document, not both.")
         if not upload and not text:
-            raise forms.ValidationError("Upload a JSON file or paste a graph document.")
+            raise forms.ValidationError("Upload a JSON or YAML file or paste a graph document.")
         limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
         if upload:
             if upload.size > limit:
@@ -81,8 +84,10 @@ class ImportForm(TeamPlacementMixin):
                 cleaned["raw"] = raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise forms.ValidationError("The file is not UTF-8 text; export the graph as JSON.") from None
+            cleaned["syntax"] = syntax_of(upload.name, upload.content_type)
         else:
             cleaned["raw"] = text
+            cleaned["syntax"] = None  # pasted text: JSON when it opens with { or [, else YAML
         return cleaned
 
 

@@ -356,7 +356,7 @@ class RestoreSerializer(StrictSerializer):
 
 
 class ImportSerializer(StrictSerializer):
-    file = serializers.FileField(required=False, help_text="A seed-format graph JSON file (multipart upload).")
+    file = serializers.FileField(required=False, help_text="A seed-format graph file, JSON or YAML (multipart upload).")
     document = serializers.JSONField(
         required=False, help_text="The graph: a JSON object, or the text of a graph file as a string."
     )

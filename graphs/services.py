@@ -15,7 +15,7 @@ Conventions:
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 import codegen
+from codegen.document import load_document
 from codegen.templates import load_template
 from graphs.diff import diff_documents
 from graphs.models import (
@@ -141,28 +142,22 @@ def clean_tags(tags: Iterable[Any]) -> list[str]:
 
 
 def check_json(value: Any, *, what: str = "The document") -> None:
-    """Refuse JSON the database cannot store faithfully: NUL characters, unpaired surrogates, deep nesting."""
+    """Refuse JSON the database cannot store faithfully: NUL characters, unpaired surrogates, NaN and infinities
+    (a file's text may hold them), deep nesting."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise ServiceError(f"{what} nests more than {MAX_DEPTH} levels deep.")
-        if isinstance(item, dict):
-            for key, child in item.items():
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ServiceError(f"{what} nests more than {MAX_DEPTH} levels deep.")
+            for key in item if isinstance(item, dict) else ():
                 if isinstance(key, str) and _json_string_problem(key):
                     raise ServiceError(f"{what}: a key {_json_string_problem(key)}.")
-                if isinstance(child, (dict, list)):
-                    stack.append((child, depth + 1))
-                elif isinstance(child, str) and _json_string_problem(child):
-                    raise ServiceError(f"{what}: a text value {_json_string_problem(child)}.")
-        elif isinstance(item, list):
-            for child in item:
-                if isinstance(child, (dict, list)):
-                    stack.append((child, depth + 1))
-                elif isinstance(child, str) and _json_string_problem(child):
-                    raise ServiceError(f"{what}: a text value {_json_string_problem(child)}.")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
         elif isinstance(item, str) and _json_string_problem(item):
             raise ServiceError(f"{what}: a text value {_json_string_problem(item)}.")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ServiceError(f"{what}: a number is {item}, which JSON cannot store; write a finite number.")
 
 
 def _json_string_problem(text: str) -> str | None:
@@ -577,9 +572,18 @@ PYTHON_UPLOAD = (
 
 
 def import_graph(
-    user, raw: str | bytes | dict, *, name: str | None = None, team: Team | None = None, visibility: str = "private"
+    user,
+    raw: str | bytes | dict,
+    *,
+    name: str | None = None,
+    team: Team | None = None,
+    visibility: str = "private",
+    syntax: str | None = None,
 ) -> Graph:
-    """A new graph from a seed-format JSON file (its ``metadata`` gives name, description and tags)."""
+    """A new graph from a seed-format graph file, JSON or YAML (its ``metadata`` gives name, description and tags).
+
+    ``syntax`` is ``codegen.document.YAML`` when the file's name or type says YAML; otherwise the text decides.
+    """
     _authenticated(user)
     limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
     if isinstance(raw, (bytes, bytearray)):
@@ -592,16 +596,15 @@ def import_graph(
     if isinstance(raw, str):
         if len(raw) > limit:
             raise ServiceError(f"The file is over the limit of {limit} bytes.")
+        if _PYTHON_SOURCE.search(raw):  # never a graph document: JSON and YAML indent what follows a line's start
+            raise ServiceError(PYTHON_UPLOAD)
         try:
-            document = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            if _PYTHON_SOURCE.search(raw):
-                raise ServiceError(PYTHON_UPLOAD) from None
+            document = load_document(raw, syntax)
+        except codegen.GraphError as exc:
+            diagnostics = [d.to_dict() for d in exc.diagnostics]
             raise ServiceError(
-                f"The file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+                f"The file cannot be read: {exc.diagnostics[0].message}.", diagnostics=diagnostics
             ) from None
-        except (RecursionError, ValueError):
-            raise ServiceError("The file is not a JSON document this site can read.") from None
     else:
         document = raw
     if not isinstance(document, dict):

@@ -280,7 +280,11 @@ def graph_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             graph = services.import_graph(
-                request.user, form.cleaned_data["raw"], name=form.cleaned_data["name"] or None, **_placement(form)
+                request.user,
+                form.cleaned_data["raw"],
+                name=form.cleaned_data["name"] or None,
+                syntax=form.cleaned_data["syntax"],
+                **_placement(form),
             )
         except services.ServiceError as exc:
             form.add_error(None, str(exc))
@@ -633,6 +637,7 @@ def graph_canvas(request: HttpRequest, pk: int) -> HttpResponse:
         "urls": {
             "registry": reverse("api-registry"),
             "validate": reverse("api-validate"),
+            "document": reverse("api-document"),
             "codegen": reverse("api-codegen"),
             "exportZip": reverse("api-export-zip"),
             "diagram": reverse("api-diagram"),

@@ -13,12 +13,13 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, ValidationError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 import codegen
+from codegen.document import YAML, load_document
 from torchcanvas_site.bodylimit import body_limit_message
 
 logger = logging.getLogger("torchcanvas.api")
@@ -30,22 +31,52 @@ class RequestTooLarge(APIException):
     default_code = "request_too_large"
 
 
+def capped_body(stream, parser_context) -> bytes:
+    """The whole body, refused (413) over ``TORCHCANVAS_LIMITS["max_body_bytes"]`` before it is decoded."""
+    limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
+    declared = content_length((parser_context or {}).get("request"))
+    if declared is not None and declared > limit:
+        raise RequestTooLarge(body_limit_message(declared, limit))
+    body = stream.read(limit + 1)
+    if len(body) > limit:
+        raise RequestTooLarge(body_limit_message(None, limit))
+    return body
+
+
 class CappedJSONParser(JSONParser):
-    """JSON parser that refuses bodies over ``TORCHCANVAS_LIMITS["max_body_bytes"]`` before decoding them."""
+    """JSON parser that refuses bodies over the body cap before decoding them."""
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
-        limit = settings.TORCHCANVAS_LIMITS["max_body_bytes"]
-        request = (parser_context or {}).get("request")
-        declared = content_length(request)
-        if declared is not None and declared > limit:
-            raise RequestTooLarge(body_limit_message(declared, limit))
-        body = stream.read(limit + 1)
-        if len(body) > limit:
-            raise RequestTooLarge(body_limit_message(None, limit))
+        body = capped_body(stream, parser_context)
         try:
             return super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the document nests too deeply.") from None
+
+
+class CappedYAMLParser(BaseParser):
+    """A YAML body (``application/yaml``) read as the JSON body it stands for, under the same cap.
+
+    The engine's one reader (:func:`codegen.document.load_document`) refuses what JSON could not hold.
+    """
+
+    media_type = "application/yaml"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        try:
+            return load_document(capped_body(stream, parser_context), YAML)
+        except codegen.GraphError as exc:
+            raise ParseError(f"YAML parse error - {exc.diagnostics[0].message}.") from None
+
+
+class TextYAMLParser(CappedYAMLParser):
+    """The same, sent as ``text/yaml``."""
+
+    media_type = "text/yaml"
+
+
+# Every API route reads JSON, or YAML holding the same values.
+BODY_PARSERS = [CappedJSONParser, CappedYAMLParser, TextYAMLParser]
 
 
 def content_length(request) -> int | None:

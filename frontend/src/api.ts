@@ -47,6 +47,18 @@ export function apiFetch(url: string, init: { method?: string; body?: unknown; s
   });
 }
 
+/** YAML text read by the server's one reader (POST /api/document/): its JSON value; a refusal throws ApiError. */
+export async function apiYamlDocument(url: string, text: string): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { Accept: "application/json", "Content-Type": "application/yaml", "X-CSRFToken": csrfToken },
+    credentials: "same-origin",
+    body: text,
+  });
+  if (!response.ok) throw await apiError(response);
+  return safeParse(await response.text());
+}
+
 function safeParse(text: string): unknown {
   try {
     return JSON.parse(text);

@@ -15,6 +15,7 @@ export interface Boot {
   urls: {
     registry: string;
     validate: string;
+    document: string; // POST a YAML document: its JSON value (the canvas's YAML import)
     codegen: string;
     exportZip: string;
     diagram: string; // POST a drawing: SVG, PNG or Mermaid

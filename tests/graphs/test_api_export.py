@@ -67,7 +67,7 @@ def test_an_unknown_format_is_a_400(alice_api, graph):
     response = export(alice_api, graph, format="exe")
     assert (
         response.status_code == 400
-        and response.json()["detail"] == "format: Expected json, py, zip, mermaid, svg, png, md or csv."
+        and response.json()["detail"] == "format: Expected json, yaml, py, zip, mermaid, svg, png, md or csv."
     )
 
 

@@ -33,7 +33,7 @@ def test_a_file_that_is_not_json_is_a_400(alice_api):
     response = alice_api.post("/api/graphs/import/", {"file": upload}, format="multipart")
     assert response.status_code == 400
     assert response.json()["detail"] == (
-        "The file is not valid JSON (line 1, column 2: Expecting property name enclosed in double quotes)."
+        "The file cannot be read: invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes."
     )
     assert not Graph.objects.exists()
 

@@ -33,7 +33,7 @@ def test_odd_tags_in_a_file_do_not_block_its_import(alice, demo_graph):
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (b'{"nodes": [', "The file is not valid JSON (line 1, column 12: Expecting value)."),
+        (b'{"nodes": [', "The file cannot be read: invalid JSON at line 1, column 12: Expecting value."),
         (b"\xff\xfe", "The file is not UTF-8 text."),
         (b"[1, 2]", "The file must hold one JSON object: a graph with version, nodes, edges, inputs, outputs."),
         (b'{"nodes": 3}', "The graph cannot be saved: nodes: expected list of nodes, got int"),

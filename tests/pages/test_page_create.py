@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from codegen.document import dump_yaml
 from graphs.models import Graph
 
 pytestmark = pytest.mark.django_db
@@ -55,13 +56,25 @@ def test_importing_an_uploaded_file(alice_client, alice, demo_graph):
     assert Graph.objects.get(owner=alice).name == "Uploaded"
 
 
+def test_importing_a_yaml_file_or_pasted_yaml(alice_client, alice, demo_graph):
+    upload = SimpleUploadedFile("graph.yml", dump_yaml(demo_graph).encode(), content_type="application/octet-stream")
+    response = alice_client.post("/graphs/import/", {"file": upload, "name": "Uploaded", "visibility": "private"})
+    assert response.status_code == 302
+    response = alice_client.post(
+        "/graphs/import/", {"text": dump_yaml(demo_graph), "name": "Pasted", "visibility": "private"}
+    )
+    assert response.status_code == 302
+    assert [g.head.document == demo_graph for g in Graph.objects.filter(owner=alice)] == [True, True]
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"text": "{not json"}, "The file is not valid JSON"),
+        ({"text": "{not json"}, "The file cannot be read: invalid JSON at line 1, column 2"),
         ({"text": "[1, 2]"}, "The file must hold one JSON object"),
         ({"text": '{"version": "0.2", "nodes": 5}'}, "The graph cannot be saved"),
-        ({}, "Upload a JSON file or paste a graph document."),
+        ({}, "Upload a JSON or YAML file or paste a graph document."),
+        ({"text": "nodes: [a\n"}, "The file cannot be read: invalid YAML at line 2, column 1"),
     ],
 )
 def test_a_bad_import_is_an_inline_error_and_saves_nothing(alice_client, data, message):

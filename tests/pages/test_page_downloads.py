@@ -6,6 +6,8 @@ import zipfile
 
 import pytest
 
+from codegen.document import YAML, load_document
+
 pytestmark = pytest.mark.django_db
 
 
@@ -19,6 +21,14 @@ def test_the_json_download_is_the_stored_document(alice_client, team_graph):
     assert response["Content-Type"] == "application/json"
     assert response["Content-Disposition"] == 'attachment; filename="shared_cmi_v1.json"'
     assert json.loads(response.content) == team_graph.versions.get(number=1).document
+
+
+def test_the_version_page_offers_the_document_as_yaml(alice_client, team_graph):
+    page = alice_client.get(f"/graphs/{team_graph.pk}/versions/1/").content.decode()
+    assert f'href="{_url(team_graph, 1, "yaml")}"' in page
+    response = alice_client.get(_url(team_graph, 1, "yaml"))
+    assert response["Content-Disposition"] == 'attachment; filename="shared_cmi_v1.yaml"'
+    assert load_document(response.content, YAML) == team_graph.versions.get(number=1).document
 
 
 def test_the_py_download_is_one_python_module(bob_client, team_graph):

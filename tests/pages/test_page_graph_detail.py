@@ -255,7 +255,7 @@ def test_the_canvas_page_boots_the_island_for_viewers_only(alice_client, charlie
     assert boot["headVersion"] == private_graph.head.number
     assert boot["urls"]["versions"] == f"/api/graphs/{private_graph.pk}/versions/"
     assert boot["urls"]["validate"] == "/api/validate/" and boot["csrfToken"]
-    assert boot["urls"]["datasets"] == "/api/datasets/"
+    assert boot["urls"]["datasets"] == "/api/datasets/" and boot["urls"]["document"] == "/api/document/"
     assert boot["runDefaults"] == {**RUN_DEFAULTS, **DATASET_DEFAULTS}
     assert charlie_client.get(f"/graphs/{private_graph.pk}/canvas/").status_code == 404
 

@@ -80,7 +80,7 @@ export function Inspector(props: InspectorProps) {
           ) : null}
           {visited.has("json") ? (
             <div role="tabpanel" hidden={tab !== "json"} className="cv-tab-panel">
-              <JsonPanel graph={doc} fileName={boot.names.json} onImport={props.onImport} />
+              <JsonPanel graph={doc} fileName={boot.names.json} documentUrl={boot.urls.document} onImport={props.onImport} />
             </div>
           ) : null}
           {visited.has("run") ? (

@@ -3,7 +3,8 @@
 import { type ChangeEvent, type JSX, useEffect, useMemo, useRef, useState } from "react";
 import type { GraphDoc } from "../graph";
 import { CodeView } from "./CodeView";
-import { parseGraphJson } from "./jsonImport";
+import { apiYamlDocument } from "../api";
+import { checkGraph, isYaml, parseGraphJson } from "./jsonImport";
 import "./panels.css";
 import { useVisible } from "./useVisible";
 import { downloadBlob } from "./util";
@@ -36,8 +37,9 @@ function readText(file: Blob): Promise<string> {
   });
 }
 
-/** `fileName`: what the server names the graph's JSON download (the canvas has no naming rule of its own). */
-export function JsonPanel(props: { graph: GraphDoc; fileName: string; onImport: (graph: GraphDoc) => void }): JSX.Element {
+/** `fileName`: what the server names the graph's JSON download (the canvas has no naming rule of its own);
+ * `documentUrl`: where the server reads a YAML document (the engine's one reader) and answers it as JSON. */
+export function JsonPanel(props: { graph: GraphDoc; fileName: string; documentUrl: string; onImport: (graph: GraphDoc) => void }): JSX.Element {
   const root = useRef<HTMLDivElement>(null);
   const visible = useVisible(root);
   const [shown, setShown] = useState(props.graph);
@@ -57,10 +59,10 @@ export function JsonPanel(props: { graph: GraphDoc; fileName: string; onImport: 
   }, [copied]);
 
 
-  function importText(source: string, from: string) {
+  async function importText(source: string, from: string, fileName?: string) {
     setNotice(null);
     try {
-      const doc = parseGraphJson(source);
+      const doc = isYaml(source, fileName) ? checkGraph(await apiYamlDocument(props.documentUrl, source)) : parseGraphJson(source);
       setError(null);
       props.onImport(doc);
       setText("");
@@ -87,7 +89,7 @@ export function JsonPanel(props: { graph: GraphDoc; fileName: string; onImport: 
       return;
     }
     setText(content);
-    importText(content, file.name);
+    await importText(content, file.name, file.name);
   }
 
   return (
@@ -131,12 +133,12 @@ export function JsonPanel(props: { graph: GraphDoc; fileName: string; onImport: 
           Import
         </h3>
         <p className="tc-muted tc-small">
-          Paste a graph document (JSON v0.2; the seed's format loads as it is) or choose a file. It replaces the graph on the canvas.
+          Paste a graph document (JSON or YAML, v0.2; the seed's format loads as it is) or choose a file. It replaces the graph on the canvas.
         </p>
         <textarea
           className="tc-textarea"
           data-testid="json-import-text"
-          aria-label="Graph JSON to import"
+          aria-label="Graph JSON or YAML to import"
           rows={6}
           spellCheck={false}
           placeholder='{"version": "0.2", "nodes": [...], "edges": [...], "inputs": [...], "outputs": [...]}'
@@ -149,12 +151,12 @@ export function JsonPanel(props: { graph: GraphDoc; fileName: string; onImport: 
           }}
         />
         <div className="tc-toolbar">
-          <button type="button" className="tc-button tc-button-small" data-testid="json-import-button" onClick={() => importText(text, "the pasted JSON")}>
+          <button type="button" className="tc-button tc-button-small" data-testid="json-import-button" onClick={() => void importText(text, isYaml(text) ? "the pasted YAML" : "the pasted JSON")}>
             Import
           </button>
           <label className="tc-file tc-small">
             <span className="visually-hidden">Choose a graph file</span>
-            <input type="file" accept=".json,application/json" data-testid="json-import-file" onChange={onFile} />
+            <input type="file" accept=".json,.yaml,.yml,application/json,application/yaml,text/yaml" data-testid="json-import-file" onChange={onFile} />
           </label>
         </div>
         {error && (

@@ -2,7 +2,7 @@
 // @vitest-environment node
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { checkGraph, parseGraphJson } from "./jsonImport";
+import { checkGraph, isYaml, parseGraphJson } from "./jsonImport";
 
 /** A seed document as the engine's golden tests keep it (tests/codegen/golden/<name>/graph.json); no "version". */
 function seedDocument(name: string): string {
@@ -102,5 +102,17 @@ describe("parseGraphJson", () => {
     expect(bad('{"nodes": [], "extra": 1}')).toThrow(/^extra: unknown field/);
     expect(bad('{"nodes": [], "composites": {"lower": {"nodes": []}}}')).toThrow("composites.lower: block names are ASCII identifiers starting with a capital letter.");
     expect(bad('{"nodes": [], "composites": {"B": {"nodes": [{"id": "in"}]}}}')).toThrow("composites.B.nodes[0] (in) has no type.");
+  });
+});
+
+describe("isYaml", () => {
+  it("goes by a file's suffix, else by whether the text opens as JSON does", () => {
+    expect(isYaml("{a: 1}", "graph.YML")).toBe(true);
+    expect(isYaml("nodes: []", "graph.json")).toBe(false);
+    expect(isYaml("nodes: []", "graph.txt")).toBe(true);
+    expect(isYaml("  \n {\"nodes\": []}")).toBe(false);
+    expect(isYaml("[]")).toBe(false);
+    expect(isYaml("   ")).toBe(false);
+    expect(isYaml("version: '0.2'")).toBe(true);
   });
 });

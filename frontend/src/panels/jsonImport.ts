@@ -125,6 +125,14 @@ export function checkGraph(data: unknown): GraphDoc {
   return doc;
 }
 
+/** Whether a document is YAML, which the server reads: a .yaml/.yml file, or text that does not open as JSON does. */
+export function isYaml(text: string, fileName?: string): boolean {
+  if (fileName && /\.ya?ml$/i.test(fileName)) return true;
+  if (fileName && /\.json$/i.test(fileName)) return false;
+  const first = text.trimStart()[0];
+  return first !== undefined && first !== "{" && first !== "[";
+}
+
 /** Parse JSON text and check it (see checkGraph); errors are ImportError with one sentence. */
 export function parseGraphJson(text: string): GraphDoc {
   if (!text.trim()) throw new ImportError("Paste a graph document (JSON) or choose a file first.");

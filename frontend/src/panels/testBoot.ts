@@ -12,6 +12,7 @@ export const testBoot: Boot = {
   urls: {
     registry: "/api/registry/",
     validate: "/api/validate/",
+    document: "/api/document/",
     codegen: "/api/codegen/",
     exportZip: "/api/export/zip/",
     diagram: "/api/diagram/",
@@ -30,13 +31,22 @@ type Handler = (
   init: RequestInit,
 ) => { status?: number; body?: unknown; blob?: Blob; headers?: Record<string, string> } | undefined;
 
+/** A request's JSON body as a value; any other text (a YAML body) as it is. */
+function parsedBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 /** A fetch stand-in: `routes["POST /api/runs/"]` answers that request; every call is recorded. */
 export function fakeFetch(routes: Record<string, Handler>) {
   const calls: { method: string; url: string; body: unknown }[] = [];
   const fetch = async (input: RequestInfo | URL, init: RequestInit = {}) => {
     const url = String(input);
     const method = (init.method ?? "GET").toUpperCase();
-    const body = typeof init.body === "string" ? JSON.parse(init.body) : undefined;
+    const body = typeof init.body === "string" ? parsedBody(init.body) : undefined;
     calls.push({ method, url, body });
     if (init.signal?.aborted) throw new DOMException("aborted", "AbortError");
     const path = url.split("?")[0];
