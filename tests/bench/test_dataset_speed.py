@@ -136,13 +136,13 @@ def measure_epochs(user, dataset_storage, checkpoint_storage) -> dict:
 
 
 def csv_bytes(size: int) -> bytes:
-    """A CSV of about ``size`` bytes: 16 numeric inputs and a class label per row."""
+    """A CSV of at least ``size`` bytes (and less than one block more): 16 numeric inputs and a class label per row."""
     rng = np.random.default_rng(1)
     header = ",".join(f"f{i}" for i in range(16)) + ",label\n"
     block = rng.normal(size=(10_000, 16)).round(5)
     labels = rng.integers(0, 3, 10_000)
     rows = "".join(",".join(f"{v:.5f}" for v in row) + f",c{label}\n" for row, label in zip(block, labels))
-    repeats = max(1, (size - len(header)) // len(rows))
+    repeats = max(1, -(-(size - len(header)) // len(rows)))  # at least size bytes
     return (header + rows * repeats).encode()
 
 
