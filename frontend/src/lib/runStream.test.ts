@@ -199,6 +199,15 @@ describe("the protocol's additions (pause, epochs, checkpoints)", () => {
     expect(view.checkpointStep).toBe(100);
   });
 
+  it("takes the step of an epoch's end that came after the last (throttled) progress message", () => {
+    const view = fold([
+      { type: "progress", seq: 3, step: 1, total: 30, epoch: 1, loss: 2.5 },
+      { type: "epoch", seq: 4, epoch: 1, epochs: 3, step: 10, train_loss: 1.2, val_loss: 1.4, val_accuracy: 0.6, val_mae: null, best: true },
+      { type: "progress", seq: 2, step: 0, total: 30, epoch: 1, loss: 2.9 }, // older, filled in late
+    ]);
+    expect(progressText(view)).toMatch(/^step 10 \/ 30 · epoch 1 \/ 3/);
+  });
+
   it("merges the final validation curve of done with the epochs it has seen", () => {
     const view = fold([
       { type: "epoch", seq: 1, epoch: 1, epochs: 2, step: 10, val_loss: 0.7, val_mae: 0.3 },

@@ -182,6 +182,8 @@ export function applyRunMessage(view: RunView, message: RunMessage): RunView {
         valLosses,
         bestEpoch,
         epochSeq: seq,
+        // Progress is throttled: an epoch's end later than the last progress message is the newest step known.
+        step: step !== null && seq > view.progressSeq ? step : view.step,
         epoch: epoch ?? view.epoch,
         epochs: num(message.epochs) ?? view.epochs,
         valLoss: valLoss ?? view.valLoss,
