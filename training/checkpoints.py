@@ -5,8 +5,9 @@ The worker writes a checkpoint (:class:`codegen.checkpoint.Checkpoint`) after ev
 the row points at the newest (``Run.checkpoint``, ``checkpoint_step``) and the one before is deleted once
 the row says so. Any worker that takes the run next (resumed after a pause, or re-queued after its
 worker was lost) starts from that checkpoint. When a run on a dataset pauses or ends, its weights are written
-too (``Run.weights``, safetensors), for download and for starting other runs; a finished run keeps its
-weights and drops its checkpoint. A smoke run keeps a checkpoint only while paused (:func:`wanted`).
+too (``Run.weights``, safetensors), for download and for starting other runs; an ended run (succeeded,
+failed or cancelled) keeps its weights and drops its checkpoint. A smoke run keeps a checkpoint only while
+paused (:func:`wanted`).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def weights_name(run: Run, fmt: str) -> str:
 
 
 def discard_checkpoint(run: Run) -> None:
-    """Drop a finished run's checkpoint (its weights stay)."""
+    """Drop an ended run's checkpoint (its weights stay); :meth:`Run.transition` calls it on every end."""
     if run.checkpoint:
         name = run.checkpoint.name
         Run.objects.filter(pk=run.pk, checkpoint=name).update(checkpoint="", checkpoint_step=None)

@@ -42,7 +42,6 @@ from graphs.permissions import graph_access, visible_datasets
 from graphs.services import ServiceError, clean_tags, engine_limits
 from training import datasets, labels, monitor, runner, workers
 from training.access import may_cancel, visible_runs
-from training.checkpoints import discard_checkpoint
 from training.config import Caps, ConfigError, RunConfig, parse_config
 from training.events import publish_event
 from training.models import ACTIVE, Dataset, Run, Status
@@ -253,7 +252,6 @@ def cancel_run(run: Run, user) -> Run:
         raise PermissionDenied("Only the person who queued this run, or an admin of its graph, can cancel it.")
     if run.transition((Status.QUEUED, Status.PAUSED), Status.CANCELLED, cancel_requested=True):
         publish_event(run, "status", {"status": Status.CANCELLED})
-        discard_checkpoint(run)
     elif Run.objects.filter(pk=run.pk, status=Status.RUNNING).update(cancel_requested=True):
         run.cancel_requested = True
     else:

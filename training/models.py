@@ -171,6 +171,10 @@ class Run(models.Model):
             self.status = target
             for name, value in fields.items():
                 setattr(self, name, value)
+            if target in TERMINAL and self.checkpoint:
+                from training.checkpoints import discard_checkpoint
+
+                discard_checkpoint(self)  # an ended run never resumes: its weights stay, its checkpoint goes
         return bool(updated)
 
     def claim(self, worker: str, *, stale_before, lost_worker: str | None = None) -> bool:

@@ -180,7 +180,6 @@ class _Execution:
         done = {"metrics": metrics, "error": "", "stop_requested": False, "pause_requested": False}
         if not self.run.transition(Status.RUNNING, Status.SUCCEEDED, where=self.mine, **done):
             return self.lost()
-        checkpoints.discard_checkpoint(self.run)
         publish_event(self.run, "done", {"metrics": metrics})
         publish_event(self.run, "status", {"status": Status.SUCCEEDED})
         return Status.SUCCEEDED

@@ -267,3 +267,23 @@ def test_an_output_that_does_not_fit_the_datasets_targets_is_refused_before_queu
         "size to 2."
     )
     assert not Run.objects.exists()
+
+
+def test_a_run_that_fails_after_checkpointing_drops_its_checkpoint_too(alice, mlp_graph, moons, checkpoint_storage):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from training.sweeper import sweep
+
+    run = queue(mlp_graph, alice, moons)
+    with pausing_after(3):
+        tasks.execute(run.pk)
+    run.refresh_from_db()
+    checkpoint = checkpoint_storage / run.checkpoint.name
+    long_ago = timezone.now() - timedelta(hours=2)  # past its hard time limit: failed, not paused again
+    Run.objects.filter(pk=run.pk).update(status=Status.RUNNING, started_at=long_ago, heartbeat_at=long_ago)
+    assert sweep().failed == [run.pk]
+    run.refresh_from_db()
+    assert run.status == Status.FAILED and not run.checkpoint and not checkpoint.exists()
+    assert (checkpoint_storage / run.weights.name).exists()  # the weights of the pause stay
