@@ -246,10 +246,7 @@ def create_run(version: GraphVersion, user, parsed: RunConfig, *, name: str, tag
 def cancel_run(run: Run, user) -> Run:
     """Cancel ``run``: at once while queued; a running run stops after its current step. A finished run
     is left as it is (check ``run.terminal`` for that)."""
-    if not graph_access(user, run.version.graph):
-        raise Http404("No such run.")
-    if not may_cancel(user, run):
-        raise PermissionDenied("Only the person who queued this run, or an admin of its graph, can cancel it.")
+    _controlled(user, run, "cancel")
     if run.transition((Status.QUEUED, Status.PAUSED), Status.CANCELLED, cancel_requested=True):
         publish_event(run, "status", {"status": Status.CANCELLED})
     elif Run.objects.filter(pk=run.pk, status=Status.RUNNING).update(cancel_requested=True):
@@ -260,6 +257,7 @@ def cancel_run(run: Run, user) -> Run:
 
 
 def _controlled(user, run: Run, verb: str) -> None:
+    """404 for who may not see ``run``; 403 for who may see it but not ``verb`` it (cancel, pause, …)."""
     if not graph_access(user, run.version.graph):
         raise Http404("No such run.")
     if not may_cancel(user, run):
