@@ -22,6 +22,7 @@ from .hierarchy import path_problems
 from .ir import Call, Evaluator
 from .naming import sanitize
 from .params import Bool, Choice, Float, Int, Param, ParamError
+from .recipe import Init, RecipeError, Training, check_init, check_training
 from .schema import CompositeDef, Edge, Graph, GraphBody, Limits, Node
 from .spec import ALIASES, NODE_SPECS, EmitCtx, InferCtx, NodeSpec, lookup
 from .tensor import SEQUENCE, UNKNOWN, TensorType
@@ -32,6 +33,8 @@ except ImportError:  # pragma: no cover - during bootstrap only
     _blocks = None
 
 BYTES_PER_VALUE = 4  # fp32 activations
+# Registry categories whose nodes measure the model (one number per batch) and the stage they belong to.
+STAGE_OF_CATEGORY = {"loss": "loss", "metric": "metrics"}
 
 
 _NOT_EMITTED = object()  # NodeInfo.init before node_init() ran (None means "no module")
@@ -53,6 +56,7 @@ class NodeInfo:
     live: bool = True  # contributes to an output
     valid: bool = True  # type and params are usable
     init: Any = field(default=_NOT_EMITTED, repr=False, compare=False)  # the constructor, once node_init() ran
+    weight_init: Init | None = None  # the node's checked ``init`` (codegen.recipe)
 
     @property
     def id(self) -> str:
@@ -67,6 +71,24 @@ class NodeInfo:
         if self.spec is not None:
             return self.spec.type
         return self.composite.name if self.composite is not None else self.node.type
+
+    @property
+    def is_target(self) -> bool:
+        return self.spec is not None and self.spec.type == "Target"
+
+    @property
+    def stage(self) -> str | None:
+        """``model``, ``loss`` or ``metrics`` (see codegen/recipe.py); None for a Target, which feeds the last two."""
+        if self.is_target:
+            return None
+        if self.node.stage is not None:
+            return self.node.stage
+        return STAGE_OF_CATEGORY.get(self.spec.category if self.spec is not None else "", "model")
+
+    @property
+    def measures(self) -> bool:
+        """A loss or metric node: one number for the batch, feeding nothing."""
+        return self.spec is not None and self.spec.category in STAGE_OF_CATEGORY
 
     @property
     def num_outputs(self) -> int:
@@ -84,12 +106,23 @@ class Analysis:
     info: dict[str, NodeInfo]
     order: list[str]  # live nodes in forward order (inputs first)
     inputs: list[str]
-    outputs: list[str]
+    outputs: list[str]  # the nodes the model returns values of
     diagnostics: list[Diagnostic]
     params_total: int | None = None
+    params_frozen: int = 0  # of params_total, those of nodes with ``trainable: false``
     memory_bytes: int | None = None
     expanded_nodes: int = 0  # layers once every block is expanded (Inputs excluded)
     composites: dict[str, CompositeDef] = field(default_factory=dict)
+    # What forward() returns, in order: (node, output index; None for a single-output node).
+    output_refs: list[tuple[str, int | None]] = field(default_factory=list)
+    output_names: list[str] | None = None  # forward() returns a dict with these keys
+    stages: dict[str, list[str]] = field(default_factory=dict)  # "loss"/"metrics" -> their nodes, in order
+    targets: list[str] = field(default_factory=list)  # Target nodes the stages read, in document order
+    training: Training = field(default_factory=Training)  # the document's optimizer and scheduler
+
+    def __post_init__(self) -> None:
+        if not self.output_refs:
+            self.output_refs = [(name, None) for name in self.outputs]
 
     @property
     def ok(self) -> bool:
@@ -308,28 +341,154 @@ class _BodyAnalyzer:
         self.check_paths()
         self.resolve_edges()
         inputs, outputs = self.resolve_interface()
+        self.check_stages()
         order = self.topological_order()
-        self.mark_live(outputs)
+        measures = [i.id for i in self.info.values() if i.measures and i.valid]
+        self.mark_live(outputs, measures)
         if order is not None:
             for node_id in order:
                 self.infer_node(self.info[node_id])
-        for index, name in enumerate(outputs):
-            out = self.info[name].out
-            if isinstance(out, tuple):  # forward() returns one tensor per listed output
-                self.report(
-                    "BAD_PORT",
-                    f"outputs[{index}] names `{name}`, which has {len(out)} outputs; "
-                    f"list nodes fed from `{name}:0` … `{name}:{len(out) - 1}` instead",
-                    node=name,
-                    path=f"outputs[{index}]",
-                )
-        forward = [n for n in (order or []) if self.info[n].live]
+        self.check_output_ports()
+        live = [n for n in (order or []) if self.info[n].live]
+        forward = [n for n in live if self.info[n].stage == "model"]
         analysis = Analysis(
-            self.body, self.info, forward, inputs, outputs, self.diagnostics, composites=self.scope.composites
+            self.body,
+            self.info,
+            forward,
+            inputs,
+            outputs,
+            self.diagnostics,
+            composites=self.scope.composites,
+            output_refs=list(self.output_refs),
+            output_names=self.body.output_names,
+            stages={s: [n for n in live if self.info[n].stage == s] for s in ("loss", "metrics")},
+            targets=[i.id for i in self.info.values() if i.is_target and i.live],
         )
         self.check_unused_paths(analysis)
         self.count(analysis)
+        self.check_training_fields(analysis)
         return analysis
+
+    def check_training_fields(self, analysis: Analysis) -> None:
+        """Each node's ``trainable`` and ``init``: model layers only, set on the model's nodes (a block's
+        instance, not the layers inside its definition)."""
+        for info in self.info.values():
+            node = info.node
+            if node.init is None and node.trainable:
+                continue
+            what = "`init`" if node.init is not None else "`trainable`"
+            if self.body.path:
+                self.report(
+                    "RECIPE",
+                    f"`{info.id}` sets {what} inside a block; set it on the block's instance in the model",
+                    node=info.id,
+                    path=f"nodes[{info.index}]",
+                )
+                continue
+            if info.stage != "model" or info.is_input or info.is_target:
+                self.report("RECIPE", f"`{info.id}` sets {what}, but only the model's layers train", node=info.id)
+                continue
+            if node.init is not None and info.spec is not None:
+                try:
+                    info.weight_init = check_init(node.init, info.spec.type, f"nodes[{info.index}].init")
+                except RecipeError as exc:
+                    self.report("RECIPE", str(exc), node=info.id, path=exc.path)
+            if not node.trainable and info.live and info.param_count == 0:
+                self.report(
+                    "RECIPE",
+                    f"`{info.id}` is frozen (trainable: false) but has no parameters to freeze",
+                    WARNING,
+                    node=info.id,
+                    path=f"nodes[{info.index}].trainable",
+                )
+
+    def output_label(self, index: int) -> str:
+        names = self.body.output_names
+        return f"outputs.{names[index]}" if names else f"outputs[{index}]"
+
+    def check_output_ports(self) -> None:
+        """An output of a multi-output node names its port (``split:1``); a single-output node takes none."""
+        for index, (name, port) in enumerate(self.output_refs):
+            out = self.info[name].out
+            where = self.output_label(index)
+            if isinstance(out, tuple) and port is None:  # forward() returns one tensor per listed output
+                self.report(
+                    "BAD_PORT",
+                    f"{where} names `{name}`, which has {len(out)} outputs; "
+                    f"name one of them: `{name}:0` … `{name}:{len(out) - 1}`",
+                    node=name,
+                    path=where,
+                )
+            elif port is not None and out is not None and port >= (len(out) if isinstance(out, tuple) else 1):
+                count = len(out) if isinstance(out, tuple) else 1
+                self.report(
+                    "BAD_PORT",
+                    f"{where} names output {port} of `{name}`, which has {count} output{'s' if count != 1 else ''}",
+                    node=name,
+                    path=where,
+                )
+
+    def check_stages(self) -> None:
+        """Targets, losses and metrics sit outside the model: the model never reads them, and they read the
+        model only through its outputs (so that training and inference run the same module)."""
+        model_outputs = {(name, port or 0) for name, port in self.output_refs}
+        for info in self.info.values():
+            if not info.valid:
+                continue
+            if self.body.path and (info.is_target or info.measures or info.node.stage is not None):
+                what = "a stage" if info.node.stage is not None else f"a {info.type_name}"
+                self.report(
+                    "STAGE",
+                    f"`{info.id}` has {what}: targets, losses and metrics belong to the model's graph, not to a block",
+                    node=info.id,
+                )
+                info.valid = False
+                continue
+            stage = info.stage
+            if info.measures and stage != STAGE_OF_CATEGORY[info.spec.category]:  # type: ignore[union-attr]
+                self.report(
+                    "STAGE",
+                    f"{info.type_name} `{info.id}` belongs to the {STAGE_OF_CATEGORY[info.spec.category]} stage, "  # type: ignore[union-attr]
+                    f"not {stage}",
+                    node=info.id,
+                    path=f"nodes[{info.index}].stage",
+                )
+                info.valid = False
+            for edge in info.inputs:
+                source = self.info.get(edge.source)
+                if source is None:
+                    continue
+                problem = self.stage_problem(info, source, edge, model_outputs)
+                if problem is not None:
+                    message, suggestion = problem
+                    self.report("STAGE", message, node=info.id, edge=edge.pair, suggestion=suggestion)
+                    info.valid = False
+
+    def stage_problem(
+        self, info: NodeInfo, source: NodeInfo, edge: Edge, model_outputs: set[tuple[str, int]]
+    ) -> tuple[str, dict[str, Any] | None] | None:
+        """Why ``info`` may not read ``source`` across stages (with a fix), or None."""
+        if source.measures:
+            return f"`{source.id}` is a {source.type_name}: losses and metrics feed nothing", {
+                "action": "remove_edge",
+                "edge": [edge.source, edge.target],
+            }
+        if info.stage == "model" and (source.is_target or source.stage != "model"):
+            what = "a Target" if source.is_target else f"in the {source.stage} stage"
+            return (
+                f"`{info.id}` is in the model but reads `{source.id}`, {what}: "
+                "the model runs without targets, losses and metrics",
+                None,
+            )
+        if info.stage != "model" and source.stage == "model" and (source.id, edge.output or 0) not in model_outputs:
+            ref = source.id if edge.output is None else f"{source.id}:{edge.output}"
+            outputs = [n if p is None else f"{n}:{p}" for n, p in self.output_refs]
+            return (
+                f"`{info.id}` ({info.stage}) reads `{ref}`, which is not an output of the model: "
+                "losses and metrics read the model's outputs, so add it to them",
+                {"action": "set_outputs", "outputs": [*outputs, ref]},
+            )
+        return None
 
     def resolve_nodes(self) -> None:
         composites = self.scope.composites
@@ -593,14 +752,28 @@ class _BodyAnalyzer:
         if not inputs:
             self.report("NO_INPUTS", "the graph has no Input node", suggestion={"action": "add_node", "type": "Input"})
         outputs: list[str] = []
+        self.output_refs: list[tuple[str, int | None]] = []
         for index, name in enumerate(body.outputs):
-            info = self.info.get(name)
-            if info is None:
+            ref = self.output_ref(name)
+            if ref is None:
+                where = self.output_label(index)
+                self.report("UNKNOWN_OUTPUT", f"{where} names `{name}`, which is not a node", path=where)
+                continue
+            info = self.info[ref[0]]
+            if info.measures or info.is_target:
+                where = self.output_label(index)
                 self.report(
-                    "UNKNOWN_OUTPUT", f"outputs[{index}] names `{name}`, which is not a node", path=f"outputs[{index}]"
+                    "STAGE",
+                    f"{where} names `{name}`, a {info.type_name}: the model returns its own values; "
+                    "runs report losses and metrics",
+                    node=info.id,
+                    path=where,
                 )
-            elif name not in outputs:
-                outputs.append(name)
+                continue
+            if ref not in self.output_refs or body.output_names:  # a named output may repeat a value
+                self.output_refs.append(ref)
+            if ref[0] not in outputs:
+                outputs.append(ref[0])
         if not outputs and self.info:
             sinks = [i.id for i in self.info.values() if not any(e.source == i.id for e in body.edges) and i.inputs]
             self.report(
@@ -633,6 +806,15 @@ class _BodyAnalyzer:
                 self.report("ARITY", self.block_arity(info), node=info.id)
                 info.valid = False
         return inputs, outputs
+
+    def output_ref(self, name: str) -> tuple[str, int | None] | None:
+        """``fc`` → (``fc``, None); ``split:1`` → (``split``, 1); None when no node has that name."""
+        if name in self.info:
+            return (name, None)
+        head, _, tail = name.rpartition(":")
+        if head in self.info and tail.isdigit() and len(tail) <= 3:
+            return (head, int(tail))
+        return None
 
     def block_arity(self, info: NodeInfo) -> str:
         """What a block instance with too few or too many inputs needs, naming the ports."""
@@ -693,9 +875,10 @@ class _BodyAnalyzer:
         first = min(range(len(cycle)), key=lambda i: self.info[cycle[i]].index)
         return cycle[first:] + cycle[:first]
 
-    def mark_live(self, outputs: list[str]) -> None:
+    def mark_live(self, outputs: list[str], measures: list[str] = ()) -> None:  # type: ignore[assignment]
+        """Nodes that lead to an output, or to a loss or metric, are live (the stages read the outputs)."""
         live: set[str] = set()
-        stack = list(outputs)
+        stack = [*outputs, *measures]
         while stack:
             node_id = stack.pop()
             if node_id in live or node_id not in self.info:
@@ -711,6 +894,8 @@ class _BodyAnalyzer:
         for info in self.info.values():
             is_input = info.is_input
             info.live = info.id in live or is_input
+            if info.measures and not info.valid:
+                continue
             if edges_of[info.id] == 0 and len(self.info) > 1 and not (is_input and info.id in outputs):
                 self.report(
                     "UNCONNECTED",
@@ -886,7 +1071,7 @@ class _BodyAnalyzer:
             where = f" at `{diagnostic.node}`" if diagnostic.node else ""
             self.report(diagnostic.code, f"inside block {definition.name}{where}: {diagnostic.message}", node=info.id)
         if inner.ok and inner.outputs:
-            outs = tuple(inner.info[name].out for name in inner.outputs)
+            outs = tuple(inner.info[name].output(port) for name, port in inner.output_refs)
             info.out = outs[0] if len(outs) == 1 else outs  # type: ignore[assignment]
 
     def resolve_defaults(self, info: NodeInfo, types: list[TensorType]) -> bool:
@@ -958,6 +1143,8 @@ class _BodyAnalyzer:
                 continue
             info.param_count = node_param_count(analysis, info)
             total = None if total is None or info.param_count is None else total + info.param_count
+            if not info.node.trainable and info.param_count:
+                analysis.params_frozen += info.param_count
             if memory is not None:
                 memory = _add(memory, node_activation_bytes(info))
         analysis.params_total = total if analysis.order else None
@@ -1133,6 +1320,8 @@ def analyze(graph: Graph, input_shapes: dict[str, list[int]] | None = None, limi
             )
         )
     analysis.diagnostics[:0] = extra
+    analysis.training, problems = check_training(graph.training)
+    analysis.diagnostics.extend(problems)
     for definition in graph.composites.values():
         check_composite_definition(definition, analysis)
     return analysis

@@ -39,6 +39,7 @@ class Checkpoint:
     history: dict[str, Any]  # the loop's own record: losses, step times, epoch results, early stopping
     rng: dict[str, torch.Tensor]
     reason: str = "interval"  # why it was taken (one of REASONS); not stored
+    scheduler: dict[str, Any] | None = None  # the document's learning-rate scheduler, where it has one
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -52,6 +53,7 @@ class Checkpoint:
                 "scaler": self.scaler,
                 "history": self.history,
                 "rng": self.rng,
+                "scheduler": self.scheduler,
             },
             buffer,
         )
@@ -67,7 +69,7 @@ class Checkpoint:
         if not isinstance(saved, dict) or saved.get("format") != FORMAT:
             raise CheckpointError(f"This file is not a {FORMAT} checkpoint.")
         fields = ("step", "epoch", "model", "optimizer", "scaler", "history", "rng")
-        return cls(**{name: saved[name] for name in fields}, reason="resume")
+        return cls(**{name: saved[name] for name in fields}, reason="resume", scheduler=saved.get("scheduler"))
 
 
 def weights_bytes(state: dict[str, torch.Tensor], fmt: str = "safetensors") -> bytes:

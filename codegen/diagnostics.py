@@ -47,6 +47,8 @@ CODES: dict[str, str] = {
     "IMPORT": "A PyTorch construct has no faithful node, so the module cannot be imported (names op, path, line).",
     "NOT_IMPORTED": "A placeholder for a part of an imported module that has no node: replace it to generate code.",
     "BUDGET": "The model exceeds the configured parameter or memory budget.",
+    "STAGE": "A node crosses the recipe's stages: the model reads a Target or a loss, a loss reads a value the model does not return, or a loss or metric feeds a node.",
+    "RECIPE": "A node's `trainable` or `init`, or the document's `training` (optimizer, scheduler), is not usable.",
     "EXPORT_UNSUPPORTED": "A node's type cannot be exported in the chosen format (ONNX, torch.export or TorchScript).",
     "DATASET": "The graph's Input does not take the chosen dataset's samples (shape or dtype).",
 }

@@ -144,10 +144,19 @@ class EpochResult:
     val_accuracy: float | None = None
     val_mae: float | None = None
     best: bool = False
+    measured: dict[str, float] = field(default_factory=dict)  # the document's metrics: train_<name>, val_<name>
+
+    @classmethod
+    def of(cls, epoch: int, epochs: int, step: int, best: bool, values: dict[str, Any]) -> EpochResult:
+        """From ``train_loss`` and whatever validation measured (the fields named here, the rest ``measured``)."""
+        named = {k: values[k] for k in ("train_loss", "val_loss", "val_accuracy", "val_mae") if k in values}
+        rest = {k: v for k, v in values.items() if k not in named}
+        return cls(epoch, epochs, step, best=best, measured=rest, **named)
 
     def payload(self) -> dict[str, Any]:
         """The WebSocket ``epoch`` message, without its ``type``."""
         return {
+            **self.measured,
             "epoch": self.epoch,
             "epochs": self.epochs,
             "step": self.step,
@@ -159,7 +168,7 @@ class EpochResult:
         }
 
     def metric(self, name: str) -> float | None:
-        return getattr(self, name)
+        return getattr(self, name) if hasattr(self, name) else self.measured.get(name)
 
 
 @torch.no_grad()

@@ -65,7 +65,7 @@ class Slice:
 
 @dataclass(frozen=True)
 class BinOp:
-    op: str  # one of + - * /
+    op: str  # one of + - * / ==
     left: Any
     right: Any
 
@@ -199,7 +199,7 @@ def sole_generator(expr: Call) -> bool:
     return len(expr.args) == 1 and not expr.kwargs and isinstance(expr.args[0], Repeat) and expr.args[0].generator
 
 
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_PRECEDENCE = {"==": 0, "+": 1, "-": 1, "*": 2, "/": 2}
 
 
 def _render_operand(expr: Any) -> str:
@@ -222,7 +222,7 @@ def _render_arguments(args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
 # Evaluation
 
 
-_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+_OPERATORS = {"==": operator.eq, "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
 class Evaluator:

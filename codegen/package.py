@@ -164,9 +164,33 @@ def _wrap_dict(target: str, items: list[str]) -> list[str]:
     return [f"{target} = {{", *(f"{INDENT}{item}," for item in items), "}"]
 
 
+def _recipe_parts(r: Rendered) -> tuple[list[str], list[str], str]:
+    """With a recipe: the set-up lines, the step's loss lines and the progress line's extra text."""
+    recipe = r.recipe
+    assert recipe is not None
+    setup = []
+    step = [f"{INDENT * 2}outputs = model(*inputs)"]
+    report = ""
+    step += [
+        f"{INDENT * 2}targets = example_targets(args.batch_size)",
+        f"{INDENT * 2}targets = {{k: t.to(device) for k, t in targets.items()}}",
+    ]
+    if recipe.loss_keys:
+        setup.append(f"{INDENT}criterion = build_loss()")
+        step.append(f'{INDENT * 2}loss = criterion(outputs, targets)["loss"]')
+    else:
+        step.append(f"{INDENT * 2}loss = sum(loss_of(output) for output in outputs)")
+    if recipe.metric_keys:
+        setup.append(f"{INDENT}metrics = build_metrics()")
+        report = "  {measured}"
+    return setup, step, report
+
+
 def train_source(r: Rendered, import_line: str | None) -> list[str]:
-    """The smoke-training loop: the canonical PyTorch loop, on random data."""
-    several = r.output_count > 1
+    """The smoke-training loop: the canonical PyTorch loop, on random data (with the document's loss,
+    metrics, optimizer and scheduler where it has them)."""
+    recipe = r.recipe
+    several = r.output_count > 1 and not (recipe is not None and recipe.loss_keys)
     classify = r.output is not None and r.output.rank == 2
     target = (
         "target = torch.randint(0, output.shape[1], (args.batch_size,), device=device)"
@@ -185,9 +209,17 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
             f"{INDENT * 2}{target}",
             f"{INDENT * 2}loss = loss_fn(output, target)",
         ]
-    lines = []
-    if import_line:
-        lines += ["import argparse", "import time", "", "import torch", "from torch import nn", "", import_line, "", ""]
+    setup: list[str] = []
+    report = ""
+    if recipe is not None and (recipe.loss_keys or recipe.metric_keys):
+        setup, step, report = _recipe_parts(r)
+    documented = recipe is not None and "build_optimizer" in recipe.exported
+    optimizer = (
+        [f"{INDENT}optimizer = build_optimizer(model)", f"{INDENT}scheduler = build_scheduler(optimizer)"]
+        if documented
+        else [f"{INDENT}optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)"]
+    )
+    lines: list[str] = []
     if several:
         lines += [
             "def loss_of(output: torch.Tensor) -> torch.Tensor:",
@@ -216,7 +248,7 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         ),
         f'{INDENT}parser.add_argument("--steps", type=int, default=10)',
         f'{INDENT}parser.add_argument("--batch-size", type=int, default=8)',
-        f'{INDENT}parser.add_argument("--lr", type=float, default=1e-3)',
+        *([] if documented else [f'{INDENT}parser.add_argument("--lr", type=float, default=1e-3)']),
         f'{INDENT}parser.add_argument("--seed", type=int, default=0)',
         f"{INDENT}parser.add_argument(",
         f'{INDENT * 2}"--device", default="cuda" if torch.cuda.is_available() else "cpu"',
@@ -224,14 +256,15 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         f"{INDENT}parser.add_argument(",
         f'{INDENT * 2}"--shape", type=parse_shape, action="append", default=[], help="e.g. x=9,256"',
         f"{INDENT})",
+        *([f'{INDENT}parser.add_argument("--epochs", type=int, default=1)'] if documented else []),
         f"{INDENT}args = parser.parse_args(argv)",
         "",
         f"{INDENT}torch.manual_seed(args.seed)",
         f"{INDENT}device = torch.device(args.device)",
         f"{INDENT}shapes = dict(args.shape)",
         f"{INDENT}model = build_model(shapes).to(device)",
-        f"{INDENT}optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)",
-        *([] if several else [f"{INDENT}loss_fn = {loss}"]),
+        *optimizer,
+        *(setup or ([] if several else [f"{INDENT}loss_fn = {loss}"])),
         *wrap_call(
             INDENT,
             "print",
@@ -239,23 +272,51 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         ),
         "",
         f"{INDENT}start = time.perf_counter()",
-        f"{INDENT}for step in range(1, args.steps + 1):",
-        f"{INDENT * 2}inputs = [t.to(device) for t in example_inputs(args.batch_size, shapes)]",
-        *step,
-        f"{INDENT * 2}optimizer.zero_grad(set_to_none=True)",
-        f"{INDENT * 2}loss.backward()",
-        f"{INDENT * 2}optimizer.step()",
-        f'{INDENT * 2}print(f"step {{step}}/{{args.steps}}  loss {{loss.item():.4f}}")',
+        *_loop(step, report, documented),
         f"{INDENT}elapsed = time.perf_counter() - start",
-        f"{INDENT}rate = args.steps * args.batch_size / elapsed",
-        f'{INDENT}print(f"{{args.steps}} steps in {{elapsed:.2f}}s ({{rate:.1f}} samples/s)")',
+        f"{INDENT}rate = {'args.epochs * ' if documented else ''}args.steps * args.batch_size / elapsed",
+        f'{INDENT}print(f"{{{"args.epochs * " if documented else ""}args.steps}} steps in {{elapsed:.2f}}s ({{rate:.1f}} samples/s)")',
         f"{INDENT}return loss.item()",
         "",
         "",
         'if __name__ == "__main__":',
         f"{INDENT}main()",
     ]
-    return lines
+    if not import_line:
+        return lines
+    imports = [*_imports(lines, standard=("import argparse", "import time")), "", import_line]
+    if recipe is not None:
+        used = [n for n in recipe.exported if n.startswith(("build_", "example_")) and f"{n}(" in "\n".join(lines)]
+        imports += _from_import(".recipe", used)
+    return [*imports, "", "", *lines]
+
+
+def _loop(step: list[str], report: str, epochs: bool) -> list[str]:
+    """The training steps; with the document's optimizer, in epochs, its scheduler stepped after each."""
+    body = [
+        f"{INDENT * 2}inputs = [t.to(device) for t in example_inputs(args.batch_size, shapes)]",
+        *step,
+        f"{INDENT * 2}optimizer.zero_grad(set_to_none=True)",
+        f"{INDENT * 2}loss.backward()",
+        f"{INDENT * 2}optimizer.step()",
+    ]
+    if report:
+        body += [
+            f"{INDENT * 2}with torch.no_grad():",
+            f"{INDENT * 3}measured = metrics(outputs, targets)",
+            f'{INDENT * 2}measured = "  ".join(f"{{k}} {{v.item():.4f}}" for k, v in measured.items())',
+        ]
+    body.append(f'{INDENT * 2}print(f"step {{step}}/{{args.steps}}  loss {{loss.item():.4f}}{report}")')
+    if not epochs:
+        return [f"{INDENT}for step in range(1, args.steps + 1):", *body]
+    return [
+        f"{INDENT}for epoch in range(1, args.epochs + 1):",
+        f"{INDENT * 2}for step in range(1, args.steps + 1):",
+        *(INDENT + line for line in body),
+        f"{INDENT * 2}if scheduler is not None:",
+        f"{INDENT * 3}scheduler.step()",
+        f'{INDENT * 2}print(f"epoch {{epoch}}/{{args.epochs}} done")',
+    ]
 
 
 def _docstring(text: str) -> str:
@@ -265,8 +326,11 @@ def _docstring(text: str) -> str:
 def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: bool) -> dict[str, str]:
     title = safe_text(graph.name or r.model_class, 80)
     helpers = helpers_source(r)
+    recipe = r.recipe
     if layout == SINGLE_FILE:
-        body = _join_classes([*r.blocks, r.model]) + ["", ""] + helpers
+        body = _join_classes([*r.blocks, r.model, *(recipe.classes if recipe else [])]) + ["", ""] + helpers
+        if recipe is not None:
+            body += recipe.helpers
         if with_train:
             body += ["", ""] + train_source(r, None)
         imports = _imports(body, standard=("import argparse", "import time") if with_train else ())
@@ -294,12 +358,24 @@ def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: b
     model_text += _imports(model_body, block_names) + ["", ""] + model_body
     files[f"{name}/model.py"] = _finish(model_text)
 
-    exported = sorted(["INPUT_SHAPES", r.model_class, "build_model", "example_inputs"], key=isort_key)
+    if recipe is not None:
+        recipe_body = _join_classes(recipe.classes) + recipe.helpers
+        recipe_text = header(graph, "Training recipe", r.source_hash) + [
+            _docstring(f"Loss, metrics and optimizer of {r.model_class}, as the graph describes them."),
+            "",
+        ]
+        recipe_text += _imports(recipe_body) + ["", ""] + (recipe_body[2:] if not recipe.classes else recipe_body)
+        files[f"{name}/recipe.py"] = _finish(recipe_text)
+    model_names = ["INPUT_SHAPES", r.model_class, "build_model", "example_inputs"]
+    exported = sorted([*model_names, *(recipe.exported if recipe else [])], key=isort_key)
     init_text = header(graph, "Package entry point", r.source_hash) + [
         _docstring(f"{title}: a PyTorch model package generated by TorchCanvas."),
         "",
     ]
-    init_text += _from_import(".model", exported) + [""]
+    init_text += _from_import(".model", sorted(model_names, key=isort_key))
+    if recipe is not None:
+        init_text += _from_import(".recipe", sorted(recipe.exported, key=isort_key))
+    init_text += [""]
     init_text += _wrap_list("__all__", exported)
     files[f"{name}/__init__.py"] = _finish(init_text)
     if with_train:

@@ -12,7 +12,7 @@ import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis import (
     Analysis,
@@ -27,6 +27,9 @@ from .analysis import (
     size_names,
 )
 from .blocks import BLOCK_CLASSES
+
+if TYPE_CHECKING:
+    from .recipe_render import RecipeSource
 from .diagnostics import Diagnostic, GraphError
 from .dims import Sym
 from .hierarchy import Container, Leaf, Tree, build_tree, init_statements
@@ -211,7 +214,7 @@ def render_statement(indent: str, targets: str, value: Any, comment: str = "") -
 
 
 def shape_comment(t: Any) -> str:
-    if not isinstance(t, TensorType) or t.dims is None:
+    if not isinstance(t, TensorType) or t.dims is None or t.layout == "scalar":
         return ""
     sizes = ", ".join("?" if d is None else str(d) for d in t.dims)
     return f"# (B, {sizes})" if sizes else "# (B,)"
@@ -219,6 +222,28 @@ def shape_comment(t: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # One nn.Module class from an analysis
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A forward() that reads named values rather than Inputs: a recipe stage's ``(outputs, targets)``."""
+
+    arguments: list[str]  # as written, with annotations
+    names: list[str]  # the argument names, claimed in the class's namespace
+    values: dict[tuple[str, int], str]  # (node, output index) -> the expression that reads it
+    keys: list[str]  # the returned dict's keys, one per analysis output
+    total: str | None = None  # a first key holding the sum of the others (the loss)
+
+
+def _return_dict(keys: list[str], values: list[str], total: str | None) -> list[str]:
+    """``return {"loss": a + b, "a": a, "b": b}``, one entry per line when it does not fit."""
+    items = [f"{json.dumps(k)}: {v}" for k, v in zip(keys, values)]
+    if total is not None:
+        items.insert(0, f"{json.dumps(total)}: {' + '.join(values)}")
+    line = f"{INDENT * 2}return {{{', '.join(items)}}}"
+    if _fits(line):
+        return [line]
+    return [f"{INDENT * 2}return {{", *(f"{INDENT * 3}{item}," for item in items), f"{INDENT * 2}}}"]
 
 
 @dataclass(frozen=True)
@@ -355,8 +380,14 @@ def render_class(
     composites: dict[str, CompositeClass],
     input_symbols: tuple[str, ...] = (),
     prelude: tuple[str, ...] = (),
+    signature: Signature | None = None,
+    epilogue: list[str] | None = None,
+    methods: list[str] | None = None,
 ) -> ClassSource:
-    """Source lines of ``class <name>(nn.Module)`` for a body analysed concretely or symbolically."""
+    """Source lines of ``class <name>(nn.Module)`` for a body analysed concretely or symbolically.
+
+    ``signature`` replaces the forward arguments taken from the Inputs (a recipe stage reads the model's
+    outputs and the targets) and what it returns."""
     names = Namespace()
     attr = attribute_names(analysis, names)
     source = ClassSource([])
@@ -370,7 +401,11 @@ def render_class(
     local = {n: a if "." not in a else names.name(("local", n), a.replace(".", "_")) for n, a in attr.items()}
 
     inputs = analysis.inputs
-    if len(inputs) == 1:
+    if signature is not None:
+        state.var.update(signature.values)
+        for argument in signature.names:
+            names.claim(argument)
+    elif len(inputs) == 1:
         state.var[(inputs[0], 0)] = "x"
     else:  # an input called x keeps its name (U-Net's `forward(self, x, skip)`)
         for input_id in inputs:
@@ -381,12 +416,12 @@ def render_class(
     consumers: dict[str, list[int]] = {n: [] for n in order}
     for node_id in order:
         for edge in analysis.info[node_id].inputs:
-            consumers[edge.source].append(position[node_id])
+            consumers.setdefault(edge.source, []).append(position[node_id])
     end = len(order)
     for output in analysis.outputs:
         consumers.setdefault(output, []).append(end)
     # Outputs of multi-output nodes that something reads; the others are unpacked into `_`.
-    read = {(o, 0) for o in analysis.outputs}
+    read = {(o, port or 0) for o, port in analysis.output_refs}
     for node_id in order:
         node_inputs = analysis.info[node_id].inputs
         for edge in node_inputs[:1] if analysis.info[node_id].node.disabled else node_inputs:
@@ -406,7 +441,8 @@ def render_class(
             forward_lines.append(f"{INDENT * 2}# {safe_text(info.id, 60)} is disabled (ablation): identity")
             continue
         outs = info.num_outputs
-        if outs == 1 and consumers[node_id] == [i + 1] and all(p <= i for p in x_readers):
+        chains = signature is None  # a stage's values keep their names: they are what it reports
+        if chains and outs == 1 and consumers[node_id] == [i + 1] and all(p <= i for p in x_readers):
             out_names: tuple[str, ...] = ("x",)
             x_readers = [i + 1]
         elif outs == 1:
@@ -442,8 +478,12 @@ def render_class(
         init_lines.extend(render_statement(INDENT * 2, target, value))
         source.input_sizes.update(s for s in input_symbols if _mentions(value, s))
 
-    returns = [state.var[(o, 0)] for o in analysis.outputs]
-    forward_lines.append(f"{INDENT * 2}return {', '.join(returns)}")
+    returns = [state.var[(o, port or 0)] for o, port in analysis.output_refs]
+    keys = signature.keys if signature is not None else analysis.output_names
+    if keys is not None:
+        forward_lines.extend(_return_dict(keys, returns, signature.total if signature is not None else None))
+    else:
+        forward_lines.append(f"{INDENT * 2}return {', '.join(returns)}")
 
     arg_names = ["x"] if len(inputs) == 1 else [state.var[(i, 0)] for i in inputs]
     source.arg_names = dict(zip(inputs, arg_names))
@@ -463,11 +503,15 @@ def render_class(
     lines.append(f"{INDENT * 2}super().__init__()")
     lines.extend(prelude)
     lines.extend(init_lines)
+    lines.extend(epilogue or [])
+    lines.extend(methods or [])
     lines.append("")
-    annotation = "torch.Tensor" if len(returns) == 1 else "tuple[torch.Tensor, ...]"
-    lines.extend(
-        wrap_call(INDENT, "def forward", ["self", *(f"{a}: torch.Tensor" for a in arg_names)], f" -> {annotation}:")
-    )
+    if keys is not None:
+        annotation = "dict[str, torch.Tensor]"
+    else:
+        annotation = "torch.Tensor" if len(returns) == 1 else "tuple[torch.Tensor, ...]"
+    arguments = signature.arguments if signature is not None else [f"{a}: torch.Tensor" for a in arg_names]
+    lines.extend(wrap_call(INDENT, "def forward", ["self", *arguments], f" -> {annotation}:"))
     lines.extend(forward_lines)
     source.lines = lines
     return source
@@ -522,7 +566,8 @@ class Rendered:
     output: TensorType | None
     lazy: bool
     source_hash: str = ""  # of the graph document, computed once for every file's header
-    output_count: int = 1  # several: the model returns a tuple
+    output_count: int = 1  # several: the model returns a tuple (or a dict, with named outputs)
+    recipe: RecipeSource | None = None  # loss, metrics, optimizer: what train.py and runs use
 
 
 def header(graph: Graph, what: str, source_hash: str | None = None) -> list[str]:
@@ -694,8 +739,20 @@ class Renderer:
             assert isinstance(t, TensorType)
             shapes[input_id] = tuple(t.dims) if t.concrete else None  # type: ignore[arg-type]
             dtypes[input_id] = (t.dtype, self.vocab_size(input_id) if t.dtype == "int64" else None)
-        output = analysis.info[analysis.outputs[0]].out if len(analysis.outputs) == 1 else None
-        model = render_class(self.model_class, analysis, doc=self.model_doc, init_params=[], composites=self.composites)
+        output = analysis.info[analysis.outputs[0]].out if len(analysis.output_refs) == 1 else None
+        from .recipe_render import has_recipe, model_epilogue, render_recipe, train_override
+
+        attr = attribute_names(analysis)
+        model = render_class(
+            self.model_class,
+            analysis,
+            doc=self.model_doc,
+            init_params=[],
+            composites=self.composites,
+            epilogue=model_epilogue(analysis, attr),
+            methods=train_override(analysis, attr, self.model_class),
+        )
+        recipe = render_recipe(analysis, self.model_class) if has_recipe(analysis) else None
         lazy = any(
             "nn.Lazy" in line
             for name in [None, *self.order]
@@ -713,7 +770,8 @@ class Renderer:
             output if isinstance(output, TensorType) else None,
             lazy,
             self.source_hash,
-            len(analysis.outputs),
+            len(analysis.output_refs),
+            recipe,
         )
 
     def vocab_size(self, input_id: str) -> int | None:
@@ -739,7 +797,11 @@ class Renderer:
             doc += ["", *textwrap.wrap(safe_text(text, 400), 80, break_long_words=False, break_on_hyphens=False)]
         info = self.analysis.info
         ins = [f"``{arg_names[i]}`` {_describe(info[i].out)}" for i in self.analysis.inputs]
-        outs = [f"``{safe_text(o, 40)}`` {_describe(info[o].out)}" for o in self.analysis.outputs]
+        names = self.analysis.output_names or [n if p is None else f"{n}:{p}" for n, p in self.analysis.output_refs]
+        outs = [
+            f"``{safe_text(name, 40)}`` {_describe(info[n].output(p))}"
+            for name, (n, p) in zip(names, self.analysis.output_refs)
+        ]
         doc += ["", "Inputs: " + "; ".join(ins) + ".", "Outputs: " + "; ".join(outs) + "."]
         if self.analysis.params_total is not None:
             doc.append(f"Parameters: {self.analysis.params_total:,}.")

@@ -8,6 +8,7 @@ validator's job (:mod:`codegen.analysis`).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,12 @@ from .diagnostics import Diagnostic, GraphError
 from .document import load_document
 
 SUPPORTED_VERSIONS = ("0.2",)
-GRAPH_KEYS = {"version", "metadata", "nodes", "edges", "inputs", "outputs", "composites"}
-NODE_KEYS = {"id", "type", "params", "disabled", "label", "ui", "path"}
+GRAPH_KEYS = {"version", "metadata", "nodes", "edges", "inputs", "outputs", "composites", "training"}
+NODE_KEYS = {"id", "type", "params", "disabled", "label", "ui", "path", "stage", "trainable", "init"}
+# The parts of a training recipe a node belongs to (see codegen/recipe.py).
+STAGES = ("model", "loss", "metrics")
+# A named output's key in the dict the model returns.
+OUTPUT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,63}")
 COMPOSITE_KEYS = {"params", "nodes", "edges", "inputs", "outputs", "doc", "category"}
 # What editors put in metadata.name before the user names the graph: not a name to head code with.
 PLACEHOLDER_NAMES = {"untitled", "untitled graph"}
@@ -46,6 +51,9 @@ class Node:
     label: str | None = None
     ui: dict[str, Any] | None = None
     path: str | None = None  # module path in generated code (``features.0.1``); see codegen/hierarchy.py
+    stage: str | None = None  # "model", "loss" or "metrics" when the document says; None: by type
+    trainable: bool = True  # False: frozen (no gradients, eval mode)
+    init: Any = None  # weight init as written (checked by codegen.recipe)
 
 
 @dataclass(frozen=True)
@@ -67,8 +75,9 @@ class GraphBody:
     nodes: list[Node]
     edges: list[Edge]
     inputs: list[str]
-    outputs: list[str]
+    outputs: list[str]  # node ids, or "node:k" for output k of a multi-output node
     path: str = ""  # JSON path prefix of this body ("" for the model, "composites.SE" for a block)
+    output_names: list[str] | None = None  # the model returns a dict with these keys (``outputs`` as an object)
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, Node] = {}
@@ -95,6 +104,7 @@ class Graph:
     composites: dict[str, CompositeDef] = field(default_factory=dict)
     document: dict[str, Any] = field(default_factory=dict)  # the parsed JSON, for hashing and export
     title: str = ""  # the caller's name for the graph (a saved graph's name), when metadata.name gives none
+    training: dict[str, Any] = field(default_factory=dict)  # optimizer and scheduler (codegen.recipe)
 
     @property
     def nodes(self) -> list[Node]:
@@ -177,9 +187,12 @@ class _Parser:
                 composite = self.composite(name, definition)
                 if composite is not None:
                     composites[name] = composite
+        training = data.get("training", {})
+        if not self.expect(training, dict, "training", "object with optimizer and scheduler"):
+            training = {}
         if self.problems:
             raise GraphError(self.problems)
-        return Graph(body, str(version), metadata, composites, data)
+        return Graph(body, str(version), metadata, composites, data, training=training)
 
     def composite(self, name: str, data: Any) -> CompositeDef | None:
         path = f"composites.{name}"
@@ -239,8 +252,26 @@ class _Parser:
                 if edge is not None:
                     edges.append(edge)
         inputs = self.names(data.get("inputs", []), at("inputs"))
-        outputs = self.names(data.get("outputs", []), at("outputs"))
-        return GraphBody(nodes, edges, inputs, outputs, prefix)
+        raw_outputs = data.get("outputs", [])
+        names = None
+        if isinstance(raw_outputs, dict) and not prefix:
+            names = self.output_names(raw_outputs, at("outputs"))
+            raw_outputs = list(raw_outputs.values())
+        outputs = self.names(raw_outputs, at("outputs"))
+        return GraphBody(nodes, edges, inputs, outputs, prefix, names)
+
+    def output_names(self, raw: dict[str, Any], path: str) -> list[str]:
+        """The keys of ``outputs`` written as an object: the names of the dict the model returns."""
+        if not raw:
+            self.problem(path, "expected at least one named output")
+        for name in raw:
+            if not OUTPUT_NAME.fullmatch(name):
+                self.problem(
+                    f"{path}.{name}" if len(name) <= 64 else path,
+                    f"output name {describe(name)} must be 1 to 64 letters, digits, `_`, `.`, `/` or `-`, "
+                    "starting with a letter, digit or `_`",
+                )
+        return list(raw)
 
     def node(self, raw: Any, path: str) -> Node | None:
         if not self.expect(raw, dict, path, "object with id, type and params"):
@@ -263,6 +294,12 @@ class _Parser:
         module_path = raw.get("path")
         if module_path is not None:
             ok = self.expect(module_path, str, f"{path}.path", "string (a module path such as features.0)") and ok
+        stage = raw.get("stage")
+        if stage is not None and stage not in STAGES:
+            self.problem(f"{path}.stage", f"expected one of {', '.join(STAGES)}, got {describe(stage)}")
+            ok = False
+        trainable = raw.get("trainable", True)
+        ok = self.expect(trainable, bool, f"{path}.trainable", "bool") and ok
         if not ok:
             return None
         node_id = raw["id"]
@@ -277,7 +314,9 @@ class _Parser:
                 "BAD_ID",
             )
             return None
-        return Node(node_id, raw["type"], dict(params), disabled, label, ui, module_path)
+        return Node(
+            node_id, raw["type"], dict(params), disabled, label, ui, module_path, stage, trainable, raw.get("init")
+        )
 
     def edge(self, raw: Any, path: str, ids: set[str]) -> Edge | None:
         if not isinstance(raw, list) or len(raw) not in (2, 3) or not all(isinstance(v, str) for v in raw):

@@ -38,6 +38,7 @@ from torch import nn
 
 from . import fit
 from .checkpoint import Checkpoint
+from .recipe_run import PackageRecipe
 from .tensor import shape_text
 
 # Progress callbacks come at most this often (plus the first and the last step); 0 reports every step.
@@ -612,13 +613,27 @@ def _build(package: Any, run: _Context) -> nn.Module:
     return model
 
 
-class _GeneratedBatches:
-    """Smoke batches: the package's ``example_inputs`` (fresh every step, or one fixed batch) and targets
-    drawn from each output's shape."""
+def _optimizer(
+    recipe: PackageRecipe, model: nn.Module, parameters: list[nn.Parameter], settings: SmokeSettings
+) -> tuple[torch.optim.Optimizer, Any]:
+    """The document's optimizer and scheduler where it has them, else the run's optimizer (no scheduler)."""
+    if recipe.build_optimizer is None:
+        return make_optimizer(settings.optimizer, parameters, settings.lr), None
+    try:
+        optimizer = recipe.build_optimizer(model)
+        return optimizer, recipe.build_scheduler(optimizer) if recipe.build_scheduler is not None else None
+    except (ValueError, TypeError) as exc:
+        raise RunFailed(f"The document's optimizer cannot be built: {describe_exception(exc)}") from exc
 
-    def __init__(self, package: Any, run: _Context):
-        self.package, self.run = package, run
+
+class _GeneratedBatches:
+    """Smoke batches: the package's ``example_inputs`` (fresh every step, or one fixed batch) and targets:
+    the document's (``example_targets``) for its loss, else drawn from each output's shape."""
+
+    def __init__(self, package: Any, run: _Context, recipe: PackageRecipe):
+        self.package, self.run, self.recipe = package, run, recipe
         self.fixed: list[torch.Tensor] = []
+        self.fixed_targets: dict[str, torch.Tensor] = {}
         self.loss_fns: list[Callable[[torch.Tensor], torch.Tensor]] | None = None
 
     def _inputs(self) -> list[torch.Tensor]:
@@ -640,9 +655,22 @@ class _GeneratedBatches:
         )
         return [t.to(run.backend.device, non_blocking=True) for t in batch]
 
+    def _targets(self) -> dict[str, torch.Tensor]:
+        run, batch_size = self.run, self.run.settings.batch_size
+        if run.settings.data != "fixed":
+            return self.recipe.targets(batch_size, run.backend.device)
+        if not self.fixed_targets:
+            with seeded((run.settings.seed or 0) + 1, run.backend.device):
+                self.fixed_targets = self.recipe.targets(batch_size, run.backend.device)
+        return self.fixed_targets
+
     def loss(self, model: nn.Module, epoch: int, index: int, autocast) -> torch.Tensor:
         with autocast():
             outputs = model(*self._inputs())
+            if self.recipe.loss is not None:
+                return self.recipe.step_loss(outputs, self._targets(), self.run.settings.batch_size)
+        if isinstance(outputs, dict):
+            outputs = tuple(outputs.values())
         outputs = tuple(outputs) if isinstance(outputs, tuple | list) else (outputs,)
         if self.loss_fns is None:
             self.loss_fns = _losses(outputs, self.run)
@@ -652,18 +680,36 @@ class _GeneratedBatches:
 class _DatasetBatches:
     """A dataset's batches (:class:`codegen.fit.ArrayData`), and its loss by task."""
 
-    def __init__(self, data: fit.ArrayData, run: _Context):
-        self.data, self.run = data, run
+    def __init__(self, data: fit.ArrayData, run: _Context, recipe: PackageRecipe):
+        self.data, self.run, self.recipe = data, run, recipe
         self.loss_fn: Callable[..., torch.Tensor] | None = None
+        self.target: str | None = None  # the document's Target that the dataset's labels fill
+        if recipe.loss is not None:
+            names = recipe.target_names
+            if len(names) != 1:
+                raise RunFailed(
+                    f"A dataset gives one target per sample, and this graph's loss reads {len(names)} Targets "
+                    f"({', '.join(names)}): keep one."
+                )
+            self.target = names[0]
 
     def loss(self, model: nn.Module, epoch: int, index: int, autocast) -> torch.Tensor:
         settings = self.run.settings
         x, y = self.data.batch(epoch, index, settings.batch_size, settings.seed or 0)
         with autocast():
+            if self.target is not None:
+                return self.recipe.step_loss(model(x), {self.target: y}, len(y))
             out = self._single(model(x))
         if self.loss_fn is None:
             self.loss_fn = self._criterion(out)
         return self.loss_fn(out, y)
+
+    def evaluate(self, model: nn.Module, autocast) -> dict[str, float]:
+        """Validation: the document's loss and metrics, or the loss by task with accuracy or MAE."""
+        data, batch_size = self.data, self.run.settings.batch_size
+        if self.target is not None:
+            return self.recipe.evaluate(model, data.val_batches(batch_size), self.target, autocast)
+        return fit.evaluate(model, data, self.criterion(model, autocast), batch_size, autocast)
 
     def criterion(self, model: nn.Module, autocast) -> Callable[..., torch.Tensor]:
         """The loss, for validation; found from one sample's output when no step ran yet in this attempt
@@ -703,7 +749,8 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
     if settings.max_params is not None and params_total > settings.max_params:
         raise RunFailed(f"This model has {params_total:,} parameters; runs are limited to {settings.max_params:,}.")
     model.train()
-    optimizer = make_optimizer(settings.optimizer, parameters, settings.lr)
+    recipe = PackageRecipe(package).to(backend.device)
+    optimizer, scheduler = _optimizer(recipe, model, parameters, settings)
     scaler = backend.grad_scaler() if run.precision == "fp16" else None
     dtype = _DTYPES.get(run.precision)
 
@@ -717,12 +764,15 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
     step = 0
     if run.resume is not None:
         step = _restore(run.resume, model, optimizer, scaler, tracker, stopper, backend)
+        if scheduler is not None and run.resume.scheduler:
+            scheduler.load_state_dict(run.resume.scheduler)
     if run.on_start is not None:
         started = Started(
             backend.label(), torch.__version__, params_total, run.precision, total, type(model).__name__, step
         )
         run.on_start(started)
-    batches = _DatasetBatches(data, run) if data is not None else _GeneratedBatches(package, run)
+    batches = _DatasetBatches(data, run, recipe) if data is not None else _GeneratedBatches(package, run, recipe)
+    documented: dict[str, float] = {}  # the last epoch's means of the document's metrics
 
     def checkpoint(reason: str, epoch: int) -> None:
         if run.on_checkpoint is None:
@@ -740,6 +790,7 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
                 history=tracker.history(run.clock(), stopper),
                 rng=rng,
                 reason=reason,
+                scheduler=scheduler.state_dict() if scheduler is not None else None,
             )
         )
 
@@ -747,16 +798,16 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
         first = (epoch - 1) * steps
         done = tracker.losses[first:]
         result: dict[str, Any] = {"train_loss": sum(done) / max(len(done), 1)}
+        result.update(documented)
         if data is not None and data.val_samples and isinstance(batches, _DatasetBatches):
             try:
-                loss_fn = batches.criterion(model, autocast)
-                result.update(fit.evaluate(model, data, loss_fn, settings.batch_size, autocast))
+                result.update(batches.evaluate(model, autocast))
             except Exception as exc:
                 if run.reraise(exc):
                     raise
                 raise RunFailed(f"Validation failed after epoch {epoch}: {describe_exception(exc)}") from exc
         best = stopper.improved(result.get(settings.early_stop_metric), epoch)
-        return fit.EpochResult(epoch, settings.epochs, len(tracker.losses), best=best, **result)
+        return fit.EpochResult.of(epoch, settings.epochs, len(tracker.losses), best, result)
 
     stopped: str | None = None
     last_checkpoint = run.clock()
@@ -826,6 +877,9 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
                     last_checkpoint = run.clock()
             if stopped:
                 break
+            documented = recipe.epoch_metrics("train_") or documented
+            if scheduler is not None:
+                scheduler.step()
             if data is not None:
                 result = validate(epoch)
                 tracker.epochs.append(result.payload())
@@ -850,7 +904,12 @@ def _train(package: Any, run: _Context) -> dict[str, Any]:
     if stopped == "user" and data is not None and len(tracker.epochs) < epoch:
         tracker.epochs.append(validate(epoch).payload())  # the partial epoch's validation: the results so far
     metrics = _metrics(tracker, settings, backend, run.precision, params_total, run.clock())
+    metrics.update(documented)
     metrics.update(_fit_metrics(tracker, stopper, stopped, total if data is not None else None))
+    if recipe.build_optimizer is not None:
+        metrics["optimizer"] = type(optimizer).__name__
+        metrics["lr"] = optimizer.param_groups[0]["lr"]
+    metrics["params_trainable"] = sum(p.numel() for p in parameters)
     checkpoint("end", epoch)
     return metrics
 

@@ -250,6 +250,8 @@ CATEGORY_COLORS = {
     "embedding": "#0891b2",
     "block": "#f97316",
     "imported": "#6b7280",
+    "loss": "#dc2626",
+    "metric": "#0d9488",
 }
 
 NODE_SPECS: dict[str, NodeSpec] = {}

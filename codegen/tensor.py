@@ -92,11 +92,15 @@ class TensorType:
         """``["B", 64, 256]``; unknown sizes as ``null``, symbolic ones as their expression."""
         if self.dims is None:
             return None
+        if self.layout == "scalar":
+            return []
         return ["B", *(str(d) if isinstance(d, Sym) else d for d in self.dims)]
 
     def describe(self) -> str:
         if self.dims is None:
             return "a tensor of unknown rank"
+        if self.layout == "scalar":
+            return "one number for the batch"
         names = {3: self.layout or CHANNELS_FIRST, 2: "BF"}.get(len(self.dims) + 1) or self.letters
         sizes = ", ".join("?" if d is None else str(d) for d in self.dims)
         label = f" {names}" if names else ""
@@ -131,6 +135,8 @@ def permuted_layout(t: TensorType, order: tuple[int, ...]) -> str | None:
 
 
 UNKNOWN = TensorType(None)
+# One number for the whole batch (a loss or a metric), not a per-sample tensor.
+SCALAR = TensorType((), "scalar")
 
 
 def tensor(*dims: Dim, layout: str | None = None, dtype: str = "float32") -> TensorType:

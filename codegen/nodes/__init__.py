@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     norm,
     placeholder,
     pool,
+    recipe,
     recurrent,
     regularization,
     reshape,

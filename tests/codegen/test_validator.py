@@ -438,11 +438,11 @@ def test_a_multi_output_node_must_be_read_through_an_index(chain, node):
     ]
 
 
-def test_a_multi_output_node_cannot_be_a_model_output(chain, node):
+def test_a_multi_output_node_is_a_model_output_through_its_port(chain, node):
     assert diagnostics(chain(node("split", "Split", sections=[2, 4]), shape=[6, 5])) == [
         error(
             "BAD_PORT",
-            "outputs[0] names `split`, which has 2 outputs; list nodes fed from `split:0` … `split:1` instead",
+            "outputs[0] names `split`, which has 2 outputs; name one of them: `split:0` … `split:1`",
             node="split",
             path="outputs[0]",
         )
@@ -877,7 +877,7 @@ def test_an_id_over_the_length_limit_is_refused(chain, node):
         (
             {"version": "0.3", "nodes": [], "wat": 1},
             [
-                "wat: unknown field (allowed: composites, edges, inputs, metadata, nodes, outputs, version)",
+                "wat: unknown field (allowed: composites, edges, inputs, metadata, nodes, outputs, training, version)",
                 'version: unsupported version "0.3"; this engine reads 0.2',
             ],
         ),
@@ -897,7 +897,7 @@ def test_an_id_over_the_length_limit_is_refused(chain, node):
             {"nodes": [7, {"id": 3, "type": None, "disabled": "yes", "zz": 1}]},
             [
                 "nodes[0]: expected object with id, type and params, got int",
-                "nodes[1].zz: unknown field (allowed: disabled, id, label, params, path, type, ui)",
+                "nodes[1].zz: unknown field (allowed: disabled, id, init, label, params, path, stage, trainable, type, ui)",
                 "nodes[1].id: expected string, got int",
                 "nodes[1].type: expected string, got null",
                 'nodes[1].disabled: expected bool, got "yes"',
