@@ -59,7 +59,8 @@ class GraphModule(nn.Module):
             if code.init is not None:
                 self._register(attrs[node_id], Evaluator(namespaces).eval(code.init))
             self._program.extend(code.body)
-        self._results = [variables[(o, 0)] for o in self._outputs]
+        self._results = [variables[(o, port or 0)] for o, port in analysis.output_refs]
+        self._names = analysis.output_names
         self.variables = variables  # (node id, output index) -> local name, for tests that trace values
         self._namespaces = namespaces
 
@@ -83,6 +84,8 @@ class GraphModule(nn.Module):
     def forward(self, *args: torch.Tensor) -> Any:
         local = self.trace(*args)
         results = [local[name] for name in self._results]
+        if self._names is not None:
+            return dict(zip(self._names, results))
         return results[0] if len(results) == 1 else tuple(results)
 
     def trace(self, *args: torch.Tensor) -> dict[str, Any]:

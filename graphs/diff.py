@@ -12,7 +12,7 @@ from typing import Any
 
 import codegen
 
-NODE_FIELDS = ("disabled", "label", "path")
+NODE_FIELDS = ("disabled", "label", "path", "stage", "trainable", "init")
 
 
 def _nodes(document: dict) -> dict[str, dict]:
@@ -39,7 +39,10 @@ def _mapping(document: dict, key: str) -> dict:
 
 
 def _list(document: dict, key: str) -> list:
+    """``inputs`` or ``outputs`` as a list of text; named outputs as ``name = node``."""
     value = document.get(key)
+    if isinstance(value, dict):
+        return [f"{name} = {ref}" for name, ref in value.items()]
     return value if isinstance(value, list) else []
 
 
@@ -75,9 +78,10 @@ def diff_documents(a: dict, b: dict) -> dict[str, Any]:
     """What changed from document ``a`` to document ``b``.
 
     ``nodes``: ``added`` / ``removed`` (``{"id", "type"}``), ``changed`` (by id: ``type``, each changed
-    param with ``old``/``new``, ``disabled``, ``label``, ``path``) and ``moved`` (ids whose canvas
+    param with ``old``/``new``, ``disabled``, ``label``, ``path``, ``stage``, ``trainable``, ``init``) and ``moved`` (ids whose canvas
     position alone changed); ``edges``: ``added`` / ``removed``; ``inputs`` / ``outputs``: ``{"old", "new"}`` when they
-    differ; ``composites``: block names ``added`` / ``removed`` / ``changed``; ``metadata``: changed keys.
+    differ (named outputs as ``name = node``); ``training``: the optimizer or scheduler that changed, with
+    ``old``/``new``; ``composites``: block names ``added`` / ``removed`` / ``changed``; ``metadata``: changed keys.
     ``identical`` is true when nothing at all differs.
     """
     a = a if isinstance(a, dict) else {}
@@ -111,6 +115,12 @@ def diff_documents(a: dict, b: dict) -> dict[str, Any]:
     for key in ("inputs", "outputs"):
         before, after = _list(a, key), _list(b, key)
         result[key] = {"old": before, "new": after} if before != after else None
+    old_training, new_training = _mapping(a, "training"), _mapping(b, "training")
+    result["training"] = {
+        part: {"old": old_training.get(part), "new": new_training.get(part)}
+        for part in sorted(old_training.keys() | new_training.keys(), key=str)
+        if old_training.get(part) != new_training.get(part)
+    }
 
     old_blocks, new_blocks = _mapping(a, "composites"), _mapping(b, "composites")
     result["composites"] = {

@@ -1239,23 +1239,37 @@ def build(source: HypothesisSource | RandomSource, max_steps: int) -> Case:
             if made is not None:
                 current = made
                 break
-    # Outputs: the last tensor and maybe other open ends; never a multi-output node itself.
-    outputs = [current.node if ":" not in current.ref else b.activation(current).node]
+    # Outputs: the last tensor and maybe other open ends; one of a multi-output node's through its port
+    # (``"split:1"``) or through an activation after it.
+    def output_ref(value: Any) -> str:
+        if ":" not in value.ref:
+            return value.node
+        if b.coin(0.5):
+            b.features.add("port_output")
+            return value.ref
+        return b.activation(value).node
+
+    outputs = [output_ref(current)]
     for _ in range(2):
-        open_ends = [v for v in b.pool if v.ref not in b.consumed and v.node not in outputs]
+        open_ends = [v for v in b.pool if v.ref not in b.consumed and v.node not in outputs and v.ref not in outputs]
         if open_ends and b.coin(0.4):
-            end = b.choice(open_ends)
-            outputs.append(end.node if ":" not in end.ref else b.activation(end).node)
+            outputs.append(output_ref(b.choice(open_ends)))
             b.features.add("multiple_outputs")
     if b.coin(0.03):
         outputs.append(inputs[0][0])  # an input passed straight through
+    listed: list[str] | dict[str, str] = list(dict.fromkeys(outputs))
+    if b.coin(0.15):  # named outputs: forward() returns a dict
+        names = ["logits", "head0/logits", "mean", "std.dev", "out-1", "_z", "9"]
+        first = b.integer(0, len(names) - 1)  # names from a rotation: distinct, in a drawn order
+        listed = {names[(first + k) % len(names)]: ref for k, ref in enumerate(listed)}
+        b.features.add("named_outputs")
     graph: dict[str, Any] = {
         "version": "0.2",
         "metadata": {"name": b.choice(("", "demo", "My model", "tiny-net"))},
         "nodes": b.nodes,
         "edges": b.edges,
         "inputs": [spec[0] for spec in inputs],
-        "outputs": list(dict.fromkeys(outputs)),
+        "outputs": listed,
     }
     if not graph["metadata"]["name"]:
         del graph["metadata"]

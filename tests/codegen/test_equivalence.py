@@ -94,6 +94,8 @@ def write(files: dict[str, str], folder: Path) -> None:
 
 
 def as_tuple(output) -> tuple[torch.Tensor, ...]:
+    if isinstance(output, dict):  # named outputs, in their order
+        return tuple(output.values())
     return output if isinstance(output, tuple) else (output,)
 
 
@@ -198,6 +200,8 @@ REQUIRED_FEATURES = {
     "input_graph",
     "multiple_inputs",
     "multiple_outputs",
+    "port_output",
+    "named_outputs",
     "composite",
     "nested_composite",
     "awkward_id",
