@@ -72,6 +72,30 @@ class Validation:
             result[node_id] = [t.to_json() for t in out] if isinstance(out, tuple) else out.to_json() if out else None
         return result
 
+    def outputs(self) -> dict[str, Any]:
+        """What forward() returns, by output name (named outputs) or reference (``fc``, ``split:1``): shapes."""
+        analysis = self.analysis
+        refs = analysis.output_refs
+        names = analysis.output_names or [node if port is None else f"{node}:{port}" for node, port in refs]
+        shapes = {}
+        for name, (node, port) in zip(names, refs):
+            out = analysis.info[node].output(port)
+            shapes[name] = out.to_json() if out is not None else None
+        return shapes
+
+    def recipe(self) -> dict[str, Any]:
+        """The training recipe: loss and metric nodes, the Targets they read, frozen parameters, the optimizer."""
+        analysis = self.analysis
+        return {
+            "loss": [n for n in analysis.stages.get("loss", []) if analysis.info[n].measures],
+            "metrics": [n for n in analysis.stages.get("metrics", []) if analysis.info[n].measures],
+            "targets": list(analysis.targets),
+            "target_dtypes": {t: analysis.info[t].params["dtype"] for t in analysis.targets},
+            "params_frozen": analysis.params_frozen,
+            "optimizer": analysis.training.describe(),
+            "scheduler": analysis.training.scheduler[0] if analysis.training.scheduler else None,
+        }
+
     def summary(self) -> ModelSummary:
         """Per node and in total: parameters, FLOPs/MACs at batch 1, activation memory per sample."""
         return summary_of(self.analysis)
@@ -102,6 +126,8 @@ class Validation:
             "edges": self.edges(),
             "params": {node_id: i.param_count for node_id, i in info.items() if i.live and i.out is not None},
             "params_total": self.analysis.params_total,
+            "outputs": self.outputs(),
+            "recipe": self.recipe(),
             "memory_bytes": self.analysis.memory_bytes,
             "order": list(self.analysis.order),
             "summary": self.summary().to_dict(),

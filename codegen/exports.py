@@ -339,7 +339,10 @@ def _inputs(package: Any, batch: int) -> tuple[Any, ...]:
 
 
 def _flatten(output: Any) -> list[Any]:
-    """A model's outputs as a flat list of tensors (a single tensor, a tuple, tuples of tuples)."""
+    """A model's outputs as a flat list of tensors (a single tensor, a tuple, tuples of tuples, a dict of
+    named outputs in its order, as the exporters flatten it)."""
+    if isinstance(output, dict):
+        return [tensor for item in output.values() for tensor in _flatten(item)]
     if isinstance(output, list | tuple):
         return [tensor for item in output for tensor in _flatten(item)]
     return [output]
@@ -374,7 +377,8 @@ def _names(graph: Graph, model: Any, count: int) -> tuple[list[str], list[str]]:
     definition, so it becomes ``class_token_1``.
     """
     inputs = list(graph.body.inputs)
-    outputs = list(graph.body.outputs) if len(graph.body.outputs) == count else [f"output_{i}" for i in range(count)]
+    listed = graph.body.output_names or [ref.replace(":", "_") for ref in graph.body.outputs]
+    outputs = listed if len(listed) == count else [f"output_{i}" for i in range(count)]
     taken = {*inputs, *(name for name, _ in model.named_parameters()), *(name for name, _ in model.named_buffers())}
     unique = []
     for name in outputs:

@@ -34,10 +34,11 @@ class PackageRecipe:
         self._samples = 0
 
     @property
-    def target_names(self) -> list[str]:
+    def target_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Each Target's sizes without the batch axis (a dataset's labels are reshaped to them)."""
         if self.example_targets is None:
-            return []
-        return list(self.example_targets(1))
+            return {}
+        return {name: tuple(t.shape[1:]) for name, t in self.example_targets(1).items()}
 
     def to(self, device: torch.device) -> PackageRecipe:
         for part in (self.loss, self.metrics):
@@ -91,7 +92,7 @@ class PackageRecipe:
                 for x, y in batches:
                     with autocast():
                         outputs = model(x)
-                    targets = {target: y}
+                    targets = {target: y.reshape(len(y), *self.target_shapes[target])}
                     loss = self.loss(outputs, targets)["loss"].float() * len(y)
                     total = loss if total is None else total + loss
                     samples += len(y)

@@ -515,6 +515,22 @@ def input_shape_problem(document: dict[str, Any], facts: dict[str, Any]) -> Diag
     return None
 
 
+def recipe_problem(recipe: dict[str, Any], facts: dict[str, Any]) -> str | None:
+    """Why a graph with its own loss cannot train on the dataset: its labels fill exactly one Target."""
+    targets = recipe.get("targets") or []
+    if len(targets) != 1:
+        return (
+            f"A dataset gives one label per sample, and this graph's loss and metrics read {len(targets)} Targets"
+            f"{' (' + ', '.join(targets) + ')' if targets else ''}: keep one."
+        )
+    dtype = (recipe.get("target_dtypes") or {}).get(targets[0])
+    wanted = "int64" if facts.get("task") == "classification" else "float32"
+    if dtype is not None and dtype != wanted:
+        what = "class indices" if wanted == "int64" else "numbers"
+        return f"The dataset's labels are {what}, so Target {targets[0]} must have dtype {wanted} (it is {dtype})."
+    return None
+
+
 def output_problem(outputs: dict[str, Any], facts: dict[str, Any]) -> str | None:
     """Why a graph's outputs (inferred shapes with the batch axis, by output id) cannot be trained against the
     dataset's targets; None when they can. The loop says the same once it runs (codegen.fit.loss_for_task):

@@ -106,7 +106,8 @@ def check_run(
         raise RunRefused(f"{broken}: {facts.errors[0]}{more}.")
     problem = runner.preflight_problem(facts, parsed, limits)
     if problem is None and dataset is not None:
-        problem = datasets.output_problem(facts.outputs, dataset.facts)
+        problem = datasets.recipe_problem(facts.recipe, dataset.facts) if facts.has_loss else None
+        problem = problem or (None if facts.has_loss else datasets.output_problem(facts.outputs, dataset.facts))
     if problem:
         raise RunRefused(problem)
     if parsed.device == "cuda" and run_mode() == EMBEDDED and not _has_cuda():

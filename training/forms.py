@@ -8,10 +8,13 @@ shown above the form.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django import forms
 from django.core.validators import MaxValueValidator
 
+from codegen.recipe import check_training
+from codegen.spec import lookup
 from graphs.services import MAX_TAGS, ServiceError
 from training import labels
 from training.config import DATASET_DEFAULTS, DEFAULTS, MAX_INPUT_RANK, MAX_LR, MAX_SEED, MAX_VAL_FRACTION, Caps
@@ -132,11 +135,21 @@ class RunConfigForm(RunLabelsForm):
         caps: Caps | None = None,
         open_inputs: list[str] | tuple = (),
         datasets=None,
+        recipe: DocumentRecipe | None = None,
         **kwargs,
     ):
         """``open_inputs``: the graph's inputs without a shape; the run needs their sizes. ``datasets``: the
-        ones the user may train on."""
+        ones the user may train on. ``recipe``: what the document itself says about training (its optimizer
+        and loss replace the form's)."""
         super().__init__(*args, **kwargs)
+        recipe = recipe or DocumentRecipe()
+        if recipe.optimizer:
+            for name in ("optimizer", "lr"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = f"The graph's own: {recipe.optimizer} (its training settings)."
+        if recipe.losses:
+            self.fields["loss"].disabled = True
+            self.fields["loss"].help_text = f"The graph's own loss: {', '.join(recipe.losses)}."
         self.fields["dataset"].queryset = datasets if datasets is not None else Dataset.objects.none()
         caps = caps or Caps()
         for name, high in (("batch_size", caps.max_batch_size), ("steps", caps.max_steps), ("epochs", caps.max_steps)):
@@ -217,6 +230,22 @@ def open_inputs(document: dict) -> list[str]:
     return missing
 
 
+@dataclass(frozen=True)
+class DocumentRecipe:
+    """What a graph document says about training, read without validating it: runs use these as written."""
+
+    optimizer: str | None = None  # "SGD (lr 0.05, momentum 0.9)"
+    losses: tuple[str, ...] = ()  # its loss nodes
+
+    @classmethod
+    def of(cls, document: dict) -> DocumentRecipe:
+        training = document.get("training")
+        checked, _ = check_training(training if isinstance(training, dict) else {})
+        nodes = [n for n in document.get("nodes", []) if isinstance(n, dict) and isinstance(n.get("type"), str)]
+        losses = tuple(str(n.get("id")) for n in nodes if (spec := lookup(n["type"])) and spec.category == "loss")
+        return cls(checked.describe(), losses)
+
+
 def run_form(user, version, data=None, initial=None) -> RunConfigForm:
     """The run form of ``version`` for ``user``: the caps in force, the inputs left open, their datasets."""
     from django.conf import settings
@@ -230,4 +259,5 @@ def run_form(user, version, data=None, initial=None) -> RunConfigForm:
         caps=Caps.from_settings(settings.TORCHCANVAS_RUNS),
         open_inputs=open_inputs(version.document),
         datasets=visible_datasets(user) if authenticated else Dataset.objects.none(),
+        recipe=DocumentRecipe.of(version.document),
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -59,6 +59,12 @@ class GraphFacts:
     outputs: dict[str, Any]
     params_total: int | None
     activation_bytes: int | None  # estimated at batch 1, fp32
+    recipe: dict[str, Any] = field(default_factory=dict)  # the document's loss, metrics, targets, optimizer
+
+    @property
+    def has_loss(self) -> bool:
+        """The document says what to train against: runs use its loss, not the run's choice."""
+        return bool(self.recipe.get("loss"))
 
     @property
     def open_inputs(self) -> list[str]:
@@ -81,9 +87,10 @@ def inspect_graph(
     return GraphFacts(
         errors=[],
         inputs={name: inferred.get(name) for name in document.get("inputs", [])},
-        outputs={name: inferred.get(name) for name in document.get("outputs", [])},
+        outputs=validation.outputs(),
         params_total=validation.params_total,
         activation_bytes=validation.analysis.memory_bytes,
+        recipe=validation.recipe(),
     )
 
 
@@ -125,7 +132,7 @@ def preflight_problem(facts: GraphFacts, config: RunConfig, caps: Caps) -> str |
             f"This run needs about {_gib(estimate)} of memory at batch {config.batch_size} "
             f"(the limit is {_gib(caps.max_memory_bytes)}): {advice}."
         )
-    if config.loss == "cross_entropy":
+    if config.loss == "cross_entropy" and not facts.has_loss:
         for name, shape in facts.outputs.items():
             if isinstance(shape, list) and shape and not isinstance(shape[0], list):
                 if len(shape) < 2 or (isinstance(shape[1], int) and shape[1] < 2):

@@ -22,7 +22,7 @@ from graphs.permissions import visible_datasets
 from torchcanvas_site.htmx import go
 from training import dispatch
 from training.access import may_cancel, visible_sets
-from training.forms import RunConfigForm, open_inputs
+from training.forms import DocumentRecipe, RunConfigForm, open_inputs
 from training.listing import curves, run_rows
 from training.models import ACTIVE, SetKind
 from training.run_sets import SWEEPABLE, cancel_set, node_params, queue_set, variant_label
@@ -68,7 +68,7 @@ class RunSetForm(RunConfigForm):
     declared_axis = ("kind", "nodes", "baseline", "param", "values")
 
     def __init__(self, *args, document: dict[str, Any], **kwargs):
-        super().__init__(*args, open_inputs=open_inputs(document), **kwargs)
+        super().__init__(*args, open_inputs=open_inputs(document), recipe=DocumentRecipe.of(document), **kwargs)
         self.more_fields = [name for name in self.more_fields if name not in self.declared_axis]
         self.fields["name"].help_text = "Optional; default: the kind, graph and version. Each run adds its variant."
         self.fields["param"].choices = [
