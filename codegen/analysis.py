@@ -433,8 +433,6 @@ class _BodyAnalyzer:
         model only through its outputs (so that training and inference run the same module)."""
         model_outputs = {(name, port or 0) for name, port in self.output_refs}
         for info in self.info.values():
-            if not info.valid:
-                continue
             if self.body.path and (info.is_target or info.measures or info.node.stage is not None):
                 what = "a stage" if info.node.stage is not None else f"a {info.type_name}"
                 self.report(
@@ -443,6 +441,8 @@ class _BodyAnalyzer:
                     node=info.id,
                 )
                 info.valid = False
+                continue
+            if not info.valid:
                 continue
             stage = info.stage
             if info.measures and stage != STAGE_OF_CATEGORY[info.spec.category]:  # type: ignore[union-attr]

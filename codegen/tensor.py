@@ -104,7 +104,7 @@ class TensorType:
         names = {3: self.layout or CHANNELS_FIRST, 2: "BF"}.get(len(self.dims) + 1) or self.letters
         sizes = ", ".join("?" if d is None else str(d) for d in self.dims)
         label = f" {names}" if names else ""
-        return f"rank {self.rank}{label} (B, {sizes})"
+        return f"rank {self.rank}{label} (B, {sizes})" if sizes else "rank 1 (B,)"
 
 
 def shape_text(sizes: Sequence[object]) -> str:

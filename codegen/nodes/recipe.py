@@ -21,8 +21,11 @@ PORTS = ("input", "target")
 
 
 def infer_target(ctx: InferCtx) -> TensorType:
-    shape = ctx.params["shape"] or ()
-    return tensor(*shape, dtype=ctx.params["dtype"])
+    """Class indices (B,) by default; float values without a shape take the shape of what they are compared with."""
+    shape, dtype = ctx.params["shape"], ctx.params["dtype"]
+    if shape is None and dtype == "float32":
+        return TensorType(None, dtype=dtype)
+    return tensor(*(shape or ()), dtype=dtype)
 
 
 def emit_target(ctx):  # pragma: no cover - targets become arguments of the loss and metrics, never statements
