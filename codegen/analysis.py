@@ -393,10 +393,10 @@ class _BodyAnalyzer:
                     info.weight_init = check_init(node.init, info.spec.type, f"nodes[{info.index}].init")
                 except RecipeError as exc:
                     self.report("RECIPE", str(exc), node=info.id, path=exc.path)
-            if not node.trainable and info.live and info.param_count == 0:
+            if not node.trainable and info.live and info.composite is None and node_init(analysis, info) is None:
                 self.report(
                     "RECIPE",
-                    f"`{info.id}` is frozen (trainable: false) but has no parameters to freeze",
+                    f"`{info.id}` is frozen (trainable: false) but is a function in forward: nothing to freeze",
                     WARNING,
                     node=info.id,
                     path=f"nodes[{info.index}].trainable",

@@ -89,10 +89,17 @@ OPTIMIZERS: dict[str, tuple[Param, ...]] = {
         Bool("centered", default=False),
     ),
 }
+# Schedulers step once per epoch; settings without a default are torch's required arguments.
 SCHEDULERS: dict[str, tuple[Param, ...]] = {
-    "StepLR": (Int("step_size", default=1, min=1, max=1_000_000), Float("gamma", default=0.1, min=0.0, max=1.0)),
-    "ExponentialLR": (Float("gamma", default=0.9, min=0.0, max=1.0),),
-    "CosineAnnealingLR": (Int("T_max", default=10, min=1, max=1_000_000), Float("eta_min", default=0.0, min=0.0)),
+    "StepLR": (
+        Int("step_size", min=1, max=1_000_000, doc="Epochs between two decays."),
+        Float("gamma", default=0.1, min=0.0, max=1.0),
+    ),
+    "ExponentialLR": (Float("gamma", min=0.0, max=1.0, doc="Factor of the rate after every epoch."),),
+    "CosineAnnealingLR": (
+        Int("T_max", min=1, max=1_000_000, doc="Epochs of the half cosine."),
+        Float("eta_min", default=0.0, min=0.0),
+    ),
     "LinearLR": (
         Float("start_factor", default=1 / 3, min=1e-8, max=1.0),
         Float("end_factor", default=1.0, min=0.0, max=1.0),
@@ -137,14 +144,20 @@ def _checked(params: tuple[Param, ...], raw: dict[str, Any], path: str, what: st
     values: dict[str, Any] = {}
     for param in params:
         if param.name not in raw:
+            if param.required:
+                raise RecipeError(f"{path}.{param.name}", f"{what} needs `{param.name}`{_doc(param)}")
             continue
         try:
             value = param.coerce(raw[param.name])
         except ParamError as exc:
             raise RecipeError(f"{path}.{param.name}", str(exc)) from None
-        if value != param.default:
+        if param.required or value != param.default:
             values[param.name] = value
     return values
+
+
+def _doc(param: Param) -> str:
+    return f" ({param.doc.rstrip('.')})" if param.doc else ""
 
 
 def _typed(raw: Any, path: str, choices: dict[str, Any], what: str) -> tuple[str, dict[str, Any]]:

@@ -206,7 +206,9 @@ def test_losses_feed_nothing_and_are_not_outputs():
 
 def test_a_loss_node_stays_in_the_loss_stage():
     graph = recipe_graph({"id": "ce", "type": "CrossEntropyLoss", "stage": "metrics"})
-    assert any(d["message"] == "CrossEntropyLoss `ce` belongs to the loss stage, not metrics" for d in diagnostics(graph))
+    assert any(
+        d["message"] == "CrossEntropyLoss `ce` belongs to the loss stage, not metrics" for d in diagnostics(graph)
+    )
 
 
 def test_targets_and_losses_belong_to_the_model_graph_not_a_block():
