@@ -46,6 +46,7 @@ CODES: dict[str, str] = {
     "EXPRESSION_TOO_LONG": "A block parameter expression has more operators or characters than the engine accepts.",
     "IMPORT": "A PyTorch construct has no faithful node, so the module cannot be imported (names op, path, line).",
     "NOT_IMPORTED": "A placeholder for a part of an imported module that has no node: replace it to generate code.",
+    "CUSTOM_MODULE": "A CustomModule names a class this deployment does not allow (or one that cannot be imported where it runs).",
     "BUDGET": "The model exceeds the configured parameter or memory budget.",
     "EXPORT_UNSUPPORTED": "A node's type cannot be exported in the chosen format (ONNX, torch.export or TorchScript).",
     "DATASET": "The graph's Input does not take the chosen dataset's samples (shape or dtype).",

@@ -153,8 +153,9 @@ EXAMPLES: dict[str, Example] = {
     "PatchMerging": ex([5, 7, 4], layout="BHWC"),
 }
 
-# Every type but the import placeholder, which computes nothing (tests/codegen/test_not_imported.py).
-TYPES = sorted(set(NODE_SPECS) - {"NotImported"})
+# Every type but the import placeholder, which computes nothing (tests/codegen/test_not_imported.py), and the
+# user's own module, which needs an allow-list and a class to import (tests/codegen/test_custom_module.py).
+TYPES = sorted(set(NODE_SPECS) - {"NotImported", "CustomModule"})
 
 
 def one_node_graph(node_type: str, example: Example, with_shapes: bool = True) -> dict[str, Any]:
