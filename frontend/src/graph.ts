@@ -112,7 +112,7 @@ export interface ValidateResult {
 
 export interface ParamSpec {
   name: string;
-  type: "int" | "float" | "bool" | "choice" | "ints" | "padding" | "int_list" | "str" | string;
+  type: "int" | "float" | "bool" | "choice" | "ints" | "padding" | "int_list" | "kwargs" | "class_path" | "str" | string;
   doc?: string;
   required?: boolean;
   default?: ParamValue;
