@@ -279,7 +279,7 @@ class Kwargs(Param):
         if len(value) > self.max_keys:
             raise ParamError("PARAM_RANGE", f"has {len(value)} keyword arguments; at most {self.max_keys}")
         for key, item in value.items():
-            if not (key.isascii() and key.isidentifier()) or keyword.iskeyword(key):
+            if not (isinstance(key, str) and key.isascii() and key.isidentifier()) or keyword.iskeyword(key):
                 raise ParamError(
                     "PARAM_TYPE", f"key {_type_name(key)} is not a keyword argument name (an identifier, not a keyword)"
                 )
