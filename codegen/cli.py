@@ -14,19 +14,18 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .analysis import Analysis
-from .api import Validation, generate, load_graph, package_zip, validate
+from .api import generate, load_graph, package_zip, validate
 from .diagnostics import GraphError
 from .diagram import to_mermaid
 from .document import YAML, dump_json, dump_yaml, load_document, syntax_of
 from .exports import DEFAULT_OPSET, FORMATS, MAX_OPSET, MIN_OPSET, ExportFailed, export_model
 from .figure import FigureTooLarge, to_png, to_svg
-from .nodes.custom import TYPE as CUSTOM_TYPE
+from .nodes.custom import class_paths
 from .package import PACKAGE, SINGLE_FILE
 from .schema import Limits, custom_module_pattern_problem
 from .summary import summarize
@@ -134,27 +133,17 @@ def cmd_validate(argv: list[str]) -> int:
         print_diagnostics(result.diagnostics, sys.stdout)
         if result.ok:
             total = result.params_total
-            counted = f"{total:,} parameters" if total is not None else uncounted(result)
+            counted = f"{total:,} parameters" if total is not None else uncounted(graph)
             print(f"ok: {len(result.analysis.order)} nodes, {counted}")
     return 0 if result.ok else 1
 
 
-def uncounted(result: Validation) -> str:
-    """Why a valid graph's parameter count is unknown: input sizes left open, or custom modules not imported."""
-    custom = sorted(set(custom_classes(result.analysis)))
+def uncounted(graph: bytes | Any) -> str:
+    """Why a valid graph's parameter count is unknown: custom modules (never imported to count), or open sizes."""
+    custom = class_paths(load_graph(graph))
     if custom:
         return f"parameter count unknown: custom modules are not imported to count them ({', '.join(custom)})"
     return "parameter count known once input shapes are"
-
-
-def custom_classes(analysis: Analysis) -> Iterator[str]:
-    """The classes of the CustomModule nodes an analysis runs, inside its blocks too."""
-    for node_id in analysis.order:
-        info = analysis.info[node_id]
-        if info.inner is not None:
-            yield from custom_classes(info.inner)
-        elif info.spec is not None and info.spec.type == CUSTOM_TYPE and not info.node.disabled:
-            yield info.params["class"]
 
 
 def cmd_generate(argv: list[str]) -> int:
@@ -568,6 +557,8 @@ def cmd_summary(argv: list[str]) -> int:
         return 1
     if not write_output(SUMMARY_FORMATS[args.format](summary), args.out):
         return 1
+    if summary.params is None and class_paths(load_graph(graph)):
+        print(f"note: {uncounted(graph)}", file=sys.stderr)
     if args.out:
         print(f"wrote {args.out}")
     return 0

@@ -90,6 +90,8 @@ def test_an_allowed_class_validates_with_its_declared_shape_and_no_guessed_param
     assert result.analysis.info["gate"].param_count is None  # never imported to be counted
     assert result.analysis.info["fc"].param_count == 8 * 3 + 3
     assert result.params_total is None
+    (row,) = [r for r in result.summary().rows if r.id == "gate"]
+    assert (row.params, row.macs, row.output_shapes) == (None, None, [["B", 8]])  # unknown, not guessed
     assert "custom_layers" in sys.modules  # imported by this test module itself, not by the engine
 
 
@@ -338,6 +340,10 @@ def test_the_cli_refuses_without_allow_module_and_builds_with_it(tmp_path, capsy
     assert capsys.readouterr().out == (
         "ok: 3 nodes, parameter count unknown: custom modules are not imported to count them "
         "(custom_layers.GatedProjection)\n"
+    )
+    assert cli(["summary", str(path), "--allow-module", "custom_layers.*"]) == 0
+    assert capsys.readouterr().err == (
+        "note: parameter count unknown: custom modules are not imported to count them (custom_layers.GatedProjection)\n"
     )
     assert cli(["--graph", str(path), "--out", str(tmp_path / "gen"), "--allow-module", "custom_layers.*"]) == 0
     assert "from custom_layers import GatedProjection" in (tmp_path / "gen/Model/model.py").read_text()
