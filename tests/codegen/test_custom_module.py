@@ -359,3 +359,22 @@ def test_the_cli_refuses_a_malformed_pattern(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli(["validate", "-", "--allow-module", "*"])
     assert "argument --allow-module: custom module pattern '*'" in capsys.readouterr().err
+
+
+def test_train_dummy_reads_the_package_imports_before_importing_it(tmp_path, capsys, hostile_marker):
+    from codegen.train_dummy import main as train_dummy
+
+    files = codegen.generate(graph(), name="gated_pkg", limits=ALLOWED)
+    hostile = codegen.Limits(custom_modules=(HOSTILE,))  # a server that allowed it: generating imports nothing
+    files |= codegen.generate(graph(custom(HOSTILE, kwargs={}, output_shape=[16])), name="hostile_pkg", limits=hostile)
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    common = ["--pkg-path", str(tmp_path), "--steps-per-epoch", "2"]
+    assert train_dummy(["--pkg", "hostile_pkg", *common, "--allow-module", "custom_layers.*"]) == 1
+    assert capsys.readouterr().err == f"error: {HOSTILE_SENTENCE}\n"
+    assert "hostile_pkg" not in sys.modules
+    assert train_dummy(["--pkg", "gated_pkg", *common]) == 1
+    assert "`custom_layers.GatedProjection` is not allowed" in capsys.readouterr().err
+    assert train_dummy(["--pkg", "gated_pkg", *common, "--allow-module", "custom_layers.GatedProjection"]) == 0
+    assert "done: 16 samples" in capsys.readouterr().out
