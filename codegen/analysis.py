@@ -1025,7 +1025,7 @@ class _BodyAnalyzer:
 
     def call_rule(self, info: NodeInfo, types: list[TensorType]) -> TensorType | tuple[TensorType, ...] | None:
         assert info.spec is not None
-        ctx = InferCtx(info.id, info.params, types, [e.source for e in info.inputs])
+        ctx = InferCtx(info.id, info.params, types, [e.source for e in info.inputs], limits=self.scope.limits)
         try:
             out = info.spec.infer(ctx)
         except ShapeError as exc:
@@ -1243,9 +1243,12 @@ def count_call_parameters(init: Call) -> int | None:
 
     from .interpreter import base_namespaces
 
+    namespaces = base_namespaces()
+    if isinstance(init.fn, str) and init.fn.split(".")[0] not in namespaces:
+        return None  # a user's class (CustomModule): validation never imports it, so its size is unknown
     try:
         with torch.device("meta"):
-            module = Evaluator(base_namespaces()).eval(init)
+            module = Evaluator(namespaces).eval(init)
     except TypeError:
         return None  # symbolic arguments: counted per instance instead
     # A learned-tensor node's constructor is the parameter itself, not a module holding some.

@@ -25,7 +25,9 @@ from .diagram import to_mermaid
 from .document import YAML, dump_json, dump_yaml, load_document, syntax_of
 from .exports import DEFAULT_OPSET, FORMATS, MAX_OPSET, MIN_OPSET, ExportFailed, export_model
 from .figure import FigureTooLarge, to_png, to_svg
+from .nodes.custom import class_paths
 from .package import PACKAGE, SINGLE_FILE
+from .schema import Limits, custom_module_pattern_problem
 from .summary import summarize
 
 
@@ -49,6 +51,29 @@ def add_input_shape_option(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="input sizes without the batch axis: 9,256 or NAME=9,256 (repeatable)",
     )
+
+
+def parse_module_pattern(text: str) -> str:
+    problem = custom_module_pattern_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def add_limits_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-module",
+        type=parse_module_pattern,
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="allow CustomModule nodes to build this class: pkg.module.Class, or pkg.* for all under pkg "
+        "(repeatable; none is allowed by default)",
+    )
+
+
+def limits_of(args: argparse.Namespace) -> Limits:
+    return Limits(custom_modules=tuple(args.allow_module))
 
 
 def read_graph(path: str) -> bytes | Any:
@@ -98,18 +123,27 @@ def cmd_validate(argv: list[str]) -> int:
     parser.add_argument("graph", help="graph file (JSON, or YAML: .yaml/.yml), or - for standard input")
     add_input_shape_option(parser)
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    add_limits_option(parser)
     args = parser.parse_args(argv)
     graph = read_graph(args.graph)
-    result = validate(graph, input_shapes=resolve_shapes(graph, args.input_shape))
+    result = validate(graph, input_shapes=resolve_shapes(graph, args.input_shape), limits=limits_of(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         print_diagnostics(result.diagnostics, sys.stdout)
         if result.ok:
             total = result.params_total
-            counted = f"{total:,} parameters" if total is not None else "parameter count known once input shapes are"
+            counted = f"{total:,} parameters" if total is not None else uncounted(graph)
             print(f"ok: {len(result.analysis.order)} nodes, {counted}")
     return 0 if result.ok else 1
+
+
+def uncounted(graph: bytes | Any) -> str:
+    """Why a valid graph's parameter count is unknown: custom modules (never imported to count), or open sizes."""
+    custom = class_paths(load_graph(graph))
+    if custom:
+        return f"parameter count unknown: custom modules are not imported to count them ({', '.join(custom)})"
+    return "parameter count known once input shapes are"
 
 
 def cmd_generate(argv: list[str]) -> int:
@@ -126,6 +160,7 @@ def cmd_generate(argv: list[str]) -> int:
     parser.add_argument("--single-file", action="store_true", help="write one NAME.py instead of a package")
     parser.add_argument("--zip", action="store_true", help="write NAME.zip instead of loose files")
     add_input_shape_option(parser)
+    add_limits_option(parser)
     args = parser.parse_args(argv)
     graph = read_graph(args.graph)
     try:
@@ -135,6 +170,7 @@ def cmd_generate(argv: list[str]) -> int:
             layout=SINGLE_FILE if args.single_file else PACKAGE,
             with_train=args.with_train,
             input_shapes=resolve_shapes(graph, args.input_shape),
+            limits=limits_of(args),
         )
     except GraphError as exc:
         print_diagnostics(exc.diagnostics, sys.stderr)
@@ -459,6 +495,7 @@ def cmd_export(argv: list[str]) -> int:
     parser.add_argument("--out", help="file to write (default: standard output; png and the model formats need a file)")
     parser.add_argument("--opset", type=int, help=f"ONNX opset, {MIN_OPSET} to {MAX_OPSET} (default {DEFAULT_OPSET})")
     add_input_shape_option(parser)
+    add_limits_option(parser)
     args = parser.parse_args(argv)
     if args.format in ("png", *FORMATS) and args.out in (None, "-"):
         parser.error(f"--format {args.format} writes a binary file: give --out FILE")
@@ -466,16 +503,17 @@ def cmd_export(argv: list[str]) -> int:
         parser.error("--opset goes with --format onnx")
     graph = read_graph(args.graph)
     shapes = resolve_shapes(graph, args.input_shape)
+    limits = limits_of(args)
     if args.format in FORMATS:
-        return export_model_file(graph, args.format, args.out, shapes, args.opset)
+        return export_model_file(graph, args.format, args.out, shapes, args.opset, limits)
     try:
         if args.format in DOCUMENT_FORMATS:
             text: str | bytes = DOCUMENT_FORMATS[args.format](load_graph(graph).document)
         elif args.format == "mermaid":
-            text = to_mermaid(graph, input_shapes=shapes, direction=args.direction)
+            text = to_mermaid(graph, input_shapes=shapes, direction=args.direction, limits=limits)
         else:
             draw = to_svg if args.format == "svg" else to_png
-            text = draw(graph, input_shapes=shapes, expand_blocks=args.expand_blocks)
+            text = draw(graph, input_shapes=shapes, expand_blocks=args.expand_blocks, limits=limits)
     except GraphError as exc:
         print_diagnostics(exc.diagnostics, sys.stderr)
         return 1
@@ -509,15 +547,18 @@ def cmd_summary(argv: list[str]) -> int:
     )
     parser.add_argument("--out", help="file to write (default: standard output)")
     add_input_shape_option(parser)
+    add_limits_option(parser)
     args = parser.parse_args(argv)
     graph = read_graph(args.graph)
     try:
-        summary = summarize(graph, input_shapes=resolve_shapes(graph, args.input_shape))
+        summary = summarize(graph, input_shapes=resolve_shapes(graph, args.input_shape), limits=limits_of(args))
     except GraphError as exc:
         print_diagnostics(exc.diagnostics, sys.stderr)
         return 1
     if not write_output(SUMMARY_FORMATS[args.format](summary), args.out):
         return 1
+    if summary.params is None and class_paths(load_graph(graph)):
+        print(f"note: {uncounted(graph)}", file=sys.stderr)
     if args.out:
         print(f"wrote {args.out}")
     return 0
@@ -533,11 +574,11 @@ COMMANDS = {
 
 
 def export_model_file(
-    graph: bytes | Any, fmt: str, out: str, shapes: dict[str, list[int]] | None, opset: int | None
+    graph: bytes | Any, fmt: str, out: str, shapes: dict[str, list[int]] | None, opset: int | None, limits: Limits
 ) -> int:
     """The model as an ONNX, .pt2 or TorchScript file, with one line saying how well it matches PyTorch."""
     try:
-        result = export_model(graph, fmt, out, input_shapes=shapes, opset=opset)
+        result = export_model(graph, fmt, out, input_shapes=shapes, opset=opset, limits=limits)
     except ExportFailed as exc:  # the graph's problems when those stopped it, else the one sentence
         if exc.diagnostics:
             print_diagnostics(exc.diagnostics, sys.stderr)

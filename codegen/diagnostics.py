@@ -46,6 +46,7 @@ CODES: dict[str, str] = {
     "EXPRESSION_TOO_LONG": "A block parameter expression has more operators or characters than the engine accepts.",
     "IMPORT": "A PyTorch construct has no faithful node, so the module cannot be imported (names op, path, line).",
     "NOT_IMPORTED": "A placeholder for a part of an imported module that has no node: replace it to generate code.",
+    "CUSTOM_MODULE": "A CustomModule names a class this deployment does not allow (or one that cannot be imported where it runs).",
     "BUDGET": "The model exceeds the configured parameter or memory budget.",
     "STAGE": "A node crosses the recipe's stages: the model reads a Target or a loss, a loss reads a value the model does not return, or a loss or metric feeds a node.",
     "RECIPE": "A node's `trainable` or `init`, or the document's `training` (optimizer, scheduler), is not usable.",

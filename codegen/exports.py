@@ -26,6 +26,7 @@ from .analysis import Analysis
 from .api import load_graph, validate
 from .diagnostics import Diagnostic, GraphError
 from .loader import generated_package
+from .nodes.custom import CustomModuleMissing
 from .schema import Graph, Limits
 from .tensor import TensorType
 
@@ -319,6 +320,8 @@ def _export_and_compare(
             actual = run(check_inputs)
     except GraphError as exc:  # validated before; only a document changed since gets here
         raise ExportFailed(f"the graph cannot be exported: {exc.diagnostics[0].message}", exc.diagnostics) from exc
+    except CustomModuleMissing as exc:
+        raise ExportFailed(str(exc)) from exc
     diff = _max_abs_diff(expected, actual, fmt)
     tolerance = TOLERANCES[fmt]
     if not diff <= tolerance:

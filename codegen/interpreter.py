@@ -14,6 +14,7 @@ from torch import nn
 from .analysis import Analysis, NodeInfo, Scope, analyze_composite, emit_context
 from .ir import Assign, Evaluator, Ref
 from .naming import Namespace
+from .nodes.custom import import_class
 from .schema import Limits
 from .tensor import TensorType
 
@@ -56,6 +57,8 @@ class GraphModule(nn.Module):
                 self._program.append(Assign(outputs, _call_submodule(attrs[node_id], inputs)))
                 continue
             code = info.spec.emit(emit_context(analysis, info, attrs[node_id], inputs, outputs, temps.fresh))  # type: ignore[union-attr]
+            for module, name in code.imports:  # a CustomModule's class: imported only if the limits allow it
+                namespaces[name] = import_class(f"{module}.{name}", limits or Limits())
             if code.init is not None:
                 self._register(attrs[node_id], Evaluator(namespaces).eval(code.init))
             self._program.extend(code.body)
@@ -122,9 +125,13 @@ def composite_module(analysis: Analysis, info: NodeInfo, limits: Limits | None) 
     return GraphModule(inner, limits)
 
 
-def build_reference(analysis: Analysis, example: tuple[torch.Tensor, ...] | None = None) -> GraphModule:
-    """The interpreted module; ``example`` inputs materialise lazy layers, as ``build_model()`` does."""
-    module = GraphModule(analysis)
+def build_reference(
+    analysis: Analysis, example: tuple[torch.Tensor, ...] | None = None, limits: Limits | None = None
+) -> GraphModule:
+    """The interpreted module; ``example`` inputs materialise lazy layers, as ``build_model()`` does.
+
+    ``limits`` says which custom modules it may import (the analysis's own, normally)."""
+    module = GraphModule(analysis, limits)
     if example is not None and any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in module.modules()):
         module.eval()
         with torch.no_grad():

@@ -18,7 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .api import generate
+from .api import generate, load_graph
+from .nodes.custom import missing_class
 from .schema import Limits
 
 
@@ -34,7 +35,9 @@ def generated_package(
     """Generate the document's package into a temporary folder and import it as ``<prefix>_<random>``.
 
     The module and its submodules leave ``sys.modules`` (and the folder the disk) when the block ends.
-    Raises :class:`~codegen.diagnostics.GraphError` if the graph does not validate.
+    Raises :class:`~codegen.diagnostics.GraphError` if the graph does not validate, and
+    :class:`~codegen.nodes.custom.CustomModuleMissing` (its message a sentence naming the class) if a
+    custom module it imports is not installed here.
     """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     shapes = {key: list(value) for key, value in input_shapes.items()} if input_shapes else None
@@ -55,7 +58,13 @@ def generated_package(
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
-            spec.loader.exec_module(module)
+            try:
+                spec.loader.exec_module(module)
+            except ImportError as exc:  # a custom module this Python lacks is one sentence, not a traceback
+                missing = missing_class(load_graph(document, limits=limits), exc)
+                if missing is None:
+                    raise
+                raise missing from None
             yield module
         finally:
             for key in [key for key in sys.modules if key == name or key.startswith(f"{name}.")]:

@@ -16,32 +16,49 @@ PACKAGE = "package"
 SINGLE_FILE = "file"
 
 
-def _imports(sources: list[str], relative_blocks: list[str] | None = None, standard: tuple[str, ...] = ()) -> list[str]:
+def _imports(
+    sources: list[str],
+    relative_blocks: list[str] | None = None,
+    standard: tuple[str, ...] = (),
+    imported: dict[str, str] | None = None,
+) -> list[str]:
     """Only the imports the code below uses (ruff's F401 would flag any other), in isort's sections.
 
     Names are read from the compiled code, not its text, so that user text in docstrings and
     comments ("see F. Chollet") never adds an import. ``standard`` are standard-library imports the
-    caller's own code needs.
+    caller's own code needs; ``imported`` maps names the node types import (a CustomModule's class) to
+    their modules, imported beside torch where the code reads them.
     """
-    used = _globals_read("\n".join(sources))
+    imported = imported or {}
+    used = _globals_read("\n".join(sources), _IMPORTABLE | set(imported))
     stdlib = [*standard, *(["from collections import OrderedDict"] if "OrderedDict" in used else [])]
     lines = [*stdlib, ""] if stdlib else []
     if "torch" in used:
         lines.append("import torch")
     if "F" in used:
         lines.append("import torch.nn.functional as F")
-    if "nn" in used:
-        lines.append("from torch import nn")
+    # isort's third-party section: `import` lines, then `from` lines ordered by module.
+    modules: dict[str, list[str]] = {"torch": ["nn"]} if "nn" in used else {}
+    for name, module in imported.items():
+        if name in used:
+            modules.setdefault(module, []).append(name)
+    for module in sorted(modules, key=_module_key):
+        lines += _from_import(module, modules[module])
     if relative_blocks:
         lines += ["", *_from_import(".blocks", relative_blocks)]
     return lines
 
 
+def _module_key(module: str) -> tuple[str, str]:
+    """isort's order of ``from`` lines (force-sort-within-sections off): by module, case-insensitively."""
+    return (module.lower(), module)
+
+
 _IMPORTABLE = frozenset({"torch", "F", "nn", "OrderedDict"})
 
 
-def _globals_read(source: str) -> set[str]:
-    """Which of the importable names the code reads as globals (not as attributes: ``self.F`` is no use of F).
+def _globals_read(source: str, candidates: frozenset[str] | set[str] = _IMPORTABLE) -> set[str]:
+    """Which of the ``candidates`` the code reads as globals (not as attributes: ``self.F`` is no use of F).
 
     From the bytecode rather than the syntax tree: compiling is several times faster than building an
     AST in Python objects, which mattered for 1,000-node models. A code object's ``co_names`` mixes
@@ -51,11 +68,9 @@ def _globals_read(source: str) -> set[str]:
     stack = [compile(source, "<generated>", "exec", dont_inherit=True)]  # not this module's __future__ flags
     while stack:
         code = stack.pop()
-        candidates = (_IMPORTABLE - found) & set(code.co_names)
-        if candidates:
-            found |= {
-                i.argval for i in dis.get_instructions(code) if i.opname in _GLOBAL_LOADS and i.argval in candidates
-            }
+        wanted = (candidates - found) & set(code.co_names)
+        if wanted:
+            found |= {i.argval for i in dis.get_instructions(code) if i.opname in _GLOBAL_LOADS and i.argval in wanted}
         stack.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
     return found
 
@@ -333,7 +348,7 @@ def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: b
             body += recipe.helpers
         if with_train:
             body += ["", ""] + train_source(r, None)
-        imports = _imports(body, standard=("import argparse", "import time") if with_train else ())
+        imports = _imports(body, standard=("import argparse", "import time") if with_train else (), imported=r.imports)
         text = header(graph, "PyTorch model", r.source_hash) + [
             _docstring(f"{title}: a PyTorch model designed in TorchCanvas."),
             "",
@@ -348,14 +363,14 @@ def build_files(graph: Graph, r: Rendered, name: str, layout: str, with_train: b
         "",
     ]
     if blocks_body:
-        blocks_text += _imports(blocks_body) + ["", ""] + blocks_body
+        blocks_text += _imports(blocks_body, imported=r.imports) + ["", ""] + blocks_body
     else:
         blocks_text[-1:] = ["", "# This model uses no composite blocks."]
     files[f"{name}/blocks.py"] = _finish(blocks_text)
 
     model_body = r.model + ["", ""] + helpers
     model_text = header(graph, "The model", r.source_hash) + [_docstring(f"{title}: the model."), ""]
-    model_text += _imports(model_body, block_names) + ["", ""] + model_body
+    model_text += _imports(model_body, block_names, imported=r.imports) + ["", ""] + model_body
     files[f"{name}/model.py"] = _finish(model_text)
 
     if recipe is not None:

@@ -7,11 +7,13 @@ of those).
 
 from __future__ import annotations
 
+import keyword
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from .dims import ExpressionTooLong, Sym, parse_sym
+from .schema import dotted_name_problem
 
 REQUIRED = object()
 
@@ -240,6 +242,72 @@ class Text(Param):
 
     def schema(self) -> dict[str, Any]:
         return {**super().schema(), "max_length": self.max_length}
+
+
+@dataclass(frozen=True)
+class ClassPath(Param):
+    """A class to import, ``package.module.ClassName``: checked as text only, never imported here."""
+
+    kind = "class_path"
+
+    def coerce(self, value: Any, symbols: frozenset[str] | None = None) -> Any:
+        return self._coerce(value)  # a path is no block-parameter expression, even inside a block
+
+    def _coerce(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise self._expected(value, "a class path such as package.module.ClassName")
+        problem = dotted_name_problem(value)
+        if problem:
+            raise ParamError("PARAM_TYPE", problem)
+        if "." not in value:
+            raise ParamError("PARAM_TYPE", f"{_type_name(value)} names no module: write package.module.ClassName")
+        return value
+
+
+@dataclass(frozen=True)
+class Kwargs(Param):
+    """Keyword arguments as a JSON object: identifiers mapped to ints, floats, bools, strings or lists of those."""
+
+    max_keys: int = 32
+    max_items: int = 64  # entries of one list
+    max_text: int = 200  # characters of one string
+    kind = "kwargs"
+
+    def _coerce(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise self._expected(value, "a JSON object of keyword arguments")
+        if len(value) > self.max_keys:
+            raise ParamError("PARAM_RANGE", f"has {len(value)} keyword arguments; at most {self.max_keys}")
+        for key, item in value.items():
+            if not (isinstance(key, str) and key.isascii() and key.isidentifier()) or keyword.iskeyword(key):
+                raise ParamError(
+                    "PARAM_TYPE", f"key {_type_name(key)} is not a keyword argument name (an identifier, not a keyword)"
+                )
+            if isinstance(item, list):
+                if len(item) > self.max_items:
+                    raise ParamError("PARAM_RANGE", f"`{key}` has {len(item)} entries; at most {self.max_items}")
+                for entry in item:
+                    self._check_scalar(key, entry)
+            else:
+                self._check_scalar(key, item)
+        return dict(value)
+
+    def _check_scalar(self, key: str, value: Any) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParamError("PARAM_RANGE", f"`{key}` must be a finite number, got {value!r}")
+        if isinstance(value, str) and len(value) > self.max_text:
+            raise ParamError("PARAM_RANGE", f"`{key}` has {len(value)} characters; at most {self.max_text}")
+        if isinstance(value, str) and not value.isprintable():
+            raise ParamError("PARAM_RANGE", f"`{key}` must be printable text on one line")
+        if _strict_int(value) and abs(value) >= 2**63:
+            raise ParamError("PARAM_RANGE", f"`{key}` must be an int below 2**63 in size")
+        if not isinstance(value, (bool, int, float, str)):
+            raise ParamError(
+                "PARAM_TYPE", f"`{key}` must be an int, float, bool, string or a list of those, got {_type_name(value)}"
+            )
+
+    def schema(self) -> dict[str, Any]:
+        return {**super().schema(), "max_keys": self.max_keys}
 
 
 def as_tuple(value: Any, length: int) -> tuple[Any, ...]:

@@ -261,6 +261,7 @@ class ClassSource:
     uses: set[str] = field(default_factory=set)  # block classes referenced
     input_sizes: set[str] = field(default_factory=set)  # of the input size symbols, those the class takes
     arg_names: dict[str, str] = field(default_factory=dict)  # Input node id -> forward() argument
+    imports: set[tuple[str, str]] = field(default_factory=set)  # (module, name) the node types asked for
 
 
 @dataclass
@@ -313,6 +314,7 @@ def _emit_node(
         source.uses.add(info.composite.name)
         return _composite_call(info, analysis, composites[info.composite.name], attr, inputs, outputs)
     code = info.spec.emit(emit_context(analysis, info, attr, inputs, outputs, new_temp))  # type: ignore[union-attr]
+    source.imports.update(code.imports)
     if info.spec.block_class is not None:  # type: ignore[union-attr]
         source.uses.add(info.spec.type)  # type: ignore[union-attr]
     return code.init, code.body
@@ -567,6 +569,7 @@ class Rendered:
     lazy: bool
     source_hash: str = ""  # of the graph document, computed once for every file's header
     output_count: int = 1  # several: the model returns a tuple (or a dict, with named outputs)
+    imports: dict[str, str] = field(default_factory=dict)  # name -> module: `from module import name`
     recipe: RecipeSource | None = None  # loss, metrics, optimizer: what train.py and runs use
 
 
@@ -595,6 +598,7 @@ class Renderer:
         self.composites: dict[str, CompositeClass] = {}
         self.block_sources: dict[str, list[str]] = {}
         self.order: list[str] = []  # block classes in dependency order
+        self.imports: set[tuple[str, str]] = set()  # (module, name) the classes import (custom modules)
 
     def add_builtin(self, type_name: str, node_id: str | None = None) -> None:
         if type_name in self.block_sources:
@@ -708,6 +712,7 @@ class Renderer:
                             )
                         ]
                     )
+        self.imports |= rendered.imports
         sizes = tuple(index for index, symbol in enumerate(symbols) if symbol in rendered.input_sizes)
         self.composites[name] = CompositeClass(name, params, sizes)
         self.block_sources[name] = rendered.lines
@@ -771,8 +776,29 @@ class Renderer:
             lazy,
             self.source_hash,
             len(analysis.output_refs),
+            self.imported_names(model.imports),
             recipe,
         )
+
+    def imported_names(self, model_imports: set[tuple[str, str]]) -> dict[str, str]:
+        """Each imported name with its module; a name that two modules, a block or the model class share is
+        an error (the files could not tell them apart)."""
+        taken = {self.model_class: "the model class", **{name: f"the block {name}" for name in self.order}}
+        names: dict[str, str] = {}
+        for module, name in sorted(self.imports | model_imports):
+            clash = taken.get(name) or (f"`{names[name]}.{name}`" if name in names else None)
+            if clash:
+                raise GraphError(
+                    [
+                        Diagnostic(
+                            "CUSTOM_MODULE",
+                            f"custom module `{module}.{name}` has the name of {clash}; the generated code cannot "
+                            "import both: rename the graph or the block, or import the class through another name",
+                        )
+                    ]
+                )
+            names[name] = module
+        return names
 
     def vocab_size(self, input_id: str) -> int | None:
         """Token ids for smoke runs are drawn below this: the Input's vocab_size, or its Embedding's size."""
@@ -812,7 +838,7 @@ _ANNOTATIONS = {"int": "int", "float": "float", "bool": "bool", "choice": "str"}
 
 # Names generated modules define or import at top level, and names a class body calls: a user block
 # class or constructor parameter of the same name would shadow them (or not even parse).
-_MODULE_NAMES = frozenset(
+MODULE_NAMES = frozenset(
     {"F", "nn", "torch", "OrderedDict", "INPUT_SHAPES", "build_model", "example_inputs", "main", "parse_shape"}
 )
 _BODY_NAMES = frozenset({"self", "super", "nn", "torch", "F", "in_channels", "in_features"})
@@ -832,7 +858,7 @@ def _check_composite_names(definition: CompositeDef, block_names: set[str]) -> N
 
     name = definition.name
     problems = []
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name) or name in _MODULE_NAMES:
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or hasattr(builtins, name) or name in MODULE_NAMES:
         problems.append(f"block name `{name}` is a Python keyword or a name generated code relies on; rename the block")
     for param in definition.params:
         pname = param.get("name")

@@ -8,6 +8,7 @@ validator's job (:mod:`codegen.analysis`).
 from __future__ import annotations
 
 import json
+import keyword
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,46 @@ class Limits:
     max_expanded_nodes: int = 100_000  # layers once every composite block is expanded
     max_params: int = 2_000_000_000  # learnable parameters of the whole model
     max_memory_bytes: int = 64 * 2**30  # estimated forward activations of one sample, fp32 (memory_bytes)
+    # CustomModule classes this deployment may build: exact paths (``pkg.layers.Gate``) or ``pkg.*``. The
+    # check is textual; nothing here is ever imported (see codegen/nodes/custom.py).
+    custom_modules: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for pattern in self.custom_modules:
+            problem = custom_module_pattern_problem(pattern)
+            if problem:
+                raise ValueError(problem)
+
+    def allows_module(self, class_path: str) -> bool:
+        """Whether ``class_path`` matches an entry of :attr:`custom_modules` (exactly, or under a ``pkg.*``)."""
+        return any(
+            class_path.startswith(pattern[:-1]) if pattern.endswith(".*") else class_path == pattern
+            for pattern in self.custom_modules
+        )
+
+
+MAX_CLASS_PATH = 200
+
+
+def dotted_name_problem(text: str) -> str | None:
+    """Why ``text`` is not a dotted path of ASCII identifiers (no keyword, no ``__`` segment), or None."""
+    if len(text) > MAX_CLASS_PATH:
+        return f"{describe(text)} has {len(text)} characters; at most {MAX_CLASS_PATH}"
+    for segment in text.split("."):
+        if not (segment.isascii() and segment.isidentifier()):
+            return f"{describe(text)} is not a dotted path of ASCII identifiers (package.module.ClassName)"
+        if keyword.iskeyword(segment):
+            return f"{describe(text)} has the Python keyword `{segment}` as a segment"
+        if segment.startswith("__"):
+            return f"{describe(text)} has the segment `{segment}`; names starting with __ are refused"
+    return None
+
+
+def custom_module_pattern_problem(pattern: str) -> str | None:
+    """Why an allow-list entry is malformed (``pkg.mod.Class`` or ``pkg.*`` are the two forms), or None."""
+    base = pattern[:-2] if pattern.endswith(".*") else pattern
+    problem = dotted_name_problem(base)
+    return f"custom module pattern {pattern!r}: {problem}" if problem else None
 
 
 @dataclass(frozen=True)

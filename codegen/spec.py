@@ -16,6 +16,7 @@ from .diagnostics import ShapeError, insert_node
 from .dims import Dim
 from .ir import Assign, Call, Ref, SelfAttr
 from .params import Param
+from .schema import Limits
 from .tensor import AXIS_LETTERS, SEQUENCE, UNKNOWN, TensorType, channels_first_order, unknown_of_rank
 
 RANK_NAMES = {2: "(B, F)", 3: "(B, C, T)", 4: "(B, C, H, W)", 5: "(B, C, D, H, W)"}
@@ -31,6 +32,7 @@ class InferCtx:
     sources: list[str] = field(default_factory=list)  # the node each input comes from
     warnings: list[ShapeError] = field(default_factory=list)
     errors: list[ShapeError] = field(default_factory=list)  # reported while the output type still stands
+    limits: Limits = field(default_factory=Limits)  # the deployment's policy (which custom modules it allows)
 
     def input(
         self,
@@ -155,10 +157,12 @@ def known_product(*factors: Any) -> int | None:
 
 @dataclass(frozen=True)
 class NodeCode:
-    """A node's contribution: an optional submodule constructor and forward statements."""
+    """A node's contribution: an optional submodule constructor, forward statements, and the
+    ``from module import name`` imports they need beyond torch (a CustomModule's class)."""
 
     init: Call | None
     body: tuple[Assign, ...]
+    imports: tuple[tuple[str, str], ...] = ()
 
 
 def apply_module(ctx: EmitCtx, init: Call) -> NodeCode:
@@ -252,6 +256,7 @@ CATEGORY_COLORS = {
     "imported": "#6b7280",
     "loss": "#dc2626",
     "metric": "#0d9488",
+    "custom": "#a16207",
 }
 
 NODE_SPECS: dict[str, NodeSpec] = {}

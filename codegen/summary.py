@@ -219,7 +219,8 @@ def node_macs(analysis: Analysis, info: NodeInfo) -> int | None:
     if info.is_input or info.node.disabled:
         return 0
     spec = info.spec
-    if info.out is None or spec is None or spec.category == "imported":  # a placeholder stands for unknown work
+    # A placeholder, or a user's class (never imported to measure it), stands for unknown work.
+    if info.out is None or spec is None or spec.category in ("imported", "custom"):
         return None
     if spec.composite:
         init = node_init(analysis, info)

@@ -11,9 +11,13 @@ a model that does not build, the wrong number of classes).
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import sys
+from pathlib import Path
 
+from codegen.cli import add_limits_option, limits_of
+from codegen.nodes.custom import not_installed, refusal, split_path
 from codegen.smoke import (
     DATA_MODES,
     LOSSES,
@@ -46,6 +50,22 @@ def input_shapes(package, args: argparse.Namespace) -> dict[str, tuple[int, ...]
     return {names[0]: tuple(sizes)}
 
 
+def custom_imports(folder: Path) -> list[str]:
+    """The classes a generated package imports beyond torch and the standard library (its CustomModules),
+    read from its source without running it."""
+    found = []
+    for name in ("model.py", "blocks.py"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                top = node.module.split(".")[0]
+                if top != "torch" and top not in sys.stdlib_module_names:
+                    found += [f"{node.module}.{alias.name}" for alias in node.names]
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codegen.train_dummy", description=__doc__.splitlines()[0])
     parser.add_argument("--pkg", required=True, help="dotted package name, e.g. generated.MyPkg")
@@ -67,13 +87,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when there is a GPU), cpu, cuda or cuda:N")
+    add_limits_option(parser)
     args = parser.parse_args(argv)
 
+    # The package's custom modules are checked against --allow-module before anything of it is imported.
+    limits = limits_of(args)
+    custom = custom_imports(Path(args.pkg_path, *args.pkg.split(".")))
+    refused = [class_path for class_path in custom if not limits.allows_module(class_path)]
+    if refused:
+        print(f"error: {refusal(refused[0])}", file=sys.stderr)
+        return 1
     sys.path.insert(0, args.pkg_path)
     try:
         package = importlib.import_module(args.pkg)
     except ImportError as exc:
-        print(f"error: cannot import {args.pkg} from {args.pkg_path}: {exc}", file=sys.stderr)
+        missing = [c for c in custom if exc.name and split_path(c)[0].split(".")[0] == exc.name.split(".")[0]]
+        reason = not_installed(missing[0], exc) if missing else f"cannot import {args.pkg} from {args.pkg_path}: {exc}"
+        print(f"error: {reason}", file=sys.stderr)
         return 1
     settings = SmokeSettings(
         batch_size=args.batch_size,

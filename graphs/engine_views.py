@@ -71,6 +71,7 @@ class EngineView(APIView):
             layout=data["layout"],
             with_train=data["with_train"],
             input_shapes=data.get("input_shapes"),
+            limits=engine_limits(),
             title=data.get("title"),
         )
         return data["name"], files

@@ -15,6 +15,7 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
+from codegen.schema import custom_module_pattern_problem
 from torchcanvas_site.cache import redis_cache
 from torchcanvas_site.env import (
     env_bool,
@@ -162,7 +163,13 @@ TORCHCANVAS_LIMITS = {
     "max_nodes": env_int("TORCHCANVAS_MAX_NODES", 5000, minimum=1),
     "max_edges": env_int("TORCHCANVAS_MAX_EDGES", 20000, minimum=0),
     "max_body_bytes": env_int("TORCHCANVAS_MAX_BODY_BYTES", 2_000_000, minimum=1024),
+    # CustomModule classes this deployment may build (pkg.module.Class or pkg.*): matched as text, never
+    # imported by the web server; only run workers, which must have the package installed, import them.
+    "custom_modules": tuple(env_list("TORCHCANVAS_CUSTOM_MODULES")),
 }
+_module_problems = [custom_module_pattern_problem(p) for p in TORCHCANVAS_LIMITS["custom_modules"]]
+if any(_module_problems):
+    raise ImproperlyConfigured(f"TORCHCANVAS_CUSTOM_MODULES: {next(p for p in _module_problems if p)}.")
 # Comparing the generated code of two versions generates both (about a second at 5,000 nodes): anonymous
 # callers get it for graphs up to this many nodes (graphs/version_diff.py).
 TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES = env_int("TORCHCANVAS_ANON_SOURCE_DIFF_MAX_NODES", 1000, minimum=0)

@@ -28,6 +28,7 @@ import torch
 import codegen
 from codegen import fit, loader, smoke
 from codegen.checkpoint import Checkpoint
+from codegen.nodes.custom import CustomModuleMissing
 from codegen.smoke import (
     Backend,
     CpuBackend,
@@ -207,6 +208,8 @@ def generated_package(
         except codegen.GraphError as exc:
             problem = exc.diagnostics[0].message if exc.diagnostics else str(exc)
             raise RunFailed(f"graph no longer validates: {problem}") from exc
+        except CustomModuleMissing as exc:
+            raise RunFailed(str(exc)) from exc
         yield package
 
 

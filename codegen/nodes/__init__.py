@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     arithmetic,
     attention,
     conv,
+    custom,
     io,
     learned,
     linear,

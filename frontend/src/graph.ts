@@ -1,7 +1,7 @@
 // The graph JSON contract (v0.2, ../shared/ARCHITECTURE.md and docs/engine.md) and the engine's answers,
 // as TypeScript types shared by every part of the canvas.
 
-export type ParamValue = number | string | boolean | null | ParamValue[];
+export type ParamValue = number | string | boolean | null | ParamValue[] | { [key: string]: ParamValue };
 
 export interface GraphNode {
   id: string;
@@ -112,7 +112,7 @@ export interface ValidateResult {
 
 export interface ParamSpec {
   name: string;
-  type: "int" | "float" | "bool" | "choice" | "ints" | "padding" | "int_list" | "str" | string;
+  type: "int" | "float" | "bool" | "choice" | "ints" | "padding" | "int_list" | "kwargs" | "class_path" | "str" | string;
   doc?: string;
   required?: boolean;
   default?: ParamValue;

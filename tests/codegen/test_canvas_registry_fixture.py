@@ -12,10 +12,10 @@ import codegen
 
 FIXTURE = Path(__file__).resolve().parents[2] / "frontend" / "src" / "test" / "registry.json"
 # The node types the front-end tests use: plain layers, ports, variadic merges, split outputs, a paper block,
-# the import placeholder.
+# the import placeholder, a custom module.
 TYPES = (
     "ReLU Dropout GRU Conv1d Conv2d Input Linear Bilinear Concat Add Mul Chunk Split BatchNorm1d Flatten "
-    "Permute_BCT_to_BTH SEBlock NotImported"
+    "Permute_BCT_to_BTH SEBlock NotImported CustomModule"
 ).split()
 
 

@@ -153,10 +153,11 @@ EXAMPLES: dict[str, Example] = {
     "PatchMerging": ex([5, 7, 4], layout="BHWC"),
 }
 
-# Every model type but the import placeholder, which computes nothing (tests/codegen/test_not_imported.py).
+# Every model type but the import placeholder, which computes nothing (tests/codegen/test_not_imported.py), and
+# the user's own module, which needs an allow-list and a class to import (tests/codegen/test_custom_module.py).
 # Targets, losses and metrics sit outside the model: tests/codegen/test_recipe_nodes.py covers them.
 RECIPE_TYPES = {t for t, spec in NODE_SPECS.items() if spec.category in ("loss", "metric") or t == "Target"}
-TYPES = sorted(set(NODE_SPECS) - {"NotImported"} - RECIPE_TYPES)
+TYPES = sorted(set(NODE_SPECS) - {"NotImported", "CustomModule"} - RECIPE_TYPES)
 
 
 def one_node_graph(node_type: str, example: Example, with_shapes: bool = True) -> dict[str, Any]:

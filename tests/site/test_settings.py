@@ -173,14 +173,25 @@ def test_database_url_selects_postgresql():
 
 def test_engine_limits_come_from_the_environment():
     values = settings_with(
-        {"TORCHCANVAS_MAX_NODES": "10", "TORCHCANVAS_MAX_EDGES": "20", "TORCHCANVAS_MAX_BODY_BYTES": "4096"},
+        {
+            "TORCHCANVAS_MAX_NODES": "10",
+            "TORCHCANVAS_MAX_EDGES": "20",
+            "TORCHCANVAS_MAX_BODY_BYTES": "4096",
+            "TORCHCANVAS_CUSTOM_MODULES": "my_pkg.layers.Gate, lab.*",
+        },
         "TORCHCANVAS_LIMITS",
         "DATA_UPLOAD_MAX_MEMORY_SIZE",
     )
     assert values == {
-        "TORCHCANVAS_LIMITS": {"max_nodes": 10, "max_edges": 20, "max_body_bytes": 4096},
+        "TORCHCANVAS_LIMITS": {
+            "max_nodes": 10,
+            "max_edges": 20,
+            "max_body_bytes": 4096,
+            "custom_modules": ["my_pkg.layers.Gate", "lab.*"],
+        },
         "DATA_UPLOAD_MAX_MEMORY_SIZE": 4096,
     }
+    assert settings_with({}, "TORCHCANVAS_LIMITS")["TORCHCANVAS_LIMITS"]["custom_modules"] == []
 
 
 @pytest.mark.parametrize(
@@ -202,6 +213,11 @@ def test_engine_limits_come_from_the_environment():
             "got 'proxy.internal'.",
         ),
         ({"TORCHCANVAS_ENV": "staging"}, "TORCHCANVAS_ENV must be one of development, production; got 'staging'."),
+        (
+            {"TORCHCANVAS_CUSTOM_MODULES": "my_pkg.*, *"},
+            "TORCHCANVAS_CUSTOM_MODULES: custom module pattern '*': \"*\" is not a dotted path of ASCII "
+            "identifiers (package.module.ClassName).",
+        ),
         ({"TORCHCANVAS_ENV": "production"}, "SECRET_KEY must be set in production (50+ random characters)."),
         (
             {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50)},

@@ -1,5 +1,6 @@
 // One param form field, generated from the registry's param schema: int, float, bool, choice, ints
-// (an int or a tuple), padding (also "same"/"valid"), int_list (Input shape), nullable values. Typing
+// (an int or a tuple), padding (also "same"/"valid"), int_list (Input shape), kwargs (a JSON object: a
+// CustomModule's constructor arguments), nullable values. Typing
 // commits on every valid keystroke (one undo step per field, coalesced); invalid text stays local with an
 // inline error; range errors from min/max are shown at once, next to the server's diagnostics.
 import { type ReactNode, useEffect, useRef, useState } from "react";

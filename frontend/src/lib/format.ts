@@ -68,6 +68,7 @@ export function formatBytes(n: number | null | undefined): string {
 export function formatValue(value: ParamValue | undefined): string {
   if (value === undefined || value === null) return "";
   if (Array.isArray(value)) return value.map((v) => formatValue(v)).join(", ");
+  if (typeof value === "object") return JSON.stringify(value); // a CustomModule's kwargs
   return String(value);
 }
 
@@ -77,5 +78,6 @@ export function shortValue(value: ParamValue | undefined): string {
   if (value === null) return "–";
   if (Array.isArray(value)) return value.map((v) => shortValue(v)).join("×");
   if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }

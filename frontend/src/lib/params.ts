@@ -61,9 +61,25 @@ export function parseParam(spec: ParamSpec, text: string): Parsed {
       return spec.choices && !spec.choices.includes(t) ? { ok: false, error: `One of ${spec.choices.join(", ")}.` } : { ok: true, value: t };
     case "bool":
       return t === "true" || t === "false" ? { ok: true, value: t === "true" } : { ok: false, error: "true or false." };
+    case "kwargs":
+      return parseObject(t);
     default:
       return { ok: true, value: t };
   }
+}
+
+/** A CustomModule's keyword arguments: a JSON object (the engine checks its keys and values). */
+function parseObject(text: string): Parsed {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, error: 'Expected a JSON object, e.g. {"dim": 16, "scale": 0.5}.' };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, error: 'Expected a JSON object, e.g. {"dim": 16, "scale": 0.5}.' };
+  }
+  return { ok: true, value: value as ParamValue };
 }
 
 /** A range problem with a valid value (min/max, list lengths), or null. */
@@ -94,5 +110,6 @@ export function defaultText(spec: ParamSpec): string {
   if (spec.default === undefined) return spec.required ? "required" : "";
   if (spec.default === null) return spec.nullable ? "auto" : "";
   if (Array.isArray(spec.default)) return spec.default.join(", ");
+  if (typeof spec.default === "object") return JSON.stringify(spec.default);
   return String(spec.default);
 }
