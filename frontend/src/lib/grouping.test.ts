@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc, GraphEdge, GraphNode } from "../graph";
 import { blockNameProblem, evaluateReference, groupSelection, paramNameProblem, snakeCase, ungroupNode } from "./grouping";
+import { outputRefs } from "./outputs";
 
 function chain(): GraphDoc {
   return {
@@ -58,7 +59,7 @@ function normalise(graph: GraphDoc, rename: (id: string) => string = (id) => id)
     .map((n: GraphNode) => ({ id: rename(n.id), type: n.type, params: n.params ?? {}, label: n.label, disabled: n.disabled, path: n.path }))
     .sort((a, b) => a.id.localeCompare(b.id));
   const edges = graph.edges.map((e: GraphEdge) => [rename(e[0]), rename(e[1]), ...e.slice(2)]).map((e) => e.join("|")).sort();
-  return { nodes, edges, inputs: graph.inputs.map(rename), outputs: graph.outputs.map(rename), composites: graph.composites };
+  return { nodes, edges, inputs: graph.inputs.map(rename), outputs: outputRefs(graph.outputs).map(rename), composites: graph.composites };
 }
 
 describe("groupSelection", () => {

@@ -92,7 +92,7 @@ describe("parseGraphJson", () => {
     expect(bad('{"nodes": [{"id": "a"}]}')).toThrow("nodes[0] (a) has no type.");
     expect(bad('{"nodes": [{"id": 7, "type": "ReLU"}]}')).toThrow("nodes[0].id must be a non-empty string, not 7.");
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "params": [1]}]}')).toThrow("nodes[0].params must be an object, not a list.");
-    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "parms": {}}]}')).toThrow(/^nodes\[0\]\.parms: unknown field \(allowed: disabled, id, label, params, path, type, ui\)\.$/);
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "parms": {}}]}')).toThrow(/^nodes\[0\]\.parms: unknown field \(allowed: disabled, id, init, label, params, path, stage, trainable, type, ui\)\.$/);
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}, {"id": "a", "type": "ReLU"}]}')).toThrow('nodes[1] has the id "a" of nodes[0]: ids must be unique.');
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a"]]}')).toThrow('edges[0] must be [source, target] or [source, target, port] (strings), not ["a"].');
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a", "b"]]}')).toThrow('edges[0] ends at "b", which is not a node.');
