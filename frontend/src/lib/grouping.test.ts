@@ -134,6 +134,30 @@ describe("groupSelection", () => {
     expect(() => groupSelection(residual(), ["add", "relu", "head", "bn", "conv"], "X")).toThrow(/2 outputs used outside/);
   });
 
+  it("keeps named outputs named: the block is returned under the name its last node had", () => {
+    const grouped = groupSelection({ ...chain(), outputs: { features: "pool" } }, ["conv", "bn", "act", "pool"], "Body");
+    expect(grouped.outputs).toEqual({ features: "body" });
+    expect(ungroupNode(grouped, "body").outputs).toEqual({ features: "body_pool" });
+  });
+
+  it("counts a port of a selected node among the graph outputs", () => {
+    const graph: GraphDoc = {
+      version: "0.2",
+      nodes: [
+        { id: "inp", type: "Input" },
+        { id: "split", type: "Chunk", params: { chunks: 2 } },
+        { id: "cat", type: "Concat" },
+      ],
+      edges: [
+        ["inp", "split"],
+        ["split:0", "cat"],
+      ],
+      inputs: ["inp"],
+      outputs: { joined: "cat", half: "split:1" },
+    };
+    expect(() => groupSelection(graph, ["split", "cat"], "S")).toThrow(/2 outputs used outside: cat → the graph outputs; split:1 → the graph outputs/);
+  });
+
   it("refuses Input nodes, unknown ids and an empty selection", () => {
     expect(() => groupSelection(chain(), ["inp", "conv"], "A")).toThrow(/graph input `inp`/);
     expect(() => groupSelection(chain(), ["nope"], "A")).toThrow(/not in the graph: `nope`/);
