@@ -140,24 +140,6 @@ describe("groupSelection", () => {
     expect(ungroupNode(grouped, "body").outputs).toEqual({ features: "body_pool" });
   });
 
-  it("counts a port of a selected node among the graph outputs", () => {
-    const graph: GraphDoc = {
-      version: "0.2",
-      nodes: [
-        { id: "inp", type: "Input" },
-        { id: "split", type: "Chunk", params: { chunks: 2 } },
-        { id: "cat", type: "Concat" },
-      ],
-      edges: [
-        ["inp", "split"],
-        ["split:0", "cat"],
-      ],
-      inputs: ["inp"],
-      outputs: { joined: "cat", half: "split:1" },
-    };
-    expect(() => groupSelection(graph, ["split", "cat"], "S")).toThrow(/2 outputs used outside: cat → the graph outputs; split:1 → the graph outputs/);
-  });
-
   it("refuses Input nodes, unknown ids and an empty selection", () => {
     expect(() => groupSelection(chain(), ["inp", "conv"], "A")).toThrow(/graph input `inp`/);
     expect(() => groupSelection(chain(), ["nope"], "A")).toThrow(/not in the graph: `nope`/);
@@ -186,6 +168,9 @@ describe("groupSelection", () => {
     // Both outputs inside: fine, and the "split:1" source is kept inside the definition.
     const grouped = groupSelection(graph, ["split", "cat"], "SplitCat");
     expect(grouped.composites!.SplitCat.edges).toContainEqual(["split:1", "cat"]);
+    // A port listed among the (named) graph outputs leaves the selection too.
+    const half: GraphDoc = { ...graph, edges: [["inp", "split"], ["split:0", "cat"]], outputs: { joined: "cat", half: "split:1" } };
+    expect(() => groupSelection(half, ["split", "cat"], "S")).toThrow(/2 outputs used outside: cat → the graph outputs; split:1 → the graph outputs/);
   });
 
   it("groups a selection nothing uses yet, from its single start to its single end", () => {
