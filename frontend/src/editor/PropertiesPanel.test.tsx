@@ -270,15 +270,19 @@ describe("the training recipe's fields", () => {
     expect(screen.queryByTestId("node-trainable")).toBeNull();
   });
 
-  it("sets the stage, storing it only where it differs from the type's", () => {
-    const { node } = open("ce", { doc: recipe, specs: recipeSpecs });
+  it("sets the stage of a model node, storing only Loss and Metrics; a loss keeps its type's", () => {
+    const { node } = open("act", { doc: recipe, specs: recipeSpecs });
     const select = screen.getByTestId("node-stage-select") as HTMLSelectElement;
-    expect(select.value).toBe("loss");
-    expect([...select.options].map((o) => o.textContent)).toEqual(["Model", "Loss (its type's)", "Metrics"]);
+    expect(select.value).toBe("model");
+    expect([...select.options].map((o) => o.textContent)).toEqual(["Model", "Loss", "Metrics"]);
     fireEvent.change(select, { target: { value: "metrics" } });
-    expect(node("ce").stage).toBe("metrics");
-    fireEvent.change(select, { target: { value: "loss" } });
-    expect("stage" in node("ce")).toBe(false);
+    expect(node("act").stage).toBe("metrics");
+    expect(screen.queryByTestId("node-trainable")).toBeNull(); // only the model's layers train
+    fireEvent.change(select, { target: { value: "model" } });
+    expect("stage" in node("act")).toBe(false);
+    cleanup();
+    open("ce", { doc: recipe, specs: recipeSpecs });
+    expect(screen.queryByTestId("node-stage-select")).toBeNull();
   });
 
   it("chooses an init and its settings", () => {
@@ -301,7 +305,7 @@ describe("the training recipe's fields", () => {
     const field = screen.getByTestId("output-name") as HTMLInputElement;
     expect(field.value).toBe("");
     fireEvent.change(field, { target: { value: "logits!" } });
-    expect(screen.getByTestId("output-name-error").textContent).toBe("Letters, digits, _, -, . and / only.");
+    expect(screen.getByTestId("output-name-error").textContent).toBe("Letters, digits, _, -, . and / only, starting with a letter, a digit or _.");
     fireEvent.change(field, { target: { value: "logits" } });
     fireEvent.keyDown(field, { key: "Enter" });
     expect(state().history.present.outputs).toEqual({ logits: "act" });

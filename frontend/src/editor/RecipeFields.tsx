@@ -5,7 +5,7 @@ import type { GraphDoc, ParamValue, RecipeStage } from "../graph";
 import { setInit, setStage, setTrainable } from "../lib/docops";
 import { getNode } from "../lib/graphutil";
 import { isNamed, nameOutput, outputNameProblem, outputsByNode } from "../lib/outputs";
-import { composeInit, defaultStage, INIT_SETTING_SPECS, INIT_SPEC, initParts, initSettings, isTarget, RECIPE_LABELS, RECIPE_STAGES, recipeGroup } from "../lib/recipe";
+import { composeInit, defaultStage, INIT_SETTING_SPECS, INIT_SPEC, initParts, initSettings, isTarget, RECIPE_LABELS, RECIPE_STAGES, type RecipeGroup, recipeGroup } from "../lib/recipe";
 import type { TypeInfo } from "../lib/specs";
 import { ParamField } from "./ParamField";
 import type { PropertiesPanelProps } from "./PropertiesPanel";
@@ -21,39 +21,21 @@ interface Props {
   seal: () => void;
 }
 
-/** Stage select, Trainable checkbox and init: each where it means something for this node. */
+/**
+ * Stage select, Trainable checkbox and init: each where it means something for this node. Losses and
+ * metrics keep their type's stage (the engine refuses another), so only other nodes choose one: a Softmax
+ * computed for a metric belongs to the Metrics stage, not to the model.
+ */
 export function RecipeFields({ doc, id, info, readOnly, paramCount, edit, seal }: Props) {
   const node = getNode(doc, id)!;
   if (node.type === "Input" || isTarget(node, info)) return null;
   const group = recipeGroup(node, info);
   const fallback = defaultStage(info);
-  // Frozen and init apply to layers with weights; a node already frozen or initialised keeps its fields.
+  // Frozen and init apply to the model's layers with weights; a node already frozen or initialised keeps its fields.
   const weights = group === "model" && (paramCount === undefined || paramCount > 0 || node.trainable === false || node.init !== undefined);
   return (
     <>
-      <div className="cv-field">
-        <label htmlFor="cv-node-stage" title="Model: the network. Loss: the training objective (the losses are summed). Metrics: reported, not trained on.">
-          stage
-        </label>
-        <select
-          id="cv-node-stage"
-          className="cv-input"
-          value={group}
-          disabled={readOnly}
-          onChange={(e) => {
-            const stage = e.target.value as RecipeStage;
-            edit((d) => setStage(d, id, stage === fallback ? undefined : stage));
-          }}
-          data-testid="node-stage-select"
-        >
-          {RECIPE_STAGES.map((stage) => (
-            <option key={stage} value={stage}>
-              {RECIPE_LABELS[stage]}
-              {stage === fallback ? " (its type's)" : ""}
-            </option>
-          ))}
-        </select>
-      </div>
+      {fallback === "model" ? <StageField id={id} group={group} readOnly={readOnly} edit={edit} /> : null}
       {weights ? (
         <>
           <div className="cv-checks">
@@ -66,6 +48,34 @@ export function RecipeFields({ doc, id, info, readOnly, paramCount, edit, seal }
         </>
       ) : null}
     </>
+  );
+}
+
+/** The recipe stage of a node whose type has none of its own; Model, its default, is not stored. */
+function StageField({ id, group, readOnly, edit }: { id: string; group: RecipeGroup; readOnly: boolean; edit: Props["edit"] }) {
+  return (
+    <div className="cv-field">
+      <label htmlFor="cv-node-stage" title="Model: the network. Loss: the training objective (the losses are summed). Metrics: reported, not trained on.">
+        stage
+      </label>
+      <select
+        id="cv-node-stage"
+        className="cv-input"
+        value={group}
+        disabled={readOnly}
+        onChange={(e) => {
+          const stage = e.target.value as RecipeStage;
+          edit((d) => setStage(d, id, stage === "model" ? undefined : stage));
+        }}
+        data-testid="node-stage-select"
+      >
+        {RECIPE_STAGES.map((stage) => (
+          <option key={stage} value={stage}>
+            {RECIPE_LABELS[stage]}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }
 

@@ -34,6 +34,7 @@ describe("outputs in either form", () => {
     expect(mapOutputs(named, (ref) => ref)).toBe(named);
     expect(mapOutputs(named, (ref) => (ref === "fork:0" ? null : ref.replace("fork", "split")))).toEqual({ std: "split:1" });
     expect(mapOutputs(["a", "b"], (ref) => (ref === "a" ? null : ref))).toEqual(["b"]);
+    expect(mapOutputs(named, () => null)).toEqual([]); // the engine wants at least one name in the object form
   });
 
   it("adds an output under a name made from its ref in the object form", () => {
@@ -41,6 +42,7 @@ describe("outputs in either form", () => {
     expect(addOutput({ fork_1: "x", logits: "fc" }, "fork:1")).toEqual({ fork_1: "x", logits: "fc", fork_1_2: "fork:1" });
     expect(addOutput({ logits: "fc" }, "fc")).toEqual({ logits: "fc" });
     expect(defaultOutputName("a b:2", new Set())).toBe("a_b_2");
+    expect(defaultOutputName("-x", new Set())).toBe("_x");
   });
 
   it("names one output of a list: the list becomes an object, the others named after their refs", () => {
@@ -54,7 +56,8 @@ describe("outputs in either form", () => {
   it("checks names as the engine does: 1 to 64 of letters, digits, _ - . /, unique", () => {
     expect(outputNameProblem("heads/main.v-2_", [], null)).toBeNull();
     expect(outputNameProblem("", [], null)).toBe("A name cannot be empty.");
-    expect(outputNameProblem("a b", [], null)).toBe("Letters, digits, _, -, . and / only.");
+    expect(outputNameProblem("a b", [], null)).toBe("Letters, digits, _, -, . and / only, starting with a letter, a digit or _.");
+    expect(outputNameProblem(".hidden", [], null)).toBe("Letters, digits, _, -, . and / only, starting with a letter, a digit or _.");
     expect(outputNameProblem("x".repeat(65), [], null)).toBe("At most 64 characters.");
     expect(outputNameProblem("std", { mean: "a", std: "b" }, "mean")).toBe('Another output is already called "std".');
     expect(outputNameProblem("std", { mean: "a", std: "b" }, "std")).toBeNull();

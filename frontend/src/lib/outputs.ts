@@ -12,7 +12,8 @@ export interface OutputEntry {
 }
 
 export const OUTPUT_NAME_MAX = 64;
-const OUTPUT_NAME = /^[A-Za-z0-9_\-./]{1,64}$/;
+// The engine's rule (codegen/schema.py OUTPUT_NAME): a dict key it can also write into generated code.
+const OUTPUT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_\-./]{0,63}$/;
 
 export function isNamed(outputs: GraphOutputs): outputs is Record<string, string> {
   return !Array.isArray(outputs);
@@ -35,20 +36,21 @@ function build(entries: OutputEntry[], named: boolean): GraphOutputs {
   return named ? Object.fromEntries(entries.map((e) => [e.name!, e.ref])) : entries.map((e) => e.ref);
 }
 
-/** Each ref replaced by `fn(ref)` (null drops the entry), in the same form; the same value when nothing changed. */
+/**
+ * Each ref replaced by `fn(ref)` (null drops the entry), in the same form; the same value when nothing
+ * changed. Named outputs that all drop become `[]`: the engine wants at least one name in the object form.
+ */
 export function mapOutputs(outputs: GraphOutputs, fn: (ref: string) => string | null): GraphOutputs {
   const entries = outputEntries(outputs);
   const mapped = entries.map((e) => ({ name: e.name, ref: fn(e.ref) }));
   if (mapped.every((e, i) => e.ref === entries[i].ref)) return outputs;
-  return build(
-    mapped.filter((e): e is OutputEntry => e.ref !== null),
-    isNamed(outputs),
-  );
+  const kept = mapped.filter((e): e is OutputEntry => e.ref !== null);
+  return build(kept, isNamed(outputs) && kept.length > 0);
 }
 
 /** A valid name for `ref` not in `taken`: the ref with `:` as `_` (`fork:1` → `fork_1`), numbered when taken. */
 export function defaultOutputName(ref: string, taken: { has(name: string): boolean }): string {
-  const stem = ref.replace(/[^A-Za-z0-9_\-./]/g, "_").slice(0, OUTPUT_NAME_MAX - 4) || "output";
+  const stem = ref.replace(/[^A-Za-z0-9_\-./]/g, "_").replace(/^[^A-Za-z0-9_]/, "_").slice(0, OUTPUT_NAME_MAX - 4) || "output";
   if (!taken.has(stem)) return stem;
   for (let n = 2; ; n++) if (!taken.has(`${stem}_${n}`)) return `${stem}_${n}`;
 }
@@ -64,7 +66,7 @@ export function addOutput(outputs: GraphOutputs, ref: string): GraphOutputs {
 export function outputNameProblem(name: string, outputs: GraphOutputs, current: string | null): string | null {
   if (!name) return "A name cannot be empty.";
   if (name.length > OUTPUT_NAME_MAX) return `At most ${OUTPUT_NAME_MAX} characters.`;
-  if (!OUTPUT_NAME.test(name)) return "Letters, digits, _, -, . and / only.";
+  if (!OUTPUT_NAME.test(name)) return "Letters, digits, _, -, . and / only, starting with a letter, a digit or _.";
   if (name !== current && isNamed(outputs) && Object.prototype.hasOwnProperty.call(outputs, name)) return `Another output is already called "${name}".`;
   return null;
 }

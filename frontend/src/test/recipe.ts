@@ -19,7 +19,7 @@ const added = new Set(RECIPE_SPECS.map((s) => s.type));
 
 export const RECIPE_REGISTRY: Registry = {
   ...REGISTRY,
-  categories: [...REGISTRY.categories.filter((c) => c.name !== "loss" && c.name !== "metric"), { name: "loss", color: "#c4320a" }, { name: "metric", color: "#0e9384" }],
+  categories: [...REGISTRY.categories.filter((c) => c.name !== "loss" && c.name !== "metric"), { name: "loss", color: "#dc2626" }, { name: "metric", color: "#0d9488" }],
   nodes: [...REGISTRY.nodes.filter((n) => !added.has(n.type)), ...RECIPE_SPECS],
 };
 
