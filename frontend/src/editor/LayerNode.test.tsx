@@ -96,7 +96,11 @@ describe("the training recipe on the canvas", () => {
 
   it("bands loss, metrics and Target nodes with their stage; model nodes have none", () => {
     show(recipe, recipeSpecs);
-    expect(["x", "y", "fc", "ce", "acc", "mse"].map(stageOf)).toEqual([null, "Target", null, "Loss", "Metrics", "Metrics"]);
+    expect(["x", "y", "fc", "ce", "acc", "mse"].map(stageOf)).toEqual([null, "target", null, "Loss", "Metrics", "Metrics"]);
+    expect(screen.getByTestId("node-y").className).toContain("cv-node--target");
+    // Losses and metrics feed nothing: no output handle.
+    expect(screen.getByTestId("node-ce").querySelectorAll(".react-flow__handle-bottom")).toHaveLength(0);
+    expect(screen.getByTestId("node-fc").querySelectorAll(".react-flow__handle-bottom")).toHaveLength(1);
     expect(screen.getByTestId("node-ce").className).toContain("cv-node--loss");
     expect(screen.getByTestId("node-mse").className).toContain("cv-node--metrics");
   });
