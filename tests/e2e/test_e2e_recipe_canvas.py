@@ -1,41 +1,21 @@
 """A training recipe on the canvas (issue 15): stage bands, a frozen layer and named outputs, in a real browser.
 
 A saved graph with a Target, a loss, a metric, a frozen layer and outputs named as a dict (one of them a
-port of a Chunk) opens with its Loss / Metrics / Target bands, the legend, the frozen badge and the output
+port of a Chunk) opens with its Loss and Metrics bands, the Target tag, the legend, the frozen badge and the output
 names; unfreezing one layer and freezing another saves a version whose document keeps everything else.
 """
 
+import json
+
 import pytest
-from e2e_helpers import api, node, select, wait_valid
+from e2e_helpers import ROOT, api, node, select, wait_valid
 
 pytestmark = pytest.mark.e2e
 
-TRAINING = {"optimizer": {"type": "SGD", "lr": 0.05, "momentum": 0.9}, "scheduler": {"type": "StepLR", "step_size": 10}}
-RECIPE = {
-    "version": "0.2",
-    "metadata": {"name": "Recipe"},
-    "nodes": [
-        {"id": "x", "type": "Input", "params": {"shape": [4]}},
-        {"id": "y", "type": "Target", "params": {"shape": [], "dtype": "int64", "num_classes": 3}},
-        {"id": "body", "type": "Linear", "params": {"out_features": 8}, "trainable": False},
-        {"id": "fork", "type": "Chunk", "params": {"chunks": 2}},
-        {"id": "fc", "type": "Linear", "params": {"out_features": 3}, "init": {"type": "normal", "std": 0.01}},
-        {"id": "ce", "type": "CrossEntropyLoss"},
-        {"id": "acc", "type": "Accuracy"},
-    ],
-    "edges": [
-        ["x", "body"],
-        ["body", "fork"],
-        ["fork:0", "fc"],
-        ["fc", "ce", "input"],
-        ["y", "ce", "target"],
-        ["fc", "acc", "input"],
-        ["y", "acc", "target"],
-    ],
-    "inputs": ["x"],
-    "outputs": {"logits": "fc", "aux": "fork:1"},
-    "training": TRAINING,
-}
+# The canvas's own recipe fixture (its unit tests use it too): Input x, Target y, a frozen Linear `body`
+# with an init, a Chunk `fork`, Linear `fc`, CrossEntropyLoss `ce`, Accuracy `acc`;
+# outputs {"logits": "fc", "aux": "fork:1"} and a training block.
+RECIPE = json.loads((ROOT / "frontend" / "src" / "test" / "recipe.json").read_text())
 
 
 def test_stages_frozen_nodes_and_named_outputs_show_and_save(login, site, shot):
@@ -76,6 +56,6 @@ def test_stages_frozen_nodes_and_named_outputs_show_and_save(login, site, shot):
     document = api(alice, "GET", f"/api/graphs/{graph_id}/versions/2/")["json"]["document"]
     nodes = {n["id"]: n for n in document["nodes"]}
     assert "trainable" not in nodes["body"] and nodes["fc"]["trainable"] is False
-    assert nodes["fc"]["init"] == {"type": "normal", "std": 0.01}
+    assert nodes["body"]["init"] == {"type": "normal", "std": 0.01}
     assert document["outputs"] == {"logits": "fc", "aux": "fork:1"}
-    assert document["training"] == TRAINING
+    assert document["training"] == RECIPE["training"]

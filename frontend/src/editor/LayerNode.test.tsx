@@ -91,7 +91,7 @@ describe("the node card", () => {
 describe("the training recipe on the canvas", () => {
   afterEach(cleanup);
   const recipeSpecs = new SpecIndex(RECIPE_REGISTRY);
-  const recipe: GraphDoc = { ...RECIPE_DOC, nodes: [...RECIPE_DOC.nodes, { id: "mse", type: "MSELoss", stage: "metrics", ui: { x: 600, y: 600 } }] };
+  const recipe: GraphDoc = { ...RECIPE_DOC, nodes: [...RECIPE_DOC.nodes, { id: "mse", type: "MSELoss", stage: "metrics", ui: { x: 520, y: 800 } }] };
   const stageOf = (id: string) => screen.getByTestId(`node-${id}`).querySelector("[data-testid=node-stage]")?.textContent ?? null;
 
   it("bands loss, metrics and Target nodes with their stage; model nodes have none", () => {

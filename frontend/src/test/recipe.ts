@@ -2,6 +2,7 @@
 // describes them, and a recipe document. The engine's registry.json gains these types when the engine side
 // lands; these specs then replace the generated ones of the same names, and the tests keep their meaning.
 import type { GraphDoc, NodeTypeSpec, Registry } from "../graph";
+import recipeDoc from "./recipe.json";
 import { REGISTRY } from "./registry";
 
 function spec(type: string, category: string, ports: string[], params: NodeTypeSpec["params"]): NodeTypeSpec {
@@ -23,29 +24,8 @@ export const RECIPE_REGISTRY: Registry = {
   nodes: [...REGISTRY.nodes.filter((n) => !added.has(n.type)), ...RECIPE_SPECS],
 };
 
-/** A recipe: a frozen, initialised body, named outputs (one of them a port), a Target, a loss, a metric, training. */
-export const RECIPE_DOC: GraphDoc = {
-  version: "0.2",
-  metadata: { name: "recipe" },
-  nodes: [
-    { id: "x", type: "Input", params: { shape: [4] }, ui: { x: 0, y: 0 } },
-    { id: "y", type: "Target", params: { shape: [], dtype: "int64", num_classes: 3 }, ui: { x: 300, y: 0 } },
-    { id: "body", type: "Linear", params: { out_features: 8 }, trainable: false, init: { type: "normal", std: 0.01 }, ui: { x: 0, y: 120 } },
-    { id: "fork", type: "Chunk", params: { chunks: 2 }, ui: { x: 0, y: 240 } },
-    { id: "fc", type: "Linear", params: { out_features: 3 }, init: "kaiming_uniform", stage: "model", ui: { x: 0, y: 360 } },
-    { id: "ce", type: "CrossEntropyLoss", params: { weight: 1 }, ui: { x: 0, y: 480 } },
-    { id: "acc", type: "Accuracy", stage: "metrics", ui: { x: 300, y: 480 } },
-  ],
-  edges: [
-    ["x", "body"],
-    ["body", "fork"],
-    ["fork:0", "fc"],
-    ["fc", "ce", "input"],
-    ["y", "ce", "target"],
-    ["fc", "acc", "input"],
-    ["y", "acc", "target"],
-  ],
-  inputs: ["x"],
-  outputs: { logits: "fc", aux: "fork:1" },
-  training: { optimizer: { type: "SGD", lr: 0.05, momentum: 0.9, weight_decay: 5e-4 }, scheduler: { type: "StepLR", step_size: 10, gamma: 0.1 } },
-};
+/**
+ * A recipe (recipe.json, which the browser test tests/e2e/test_e2e_recipe_canvas.py opens too): a frozen,
+ * initialised body, named outputs (one of them a port), a Target, a loss, a metric and a training block.
+ */
+export const RECIPE_DOC = recipeDoc as unknown as GraphDoc;
