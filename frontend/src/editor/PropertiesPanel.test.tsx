@@ -315,11 +315,14 @@ describe("the training recipe's fields", () => {
   it("names an output that is one port of a node", () => {
     const halves: GraphDoc = { ...base, nodes: [...base.nodes, { id: "fork", type: "Chunk", params: { chunks: 2 } }], edges: [...base.edges, ["act", "fork"]], outputs: ["act", "fork:1"] };
     const { state } = open("fork", { doc: halves });
-    expect((screen.getByTestId("node-output") as HTMLInputElement).checked).toBe(false);
+    expect(screen.queryByTestId("node-output")).toBeNull(); // a Chunk is returned by its outputs, not whole
+    expect([0, 1].map((k) => (screen.getByTestId(`node-output-${k}`) as HTMLInputElement).checked)).toEqual([false, true]);
     const field = screen.getByTestId("output-name-1");
     fireEvent.change(field, { target: { value: "std" } });
     fireEvent.blur(field);
     expect(state().history.present.outputs).toEqual({ act: "act", std: "fork:1" });
+    fireEvent.click(screen.getByTestId("node-output-0"));
+    expect(state().history.present.outputs).toEqual({ act: "act", std: "fork:1", fork_0: "fork:0" });
   });
 
   it("lists named outputs and the training block on the graph, and drops the names on request", () => {

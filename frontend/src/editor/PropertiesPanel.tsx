@@ -1,17 +1,18 @@
-// The properties of the selected node (id, label, module path, params, disable, model output, input order,
-// blocks), or of the selection, or of the graph when nothing is selected.
+// The properties of the selected node (id, label, module path, params, disable, model outputs and their
+// names, recipe stage, trainable and init (RecipeFields.tsx), input order, blocks), or of the selection, or
+// of the graph (its outputs and training block) when nothing is selected.
 import { type ReactNode, useState } from "react";
 import type { Diagnostic, GraphDoc, NodeSummary, ParamValue, Suggestion, TrainingConfig, ValidateResult } from "../graph";
-import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam, setPath } from "../lib/docops";
+import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setParam, setPath } from "../lib/docops";
 import { formatBytes, formatCount, formatFlops, formatValue, nodeShapeText, nodeSummary } from "../lib/format";
 import { getNode, nodeIndex } from "../lib/graphutil";
 import { idProblem } from "../lib/ids";
-import { isNamed, outputEntries, outputRefs, outputSource, unnameOutputs } from "../lib/outputs";
+import { isNamed, outputEntries, outputSource, unnameOutputs } from "../lib/outputs";
 import { flatModuleName, pathProblem } from "../lib/paths";
 import type { SpecIndex } from "../lib/specs";
 import { canApply, describeSuggestion } from "../lib/suggestions";
 import { ParamField } from "./ParamField";
-import { OutputNames, RecipeFields } from "./RecipeFields";
+import { OutputChecks, OutputNames, RecipeFields } from "./RecipeFields";
 import type { EditResult } from "./store";
 
 export interface PropertiesPanelProps {
@@ -228,10 +229,7 @@ function NodeProperties(props: PropertiesPanelProps & { id: string }) {
       </div>
       {node.type !== "Input" ? <PathField key={`path-${id}`} doc={doc} id={id} readOnly={readOnly} diagnostics={pathDiagnostics} edit={edit} seal={seal} /> : null}
       <div className="cv-checks">
-        <label className="cv-check">
-          <input type="checkbox" checked={outputRefs(doc.outputs).includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, id, e.target.checked))} data-testid="node-output" />
-          Model output
-        </label>
+        <OutputChecks doc={doc} id={id} info={info} readOnly={readOnly} edit={edit} />
         {node.type === "Input" ? (
           <label className="cv-check">
             <input type="checkbox" checked={doc.inputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setInput(d, id, e.target.checked))} data-testid="node-input" />

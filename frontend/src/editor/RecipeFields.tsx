@@ -1,12 +1,13 @@
 // The training recipe's fields of the selected node (issue 15): its recipe stage (Model / Loss / Metrics),
-// whether it trains (frozen: `trainable: false`), its weight init, and the names the model returns it under.
+// whether it trains (frozen: `trainable: false`), its weight init, whether the model returns it (or one of
+// its outputs) and under which names.
 import { type ReactNode, useState } from "react";
 import type { GraphDoc, ParamValue, RecipeStage } from "../graph";
-import { setInit, setStage, setTrainable } from "../lib/docops";
+import { setInit, setOutput, setStage, setTrainable } from "../lib/docops";
 import { getNode } from "../lib/graphutil";
-import { isNamed, nameOutput, outputNameProblem, outputsByNode } from "../lib/outputs";
+import { isNamed, nameOutput, outputNameProblem, outputRefs, outputsByNode } from "../lib/outputs";
 import { composeInit, defaultStage, INIT_SETTING_SPECS, INIT_SPEC, initParts, initSettings, isTarget, RECIPE_LABELS, RECIPE_STAGES, type RecipeGroup, recipeGroup } from "../lib/recipe";
-import type { TypeInfo } from "../lib/specs";
+import { outputCount, type TypeInfo } from "../lib/specs";
 import { ParamField } from "./ParamField";
 import type { PropertiesPanelProps } from "./PropertiesPanel";
 
@@ -109,6 +110,28 @@ function InitFields({ doc, id, readOnly, edit, seal }: Pick<Props, "doc" | "id" 
             />
           ))
         : null}
+    </>
+  );
+}
+
+/**
+ * "Model output": the node itself, or for a node with several outputs (Chunk, Split, a block) each of them
+ * (`"fork:1"`), as the engine wants a port named there. A whole-node ref already in the document stays
+ * offered, so that it can be unticked.
+ */
+export function OutputChecks({ doc, id, info, readOnly, edit }: Pick<Props, "doc" | "id" | "info" | "readOnly" | "edit">) {
+  const refs = outputRefs(doc.outputs);
+  const count = outputCount(getNode(doc, id)!, info);
+  const choices = count > 1 ? Array.from({ length: count }, (_, k) => ({ ref: `${id}:${k}`, text: `Model output ${info.outputNames?.[k] ?? k}`, testId: `node-output-${k}` })) : [];
+  if (count <= 1 || refs.includes(id)) choices.unshift({ ref: id, text: "Model output", testId: "node-output" });
+  return (
+    <>
+      {choices.map((choice) => (
+        <label className="cv-check" key={choice.ref}>
+          <input type="checkbox" checked={refs.includes(choice.ref)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, choice.ref, e.target.checked))} data-testid={choice.testId} />
+          {choice.text}
+        </label>
+      ))}
     </>
   );
 }
