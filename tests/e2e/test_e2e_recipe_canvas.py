@@ -19,8 +19,7 @@ RECIPE = json.loads((ROOT / "frontend" / "src" / "test" / "recipe.json").read_te
 
 
 def test_stages_frozen_nodes_and_named_outputs_show_and_save(login, site, shot):
-    alice = login("alice")
-    alice.goto(site.url("/graphs/"))
+    alice = login("alice")  # on the site's first page: the API calls below are same-origin
     created = api(alice, "POST", "/api/graphs/", {"name": "Recipe", "document": RECIPE})
     assert created["status"] == 201, created
     graph_id = created["json"]["id"]

@@ -283,6 +283,7 @@ describe("the training recipe's fields", () => {
     cleanup();
     open("ce", { doc: recipe, specs: recipeSpecs });
     expect(screen.queryByTestId("node-stage-select")).toBeNull();
+    expect(screen.queryByTestId("node-output")).toBeNull(); // the model returns its own values, not a loss
   });
 
   it("chooses an init and its settings", () => {

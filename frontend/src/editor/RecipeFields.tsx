@@ -116,17 +116,19 @@ function InitFields({ doc, id, readOnly, edit, seal }: Pick<Props, "doc" | "id" 
 
 /**
  * "Model output": the node itself, or for a node with several outputs (Chunk, Split, a block) each of them
- * (`"fork:1"`), as the engine wants a port named there. A whole-node ref already in the document stays
- * offered, so that it can be unticked.
+ * (`"fork:1"`), as the engine wants a port named there. A ref the engine refuses (a whole multi-output
+ * node, a loss) is offered only while the document has it, so that it can be unticked.
  */
 export function OutputChecks({ doc, id, info, readOnly, edit }: Pick<Props, "doc" | "id" | "info" | "readOnly" | "edit">) {
   const refs = outputRefs(doc.outputs);
   const count = outputCount(getNode(doc, id)!, info);
   const choices = count > 1 ? Array.from({ length: count }, (_, k) => ({ ref: `${id}:${k}`, text: `Model output ${info.outputNames?.[k] ?? k}`, testId: `node-output-${k}` })) : [];
   if (count <= 1 || refs.includes(id)) choices.unshift({ ref: id, text: "Model output", testId: "node-output" });
+  // The model returns its own values: Targets, losses and metrics are offered only to be unticked.
+  const model = recipeGroup(getNode(doc, id)!, info) === "model";
   return (
     <>
-      {choices.map((choice) => (
+      {choices.filter((choice) => model || refs.includes(choice.ref)).map((choice) => (
         <label className="cv-check" key={choice.ref}>
           <input type="checkbox" checked={refs.includes(choice.ref)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, choice.ref, e.target.checked))} data-testid={choice.testId} />
           {choice.text}
