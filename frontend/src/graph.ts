@@ -3,6 +3,12 @@
 
 export type ParamValue = number | string | boolean | null | ParamValue[] | { [key: string]: ParamValue };
 
+/** Where a node belongs in the training recipe (issue 15); absent: by its type (see lib/recipe.ts). */
+export type RecipeStage = "model" | "loss" | "metrics";
+
+/** A layer's weight init: a type name, or an object with the type and its settings. */
+export type NodeInit = string | { type: string; std?: number; nonlinearity?: string; value?: number; bias?: "zeros" | "keep"; [key: string]: unknown };
+
 export interface GraphNode {
   id: string;
   type: string;
@@ -11,6 +17,11 @@ export interface GraphNode {
   disabled?: boolean;
   /** Dotted module path in the generated model ("layer1.0.conv1"); absent: a flat attribute named after the id. */
   path?: string;
+  /** The recipe stage: `"loss"` / `"metrics"` nodes compute the training objective and what is reported. */
+  stage?: RecipeStage;
+  /** false: frozen (no gradients, skipped by the optimizer, eval mode); absent means true. */
+  trainable?: boolean;
+  init?: NodeInit;
   /** Canvas-only data (position); codegen ignores it. */
   ui?: { x?: number; y?: number; [key: string]: unknown };
 }
@@ -36,14 +47,28 @@ export interface CompositeDefinition {
   outputs: string[];
 }
 
+/**
+ * What the model returns: a list (a tensor, or a tuple) or an object mapping names to refs (a dict). A ref
+ * is a node id or `"node:k"` for output k of a multi-output node (lib/outputs.ts reads both forms).
+ */
+export type GraphOutputs = string[] | Record<string, string>;
+
+/** The document's `training` block: the optimizer and scheduler of a run. */
+export interface TrainingConfig {
+  optimizer?: { type: string; [key: string]: unknown };
+  scheduler?: { type: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
 export interface GraphDoc {
   version: "0.2";
   metadata?: Record<string, unknown>;
   nodes: GraphNode[];
   edges: GraphEdge[];
   inputs: string[];
-  outputs: string[];
+  outputs: GraphOutputs;
   composites?: Record<string, CompositeDefinition>;
+  training?: TrainingConfig;
 }
 
 export type Severity = "error" | "warning";

@@ -1,6 +1,7 @@
 // The 409 answer to a save: someone saved a newer version since this editor's base. Nothing was saved;
 // the person chooses to load the newer head (discarding their edits; undo brings them back), to keep
 // editing, or to save their version on top of the newer head knowingly.
+import { formatOutputs } from "../lib/outputs";
 
 export interface VersionInfo {
   number: number;
@@ -42,8 +43,8 @@ export function summarizeDiff(diff: Record<string, unknown>): string[] {
   if (edges.added?.length) lines.push(`${edges.added.length} edge${edges.added.length > 1 ? "s" : ""} added`);
   if (edges.removed?.length) lines.push(`${edges.removed.length} edge${edges.removed.length > 1 ? "s" : ""} removed`);
   for (const key of ["inputs", "outputs"]) {
-    const change = diff[key] as { old: string[]; new: string[] } | null | undefined;
-    if (change) lines.push(`${key}: ${change.old.join(", ") || "none"} → ${change.new.join(", ") || "none"}`);
+    const change = diff[key] as { old: unknown; new: unknown } | null | undefined;
+    if (change) lines.push(`${key}: ${formatOutputs(change.old)} → ${formatOutputs(change.new)}`);
   }
   const blocks = diff.composites as ListDiff | undefined;
   const blockCount = (blocks?.added?.length ?? 0) + (blocks?.removed?.length ?? 0) + (Array.isArray(blocks?.changed) ? blocks!.changed.length : 0);

@@ -16,6 +16,7 @@ import { Inspector } from "./Inspector";
 import { LayerNode } from "./LayerNode";
 import { Palette } from "./Palette";
 import { QuickAdd } from "./QuickAdd";
+import { RecipeLegend } from "./RecipeLegend";
 import { ShapeEdge } from "./ShapeEdge";
 import { InstanceFrame, StageActions, StageNode } from "./StageNode";
 import { Toolbar } from "./Toolbar";
@@ -253,6 +254,7 @@ export function Editor({ boot, registry, initial, baseVersion, draft, staleDraft
               </ReactFlow>
             ) : null}
           </StageActions.Provider>
+          <RecipeLegend doc={doc} specs={specs} />
           {quickAdd.at ? <QuickAdd entries={entries} at={{ left: quickAdd.at.left, top: quickAdd.at.top }} onPick={quickAdd.pick} onClose={quickAdd.close} /> : null}
           {notice ? (
             <div className="cv-toast" role="status" data-testid="notice">

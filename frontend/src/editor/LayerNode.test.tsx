@@ -5,14 +5,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
 import { toFlow } from "../lib/convert";
 import { SpecIndex } from "../lib/specs";
+import { RECIPE_DOC, RECIPE_REGISTRY } from "../test/recipe";
 import { REGISTRY } from "../test/registry";
 import { glanceLines, LayerNode } from "./LayerNode";
+import { RecipeLegend } from "./RecipeLegend";
 
 const specs = new SpecIndex(REGISTRY);
 const nodeTypes = { layer: LayerNode };
 
-function show(doc: GraphDoc) {
-  const flow = toFlow(doc, { specs });
+function show(doc: GraphDoc, registry = specs) {
+  const flow = toFlow(doc, { specs: registry });
   render(
     <div style={{ width: 800, height: 600 }}>
       <ReactFlowProvider>
@@ -83,5 +85,53 @@ describe("the node card", () => {
     // no separator, or one that leaves a line nearly as long as the name: one line
     expect(glanceLines("positionalencoding")).toEqual(["positionalencoding"]);
     expect(glanceLines("a_verylongmodulename")).toEqual(["a_verylongmodulename"]);
+  });
+});
+
+describe("the training recipe on the canvas", () => {
+  afterEach(cleanup);
+  const recipeSpecs = new SpecIndex(RECIPE_REGISTRY);
+  const recipe: GraphDoc = { ...RECIPE_DOC, nodes: [...RECIPE_DOC.nodes, { id: "mse", type: "MSELoss", stage: "metrics", ui: { x: 520, y: 800 } }] };
+  const stageOf = (id: string) => screen.getByTestId(`node-${id}`).querySelector("[data-testid=node-stage]")?.textContent ?? null;
+
+  it("bands loss, metrics and Target nodes with their stage; model nodes have none", () => {
+    show(recipe, recipeSpecs);
+    expect(["x", "y", "fc", "ce", "acc", "mse"].map(stageOf)).toEqual([null, "target", null, "Loss", "Metrics", "Metrics"]);
+    expect(screen.getByTestId("node-y").className).toContain("cv-node--target");
+    // Losses and metrics feed nothing: no output handle.
+    expect(screen.getByTestId("node-ce").querySelectorAll(".react-flow__handle-bottom")).toHaveLength(0);
+    expect(screen.getByTestId("node-fc").querySelectorAll(".react-flow__handle-bottom")).toHaveLength(1);
+    expect(screen.getByTestId("node-ce").className).toContain("cv-node--loss");
+    expect(screen.getByTestId("node-mse").className).toContain("cv-node--metrics");
+  });
+
+  it("marks frozen nodes", () => {
+    show(recipe, recipeSpecs);
+    expect(screen.getByTestId("node-body").className).toContain("cv-node--frozen");
+    expect(screen.getByTestId("node-body").querySelector("[data-testid=node-frozen]")!.textContent).toBe("❄ frozen");
+    expect(screen.getByTestId("node-fc").querySelector("[data-testid=node-frozen]")).toBeNull();
+  });
+
+  it("shows the names outputs are returned under, on the node or on its port", () => {
+    show(recipe, recipeSpecs);
+    expect(screen.getByTestId("node-fc").querySelector("[data-testid=node-output-name]")!.textContent).toBe("→ logits");
+    const ports = screen.getByTestId("node-fork").querySelectorAll("[data-testid=port-output]");
+    expect([...ports].map((p) => [p.getAttribute("data-port"), p.textContent])).toEqual([["1", "→ aux"]]);
+    expect(screen.getByTestId("node-fork").querySelector("[data-testid=node-output-name]")).toBeNull();
+  });
+
+  it("keeps the plain output tag for a list, and marks a listed port as an output", () => {
+    show({ ...recipe, outputs: ["fc", "fork:1"] }, recipeSpecs);
+    expect(screen.getByTestId("node-fc").querySelector(".cv-node-name")!.textContent).toContain("output");
+    expect(screen.getByTestId("node-fc").querySelector("[data-testid=node-output-name]")).toBeNull();
+    expect(screen.getByTestId("node-fork").querySelector("[data-testid=port-output]")!.textContent).toBe("→ output");
+  });
+
+  it("has a legend of the groups once there is more than a model", () => {
+    render(<RecipeLegend doc={recipe} specs={recipeSpecs} />);
+    expect(screen.getByTestId("recipe-legend").textContent).toBe("Model 4Loss 1Metrics 2Targets 1");
+    cleanup();
+    render(<RecipeLegend doc={{ ...recipe, nodes: recipe.nodes.filter((n) => ["x", "body", "fork", "fc"].includes(n.id)) }} specs={recipeSpecs} />);
+    expect(screen.queryByTestId("recipe-legend")).toBeNull();
   });
 });

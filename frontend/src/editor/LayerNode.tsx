@@ -1,10 +1,13 @@
 // One node on the canvas: a header in the category's colour (type, badge), id/label, module path, key
 // params, output shape and parameter count from the last validation; input handles in argument order,
-// output handles per output. Memoised: React Flow re-renders it only when its node object changes (see FlowBuilder).
+// output handles per output (none on losses and metrics, which feed nothing). Loss and metrics nodes carry a
+// band naming their recipe stage, Targets a "target" tag where Inputs have "input"; frozen nodes a
+// "❄ frozen" tag and a muted look; model outputs the name they are returned under. Memoised: React Flow re-renders it only when its node object changes (see FlowBuilder).
 import { Handle, type NodeProps, Position, useUpdateNodeInternals } from "@xyflow/react";
 import { type CSSProperties, memo, useEffect, useMemo, useRef } from "react";
 import { type CanvasNode, sourceHandleIds, targetHandleIds } from "../lib/convert";
 import { shortValue } from "../lib/format";
+import { defaultStage, RECIPE_LABELS } from "../lib/recipe";
 
 function spread(i: number, n: number): string {
   return `${((i + 1) / (n + 1)) * 100}%`;
@@ -64,7 +67,9 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
   const { node, info, inCount, outCount, dir, reverseIn, reverseOut } = data;
   const horizontal = dir === "LR";
   const targets = useMemo(() => targetHandleIds(info, inCount), [info, inCount]);
-  const sources = useMemo(() => sourceHandleIds(outCount), [outCount]);
+  // Losses and metrics give one number each and feed nothing: no output handle to drag from.
+  const measures = defaultStage(info) !== "model";
+  const sources = useMemo(() => (measures ? [] : sourceHandleIds(outCount)), [measures, outCount]);
   const summary = useMemo(() => {
     const params = node.params ?? {};
     return info.summary
@@ -96,6 +101,8 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
   if (data.errors) classes.push("cv-node--error");
   else if (data.warnings) classes.push("cv-node--warning");
   if (info.unknown) classes.push("cv-node--unknown");
+  if (data.recipe !== "model") classes.push(`cv-node--${data.recipe}`);
+  if (data.frozen) classes.push("cv-node--frozen");
 
   return (
     <div className={classes.join(" ")} style={{ "--cv-cat": info.color } as CSSProperties} data-testid={`node-${id}`}>
@@ -112,6 +119,11 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           {labelled ? <span className="cv-handle-label">{info.variadic ? (i === targets.length - 1 ? "+" : i) : handle}</span> : null}
         </Handle>
       ))}
+      {data.recipe === "loss" || data.recipe === "metrics" ? (
+        <div className="cv-node-recipe" data-testid="node-stage" data-stage={data.recipe}>
+          {RECIPE_LABELS[data.recipe]}
+        </div>
+      ) : null}
       <div className="cv-node-head">
         <span className="cv-node-type" title={info.doc}>
           {info.type}
@@ -127,8 +139,24 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           ) : (
             <span>{id}</span>
           )}
-          {data.isInput ? <span className="cv-tag cv-tag--io">input</span> : null}
-          {data.isOutput ? <span className="cv-tag cv-tag--io">output</span> : null}
+          {data.recipe === "target" ? (
+            <span className="cv-tag cv-tag--io" title="what the loss and metrics compare the model's outputs with" data-testid="node-stage" data-stage="target">
+              target
+            </span>
+          ) : data.isInput ? (
+            <span className="cv-tag cv-tag--io">input</span>
+          ) : null}
+          {data.isOutput && !data.outputNames.length ? <span className="cv-tag cv-tag--io">output</span> : null}
+          {data.outputNames.map((name) => (
+            <span key={name} className="cv-tag cv-tag--io" title="a model output, returned under this name" data-testid="node-output-name">
+              → {name}
+            </span>
+          ))}
+          {data.frozen ? (
+            <span className="cv-tag cv-tag--frozen" title="trainable: false — no gradients, skipped by the optimizer, eval mode" data-testid="node-frozen">
+              ❄ frozen
+            </span>
+          ) : null}
           {node.disabled ? <span className="cv-tag">disabled</span> : null}
         </div>
         {node.path && node.path !== id ? (
@@ -166,6 +194,11 @@ export const LayerNode = memo(function LayerNode({ id, data, selected }: NodePro
           isConnectable={!data.readOnly}
         >
           {sources.length > 1 ? <span className="cv-handle-label cv-handle-label--out">{info.outputNames?.[i] ?? i}</span> : null}
+          {data.portOutputs[i] ? (
+            <span className="cv-handle-output" title="a model output" data-testid="port-output" data-port={i}>
+              → {data.portOutputs[i]}
+            </span>
+          ) : null}
         </Handle>
       ))}
     </div>

@@ -3,6 +3,7 @@ import { useReducer } from "react";
 import { afterEach, describe, expect, it } from "vitest";
 import type { GraphDoc, ValidateResult } from "../graph";
 import { SpecIndex } from "../lib/specs";
+import { RECIPE_REGISTRY } from "../test/recipe";
 import { REGISTRY } from "../test/registry";
 import { PropertiesPanel } from "./PropertiesPanel";
 import { type EditorAction, editorReducer, type EditorState, initEditor } from "./store";
@@ -25,11 +26,11 @@ const base: GraphDoc = {
 };
 
 /** The panel's props with every callback a no-op: what a test overrides is spread after them. */
-function inertPanel(doc: GraphDoc, selected: string[], validation: ValidateResult | null) {
+function inertPanel(doc: GraphDoc, selected: string[], validation: ValidateResult | null, registry = specs) {
   const none = () => undefined;
   return {
     doc,
-    specs,
+    specs: registry,
     selected,
     validation,
     readOnly: false,
@@ -47,25 +48,32 @@ function inertPanel(doc: GraphDoc, selected: string[], validation: ValidateResul
 }
 
 /** The panel over a real editor store, wired as the editor wires it; reports the store and its dispatch. */
-function Harness(props: { selected: string; validation?: ValidateResult; onState: (state: EditorState, dispatch: (action: EditorAction) => void) => void }) {
+function Harness(props: {
+  selected: string;
+  validation?: ValidateResult;
+  doc?: GraphDoc;
+  specs?: SpecIndex;
+  onState: (state: EditorState, dispatch: (action: EditorAction) => void) => void;
+}) {
   const { selected, onState } = props;
-  const [state, dispatch] = useReducer(editorReducer, base, initEditor);
+  const [state, dispatch] = useReducer(editorReducer, props.doc ?? base, initEditor);
   onState(state, dispatch);
   return (
     <PropertiesPanel
-      {...inertPanel(state.history.present, [selected], props.validation ?? null)}
+      {...inertPanel(state.history.present, [selected], props.validation ?? null, props.specs)}
       edit={(fn, key) => dispatch({ type: "edit", fn, key })}
       seal={() => dispatch({ type: "seal" })}
     />
   );
 }
 
-function open(selected: string) {
+function open(selected: string, options: { doc?: GraphDoc; specs?: SpecIndex; validation?: ValidateResult } = {}) {
   let latest: EditorState | null = null;
   let send: (action: EditorAction) => void = () => undefined;
   render(
     <Harness
       selected={selected}
+      {...options}
       onState={(s, dispatch) => {
         latest = s;
         send = dispatch;
@@ -73,7 +81,7 @@ function open(selected: string) {
     />,
   );
   const node = (id: string) => latest!.history.present.nodes.find((n) => n.id === id)!;
-  return { node, field: screen.getByTestId("node-path") as HTMLInputElement, state: () => latest!, dispatch: (action: EditorAction) => act(() => send(action)) };
+  return { node, field: screen.queryByTestId("node-path") as HTMLInputElement, state: () => latest!, dispatch: (action: EditorAction) => act(() => send(action)) };
 }
 
 afterEach(cleanup);
@@ -227,5 +235,103 @@ describe("the model's cost", () => {
   it("shows a dash for the model's FLOPs before the first validation answers", () => {
     render(<PropertiesPanel {...inertPanel(base, [], null)} />);
     expect(screen.getByTestId("graph-flops").textContent).toBe("—");
+  });
+});
+
+describe("the training recipe's fields", () => {
+  const recipeSpecs = new SpecIndex(RECIPE_REGISTRY);
+  const recipe: GraphDoc = {
+    ...base,
+    nodes: [...base.nodes, { id: "y", type: "Target", params: { shape: [] } }, { id: "ce", type: "CrossEntropyLoss" }],
+    edges: [...base.edges, ["act", "ce", "input"], ["y", "ce", "target"]],
+  };
+  const withParams = (counts: Record<string, number>): ValidateResult => ({ ok: true, diagnostics: [], shapes: {}, params: counts });
+
+  it("freezes a layer with the Trainable box, and trains it again without a trainable key", () => {
+    const { node, state } = open("Conv-1", { validation: withParams({ "Conv-1": 224 }) });
+    const box = screen.getByTestId("node-trainable") as HTMLInputElement;
+    expect(box.checked).toBe(true);
+    fireEvent.click(box);
+    expect(node("Conv-1").trainable).toBe(false);
+    expect(box.checked).toBe(false);
+    fireEvent.click(box);
+    expect("trainable" in node("Conv-1")).toBe(false);
+    expect(state().history.past).toHaveLength(2);
+  });
+
+  it("offers Trainable and init only where there are weights", () => {
+    open("act", { validation: withParams({ act: 0 }) });
+    expect(screen.queryByTestId("node-trainable")).toBeNull();
+    expect(screen.queryByTestId("param-init")).toBeNull();
+    expect((screen.getByTestId("node-stage-select") as HTMLSelectElement).value).toBe("model");
+    cleanup();
+    open("y", { doc: recipe, specs: recipeSpecs });
+    expect(screen.queryByTestId("node-stage-select")).toBeNull();
+    expect(screen.queryByTestId("node-trainable")).toBeNull();
+  });
+
+  it("sets the stage of a model node, storing only Loss and Metrics; a loss keeps its type's", () => {
+    const { node } = open("act", { doc: recipe, specs: recipeSpecs });
+    const select = screen.getByTestId("node-stage-select") as HTMLSelectElement;
+    expect(select.value).toBe("model");
+    expect([...select.options].map((o) => o.textContent)).toEqual(["Model", "Loss", "Metrics"]);
+    fireEvent.change(select, { target: { value: "metrics" } });
+    expect(node("act").stage).toBe("metrics");
+    expect(screen.queryByTestId("node-trainable")).toBeNull(); // only the model's layers train
+    fireEvent.change(select, { target: { value: "model" } });
+    expect("stage" in node("act")).toBe(false);
+    cleanup();
+    open("ce", { doc: recipe, specs: recipeSpecs });
+    expect(screen.queryByTestId("node-stage-select")).toBeNull();
+    expect(screen.queryByTestId("node-output")).toBeNull(); // the model returns its own values, not a loss
+  });
+
+  it("chooses an init and its settings", () => {
+    const { node } = open("Conv-1", { validation: withParams({ "Conv-1": 224 }) });
+    fireEvent.change(screen.getByTestId("param-init"), { target: { value: "normal" } });
+    expect(node("Conv-1").init).toBe("normal");
+    fireEvent.change(screen.getByTestId("param-init.std"), { target: { value: "0.02" } });
+    expect(node("Conv-1").init).toEqual({ type: "normal", std: 0.02 });
+    fireEvent.change(screen.getByTestId("param-init"), { target: { value: "kaiming_normal" } });
+    expect(node("Conv-1").init).toBe("kaiming_normal");
+    expect(screen.queryByTestId("param-init.std")).toBeNull();
+    fireEvent.change(screen.getByTestId("param-init.nonlinearity"), { target: { value: "relu" } });
+    expect(node("Conv-1").init).toEqual({ type: "kaiming_normal", nonlinearity: "relu" });
+    fireEvent.change(screen.getByTestId("param-init"), { target: { value: "" } });
+    expect("init" in node("Conv-1")).toBe(false);
+  });
+
+  it("names an output: the list becomes the named form, and a bad name is explained, not applied", () => {
+    const { state } = open("act");
+    const field = screen.getByTestId("output-name") as HTMLInputElement;
+    expect(field.value).toBe("");
+    fireEvent.change(field, { target: { value: "logits!" } });
+    expect(screen.getByTestId("output-name-error").textContent).toBe("Letters, digits, _, -, . and / only, starting with a letter, a digit or _.");
+    fireEvent.change(field, { target: { value: "logits" } });
+    fireEvent.keyDown(field, { key: "Enter" });
+    expect(state().history.present.outputs).toEqual({ logits: "act" });
+    expect((screen.getByTestId("output-name") as HTMLInputElement).value).toBe("logits");
+  });
+
+  it("names an output that is one port of a node", () => {
+    const halves: GraphDoc = { ...base, nodes: [...base.nodes, { id: "fork", type: "Chunk", params: { chunks: 2 } }], edges: [...base.edges, ["act", "fork"]], outputs: ["act", "fork:1"] };
+    const { state } = open("fork", { doc: halves });
+    expect(screen.queryByTestId("node-output")).toBeNull(); // a Chunk is returned by its outputs, not whole
+    expect([0, 1].map((k) => (screen.getByTestId(`node-output-${k}`) as HTMLInputElement).checked)).toEqual([false, true]);
+    const field = screen.getByTestId("output-name-1");
+    fireEvent.change(field, { target: { value: "std" } });
+    fireEvent.blur(field);
+    expect(state().history.present.outputs).toEqual({ act: "act", std: "fork:1" });
+    fireEvent.click(screen.getByTestId("node-output-0"));
+    expect(state().history.present.outputs).toEqual({ act: "act", std: "fork:1", fork_0: "fork:0" });
+  });
+
+  it("lists named outputs and the training block on the graph, and drops the names on request", () => {
+    const named: GraphDoc = { ...base, outputs: { logits: "act" }, training: { optimizer: { type: "SGD", lr: 0.05 }, scheduler: { type: "StepLR", step_size: 10 } } };
+    const { state } = open("nothing", { doc: named });
+    expect(screen.getByTestId("graph-outputs").textContent).toContain("logits →act");
+    expect(screen.getByTestId("graph-training").textContent).toBe("SGD lr 0.05 · StepLR step_size 10");
+    fireEvent.click(screen.getByTestId("outputs-unname"));
+    expect(state().history.present.outputs).toEqual(["act"]);
   });
 });

@@ -1,15 +1,18 @@
-// The properties of the selected node (id, label, module path, params, disable, model output, input order,
-// blocks), or of the selection, or of the graph when nothing is selected.
+// The properties of the selected node (id, label, module path, params, disable, model outputs and their
+// names, recipe stage, trainable and init (RecipeFields.tsx), input order, blocks), or of the selection, or
+// of the graph (its outputs and training block) when nothing is selected.
 import { type ReactNode, useState } from "react";
-import type { Diagnostic, GraphDoc, NodeSummary, ParamValue, Suggestion, ValidateResult } from "../graph";
-import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setOutput, setParam, setPath } from "../lib/docops";
+import type { Diagnostic, GraphDoc, NodeSummary, ParamValue, Suggestion, TrainingConfig, ValidateResult } from "../graph";
+import { orderedInputs, renameNode, reorderInputs, setDisabled, setInput, setLabel, setParam, setPath } from "../lib/docops";
 import { formatBytes, formatCount, formatFlops, formatValue, nodeShapeText, nodeSummary } from "../lib/format";
 import { getNode, nodeIndex } from "../lib/graphutil";
 import { idProblem } from "../lib/ids";
+import { isNamed, outputEntries, outputSource, unnameOutputs } from "../lib/outputs";
 import { flatModuleName, pathProblem } from "../lib/paths";
 import type { SpecIndex } from "../lib/specs";
 import { canApply, describeSuggestion } from "../lib/suggestions";
 import { ParamField } from "./ParamField";
+import { OutputChecks, OutputNames, RecipeFields } from "./RecipeFields";
 import type { EditResult } from "./store";
 
 export interface PropertiesPanelProps {
@@ -57,7 +60,8 @@ export function PropertiesPanel(props: PropertiesPanelProps) {
   return <GraphProperties {...props} />;
 }
 
-function GraphProperties({ doc, validation, onFocusNode }: PropertiesPanelProps) {
+function GraphProperties({ doc, validation, readOnly, edit, onFocusNode }: PropertiesPanelProps) {
+  const entries = outputEntries(doc.outputs);
   const errors = validation?.diagnostics.filter((d) => d.severity === "error").length ?? 0;
   const warnings = (validation?.diagnostics.length ?? 0) - errors;
   return (
@@ -79,13 +83,44 @@ function GraphProperties({ doc, validation, onFocusNode }: PropertiesPanelProps)
         <dt>Inputs</dt>
         <dd>{doc.inputs.length ? doc.inputs.map((id) => <NodeLink key={id} id={id} onFocusNode={onFocusNode} />) : <span className="cv-muted">none</span>}</dd>
         <dt>Outputs</dt>
-        <dd>{doc.outputs.length ? doc.outputs.map((id) => <NodeLink key={id} id={id} onFocusNode={onFocusNode} />) : <span className="cv-muted">none — tick “Model output” on a node</span>}</dd>
+        <dd data-testid="graph-outputs">
+          {entries.length ? (
+            entries.map((entry, i) => (
+              <span key={i} className="cv-output-entry">
+                {entry.name !== null ? <code>{entry.name} →</code> : null}
+                <NodeLink id={entry.ref} onFocusNode={() => onFocusNode(outputSource(doc, entry.ref).node)} />
+              </span>
+            ))
+          ) : (
+            <span className="cv-muted">none — tick “Model output” on a node</span>
+          )}
+          {isNamed(doc.outputs) && !readOnly ? (
+            <button type="button" className="cv-button cv-button--small" onClick={() => edit((d) => ({ ...d, outputs: unnameOutputs(d.outputs) }))} title="The model returns a tuple (or one tensor) again, in this order" data-testid="outputs-unname">
+              Drop the names
+            </button>
+          ) : null}
+        </dd>
+        {doc.training ? (
+          <>
+            <dt>Training</dt>
+            <dd data-testid="graph-training">{trainingText(doc.training)}</dd>
+          </>
+        ) : null}
       </dl>
       <p className="cv-muted cv-small">
         Select a node to edit it. Drag from the palette or double-click the canvas to add one; drag from an output handle to an input handle to connect.
       </p>
     </div>
   );
+}
+
+/** `training` in one line: "SGD lr 0.05, momentum 0.9 · StepLR step_size 10, gamma 0.1". */
+export function trainingText(training: TrainingConfig): string {
+  const part = (section: { type: string; [key: string]: unknown } | undefined) =>
+    section && typeof section === "object"
+      ? [String(section.type), Object.entries(section).filter(([key]) => key !== "type").map(([key, value]) => `${key} ${formatValue(value as ParamValue)}`).join(", ")].filter(Boolean).join(" ")
+      : "";
+  return [part(training.optimizer), part(training.scheduler)].filter(Boolean).join(" · ") || "defaults";
 }
 
 /** The selected node's share of the model: parameters, FLOPs/MACs at batch 1 and activations per sample. */
@@ -194,10 +229,7 @@ function NodeProperties(props: PropertiesPanelProps & { id: string }) {
       </div>
       {node.type !== "Input" ? <PathField key={`path-${id}`} doc={doc} id={id} readOnly={readOnly} diagnostics={pathDiagnostics} edit={edit} seal={seal} /> : null}
       <div className="cv-checks">
-        <label className="cv-check">
-          <input type="checkbox" checked={doc.outputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setOutput(d, id, e.target.checked))} data-testid="node-output" />
-          Model output
-        </label>
+        <OutputChecks doc={doc} id={id} info={info} readOnly={readOnly} edit={edit} />
         {node.type === "Input" ? (
           <label className="cv-check">
             <input type="checkbox" checked={doc.inputs.includes(id)} disabled={readOnly} onChange={(e) => edit((d) => setInput(d, id, e.target.checked))} data-testid="node-input" />
@@ -209,6 +241,9 @@ function NodeProperties(props: PropertiesPanelProps & { id: string }) {
           Disabled (identity)
         </label>
       </div>
+
+      <OutputNames doc={doc} id={id} readOnly={readOnly} edit={edit} />
+      <RecipeFields doc={doc} id={id} info={info} readOnly={readOnly} paramCount={count} edit={edit} seal={seal} />
 
       {info.params.length ? <h4>Parameters</h4> : null}
       {info.params.map((spec) => (

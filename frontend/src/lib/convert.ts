@@ -13,6 +13,8 @@ import type { GraphDoc, GraphEdge, GraphNode, ValidateResult } from "../graph";
 import { argumentOrder, type EdgeRef, edgeRefs, formatSource, incomingByTarget, nodeIndex, parseSource, position } from "./graphutil";
 import { type Direction, layoutPositions, NODE_HEIGHT, NODE_WIDTH, type SizeOf } from "./layout";
 import { formatCount, nodeShapeText, outputShape } from "./format";
+import { outputsByNode } from "./outputs";
+import { type RecipeGroup, recipeGroup } from "./recipe";
 import { outputCount, type SpecIndex, type TypeInfo } from "./specs";
 
 export interface CanvasNodeData extends Record<string, unknown> {
@@ -26,8 +28,16 @@ export interface CanvasNodeData extends Record<string, unknown> {
   errors: number;
   warnings: number;
   problem: string;
+  /** The node itself is a model output (not only one of its outputs, see `portOutputs`). */
   isOutput: boolean;
+  /** The names the model returns the node under (the object form of `outputs`). */
+  outputNames: string[];
+  /** Per output handle: the name it is returned under, "output" in the list form, "" when it is none. */
+  portOutputs: string[];
   isInput: boolean;
+  recipe: RecipeGroup;
+  /** `trainable: false`: its parameters are frozen. */
+  frozen: boolean;
   dir: Direction;
   /**
    * Handles on the far side: inputs fed from the node just below (TB; right of it in LR), outputs read by
@@ -129,10 +139,15 @@ function diagnosticsByNode(result: ValidateResult | null | undefined) {
   return { byNode, byEdge };
 }
 
+/** Equal keys with identical values; lists of strings (output names) compare item by item. */
 function shallowEqual(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
-  for (const key of keys) if (a[key] !== b[key]) return false;
+  for (const key of keys) {
+    const [x, y] = [a[key], b[key]];
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length || x.some((item, i) => typeof item !== "string" || item !== y[i])) return false;
+  }
   return true;
 }
 
@@ -158,7 +173,7 @@ export class FlowBuilder {
     const ids = nodeIndex(doc);
     const incoming = incomingByTarget(doc);
     const { byNode, byEdge } = diagnosticsByNode(ctx.validation);
-    const outputs = new Set(doc.outputs);
+    const outputs = outputsByNode(doc);
     const inputs = new Set(doc.inputs);
     const laid = doc.nodes.some((n) => !position(n)) ? layoutPositions(doc, dir, ctx.sizeOf) : null;
     const at = (id: string) => (ids.has(id) ? (position(doc.nodes[ids.get(id)!]) ?? laid?.get(id)) : undefined);
@@ -178,6 +193,9 @@ export class FlowBuilder {
         if (ref.source.output !== null) maxOutput.set(ref.source.node, Math.max(maxOutput.get(ref.source.node) ?? 0, ref.source.output));
       }
     }
+    for (const [id, entries] of outputs) {
+      for (const entry of entries) if (entry.output !== null) maxOutput.set(id, Math.max(maxOutput.get(id) ?? 0, entry.output));
+    }
 
     const nextNodes = new Map<string, CanvasNode>();
     const nodeList: CanvasNode[] = [];
@@ -190,6 +208,12 @@ export class FlowBuilder {
       const outCount = Math.max(outputCount(node, info), (maxOutput.get(node.id) ?? -1) + 1);
       outCountById.set(node.id, outCount);
       const diag = byNode.get(node.id);
+      const returned = outputs.get(node.id) ?? [];
+      const whole = returned.filter((e) => e.output === null);
+      const portOutputs = Array.from({ length: outCount }, (_, k) => {
+        const names = returned.filter((e) => e.output === k).map((e) => e.name ?? "output");
+        return [...new Set(names)].join(", ");
+      });
       const data: CanvasNodeData = {
         node,
         info,
@@ -200,8 +224,12 @@ export class FlowBuilder {
         errors: diag?.errors ?? 0,
         warnings: diag?.warnings ?? 0,
         problem: diag ? diag.messages.join("\n") : "",
-        isOutput: outputs.has(node.id),
+        isOutput: whole.length > 0,
+        outputNames: whole.flatMap((e) => (e.name === null ? [] : [e.name])),
+        portOutputs: portOutputs.some(Boolean) ? portOutputs : [],
         isInput: inputs.has(node.id),
+        recipe: recipeGroup(node, info),
+        frozen: node.trainable === false,
         dir,
         reverseIn: false,
         reverseOut: false,

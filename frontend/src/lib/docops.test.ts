@@ -1,7 +1,25 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc } from "../graph";
 import { REGISTRY } from "../test/registry";
-import { addNode, connect, connectionProblem, copyNodes, orderedInputs, pasteClip, removeItems, renameNode, reorderInputs, setDisabled, setLabel, setOutput, setParam, setPath } from "./docops";
+import {
+  addNode,
+  connect,
+  connectionProblem,
+  copyNodes,
+  orderedInputs,
+  pasteClip,
+  removeItems,
+  renameNode,
+  reorderInputs,
+  setDisabled,
+  setInit,
+  setLabel,
+  setOutput,
+  setParam,
+  setPath,
+  setStage,
+  setTrainable,
+} from "./docops";
 import { SpecIndex } from "./specs";
 
 const specs = new SpecIndex(REGISTRY);
@@ -194,5 +212,48 @@ describe("copy and paste", () => {
     const target = doc();
     const pasted = pasteClip(target, clip, { x: 0, y: 0 });
     expect(pasted.doc.composites).toEqual(d.composites);
+  });
+});
+
+describe("the training recipe's node fields and named outputs", () => {
+  function named(): GraphDoc {
+    return { ...doc(), outputs: { logits: "fc", second: "ch:1" } };
+  }
+
+  it("freezes with trainable: false and removes the key when trained again", () => {
+    const frozen = setTrainable(doc(), "conv", false);
+    expect(frozen.nodes[1]).toEqual({ id: "conv", type: "Conv1d", params: { out_channels: 8 }, ui: { x: 0, y: 100 }, trainable: false });
+    const again = setTrainable(frozen, "conv", true);
+    expect("trainable" in again.nodes[1]).toBe(false);
+    expect(setTrainable(again, "conv", true)).toBe(again);
+  });
+
+  it("sets the stage and the init, and removes them with undefined", () => {
+    const staged = setStage(doc(), "fc", "metrics");
+    expect(staged.nodes[5].stage).toBe("metrics");
+    expect("stage" in setStage(staged, "fc", undefined).nodes[5]).toBe(false);
+    const init = setInit(doc(), "conv", { type: "normal", std: 0.01 });
+    expect(init.nodes[1].init).toEqual({ type: "normal", std: 0.01 });
+    expect(setInit(init, "conv", { type: "normal", std: 0.01 })).toBe(init);
+  });
+
+  it("renames and removes through named outputs and port refs, keeping the names", () => {
+    expect(renameNode(named(), "ch", "halves").outputs).toEqual({ logits: "fc", second: "halves:1" });
+    expect(renameNode(named(), "fc", "head").outputs).toEqual({ logits: "head", second: "ch:1" });
+    expect(removeItems(named(), ["ch"]).outputs).toEqual({ logits: "fc" });
+    expect(removeItems(doc(), ["fc"]).outputs).toEqual([]);
+  });
+
+  it("ticks and unticks a model output in the named form", () => {
+    const ticked = setOutput(named(), "conv", true);
+    expect(ticked.outputs).toEqual({ logits: "fc", second: "ch:1", conv: "conv" });
+    expect(setOutput(ticked, "fc", false).outputs).toEqual({ second: "ch:1", conv: "conv" });
+  });
+
+  it("copies and pastes a frozen node with its stage and init", () => {
+    const source = setInit(setStage(setTrainable(doc(), "conv", false), "conv", "model"), "conv", "xavier_uniform");
+    const pasted = pasteClip(doc(), copyNodes(source, ["conv"])!, { x: 10, y: 10 });
+    const copy = pasted.doc.nodes.find((n) => n.id === pasted.ids[0])!;
+    expect({ trainable: copy.trainable, stage: copy.stage, init: copy.init }).toEqual({ trainable: false, stage: "model", init: "xavier_uniform" });
   });
 });

@@ -1,10 +1,11 @@
 // Editing operations on a GraphDoc. Every function is pure: it returns a new document (sharing what did
 // not change) and never mutates its input, so each result can be one undo step.
-import type { CompositeDefinition, GraphDoc, GraphEdge, GraphNode, ParamValue } from "../graph";
+import type { CompositeDefinition, GraphDoc, GraphEdge, GraphNode, NodeInit, ParamValue, RecipeStage } from "../graph";
 import { assignTargetHandles } from "./convert";
 import { edgePort, edgeRefs, formatSource, getNode, incomingByTarget, nodeIndex, parseSource, position, reaches } from "./graphutil";
 import { newIdForType } from "./ids";
 import { setPosition, withPositions } from "./layout";
+import { addOutput, mapOutputs, outputRefs } from "./outputs";
 import type { SpecIndex } from "./specs";
 
 export interface NewNode {
@@ -35,7 +36,7 @@ export function removeItems(doc: GraphDoc, nodeIds: Iterable<string>, edgeIndexe
     nodes: nodes.size ? doc.nodes.filter((n) => !nodes.has(n.id)) : doc.nodes,
     edges: doc.edges.filter((_, i) => !edges.has(i) && !nodes.has(refs[i].source.node) && !nodes.has(refs[i].target)),
     inputs: nodes.size ? doc.inputs.filter((id) => !nodes.has(id)) : doc.inputs,
-    outputs: nodes.size ? doc.outputs.filter((id) => !nodes.has(id)) : doc.outputs,
+    outputs: nodes.size ? mapOutputs(doc.outputs, (ref) => (nodes.has(parseSource(ref, nodeIndex(doc)).node) ? null : ref)) : doc.outputs,
   };
 }
 
@@ -159,34 +160,45 @@ export function setParam(doc: GraphDoc, id: string, name: string, value: ParamVa
   });
 }
 
-/** Sets an optional text field of a node; `""` removes the key. */
-function setText(doc: GraphDoc, id: string, key: "label" | "path", value: string): GraphDoc {
+type OptionalKey = "label" | "path" | "disabled" | "stage" | "trainable" | "init";
+
+/** Sets an optional field of a node; `undefined` removes the key (its default applies). */
+function setOptional<K extends OptionalKey>(doc: GraphDoc, id: string, key: K, value: GraphNode[K] | undefined): GraphDoc {
   return mapNode(doc, id, (node) => {
-    if ((node[key] ?? "") === value) return node;
+    if (JSON.stringify(node[key]) === JSON.stringify(value)) return node;
     const next = { ...node };
-    if (value) next[key] = value;
-    else delete next[key];
+    if (value === undefined) delete next[key];
+    else next[key] = value;
     return next;
   });
 }
 
 export function setLabel(doc: GraphDoc, id: string, label: string): GraphDoc {
-  return setText(doc, id, "label", label);
+  return setOptional(doc, id, "label", label || undefined);
 }
 
 /** Sets the module path (`""` removes the key: the node is a flat attribute again). */
 export function setPath(doc: GraphDoc, id: string, path: string): GraphDoc {
-  return setText(doc, id, "path", path);
+  return setOptional(doc, id, "path", path || undefined);
 }
 
 export function setDisabled(doc: GraphDoc, id: string, disabled: boolean): GraphDoc {
-  return mapNode(doc, id, (node) => {
-    if ((node.disabled ?? false) === disabled) return node;
-    const next = { ...node };
-    if (disabled) next.disabled = true;
-    else delete next.disabled;
-    return next;
-  });
+  return setOptional(doc, id, "disabled", disabled || undefined);
+}
+
+/** Sets the recipe stage; `undefined` removes it (the node's type decides, lib/recipe.ts). */
+export function setStage(doc: GraphDoc, id: string, stage: RecipeStage | undefined): GraphDoc {
+  return setOptional(doc, id, "stage", stage);
+}
+
+/** Freezes a node (`trainable: false`) or trains it again (the key goes: true is the default). */
+export function setTrainable(doc: GraphDoc, id: string, trainable: boolean): GraphDoc {
+  return setOptional(doc, id, "trainable", trainable ? undefined : false);
+}
+
+/** Sets the weight init; `undefined` removes it (the layer's own init). */
+export function setInit(doc: GraphDoc, id: string, init: NodeInit | undefined): GraphDoc {
+  return setOptional(doc, id, "init", init);
 }
 
 export function setType(doc: GraphDoc, id: string, type: string): GraphDoc {
@@ -209,7 +221,10 @@ export function renameNode(doc: GraphDoc, from: string, to: string): GraphDoc {
     nodes: doc.nodes.map((n) => (n.id === from ? { ...n, id: to } : n)),
     edges,
     inputs: doc.inputs.map((id) => (id === from ? to : id)),
-    outputs: doc.outputs.map((id) => (id === from ? to : id)),
+    outputs: mapOutputs(doc.outputs, (ref) => {
+      const src = parseSource(ref, ids);
+      return src.node === from ? formatSource(to, src.output) : ref;
+    }),
   };
 }
 
@@ -219,12 +234,12 @@ export function renameNode(doc: GraphDoc, from: string, to: string): GraphDoc {
  * builds on it and ticks the real output, the model should not also return its input).
  */
 export function setOutput(doc: GraphDoc, id: string, on: boolean): GraphDoc {
-  const has = doc.outputs.includes(id);
+  const has = outputRefs(doc.outputs).includes(id);
   if (has === on) return doc;
-  if (!on) return { ...doc, outputs: doc.outputs.filter((o) => o !== id) };
+  if (!on) return { ...doc, outputs: mapOutputs(doc.outputs, (o) => (o === id ? null : o)) };
   const placeholder = (o: string) =>
     doc.nodes.some((n) => n.id === o && n.type === "Input") && doc.edges.some((e) => e[0] === o || e[0].startsWith(`${o}:`));
-  return { ...doc, outputs: [...doc.outputs.filter((o) => !placeholder(o)), id] };
+  return { ...doc, outputs: addOutput(mapOutputs(doc.outputs, (o) => (placeholder(o) ? null : o)), id) };
 }
 
 export function setInput(doc: GraphDoc, id: string, on: boolean): GraphDoc {

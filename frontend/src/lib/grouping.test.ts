@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GraphDoc, GraphEdge, GraphNode } from "../graph";
 import { blockNameProblem, evaluateReference, groupSelection, paramNameProblem, snakeCase, ungroupNode } from "./grouping";
+import { outputRefs } from "./outputs";
 
 function chain(): GraphDoc {
   return {
@@ -58,7 +59,7 @@ function normalise(graph: GraphDoc, rename: (id: string) => string = (id) => id)
     .map((n: GraphNode) => ({ id: rename(n.id), type: n.type, params: n.params ?? {}, label: n.label, disabled: n.disabled, path: n.path }))
     .sort((a, b) => a.id.localeCompare(b.id));
   const edges = graph.edges.map((e: GraphEdge) => [rename(e[0]), rename(e[1]), ...e.slice(2)]).map((e) => e.join("|")).sort();
-  return { nodes, edges, inputs: graph.inputs.map(rename), outputs: graph.outputs.map(rename), composites: graph.composites };
+  return { nodes, edges, inputs: graph.inputs.map(rename), outputs: outputRefs(graph.outputs).map(rename), composites: graph.composites };
 }
 
 describe("groupSelection", () => {
@@ -133,6 +134,12 @@ describe("groupSelection", () => {
     expect(() => groupSelection(residual(), ["add", "relu", "head", "bn", "conv"], "X")).toThrow(/2 outputs used outside/);
   });
 
+  it("keeps named outputs named: the block is returned under the name its last node had", () => {
+    const grouped = groupSelection({ ...chain(), outputs: { features: "pool" } }, ["conv", "bn", "act", "pool"], "Body");
+    expect(grouped.outputs).toEqual({ features: "body" });
+    expect(ungroupNode(grouped, "body").outputs).toEqual({ features: "body_pool" });
+  });
+
   it("refuses Input nodes, unknown ids and an empty selection", () => {
     expect(() => groupSelection(chain(), ["inp", "conv"], "A")).toThrow(/graph input `inp`/);
     expect(() => groupSelection(chain(), ["nope"], "A")).toThrow(/not in the graph: `nope`/);
@@ -161,6 +168,9 @@ describe("groupSelection", () => {
     // Both outputs inside: fine, and the "split:1" source is kept inside the definition.
     const grouped = groupSelection(graph, ["split", "cat"], "SplitCat");
     expect(grouped.composites!.SplitCat.edges).toContainEqual(["split:1", "cat"]);
+    // A port listed among the (named) graph outputs leaves the selection too.
+    const half: GraphDoc = { ...graph, edges: [["inp", "split"], ["split:0", "cat"]], outputs: { joined: "cat", half: "split:1" } };
+    expect(() => groupSelection(half, ["split", "cat"], "S")).toThrow(/2 outputs used outside: cat → the graph outputs; split:1 → the graph outputs/);
   });
 
   it("groups a selection nothing uses yet, from its single start to its single end", () => {

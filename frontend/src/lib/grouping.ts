@@ -9,6 +9,7 @@
 // `+ - * //` integer expressions; inner paths go back under the block's place.
 
 import type { CompositeDefinition, CompositeParam, GraphDoc, GraphEdge, GraphNode, ParamValue } from "../graph";
+import { mapOutputs, outputRefs } from "./outputs";
 import { commonStrictPrefix, flatModuleName, joinPath } from "./paths";
 
 /** One inner param value turned into a block param: `node.params[param]` becomes `"$name"`. */
@@ -209,8 +210,8 @@ export function groupSelection(graph: GraphDoc, ids: string[], name: string, opt
   // One output: the value leaving the selection, through edges or the graph's outputs.
   const leaving = new Map<string, string[]>(); // source as written → where it goes
   for (const edge of outgoing) leaving.set(edge[0], [...(leaving.get(edge[0]) ?? []), `\`${edge[1]}\``]);
-  for (const out of graph.outputs) {
-    if (selected.has(out)) leaving.set(out, [...(leaving.get(out) ?? []), "the graph outputs"]);
+  for (const out of outputRefs(graph.outputs)) {
+    if (selected.has(edgeSource(out, nodeIds).node)) leaving.set(out, [...(leaving.get(out) ?? []), "the graph outputs"]);
   }
   let output: string;
   if (leaving.size > 1) {
@@ -344,7 +345,7 @@ export function groupSelection(graph: GraphDoc, ids: string[], name: string, opt
     ...clone(graph),
     nodes,
     edges,
-    outputs: graph.outputs.map((o) => (o === output ? blockId : o)),
+    outputs: mapOutputs(graph.outputs, (o) => (o === output ? blockId : o)),
     composites: { ...clone(graph.composites ?? {}), [name]: definition },
   };
 }
@@ -607,7 +608,7 @@ export function ungroupNode(graph: GraphDoc, nodeId: string): GraphDoc {
     ...clone(graph),
     nodes,
     edges,
-    outputs: graph.outputs.map((o) => (o === nodeId ? outputId : o)),
+    outputs: mapOutputs(graph.outputs, (o) => (o === nodeId ? outputId : o)),
   };
   if (!typeInUse(result, node.type, {})) {
     const composites = { ...result.composites };

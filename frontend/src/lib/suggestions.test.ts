@@ -95,6 +95,14 @@ describe("applySuggestion", () => {
     expect(d.outputs).toEqual(["fc", "cat"]);
   });
 
+  it("set_outputs keeps named outputs named, under the names they had", () => {
+    const named = { ...doc(), outputs: { logits: "fc" } };
+    expect(applySuggestion(named, { action: "set_outputs", outputs: ["cat", "fc"] })!.doc.outputs).toEqual({ cat: "cat", logits: "fc" });
+    expect(applySuggestion(named, { action: "set_outputs", outputs: { out: "cat" } })!.doc.outputs).toEqual({ out: "cat" });
+    expect(applySuggestion(named, { action: "set_outputs", outputs: { out: 3 } })).toBeNull();
+    expect(describeSuggestion({ action: "set_outputs", outputs: { mean: "fork:0", std: "fork:1" } })).toBe("Make mean → fork:0, std → fork:1 the outputs");
+  });
+
   it("add_node adds an Input above the drawing and declares it", () => {
     const base = doc();
     base.nodes = base.nodes.filter((n) => n.id !== "inp");

@@ -4,6 +4,7 @@ import type { GraphDoc, GraphEdge, ParamValue, Suggestion } from "../graph";
 import { addNode, removeItems, setParam, setType } from "./docops";
 import { edgeRefs, getNode, nodeIndex, position } from "./graphutil";
 import { NODE_HEIGHT } from "./layout";
+import { formatOutputs, isOutputs, keepNames, outputRefs } from "./outputs";
 
 export interface Applied {
   doc: GraphDoc;
@@ -50,7 +51,9 @@ export function describeSuggestion(s: Suggestion): string {
     case "add_input":
       return `Declare ${String(s.node)} as a graph input`;
     case "set_outputs":
-      return Array.isArray(s.outputs) && s.outputs.length ? `Make ${s.outputs.join(", ")} the output${s.outputs.length > 1 ? "s" : ""}` : "Set the outputs";
+      return isOutputs(s.outputs) && outputRefs(s.outputs).length
+        ? `Make ${formatOutputs(s.outputs)} the output${outputRefs(s.outputs).length > 1 ? "s" : ""}`
+        : "Set the outputs";
     case "add_node":
       return `Add a ${String(s.type)} node`;
     default:
@@ -100,8 +103,8 @@ export function applySuggestion(doc: GraphDoc, s: Suggestion): Applied | null {
       return { doc: { ...doc, inputs: [...doc.inputs, node] }, select: node };
     }
     case "set_outputs": {
-      if (!Array.isArray(s.outputs) || !s.outputs.every((o) => typeof o === "string")) return null;
-      return { doc: { ...doc, outputs: [...(s.outputs as string[])] } };
+      if (!isOutputs(s.outputs)) return null;
+      return { doc: { ...doc, outputs: keepNames(doc.outputs, s.outputs) } };
     }
     case "add_node": {
       const type = str(s.type);

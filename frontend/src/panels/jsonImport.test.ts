@@ -92,12 +92,17 @@ describe("parseGraphJson", () => {
     expect(bad('{"nodes": [{"id": "a"}]}')).toThrow("nodes[0] (a) has no type.");
     expect(bad('{"nodes": [{"id": 7, "type": "ReLU"}]}')).toThrow("nodes[0].id must be a non-empty string, not 7.");
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "params": [1]}]}')).toThrow("nodes[0].params must be an object, not a list.");
-    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "parms": {}}]}')).toThrow(/^nodes\[0\]\.parms: unknown field \(allowed: disabled, id, label, params, path, type, ui\)\.$/);
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "parms": {}}]}')).toThrow(/^nodes\[0\]\.parms: unknown field \(allowed: disabled, id, init, label, params, path, stage, trainable, type, ui\)\.$/);
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}, {"id": "a", "type": "ReLU"}]}')).toThrow('nodes[1] has the id "a" of nodes[0]: ids must be unique.');
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a"]]}')).toThrow('edges[0] must be [source, target] or [source, target, port] (strings), not ["a"].');
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["a", "b"]]}')).toThrow('edges[0] ends at "b", which is not a node.');
     expect(bad('{"nodes": [{"id": "a", "type": "ReLU"}], "edges": [["z:1", "a"]]}')).toThrow('edges[0] starts at "z:1", which is not a node.');
     expect(bad('{"nodes": [], "outputs": "fc"}')).toThrow('outputs must be a list of node ids, not "fc".');
+    expect(bad('{"nodes": [], "outputs": {"mean": 1}}')).toThrow("outputs must map output names to node ids (strings).");
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "stage": "train"}]}')).toThrow('nodes[0].stage must be one of model, loss, metrics, not "train".');
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "trainable": "no"}]}')).toThrow("nodes[0].trainable must be true or false.");
+    expect(bad('{"nodes": [{"id": "a", "type": "ReLU", "init": {"std": 1}}]}')).toThrow('nodes[0].init must be an init type such as "kaiming_uniform", or an object with a type.');
+    expect(bad('{"nodes": [], "training": []}')).toThrow("training must be an object with optimizer and scheduler, not a list.");
     expect(bad('{"nodes": [], "inputs": [1]}')).toThrow("inputs[0] must be a node id (a string), not 1.");
     expect(bad('{"nodes": [], "extra": 1}')).toThrow(/^extra: unknown field/);
     expect(bad('{"nodes": [], "composites": {"lower": {"nodes": []}}}')).toThrow("composites.lower: block names are ASCII identifiers starting with a capital letter.");

@@ -1,9 +1,11 @@
 // Checks a pasted or uploaded graph document before the canvas takes it: the v0.2 shape (the seed's format
 // loads unchanged), with one clear sentence naming the first problem and where it is.
-import type { GraphDoc, GraphEdge } from "../graph";
+import type { GraphDoc, GraphEdge, GraphOutputs } from "../graph";
+import { isOutputs } from "../lib/outputs";
+import { RECIPE_STAGES } from "../lib/recipe";
 
-const GRAPH_KEYS = ["version", "metadata", "nodes", "edges", "inputs", "outputs", "composites"];
-const NODE_KEYS = ["id", "type", "params", "disabled", "label", "path", "ui"];
+const GRAPH_KEYS = ["version", "metadata", "nodes", "edges", "inputs", "outputs", "composites", "training"];
+const NODE_KEYS = ["id", "type", "params", "disabled", "label", "path", "ui", "stage", "trainable", "init"];
 const COMPOSITE_KEYS = ["params", "nodes", "edges", "inputs", "outputs", "doc", "category"];
 
 export class ImportError extends Error {}
@@ -58,6 +60,13 @@ function checkBody(data: Record<string, unknown>, prefix: string, strictEdges: b
     // Only the type here: a malformed path still loads, and the engine's PATH diagnostic names the node.
     if (node.path !== undefined && node.path !== null && typeof node.path !== "string") throw new ImportError(`${where}.path must be a dotted module path (text), e.g. "features.0".`);
     if (node.ui !== undefined && node.ui !== null && !isObject(node.ui)) throw new ImportError(`${where}.ui must be an object.`);
+    if (node.stage !== undefined && !RECIPE_STAGES.includes(node.stage as never)) {
+      throw new ImportError(`${where}.stage must be one of ${RECIPE_STAGES.join(", ")}, not ${describe(node.stage)}.`);
+    }
+    if (node.trainable !== undefined && typeof node.trainable !== "boolean") throw new ImportError(`${where}.trainable must be true or false.`);
+    if (node.init !== undefined && typeof node.init !== "string" && !(isObject(node.init) && typeof node.init.type === "string")) {
+      throw new ImportError(`${where}.init must be an init type such as "kaiming_uniform", or an object with a type.`);
+    }
     unknownKeys(node, NODE_KEYS, where);
     const first = ids.get(node.id);
     if (first !== undefined) throw new ImportError(`${where} has the id "${node.id}" of ${at("nodes")}[${first}]: ids must be unique.`);
@@ -76,7 +85,9 @@ function checkBody(data: Record<string, unknown>, prefix: string, strictEdges: b
     if (!ids.has(target)) throw new ImportError(`${where} ends at "${target}", which is not a node.`);
   });
   stringList(data.inputs, at("inputs"));
-  stringList(data.outputs, at("outputs"));
+  if (data.outputs !== undefined && !Array.isArray(data.outputs) && isObject(data.outputs)) {
+    if (!isOutputs(data.outputs)) throw new ImportError(`${at("outputs")} must map output names to node ids (strings).`);
+  } else stringList(data.outputs, at("outputs"));
 }
 
 /** "split:1" names output 1 of node "split". */
@@ -95,6 +106,7 @@ export function checkGraph(data: unknown): GraphDoc {
   }
   unknownKeys(data, GRAPH_KEYS, "");
   if (data.metadata !== undefined && !isObject(data.metadata)) throw new ImportError(`metadata must be an object, not ${describe(data.metadata)}.`);
+  if (data.training !== undefined && !isObject(data.training)) throw new ImportError(`training must be an object with optimizer and scheduler, not ${describe(data.training)}.`);
   checkBody(data, "", true);
   if (data.composites !== undefined) {
     if (!isObject(data.composites)) throw new ImportError(`composites must be an object mapping block names to definitions.`);
@@ -120,7 +132,7 @@ export function checkGraph(data: unknown): GraphDoc {
     ...(copy as Omit<GraphDoc, "version">),
     edges: (copy.edges as GraphEdge[] | undefined) ?? [],
     inputs: (copy.inputs as string[] | undefined) ?? [],
-    outputs: (copy.outputs as string[] | undefined) ?? [],
+    outputs: (copy.outputs as GraphOutputs | undefined) ?? [],
   };
   return doc;
 }
