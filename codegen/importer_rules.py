@@ -203,20 +203,21 @@ def _flatten(m: nn.Flatten) -> dict[str, Any]:
     return {"start_dim": m.start_dim, "end_dim": m.end_dim}
 
 
-def _transformer_layer(m: nn.TransformerEncoderLayer) -> dict[str, Any]:
+def _transformer_layer(m: nn.TransformerEncoderLayer | nn.TransformerDecoderLayer) -> dict[str, Any]:
     attention = m.self_attn
     require(attention.batch_first, "batch_first=False (the node reads (B, T, E))")
     activation = m.activation
     names = {F.relu: "relu", F.gelu: "gelu"}
     kind = names.get(activation) or {nn.ReLU: "relu", nn.GELU: "gelu"}.get(type(activation))
     require(kind is not None, f"activation {activation!r} (relu or gelu)")
-    require(m.norm1.eps == 1e-5 and m.linear1.bias is not None, "layer_norm_eps other than 1e-5, or bias=False")
     return {
         "nhead": attention.num_heads,
         "dim_feedforward": m.linear1.out_features,
         "dropout": float(m.dropout.p),
         "activation": kind,
+        "layer_norm_eps": float(m.norm1.eps),
         "norm_first": m.norm_first,
+        "bias": m.linear1.bias is not None,
     }
 
 
@@ -629,6 +630,7 @@ MODULES: dict[type, ModuleRule] = {
     nn.Flatten: ModuleRule("Flatten", _flatten, keeps_path=False),
     nn.MultiheadAttention: ModuleRule("MultiheadAttention", _none, apply=_attention),
     nn.TransformerEncoderLayer: ModuleRule("TransformerEncoderLayer", _transformer_layer),
+    nn.TransformerDecoderLayer: ModuleRule("TransformerDecoderLayer", _transformer_layer),
     nn.GRU: ModuleRule("GRU", _none, apply=_recurrent),
     nn.LSTM: ModuleRule("LSTM", _none, apply=_recurrent),
     nn.RNN: ModuleRule("RNN", _none, apply=_recurrent),

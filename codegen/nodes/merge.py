@@ -1,15 +1,17 @@
-"""Merging several tensors (Concat, Add, Sub, Mul, Div) and splitting one into several (Split, Chunk)."""
+"""Merging several tensors (Concat, Stack, Add, Sub, Mul, Div, FiLM) and splitting one into several (Split, Chunk)."""
 
 from __future__ import annotations
 
 from functools import reduce
 
+from ..blocks.library import FiLM
 from ..diagnostics import insert_node
 from ..dims import Dim, add, floordiv, is_known, same
 from ..ir import BinOp, ListOf, call
 from ..params import Int, IntList
-from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
-from ..tensor import TensorType, shape_text
+from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, functional, known_product, register
+from ..tensor import UNKNOWN, TensorType, shape_text
+from ._common import require_features
 
 
 def _known_rank_inputs(ctx: InferCtx) -> list[tuple[int, TensorType]]:
@@ -117,6 +119,61 @@ def _rank_mismatch(ctx: InferCtx, name: str, short: tuple[int, TensorType], long
     return ctx.fail("MERGE", message, suggestion, edge_index=i)
 
 
+def infer_stack(ctx: InferCtx) -> TensorType:
+    ranked = _known_rank_inputs(ctx)
+    if not ranked:
+        return UNKNOWN
+    first_index, first = ranked[0]
+    dim = ctx.params["dim"]
+    index = dim + first.rank + 1 if dim < 0 else dim  # an axis of the result, one rank more
+    if not 1 <= index <= first.rank:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"dim={dim} is not a non-batch axis of the stacked result (rank {first.rank + 1}); "
+            f"use 1 to {first.rank} or -1 to {-first.rank}",
+        )
+    for i, t in ranked[1:]:
+        for a, (p, q) in enumerate(zip(first.dims, t.dims)):
+            if same(p, q) is False:
+                raise ctx.fail(
+                    "MERGE",
+                    f"Stack needs inputs of equal shape: axis {a + 1} is {p} from `{ctx.sources[first_index]}` "
+                    f"{first.describe()} but {q} from `{ctx.sources[i]}` {t.describe()}",
+                    edge_index=i,
+                )
+    dims = [_merge_dim(t.dims[a] for _, t in ranked) for a in range(len(first.dims))]
+    dims.insert(index - 1, len(ctx.inputs))
+    return first.with_dims(tuple(dims))
+
+
+def emit_stack(ctx: EmitCtx) -> NodeCode:
+    return functional(ctx, call("torch.stack", ListOf(tuple(ctx.inputs)), dim=ctx.params["dim"]))
+
+
+def infer_film(ctx: InferCtx) -> TensorType:
+    feature = ctx.input(0, ranks=(2, 3, 4, 5), channels_first=True)
+    conditioner = ctx.input(1)
+    if conditioner.rank_known and conditioner.rank != 2:
+        raise ctx.fail(
+            "RANK",
+            f"FiLM's conditioner is a vector per sample (B, F), but `{ctx.sources[1]}` gives "
+            f"{conditioner.describe()}; Flatten it or pool it to (B, F) first",
+            edge_index=1,
+        )
+    require_features(ctx, feature, "FiLM's channel count C")
+    require_features(ctx, conditioner, "the size F of FiLM's conditioner")
+    return feature
+
+
+def emit_film(ctx: EmitCtx) -> NodeCode:
+    return apply_module(ctx, call(FiLM.__name__, ctx.in_features(0), ctx.in_features(1)))
+
+
+def film_macs(ctx: CostCtx) -> int | None:
+    """The two Linear layers from the conditioner (F) to a scale and a shift per channel (C)."""
+    return known_product(2, ctx.size(1, -1), ctx.size(0, 0))
+
+
 def _emit_binary(op: str):
     def emit(ctx: EmitCtx) -> NodeCode:
         return functional(ctx, reduce(lambda left, right: BinOp(op, left, right), ctx.inputs))
@@ -188,6 +245,17 @@ register(
         summary=("dim",),
     ),
     NodeSpec(
+        "Stack",
+        "merge",
+        "Stacks inputs of equal shape along a new axis `dim`: n × (B, ...) → (B, n, ...) at dim 1.",
+        infer_stack,
+        emit_stack,
+        params=(Int("dim", default=1, min=-6, max=5, doc="Where the new axis goes (1: right after the batch)."),),
+        variadic=True,
+        min_inputs=2,
+        summary=("dim",),
+    ),
+    NodeSpec(
         "Add",
         "merge",
         "Element-wise sum (residual connections); axes of size 1 broadcast, as in PyTorch.",
@@ -224,6 +292,18 @@ register(
         _emit_binary("/"),
         ports=("x1", "x2"),
         aliases=("Divide",),
+    ),
+    NodeSpec(
+        "FiLM",
+        "merge",
+        "Feature-wise linear modulation: scale(z) * feature + shift(z), one scale and shift per channel of a "
+        "(B, C, ...) feature from a (B, F) conditioner z, through two Linear(F, C) (TorchArc's FiLMMerge).",
+        infer_film,
+        emit_film,
+        ports=("feature", "conditioner"),
+        aliases=("FiLMMerge",),
+        block_class=FiLM,
+        macs=film_macs,
     ),
     NodeSpec(
         "Chunk",
