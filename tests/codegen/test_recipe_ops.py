@@ -15,9 +15,11 @@ import pytest
 import torch
 from graphgen import Case
 from test_equivalence import check_case, forget, import_fresh, write
+from test_importer import write_package
 from torch import nn
 
 import codegen
+from codegen.importer import from_module, load_generated
 from codegen.spec import lookup
 from codegen.templates import load_template
 
@@ -355,3 +357,49 @@ def test_the_ts_transformer_template_loads_the_reference_weights_and_computes_th
 
 def test_the_ts_transformer_template_runs_as_the_reference_interpreter(workdir):
     check_case(case(load_template("ts_transformer"), ("seq", (32, 1))), workdir)
+
+
+# ---------------------------------------------------------------------------------------------
+# The importer reads the generated code of these nodes back (Constant and Scale excepted: see decisions.md)
+
+
+def test_the_generated_code_of_the_new_nodes_imports_back_with_its_weights(tmp_path):
+    document = graph(
+        {
+            "image": {"shape": [4, 6, 6]},
+            "z": {"shape": [3]},
+            "logits": {"shape": [6, 5]},
+            "memory": {"shape": [7, 8], "layout": "BTH"},
+        },
+        [
+            ("film", "FiLM", {}),
+            ("unit", "Normalize", {"dim": 1}),
+            ("pair", "Stack", {"dim": 1}),
+            ("pick", "ArgMax", {"dim": 1}),
+            ("embed", "Embedding", {"num_embeddings": 6, "embedding_dim": 8}),
+            ("dec", "TransformerDecoderLayer", {"nhead": 2, "dim_feedforward": 16, "layer_norm_eps": 1e-6}),
+        ],
+        [
+            ["image", "film"],
+            ["z", "film"],
+            ["film", "unit"],
+            ["unit", "pair"],
+            ["image", "pair"],
+            ["logits", "pick"],
+            ["pick", "embed"],
+            ["embed", "dec"],
+            ["memory", "dec"],
+        ],
+    )
+    document["outputs"] = ["pair", "dec"]
+    assert codegen.validate(document).ok, diagnostics(document)
+    original, shapes, _ = load_generated(write_package(document, tmp_path / "first", "First"))
+    imported = from_module(original, shapes)
+    types = {"FiLM", "Normalize", "Stack", "ArgMax", "TransformerDecoderLayer"}
+    assert types <= {n["type"] for n in imported["nodes"]}
+    again, _, _ = load_generated(write_package(imported, tmp_path / "again", "Again"))
+    again.load_state_dict(original.state_dict(), strict=True)
+    inputs = (torch.randn(2, 4, 6, 6), torch.randn(2, 3), torch.randn(2, 6, 5), torch.randn(2, 7, 8))
+    with torch.no_grad():
+        for actual, expected in zip(again.eval()(*inputs), original.eval()(*inputs), strict=True):
+            assert torch.equal(actual, expected)
