@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import torch
 from graphgen import Case
-from test_equivalence import check_case, forget, import_fresh, write
+from test_equivalence import EDGE_CASES, check_case, forget, import_fresh, write
 from test_importer import write_package
 from torch import nn
 
@@ -60,6 +60,11 @@ def diagnostics(document: dict) -> list[dict]:
 def case(document: dict, *kinds: tuple[str, tuple[int, ...]]) -> Case:
     """A ``check_case`` case: each input's kind ("tokens" for int64, else float) and sizes."""
     return Case(document, None, [(i, kind, dims, 5) for i, (kind, dims) in zip(document["inputs"], kinds)])
+
+
+def test_the_recipe_edge_cases_of_the_equivalence_table_are_valid_so_they_run():
+    names = ("normalize_scale_argmax_embedding", "constant_then_frozen_scale")
+    assert all(codegen.validate(EDGE_CASES[name].graph).ok for name in names)
 
 
 # ---------------------------------------------------------------------------------------------
