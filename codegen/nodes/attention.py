@@ -70,8 +70,11 @@ def emit_mha(ctx: EmitCtx) -> NodeCode:
     return NodeCode(init, (Assign((ctx.out, "_"), call(ctx.module, x, x, x, need_weights=False)),))
 
 
+_infer_decoder_tgt = _infer_attention("TransformerDecoderLayer", "nhead")
+
+
 def _infer_decoder_layer(ctx: InferCtx) -> TensorType:
-    tgt = _infer_attention("TransformerDecoderLayer", "nhead")(ctx)
+    tgt = _infer_decoder_tgt(ctx)
     memory = sequence_input(ctx, "TransformerDecoderLayer's memory", index=1)
     width, memory_width = tgt.size(-1), memory.size(-1)
     if same(width, memory_width) is False:

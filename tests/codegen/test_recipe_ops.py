@@ -21,6 +21,7 @@ from torch import nn
 import codegen
 from codegen.importer import from_module, load_generated
 from codegen.spec import lookup
+from codegen.summary import summarize
 from codegen.templates import load_template
 
 _names = itertools.count()
@@ -250,6 +251,26 @@ def test_scale_is_a_scalar_parameter_named_after_its_node(learnable, workdir):
     x = torch.randn(2, 4)
     assert torch.equal(model(x), x * 0.5)
     check_case(case(document, ("flat", (4,))), workdir)
+
+
+def test_the_summary_counts_a_frozen_scale_as_frozen_inside_a_block_too():
+    block = {
+        "params": [],
+        "nodes": [
+            {"id": "i", "type": "Input"},
+            {"id": "gain", "type": "Scale", "params": {"learnable": False}},
+            {"id": "fc", "type": "Linear", "params": {"out_features": 2}},
+        ],
+        "edges": [["i", "gain"], ["gain", "fc"]],
+        "inputs": ["i"],
+        "outputs": ["fc"],
+    }
+    document = graph({"x": {"shape": [4]}}, [("b", "Frozen", {}), ("g", "Scale", {})], [["x", "b"], ["b", "g"]])
+    document["composites"] = {"Frozen": block}
+    summary = summarize(document)
+    rows = {row.id: (row.params_trainable, row.params_frozen) for row in summary.rows}
+    assert rows == {"x": (0, 0), "b": (10, 1), "g": (1, 0)}
+    assert (summary.params_trainable, summary.params_frozen) == (11, 1)
 
 
 def test_scale_is_no_longer_an_alias_of_scalar_whose_op_it_does_not_take():
