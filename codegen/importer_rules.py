@@ -203,20 +203,21 @@ def _flatten(m: nn.Flatten) -> dict[str, Any]:
     return {"start_dim": m.start_dim, "end_dim": m.end_dim}
 
 
-def _transformer_layer(m: nn.TransformerEncoderLayer) -> dict[str, Any]:
+def _transformer_layer(m: nn.TransformerEncoderLayer | nn.TransformerDecoderLayer) -> dict[str, Any]:
     attention = m.self_attn
     require(attention.batch_first, "batch_first=False (the node reads (B, T, E))")
     activation = m.activation
     names = {F.relu: "relu", F.gelu: "gelu"}
     kind = names.get(activation) or {nn.ReLU: "relu", nn.GELU: "gelu"}.get(type(activation))
     require(kind is not None, f"activation {activation!r} (relu or gelu)")
-    require(m.norm1.eps == 1e-5 and m.linear1.bias is not None, "layer_norm_eps other than 1e-5, or bias=False")
     return {
         "nhead": attention.num_heads,
         "dim_feedforward": m.linear1.out_features,
         "dropout": float(m.dropout.p),
         "activation": kind,
+        "layer_norm_eps": float(m.norm1.eps),
         "norm_first": m.norm_first,
+        "bias": m.linear1.bias is not None,
     }
 
 
@@ -629,11 +630,13 @@ MODULES: dict[type, ModuleRule] = {
     nn.Flatten: ModuleRule("Flatten", _flatten, keeps_path=False),
     nn.MultiheadAttention: ModuleRule("MultiheadAttention", _none, apply=_attention),
     nn.TransformerEncoderLayer: ModuleRule("TransformerEncoderLayer", _transformer_layer),
+    nn.TransformerDecoderLayer: ModuleRule("TransformerDecoderLayer", _transformer_layer),
     nn.GRU: ModuleRule("GRU", _none, apply=_recurrent),
     nn.LSTM: ModuleRule("LSTM", _none, apply=_recurrent),
     nn.RNN: ModuleRule("RNN", _none, apply=_recurrent),
     blocks.StochasticDepth: ModuleRule("StochasticDepth", _stochastic_depth),
     blocks.LayerNorm2d: ModuleRule("LayerNorm2d", _layernorm2d),
+    blocks.FiLM: ModuleRule("FiLM", _none),
     blocks.SEBlock: ModuleRule("SEBlock", _block(blocks.SEBlock, _se)),
     blocks.ResidualBlock: ModuleRule("ResidualBlock", _block(blocks.ResidualBlock, _residual)),
     blocks.Bottleneck: ModuleRule("Bottleneck", _block(blocks.Bottleneck, _bottleneck)),
@@ -917,6 +920,24 @@ def _cat(ctx: Context) -> str:
     return ctx.emit("Concat", {"dim": dim}, [ctx.tensor(t) for t in tensors])
 
 
+def _stack(ctx: Context) -> str:
+    tensors, dim = arguments(ctx, "tensors", "dim", dim=0)
+    require(dim != 0, "torch.stack along the batch axis (dim=0)")
+    return ctx.emit("Stack", {"dim": dim}, [ctx.tensor(t) for t in tensors])
+
+
+def _argmax(ctx: Context) -> str:
+    x, dim, keepdim = arguments(ctx, "input", "dim", "keepdim", dim=None, keepdim=False)
+    require(dim is not None, "argmax over all the axes (dim=None)")
+    return ctx.emit("ArgMax", {"dim": dim, "keepdim": keepdim}, [ctx.tensor(x)])
+
+
+def _normalize(ctx: Context) -> str:
+    x, p, dim, eps, out = arguments(ctx, "input", "p", "dim", "eps", "out", p=2.0, dim=1, eps=1e-12, out=None)
+    require(out is None, "the argument `out`")
+    return ctx.emit("Normalize", {"p": float(p), "dim": dim, "eps": float(eps)}, [ctx.tensor(x)])
+
+
 def _flatten_call(ctx: Context) -> str:
     x, start, end = arguments(ctx, "input", "start_dim", "end_dim", start_dim=0, end_dim=-1)
     return ctx.emit("Flatten", {"start_dim": start, "end_dim": end}, [ctx.tensor(x)])
@@ -1183,6 +1204,9 @@ FUNCTIONS: dict[Any, OpRule] = _ops(
         torch.cat: _cat,
         torch.concat: _cat,
         torch.flatten: _flatten_call,
+        torch.stack: _stack,
+        torch.argmax: _argmax,
+        F.normalize: _normalize,
         torch.chunk: _chunk,
         torch.split: _split,
         torch.permute: _permute,
@@ -1230,6 +1254,7 @@ METHODS: dict[str, OpRule] = _ops(
         "div": _DIV,
         "matmul": _matmul,
         "flatten": _flatten_call,
+        "argmax": _argmax,
         "chunk": _chunk,
         "split": _split,
         "view": _reshape,

@@ -18,8 +18,8 @@ Conventions (batch 1, the input shapes the graph or the caller gives):
   listed as its children.
 - **Activation memory** is per sample: the fp32 bytes of each node's outputs (a user block: every value
   computed inside it), as the validator's memory estimate counts them.
-- **Parameters** are split into trainable and frozen; nothing in a graph marks parameters frozen yet, so
-  every parameter counts as trainable.
+- **Parameters** are split into trainable and frozen: a parameter a node creates with
+  ``requires_grad=False`` (a ``Scale`` that is not learnable) is frozen, every other one trainable.
 
 An unknown figure (a size the graph leaves open, a node with an error upstream) is ``None``, and so is
 every total it would feed.
@@ -232,6 +232,18 @@ def node_macs(analysis: Analysis, info: NodeInfo) -> int | None:
     return spec.macs(CostCtx(info.params, inputs, info.out))
 
 
+def node_frozen_params(analysis: Analysis, info: NodeInfo) -> int:
+    """A node's parameters that are not trained: a parameter it creates with ``requires_grad=False``.
+
+    User blocks sum their children instead (``_rows``).
+    """
+    if info.is_input or info.node.disabled or info.inner is not None or info.spec is None or info.out is None:
+        return 0
+    init = node_init(analysis, info)
+    frozen = isinstance(init, Call) and init.fn == "nn.Parameter" and ("requires_grad", False) in init.kwargs
+    return (info.param_count or 0) if frozen else 0
+
+
 @lru_cache(maxsize=1024)
 def measured_block_macs(init: Call, input_types: tuple[TensorType, ...]) -> int | None:
     """A built-in block's MACs: its module run on the meta device under FlopCounterMode, halved."""
@@ -269,17 +281,18 @@ def _rows(analysis: Analysis, shared: dict[int, tuple[NodeSummary, ...]]) -> lis
     for node_id in analysis.order:
         info = analysis.info[node_id]
         children: tuple[NodeSummary, ...] = ()
-        macs = node_macs(analysis, info)
+        macs, frozen = node_macs(analysis, info), node_frozen_params(analysis, info)
         if info.inner is not None and not info.node.disabled:
             children = _children(info.inner, shared)
             macs = _sum([child.macs for child in children]) if info.out is not None else None
+            frozen = sum(child.params_frozen or 0 for child in children)
         rows.append(
             NodeSummary(
                 id=node_id,
                 type=info.type_name,
                 output_shapes=_output_shapes(info),
-                params_trainable=info.param_count,
-                params_frozen=0 if info.param_count is not None else None,
+                params_trainable=None if info.param_count is None else info.param_count - frozen,
+                params_frozen=frozen if info.param_count is not None else None,
                 macs=macs,
                 activation_bytes=node_activation_bytes(info) if info.out is not None else None,
                 children=children,

@@ -4,7 +4,7 @@ Importing this package registers every block in ``NODE_SPECS``. ``BLOCK_CLASSES`
 name to its class, helpers included (``SqueezeExcitation``, which ``MBConv`` and ``InvertedResidual`` require,
 ``Conv2dNormActivation``, which the MobileNetV2 and RegNet blocks require, ``PermuteAxes`` for ``CNBlock`` and
 ``ShiftedWindowAttention`` for ``SwinTransformerBlock``) and layers declared with the other node types
-(``StochasticDepth``, ``LayerNorm2d``), so that a spec's ``block_class`` and ``requires`` resolve to source that generated code
+(``StochasticDepth``, ``LayerNorm2d``, ``FiLM``), so that a spec's ``block_class`` and ``requires`` resolve to source that generated code
 can carry.
 """
 
@@ -18,6 +18,7 @@ from .library import (
     Conv2dNormActivation,
     DenseLayer,
     DenseTransition,
+    FiLM,
     Fire,
     Inception,
     InceptionBlock,
@@ -66,6 +67,7 @@ BLOCK_CLASSES: dict[str, type] = {
         PositionalEncoding,
         StochasticDepth,
         LayerNorm2d,
+        FiLM,
         PermuteAxes,
         CNBlock,
         ShiftedWindowAttention,

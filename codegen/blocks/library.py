@@ -867,6 +867,30 @@ class PositionalEncoding(nn.Module):
         return self.dropout(x + self.table[:length])
 
 
+class FiLM(nn.Module):
+    """Feature-wise linear modulation of a (B, C, ...) feature map by a (B, F) conditioning vector.
+
+    Two linear layers turn the conditioner into one scale and one shift per channel; viewed as
+    (B, C, 1, ...), they broadcast over every axis after the channels, whatever their sizes:
+    ``conditioner_scale(z) * x + conditioner_shift(z)``. The submodule names are TorchArc's
+    ``FiLMMerge``'s, so its ``state_dict`` loads by name.
+
+    Perez et al., "FiLM: Visual Reasoning with a General Conditioning Layer", AAAI 2018.
+    https://arxiv.org/abs/1709.07871
+    """
+
+    def __init__(self, channels: int, conditioner_features: int) -> None:
+        super().__init__()
+        self.conditioner_scale = nn.Linear(conditioner_features, channels)
+        self.conditioner_shift = nn.Linear(conditioner_features, channels)
+
+    def forward(self, feature: torch.Tensor, conditioner: torch.Tensor) -> torch.Tensor:
+        view = (conditioner.shape[0], -1, *(1,) * (feature.dim() - 2))
+        scale = self.conditioner_scale(conditioner).view(view)
+        shift = self.conditioner_shift(conditioner).view(view)
+        return scale * feature + shift
+
+
 class LayerNorm2d(nn.LayerNorm):
     """Layer normalisation over the channels of a (B, C, H, W) tensor, at each position.
 

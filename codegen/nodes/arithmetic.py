@@ -1,12 +1,16 @@
-"""Arithmetic beyond element-wise merges: a tensor with a constant scalar, and matrix products."""
+"""Arithmetic beyond element-wise merges: a tensor with a constant or a learned scalar, matrix products,
+a constant tensor and the index of a maximum."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..dims import Dim, same
-from ..ir import BinOp, call
-from ..params import Choice, Float
+from ..ir import BinOp, call, kw_unless, method
+from ..params import Bool, Choice, Float, Int, IntList
 from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, functional, known_product, register
-from ..tensor import TensorType
+from ..tensor import TensorType, tensor
+from ._common import passthrough
 from .merge import _merge_dim
 
 # op name -> Python operator; `value` on the right, as in `x = x * 0.125`.
@@ -76,6 +80,47 @@ def emit_matmul(ctx: EmitCtx) -> NodeCode:
     return functional(ctx, call("torch.matmul", *ctx.inputs))
 
 
+def emit_scale(ctx: EmitCtx) -> NodeCode:
+    """A scalar ``nn.Parameter`` named after the node (its state_dict key), frozen unless learnable."""
+    scale = call(
+        "nn.Parameter",
+        call("torch.tensor", ctx.params["value"]),
+        requires_grad=kw_unless(ctx.params["learnable"], True),
+    )
+    return NodeCode(scale, (ctx.assign(BinOp("*", ctx.x, ctx.module)),))
+
+
+def infer_constant(ctx: InferCtx) -> TensorType:
+    ctx.input(0)  # read for its batch size and device only; float32, so the constant is too
+    return tensor(*ctx.params["shape"])
+
+
+def emit_constant(ctx: EmitCtx) -> NodeCode:
+    size = (method(ctx.x, "size", 0), *ctx.params["shape"])
+    return functional(ctx, method(ctx.x, "new_full", size, ctx.params["value"]))
+
+
+def infer_argmax(ctx: InferCtx) -> TensorType:
+    x = ctx.input(0)
+    if not x.rank_known:
+        return replace(x, dtype="int64")
+    dim = ctx.params["dim"]
+    index = dim + x.rank if dim < 0 else dim
+    if not 1 <= index < x.rank:
+        raise ctx.fail("PARAM_RANGE", f"dim={dim} is not a non-batch axis of {x.describe()}")
+    dims = list(x.dims)
+    if ctx.params["keepdim"]:
+        dims[index - 1] = 1
+    else:
+        del dims[index - 1]
+    return replace(x.with_dims(tuple(dims)), dtype="int64")
+
+
+def emit_argmax(ctx: EmitCtx) -> NodeCode:
+    keepdim = kw_unless(ctx.params["keepdim"], False)
+    return functional(ctx, call("torch.argmax", ctx.x, dim=ctx.params["dim"], keepdim=keepdim))
+
+
 register(
     NodeSpec(
         "Scalar",
@@ -87,8 +132,45 @@ register(
             Choice("op", default="mul", choices=tuple(_SCALAR_OPS), doc="mul, add, sub or div."),
             Float("value", default=1.0, doc="The constant."),
         ),
-        aliases=("Scale",),
         summary=("op", "value"),
+    ),
+    NodeSpec(
+        "Scale",
+        "math",
+        "Multiplies by a scalar held as a parameter, `x * self.<id>`, learned unless `learnable` is off "
+        "(frozen, still in the state_dict); a fixed constant is Scalar.",
+        passthrough,
+        emit_scale,
+        params=(
+            Float("value", default=1.0, min=-1e6, max=1e6, doc="The initial value."),
+            Bool("learnable", default=True, doc="Train the factor; off: frozen at its value."),
+        ),
+        summary=("value", "learnable"),
+    ),
+    NodeSpec(
+        "Constant",
+        "math",
+        "A tensor of one value, (B, *shape), float32; its input gives only the batch size and device.",
+        infer_constant,
+        emit_constant,
+        params=(
+            Float("value", default=0.0, min=-1e6, max=1e6, doc="The value of every element."),
+            IntList("shape", min=1, max=1_000_000, min_length=1, max_length=4, doc="Sizes without the batch axis."),
+        ),
+        aliases=("Full",),
+        summary=("value", "shape"),
+    ),
+    NodeSpec(
+        "ArgMax",
+        "math",
+        "Index of the largest value along `dim`, `torch.argmax`: int64, e.g. for an Embedding.",
+        infer_argmax,
+        emit_argmax,
+        params=(
+            Int("dim", default=-1, min=-5, max=5, doc="The axis searched."),
+            Bool("keepdim", default=False, doc="Keep that axis, with size 1."),
+        ),
+        summary=("dim",),
     ),
     NodeSpec(
         "MatMul",

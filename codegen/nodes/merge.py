@@ -1,14 +1,17 @@
-"""Merging several tensors (Concat, Add, Sub, Mul, Div) and splitting one into several (Split, Chunk)."""
+"""Merging several tensors (Concat, Stack, Add, Sub, Mul, Div, FiLM) and splitting one into several (Split, Chunk)."""
 
 from __future__ import annotations
 
 from functools import reduce
 
+from ..blocks.library import FiLM
+from ..diagnostics import insert_node
 from ..dims import Dim, add, floordiv, is_known, same
 from ..ir import BinOp, ListOf, call
 from ..params import Int, IntList
-from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
-from ..tensor import TensorType
+from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, functional, known_product, register
+from ..tensor import UNKNOWN, TensorType, shape_text
+from ._common import require_features
 
 
 def _known_rank_inputs(ctx: InferCtx) -> list[tuple[int, TensorType]]:
@@ -58,33 +61,117 @@ def emit_concat(ctx: EmitCtx) -> NodeCode:
     return functional(ctx, call("torch.cat", ListOf(tuple(ctx.inputs)), dim=ctx.params["dim"]))
 
 
-def _infer_elementwise(name: str, broadcast: bool):
+def _infer_elementwise(name: str):
+    """PyTorch broadcasting: axes are aligned from the last, and on each axis the sizes are equal or 1.
+
+    Every tensor of a graph has its batch axis first, so inputs of different ranks never broadcast as
+    meant: the shorter one's batch axis would meet a data axis of the longer one ((B, C) against
+    (B, C, H, W) pairs (B, C) with (H, W)). That is a MERGE error suggesting the reshape that lines the
+    axes up. The result has the layout of the input of highest rank, the first one among equals.
+    """
+
     def infer(ctx: InferCtx) -> TensorType:
-        ranked = _known_rank_inputs(ctx)
+        ranked = [(i, t) for i, t in ((i, ctx.input(i)) for i in range(len(ctx.inputs))) if t.rank_known]
         if not ranked:
             return ctx.inputs[0]
-        first_index, first = ranked[0]
-        dims = list(first.dims)
-        for i, t in ranked[1:]:
+        base_index, base = max(ranked, key=lambda pair: pair[1].rank)
+        for i, t in ranked:
+            if t.rank < base.rank:
+                raise _rank_mismatch(ctx, name, (i, t), (base_index, base))
+        dims = list(base.dims)
+        givers = [base_index] * len(dims)  # which input each size comes from, for the messages
+        for i, t in ranked:
             for a, q in enumerate(t.dims):
                 p = dims[a]
-                if broadcast and (p == 1 or q == 1) and same(p, q) is not True:
-                    dims[a] = q if p == 1 else p  # a size-1 axis takes the other size, known or not
+                if (p == 1 or q == 1) and same(p, q) is not True:
+                    if p == 1:  # a size-1 axis takes the other size, known or not
+                        dims[a], givers[a] = q, i
                 elif same(p, q) is not False:
                     dims[a] = _merge_dim((p, q))
                 else:
-                    rule = "identical shapes or size 1 on differing axes" if broadcast else "identical shapes"
+                    other = ctx.inputs[givers[a]]
                     raise ctx.fail(
                         "MERGE",
-                        f"{name} needs {rule}: `{ctx.sources[first_index]}` gives "
-                        f"{first.describe()}, `{ctx.sources[i]}` gives {t.describe()}",
+                        f"{name} needs each axis equal or 1 in one input (PyTorch broadcasting): axis {a + 1} is "
+                        f"{p} from `{ctx.sources[givers[a]]}` {other.describe()} but {q} from `{ctx.sources[i]}` "
+                        f"{t.describe()}",
                         edge_index=i,
                     )
-        if broadcast and len(ranked) < len(ctx.inputs):
+        if len(ranked) < len(ctx.inputs):
             dims = [None if d == 1 else d for d in dims]  # an input of unknown shape may broadcast them
-        return first.with_dims(tuple(dims))
+        return base.with_dims(tuple(dims))
 
     return infer
+
+
+def _rank_mismatch(ctx: InferCtx, name: str, short: tuple[int, TensorType], long: tuple[int, TensorType]):
+    """The MERGE error for inputs of different ranks, with the reshape of the shorter one that fits."""
+    (i, s), (j, t) = short, long
+    met = shape_text(t.dims[len(t.dims) - len(s.dims) - 1 :])
+    padded = [*s.dims, *(1,) * (t.rank - s.rank)]
+    message = (
+        f"{name} aligns shapes from the last axis, as PyTorch broadcasting does: `{ctx.sources[i]}` "
+        f"{s.describe()} against `{ctx.sources[j]}` {t.describe()} puts {shape_text(['B', *s.dims])} on {met}, "
+        f"its batch axis on a data axis; reshape `{ctx.sources[i]}` to {shape_text(['B', *padded])} "
+        "(or Unsqueeze it) so that its axes meet the leading ones"
+    )
+    suggestion = insert_node("Reshape", ctx.edge(i), {"shape": padded}) if is_known(*s.dims) else None
+    return ctx.fail("MERGE", message, suggestion, edge_index=i)
+
+
+def infer_stack(ctx: InferCtx) -> TensorType:
+    ranked = _known_rank_inputs(ctx)
+    if not ranked:
+        return UNKNOWN
+    first_index, first = ranked[0]
+    dim = ctx.params["dim"]
+    index = dim + first.rank + 1 if dim < 0 else dim  # an axis of the result, one rank more
+    if not 1 <= index <= first.rank:
+        raise ctx.fail(
+            "PARAM_RANGE",
+            f"dim={dim} is not a non-batch axis of the stacked result (rank {first.rank + 1}); "
+            f"use 1 to {first.rank} or -1 to {-first.rank}",
+        )
+    for i, t in ranked[1:]:
+        for a, (p, q) in enumerate(zip(first.dims, t.dims)):
+            if same(p, q) is False:
+                raise ctx.fail(
+                    "MERGE",
+                    f"Stack needs inputs of equal shape: axis {a + 1} is {p} from `{ctx.sources[first_index]}` "
+                    f"{first.describe()} but {q} from `{ctx.sources[i]}` {t.describe()}",
+                    edge_index=i,
+                )
+    dims = [_merge_dim(t.dims[a] for _, t in ranked) for a in range(len(first.dims))]
+    dims.insert(index - 1, len(ctx.inputs))
+    return first.with_dims(tuple(dims))
+
+
+def emit_stack(ctx: EmitCtx) -> NodeCode:
+    return functional(ctx, call("torch.stack", ListOf(tuple(ctx.inputs)), dim=ctx.params["dim"]))
+
+
+def infer_film(ctx: InferCtx) -> TensorType:
+    feature = ctx.input(0, ranks=(2, 3, 4, 5), channels_first=True)
+    conditioner = ctx.input(1)
+    if conditioner.rank_known and conditioner.rank != 2:
+        raise ctx.fail(
+            "RANK",
+            f"FiLM's conditioner is a vector per sample (B, F), but `{ctx.sources[1]}` gives "
+            f"{conditioner.describe()}; Flatten it or pool it to (B, F) first",
+            edge_index=1,
+        )
+    require_features(ctx, feature, "FiLM's channel count C")
+    require_features(ctx, conditioner, "the size F of FiLM's conditioner")
+    return feature
+
+
+def emit_film(ctx: EmitCtx) -> NodeCode:
+    return apply_module(ctx, call(FiLM.__name__, ctx.in_features(0), ctx.in_features(1)))
+
+
+def film_macs(ctx: CostCtx) -> int | None:
+    """The two Linear layers from the conditioner (F) to a scale and a shift per channel (C)."""
+    return known_product(2, ctx.size(1, -1), ctx.size(0, 0))
 
 
 def _emit_binary(op: str):
@@ -158,10 +245,21 @@ register(
         summary=("dim",),
     ),
     NodeSpec(
+        "Stack",
+        "merge",
+        "Stacks inputs of equal shape along a new axis `dim`: n × (B, ...) → (B, n, ...) at dim 1.",
+        infer_stack,
+        emit_stack,
+        params=(Int("dim", default=1, min=-6, max=5, doc="Where the new axis goes (1: right after the batch)."),),
+        variadic=True,
+        min_inputs=2,
+        summary=("dim",),
+    ),
+    NodeSpec(
         "Add",
         "merge",
-        "Element-wise sum of inputs of identical shape (residual connections).",
-        _infer_elementwise("Add", False),
+        "Element-wise sum (residual connections); axes of size 1 broadcast, as in PyTorch.",
+        _infer_elementwise("Add"),
         _emit_binary("+"),
         variadic=True,
         min_inputs=2,
@@ -170,8 +268,8 @@ register(
     NodeSpec(
         "Mul",
         "merge",
-        "Element-wise product; size-1 axes broadcast (gating, squeeze-and-excitation scaling).",
-        _infer_elementwise("Mul", True),
+        "Element-wise product; axes of size 1 broadcast, as in PyTorch (gating, squeeze-and-excitation scaling).",
+        _infer_elementwise("Mul"),
         _emit_binary("*"),
         variadic=True,
         min_inputs=2,
@@ -180,8 +278,8 @@ register(
     NodeSpec(
         "Sub",
         "merge",
-        "Element-wise difference `x1 - x2`; size-1 axes broadcast.",
-        _infer_elementwise("Sub", True),
+        "Element-wise difference `x1 - x2`; axes of size 1 broadcast, as in PyTorch.",
+        _infer_elementwise("Sub"),
         _emit_binary("-"),
         ports=("x1", "x2"),
         aliases=("Subtract",),
@@ -189,11 +287,23 @@ register(
     NodeSpec(
         "Div",
         "merge",
-        "Element-wise quotient `x1 / x2`; size-1 axes broadcast.",
-        _infer_elementwise("Div", True),
+        "Element-wise quotient `x1 / x2`; axes of size 1 broadcast, as in PyTorch.",
+        _infer_elementwise("Div"),
         _emit_binary("/"),
         ports=("x1", "x2"),
         aliases=("Divide",),
+    ),
+    NodeSpec(
+        "FiLM",
+        "merge",
+        "Feature-wise linear modulation: scale(z) * feature + shift(z), one scale and shift per channel of a "
+        "(B, C, ...) feature from a (B, F) conditioner z, through two Linear(F, C) (TorchArc's FiLMMerge).",
+        infer_film,
+        emit_film,
+        ports=("feature", "conditioner"),
+        aliases=("FiLMMerge",),
+        block_class=FiLM,
+        macs=film_macs,
     ),
     NodeSpec(
         "Chunk",

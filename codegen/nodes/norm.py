@@ -6,7 +6,7 @@ from ..blocks.library import LayerNorm2d
 from ..dims import floordiv, product
 from ..ir import call, kw_unless
 from ..params import Bool, Float, Int
-from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, register
+from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, functional, register
 from ..tensor import TensorType
 from ._common import check_divisible, require_features, sized_module
 
@@ -91,6 +91,20 @@ def emit_layernorm2d(ctx: EmitCtx) -> NodeCode:
     return apply_module(ctx, call(LayerNorm2d.__name__, ctx.in_features(), eps=kw_unless(ctx.params["eps"], 1e-5)))
 
 
+def infer_normalize(ctx: InferCtx) -> TensorType:
+    x = ctx.input(0)
+    dim = ctx.params["dim"]
+    if x.rank_known and not 1 <= (dim + x.rank if dim < 0 else dim) < x.rank:
+        raise ctx.fail("PARAM_RANGE", f"dim={dim} is not a non-batch axis of {x.describe()}")
+    return x
+
+
+def emit_normalize(ctx: EmitCtx) -> NodeCode:
+    p = ctx.params
+    kwargs = {"p": kw_unless(p["p"], 2.0), "dim": kw_unless(p["dim"], 1), "eps": kw_unless(p["eps"], 1e-12)}
+    return functional(ctx, call("F.normalize", ctx.x, **kwargs))
+
+
 def infer_groupnorm(ctx: InferCtx) -> TensorType:
     x = ctx.input(0, ranks=(3, 4, 5), channels_first=True)
     require_features(ctx, x, "GroupNorm's channel count")
@@ -160,6 +174,25 @@ register(
         emit_layernorm2d,
         params=(_EPS,),
         block_class=LayerNorm2d,
+    ),
+    NodeSpec(
+        "Normalize",
+        "norm",
+        "Divides by the p-norm along `dim`, `F.normalize` (unit vectors: embeddings, cosine similarity).",
+        infer_normalize,
+        emit_normalize,
+        params=(
+            Float(
+                "p",
+                default=2.0,
+                min=0.01,
+                max=100.0,
+                doc="The norm's exponent (2: Euclidean, 1: sum of absolute values).",
+            ),
+            Int("dim", default=1, min=-5, max=5, doc="The axis normalised (1: channels or features)."),
+            Float("eps", default=1e-12, min=0.0, max=1.0, doc="Lower bound of the norm, against division by 0."),
+        ),
+        summary=("p", "dim"),
     ),
     NodeSpec(
         "GroupNorm",

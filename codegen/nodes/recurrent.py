@@ -10,15 +10,15 @@ from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, known_product
 from ..tensor import CHANNELS_FIRST, SEQUENCE, TensorType
 
 
-def sequence_input(ctx: InferCtx, what: str) -> TensorType:
-    """Input 0 as (B, T, H); a channels-first (B, C, T) tensor gets a Permute suggestion."""
-    x = ctx.input(0, ranks=(3,))
-    if x.rank_known and ctx.inputs[0].rank_known and x.layout == CHANNELS_FIRST:
+def sequence_input(ctx: InferCtx, what: str, index: int = 0) -> TensorType:
+    """Input ``index`` as (B, T, H); a channels-first (B, C, T) tensor gets a Permute suggestion."""
+    x = ctx.input(index, ranks=(3,))
+    if x.rank_known and ctx.inputs[index].rank_known and x.layout == CHANNELS_FIRST:
         raise ctx.fail(
             "LAYOUT",
             f"{what} expects (B, T, H) but receives {x.describe()}; insert Permute_BCT_to_BTH",
-            insert_node("Permute_BCT_to_BTH", ctx.edge(0)),
-            edge_index=0,
+            insert_node("Permute_BCT_to_BTH", ctx.edge(index)),
+            edge_index=index,
         )
     if x.rank_known and x.dims[-1] is None:
         raise ctx.fail(

@@ -138,7 +138,7 @@ def test_sub_and_div_broadcast_size_one_axes(node_type):
     assert infer(node_type, tensor(Sym("c"), 1), tensor(Sym("c"), 4)).dims == (Sym("c"), 4)
     error = refused(node_type, tensor(3, 4), tensor(2, 4))
     assert (error.code, error.edge_index) == ("MERGE", 1)
-    assert str(error).startswith(f"{node_type} needs identical shapes or size 1 on differing axes")
+    assert str(error).startswith(f"{node_type} needs each axis equal or 1 in one input (PyTorch broadcasting)")
 
 
 def test_sub_and_div_keep_their_operand_order(chain, node):

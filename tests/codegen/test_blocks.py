@@ -787,6 +787,7 @@ EXAMPLE_ARGS = {
     "ShiftedWindowAttention": ((8, 2, 3, 1, 0.1, 0.1), (7, 5, 8)),
     "SwinTransformerBlock": ((8, 2, 3, 1, 2.0, 0.1, 0.1, 0.2), (7, 5, 8)),
     "PatchMerging": ((4,), (5, 6, 4)),
+    "FiLM": ((4, 3), [(4, 5, 6), (3,)]),  # several inputs: a list of shapes
 }
 
 
@@ -820,6 +821,7 @@ def test_each_class_source_stands_alone_with_torch_nn_f_and_its_requires(name):
     exec(compile(source, f"<{name}>", "exec"), namespace)
     args, shape = EXAMPLE_ARGS[name]
     module = namespace[name](*args)
-    y = module(torch.randn(2, *shape, requires_grad=True))  # some blocks have no weights
+    shapes = shape if isinstance(shape, list) else [shape]
+    y = module(*(torch.randn(2, *s, requires_grad=True) for s in shapes))  # some blocks have no weights
     y.sum().backward()
     assert type(module) is not BLOCK_CLASSES[name] and y.shape[0] == 2

@@ -169,7 +169,7 @@ def test_every_template_is_a_figure_with_a_card_per_node_and_a_labelled_arrow_pe
         assert texts[0] == node["type"] and texts[1].startswith(node.get("label") or node["id"])
         assert shapes_text(shapes[node["id"]]) in texts  # its output shape
     # Every edge carries the shape of what flows along it (one output each here).
-    assert sorted(labels) == sorted(shapes_text(shapes[source.split(":")[0]]) for source, _ in document["edges"])
+    assert sorted(labels) == sorted(shapes_text(shapes[source.split(":")[0]]) for source, *_ in document["edges"])
     assert all(edge.get("marker-end") == "url(#arrow)" for edge in edges.values())
     assert ET.fromstring(svg).find(f"{SVG}title").text == document["metadata"]["name"]
     assert to_svg(document) == svg

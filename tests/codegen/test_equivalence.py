@@ -422,6 +422,18 @@ EDGE_CASES = {
         ("Scalar", {"op": "add", "value": -1.0}),
         ("Scalar", {"op": "mul", "value": 3.0}),
     ),
+    # The recipe ops (tests/codegen/test_recipe_ops.py has their references and errors; graphgen does not draw them).
+    "normalize_scale_argmax_embedding": chain_graph(
+        "1d",
+        [3, 5],
+        ("Normalize", {"p": 1.0}),
+        ("Scale", {"value": 0.5}),
+        ("ArgMax", {"dim": 1}),
+        ("Embedding", {"num_embeddings": 3, "embedding_dim": 2}),
+    ),
+    "constant_then_frozen_scale": chain_graph(
+        "seq", [5, 3], ("Constant", {"value": 2.0, "shape": [4, 1]}), ("Scale", {"learnable": False})
+    ),
 }
 
 

@@ -44,12 +44,12 @@ def counted_flops(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> i
     return counter.get_total_flops()
 
 
-def two_inputs(node_type: str, a: list[int], b: list[int], **params: Any) -> dict[str, Any]:
+def two_inputs(node_type: str, a: list[int], b: list[int], layout: str = "auto", **params: Any) -> dict[str, Any]:
     return {
         "version": "0.2",
         "nodes": [
-            make_node("a", "Input", shape=a),
-            make_node("b", "Input", shape=b),
+            make_node("a", "Input", shape=a, layout=layout),
+            make_node("b", "Input", shape=b, layout=layout),
             make_node("op", node_type, **params),
         ],
         "edges": [["a", "op"], ["b", "op"]],
@@ -87,6 +87,10 @@ FLOP_CASES = {
         layout="BTH",
         shape=[5, 8],
     ),
+    "TransformerDecoderLayer": two_inputs(
+        "TransformerDecoderLayer", [5, 8], [7, 8], layout="BTH", nhead=2, dim_feedforward=24, norm_first=True
+    ),
+    "FiLM": two_inputs("FiLM", [4, 6, 5], [3]),
     "GRU": make_chain(
         make_node("op", "GRU", hidden_size=6, num_layers=2, bidirectional=True), layout="BTH", shape=[7, 5]
     ),

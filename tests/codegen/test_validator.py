@@ -622,7 +622,7 @@ def test_concat_adds_up_its_axis(node):
     assert codegen.validate(document).shapes()["cat"] == ["B", 9, 8, 8]
 
 
-def test_add_needs_identical_shapes(node):
+def test_add_needs_each_axis_equal_or_one(node):
     document = two_branches(
         node,
         node("a", "Conv2d", out_channels=4, padding=1),
@@ -632,7 +632,8 @@ def test_add_needs_identical_shapes(node):
     assert diagnostics(document) == [
         error(
             "MERGE",
-            "Add needs identical shapes: `a` gives rank 4 BCHW (B, 4, 8, 8), `b` gives rank 4 BCHW (B, 5, 8, 8)",
+            "Add needs each axis equal or 1 in one input (PyTorch broadcasting): axis 1 is 4 from `a` "
+            "rank 4 BCHW (B, 4, 8, 8) but 5 from `b` rank 4 BCHW (B, 5, 8, 8)",
             node="add",
             edge=["b", "add"],
         )
@@ -641,15 +642,17 @@ def test_add_needs_identical_shapes(node):
 
 def test_mul_broadcasts_size_1_axes_only(node):
     gate = two_branches(node, node("a", "Conv2d", out_channels=4, padding=1), node("g", "GAP"), node("m", "Mul"))
-    assert diagnostics(gate)[0]["code"] == "MERGE"  # (B, 4, 8, 8) * (B, 3): ranks differ
+    assert (
+        diagnostics(gate)[0]["code"] == "MERGE"
+    )  # (B, 4, 8, 8) * (B, 3): ranks differ (tests/codegen/test_broadcasting.py)
     document = two_branches(
         node, node("a", "Conv2d", out_channels=4, padding=1), node("b", "Conv2d", out_channels=4), node("m", "Mul")
     )
     assert diagnostics(document) == [
         error(
             "MERGE",
-            "Mul needs identical shapes or size 1 on differing axes: "
-            "`a` gives rank 4 BCHW (B, 4, 8, 8), `b` gives rank 4 BCHW (B, 4, 6, 6)",
+            "Mul needs each axis equal or 1 in one input (PyTorch broadcasting): axis 2 is 8 from `a` "
+            "rank 4 BCHW (B, 4, 8, 8) but 6 from `b` rank 4 BCHW (B, 4, 6, 6)",
             node="m",
             edge=["b", "m"],
         )

@@ -56,8 +56,9 @@ def test_a_sweep_over_a_config_field(alice_api, residual):
         ({"kind": "ablation"}, "Choose the nodes to disable, one run each."),
         ({"kind": "ablation", "nodes": [f"n{i}" for i in range(5000)]}, "5000 nodes are listed; a set has at most "
          "8 runs."),
-        ({"kind": "ablation", "nodes": ["wide"]}, "Disabling wide breaks the graph: Add needs identical shapes: "
-         "`wide` gives rank 2 BF (B, 4), `fc1` gives rank 2 BF (B, 8)."),
+        ({"kind": "ablation", "nodes": ["wide"]}, "Disabling wide breaks the graph: Add needs each axis "
+         "equal or 1 in one input (PyTorch broadcasting): axis 1 is 4 from `wide` rank 2 BF (B, 4) but 8 from `fc1` "
+         "rank 2 BF (B, 8)."),
         ({"kind": "sweep", "param": "lr", "values": [0.1, 0.1]}, "lr = 0.1 is listed twice: give each value once."),
         ({"kind": "sweep", "param": "seed", "values": list(range(9))}, "This set has 9 runs; a set may have at most "
          "8."),

@@ -133,7 +133,7 @@ def test_a_default_name_says_what_the_set_is(residual, alice):
 def test_a_node_whose_removal_breaks_the_graph_refuses_the_set(residual, alice):
     error = refused(residual.head, alice, "ablation", nodes=["act", "wide"], config=SMALL)
     assert error.status_code == 400
-    assert error.message.startswith("Disabling wide breaks the graph: Add needs identical shapes")
+    assert error.message.startswith("Disabling wide breaks the graph: Add needs each axis equal or 1")
 
 
 def test_a_sweep_varies_one_field_with_values_as_the_runs_use_them(residual, alice):
@@ -224,7 +224,7 @@ def test_a_sweep_over_a_node_parameter(residual, alice):
 def test_a_node_parameter_value_that_breaks_the_graph_refuses_the_set(residual, alice):
     # A wider fc1 no longer matches wide's 8 features at the Add.
     error = refused(residual.head, alice, "sweep", param="fc1.out_features", values=[8, 16], config=SMALL)
-    assert error.message.startswith("fc1.out_features = 16 breaks the graph: Add needs identical shapes")
+    assert error.message.startswith("fc1.out_features = 16 breaks the graph: Add needs each axis equal or 1")
     error = refused(residual.head, alice, "sweep", param="out.out_features", values=[5, 0], config=SMALL)
     assert error.message.startswith("out.out_features = 0 breaks the graph: ")
     error = refused(residual.head, alice, "sweep", param="out.out_features", values=[5, 5.0], config=SMALL)
