@@ -42,6 +42,7 @@ from .importer_rules import (
     module_rule,
 )
 from .importer_shapes import propagate_meta
+from .schema import OUTPUT_NAME
 from .spec import NODE_SPECS
 from .tensor import CHANNELS_FIRST, SEQUENCE
 
@@ -142,6 +143,7 @@ class Builder:
     edges: list[list[str]] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    output_names: list[str] | None = None  # forward() returns a dict with these keys
     values: dict[fx.Node, Any] = field(default_factory=dict)
     used_paths: set[str] = field(default_factory=set)
     origin: dict[str, fx.Node] = field(default_factory=dict)  # graph node id -> the fx node it came from
@@ -499,7 +501,10 @@ def from_module(
         "inputs": builder.inputs,
         "outputs": builder.outputs,
     }
-    return _resolve_layouts(document, builder)
+    resolved = _resolve_layouts(document, builder)
+    if builder.output_names is not None:
+        resolved["outputs"] = dict(zip(builder.output_names, resolved["outputs"]))
+    return resolved
 
 
 def _placeholder(builder: Builder, node: fx.Node, reason: str) -> bool:
@@ -608,14 +613,18 @@ def _is_parameter(root: nn.Module, target: str) -> bool:
 
 def _outputs(builder: Builder, node: fx.Node) -> None:
     result = node.args[0]
+    if isinstance(result, dict):  # forward() returns named outputs: the graph's outputs are named the same
+        if not all(isinstance(k, str) and OUTPUT_NAME.fullmatch(k) for k in result):
+            shown = ", ".join(repr(k) for k in result)
+            raise Unsupported(
+                f"a dict of outputs whose keys ({shown}) are not all output names (letters, digits, _ . / -)"
+            )
+        builder.output_names = list(result)
     values = list(result.values()) if isinstance(result, dict) else result
     values = list(values) if isinstance(values, (list, tuple)) else [values]
     ctx = Context(builder, node)
     for value in values:
-        ref = ctx.tensor(value)
-        if ":" in ref:  # one output of a Split/Chunk: outputs name nodes, so pass it through an Identity
-            ref = builder.add(_Named(f"{ref.replace(':', '_')}_out"), "Identity", {}, [ref])
-        builder.outputs.append(ref)
+        builder.outputs.append(ctx.tensor(value))  # one output of a Split/Chunk by its port: ``split:1``
 
 
 @dataclass(frozen=True)

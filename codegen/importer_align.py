@@ -798,7 +798,34 @@ def _reproduces(candidate: dict[str, Any], block: _Inlined, got: dict[str, Any],
 
 
 def align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """``imported`` with the ids and writing of ``base`` wherever the two correspond (see the module docs)."""
+    """``imported`` with the ids and writing of ``base`` wherever the two correspond (see the module docs).
+
+    Named outputs are aligned by their references: the names are the import's (what its forward returns), or
+    the base's when the import names none and returns the same values.
+    """
+    names, base_names = _output_names(imported), _output_names(base)
+    document = _align(_listed(imported), _listed(base))
+    refs = document["outputs"]
+    if names is not None:
+        document["outputs"] = dict(zip(names, refs))
+    elif base_names is not None and refs == list(base["outputs"].values()):
+        document["outputs"] = dict(zip(base_names, refs))
+    return document
+
+
+def _output_names(document: Any) -> list[str] | None:
+    outputs = document.get("outputs") if isinstance(document, dict) else None
+    return list(outputs) if isinstance(outputs, dict) else None
+
+
+def _listed(document: Any) -> Any:
+    """The document with named outputs as the list of what they name."""
+    if _output_names(document) is None:
+        return document
+    return {**document, "outputs": list(document["outputs"].values())}
+
+
+def _align(imported: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     original = _well_formed(base)
     analysis = _analysis(original, imported)
     base, levels, current = original, [], analysis

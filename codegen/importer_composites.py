@@ -115,7 +115,7 @@ def _body(
     into = sorted(i for node_id in ids for i in incoming.get(node_id, ()))  # in document order
     sources = {edges[i][0] for i in into if edges[i][0].split(":")[0] not in inside}
     readers = {edges[i][0] for node_id in ids for i in outgoing.get(node_id, ()) if edges[i][1] not in inside}
-    readers |= {o for o in document["outputs"] if o in inside}
+    readers |= {o for o in document["outputs"] if o.split(":")[0] in inside}
     if len(sources) != 1 or len(readers) != 1 or ":" in next(iter(readers)):
         return None
     local: dict[str, str] = {}

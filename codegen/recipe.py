@@ -56,6 +56,19 @@ WEIGHTED = frozenset(
     }
 )
 
+
+def _adam(weight_decay: float) -> tuple[Param, ...]:
+    """Adam's settings (``betas`` as two numbers); AdamW differs in its default weight decay only."""
+    return (
+        Float("lr", default=0.001, min=0.0, max=100.0),
+        Float("beta1", default=0.9, min=0.0, max=1.0, max_exclusive=True),
+        Float("beta2", default=0.999, min=0.0, max=1.0, max_exclusive=True),
+        Float("eps", default=1e-8, min=0.0, max=1.0),
+        Float("weight_decay", default=weight_decay, min=0.0, max=10.0),
+        Bool("amsgrad", default=False),
+    )
+
+
 OPTIMIZERS: dict[str, tuple[Param, ...]] = {
     "SGD": (
         Float("lr", default=0.01, min=0.0, max=100.0),
@@ -64,22 +77,8 @@ OPTIMIZERS: dict[str, tuple[Param, ...]] = {
         Float("weight_decay", default=0.0, min=0.0, max=10.0),
         Bool("nesterov", default=False),
     ),
-    "Adam": (
-        Float("lr", default=0.001, min=0.0, max=100.0),
-        Float("beta1", default=0.9, min=0.0, max=1.0, max_exclusive=True),
-        Float("beta2", default=0.999, min=0.0, max=1.0, max_exclusive=True),
-        Float("eps", default=1e-8, min=0.0, max=1.0),
-        Float("weight_decay", default=0.0, min=0.0, max=10.0),
-        Bool("amsgrad", default=False),
-    ),
-    "AdamW": (
-        Float("lr", default=0.001, min=0.0, max=100.0),
-        Float("beta1", default=0.9, min=0.0, max=1.0, max_exclusive=True),
-        Float("beta2", default=0.999, min=0.0, max=1.0, max_exclusive=True),
-        Float("eps", default=1e-8, min=0.0, max=1.0),
-        Float("weight_decay", default=0.01, min=0.0, max=10.0),
-        Bool("amsgrad", default=False),
-    ),
+    "Adam": _adam(weight_decay=0.0),
+    "AdamW": _adam(weight_decay=0.01),
     "RMSprop": (
         Float("lr", default=0.01, min=0.0, max=100.0),
         Float("alpha", default=0.99, min=0.0, max=1.0),

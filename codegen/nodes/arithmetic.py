@@ -132,10 +132,11 @@ register(
             Choice("op", default="mul", choices=tuple(_SCALAR_OPS), doc="mul, add, sub or div."),
             Float("value", default=1.0, doc="The constant."),
         ),
+        aliases=("Scale",),  # what documents saved before LearnedScale existed call it
         summary=("op", "value"),
     ),
     NodeSpec(
-        "Scale",
+        "LearnedScale",
         "math",
         "Multiplies by a scalar held as a parameter, `x * self.<id>`, learned unless `learnable` is off "
         "(frozen, still in the state_dict); a fixed constant is Scalar.",

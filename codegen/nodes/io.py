@@ -7,6 +7,13 @@ from ..spec import InferCtx, NodeSpec, register
 from ..tensor import SEQUENCE, TensorType, tensor
 
 
+def shape_param(min_length: int, doc: str) -> IntList:
+    """The optional ``shape`` (sizes without the batch axis) of an Input or a Target."""
+    return IntList(
+        "shape", default=None, optional=True, min=1, max=1_000_000, min_length=min_length, max_length=4, doc=doc
+    )
+
+
 def infer_input(ctx: InferCtx) -> TensorType:
     shape = ctx.params["shape"]
     dtype = ctx.params["dtype"]
@@ -30,16 +37,7 @@ register(
         infer_input,
         emit_input,
         params=(
-            IntList(
-                "shape",
-                default=None,
-                optional=True,
-                min=1,
-                max=1_000_000,
-                min_length=1,
-                max_length=4,
-                doc="Sizes without the batch axis; leave empty to infer layers lazily.",
-            ),
+            shape_param(1, "Sizes without the batch axis; leave empty to infer layers lazily."),
             Choice(
                 "dtype", default="float32", choices=("float32", "int64"), doc="float32 features or int64 token ids."
             ),

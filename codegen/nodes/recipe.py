@@ -13,9 +13,10 @@ from typing import Any
 
 from ..dims import same
 from ..ir import BinOp, Item, Method, call, method
-from ..params import Choice, Float, Int, IntList
+from ..params import Choice, Float, Int
 from ..spec import EmitCtx, InferCtx, NodeCode, NodeSpec, functional, register
 from ..tensor import SCALAR, TensorType, tensor
+from .io import shape_param
 
 PORTS = ("input", "target")
 
@@ -198,16 +199,7 @@ register(
         infer_target,
         emit_target,
         params=(
-            IntList(
-                "shape",
-                default=None,
-                optional=True,
-                min=1,
-                max=1_000_000,
-                min_length=0,
-                max_length=4,
-                doc="Sizes without the batch axis; empty for one class index per sample.",
-            ),
+            shape_param(0, "Sizes without the batch axis; empty for one class index per sample."),
             Choice(
                 "dtype", default="int64", choices=("int64", "float32"), doc="int64 class indices or float32 values."
             ),

@@ -1239,6 +1239,7 @@ def build(source: HypothesisSource | RandomSource, max_steps: int) -> Case:
             if made is not None:
                 current = made
                 break
+
     # Outputs: the last tensor and maybe other open ends; one of a multi-output node's through its port
     # (``"split:1"``) or through an activation after it.
     def output_ref(value: Any) -> str:

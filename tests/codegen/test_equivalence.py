@@ -427,12 +427,12 @@ EDGE_CASES = {
         "1d",
         [3, 5],
         ("Normalize", {"p": 1.0}),
-        ("Scale", {"value": 0.5}),
+        ("LearnedScale", {"value": 0.5}),
         ("ArgMax", {"dim": 1}),
         ("Embedding", {"num_embeddings": 3, "embedding_dim": 2}),
     ),
     "constant_then_frozen_scale": chain_graph(
-        "seq", [5, 3], ("Constant", {"value": 2.0, "shape": [4, 1]}), ("Scale", {"learnable": False})
+        "seq", [5, 3], ("Constant", {"value": 2.0, "shape": [4, 1]}), ("LearnedScale", {"learnable": False})
     ),
 }
 

@@ -91,7 +91,7 @@ EXAMPLES: dict[str, Example] = {
     # arithmetic
     "Scalar": ex(BCT, op="div", value=8.0),
     "MatMul": ex([2, 3, 4], [1, 4, 5]),
-    "Scale": ex(BCT, value=0.5, learnable=False),
+    "LearnedScale": ex(BCT, value=0.5, learnable=False),
     "Constant": ex(BCT, value=-1.5, shape=[2, 3]),
     "ArgMax": ex([3, 4, 5], dim=2, keepdim=True),
     "Chunk": ex([6, 5], chunks=3),

@@ -242,7 +242,7 @@ def test_a_constant_reads_a_float_input():
 @pytest.mark.parametrize("learnable", [True, False])
 def test_scale_is_a_scalar_parameter_named_after_its_node(learnable, workdir):
     document = graph(
-        {"x": {"shape": [4]}}, [("gain", "Scale", {"value": 0.5, "learnable": learnable})], [["x", "gain"]]
+        {"x": {"shape": [4]}}, [("gain", "LearnedScale", {"value": 0.5, "learnable": learnable})], [["x", "gain"]]
     )
     model = generated(document, workdir)
     assert list(model.state_dict()) == ["gain"] and model.gain.requires_grad is learnable
@@ -258,14 +258,14 @@ def test_the_summary_counts_a_frozen_scale_as_frozen_inside_a_block_too():
         "params": [],
         "nodes": [
             {"id": "i", "type": "Input"},
-            {"id": "gain", "type": "Scale", "params": {"learnable": False}},
+            {"id": "gain", "type": "LearnedScale", "params": {"learnable": False}},
             {"id": "fc", "type": "Linear", "params": {"out_features": 2}},
         ],
         "edges": [["i", "gain"], ["gain", "fc"]],
         "inputs": ["i"],
         "outputs": ["fc"],
     }
-    document = graph({"x": {"shape": [4]}}, [("b", "Frozen", {}), ("g", "Scale", {})], [["x", "b"], ["b", "g"]])
+    document = graph({"x": {"shape": [4]}}, [("b", "Frozen", {}), ("g", "LearnedScale", {})], [["x", "b"], ["b", "g"]])
     document["composites"] = {"Frozen": block}
     summary = summarize(document)
     rows = {row.id: (row.params_trainable, row.params_frozen) for row in summary.rows}
@@ -273,11 +273,11 @@ def test_the_summary_counts_a_frozen_scale_as_frozen_inside_a_block_too():
     assert (summary.params_trainable, summary.params_frozen) == (11, 1)
 
 
-def test_scale_is_no_longer_an_alias_of_scalar_whose_op_it_does_not_take():
-    """``Scale`` used to name Scalar; a document that still means that gets an error naming the param."""
-    assert lookup("Scale").type == "Scale" and lookup("Scalar").type == "Scalar"
+def test_scale_stays_the_alias_of_scalar_that_saved_documents_use():
+    """``Scale`` names Scalar in documents saved before LearnedScale existed; they keep validating as before."""
+    assert lookup("Scale").type == "Scalar" and lookup("LearnedScale").type == "LearnedScale"
     document = graph({"x": {"shape": [4]}}, [("s", "Scale", {"op": "mul", "value": 2.0})], [["x", "s"]])
-    assert [d["code"] for d in diagnostics(document)] == ["UNKNOWN_PARAM"]
+    assert diagnostics(document) == []
 
 
 # ---------------------------------------------------------------------------------------------
