@@ -25,7 +25,8 @@ class Ref:
 @dataclass(frozen=True)
 class SelfAttr:
     """``self.<name>``: the node's registered submodule; a dotted module path (``features.0.1``) is read
-    attribute by attribute, numbered segments as indices (``self.features[0][1]``)."""
+    attribute by attribute, numbered segments as indices (``self.features[0][1]``), a numbered member of the
+    module itself with ``getattr`` (``getattr(self, "0")``)."""
 
     name: str
 
@@ -143,7 +144,10 @@ def render_expr(expr: Any) -> str:
     if isinstance(expr, Ref):
         return expr.name
     if isinstance(expr, SelfAttr):
-        return "self" + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in expr.name.split("."))
+        first, *rest = expr.name.split(".")
+        # A numbered member of the module itself (an imported nn.Sequential's `0`) is no attribute name.
+        head = f'getattr(self, "{first}")' if first.isdigit() else f"self.{first}"
+        return head + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in rest)
     if isinstance(expr, Repeat):
         opening, closing = "()" if expr.generator else "[]"
         return f"{opening}{render_expr(expr.item)} for {expr.var} in range({expr.count}){closing}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from .analysis import Analysis, node_init
 from .diagnostics import Diagnostic, GraphError
-from .ir import Call, Ref, render_expr
+from .ir import Call, Ref, SelfAttr, render_expr
 from .render import INDENT, ClassSource, Signature, render_class, render_statement, wrap_call
 
 LOSS_TOTAL = "loss"
@@ -72,12 +72,8 @@ def model_epilogue(analysis: Analysis, attr: dict[str, str]) -> list[str]:
     frozen = [n for n in analysis.order if not analysis.info[n].node.trainable and analysis.info[n].param_count]
     if frozen:
         lines.append(f"{INDENT * 2}# Frozen (trainable: false): the optimizer leaves these parameters as they are.")
-        lines += [f"{INDENT * 2}{render_expr(Ref(f'self.{_path(attr[n])}'))}.requires_grad_(False)" for n in frozen]
+        lines += [f"{INDENT * 2}{render_expr(SelfAttr(attr[n]))}.requires_grad_(False)" for n in frozen]
     return lines
-
-
-def _path(attr: str) -> str:
-    return "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in attr.split("."))[1:]
 
 
 def train_override(analysis: Analysis, attr: dict[str, str], class_name: str) -> list[str]:
@@ -90,7 +86,7 @@ def train_override(analysis: Analysis, attr: dict[str, str], class_name: str) ->
         f'{INDENT}def train(self, mode: bool = True) -> "{class_name}":',
         f'{INDENT * 2}"""Frozen parts stay in eval mode: batch-norm statistics and dropout as at inference."""',
         f"{INDENT * 2}super().train(mode)",
-        *(f"{INDENT * 2}self.{_path(attr[n])}.eval()" for n in frozen),
+        *(f"{INDENT * 2}{render_expr(SelfAttr(attr[n]))}.eval()" for n in frozen),
         f"{INDENT * 2}return self",
     ]
 

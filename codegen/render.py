@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -211,6 +212,21 @@ def render_statement(indent: str, targets: str, value: Any, comment: str = "") -
     if isinstance(value, BinOp):
         return [f"{indent}{prefix}(", *(f"{inner}{part}" for part in _binop_chain(value)), f"{indent})"]
     return [line]
+
+
+_NUMBERED_MEMBER = re.compile(r"self\.(\d+)(.*)")
+
+
+def _member_statement(indent: str, target: str, value: Any) -> list[str]:
+    """``self.<member> = value``; a numbered member of the module itself is added with ``add_module``
+    (``self.0`` is no Python), and what sits inside it is reached through ``getattr``."""
+    numbered = _NUMBERED_MEMBER.fullmatch(target)
+    if numbered is None:
+        return render_statement(indent, target, value)
+    number, rest = numbered.groups()
+    if not rest:
+        return format_expr(indent, f'self.add_module("{number}", ', value, ")")
+    return render_statement(indent, f'getattr(self, "{number}"){rest}', value)
 
 
 def shape_comment(t: Any) -> str:
@@ -477,7 +493,7 @@ def render_class(
     init_lines: list[str] = []
     first_use = {node_id: i for i, node_id in enumerate(analysis.order)}
     for target, value in init_statements(tree, first_use):
-        init_lines.extend(render_statement(INDENT * 2, target, value))
+        init_lines.extend(_member_statement(INDENT * 2, target, value))
         source.input_sizes.update(s for s in input_symbols if _mentions(value, s))
 
     returns = [state.var[(o, port or 0)] for o, port in analysis.output_refs]
