@@ -18,8 +18,9 @@ Conventions (batch 1, the input shapes the graph or the caller gives):
   listed as its children.
 - **Activation memory** is per sample: the fp32 bytes of each node's outputs (a user block: every value
   computed inside it), as the validator's memory estimate counts them.
-- **Parameters** are split into trainable and frozen: a parameter a node creates with
-  ``requires_grad=False`` (a ``Scale`` that is not learnable) is frozen, every other one trainable.
+- **Parameters** are split into trainable and frozen: a frozen node's (``trainable: false``) and a parameter a
+  node creates with ``requires_grad=False`` (a ``LearnedScale`` that is not learnable) are frozen, every other
+  one trainable.
 
 An unknown figure (a size the graph leaves open, a node with an error upstream) is ``None``, and so is
 every total it would feed.
@@ -233,11 +234,16 @@ def node_macs(analysis: Analysis, info: NodeInfo) -> int | None:
 
 
 def node_frozen_params(analysis: Analysis, info: NodeInfo) -> int:
-    """A node's parameters that are not trained: a parameter it creates with ``requires_grad=False``.
+    """A node's parameters that are not trained: all of a frozen node's (``trainable: false``), or a parameter
+    it creates with ``requires_grad=False``.
 
-    User blocks sum their children instead (``_rows``).
+    User blocks sum their children instead (``_rows``), unless the instance itself is frozen.
     """
-    if info.is_input or info.node.disabled or info.inner is not None or info.spec is None or info.out is None:
+    if info.is_input or info.node.disabled or info.out is None:
+        return 0
+    if not info.node.trainable:
+        return info.param_count or 0
+    if info.inner is not None or info.spec is None:
         return 0
     init = node_init(analysis, info)
     frozen = isinstance(init, Call) and init.fn == "nn.Parameter" and ("requires_grad", False) in init.kwargs
@@ -285,7 +291,8 @@ def _rows(analysis: Analysis, shared: dict[int, tuple[NodeSummary, ...]]) -> lis
         if info.inner is not None and not info.node.disabled:
             children = _children(info.inner, shared)
             macs = _sum([child.macs for child in children]) if info.out is not None else None
-            frozen = sum(child.params_frozen or 0 for child in children)
+            if info.node.trainable:  # a frozen instance froze all of it
+                frozen = sum(child.params_frozen or 0 for child in children)
         rows.append(
             NodeSummary(
                 id=node_id,

@@ -16,6 +16,7 @@ from codegen import fit
 from codegen.checkpoint import Checkpoint
 from codegen.loader import generated_package
 from codegen.smoke import RunPaused, SmokeSettings, train_package
+from codegen.summary import summarize
 
 SGD = {"type": "SGD", "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4}
 
@@ -99,6 +100,13 @@ def test_a_frozen_backbone_stays_bit_identical_and_the_run_uses_the_documents_op
     assert [p.shape for p in group["params"]] == [torch.Size([3, 8]), torch.Size([3])]  # the head only
     assert metrics["optimizer"] == "SGD" and metrics["params_trainable"] == 27
     assert 0.0 <= metrics["train_accuracy"] <= 1.0
+
+
+def test_the_summary_counts_frozen_layers_as_frozen():
+    summary = summarize(frozen_backbone_graph())
+    rows = {row.id: (row.params_trainable, row.params_frozen) for row in summary.rows}
+    assert rows["conv"] == (0, 224) and rows["bn"] == (0, 16) and rows["head"] == (27, 0)
+    assert (summary.params_trainable, summary.params_frozen) == (27, 240)
 
 
 def test_the_generated_model_freezes_and_keeps_frozen_parts_in_eval_mode():
