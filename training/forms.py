@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.core.validators import MaxValueValidator
+from django.utils.html import escape
 
 from codegen.recipe import check_training
 from codegen.spec import lookup
@@ -143,13 +144,14 @@ class RunConfigForm(RunLabelsForm):
         and loss replace the form's)."""
         super().__init__(*args, **kwargs)
         recipe = recipe or DocumentRecipe()
+        # Help texts are shown as HTML: node ids are the user's text, so they are escaped here.
         if recipe.optimizer:
             for name in ("optimizer", "lr"):
                 self.fields[name].disabled = True
-                self.fields[name].help_text = f"The graph's own: {recipe.optimizer} (its training settings)."
+                self.fields[name].help_text = escape(f"The graph's own: {recipe.optimizer} (its training settings).")
         if recipe.losses:
             self.fields["loss"].disabled = True
-            self.fields["loss"].help_text = f"The graph's own loss: {', '.join(recipe.losses)}."
+            self.fields["loss"].help_text = escape(f"The graph's own loss: {', '.join(recipe.losses)}.")
         self.fields["dataset"].queryset = datasets if datasets is not None else Dataset.objects.none()
         caps = caps or Caps()
         for name, high in (("batch_size", caps.max_batch_size), ("steps", caps.max_steps), ("epochs", caps.max_steps)):
