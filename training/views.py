@@ -50,9 +50,32 @@ def _graph_version(request: HttpRequest, pk: int, number: int) -> tuple[Graph, G
     return graph, get_object_or_404(GraphVersion, graph=graph, number=number)
 
 
-def _metric_rows(run: Run) -> list[tuple[str, object, str]]:
-    """The metrics table: (label, value, format) with ``None`` for what is not known (yet)."""
+# Metrics the table below shows by name; the graph's own metrics (train_<name>, val_<name>) follow them.
+_NAMED_METRICS = {"val_loss", "val_accuracy", "val_mae", "val_curve", "train_loss"}
+
+
+def _measured_keys(runs: list[Run]) -> list[str]:
+    """The graph's own metrics these runs report (``train_accuracy``, ``val_top5``), in order of appearance."""
+    keys: list[str] = []
+    for run in runs:
+        for key, value in (run.metrics or {}).items():
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if key.startswith(("train_", "val_")) and key not in _NAMED_METRICS and numeric and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def _measured_label(key: str) -> str:
+    stage, _, name = key.partition("_")
+    return f"{'Train' if stage == 'train' else 'Validation'} {name}"
+
+
+def _metric_rows(run: Run, measured: list[str] | None = None) -> list[tuple[str, object, str]]:
+    """The metrics table: (label, value, format) with ``None`` for what is not known (yet); ``measured``: the
+    graph's own metrics to show (default: the run's)."""
     m = run.metrics or {}
+    measured = _measured_keys([run]) if measured is None else measured
+    optimizer = f"{m['optimizer']} (lr {m['lr']:g}), the graph's" if m.get("optimizer") and "lr" in m else None
     memory = {"cuda": "Peak memory (CUDA)", "rss": "Peak memory (process)"}.get(m.get("memory_kind"), "Peak memory")
     return [
         ("Worker", run.worker or None, "text"),
@@ -75,6 +98,9 @@ def _metric_rows(run: Run) -> list[tuple[str, object, str]]:
         ("Stopped", STOPPED.get(m.get("stopped")), "text"),
         ("Resumed from step", m.get("resumed_from_step"), "count"),
         ("Training time", m.get("elapsed_s"), "s"),
+        ("Optimizer", optimizer, "text"),
+        ("Trainable parameters", m.get("params_trainable"), "count"),
+        *((_measured_label(key), m.get(key), "float") for key in measured),
     ]
 
 
@@ -344,7 +370,8 @@ def run_compare(request: HttpRequest) -> HttpResponse:
     for name in (*CONFIG_FIELDS, *used):
         values = [run.config.get(name) for run in runs]
         config_rows.append((name, values, len({json.dumps(v) for v in values}) > 1))
-    tables = [_metric_rows(run)[1:] for run in runs]  # all but the worker's host name
+    measured = _measured_keys(runs)
+    tables = [_metric_rows(run, measured)[1:] for run in runs]  # all but the worker's host name
     metric_rows = [
         (label, fmt, [table[i][1] for table in tables]) for i, (label, _, fmt) in enumerate(tables[0] if runs else [])
     ]

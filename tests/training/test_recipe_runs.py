@@ -50,7 +50,7 @@ def recipe_graph(alice, lab):
 
 
 def test_a_dataset_run_trains_the_documents_recipe_and_leaves_the_frozen_layers_alone(
-    alice, alice_api, recipe_graph, checkpoint_storage
+    alice, alice_api, client, recipe_graph, checkpoint_storage
 ):
     moons = Dataset.objects.get(builtin="two-moons")
     config = {"batch_size": 32, "epochs": 3, "optimizer": "adam", "lr": 0.5, "device": "cpu", "seed": 3}
@@ -62,6 +62,10 @@ def test_a_dataset_run_trains_the_documents_recipe_and_leaves_the_frozen_layers_
     assert 0.0 <= run.metrics["val_accuracy"] <= 1.0 and 0.0 <= run.metrics["train_accuracy"] <= 1.0
     epochs = [e.payload for e in RunEvent.objects.filter(run=run, kind="epoch").order_by("seq")]
     assert [e["epoch"] for e in epochs] == [1, 2, 3] and all("train_accuracy" in e for e in epochs)
+
+    client.force_login(alice)
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "SGD (lr 0.1), the graph&#x27;s" in page and "Train accuracy" in page
 
     response = alice_api.get(f"/api/runs/{run.pk}/weights/?format=safetensors")
     trained = load_weights(b"".join(response.streaming_content) if response.streaming else response.content)
