@@ -367,7 +367,26 @@ class _BodyAnalyzer:
         self.check_unused_paths(analysis)
         self.count(analysis)
         self.check_training_fields(analysis)
+        self.check_stage_parameters(analysis)
         return analysis
+
+    def check_stage_parameters(self, analysis: Analysis) -> None:
+        """A node moved to the loss or metrics stage computes on the outputs; no optimizer trains it there."""
+        for stage, nodes in analysis.stages.items():
+            for node_id in nodes:
+                info = self.info[node_id]
+                if info.measures or info.out is None or not info.valid:
+                    continue
+                count = info.inner.params_total if info.inner is not None else node_param_count(analysis, info)
+                if count:
+                    self.report(
+                        "STAGE",
+                        f"`{node_id}` has {count:,} parameters, and nothing trains a node of the {stage} stage: "
+                        "keep it in the model",
+                        node=node_id,
+                        path=f"nodes[{info.index}].stage",
+                        suggestion={"action": "set_stage", "node": node_id, "stage": "model"},
+                    )
 
     def check_training_fields(self, analysis: Analysis) -> None:
         """Each node's ``trainable`` and ``init``: model layers only, set on the model's nodes (a block's

@@ -83,6 +83,7 @@ export interface Suggestion {
     | "remove_node"
     | "add_input"
     | "set_outputs"
+    | "set_stage"
     | string;
   [key: string]: unknown;
 }

@@ -262,6 +262,37 @@ def test_top_k_beyond_the_classes_is_a_range_error():
     ]
 
 
+def test_a_parameter_free_node_may_compute_for_a_metric_in_its_stage(tmp_path):
+    graph = recipe_graph(metric={"id": "acc", "type": "Accuracy"})
+    graph["nodes"].append({"id": "probs", "type": "Softmax", "params": {"dim": 1}, "stage": "metrics"})
+    graph["edges"] = [e for e in graph["edges"] if e != ["fc", "acc", "input"]] + [
+        ["fc", "probs"],
+        ["probs", "acc", "input"],
+    ]
+    graph["nodes"][2]["params"] = {"num_classes": 4}
+    assert codegen.validate(graph).ok
+    package = load(graph, tmp_path, "metric_softmax")
+    model_source = (tmp_path / "metric_softmax" / "model.py").read_text()
+    assert "nn.Softmax" not in model_source  # computed by the metrics, not by the model
+    scores, y = torch.randn(8, 4), torch.randint(0, 4, (8,))
+    measured = package.build_metrics()(scores, {"y": y})
+    torch.testing.assert_close(measured["acc"], (scores.softmax(1).argmax(1) == y).float().mean())
+
+
+def test_a_node_with_parameters_stays_in_the_model():
+    graph = recipe_graph(metric={"id": "acc", "type": "Accuracy"})
+    graph["nodes"].append({"id": "extra", "type": "Linear", "params": {"out_features": 4}, "stage": "metrics"})
+    graph["edges"] = [e for e in graph["edges"] if e != ["fc", "acc", "input"]] + [
+        ["fc", "extra"],
+        ["extra", "acc", "input"],
+    ]
+    found = [d for d in diagnostics(graph) if d["code"] == "STAGE"]
+    assert [d["message"] for d in found] == [
+        "`extra` has 20 parameters, and nothing trains a node of the metrics stage: keep it in the model"
+    ]
+    assert found[0]["suggestion"] == {"action": "set_stage", "node": "extra", "stage": "model"}
+
+
 def test_a_graph_without_a_loss_stage_generates_what_it_did():
     plain = recipe_graph()
     plain["nodes"] = plain["nodes"][:2]

@@ -74,6 +74,15 @@ describe("applySuggestion", () => {
     expect(Object.keys(d.nodes[2].params!)).toEqual(["hidden_size", "num_layers"]);
   });
 
+  it("set_stage moves a node to a recipe stage; back to the model, the field goes", () => {
+    let d = applySuggestion(doc(), { action: "set_stage", node: "relu", stage: "metrics" })!.doc;
+    expect(d.nodes[1].stage).toBe("metrics");
+    d = applySuggestion(d, { action: "set_stage", node: "relu", stage: "model" })!.doc;
+    expect("stage" in d.nodes[1]).toBe(false);
+    expect(applySuggestion(d, { action: "set_stage", node: "relu", stage: "elsewhere" })).toBeNull();
+    expect(describeSuggestion({ action: "set_stage", node: "extra", stage: "model" })).toBe("Move extra to the model stage");
+  });
+
   it("remove_edge removes the a → b edges, remove_node the node and its edges and interface entries", () => {
     let d = applySuggestion(doc(), { action: "remove_edge", edge: ["fc", "fc"] })!.doc;
     expect(d.edges).not.toContainEqual(["fc", "fc"]);

@@ -1,7 +1,7 @@
 // Applies the engine's machine-readable suggestions (docs/engine.md "Diagnostics") to a document.
 // Each application returns one new document (one undo step) and, where it makes sense, the node to select.
 import type { GraphDoc, GraphEdge, ParamValue, Suggestion } from "../graph";
-import { addNode, removeItems, setParam, setType } from "./docops";
+import { addNode, removeItems, setParam, setStage, setType } from "./docops";
 import { edgeRefs, getNode, nodeIndex, position } from "./graphutil";
 import { NODE_HEIGHT } from "./layout";
 import { formatOutputs, isOutputs, keepNames, outputRefs } from "./outputs";
@@ -56,13 +56,15 @@ export function describeSuggestion(s: Suggestion): string {
         : "Set the outputs";
     case "add_node":
       return `Add a ${String(s.type)} node`;
+    case "set_stage":
+      return `Move ${String(s.node)} to the ${String(s.stage)} stage`;
     default:
       return `Apply ${s.action}`;
   }
 }
 
 export function canApply(s: Suggestion): boolean {
-  return ["insert_node", "set_param", "set_type", "rename_param", "remove_edge", "remove_node", "add_input", "set_outputs", "add_node"].includes(s.action);
+  return ["insert_node", "set_param", "set_type", "rename_param", "remove_edge", "remove_node", "add_input", "set_outputs", "add_node", "set_stage"].includes(s.action);
 }
 
 /** Applies a suggestion; null when it does not fit the document (any more). */
@@ -105,6 +107,13 @@ export function applySuggestion(doc: GraphDoc, s: Suggestion): Applied | null {
     case "set_outputs": {
       if (!isOutputs(s.outputs)) return null;
       return { doc: { ...doc, outputs: keepNames(doc.outputs, s.outputs) } };
+    }
+    case "set_stage": {
+      const node = str(s.node);
+      const stage = str(s.stage);
+      if (!node || !getNode(doc, node) || (stage !== "model" && stage !== "loss" && stage !== "metrics")) return null;
+      // Model is the default stage, which the document does not spell out.
+      return { doc: setStage(doc, node, stage === "model" ? undefined : stage), select: node };
     }
     case "add_node": {
       const type = str(s.type);
