@@ -143,6 +143,16 @@ class ModelSummarySerializer(serializers.Serializer):
     totals = SummaryFiguresSerializer()
 
 
+class RecipeSerializer(serializers.Serializer):
+    loss = serializers.ListField(child=serializers.CharField(), help_text="Loss nodes; the run trains their sum.")
+    metrics = serializers.ListField(child=serializers.CharField(), help_text="Metric nodes, each a batch mean.")
+    targets = serializers.ListField(child=serializers.CharField(), help_text="Target nodes the stages read.")
+    target_dtypes = serializers.DictField(child=serializers.CharField(), help_text="int64 or float32, by Target.")
+    params_frozen = serializers.IntegerField(help_text="Parameters of frozen nodes (trainable: false).")
+    optimizer = serializers.CharField(allow_null=True, help_text='The document\'s optimizer, e.g. "SGD (lr 0.05)".')
+    scheduler = serializers.CharField(allow_null=True, help_text="The document's learning-rate scheduler type.")
+
+
 class ValidationResultSerializer(serializers.Serializer):
     ok = serializers.BooleanField(help_text="True when there is no error (warnings allowed).")
     diagnostics = DiagnosticSerializer(many=True)
@@ -157,6 +167,11 @@ class ValidationResultSerializer(serializers.Serializer):
         child=serializers.IntegerField(allow_null=True), help_text="Parameter count per node id."
     )
     params_total = serializers.IntegerField(allow_null=True)
+    outputs = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        help_text='What forward() returns, by output name (named outputs) or reference ("fc", "split:1"): shapes.',
+    )
+    recipe = RecipeSerializer(help_text="The training recipe: losses, metrics, Targets, frozen parameters, optimizer.")
     memory_bytes = serializers.IntegerField(
         allow_null=True,
         help_text=(
