@@ -8,6 +8,7 @@ import io
 import re
 import types
 import zipfile
+from dataclasses import dataclass
 
 from .render import INDENT, Rendered, header, render_expr, safe_text, wrap_call
 from .schema import Graph
@@ -179,55 +180,57 @@ def _wrap_dict(target: str, items: list[str]) -> list[str]:
     return [f"{target} = {{", *(f"{INDENT}{item}," for item in items), "}"]
 
 
-def _recipe_parts(r: Rendered) -> tuple[list[str], list[str], str]:
-    """With a recipe: the set-up lines, the step's loss lines and the progress line's extra text."""
+@dataclass
+class _Step:
+    """What one training step of ``train.py`` computes, by what the document says about its loss."""
+
+    setup: list[str]  # lines after the model is built
+    body: list[str]  # the step's lines up to the loss
+    result: str  # the variable holding what the model returned
+    report: str = ""  # added to the progress line (the metrics)
+    loss_of: bool = False  # the step sums ``loss_of`` over several outputs
+
+
+def _step(r: Rendered) -> _Step:
+    """The document's loss on the outputs it names; else cross-entropy for (B, classes) scores and MSE
+    otherwise, summed over several outputs (a dict's values for named outputs)."""
     recipe = r.recipe
-    assert recipe is not None
-    setup = []
-    step = [f"{INDENT * 2}outputs = model(*inputs)"]
-    report = ""
-    step += [
-        f"{INDENT * 2}targets = example_targets(args.batch_size)",
-        f"{INDENT * 2}targets = {{k: t.to(device) for k, t in targets.items()}}",
-    ]
-    if recipe.loss_keys:
-        setup.append(f"{INDENT}criterion = build_loss()")
-        step.append(f'{INDENT * 2}loss = criterion(outputs, targets)["loss"]')
+    documented_loss = recipe is not None and bool(recipe.loss_keys)
+    measured = recipe is not None and bool(recipe.metric_keys)
+    several = r.output_count > 1 or r.named_outputs
+    result = "outputs" if documented_loss or several else "output"
+    step = _Step([], [f"{INDENT * 2}{result} = model(*inputs)"], result, loss_of=several and not documented_loss)
+    if documented_loss or measured:
+        step.body += [
+            f"{INDENT * 2}targets = example_targets(args.batch_size)",
+            f"{INDENT * 2}targets = {{k: t.to(device) for k, t in targets.items()}}",
+        ]
+    if documented_loss:
+        step.setup.append(f"{INDENT}criterion = build_loss()")
+        step.body.append(f'{INDENT * 2}loss = criterion(outputs, targets)["loss"]')
+    elif several:
+        values = "outputs.values()" if r.named_outputs else "outputs"
+        step.body.append(f"{INDENT * 2}loss = sum(loss_of(output) for output in {values})")
     else:
-        step.append(f"{INDENT * 2}loss = sum(loss_of(output) for output in outputs)")
-    if recipe.metric_keys:
-        setup.append(f"{INDENT}metrics = build_metrics()")
-        report = "  {measured}"
-    return setup, step, report
+        classify = r.output is not None and r.output.rank == 2
+        step.setup.append(f"{INDENT}loss_fn = {'nn.CrossEntropyLoss()' if classify else 'nn.MSELoss()'}")
+        step.body += [
+            f"{INDENT * 2}target = torch.randint(0, output.shape[1], (args.batch_size,), device=device)"
+            if classify
+            else f"{INDENT * 2}target = torch.randn_like(output)",
+            f"{INDENT * 2}loss = loss_fn(output, target)",
+        ]
+    if measured:
+        step.setup.append(f"{INDENT}metrics = build_metrics()")
+        step.report = "  {measured}"
+    return step
 
 
 def train_source(r: Rendered, import_line: str | None) -> list[str]:
     """The smoke-training loop: the canonical PyTorch loop, on random data (with the document's loss,
     metrics, optimizer and scheduler where it has them)."""
     recipe = r.recipe
-    several = r.output_count > 1 and not (recipe is not None and recipe.loss_keys)
-    classify = r.output is not None and r.output.rank == 2
-    target = (
-        "target = torch.randint(0, output.shape[1], (args.batch_size,), device=device)"
-        if classify
-        else "target = torch.randn_like(output)"
-    )
-    loss = "nn.CrossEntropyLoss()" if classify else "nn.MSELoss()"
-    if several:  # one loss per output, summed
-        step = [
-            f"{INDENT * 2}outputs = model(*inputs)",
-            f"{INDENT * 2}loss = sum(loss_of(output) for output in outputs)",
-        ]
-    else:
-        step = [
-            f"{INDENT * 2}output = model(*inputs)",
-            f"{INDENT * 2}{target}",
-            f"{INDENT * 2}loss = loss_fn(output, target)",
-        ]
-    setup: list[str] = []
-    report = ""
-    if recipe is not None and (recipe.loss_keys or recipe.metric_keys):
-        setup, step, report = _recipe_parts(r)
+    step = _step(r)
     documented = recipe is not None and "build_optimizer" in recipe.exported
     optimizer = (
         [f"{INDENT}optimizer = build_optimizer(model)", f"{INDENT}scheduler = build_scheduler(optimizer)"]
@@ -235,7 +238,7 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         else [f"{INDENT}optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)"]
     )
     lines: list[str] = []
-    if several:
+    if step.loss_of:
         lines += [
             "def loss_of(output: torch.Tensor) -> torch.Tensor:",
             f'{INDENT}"""Cross-entropy for (B, classes) scores, MSE for any other float output."""',
@@ -279,7 +282,7 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         f"{INDENT}shapes = dict(args.shape)",
         f"{INDENT}model = build_model(shapes).to(device)",
         *optimizer,
-        *(setup or ([] if several else [f"{INDENT}loss_fn = {loss}"])),
+        *step.setup,
         *wrap_call(
             INDENT,
             "print",
@@ -287,7 +290,7 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         ),
         "",
         f"{INDENT}start = time.perf_counter()",
-        *_loop(step, report, documented),
+        *_loop(step, documented),
         f"{INDENT}elapsed = time.perf_counter() - start",
         f"{INDENT}rate = {'args.epochs * ' if documented else ''}args.steps * args.batch_size / elapsed",
         f'{INDENT}print(f"{{{"args.epochs * " if documented else ""}args.steps}} steps in {{elapsed:.2f}}s ({{rate:.1f}} samples/s)")',
@@ -306,22 +309,22 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
     return [*imports, "", "", *lines]
 
 
-def _loop(step: list[str], report: str, epochs: bool) -> list[str]:
+def _loop(step: _Step, epochs: bool) -> list[str]:
     """The training steps; with the document's optimizer, in epochs, its scheduler stepped after each."""
     body = [
         f"{INDENT * 2}inputs = [t.to(device) for t in example_inputs(args.batch_size, shapes)]",
-        *step,
+        *step.body,
         f"{INDENT * 2}optimizer.zero_grad(set_to_none=True)",
         f"{INDENT * 2}loss.backward()",
         f"{INDENT * 2}optimizer.step()",
     ]
-    if report:
+    if step.report:
         body += [
             f"{INDENT * 2}with torch.no_grad():",
-            f"{INDENT * 3}measured = metrics(outputs, targets)",
+            f"{INDENT * 3}measured = metrics({step.result}, targets)",
             f'{INDENT * 2}measured = "  ".join(f"{{k}} {{v.item():.4f}}" for k, v in measured.items())',
         ]
-    body.append(f'{INDENT * 2}print(f"step {{step}}/{{args.steps}}  loss {{loss.item():.4f}}{report}")')
+    body.append(f'{INDENT * 2}print(f"step {{step}}/{{args.steps}}  loss {{loss.item():.4f}}{step.report}")')
     if not epochs:
         return [f"{INDENT}for step in range(1, args.steps + 1):", *body]
     return [

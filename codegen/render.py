@@ -587,6 +587,7 @@ class Rendered:
     output_count: int = 1  # several: the model returns a tuple (or a dict, with named outputs)
     imports: dict[str, str] = field(default_factory=dict)  # name -> module: `from module import name`
     recipe: RecipeSource | None = None  # loss, metrics, optimizer: what train.py and runs use
+    named_outputs: bool = False  # forward() returns a dict
 
 
 def header(graph: Graph, what: str, source_hash: str | None = None) -> list[str]:
@@ -794,6 +795,7 @@ class Renderer:
             len(analysis.output_refs),
             self.imported_names(model.imports),
             recipe,
+            analysis.output_names is not None,
         )
 
     def imported_names(self, model_imports: set[tuple[str, str]]) -> dict[str, str]:

@@ -203,24 +203,11 @@ def test_freezing_a_node_without_parameters_is_a_warning():
 
 
 def test_train_py_trains_with_the_documents_loss_optimizer_and_metrics(tmp_path, monkeypatch):
-    files = codegen.generate(frozen_backbone_graph(optimizer=SGD), name="frozen_pkg", layout="package", with_train=True)
-    for path, text in files.items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(text)
-    assert "optimizer = build_optimizer(model)" in files["frozen_pkg/train.py"]
-    assert "AdamW" not in files["frozen_pkg/train.py"]
-    monkeypatch.syspath_prepend(str(tmp_path))
-    from importlib import import_module
-
-    train = import_module("frozen_pkg.train")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        last = train.main(["--steps", "3", "--epochs", "2", "--batch-size", "4"])
-    printed = out.getvalue()
-    assert "step 3/3  loss" in printed and "accuracy" in printed and "epoch 2/2 done" in printed
-    assert last > 0
-    for name in [m for m in sys.modules if m == "frozen_pkg" or m.startswith("frozen_pkg.")]:
-        del sys.modules[name]
+    graph = frozen_backbone_graph(optimizer=SGD)
+    train = codegen.generate(graph, name="frozen_pkg", layout="package", with_train=True)["frozen_pkg/train.py"]
+    assert "optimizer = build_optimizer(model)" in train and "AdamW" not in train
+    printed = run_train_py(graph, "frozen_pkg", tmp_path, monkeypatch)
+    assert "step 2/2  loss" in printed and "accuracy" in printed and "epoch 1/1 done" in printed
 
 
 def test_a_resumed_run_continues_the_documents_scheduler():
@@ -258,3 +245,44 @@ def test_a_dataset_fills_the_documents_target_and_validation_reports_its_metrics
     last = epochs[-1].payload()
     assert {"val_loss", "val_accuracy", "train_accuracy"} <= set(last)
     assert metrics["val_accuracy"] == last["val_accuracy"]
+
+
+def run_train_py(graph: dict, name: str, tmp_path, monkeypatch) -> str:
+    """Generate ``graph`` with its train.py, run two steps of it, return what it printed."""
+    files = codegen.generate(graph, name=name, layout="package", with_train=True)
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from importlib import import_module
+
+    try:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            import_module(f"{name}.train").main(["--steps", "2", "--batch-size", "4"])
+    finally:
+        for module in [m for m in sys.modules if m.split(".")[0] == name]:
+            del sys.modules[module]
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("with_metric", [False, True])
+def test_train_py_without_a_document_loss_trains_named_outputs_and_reports_metrics(with_metric, tmp_path, monkeypatch):
+    graph = frozen_backbone_graph()
+    graph["nodes"] = [n for n in graph["nodes"] if n["id"] != "ce"]
+    graph["edges"] = [e for e in graph["edges"] if e[1] != "ce"]
+    if not with_metric:
+        graph["nodes"] = [n for n in graph["nodes"] if n["id"] not in ("accuracy", "y")]
+        graph["edges"] = [e for e in graph["edges"] if e[1] != "accuracy"]
+    printed = run_train_py(graph, f"named_{int(with_metric)}", tmp_path, monkeypatch)
+    assert "step 2/2  loss" in printed
+    assert ("accuracy" in printed) == with_metric
+
+
+def test_train_py_reports_metrics_of_a_single_output_without_a_document_loss(tmp_path, monkeypatch):
+    graph = frozen_backbone_graph()
+    graph["nodes"] = [n for n in graph["nodes"] if n["id"] != "ce"]
+    graph["edges"] = [e for e in graph["edges"] if e[1] != "ce"]
+    graph["outputs"] = ["head"]
+    printed = run_train_py(graph, "single_metric", tmp_path, monkeypatch)
+    assert "step 2/2  loss" in printed and "accuracy" in printed
