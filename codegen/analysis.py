@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -894,7 +895,7 @@ class _BodyAnalyzer:
         first = min(range(len(cycle)), key=lambda i: self.info[cycle[i]].index)
         return cycle[first:] + cycle[:first]
 
-    def mark_live(self, outputs: list[str], measures: list[str] = ()) -> None:  # type: ignore[assignment]
+    def mark_live(self, outputs: list[str], measures: Sequence[str] = ()) -> None:
         """Nodes that lead to an output, or to a loss or metric, are live (the stages read the outputs)."""
         live: set[str] = set()
         stack = [*outputs, *measures]
