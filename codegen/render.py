@@ -517,13 +517,15 @@ def render_class(
     lines.append("")
     source.input_sizes.update(s for s in input_symbols if any(_mentions(line, s) for line in prelude))
     params = [*(f"{s}: int" for s in input_symbols if s in source.input_sizes), *init_params]
-    lines.extend(wrap_call(INDENT, "def __init__", ["self", *params], " -> None:"))
-    lines.append(f"{INDENT * 2}super().__init__()")
-    lines.extend(prelude)
-    lines.extend(init_lines)
-    lines.extend(epilogue or [])
-    lines.extend(methods or [])
-    lines.append("")
+    if params or prelude or init_lines or epilogue or signature is None:  # a stage may hold no module at all
+        lines.extend(wrap_call(INDENT, "def __init__", ["self", *params], " -> None:"))
+        lines.append(f"{INDENT * 2}super().__init__()")
+        lines.extend(prelude)
+        lines.extend(init_lines)
+        lines.extend(epilogue or [])
+        lines.append("")
+    if methods:
+        lines.extend([*methods[1:], ""])  # they start with the blank line that separates them
     if keys is not None:
         annotation = "dict[str, torch.Tensor]"
     else:
