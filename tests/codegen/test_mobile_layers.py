@@ -242,7 +242,7 @@ def test_prelu_with_several_slopes_needs_a_channel_axis(chain, node, only):
     assert only(codegen.validate(graph), "PARAM_RANGE") == {
         "severity": "error",
         "code": "PARAM_RANGE",
-        "message": "num_parameters 2 needs a channel axis, got rank 1 (B, ); use 1",
+        "message": "num_parameters 2 needs a channel axis, got rank 1 (B,); use 1",
         "node": "act",
         "suggestion": {"action": "set_param", "node": "act", "param": "num_parameters", "value": 1},
     }

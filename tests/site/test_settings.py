@@ -148,7 +148,12 @@ def test_with_no_environment_it_is_a_development_site_on_sqlite_and_in_memory_ch
     assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert values["DATABASES"]["default"]["NAME"] == str(ROOT / "var" / "db.sqlite3")
     assert values["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
-    assert values["TORCHCANVAS_LIMITS"] == {"max_nodes": 5000, "max_edges": 20000, "max_body_bytes": 2_000_000}
+    assert values["TORCHCANVAS_LIMITS"] == {
+        "max_nodes": 5000,
+        "max_edges": 20000,
+        "max_body_bytes": 2_000_000,
+        "custom_modules": [],
+    }
 
 
 def test_redis_url_selects_the_redis_channel_layer_and_cache():
