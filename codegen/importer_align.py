@@ -23,7 +23,8 @@ what the base's did. A block instance the importer inlined (a block used once: i
 instance's path) is spelled out in the base as its layers with concrete params, matched like any layers, and
 folded back into the block node, with a changed argument or a changed literal of the block where that
 reproduces the edited layers (blocks inside such blocks in turn). Disabled nodes, which the code bypasses, are
-put back where it still does; nodes no output depends on, which the code leaves out, stay as they were.
+put back where it still does; nodes no output depends on, which the code leaves out, stay as they were, and so
+does the training recipe (Targets, losses, metrics and their stages: recipe.py's code, which is not imported).
 
 So the unedited code of a version imports back to exactly that version's document, and an edit shows as just
 that edit on the diff page.
@@ -548,13 +549,16 @@ def _restore_disabled(imported: dict[str, Any], base: dict[str, Any], matcher: _
 
 
 def _dead(base: dict[str, Any], analysis: Analysis | None) -> set[str]:
-    """Base nodes that no output depends on (left over on the canvas): their code is not generated."""
+    """Base nodes the model's code has nothing of, so they stay as they were: those no output depends on (left
+    over on the canvas), and the training recipe's (Targets and the loss and metrics stages: recipe.py's code)."""
     if analysis is None:
         return set()
     return {
         n["id"]
         for n in base["nodes"]
-        if (info := analysis.info.get(n["id"])) is not None and not info.live and not info.is_input
+        if (info := analysis.info.get(n["id"])) is not None
+        and not info.is_input
+        and (not info.live or info.stage != "model")
     }
 
 

@@ -221,6 +221,26 @@ def _transformer_layer(m: nn.TransformerEncoderLayer | nn.TransformerDecoderLaye
     }
 
 
+def _transformer_call(ports: tuple[str, ...], mask: str, hint: str) -> Callable[[Context, str | None, ModuleRule], Any]:
+    """A Transformer layer called on its inputs, and where it is causal with the square subsequent mask of its
+    (first) input's length as ``mask`` (the ``hint`` may say so or not: the mask alone decides what it computes)."""
+
+    def apply(ctx: Context, path: str | None, rule: ModuleRule) -> Any:
+        *tensors, mask_arg, _ = arguments(ctx, *ports, mask, hint, **{mask: None, hint: False})
+        params = rule.read(ctx.module)
+        if ctx.value(mask_arg) is not None:
+            length = ctx.shape(tensors[0])[1]
+            require(
+                ctx.value(mask_arg) == CausalMask(length),
+                f"`{mask}` other than the causal mask of its input's {length} steps "
+                "(nn.Transformer.generate_square_subsequent_mask); no node takes other masks",
+            )
+            params["causal"] = True
+        return ctx.emit(rule.node_type, params, [ctx.tensor(t) for t in tensors], path)
+
+    return apply
+
+
 def _attention(ctx: Context, path: str | None, rule: ModuleRule) -> Any:
     m, node = ctx.module, ctx.node
     require(m.batch_first, "batch_first=False (the node reads (B, T, E))")
@@ -629,8 +649,14 @@ MODULES: dict[type, ModuleRule] = {
     nn.ChannelShuffle: ModuleRule("ChannelShuffle", _fields("groups")),
     nn.Flatten: ModuleRule("Flatten", _flatten, keeps_path=False),
     nn.MultiheadAttention: ModuleRule("MultiheadAttention", _none, apply=_attention),
-    nn.TransformerEncoderLayer: ModuleRule("TransformerEncoderLayer", _transformer_layer),
-    nn.TransformerDecoderLayer: ModuleRule("TransformerDecoderLayer", _transformer_layer),
+    nn.TransformerEncoderLayer: ModuleRule(
+        "TransformerEncoderLayer", _transformer_layer, apply=_transformer_call(("src",), "src_mask", "is_causal")
+    ),
+    nn.TransformerDecoderLayer: ModuleRule(
+        "TransformerDecoderLayer",
+        _transformer_layer,
+        apply=_transformer_call(("tgt", "memory"), "tgt_mask", "tgt_is_causal"),
+    ),
     nn.GRU: ModuleRule("GRU", _none, apply=_recurrent),
     nn.LSTM: ModuleRule("LSTM", _none, apply=_recurrent),
     nn.RNN: ModuleRule("RNN", _none, apply=_recurrent),
@@ -1036,10 +1062,56 @@ def _dim(ctx: Context) -> int:
     return ctx.rank(x)
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """``x.device`` / ``x.dtype``: where a mask is made, the tensor's own (the node makes it there too)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class _Filled:
+    """``torch.full((T, T), float("-inf"), ...)``: the table a causal mask is cut from."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class CausalMask:
+    """``nn.Transformer.generate_square_subsequent_mask(T, ...)``, i.e. ``torch.triu`` of a (T, T) table of
+    -inf above the diagonal: what a causal Transformer layer's code passes as its mask."""
+
+    size: int
+
+
+def _full(ctx: Context) -> _Filled:
+    size, value, dtype, device = arguments(ctx, "size", "fill_value", "dtype", "device", dtype=None, device=None)
+    size, placements = ctx.value(size), [ctx.value(dtype), ctx.value(device)]
+    require(
+        isinstance(size, tuple)
+        and len(size) == 2
+        and size[0] == size[1]
+        and isinstance(size[0], int)
+        and value == -math.inf
+        and all(p is None or isinstance(p, _Placement) for p in placements),
+        "torch.full other than the (T, T) table of -inf that a causal mask is cut from",
+    )
+    return _Filled(size[0])
+
+
+def _triu(ctx: Context) -> CausalMask:
+    table, diagonal = arguments(ctx, "input", "diagonal", diagonal=0)
+    table = ctx.value(table)
+    require(isinstance(table, _Filled) and diagonal == 1, "torch.triu other than the causal mask of a Transformer")
+    return CausalMask(table.size)
+
+
 def _shape_attribute(ctx: Context) -> Any:
     x, name = ctx.node.args
     if name == "ndim":
         return ctx.rank(x)
+    if name in ("device", "dtype"):
+        return _Placement(name)
     require(name == "shape", f"the attribute `{name}`")
     return _Shape(ctx.shape(x))
 
@@ -1201,6 +1273,8 @@ FUNCTIONS: dict[Any, OpRule] = _ops(
         operator.gt: _constant(operator.gt, ">"),
         operator.ge: _constant(operator.ge, ">="),
         torch._assert: _assert,
+        torch.full: _full,
+        torch.triu: _triu,
         torch.cat: _cat,
         torch.concat: _cat,
         torch.flatten: _flatten_call,

@@ -51,6 +51,14 @@ class Method:
 
 
 @dataclass(frozen=True)
+class Attr:
+    """``obj.name``: an attribute of a value, such as a tensor's ``device`` or ``dtype``."""
+
+    obj: Any
+    name: str
+
+
+@dataclass(frozen=True)
 class Item:
     """``obj[index]``; slices are written as :class:`Slice`."""
 
@@ -109,7 +117,7 @@ class Numbered:
     index: Any
 
 
-Expr = Ref | SelfAttr | Call | Method | Item | BinOp | ListOf | Repeat | Starred | Numbered
+Expr = Ref | SelfAttr | Call | Method | Attr | Item | BinOp | ListOf | Repeat | Starred | Numbered
 
 
 def call(fn: str | Expr, *args: Any, **kwargs: Any) -> Call:
@@ -164,6 +172,8 @@ def render_expr(expr: Any) -> str:
         return f"{fn}({_render_arguments(expr.args, expr.kwargs)})"
     if isinstance(expr, Method):
         return f"{_render_operand(expr.obj)}.{expr.name}({_render_arguments(expr.args, expr.kwargs)})"
+    if isinstance(expr, Attr):
+        return f"{_render_operand(expr.obj)}.{expr.name}"
     if isinstance(expr, Item):
         index = expr.index if isinstance(expr.index, tuple) else (expr.index,)
         return f"{_render_operand(expr.obj)}[{', '.join(_render_index(i) for i in index)}]"
@@ -263,6 +273,8 @@ class Evaluator:
         if isinstance(expr, Method):
             fn = getattr(self.eval(expr.obj), expr.name)
             return fn(*(self.eval(a) for a in expr.args), **{k: self.eval(v) for k, v in expr.kwargs})
+        if isinstance(expr, Attr):
+            return getattr(self.eval(expr.obj), expr.name)
         if isinstance(expr, Item):
             index = expr.index if isinstance(expr.index, tuple) else (expr.index,)
             key = tuple(slice(i.start, i.stop) if isinstance(i, Slice) else self.eval(i) for i in index)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..diagnostics import insert_node
 from ..dims import add, is_known, same
-from ..ir import Assign, call, kw_unless
+from ..ir import Assign, Attr, call, kw_unless, method
 from ..params import Bool, Choice, Float, Int
 from ..spec import CostCtx, EmitCtx, InferCtx, NodeCode, NodeSpec, apply_module, known_product, register
 from ..tensor import TensorType
@@ -89,8 +91,22 @@ def _infer_decoder_layer(ctx: InferCtx) -> TensorType:
     return tgt
 
 
-def _emit_transformer_layer(cls: str):
-    """``nn.<cls>(d_model, nhead, ...)`` with the keywords that differ from PyTorch's defaults; batch first."""
+def _causal_mask(x: Any) -> Any:
+    """PyTorch's square subsequent mask for the sequence ``x`` (B, T, E): -inf above the diagonal, on x's device."""
+    return call(
+        "nn.Transformer.generate_square_subsequent_mask",
+        method(x, "size", 1),
+        device=Attr(x, "device"),
+        dtype=Attr(x, "dtype"),
+    )
+
+
+def _emit_transformer_layer(cls: str, mask: str, is_causal: str):
+    """``nn.<cls>(d_model, nhead, ...)`` with the keywords that differ from PyTorch's defaults; batch first.
+
+    A causal layer is called with the square subsequent mask of its (first) input as ``mask``, and the
+    ``is_causal`` hint that lets attention use its causal kernel; PyTorch requires the mask with the hint.
+    """
 
     def emit(ctx: EmitCtx) -> NodeCode:
         p = ctx.params
@@ -106,7 +122,14 @@ def _emit_transformer_layer(cls: str):
             norm_first=kw_unless(p["norm_first"], False),
             bias=kw_unless(p["bias"], True),
         )
-        return apply_module(ctx, init)
+        if not p["causal"]:
+            return apply_module(ctx, init)
+        name = ctx.temp("mask")
+        body = (
+            Assign((name.name,), _causal_mask(ctx.x)),
+            ctx.assign(call(ctx.module, *ctx.inputs, **{mask: name, is_causal: True})),
+        )
+        return NodeCode(init, body)
 
     return emit
 
@@ -120,6 +143,11 @@ _TRANSFORMER_LAYER_PARAMS = (
     Float("layer_norm_eps", default=1e-5, min=0.0, max=1.0, doc="Added to the variance in the LayerNorms."),
     Bool("norm_first", default=False, doc="Pre-norm (LayerNorm before attention) instead of post-norm."),
     Bool("bias", default=True, doc="Learn the biases of the linear layers and LayerNorms."),
+    Bool(
+        "causal",
+        default=False,
+        doc="Mask the self-attention so that step t attends only to steps up to t (decoder-only, GPT-style).",
+    ),
 )
 
 
@@ -142,9 +170,10 @@ register(
     NodeSpec(
         "TransformerEncoderLayer",
         "attention",
-        "Self-attention plus feed-forward with residuals and LayerNorm (Vaswani et al., 2017), over (B, T, E).",
+        "Self-attention plus feed-forward with residuals and LayerNorm (Vaswani et al., 2017), over (B, T, E); "
+        "`causal` masks the attention to earlier steps (a GPT-style decoder-only stack).",
         _infer_attention("TransformerEncoderLayer", "nhead"),
-        _emit_transformer_layer("TransformerEncoderLayer"),
+        _emit_transformer_layer("TransformerEncoderLayer", "src_mask", "is_causal"),
         params=_TRANSFORMER_LAYER_PARAMS,
         summary=("nhead", "dim_feedforward"),
         macs=encoder_layer_macs,
@@ -153,9 +182,9 @@ register(
         "TransformerDecoderLayer",
         "attention",
         "Self-attention over tgt (B, T, E), attention to memory (B, S, E), then feed-forward, with residuals and "
-        "LayerNorm (Vaswani et al., 2017); no causal mask.",
+        "LayerNorm (Vaswani et al., 2017); `causal` masks the self-attention over tgt.",
         _infer_decoder_layer,
-        _emit_transformer_layer("TransformerDecoderLayer"),
+        _emit_transformer_layer("TransformerDecoderLayer", "tgt_mask", "tgt_is_causal"),
         params=_TRANSFORMER_LAYER_PARAMS,
         ports=("tgt", "memory"),
         summary=("nhead", "dim_feedforward"),

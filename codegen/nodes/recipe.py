@@ -76,11 +76,27 @@ def _class_target(ctx: InferCtx, prediction: TensorType, target: TensorType, wha
             raise ctx.fail(
                 "SHAPE",
                 f"{what} takes class indices ({shown}) for scores {prediction.describe()}; "
-                f"target `{ctx.sources[1]}` gives {target.describe()}",
+                f"target `{ctx.sources[1]}` gives {target.describe()}{_classes_last(prediction, target)}",
                 edge_index=1,
             )
         return
     _same_shape(ctx, prediction, target, what)
+
+
+def _classes_last(prediction: TensorType, target: TensorType) -> str:
+    """The Permute that fits scores with their classes on the last axis (a language model's (B, T, vocab)) to
+    class indices of the other axes; empty where the target does not read them that way."""
+    dims = prediction.dims
+    if prediction.rank < 3 or target.rank != prediction.rank - 1:
+        return ""
+    if any(same(p, q) is False for p, q in zip(dims[:-1], target.dims)):
+        return ""
+    order = [0, len(dims), *range(1, len(dims))]
+    shown = ", ".join(["B", str(dims[-1]), *(str(d) for d in dims[:-1])])
+    return (
+        f"; its classes are on the last axis: permute the scores to ({shown}) first, "
+        f"with a Permute {order} in this node's stage"
+    )
 
 
 def _loss_rule(kind: str, what: str) -> Callable[[InferCtx], TensorType]:

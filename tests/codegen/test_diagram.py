@@ -52,8 +52,11 @@ def test_every_template_is_one_box_per_node_and_one_arrow_per_edge_with_its_shap
     assert len(nodes) == len(document["nodes"])
     assert len(edges) == len(document["edges"])
     assert {css for _, css in nodes.values()} == classes  # every class used is declared, and only those
+    shapes = validate(document).shapes()
     for node, (label, _) in zip(document["nodes"], nodes.values(), strict=True):
-        assert label.startswith(f"<b>{node.get('label') or node['id']}</b><br/>{node['type']}<br/>(")  # a shape
+        head = f"<b>{node.get('label') or node['id']}</b><br/>{node['type']}"
+        # A shape, except on a loss or metric: one number for the batch.
+        assert label.startswith(f"{head}<br/>(") if shapes[node["id"]] else label == head
     assert to_mermaid(document) == text  # the same document, the same text
 
 
@@ -167,7 +170,8 @@ def test_every_template_is_a_figure_with_a_card_per_node_and_a_labelled_arrow_pe
         assert band.get("fill") == node_color(spec)  # the category's colour, as on the canvas and in Mermaid
         texts = card_text(cards[node["id"]])
         assert texts[0] == node["type"] and texts[1].startswith(node.get("label") or node["id"])
-        assert shapes_text(shapes[node["id"]]) in texts  # its output shape
+        if shapes[node["id"]]:  # its output shape (a loss or metric gives one number for the batch)
+            assert shapes_text(shapes[node["id"]]) in texts
     # Every edge carries the shape of what flows along it (one output each here).
     assert sorted(labels) == sorted(shapes_text(shapes[source.split(":")[0]]) for source, *_ in document["edges"])
     assert all(edge.get("marker-end") == "url(#arrow)" for edge in edges.values())

@@ -69,7 +69,9 @@ EXAMPLES: dict[str, Example] = {
     "GRUBlock": ex(BTH, layout="BTH", hidden_size=6, bidirectional=True),
     "MultiheadAttention": ex(BTH, layout="BTH", num_heads=2),
     "TransformerEncoderLayer": ex(BTH, layout="BTH", nhead=2, dim_feedforward=16, layer_norm_eps=1e-6, bias=False),
-    "TransformerDecoderLayer": ex(BTH, [5, 8], layout="BTH", nhead=2, dim_feedforward=16, activation="gelu"),
+    "TransformerDecoderLayer": ex(
+        BTH, [5, 8], layout="BTH", nhead=2, dim_feedforward=16, activation="gelu", causal=True
+    ),
     # convolutions
     "Conv1d": ex([3, 16], out_channels=4, kernel_size=3, stride=2, padding=1, dilation=2),
     "Conv2d": ex([4, 9, 10], out_channels=6, kernel_size=[3, 2], stride=[2, 1], padding=[1, 0], groups=2),

@@ -260,7 +260,8 @@ def test_the_transformer_classifier_reads_int64_tokens_and_stays_small():
 def test_each_template_generates_a_package_and_a_single_file(name):
     template = load_template(name)
     package = codegen.generate(template, name="pkg", layout="package", with_train=True)
-    assert set(package) == {"pkg/__init__.py", "pkg/blocks.py", "pkg/model.py", "pkg/train.py"}
+    recipe = {"pkg/recipe.py"} if "training" in template else set()  # a template with a training recipe
+    assert set(package) == {"pkg/__init__.py", "pkg/blocks.py", "pkg/model.py", "pkg/train.py", *recipe}
     single = codegen.generate(template, name="single", layout="file", with_train=True)
     assert list(single) == ["single.py"]
     for text in (*package.values(), *single.values()):
