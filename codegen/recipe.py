@@ -14,6 +14,7 @@ from typing import Any
 from .diagnostics import Diagnostic
 from .ir import DEFAULT, Call, SelfAttr, call
 from .params import Bool, Choice, Float, Int, Param, ParamError
+from .schema import describe
 
 NONLINEARITIES = ("relu", "leaky_relu", "tanh", "sigmoid", "linear", "selu")
 _GAIN = Float("gain", default=1.0, min=0.0, max=100.0, doc="Scale of the weights.")
@@ -164,12 +165,12 @@ def _typed(raw: Any, path: str, choices: dict[str, Any], what: str) -> tuple[str
     if isinstance(raw, str):
         raw = {"type": raw}
     if not isinstance(raw, dict):
-        raise RecipeError(path, f"expected a {what} name or an object with `type`")
+        raise RecipeError(path, f"expected the {what} as a name or an object with `type`, got {describe(raw)}")
     kind = raw.get("type")
     if isinstance(kind, str) and kind.endswith("_") and kind[:-1] in choices:  # torch's spelling, `kaiming_uniform_`
         kind = kind[:-1]
-    if kind not in choices:
-        raise RecipeError(f"{path}.type", f"expected one of {', '.join(choices)}, got {kind!r}")
+    if not isinstance(kind, str) or kind not in choices:  # a dict or list is no name (nor hashable)
+        raise RecipeError(f"{path}.type", f"expected one of {', '.join(choices)}, got {describe(kind)}")
     return kind, {k: v for k, v in raw.items() if k != "type"}
 
 

@@ -294,11 +294,16 @@ class _Parser:
                     edges.append(edge)
         inputs = self.names(data.get("inputs", []), at("inputs"))
         raw_outputs = data.get("outputs", [])
-        names = None
         if isinstance(raw_outputs, dict) and not prefix:
             names = self.output_names(raw_outputs, at("outputs"))
-            raw_outputs = list(raw_outputs.values())
-        outputs = self.names(raw_outputs, at("outputs"))
+            outputs = [
+                ref
+                for name, ref in raw_outputs.items()
+                if self.expect(ref, str, f"{at('outputs')}.{name}", "node id string (or node:port)")
+            ]
+        else:
+            names = None
+            outputs = self.names(raw_outputs, at("outputs"))
         return GraphBody(nodes, edges, inputs, outputs, prefix, names)
 
     def output_names(self, raw: dict[str, Any], path: str) -> list[str]:
@@ -306,7 +311,9 @@ class _Parser:
         if not raw:
             self.problem(path, "expected at least one named output")
         for name in raw:
-            if not OUTPUT_NAME.fullmatch(name):
+            if not isinstance(name, str):  # YAML keys may be numbers
+                self.problem(path, f"output names are text, got {describe(name)}")
+            elif not OUTPUT_NAME.fullmatch(name):
                 self.problem(
                     f"{path}.{name}" if len(name) <= 64 else path,
                     f"output name {describe(name)} must be 1 to 64 letters, digits, `_`, `.`, `/` or `-`, "

@@ -172,7 +172,7 @@ def test_weight_init_is_torchs_scheme_on_the_named_layer():
         ),
         (
             lambda g: g["training"].update(optimizer={"type": "Lion"}),
-            "training.optimizer.type: expected one of SGD, Adam, AdamW, RMSprop, got 'Lion'",
+            'training.optimizer.type: expected one of SGD, Adam, AdamW, RMSprop, got "Lion"',
         ),
         (
             lambda g: g["training"].update(scheduler={"type": "StepLR", "step_size": 2}),
