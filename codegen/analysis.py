@@ -125,6 +125,15 @@ class Analysis:
         if not self.output_refs:
             self.output_refs = [(name, None) for name in self.outputs]
 
+    def measured(self, stage: str) -> list[str]:
+        """The loss (``stage="loss"``) or metric nodes of a stage, in order: what it reports."""
+        return [n for n in self.stages.get(stage, []) if self.info[n].measures]
+
+    @property
+    def output_labels(self) -> list[str]:
+        """Each output as forward() names it: its name (named outputs) or its reference (``fc``, ``split:1``)."""
+        return self.output_names or [ref_text(node, port) for node, port in self.output_refs]
+
     @property
     def ok(self) -> bool:
         return not any(d.severity == ERROR for d in self.diagnostics)
@@ -157,6 +166,11 @@ class Scope:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def ref_text(node: str, port: int | None) -> str:
+    """How a document writes one output of a node: ``fc``, or ``split:1`` for a multi-output node's."""
+    return node if port is None else f"{node}:{port}"
 
 
 def all_type_names(composites: dict[str, CompositeDef]) -> list[str]:
@@ -431,16 +445,16 @@ class _BodyAnalyzer:
         for index, (name, port) in enumerate(self.output_refs):
             out = self.info[name].out
             where = self.output_label(index)
+            count = len(out) if isinstance(out, tuple) else 1
             if isinstance(out, tuple) and port is None:  # forward() returns one tensor per listed output
                 self.report(
                     "BAD_PORT",
-                    f"{where} names `{name}`, which has {len(out)} outputs; "
-                    f"name one of them: `{name}:0` … `{name}:{len(out) - 1}`",
+                    f"{where} names `{name}`, which has {count} outputs; "
+                    f"name one of them: `{name}:0` … `{name}:{count - 1}`",
                     node=name,
                     path=where,
                 )
-            elif port is not None and out is not None and port >= (len(out) if isinstance(out, tuple) else 1):
-                count = len(out) if isinstance(out, tuple) else 1
+            elif port is not None and out is not None and port >= count:
                 self.report(
                     "BAD_PORT",
                     f"{where} names output {port} of `{name}`, which has {count} output{'s' if count != 1 else ''}",
@@ -501,8 +515,8 @@ class _BodyAnalyzer:
                 None,
             )
         if info.stage != "model" and source.stage == "model" and (source.id, edge.output or 0) not in model_outputs:
-            ref = source.id if edge.output is None else f"{source.id}:{edge.output}"
-            outputs = [n if p is None else f"{n}:{p}" for n, p in self.output_refs]
+            ref = ref_text(source.id, edge.output)
+            outputs = [ref_text(n, p) for n, p in self.output_refs]
             return (
                 f"`{info.id}` ({info.stage}) reads `{ref}`, which is not an output of the model: "
                 "losses and metrics read the model's outputs, so add it to them",

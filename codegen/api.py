@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .analysis import Analysis, analyze
+from .analysis import Analysis, analyze, ref_text
 from .diagnostics import CODES, ERROR, Diagnostic, GraphError
 from .package import PACKAGE, SINGLE_FILE, build_files, zip_files
 from .render import ENGINE_VERSION, Renderer, graph_hash
@@ -75,10 +75,8 @@ class Validation:
     def outputs(self) -> dict[str, Any]:
         """What forward() returns, by output name (named outputs) or reference (``fc``, ``split:1``): shapes."""
         analysis = self.analysis
-        refs = analysis.output_refs
-        names = analysis.output_names or [node if port is None else f"{node}:{port}" for node, port in refs]
         shapes = {}
-        for name, (node, port) in zip(names, refs):
+        for name, (node, port) in zip(analysis.output_labels, analysis.output_refs):
             out = analysis.info[node].output(port)
             shapes[name] = out.to_json() if out is not None else None
         return shapes
@@ -87,8 +85,8 @@ class Validation:
         """The training recipe: loss and metric nodes, the Targets they read, frozen parameters, the optimizer."""
         analysis = self.analysis
         return {
-            "loss": [n for n in analysis.stages.get("loss", []) if analysis.info[n].measures],
-            "metrics": [n for n in analysis.stages.get("metrics", []) if analysis.info[n].measures],
+            "loss": analysis.measured("loss"),
+            "metrics": analysis.measured("metrics"),
             "targets": list(analysis.targets),
             "target_dtypes": {t: analysis.info[t].params["dtype"] for t in analysis.targets},
             "params_frozen": analysis.params_frozen,
@@ -105,10 +103,9 @@ class Validation:
         for info in self.analysis.info.values():
             for edge in info.inputs:
                 t = self.analysis.edge_type(edge)
-                source = edge.source if edge.output is None else f"{edge.source}:{edge.output}"
                 rows.append(
                     {
-                        "source": source,
+                        "source": ref_text(edge.source, edge.output),
                         "target": edge.target,
                         "shape": t.to_json() if isinstance(t, TensorType) else None,
                     }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from .analysis import Analysis, node_init
 from .diagnostics import Diagnostic, GraphError
 from .ir import Call, Ref, SelfAttr, render_expr
-from .render import INDENT, ClassSource, Signature, render_class, render_statement, wrap_call
+from .render import INDENT, ClassSource, Signature, render_class, render_statement, return_dict, wrap_call
 
 LOSS_TOTAL = "loss"
 
@@ -44,9 +44,8 @@ class RecipeSource:
 
 
 def has_recipe(analysis: Analysis) -> bool:
-    return (
-        bool(analysis.stages.get("loss") or analysis.stages.get("metrics")) or analysis.training.optimizer is not None
-    )
+    measured = analysis.measured("loss") or analysis.measured("metrics")
+    return bool(measured) or analysis.training.optimizer is not None
 
 
 # --- the model class --------------------------------------------------------------------------------------
@@ -117,11 +116,9 @@ def output_annotation(analysis: Analysis) -> str:
     return "torch.Tensor" if len(analysis.output_refs) == 1 else "tuple[torch.Tensor, ...]"
 
 
-def _stage_class(analysis: Analysis, stage: str, class_name: str, doc: str) -> ClassSource | None:
-    nodes = analysis.stages.get(stage, [])
-    measures = [n for n in nodes if analysis.info[n].measures]
-    if not measures:
-        return None
+def _stage_class(analysis: Analysis, stage: str, class_name: str, doc: str) -> ClassSource:
+    nodes = analysis.stages[stage]
+    measures = analysis.measured(stage)
     values = dict(_output_reader(analysis))
     values.update({(t, 0): f"targets[{json.dumps(t)}]" for t in analysis.targets})
     total = None
@@ -166,49 +163,43 @@ def _targets(analysis: Analysis) -> list[TargetSpec]:
             if info.params.get("shape") is None and info.out.dtype == "float32":
                 shape = scores.dims
         if info.out.dtype == "int64" and classes is None:
-            raise GraphError(
-                [
-                    Diagnostic(
-                        "RECIPE", f"Target `{target}`: set `num_classes` (random targets need their range)", node=target
-                    )
-                ]
-            )
+            raise _refused(target, "set `num_classes` (random targets need their range)")
         if shape is None or any(type(d) is not int for d in shape):
-            raise GraphError(
-                [
-                    Diagnostic(
-                        "RECIPE", f"Target `{target}`: set its `shape` (random targets need their sizes)", node=target
-                    )
-                ]
-            )
+            raise _refused(target, "set its `shape` (random targets need their sizes)")
         specs.append(TargetSpec(target, tuple(shape), info.out.dtype, classes, binary))  # type: ignore[arg-type]
     return specs
+
+
+def _refused(target: str, fix: str) -> GraphError:
+    return GraphError([Diagnostic("RECIPE", f"Target `{target}`: {fix}", node=target)])
+
+
+# Each stage's class (after the model's name), its docstring and the function that builds it.
+_STAGES = (
+    ("loss", "Loss", "The training loss of ``{model}``: its terms and their sum.", "build_loss"),
+    ("metrics", "Metrics", "Metrics of ``{model}``, each a mean over the batch.", "build_metrics"),
+)
 
 
 def render_recipe(analysis: Analysis, model_class: str) -> RecipeSource:
     classes: list[list[str]] = []
     helpers: list[str] = []
     exported: list[str] = []
-    loss = _stage_class(
-        analysis, "loss", f"{model_class}Loss", f"The training loss of ``{model_class}``: its terms and their sum."
-    )
-    metrics = _stage_class(
-        analysis, "metrics", f"{model_class}Metrics", f"Metrics of ``{model_class}``, each a mean over the batch."
-    )
-    targets = _targets(analysis) if loss is not None or metrics is not None else []
+    loss_keys, metric_keys = analysis.measured("loss"), analysis.measured("metrics")
+    targets = _targets(analysis) if loss_keys or metric_keys else []
     if targets:
         helpers += _example_targets(targets)
         exported.append("example_targets")
-    for source, builder, what in ((loss, "build_loss", "loss"), (metrics, "build_metrics", "metrics")):
-        if source is None:
+    for stage, suffix, doc, builder in _STAGES:
+        if not analysis.measured(stage):
             continue
-        name = source.lines[0][len("class ") : source.lines[0].index("(")]
-        classes.append(source.lines)
+        name = f"{model_class}{suffix}"
+        classes.append(_stage_class(analysis, stage, name, doc.format(model=model_class)).lines)
         helpers += [
             "",
             "",
             f"def {builder}() -> {name}:",
-            f'{INDENT}"""The {what} stage, ready to call as ``{builder}()(outputs, targets)``."""',
+            f'{INDENT}"""The {stage} stage, ready to call as ``{builder}()(outputs, targets)``."""',
             f"{INDENT}return {name}()",
         ]
         exported += [name, builder]
@@ -238,8 +229,6 @@ def render_recipe(analysis: Analysis, model_class: str) -> RecipeSource:
         else:
             helpers += render_statement(INDENT, "scheduler", scheduler) + [f"{INDENT}return scheduler"]
         exported += ["build_optimizer", "build_scheduler"]
-    loss_keys = [n for n in analysis.stages.get("loss", []) if analysis.info[n].measures]
-    metric_keys = [n for n in analysis.stages.get("metrics", []) if analysis.info[n].measures]
     return RecipeSource(classes, helpers, exported, loss_keys, metric_keys, targets)
 
 
@@ -254,12 +243,10 @@ def _example_targets(targets: list[TargetSpec]) -> list[str]:
         else:
             value = f"torch.randn{shape}"
         items.append(f"{json.dumps(t.name)}: {value}")
-    flat = f"{INDENT}return {{{', '.join(items)}}}"
-    body = [flat] if len(flat) <= 88 else [f"{INDENT}return {{", *(f"{INDENT * 2}{i}," for i in items), f"{INDENT}}}"]
     return [
         "",
         "",
         "def example_targets(batch_size: int = 2) -> dict[str, torch.Tensor]:",
         f'{INDENT}"""Random targets shaped as the loss and metrics read them (class indices, or values)."""',
-        *body,
+        *return_dict(INDENT, items),
     ]

@@ -251,15 +251,18 @@ class Signature:
     total: str | None = None  # a first key holding the sum of the others (the loss)
 
 
-def _return_dict(keys: list[str], values: list[str], total: str | None) -> list[str]:
-    """``return {"loss": a + b, "a": a, "b": b}``, one entry per line when it does not fit."""
-    items = [f"{json.dumps(k)}: {v}" for k, v in zip(keys, values)]
-    if total is not None:
-        items.insert(0, f"{json.dumps(total)}: {' + '.join(values)}")
-    line = f"{INDENT * 2}return {{{', '.join(items)}}}"
+def return_dict(indent: str, items: list[str]) -> list[str]:
+    """``return {<items>}``, one item per line when it does not fit (as ruff format splits a dict display)."""
+    line = f"{indent}return {{{', '.join(items)}}}"
     if _fits(line):
         return [line]
-    return [f"{INDENT * 2}return {{", *(f"{INDENT * 3}{item}," for item in items), f"{INDENT * 2}}}"]
+    return [f"{indent}return {{", *(f"{indent}{INDENT}{item}," for item in items), f"{indent}}}"]
+
+
+def _returned_items(keys: list[str], values: list[str], total: str | None) -> list[str]:
+    """``"a": a`` for each returned value, after ``"loss": a + b`` when ``total`` names their sum."""
+    items = [f"{json.dumps(k)}: {v}" for k, v in zip(keys, values)]
+    return [f"{json.dumps(total)}: {' + '.join(values)}", *items] if total is not None else items
 
 
 @dataclass(frozen=True)
@@ -499,7 +502,8 @@ def render_class(
     returns = [state.var[(o, port or 0)] for o, port in analysis.output_refs]
     keys = signature.keys if signature is not None else analysis.output_names
     if keys is not None:
-        forward_lines.extend(_return_dict(keys, returns, signature.total if signature is not None else None))
+        total = signature.total if signature is not None else None
+        forward_lines.extend(return_dict(INDENT * 2, _returned_items(keys, returns, total)))
     else:
         forward_lines.append(f"{INDENT * 2}return {', '.join(returns)}")
 
@@ -843,10 +847,9 @@ class Renderer:
             doc += ["", *textwrap.wrap(safe_text(text, 400), 80, break_long_words=False, break_on_hyphens=False)]
         info = self.analysis.info
         ins = [f"``{arg_names[i]}`` {_describe(info[i].out)}" for i in self.analysis.inputs]
-        names = self.analysis.output_names or [n if p is None else f"{n}:{p}" for n, p in self.analysis.output_refs]
         outs = [
             f"``{safe_text(name, 40)}`` {_describe(info[n].output(p))}"
-            for name, (n, p) in zip(names, self.analysis.output_refs)
+            for name, (n, p) in zip(self.analysis.output_labels, self.analysis.output_refs)
         ]
         doc += ["", "Inputs: " + "; ".join(ins) + ".", "Outputs: " + "; ".join(outs) + "."]
         if self.analysis.params_total is not None:
