@@ -30,15 +30,18 @@ class PackageRecipe:
             package, "build_optimizer", None
         )
         self.build_scheduler: Callable[[torch.optim.Optimizer], Any] | None = getattr(package, "build_scheduler", None)
+        # Each Target's sizes without the batch axis (a dataset's labels are reshaped to them), read once from a
+        # sample drawn aside: the run's random stream stays as it is.
+        self.target_shapes: dict[str, tuple[int, ...]] = {}
+        if self.example_targets is not None:
+            with torch.random.fork_rng(devices=[]):
+                self.target_shapes = {name: tuple(t.shape[1:]) for name, t in self.example_targets(1).items()}
         self._sums: dict[str, torch.Tensor] = {}
         self._samples = 0
 
-    @property
-    def target_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Each Target's sizes without the batch axis (a dataset's labels are reshaped to them)."""
-        if self.example_targets is None:
-            return {}
-        return {name: tuple(t.shape[1:]) for name, t in self.example_targets(1).items()}
+    def label_targets(self, target: str, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        """A dataset's labels as the targets the loss and metrics read: ``target``'s, shaped as it is."""
+        return {target: labels.reshape(len(labels), *self.target_shapes[target])}
 
     def to(self, device: torch.device) -> PackageRecipe:
         for part in (self.loss, self.metrics):
@@ -92,7 +95,7 @@ class PackageRecipe:
                 for x, y in batches:
                     with autocast():
                         outputs = model(x)
-                    targets = {target: y.reshape(len(y), *self.target_shapes[target])}
+                    targets = self.label_targets(target, y)
                     loss = self.loss(outputs, targets)["loss"].float() * len(y)
                     total = loss if total is None else total + loss
                     samples += len(y)

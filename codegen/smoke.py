@@ -684,23 +684,21 @@ class _DatasetBatches:
         self.data, self.run, self.recipe = data, run, recipe
         self.loss_fn: Callable[..., torch.Tensor] | None = None
         self.target: str | None = None  # the document's Target that the dataset's labels fill
-        self.target_shape: tuple[int, ...] = ()
         if recipe.loss is not None:
-            shapes = recipe.target_shapes
-            if len(shapes) != 1:
+            names = list(recipe.target_shapes)
+            if len(names) != 1:
                 raise RunFailed(
-                    f"A dataset gives one label per sample, and this graph's loss reads {len(shapes)} Targets "
-                    f"({', '.join(shapes)}): keep one."
+                    f"A dataset gives one label per sample, and this graph's loss reads {len(names)} Targets "
+                    f"({', '.join(names)}): keep one."
                 )
-            ((self.target, self.target_shape),) = shapes.items()
+            (self.target,) = names
 
     def loss(self, model: nn.Module, epoch: int, index: int, autocast) -> torch.Tensor:
         settings = self.run.settings
         x, y = self.data.batch(epoch, index, settings.batch_size, settings.seed or 0)
         with autocast():
             if self.target is not None:
-                targets = {self.target: y.reshape(len(y), *self.target_shape)}
-                return self.recipe.step_loss(model(x), targets, len(y))
+                return self.recipe.step_loss(model(x), self.recipe.label_targets(self.target, y), len(y))
             out = self._single(model(x))
         if self.loss_fn is None:
             self.loss_fn = self._criterion(out)
