@@ -304,8 +304,8 @@ def train_source(r: Rendered, import_line: str | None) -> list[str]:
         return lines
     imports = [*_imports(lines, standard=("import argparse", "import time")), "", import_line]
     if recipe is not None:
-        used = [n for n in recipe.exported if n.startswith(("build_", "example_")) and f"{n}(" in "\n".join(lines)]
-        imports += _from_import(".recipe", used)
+        used = _globals_read("\n".join(lines), frozenset(recipe.exported))  # read from the code, as _imports does
+        imports += _from_import(".recipe", [name for name in recipe.exported if name in used])
     return [*imports, "", "", *lines]
 
 

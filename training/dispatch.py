@@ -106,8 +106,11 @@ def check_run(
         raise RunRefused(f"{broken}: {facts.errors[0]}{more}.")
     problem = runner.preflight_problem(facts, parsed, limits)
     if problem is None and dataset is not None:
-        problem = datasets.recipe_problem(facts.recipe, dataset.facts) if facts.has_loss else None
-        problem = problem or (None if facts.has_loss else datasets.output_problem(facts.outputs, dataset.facts))
+        # With its own loss the graph's Target takes the labels; without, its one output is trained on them.
+        if facts.has_loss:
+            problem = datasets.recipe_problem(facts.recipe, dataset.facts)
+        else:
+            problem = datasets.output_problem(facts.outputs, dataset.facts)
     if problem:
         raise RunRefused(problem)
     if parsed.device == "cuda" and run_mode() == EMBEDDED and not _has_cuda():
